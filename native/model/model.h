@@ -1,0 +1,314 @@
+/*
+ * model.h - the RA device model's private state, shared by the files of native/model/.
+ *
+ * The model owns the register file (BAR), the on-card memory and the ivshmem-server socket of every
+ * RA it serves. Everything a tenant must never see (engine keys, staged images, in-flight DMA state)
+ * lives here, in model-private memory, never in the BAR (ra-spec §10, §12).
+ *
+ * One thread runs everything (loop.c), so no locks: the only concurrency is with the clients that
+ * share the BAR, and that is handled by the access rules in bar.h.
+ */
+#ifndef RA_MODEL_H
+#define RA_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ra_regs.h"
+
+#define RA_MODEL_NAME            "ra-model"
+#define RA_MODEL_SPEC_VERSION    0x00010000u  /* §3: spec 1.0 */
+#define RA_MODEL_DEVICE_ID       0x52410001u  /* §3: vendor 'RA', device 1 */
+#define RA_MODEL_CHUNK_BYTES     (1u << 20)   /* most bytes a queue moves per turn (fairness) */
+#define RA_MODEL_TICK_NS         5000000ull   /* heartbeat period: §4 asks for at most 10 ms */
+#define RA_MODEL_MAX_TRANSFER    (1ull << 30) /* §3 CAP_MAX_TRANSFER */
+#define RA_MODEL_VECTORS_MAX     (RA_VEC_QUEUE0 + RA_QUEUE_MAX)
+#define RA_MODEL_ADAPTERS_MAX    64
+#define RA_MODEL_STAGES_MAX      16           /* §12.2 pipeline stages */
+#define RA_MODEL_KEY_BYTES       32           /* aes-256 key */
+#define RA_MODEL_DEFERRED        0xFFFFFFFFu  /* command status: completion comes later (SLOT_LOAD) */
+
+struct ra_model;
+struct ra_adapter;
+struct ra_peer;
+struct ra_job;
+
+/* ---- configuration (options.c) ------------------------------------------------------------- */
+struct ra_config {
+    unsigned adapters;
+    const char *dir;
+    uint64_t memory_bytes;
+    uint32_t slots;
+    uint32_t slot_bytes;
+    uint32_t compute_units;
+    uint32_t contexts;
+    uint32_t slices;
+    uint32_t queues;
+    uint32_t ring_depth;
+    uint64_t config_rate;   /* bytes per second */
+    uint64_t mem_align_bytes;
+};
+
+/* ---- epoll tags (loop.c) ------------------------------------------------------------------- */
+enum ra_watch_kind { RA_W_LISTEN, RA_W_CLIENT, RA_W_DOORBELL, RA_W_TIMER, RA_W_SIGNAL };
+
+struct ra_watch {
+    enum ra_watch_kind kind;
+    struct ra_adapter *adapter;
+    struct ra_peer *peer;
+    unsigned vector;
+};
+
+/* ---- ivshmem peers (ivshmem_server.c) -------------------------------------------------------- */
+struct ra_peer {
+    struct ra_peer *next;
+    struct ra_adapter *adapter;
+    int64_t id;                            /* ivshmem peer id, >= 1 (the model is peer 0) */
+    int sock_fd;
+    int irq_fd[RA_MODEL_VECTORS_MAX];      /* the client's interrupt vectors */
+    struct ra_watch watch;
+};
+
+/* ---- slots (slots.c) ------------------------------------------------------------------------- */
+struct ra_pipeline_stage {
+    uint32_t op;
+    uint32_t arg;
+};
+
+struct ra_slot_state {
+    uint8_t *payload;                      /* verified payload, model-private (pipeline reads it) */
+    uint64_t payload_bytes;
+    uint32_t function;
+    uint32_t contexts;
+    uint32_t image_version;
+    uint8_t hash[32];
+    uint8_t name[24];
+    uint32_t stage_count;
+    struct ra_pipeline_stage stages[RA_MODEL_STAGES_MAX];
+    /* configuration in progress (§9 LOADING) */
+    bool loading;
+    bool fail_at_half;                     /* FAULT_FAIL_NEXT_LOAD consumed by this load */
+    uint64_t load_start_ns;
+    uint64_t load_ns;
+    uint32_t cmd_seq;                      /* the SLOT_LOAD command to complete when done */
+};
+
+/* ---- slices (slices.c) ------------------------------------------------------------------------ */
+struct ra_slice_state {
+    bool key_set;
+    uint8_t key[RA_MODEL_KEY_BYTES];       /* SLICE_SET_KEY: never written to the BAR */
+};
+
+/* ---- host regions (hostmem.c) ----------------------------------------------------------------- */
+struct ra_hostmem {
+    uint8_t *map;                          /* NULL when the handle is unused */
+    uint64_t bytes;
+    uint32_t owner;                        /* peer id + 1 of the registering client */
+};
+
+/* ---- a job as the engines see it (engines.c) ------------------------------------------------- */
+struct ra_job_spec {
+    uint32_t function;                     /* RA_FN_* */
+    const uint8_t *key;                    /* aes-256-gcm: the slice's key, NULL if none was set */
+    const uint8_t *params;                 /* descriptor PARAMS, 16 bytes */
+    const struct ra_pipeline_stage *stages;
+    uint32_t stage_count;
+    uint64_t in_bytes;
+};
+
+/* ---- DMA (dma.c) ------------------------------------------------------------------------------ */
+struct ra_desc {                           /* private copy of one §8 descriptor */
+    uint8_t opcode;
+    uint8_t flags;
+    uint16_t ctx_slice;
+    uint32_t cookie;
+    uint64_t owner_key;
+    uint32_t src_loc;
+    uint32_t dst_loc;
+    uint64_t src_offset;
+    uint64_t dst_offset;
+    uint64_t length;
+    uint8_t params[16];
+};
+
+struct ra_extent {                         /* a resolved location: what a descriptor touches */
+    uint8_t *ptr;                          /* first byte the descriptor touches */
+    struct ra_adapter *adapter;            /* adapter whose slice it is; NULL when unused */
+    int slice;                             /* slice index, -1 for host regions / unused */
+    int hostmem;                           /* host region handle, -1 for slices / unused */
+};
+
+struct ra_item {                           /* one descriptor of an operation */
+    struct ra_desc desc;
+    struct ra_extent src, dst, ctx;
+    uint64_t done_bytes;
+    uint64_t out_bytes;
+    uint64_t busy_ns;
+    struct ra_job_spec spec;               /* JOB: engine, key, stages (pointers stay valid while in flight) */
+    struct ra_job *job;                    /* JOB: created when the item starts running */
+    bool backwards;                        /* COPY whose destination overlaps the source from above */
+};
+
+enum ra_op_phase { RA_OP_IDLE, RA_OP_STALLED, RA_OP_RUNNING, RA_OP_COMPLETING };
+
+struct ra_op {                             /* the chain in flight on a queue */
+    enum ra_op_phase phase;
+    uint32_t first_index;                  /* SQ index of the first descriptor */
+    uint32_t count;
+    uint32_t current;                      /* item running */
+    uint32_t status;                       /* RA_ERR_* of the completion */
+    uint64_t stall_until_ns;
+    struct ra_item *items;
+};
+
+struct ra_queue_state {
+    struct ra_op op;
+    bool broken;                           /* SQ_TAIL - SQ_HEAD > depth: ignored until SQ_TAIL changes */
+    uint32_t broken_tail;
+    bool chain_wait;                       /* chain not fully submitted: wait for SQ_TAIL to move */
+    uint32_t chain_wait_tail;
+    bool spinning;                         /* adaptive polling (QCB_POLL_US) in progress */
+    uint64_t poll_until_ns;
+};
+
+/* ---- one adapter (adapter.c) ------------------------------------------------------------------ */
+struct ra_adapter {
+    struct ra_model *model;
+    unsigned index;                        /* = FABRIC_ID */
+    uint8_t *bar;
+    uint8_t *mem;
+    int bar_fd;
+    int mem_fd;
+    int listen_fd;
+    dev_t bar_dev, mem_dev;
+    ino_t bar_ino, mem_ino;
+    char bar_path[4096];
+    char mem_path[4096];
+    char sock_path[4096];
+    bool bar_created, mem_created, sock_created;
+    int doorbell_fd[RA_MODEL_VECTORS_MAX];
+    struct ra_watch doorbell_watch[RA_MODEL_VECTORS_MAX];
+    struct ra_watch listen_watch;
+    struct ra_peer *peers;
+    int64_t next_peer_id;
+    bool halted;                           /* FAULT_HANG: answers nothing until the process ends */
+    bool admin_kicked;                     /* vector 0 rang since the mailbox was last looked at */
+    bool admin_deferred;                   /* a SLOT_LOAD holds the mailbox until it completes */
+    struct ra_slot_state slots[RA_SLOT_MAX];
+    struct ra_slice_state slices[RA_SLICE_MAX];
+    struct ra_queue_state queues[RA_QUEUE_MAX];
+    struct ra_hostmem hostmem[RA_HOSTMEM_MAX];
+};
+
+struct ra_model {
+    struct ra_config cfg;
+    struct ra_adapter *adapters;
+    unsigned adapters_open;
+    int epoll_fd;
+    int timer_fd;
+    int signal_fd;
+    uint64_t start_ns;                     /* CLOCK_MONOTONIC at power-on: CLOCK_NS = now - start */
+    unsigned rr_next;                      /* round-robin start adapter */
+    struct ra_watch timer_watch;
+    struct ra_watch signal_watch;
+};
+
+/* ---- a posted admin command, copied out of the BAR before it is looked at (admin.c) ----------- */
+struct ra_cmd {
+    uint32_t opcode;
+    uint32_t seq;
+    uint32_t lock;                         /* CMD_LOCK at posting time: peer id + 1 */
+    uint32_t data_bytes;
+    uint64_t arg[6];
+    uint64_t result[2];
+    uint8_t data[RA_CMD_DATA_CAPACITY];
+};
+
+/* time.c */
+uint64_t ra_now_ns(void);
+uint64_t ra_clock_ns(const struct ra_model *m);
+
+/* options.c */
+void ra_options_parse(int argc, char **argv, struct ra_config *cfg);
+
+/* adapter.c */
+int ra_adapter_open(struct ra_model *m, unsigned index);
+void ra_adapter_publish(struct ra_adapter *a);
+void ra_adapter_close(struct ra_adapter *a, bool remove_files);
+void ra_adapter_heartbeat(struct ra_adapter *a);
+void ra_adapter_halt(struct ra_adapter *a);
+struct ra_adapter *ra_adapter_by_port(struct ra_model *m, uint32_t port);
+
+/* ivshmem_server.c */
+bool ra_server_probe_live(const char *sock_path);
+int ra_server_listen(struct ra_adapter *a);
+void ra_server_accept(struct ra_adapter *a);
+void ra_server_client_event(struct ra_peer *p);
+void ra_server_close_all(struct ra_adapter *a);
+void ra_server_raise(struct ra_adapter *a, uint32_t holder, unsigned vector);
+
+/* loop.c */
+int ra_loop_run(struct ra_model *m);
+int ra_loop_watch(struct ra_model *m, int fd, struct ra_watch *w);
+void ra_loop_unwatch(struct ra_model *m, int fd);
+
+/* admin.c */
+void ra_admin_service(struct ra_adapter *a);
+void ra_admin_complete(struct ra_adapter *a, uint32_t seq, uint32_t status, uint64_t r0, uint64_t r1);
+
+/* slots.c */
+uint32_t ra_slot_load(struct ra_adapter *a, struct ra_cmd *c);
+uint32_t ra_slot_unload(struct ra_adapter *a, const struct ra_cmd *c);
+void ra_slots_tick(struct ra_adapter *a, uint64_t now_ns);
+uint64_t ra_slots_next_deadline(const struct ra_adapter *a);
+void ra_slots_reset(struct ra_adapter *a);
+const struct ra_slot_state *ra_slot_loaded(const struct ra_adapter *a, uint32_t slot);
+
+/* slices.c */
+uint32_t ra_slice_command(struct ra_adapter *a, const struct ra_cmd *c);
+void ra_slice_release(struct ra_adapter *a, uint32_t index);
+void ra_slices_release_on_slot(struct ra_adapter *a, uint32_t slot);
+void ra_slices_reset(struct ra_adapter *a);
+void ra_memory_scrub(struct ra_adapter *a, uint64_t base, uint64_t bytes);
+uint32_t ra_slice_resolve_memory(struct ra_adapter *a, uint32_t index, uint64_t key, uint64_t offset,
+                                 uint64_t bytes, uint8_t **ptr);
+
+/* hostmem.c */
+uint32_t ra_hostmem_register(struct ra_adapter *a, const struct ra_cmd *c);
+uint32_t ra_hostmem_unregister(struct ra_adapter *a, const struct ra_cmd *c);
+void ra_hostmem_release(struct ra_adapter *a, uint32_t handle);
+void ra_hostmem_release_owner(struct ra_adapter *a, uint32_t owner);
+
+/* dma.c */
+void ra_dma_install_guard(void);
+bool ra_dma_turn(struct ra_adapter *a, unsigned q, uint64_t budget_bytes);
+bool ra_dma_runnable(struct ra_adapter *a, unsigned q);
+uint64_t ra_dma_next_deadline(const struct ra_adapter *a);
+void ra_dma_abort_users(struct ra_model *m, const struct ra_adapter *target, int slice, int hostmem,
+                        uint32_t status);
+void ra_dma_queue_reset(struct ra_adapter *a, unsigned q);
+void ra_dma_poll_update(struct ra_adapter *a, unsigned q, bool worked, uint64_t now_ns);
+
+/* faults.c */
+bool ra_faults_check(struct ra_adapter *a);
+bool ra_fault_take(struct ra_adapter *a, uint32_t fault, uint32_t *arg);
+
+/* engines.c */
+uint32_t ra_job_check(const struct ra_job_spec *spec, uint64_t *out_bytes);
+struct ra_job *ra_job_new(const struct ra_job_spec *spec, const uint8_t *src, uint8_t *dst);
+uint64_t ra_job_step(struct ra_job *job, uint64_t budget_bytes, bool *finished, uint32_t *status);
+void ra_job_free(struct ra_job *job);
+uint32_t ra_pipeline_parse(const uint8_t *payload, uint64_t bytes, struct ra_pipeline_stage *stages,
+                           uint32_t *count);
+void ra_sha256(const uint8_t *data, size_t bytes, uint8_t out[32]);
+
+/* crc32c.c */
+uint32_t ra_crc32c_update(uint32_t crc, const uint8_t *data, size_t bytes);
+
+/* matmul.c */
+void ra_matmul_rows(const float *a, const float *b, float *c, uint32_t row_first, uint32_t rows,
+                    uint32_t n, uint32_t k);
+
+#endif /* RA_MODEL_H */

@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+// Builds the native addon and the device model with node-gyp, offline.
+// node-gyp would otherwise try to download Node's headers; on the machines this project runs on
+// only the npm registry is reachable, so we point it at the headers of the running Node
+// (see shared reference NODE-FINDINGS.md). Configures once, then builds incrementally.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const nodeGyp = require.resolve('node-gyp/bin/node-gyp.js');
+const nodedir = path.resolve(process.execPath, '..', '..');
+
+function gyp(...args) {
+  const result = spawnSync(process.execPath, [nodeGyp, ...args, `--nodedir=${nodedir}`], {
+    cwd: root,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (result.status !== 0) {
+    console.error(`node-gyp ${args[0]} failed (exit ${result.status}); see the compiler output above.`);
+    process.exit(result.status ?? 1);
+  }
+}
+
+if (!existsSync(path.join(root, 'build', 'Makefile')) || process.argv.includes('--reconfigure')) gyp('configure');
+gyp('build', '--jobs=2');

@@ -1,0 +1,212 @@
+// The sequences behind `rafabric adapter run|copy|read|write`: borrow slices, move data by DMA,
+// give everything back. Policy-free tooling on top of the driver.
+import { randomBytes } from 'node:crypto';
+import { Adapter } from '../../driver/adapter.js';
+import { DmaController } from '../../driver/dma.js';
+import { DriverCode, RaError } from '../../driver/errors.js';
+import { isFunctionName, functionNames, type FunctionName } from '../../driver/functions.js';
+import { HostBuffer } from '../../driver/hostmem.js';
+import { maxOutputBytes, runJob } from '../../driver/jobs.js';
+import { Slices, type SliceInfo } from '../../driver/slices.js';
+import { Slots } from '../../driver/slots.js';
+import { parseHex } from '../parse.js';
+import { loadShippedFunction } from './shipped-images.js';
+
+export const randomOwnerKey = (): bigint => randomBytes(8).readBigUInt64LE() | 1n;
+
+const alignUp = (n: number, a: number) => Math.ceil(n / a) * a;
+
+/** First free, aligned memory extent of `bytes`, from the slice table (the device's truth). */
+export function findFreeMemory(slicesInUse: readonly SliceInfo[], memoryBytes: number, alignBytes: number, bytes: number): number | undefined {
+  const used = slicesInUse.filter((s) => s.kind === 'memory').sort((x, y) => x.base - y.base);
+  let cursor = 0;
+  for (const s of used) {
+    if (s.base - cursor >= bytes) return cursor;
+    cursor = Math.max(cursor, alignUp(s.base + s.length, alignBytes));
+  }
+  return memoryBytes - cursor >= bytes ? cursor : undefined;
+}
+
+function firstFreeRange(taken: readonly { base: number; length: number }[], total: number, want: number): number | undefined {
+  for (let base = 0; base + want <= total; base++) {
+    if (!taken.some((t) => base < t.base + t.length && t.base < base + want)) return base;
+  }
+  return undefined;
+}
+
+interface Borrowed {
+  index: number;
+  key: bigint;
+}
+
+/** Reserve+activate, run fn, release (with or without scrub) even when fn fails. */
+async function withSlice<T>(slices: Slices, placement: Parameters<Slices['program']>[0], keep: boolean, fn: (s: Borrowed) => Promise<T>): Promise<T> {
+  const index = await slices.program(placement);
+  try {
+    return await fn({ index, key: placement.ownerKey });
+  } finally {
+    await slices.release(index, placement.ownerKey, { keepContents: keep }).catch(() => undefined);
+  }
+}
+
+export interface RunFunctionArgs {
+  fn: string;
+  input: Uint8Array;
+  keyHex?: string;
+  ivHex?: string;
+  dims?: string;
+}
+
+export async function runFunction(a: Adapter, args: RunFunctionArgs): Promise<{ output: Buffer; slot?: number; loaded: boolean }> {
+  if (!isFunctionName(args.fn)) throw new RaError(DriverCode.INVALID_ARGUMENT, `--function: '${args.fn}' is not one of ${functionNames.join(', ')}`);
+  if (args.input.length === 0) throw new RaError(DriverCode.INVALID_ARGUMENT, '--in: the input file is empty');
+  const fn: FunctionName = args.fn;
+  const params = jobParams(fn, args);
+  const key = fn === 'aes-256-gcm' ? parseHex('--key', args.keyHex ?? '', 32) : undefined;
+  const slices = new Slices(a);
+  const slots = new Slots(a);
+  const ownerKey = randomOwnerKey();
+  let loaded = false;
+  let slot: number | undefined;
+  let engine: Parameters<Slices['program']>[0];
+  if (fn === 'matmul-f32') {
+    const taken = slices.inUse().filter((s) => s.kind === 'compute');
+    const base = firstFreeRange(taken, a.identity.computeUnits, 1);
+    if (base === undefined) throw new RaError('NO_RESOURCE', 'every compute unit is in use');
+    engine = { kind: 'compute', ownerKey, base, length: 1 };
+  } else {
+    let info = slots.find(fn);
+    if (!info) {
+      info = await loadShippedFunction(a, fn);
+      loaded = true;
+    }
+    slot = info.index;
+    const taken = slices.inUse().filter((s) => s.kind === 'context' && s.slot === info!.index);
+    const base = firstFreeRange(taken, info.contexts, 1);
+    if (base === undefined) throw new RaError('NO_RESOURCE', `every context of slot ${info.index} is in use`);
+    engine = { kind: 'context', ownerKey, base, length: 1, slot: info.index };
+  }
+  const memBytes = alignUp(2 * (args.input.length + 64) + maxOutputBytes(args.input.length), a.identity.memoryAlignBytes);
+  const memBase = findFreeMemory(slices.inUse(), a.identity.memoryBytes, a.identity.memoryAlignBytes, memBytes);
+  if (memBase === undefined) throw new RaError('NO_RESOURCE', `no free ${memBytes}-byte memory extent`);
+
+  const dma = new DmaController(a);
+  const host = await HostBuffer.create(a, args.input.length + 64 + maxOutputBytes(args.input.length));
+  try {
+    const output = await withSlice(slices, engine, false, (e) =>
+      withSlice(slices, { kind: 'memory', ownerKey, base: memBase, length: memBytes }, false, async (m) => {
+        if (key) await slices.setKey(e.index, ownerKey, key);
+        return runJob(dma, a.identity.fabricId, host, {
+          fn,
+          engineSlice: e.index,
+          memorySlice: m.index,
+          memorySliceBytes: memBytes,
+          ownerKey,
+          input: args.input,
+          ...(params ? { params } : {}),
+        });
+      }),
+    );
+    return { output, ...(slot !== undefined ? { slot } : {}), loaded };
+  } finally {
+    await host.close();
+    dma.close();
+  }
+}
+
+function jobParams(fn: FunctionName, args: RunFunctionArgs): Uint8Array | undefined {
+  if (fn === 'aes-256-gcm') return parseHex('--iv', args.ivHex ?? '', 12);
+  if (fn !== 'matmul-f32') return undefined;
+  const dims = (args.dims ?? '').split(',').map((d) => Number(d));
+  if (dims.length !== 3 || dims.some((d) => !Number.isInteger(d) || d < 1 || d > 4096)) {
+    throw new RaError(DriverCode.INVALID_ARGUMENT, '--dims: expected m,n,k with each 1..4096');
+  }
+  const [m, n, k] = dims as [number, number, number];
+  if (args.input.length !== (m * k + k * n) * 4) {
+    throw new RaError(DriverCode.INVALID_ARGUMENT, `--in: matmul ${m}x${k} by ${k}x${n} needs ${(m * k + k * n) * 4} bytes of f32, got ${args.input.length}`);
+  }
+  const p = Buffer.alloc(12);
+  p.writeUInt32LE(m, 0);
+  p.writeUInt32LE(n, 4);
+  p.writeUInt32LE(k, 8);
+  return p;
+}
+
+/** Borrow the aligned memory window around [offset, offset+bytes) with a temporary slice. */
+async function withRawMemory<T>(a: Adapter, offset: number, bytes: number, ownerKey: bigint, fn: (slice: number, offsetInSlice: number) => Promise<T>): Promise<T> {
+  const align = a.identity.memoryAlignBytes;
+  if (offset + bytes > a.identity.memoryBytes) {
+    throw new RaError('BOUNDS', `${a.uri}: [${offset}, ${offset + bytes}) is beyond the ${a.identity.memoryBytes}-byte adapter memory`);
+  }
+  const base = Math.floor(offset / align) * align;
+  const length = alignUp(offset + bytes, align) - base;
+  const slices = new Slices(a);
+  try {
+    return await withSlice(slices, { kind: 'memory', ownerKey, base, length }, true, (s) => fn(s.index, offset - base));
+  } catch (err) {
+    if ((err as RaError).code === 'OVERLAP') {
+      throw new RaError('OVERLAP', `${a.uri}: memory at [${offset}, ${offset + bytes}) belongs to an allocated slice; free it first`);
+    }
+    throw err;
+  }
+}
+
+export async function readMemory(a: Adapter, offset: number, bytes: number): Promise<Buffer> {
+  const dma = new DmaController(a);
+  const host = await HostBuffer.create(a, bytes);
+  const ownerKey = randomOwnerKey();
+  try {
+    return await withRawMemory(a, offset, bytes, ownerKey, async (slice, at) => {
+      await dma.submit({ op: 'copy', ownerKey, src: { adapter: a.identity.fabricId, slice }, srcOffset: at, dst: { host: host.handle }, dstOffset: 0, bytes });
+      return Buffer.from(host.bytes.subarray(0, bytes));
+    });
+  } finally {
+    await host.close();
+    dma.close();
+  }
+}
+
+export async function writeMemory(a: Adapter, offset: number, data: Uint8Array): Promise<void> {
+  if (data.length === 0) throw new RaError(DriverCode.INVALID_ARGUMENT, 'nothing to write');
+  const dma = new DmaController(a);
+  const host = await HostBuffer.create(a, data.length);
+  const ownerKey = randomOwnerKey();
+  try {
+    host.bytes.set(data);
+    await withRawMemory(a, offset, data.length, ownerKey, (slice, at) =>
+      dma.submit({ op: 'copy', ownerKey, src: { host: host.handle }, srcOffset: 0, dst: { adapter: a.identity.fabricId, slice }, dstOffset: at, bytes: data.length }),
+    );
+  } finally {
+    await host.close();
+    dma.close();
+  }
+}
+
+export async function copyBetweenAdapters(src: { uri: string; offset: number }, dst: { uri: string; offset: number }, bytes: number): Promise<{ bytes: number; seconds: number; bytesPerSec: number }> {
+  const a = Adapter.open(src.uri);
+  const b = src.uri === dst.uri ? a : Adapter.open(dst.uri);
+  const ownerKey = randomOwnerKey();
+  const dma = new DmaController(a);
+  try {
+    return await withRawMemory(a, src.offset, bytes, ownerKey, (srcSlice, srcAt) =>
+      withRawMemory(b, dst.offset, bytes, ownerKey, async (dstSlice, dstAt) => {
+        const t0 = process.hrtime.bigint();
+        await dma.submit({
+          op: 'copy',
+          ownerKey,
+          src: { adapter: a.identity.fabricId, slice: srcSlice },
+          srcOffset: srcAt,
+          dst: { adapter: b.identity.fabricId, slice: dstSlice },
+          dstOffset: dstAt,
+          bytes,
+        });
+        const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+        return { bytes, seconds, bytesPerSec: bytes / seconds };
+      }),
+    );
+  } finally {
+    dma.close();
+    a.close();
+    if (b !== a) b.close();
+  }
+}

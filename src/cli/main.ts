@@ -1,0 +1,34 @@
+// The `rafabric` command. Each subcommand family lives in src/cli/commands/<name>.ts and exports
+// register(program); this file only wires them and turns errors into one clear line and an exit code.
+import { Command, CommanderError } from 'commander';
+import { RaError } from '../driver/errors.js';
+import { registerAdapterCommands } from './commands/adapter.js';
+import { registerModelCommand } from './commands/model.js';
+import { exitCodes, printError } from './output.js';
+
+export function buildProgram(): Command {
+  const program = new Command('rafabric')
+    .description('Pool reconfigurable adapters and hand out whole adapters or slices of them on demand.')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ outputError: (str, write) => write(str) });
+  registerModelCommand(program);
+  registerAdapterCommands(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram().exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : exitCodes.usage;
+      return;
+    }
+    printError(err);
+    process.exitCode = err instanceof RaError && err.code === 'INVALID_ARGUMENT' ? exitCodes.usage : exitCodes.failure;
+  }
+}
+
+await main(process.argv);

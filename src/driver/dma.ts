@@ -1,0 +1,267 @@
+// DMA controller (ra-spec §7, §8): one queue pair claimed by this client, descriptors written into
+// the submission ring, completions reaped from the completion ring. Two completion modes:
+//   interrupt - completions raise the queue's vector; waits sleep on the event loop;
+//   poll      - the adapter spins on our tail after work and we spin briefly on its completions,
+//               falling back to the interrupt path (as SPDK / io_uring SQPOLL do).
+import type { Adapter } from './adapter.js';
+import { DriverCode, RaError, deviceError } from './errors.js';
+import { Bar, Cqe, Desc, Err, Loc, Op, Qcb, Ring, Vec } from './regs.js';
+
+export type Location = { adapter: number; slice: number } | { host: number };
+
+interface Common {
+  ownerKey: bigint;
+  dst: Location;
+  dstOffset: number;
+}
+export interface CopyDescriptor extends Common {
+  op: 'copy';
+  src: Location;
+  srcOffset: number;
+  bytes: number;
+}
+export interface FillDescriptor extends Common {
+  op: 'fill';
+  bytes: number;
+  value: number;
+}
+export interface JobDescriptor extends Common {
+  op: 'job';
+  /** Context slice (function engines) or compute slice (matmul) on this adapter. */
+  ctxSlice: number;
+  src: Location;
+  srcOffset: number;
+  bytes: number;
+  /** Up to 16 bytes: the aes-256-gcm IV, or matmul m, n, k as u32 LE. */
+  params?: Uint8Array;
+}
+export type Descriptor = CopyDescriptor | FillDescriptor | JobDescriptor;
+
+export interface Completion {
+  cookie: number;
+  sqIndex: number;
+  outBytes: number;
+}
+
+export interface DmaOptions {
+  mode?: 'interrupt' | 'poll';
+  /** poll mode: how long the adapter and this client spin before sleeping. */
+  pollUs?: number;
+  timeoutMs?: number;
+}
+
+interface Pending {
+  done: boolean;
+  status: number;
+  completion?: Completion;
+}
+
+const opcodes = { copy: Op.COPY, fill: Op.FILL, job: Op.JOB } as const;
+
+export class DmaController {
+  readonly queue: number;
+  private readonly view: DataView;
+  private readonly qcb: number;
+  private readonly sq: number;
+  private readonly cq: number;
+  private readonly depth: number;
+  private readonly vector: number;
+  private readonly pending = new Map<number, Pending>();
+  private tail: number;
+  private head: number;
+  private nextCookie = 1;
+  private closed = false;
+  private readonly mode: 'interrupt' | 'poll';
+  private readonly pollUs: number;
+  private readonly timeoutMs: number;
+
+  /** Claims the first free queue of `adapter` (compare-and-swap on QCB_OWNER). */
+  constructor(
+    private readonly adapter: Adapter,
+    { mode = 'interrupt', pollUs = 50, timeoutMs = 30_000 }: DmaOptions = {},
+  ) {
+    adapter.assertOpen();
+    const r = adapter.regs;
+    const owner = adapter.peerId + 1;
+    let queue = -1;
+    for (let q = 0; q < adapter.identity.queues && queue < 0; q++) {
+      if (r.compareExchange32(Bar.QUEUES + q * Qcb.STRIDE + Qcb.OWNER, 0, owner) === 0) queue = q;
+    }
+    if (queue < 0) throw new RaError(DriverCode.NO_QUEUE, `${adapter.uri}: all ${adapter.identity.queues} DMA queues are owned by other clients`);
+    this.queue = queue;
+    this.mode = mode;
+    this.pollUs = pollUs;
+    this.timeoutMs = timeoutMs;
+    this.view = new DataView(r.buffer);
+    this.qcb = Bar.QUEUES + queue * Qcb.STRIDE;
+    this.sq = Bar.RINGS + queue * Ring.STRIDE;
+    this.cq = this.sq + Ring.CQ_OFFSET;
+    this.depth = adapter.identity.ringDepth;
+    this.vector = Vec.QUEUE0 + queue;
+    this.tail = r.read32(this.qcb + Qcb.SQ_TAIL);
+    this.head = r.read32(this.qcb + Qcb.CQ_TAIL);
+    r.write32(this.qcb + Qcb.CQ_HEAD, this.head);
+    r.write32(this.qcb + Qcb.POLL_US, mode === 'poll' ? pollUs : 0);
+    r.write32(this.qcb + Qcb.IRQ_ENABLE, 1);
+  }
+
+  /** Submits one descriptor; resolves on its completion, rejects with the datasheet error. */
+  async submit(desc: Descriptor): Promise<Completion> {
+    return this.submitChain([desc]);
+  }
+
+  /** Scatter-gather: validated and completed as one by the adapter (DESC_F_CHAIN). */
+  async submitChain(descs: readonly Descriptor[]): Promise<Completion> {
+    if (descs.length === 0) throw new RaError(DriverCode.INVALID_ARGUMENT, 'empty descriptor chain');
+    if (descs.length > this.depth) throw new RaError(DriverCode.INVALID_ARGUMENT, `a chain holds at most ${this.depth} descriptors`);
+    await this.waitForSpace(descs.length);
+    const cookie = this.post(descs);
+    this.notify();
+    return this.await(cookie, `${descs[descs.length - 1]!.op} on queue ${this.queue}`);
+  }
+
+  /** Several independent descriptors behind one doorbell; each gets its own completion. */
+  async submitBatch(descs: readonly Descriptor[]): Promise<Completion[]> {
+    const cookies: number[] = [];
+    for (const d of descs) {
+      await this.waitForSpace(1);
+      cookies.push(this.post([d]));
+      if (this.tail - this.headIndex() >= this.depth) this.notify();
+    }
+    this.notify();
+    return Promise.all(cookies.map((c) => this.await(c, `batch descriptor on queue ${this.queue}`)));
+  }
+
+  private headIndex(): number {
+    return this.adapter.regs.read32(this.qcb + Qcb.SQ_HEAD);
+  }
+
+  private async waitForSpace(count: number): Promise<void> {
+    this.assertOpen();
+    await this.adapter.waiter.until(
+      this.vector,
+      () => {
+        this.reap();
+        return ((this.tail - this.headIndex()) >>> 0) + count <= this.depth;
+      },
+      this.timeoutMs,
+      `space in submission ring ${this.queue}`,
+    );
+  }
+
+  /** Writes descriptors at the tail and publishes the new tail (one store, last). */
+  private post(descs: readonly Descriptor[]): number {
+    let cookie = 0;
+    descs.forEach((d, i) => {
+      cookie = this.nextCookie;
+      this.nextCookie = (this.nextCookie % 0xffffffff) + 1; // never 0
+      this.write(this.sq + ((this.tail + i) & (this.depth - 1)) * Desc.BYTES, d, cookie, i < descs.length - 1);
+    });
+    this.pending.set(cookie, { done: false, status: Err.OK });
+    this.tail = (this.tail + descs.length) >>> 0;
+    this.adapter.regs.write32(this.qcb + Qcb.SQ_TAIL, this.tail);
+    return cookie;
+  }
+
+  private write(at: number, d: Descriptor, cookie: number, chained: boolean): void {
+    validate(d);
+    const v = this.view;
+    new Uint8Array(v.buffer, at, Desc.BYTES).fill(0);
+    v.setUint8(at + Desc.OPCODE, opcodes[d.op]);
+    v.setUint8(at + Desc.FLAGS, chained ? Desc.F_CHAIN : 0);
+    v.setUint16(at + Desc.CTX_SLICE, d.op === 'job' ? d.ctxSlice : 0, true);
+    v.setUint32(at + Desc.COOKIE, cookie, true);
+    v.setBigUint64(at + Desc.OWNER_KEY, d.ownerKey, true);
+    if (d.op !== 'fill') {
+      v.setUint32(at + Desc.SRC_LOC, encodeLocation(d.src), true);
+      v.setBigUint64(at + Desc.SRC_OFFSET, BigInt(d.srcOffset), true);
+    }
+    v.setUint32(at + Desc.DST_LOC, encodeLocation(d.dst), true);
+    v.setBigUint64(at + Desc.DST_OFFSET, BigInt(d.dstOffset), true);
+    v.setBigUint64(at + Desc.LENGTH, BigInt(d.bytes), true);
+    if (d.op === 'fill') v.setUint8(at + Desc.PARAMS, d.value);
+    if (d.op === 'job' && d.params) new Uint8Array(v.buffer, at + Desc.PARAMS, 16).set(d.params);
+  }
+
+  /** Rings the queue's doorbell unless the adapter is polling us (QCB_AWAKE, ra-spec §8). */
+  private notify(): void {
+    if (this.adapter.regs.read32(this.qcb + Qcb.AWAKE) === 1) return;
+    this.adapter.ring(this.vector);
+  }
+
+  /** Consumes every completion the adapter has produced. */
+  reap(): void {
+    if (this.closed) return;
+    const r = this.adapter.regs;
+    const produced = r.read32(this.qcb + Qcb.CQ_TAIL);
+    if (produced === this.head) return;
+    while (this.head !== produced) {
+      const at = this.cq + (this.head & (this.depth - 1)) * Cqe.BYTES;
+      const cookie = this.view.getUint32(at + Cqe.COOKIE, true);
+      const p = this.pending.get(cookie);
+      if (p) {
+        p.done = true;
+        p.status = this.view.getUint32(at + Cqe.STATUS, true);
+        p.completion = {
+          cookie,
+          sqIndex: this.view.getUint32(at + Cqe.SQ_INDEX, true),
+          outBytes: this.view.getUint32(at + Cqe.OUT_BYTES, true),
+        };
+      }
+      this.head = (this.head + 1) >>> 0;
+    }
+    r.write32(this.qcb + Qcb.CQ_HEAD, this.head);
+  }
+
+  private async await(cookie: number, what: string): Promise<Completion> {
+    const p = this.pending.get(cookie)!;
+    if (this.mode === 'poll') this.spin(p);
+    try {
+      if (!p.done) await this.adapter.waiter.until(this.vector, () => (this.reap(), p.done), this.timeoutMs, what);
+    } finally {
+      this.pending.delete(cookie);
+    }
+    if (p.status !== Err.OK) throw deviceError(p.status, what);
+    return p.completion!;
+  }
+
+  /** poll mode: spin on the completion ring for at most pollUs (bounded; the loop is blocked). */
+  private spin(p: Pending): void {
+    const deadline = process.hrtime.bigint() + BigInt(this.pollUs * 1000);
+    while (!p.done && process.hrtime.bigint() < deadline) this.reap();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new RaError(DriverCode.CLOSED, `DMA queue ${this.queue} is closed`);
+    this.adapter.assertOpen();
+  }
+
+  /** Gives the queue back. Outstanding waits fail with their own timeout or ADAPTER_GONE. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.adapter.isClosed) return;
+    const r = this.adapter.regs;
+    r.write32(this.qcb + Qcb.IRQ_ENABLE, 0);
+    r.write32(this.qcb + Qcb.POLL_US, 0);
+    r.compareExchange32(this.qcb + Qcb.OWNER, this.adapter.peerId + 1, 0);
+  }
+}
+
+export function encodeLocation(loc: Location): number {
+  if ('host' in loc) return ((Loc.HOST << Loc.KIND_SHIFT) | ((loc.host & Loc.PORT_MASK) << Loc.PORT_SHIFT)) >>> 0;
+  return ((Loc.ADAPTER << Loc.KIND_SHIFT) | ((loc.adapter & Loc.PORT_MASK) << Loc.PORT_SHIFT) | (loc.slice & Loc.SLICE_MASK)) >>> 0;
+}
+
+/** Rejects what cannot even be encoded; everything else is the adapter's to judge. */
+function validate(d: Descriptor): void {
+  const fail = (msg: string) => {
+    throw new RaError(DriverCode.INVALID_ARGUMENT, `${d.op} descriptor: ${msg}`);
+  };
+  if (!Number.isSafeInteger(d.bytes) || d.bytes < 0) fail(`bytes must be a non-negative integer, got ${d.bytes}`);
+  if (!Number.isSafeInteger(d.dstOffset) || d.dstOffset < 0) fail(`dstOffset must be a non-negative integer`);
+  if (d.op !== 'fill' && (!Number.isSafeInteger(d.srcOffset) || d.srcOffset < 0)) fail('srcOffset must be a non-negative integer');
+  if (d.op === 'job' && d.params && d.params.length > 16) fail('params hold at most 16 bytes');
+  if (d.op === 'job' && (!Number.isInteger(d.ctxSlice) || d.ctxSlice < 0 || d.ctxSlice > 0xffff)) fail('ctxSlice out of range');
+  if (typeof d.ownerKey !== 'bigint') fail('ownerKey must be a bigint');
+}

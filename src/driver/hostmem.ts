@@ -1,0 +1,77 @@
+// Host buffers (ra-spec §11): memory of this process that the adapter's DMA engine may read and
+// write. For the embedded backend a host buffer is a file in the adapter's folder, mapped here and
+// registered with the adapter by name, as DMA-able memory is pinned and mapped for real hardware.
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import type { Adapter } from './adapter.js';
+import { DriverCode, RaError } from './errors.js';
+import { addon, type NativeHostMapping } from './native.js';
+import { Bar, Cmd, HostMem } from './regs.js';
+
+const MAX_HOST_BUFFER_BYTES = 4 * 1024 ** 3;
+
+export class HostBuffer {
+  readonly bytes: Uint8Array;
+  private closed = false;
+
+  private constructor(
+    private readonly adapter: Adapter,
+    readonly handle: number,
+    private readonly mapping: NativeHostMapping,
+    private readonly file: string,
+  ) {
+    this.bytes = new Uint8Array(mapping.buffer);
+  }
+
+  get length(): number {
+    return this.closed ? 0 : this.bytes.length;
+  }
+
+  /** Creates, maps and registers a buffer of `size` bytes (zero-filled). */
+  static async create(adapter: Adapter, size: number): Promise<HostBuffer> {
+    if (!Number.isSafeInteger(size) || size <= 0 || size > MAX_HOST_BUFFER_BYTES) {
+      throw new RaError(DriverCode.INVALID_ARGUMENT, `host buffer size must be 1 byte to 4 GiB, got ${size}`);
+    }
+    const name = `host-${process.pid}-${randomBytes(6).toString('hex')}.buf`;
+    const file = path.join(adapter.directory, name);
+    const mapping = new (addon().HostMapping)(file, 0, size, true);
+    try {
+      const handle = await registerFree(adapter, name, size);
+      return new HostBuffer(adapter, handle, mapping, file);
+    } catch (err) {
+      mapping.close();
+      rmSync(file, { force: true });
+      throw err;
+    }
+  }
+
+  /** Unregisters, unmaps and deletes the buffer. Closing twice is safe. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      if (!this.adapter.isClosed) {
+        await this.adapter.command(Cmd.HOSTMEM_UNREGISTER, { args: [this.handle], what: `unregistering host buffer ${this.handle}` });
+      }
+    } finally {
+      this.mapping.close();
+      rmSync(this.file, { force: true });
+    }
+  }
+}
+
+async function registerFree(adapter: Adapter, name: string, size: number): Promise<number> {
+  const data = Buffer.from(`${name}\0`, 'latin1');
+  for (let handle = 0; handle < adapter.identity.hostRegions; handle++) {
+    if (adapter.regs.read32(Bar.HOSTMEM + handle * HostMem.STRIDE + HostMem.STATE) !== 0) continue;
+    try {
+      await adapter.command(Cmd.HOSTMEM_REGISTER, { args: [handle, size], data, what: `registering host buffer ${name}` });
+      return handle;
+    } catch (err) {
+      // Another client may have taken this handle between our read and the command: try the next.
+      if ((err as RaError).code !== 'HOSTMEM') throw err;
+    }
+  }
+  throw new RaError('HOSTMEM', `${adapter.uri}: every host region handle is in use`);
+}

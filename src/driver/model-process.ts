@@ -1,0 +1,109 @@
+// Starting and stopping the embedded device model (native/model, the `ra-model` executable):
+// the embedded mode's "power on". Used by `rafabric model`, `rafabric serve` and the tests.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { modelExecutable } from './native.js';
+
+export interface ModelOptions {
+  adapters: number;
+  /** Folder for sockets, register files and memory files; a fresh temporary one by default. */
+  dir?: string;
+  memoryBytes?: number;
+  slots?: number;
+  computeUnits?: number;
+  contexts?: number;
+  configBytesPerSec?: number;
+  slotBytes?: number;
+  /** Extra ra-model arguments. */
+  extraArgs?: string[];
+  /** Stop the model when this process dies (tests, serve). */
+  dieWithParent?: boolean;
+  readyTimeoutMs?: number;
+}
+
+export class ModelProcess {
+  private exited: Promise<number | null>;
+  private stderr = '';
+
+  private constructor(
+    readonly child: ChildProcess,
+    readonly dir: string,
+    readonly adapters: number,
+    private readonly ownsDir: boolean,
+  ) {
+    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
+    child.stderr?.on('data', (d: Buffer) => {
+      this.stderr = (this.stderr + d.toString()).slice(-4000);
+    });
+  }
+
+  /** URI of adapter i. */
+  uri(i: number): string {
+    return `shm://${path.join(this.dir, `ra${i}.sock`)}`;
+  }
+
+  get uris(): string[] {
+    return Array.from({ length: this.adapters }, (_, i) => this.uri(i));
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  get lastStderr(): string {
+    return this.stderr;
+  }
+
+  static async start(o: ModelOptions): Promise<ModelProcess> {
+    if (!existsSync(modelExecutable)) throw new Error(`device model not built (${modelExecutable}): run \`npm run build\``);
+    const ownsDir = !o.dir;
+    const base = existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+    const dir = o.dir ?? mkdtempSync(path.join(base, 'rafabric-'));
+    const args = ['--adapters', String(o.adapters), '--dir', dir];
+    const opt = (flag: string, v: number | undefined) => v !== undefined && args.push(flag, String(v));
+    opt('--memory', o.memoryBytes);
+    opt('--slots', o.slots);
+    opt('--compute-units', o.computeUnits);
+    opt('--contexts', o.contexts);
+    opt('--config-rate', o.configBytesPerSec);
+    opt('--slot-bytes', o.slotBytes);
+    args.push(...(o.extraArgs ?? []));
+    const env = { ...process.env, ...(o.dieWithParent === false ? {} : { RA_MODEL_DIE_WITH_PARENT: '1' }) };
+    const child = spawn(modelExecutable, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const model = new ModelProcess(child, dir, o.adapters, ownsDir);
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`device model not ready after ${o.readyTimeoutMs ?? 10_000} ms: ${model.stderr}`)), o.readyTimeoutMs ?? 10_000);
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('ready')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`device model exited with ${code} before it was ready: ${model.stderr.trim()}`));
+      });
+    });
+    return model;
+  }
+
+  /** Waits for the process to end (after a fault, a kill or stop()). */
+  waitExit(): Promise<number | null> {
+    return this.exited;
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    this.child.kill(signal);
+  }
+
+  /** SIGTERM, wait, and remove the folder if we made it. */
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
+    await this.exited;
+    if (this.ownsDir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,55 @@
+// Loads the Node-API addon built by node-gyp (build/Release/rafabric_native.node).
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** One opened adapter as the addon exposes it (native/addon/device.h). */
+export interface NativeDevice {
+  readonly bar: ArrayBuffer;
+  readonly peerId: number;
+  readonly vectors: number;
+  readonly open: boolean;
+  ring(vector: number): void;
+  watch(vector: number, callback: ((count: number) => void) | null): void;
+  watchGone(callback: (() => void) | null): void;
+  close(): void;
+}
+
+export interface NativeHostMapping {
+  readonly buffer: ArrayBuffer;
+  close(): void;
+}
+
+export interface BuildInfo {
+  addonVersion: string;
+  napiVersion: number;
+  napiBuildVersion: number;
+  nodeVersion: string;
+  compiler: string;
+  backends: string;
+}
+
+interface Addon {
+  Device: new (uri: string) => NativeDevice;
+  HostMapping: new (path: string, offset: number, bytes: number, create: boolean) => NativeHostMapping;
+  buildInfo(): BuildInfo;
+}
+
+export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const addonPath = path.join(packageRoot, 'build', 'Release', 'rafabric_native.node');
+
+let loaded: Addon | undefined;
+
+export function addon(): Addon {
+  if (!loaded) {
+    try {
+      loaded = createRequire(import.meta.url)(addonPath) as Addon;
+    } catch (err) {
+      throw new Error(`cannot load the native addon at ${addonPath}: run \`npm run build\` (${(err as Error).message})`);
+    }
+  }
+  return loaded;
+}
+
+/** Path of the device model executable built beside the addon. */
+export const modelExecutable = path.join(packageRoot, 'build', 'Release', 'ra-model');

@@ -1,0 +1,158 @@
+// Slice table (ra-spec §10): read entries and their utilization counters, and program slices
+// through the admin mailbox (free -> reserved -> active -> draining -> free).
+import type { Adapter } from './adapter.js';
+import { DriverCode, RaError } from './errors.js';
+import { Bar, Cmd, Release, Slice, SliceKind, SliceState } from './regs.js';
+
+export type SliceKindName = 'memory' | 'compute' | 'context';
+export type SliceStateName = 'free' | 'reserved' | 'active' | 'draining';
+
+export const sliceKinds: Record<SliceKindName, number> = {
+  memory: SliceKind.MEMORY,
+  compute: SliceKind.COMPUTE,
+  context: SliceKind.CONTEXT,
+};
+const kindNames = new Map<number, SliceKindName>(Object.entries(sliceKinds).map(([k, v]) => [v, k as SliceKindName]));
+const stateNames: Record<number, SliceStateName> = {
+  [SliceState.FREE]: 'free',
+  [SliceState.RESERVED]: 'reserved',
+  [SliceState.ACTIVE]: 'active',
+  [SliceState.DRAINING]: 'draining',
+};
+
+export interface SliceInfo {
+  index: number;
+  state: SliceStateName;
+  kind: SliceKindName | 'none';
+  ownerKey: bigint;
+  /** memory: byte offset; compute: first unit; context: first context (slot in `slot`). */
+  base: number;
+  /** memory: bytes; compute: units; context: contexts. */
+  length: number;
+  slot?: number;
+  bytesMoved: number;
+  busyNs: number;
+  jobs: number;
+  lastActiveNs: number;
+}
+
+export interface SlicePlacement {
+  kind: SliceKindName;
+  ownerKey: bigint;
+  base: number;
+  length: number;
+  /** context slices only */
+  slot?: number;
+}
+
+export class Slices {
+  constructor(private readonly adapter: Adapter) {}
+
+  offset(index: number): number {
+    return Bar.SLICES + index * Slice.STRIDE;
+  }
+
+  read(index: number): SliceInfo {
+    this.check(index);
+    const r = this.adapter.regs;
+    const o = this.offset(index);
+    const kind = kindNames.get(r.read32(o + Slice.KIND)) ?? 'none';
+    const rawBase = r.readNumber(o + Slice.BASE);
+    const info: SliceInfo = {
+      index,
+      state: stateNames[r.read32(o + Slice.STATE)] ?? 'free',
+      kind,
+      ownerKey: r.read64(o + Slice.OWNER_KEY),
+      base: kind === 'context' ? rawBase & 0xffff : rawBase,
+      length: r.readNumber(o + Slice.LENGTH),
+      bytesMoved: r.readNumber(o + Slice.BYTES_MOVED),
+      busyNs: r.readNumber(o + Slice.BUSY_NS),
+      jobs: r.readNumber(o + Slice.JOBS),
+      lastActiveNs: r.readNumber(o + Slice.LAST_ACTIVE_NS),
+    };
+    if (kind === 'context') info.slot = Math.floor(rawBase / 0x10000);
+    return info;
+  }
+
+  list(): SliceInfo[] {
+    return Array.from({ length: this.adapter.identity.slices }, (_, i) => this.read(i));
+  }
+
+  /** Entries in any state but free. */
+  inUse(): SliceInfo[] {
+    return this.list().filter((s) => s.state !== 'free');
+  }
+
+  /** Lowest free entry, or undefined when the table is full. */
+  freeIndex(exclude: ReadonlySet<number> = new Set()): number | undefined {
+    for (let i = 0; i < this.adapter.identity.slices; i++) {
+      if (!exclude.has(i) && this.adapter.regs.read32(this.offset(i) + Slice.STATE) === SliceState.FREE) return i;
+    }
+    return undefined;
+  }
+
+  async reserve(index: number, p: SlicePlacement): Promise<void> {
+    this.check(index);
+    const base = p.kind === 'context' ? (p.slot ?? 0) * 0x10000 + p.base : p.base;
+    await this.adapter.command(Cmd.SLICE_RESERVE, {
+      args: [index, sliceKinds[p.kind], p.ownerKey, base, p.length],
+      what: `reserving slice ${index} (${p.kind} ${p.base}+${p.length})`,
+    });
+  }
+
+  async activate(index: number, ownerKey: bigint): Promise<void> {
+    await this.keyed(Cmd.SLICE_ACTIVATE, index, ownerKey, 'activating');
+  }
+
+  async drain(index: number, ownerKey: bigint): Promise<void> {
+    await this.keyed(Cmd.SLICE_DRAIN, index, ownerKey, 'draining');
+  }
+
+  /**
+   * Frees the slice; the adapter scrubs its memory and wipes its engine key first. keepContents
+   * skips the scrub: only for debug tools that borrow raw memory (ra-spec §5, RELEASE_F_KEEP).
+   */
+  async release(index: number, ownerKey: bigint, { keepContents = false } = {}): Promise<void> {
+    this.check(index);
+    await this.adapter.command(Cmd.SLICE_RELEASE, {
+      args: [index, keepContents ? Release.F_KEEP : 0, ownerKey],
+      what: `releasing slice ${index}`,
+    });
+  }
+
+  async resize(index: number, ownerKey: bigint, length: number): Promise<void> {
+    this.check(index);
+    await this.adapter.command(Cmd.SLICE_RESIZE, { args: [index, 0, ownerKey, 0, length], what: `resizing slice ${index} to ${length}` });
+  }
+
+  /** Sets the 32-byte engine key of a context slice; the adapter never exposes it again. */
+  async setKey(index: number, ownerKey: bigint, key: Uint8Array): Promise<void> {
+    this.check(index);
+    if (key.length !== 32) throw new RaError(DriverCode.INVALID_ARGUMENT, `engine keys are 32 bytes, got ${key.length}`);
+    await this.adapter.command(Cmd.SLICE_SET_KEY, { args: [index, 0, ownerKey], data: key, what: `setting the key of slice ${index}` });
+  }
+
+  /** reserve + activate in a free entry; returns the entry index. */
+  async program(p: SlicePlacement, index = this.freeIndex()): Promise<number> {
+    if (index === undefined) throw new RaError('NO_RESOURCE', `${this.adapter.uri}: slice table is full`);
+    await this.reserve(index, p);
+    try {
+      await this.activate(index, p.ownerKey);
+    } catch (err) {
+      await this.release(index, p.ownerKey).catch(() => undefined);
+      throw err;
+    }
+    return index;
+  }
+
+  private async keyed(opcode: number, index: number, ownerKey: bigint, verb: string): Promise<void> {
+    this.check(index);
+    await this.adapter.command(opcode, { args: [index, 0, ownerKey], what: `${verb} slice ${index}` });
+  }
+
+  private check(index: number): void {
+    if (!Number.isInteger(index) || index < 0 || index >= this.adapter.identity.slices) {
+      throw new RaError(DriverCode.INVALID_ARGUMENT, `slice ${index} does not exist (adapter has ${this.adapter.identity.slices})`);
+    }
+  }
+}

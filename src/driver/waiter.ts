@@ -1,0 +1,129 @@
+// Waiting for the adapter without blocking the event loop: a condition is re-checked whenever the
+// vector's interrupt arrives and, as a safety net, on a slow timer that also watches the adapter's
+// heartbeat (ra-spec §4: it advances at least every 10 ms while the adapter is alive).
+import { DriverCode, RaError } from './errors.js';
+import type { NativeDevice } from './native.js';
+import type { RegisterFile } from './registers.js';
+import { Reg } from './regs.js';
+
+const SAFETY_POLL_MS = 20;
+export const HEARTBEAT_DEAD_MS = 250;
+
+interface Pending {
+  check: () => boolean;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+export class InterruptWaiter {
+  private readonly pending = new Map<number, Set<Pending>>();
+  private goneError: RaError | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private lastHeartbeat = 0n;
+  private lastHeartbeatChangeMs = 0;
+
+  constructor(
+    private readonly device: NativeDevice,
+    private readonly regs: RegisterFile,
+    private readonly name: string,
+  ) {}
+
+  /** Marks the adapter gone: every current and future wait fails with ADAPTER_GONE. */
+  markGone(reason: string): void {
+    this.goneError ??= new RaError(DriverCode.ADAPTER_GONE, `${this.name}: ${reason}`);
+    for (const set of this.pending.values()) for (const p of set) p.reject(this.goneError);
+    this.pending.clear();
+    this.stopTimer();
+  }
+
+  get gone(): RaError | undefined {
+    return this.goneError;
+  }
+
+  /**
+   * Resolves when check() is true. Rejects with TIMEOUT after timeoutMs, ADAPTER_HUNG when the
+   * heartbeat stops, ADAPTER_GONE when the connection closes. `what` names the wait in errors.
+   */
+  until(vector: number, check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    if (this.goneError) return Promise.reject(this.goneError);
+    if (check()) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const started = Date.now();
+      let set = this.pending.get(vector);
+      if (!set) {
+        set = new Set();
+        this.pending.set(vector, set);
+        this.device.watch(vector, () => this.wake(vector));
+      }
+      const entry: Pending = {
+        check: () => {
+          if (check()) return true;
+          const waitedMs = Date.now() - started;
+          if (waitedMs > timeoutMs) {
+            reject(new RaError(DriverCode.TIMEOUT, `${this.name}: timed out after ${timeoutMs} ms waiting for ${what}`));
+            return true;
+          }
+          if (this.heartbeatStoppedMs() > HEARTBEAT_DEAD_MS) {
+            reject(new RaError(DriverCode.ADAPTER_HUNG, `${this.name}: heartbeat stopped while waiting for ${what}`));
+            return true;
+          }
+          return false;
+        },
+        resolve,
+        reject,
+      };
+      const finish = (fn: () => void) => () => {
+        this.remove(vector, entry);
+        fn();
+      };
+      entry.resolve = finish(resolve);
+      const rejectInner = entry.reject;
+      entry.reject = (err) => {
+        this.remove(vector, entry);
+        rejectInner(err);
+      };
+      set.add(entry);
+      this.startTimer();
+    });
+  }
+
+  private wake(vector: number): void {
+    const set = this.pending.get(vector);
+    if (!set) return;
+    for (const p of [...set]) if (p.check()) p.resolve();
+  }
+
+  private remove(vector: number, entry: Pending): void {
+    const set = this.pending.get(vector);
+    if (!set) return;
+    set.delete(entry);
+    if (set.size === 0) {
+      this.pending.delete(vector);
+      if (this.device.open) this.device.watch(vector, null);
+    }
+    if (this.pending.size === 0) this.stopTimer();
+  }
+
+  private heartbeatStoppedMs(): number {
+    const now = Date.now();
+    const beat = this.regs.read64(Reg.HEARTBEAT);
+    if (beat !== this.lastHeartbeat || this.lastHeartbeatChangeMs === 0) {
+      this.lastHeartbeat = beat;
+      this.lastHeartbeatChangeMs = now;
+    }
+    return now - this.lastHeartbeatChangeMs;
+  }
+
+  private startTimer(): void {
+    if (this.timer) return;
+    this.lastHeartbeatChangeMs = 0;
+    this.timer = setInterval(() => {
+      for (const vector of [...this.pending.keys()]) this.wake(vector);
+    }, SAFETY_POLL_MS);
+  }
+
+  private stopTimer(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}

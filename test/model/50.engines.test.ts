@@ -1,0 +1,128 @@
+// Function engines (§12) compute real results: checked against node:crypto and TS references.
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildImage, pipelinePayload } from '../../src/bitstream/image.js';
+import { DmaController } from '../../src/driver/dma.js';
+import type { FunctionName } from '../../src/driver/functions.js';
+import { HostBuffer } from '../../src/driver/hostmem.js';
+import { runJob } from '../../src/driver/jobs.js';
+import { Slices } from '../../src/driver/slices.js';
+import { Slots } from '../../src/driver/slots.js';
+import { MiB, randomKey, testImage, useModel } from '../helpers/model.js';
+import { aes256gcm, crc32cBytes, matmulF32, pipeline, seededBytes, sha256, type Stage } from '../helpers/reference.js';
+
+describe('function engines', () => {
+  const pool = useModel({ adapters: 1, memoryBytes: 256 * MiB });
+  const stages: Stage[] = [{ op: 'xor', arg: 0x5a }, { op: 'rotl', arg: 3 }, { op: 'add', arg: 7 }, { op: 'reverse' }, { op: 'crc32c' }];
+  const key = randomKey();
+  const engine: Record<string, number> = {};
+  let mem: number;
+  let dma: DmaController;
+  let host: HostBuffer;
+
+  beforeAll(async () => {
+    const a = pool.adapters[0]!;
+    const slots = new Slots(a);
+    const slices = new Slices(a);
+    await slots.load(0, testImage('aes-256-gcm'));
+    await slots.load(1, testImage('sha256'));
+    await slots.load(2, testImage('crc32c'));
+    await slots.load(3, buildImage({ functionId: 4, specMin: 1 << 16, specMax: 1 << 16, contexts: 2, version: 1, name: 'xor-crc' }, pipelinePayload(stages, 1024)));
+    for (const [i, fn] of (['aes-256-gcm', 'sha256', 'crc32c', 'pipeline'] as const).entries()) {
+      engine[fn] = await slices.program({ kind: 'context', ownerKey: key, base: 0, length: 1, slot: i });
+    }
+    engine['matmul-f32'] = await slices.program({ kind: 'compute', ownerKey: key, base: 0, length: 2 });
+    mem = await slices.program({ kind: 'memory', ownerKey: key, base: 0, length: 32 * MiB });
+    dma = new DmaController(a);
+    host = await HostBuffer.create(a, 16 * MiB);
+  });
+  afterAll(async () => {
+    await host?.close();
+    dma?.close();
+  });
+
+  const run = (fn: FunctionName, input: Uint8Array, params?: Uint8Array) =>
+    runJob(dma, 0, host, { fn, engineSlice: engine[fn]!, memorySlice: mem, memorySliceBytes: 32 * MiB, ownerKey: key, input, ...(params ? { params } : {}) });
+
+  for (const size of [1, 15, 16, 1000, 65_536, 1_000_003]) {
+    it(`aes-256-gcm of ${size} bytes equals node:crypto`, async () => {
+      const k = randomBytes(32);
+      const iv = randomBytes(12);
+      await new Slices(pool.adapters[0]!).setKey(engine['aes-256-gcm']!, key, k);
+      const input = randomBytes(size);
+      expect((await run('aes-256-gcm', input, iv)).equals(aes256gcm(k, iv, input))).toBe(true);
+    });
+    it(`sha256 of ${size} bytes equals node:crypto`, async () => {
+      const input = randomBytes(size);
+      expect((await run('sha256', input)).equals(sha256(input))).toBe(true);
+    });
+    it(`crc32c of ${size} bytes equals the TS reference`, async () => {
+      const input = randomBytes(size);
+      expect((await run('crc32c', input)).equals(crc32cBytes(input))).toBe(true);
+    });
+  }
+
+  it('crc32c of "123456789" is the check value 0xE3069283', async () => {
+    expect((await run('crc32c', Buffer.from('123456789'))).readUInt32LE()).toBe(0xe3069283);
+  });
+
+  it('the custom pipeline image computes its stages', async () => {
+    const input = seededBytes(10_000, 42);
+    expect((await run('pipeline', input)).equals(pipeline(stages, input))).toBe(true);
+  });
+
+  for (const [m, n, k] of [[1, 1, 1], [3, 5, 7], [16, 16, 16], [33, 17, 65]] as const) {
+    it(`matmul-f32 ${m}x${k} by ${k}x${n} equals the TS reference bit for bit`, async () => {
+      const a = Float32Array.from({ length: m * k }, () => Math.fround(Math.random() * 2 - 1));
+      const b = Float32Array.from({ length: k * n }, () => Math.fround(Math.random() * 2 - 1));
+      const input = Buffer.concat([Buffer.from(a.buffer), Buffer.from(b.buffer)]);
+      const params = Buffer.alloc(12);
+      params.writeUInt32LE(m, 0);
+      params.writeUInt32LE(n, 4);
+      params.writeUInt32LE(k, 8);
+      const out = await run('matmul-f32', input, params);
+      expect(out.equals(Buffer.from(matmulF32(m, n, k, a, b).buffer))).toBe(true);
+    });
+  }
+
+  it('refuses matmul with a length that does not match its dimensions (JOB_PARAMS)', async () => {
+    const params = Buffer.alloc(12);
+    params.writeUInt32LE(2, 0);
+    params.writeUInt32LE(2, 4);
+    params.writeUInt32LE(2, 8);
+    await expect(run('matmul-f32', Buffer.alloc(20), params)).rejects.toMatchObject({ code: 'JOB_PARAMS' });
+  });
+
+  it('isolates engine keys: another tenant on the same engine cannot use this key', async () => {
+    const a = pool.adapters[0]!;
+    const slices = new Slices(a);
+    const other = randomKey();
+    const theirs = await slices.program({ kind: 'context', ownerKey: other, base: 1, length: 1, slot: 0 });
+    const theirMem = await slices.program({ kind: 'memory', ownerKey: other, base: 64 * MiB, length: 2 * MiB });
+    try {
+      // no key set on their context: the job is refused rather than run with someone else's key
+      await expect(
+        runJob(dma, 0, host, { fn: 'aes-256-gcm', engineSlice: theirs, memorySlice: theirMem, memorySliceBytes: 2 * MiB, ownerKey: other, input: Buffer.alloc(64), params: Buffer.alloc(12) }),
+      ).rejects.toMatchObject({ code: 'JOB_PARAMS' });
+      // and our context cannot be driven with their owner key
+      await expect(
+        runJob(dma, 0, host, { fn: 'aes-256-gcm', engineSlice: engine['aes-256-gcm']!, memorySlice: theirMem, memorySliceBytes: 2 * MiB, ownerKey: other, input: Buffer.alloc(64), params: Buffer.alloc(12) }),
+      ).rejects.toMatchObject({ code: 'OWNER_KEY' });
+    } finally {
+      await slices.release(theirs, other);
+      await slices.release(theirMem, other);
+    }
+  });
+
+  it('refuses a job on an engine that does not run it (FUNCTION)', async () => {
+    await expect(
+      dma.submit({ op: 'job', ownerKey: key, ctxSlice: mem, src: { adapter: 0, slice: mem }, srcOffset: 0, bytes: 10, dst: { adapter: 0, slice: mem }, dstOffset: 100 }),
+    ).rejects.toMatchObject({ code: 'FUNCTION' });
+  });
+
+  it('charges engine time to the slice', () => {
+    const s = new Slices(pool.adapters[0]!).read(engine.sha256!);
+    expect(s.jobs).toBeGreaterThanOrEqual(6);
+    expect(s.busyNs).toBeGreaterThan(0);
+  });
+});
