@@ -22,5 +22,10 @@
       "sources": ["<!@(ls -1 native/model/*.c)"],
       "libraries": ["-lcrypto", "-lpthread", "-lm"],
     },
+    {
+      "target_name": "ra-bench",
+      "type": "executable",
+      "sources": ["native/bench/ra-bench.c"],
+    },
   ],
 }

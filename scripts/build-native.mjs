@@ -25,5 +25,6 @@ function gyp(...args) {
   }
 }
 
-if (!existsSync(path.join(root, 'build', 'Makefile')) || process.argv.includes('--reconfigure')) gyp('configure');
+if (!existsSync(path.join(root, 'build', 'Makefile')) || process.argv.includes('--reconfigure'))
+  gyp('configure');
 gyp('build', '--jobs=2');

@@ -17,12 +17,30 @@ const outputPath = argValue('--output', path.join(root, 'src/driver/regs.ts'));
 
 // Prefix -> exported TS object. Longest prefix wins (RA_SLOT_S_ before RA_SLOT_).
 const groups = [
-  ['RA_BAR_', 'Bar'], ['RA_REG_', 'Reg'], ['RA_STATUS_', 'Status'], ['RA_CMD_', 'Cmd'],
-  ['RA_LOAD_', 'Load'], ['RA_RELEASE_', 'Release'], ['RA_FAULT_', 'Fault'], ['RA_QCB_', 'Qcb'], ['RA_QUEUE_', 'Queue'],
-  ['RA_RING_', 'Ring'], ['RA_DESC_', 'Desc'], ['RA_OP_', 'Op'], ['RA_LOC_', 'Loc'], ['RA_CQE_', 'Cqe'],
-  ['RA_SLOT_S_', 'SlotState'], ['RA_SLOT_', 'Slot'], ['RA_SLICE_S_', 'SliceState'],
-  ['RA_SLICE_K_', 'SliceKind'], ['RA_SLICE_', 'Slice'], ['RA_HOSTMEM_', 'HostMem'], ['RA_FN_', 'Fn'],
-  ['RA_IMG_', 'Img'], ['RA_VEC_', 'Vec'], ['RA_ERR_', 'Err'],
+  ['RA_BAR_', 'Bar'],
+  ['RA_REG_', 'Reg'],
+  ['RA_STATUS_', 'Status'],
+  ['RA_CMD_', 'Cmd'],
+  ['RA_LOAD_', 'Load'],
+  ['RA_RELEASE_', 'Release'],
+  ['RA_FAULT_', 'Fault'],
+  ['RA_QCB_', 'Qcb'],
+  ['RA_QUEUE_', 'Queue'],
+  ['RA_RING_', 'Ring'],
+  ['RA_DESC_', 'Desc'],
+  ['RA_OP_', 'Op'],
+  ['RA_LOC_', 'Loc'],
+  ['RA_CQE_', 'Cqe'],
+  ['RA_SLOT_S_', 'SlotState'],
+  ['RA_SLOT_', 'Slot'],
+  ['RA_SLICE_S_', 'SliceState'],
+  ['RA_SLICE_K_', 'SliceKind'],
+  ['RA_SLICE_', 'Slice'],
+  ['RA_HOSTMEM_', 'HostMem'],
+  ['RA_FN_', 'Fn'],
+  ['RA_IMG_', 'Img'],
+  ['RA_VEC_', 'Vec'],
+  ['RA_ERR_', 'Err'],
 ].sort((a, b) => b[0].length - a[0].length);
 
 const DEFINE = /^#define\s+(RA_[A-Z0-9_]+)\s+(0x[0-9A-Fa-f]+|\d+)\s*(?:\/\*\s*(.*?)\s*\*\/)?\s*$/;
@@ -33,7 +51,10 @@ export function parseHeader(text) {
   for (const line of text.split('\n')) {
     if (!line.startsWith('#define RA_') || line.trim() === '#define RA_REGS_H') continue;
     const m = DEFINE.exec(line);
-    if (!m) throw new Error(`ra_regs.h: cannot parse "${line}": use #define RA_NAME <integer literal> /* comment */`);
+    if (!m)
+      throw new Error(
+        `ra_regs.h: cannot parse "${line}": use #define RA_NAME <integer literal> /* comment */`,
+      );
     defines.push({ name: m[1], literal: m[2], value: Number(m[2]), comment: m[3] ?? '' });
   }
   return defines;
@@ -55,7 +76,8 @@ export function generate(text) {
   ];
   for (const [object, defs] of byGroup) {
     out.push(`export const ${object} = {`);
-    for (const d of defs) out.push(`  ${d.key}: ${d.literal},${d.comment ? ` // ${d.comment.replace(/\*\//g, '')}` : ''}`);
+    for (const d of defs)
+      out.push(`  ${d.key}: ${d.literal},${d.comment ? ` // ${d.comment.replace(/\*\//g, '')}` : ''}`);
     out.push('} as const;', '');
   }
   return out.join('\n');
@@ -65,7 +87,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   const wanted = generate(readFileSync(headerPath, 'utf8'));
   if (process.argv.includes('--check')) {
     let current = '';
-    try { current = readFileSync(outputPath, 'utf8'); } catch {}
+    try {
+      current = readFileSync(outputPath, 'utf8');
+    } catch {}
     if (current !== wanted) {
       console.error(`${path.relative(root, outputPath)} is stale: run \`npm run gen:regs\``);
       process.exit(1);

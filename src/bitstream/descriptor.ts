@@ -6,6 +6,7 @@ import { RaError } from '../driver/errors.js';
 import { functionIds } from '../driver/functions.js';
 import { BitstreamCode } from './codes.js';
 import type { ImageHeader, PipelineStage } from './image.js';
+import { assertPlainFileName } from './paths.js';
 import { descriptorSchema, patternRules, type slotFunctionNames } from './schema.js';
 
 export type SlotFunctionName = (typeof slotFunctionNames)[number];
@@ -125,6 +126,7 @@ export function validateDescriptor(value: unknown, subject = 'descriptor'): Desc
     throw descriptorError(errors, subject);
   }
   const d = value as unknown as Descriptor;
+  assertPlainFileName(d.image.file, 'descriptor.image.file');
   const errors = ruleErrors(d);
   if (errors.length > 0) throw descriptorError(errors, subject);
   return d;

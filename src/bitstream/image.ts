@@ -74,3 +74,9 @@ export function pipelinePayload(stages: readonly PipelineStage[], padBytes = 0):
   });
   return b;
 }
+
+/** IMG_FLAGS and whether IMG_RESERVED is all zero (ra-spec §5.4 check 5); the header must be present. */
+export function imageHeaderReserved(image: Uint8Array): { flags: number; reservedZero: boolean } {
+  const b = Buffer.from(image.buffer, image.byteOffset, Img.HEADER_BYTES);
+  return { flags: b.readUInt32LE(Img.FLAGS), reservedZero: b.subarray(Img.RESERVED, Img.HEADER_BYTES).every((x) => x === 0) };
+}

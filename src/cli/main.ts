@@ -27,7 +27,8 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     printError(err);
-    process.exitCode = err instanceof RaError && err.code === 'INVALID_ARGUMENT' ? exitCodes.usage : exitCodes.failure;
+    process.exitCode =
+      err instanceof RaError && err.code === 'INVALID_ARGUMENT' ? exitCodes.usage : exitCodes.failure;
   }
 }
 

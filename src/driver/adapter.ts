@@ -1,7 +1,7 @@
 // An RA opened by URI: identity and capabilities (ra-spec §3), status (§4), the admin mailbox
 // (§5), fault injection (§6) and the slot and slice tables through Slots and Slices.
 import path from 'node:path';
-import { RaError, DriverCode, deviceError } from './errors.js';
+import { DriverCode, deviceError, RaError } from './errors.js';
 import { addon, type NativeDevice } from './native.js';
 import { RegisterFile } from './registers.js';
 import { Bar, Cmd, Err, Reg, Status, Vec } from './regs.js';
@@ -76,7 +76,10 @@ export class Adapter {
   /** Opens `shm:///dir/raN.sock` (the embedded model; other backends arrive with QEMU mode). */
   static open(uri: string): Adapter {
     if (typeof uri !== 'string' || !/^[a-z]+:\/\/\S+$/.test(uri)) {
-      throw new RaError(DriverCode.INVALID_ARGUMENT, `adapter URI '${uri}' is malformed: use shm:///path/to/ra0.sock`);
+      throw new RaError(
+        DriverCode.INVALID_ARGUMENT,
+        `adapter URI '${uri}' is malformed: use shm:///path/to/ra0.sock`,
+      );
     }
     let device: NativeDevice;
     try {
@@ -122,8 +125,13 @@ export class Adapter {
    * CMD_SEQ last, ring vector 0, wait for CMD_DONE_SEQ, read status and results, release the lock.
    * Commands from this process are serialised; other clients are kept out by the lock.
    */
-  command(opcode: number, { args = [], data, timeoutMs = DEFAULT_COMMAND_TIMEOUT_MS, what }: CommandArgs = {}): Promise<CommandResult> {
-    const run = this.queueTail.then(() => this.runCommand(opcode, args, data, timeoutMs, what ?? `command 0x${opcode.toString(16)}`));
+  command(
+    opcode: number,
+    { args = [], data, timeoutMs = DEFAULT_COMMAND_TIMEOUT_MS, what }: CommandArgs = {},
+  ): Promise<CommandResult> {
+    const run = this.queueTail.then(() =>
+      this.runCommand(opcode, args, data, timeoutMs, what ?? `command 0x${opcode.toString(16)}`),
+    );
     this.queueTail = run.catch(() => undefined);
     return run;
   }
@@ -137,7 +145,8 @@ export class Adapter {
   ): Promise<CommandResult> {
     this.assertOpen();
     if (args.length > 6) throw new RaError(DriverCode.INVALID_ARGUMENT, `${what}: at most 6 arguments`);
-    if (data && data.length > 256) throw new RaError(DriverCode.INVALID_ARGUMENT, `${what}: at most 256 data bytes`);
+    if (data && data.length > 256)
+      throw new RaError(DriverCode.INVALID_ARGUMENT, `${what}: at most 256 data bytes`);
     await this.acquireLock(what);
     try {
       const r = this.regs;
@@ -164,7 +173,10 @@ export class Adapter {
       if (this.waiter.gone) throw this.waiter.gone;
       if (Date.now() - started > LOCK_TIMEOUT_MS) {
         const holder = this.regs.read32(Reg.CMD_LOCK) - 1;
-        throw new RaError(DriverCode.LOCK_TIMEOUT, `${what}: admin mailbox held by peer ${holder} for over ${LOCK_TIMEOUT_MS} ms`);
+        throw new RaError(
+          DriverCode.LOCK_TIMEOUT,
+          `${what}: admin mailbox held by peer ${holder} for over ${LOCK_TIMEOUT_MS} ms`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, delayMs));
       delayMs = Math.min(delayMs * 2, 20);
@@ -183,7 +195,10 @@ export class Adapter {
   writeStaging(image: Uint8Array): void {
     this.assertOpen();
     if (image.length > this.identity.stagingBytes) {
-      throw new RaError(DriverCode.INVALID_ARGUMENT, `image of ${image.length} bytes exceeds the ${this.identity.stagingBytes}-byte staging window`);
+      throw new RaError(
+        DriverCode.INVALID_ARGUMENT,
+        `image of ${image.length} bytes exceeds the ${this.identity.stagingBytes}-byte staging window`,
+      );
     }
     this.regs.bytes.set(image, Bar.STAGING);
   }
@@ -212,7 +227,8 @@ export class Adapter {
 
 function readIdentity(r: RegisterFile, uri: string): AdapterIdentity {
   const magic = r.read32(Reg.MAGIC);
-  if (magic !== RA_MAGIC) throw new RaError(DriverCode.OPEN_FAILED, `${uri}: no RA magic in the register file`);
+  if (magic !== RA_MAGIC)
+    throw new RaError(DriverCode.OPEN_FAILED, `${uri}: no RA magic in the register file`);
   const spec = r.read32(Reg.SPEC_VERSION);
   return {
     uri,

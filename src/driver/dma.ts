@@ -4,7 +4,7 @@
 //   poll      - the adapter spins on our tail after work and we spin briefly on its completions,
 //               falling back to the interrupt path (as SPDK / io_uring SQPOLL do).
 import type { Adapter } from './adapter.js';
-import { DriverCode, RaError, deviceError } from './errors.js';
+import { DriverCode, deviceError, RaError } from './errors.js';
 import { Bar, Cqe, Desc, Err, Loc, Op, Qcb, Ring, Vec } from './regs.js';
 
 export type Location = { adapter: number; slice: number } | { host: number };
@@ -87,7 +87,11 @@ export class DmaController {
     for (let q = 0; q < adapter.identity.queues && queue < 0; q++) {
       if (r.compareExchange32(Bar.QUEUES + q * Qcb.STRIDE + Qcb.OWNER, 0, owner) === 0) queue = q;
     }
-    if (queue < 0) throw new RaError(DriverCode.NO_QUEUE, `${adapter.uri}: all ${adapter.identity.queues} DMA queues are owned by other clients`);
+    if (queue < 0)
+      throw new RaError(
+        DriverCode.NO_QUEUE,
+        `${adapter.uri}: all ${adapter.identity.queues} DMA queues are owned by other clients`,
+      );
     this.queue = queue;
     this.mode = mode;
     this.pollUs = pollUs;
@@ -113,7 +117,8 @@ export class DmaController {
   /** Scatter-gather: validated and completed as one by the adapter (DESC_F_CHAIN). */
   async submitChain(descs: readonly Descriptor[]): Promise<Completion> {
     if (descs.length === 0) throw new RaError(DriverCode.INVALID_ARGUMENT, 'empty descriptor chain');
-    if (descs.length > this.depth) throw new RaError(DriverCode.INVALID_ARGUMENT, `a chain holds at most ${this.depth} descriptors`);
+    if (descs.length > this.depth)
+      throw new RaError(DriverCode.INVALID_ARGUMENT, `a chain holds at most ${this.depth} descriptors`);
     await this.waitForSpace(descs.length);
     const cookie = this.post(descs);
     this.notify();
@@ -155,7 +160,12 @@ export class DmaController {
     descs.forEach((d, i) => {
       cookie = this.nextCookie;
       this.nextCookie = (this.nextCookie % 0xffffffff) + 1; // never 0
-      this.write(this.sq + ((this.tail + i) & (this.depth - 1)) * Desc.BYTES, d, cookie, i < descs.length - 1);
+      this.write(
+        this.sq + ((this.tail + i) & (this.depth - 1)) * Desc.BYTES,
+        d,
+        cookie,
+        i < descs.length - 1,
+      );
     });
     this.pending.set(cookie, { done: false, status: Err.OK });
     this.tail = (this.tail + descs.length) >>> 0;
@@ -217,7 +227,16 @@ export class DmaController {
     const p = this.pending.get(cookie)!;
     if (this.mode === 'poll') this.spin(p);
     try {
-      if (!p.done) await this.adapter.waiter.until(this.vector, () => (this.reap(), p.done), this.timeoutMs, what);
+      if (!p.done)
+        await this.adapter.waiter.until(
+          this.vector,
+          () => {
+            this.reap();
+            return p.done;
+          },
+          this.timeoutMs,
+          what,
+        );
     } finally {
       this.pending.delete(cookie);
     }
@@ -249,8 +268,14 @@ export class DmaController {
 }
 
 export function encodeLocation(loc: Location): number {
-  if ('host' in loc) return ((Loc.HOST << Loc.KIND_SHIFT) | ((loc.host & Loc.PORT_MASK) << Loc.PORT_SHIFT)) >>> 0;
-  return ((Loc.ADAPTER << Loc.KIND_SHIFT) | ((loc.adapter & Loc.PORT_MASK) << Loc.PORT_SHIFT) | (loc.slice & Loc.SLICE_MASK)) >>> 0;
+  if ('host' in loc)
+    return ((Loc.HOST << Loc.KIND_SHIFT) | ((loc.host & Loc.PORT_MASK) << Loc.PORT_SHIFT)) >>> 0;
+  return (
+    ((Loc.ADAPTER << Loc.KIND_SHIFT) |
+      ((loc.adapter & Loc.PORT_MASK) << Loc.PORT_SHIFT) |
+      (loc.slice & Loc.SLICE_MASK)) >>>
+    0
+  );
 }
 
 /** Rejects what cannot even be encoded; everything else is the adapter's to judge. */
@@ -258,10 +283,13 @@ function validate(d: Descriptor): void {
   const fail = (msg: string) => {
     throw new RaError(DriverCode.INVALID_ARGUMENT, `${d.op} descriptor: ${msg}`);
   };
-  if (!Number.isSafeInteger(d.bytes) || d.bytes < 0) fail(`bytes must be a non-negative integer, got ${d.bytes}`);
+  if (!Number.isSafeInteger(d.bytes) || d.bytes < 0)
+    fail(`bytes must be a non-negative integer, got ${d.bytes}`);
   if (!Number.isSafeInteger(d.dstOffset) || d.dstOffset < 0) fail(`dstOffset must be a non-negative integer`);
-  if (d.op !== 'fill' && (!Number.isSafeInteger(d.srcOffset) || d.srcOffset < 0)) fail('srcOffset must be a non-negative integer');
+  if (d.op !== 'fill' && (!Number.isSafeInteger(d.srcOffset) || d.srcOffset < 0))
+    fail('srcOffset must be a non-negative integer');
   if (d.op === 'job' && d.params && d.params.length > 16) fail('params hold at most 16 bytes');
-  if (d.op === 'job' && (!Number.isInteger(d.ctxSlice) || d.ctxSlice < 0 || d.ctxSlice > 0xffff)) fail('ctxSlice out of range');
+  if (d.op === 'job' && (!Number.isInteger(d.ctxSlice) || d.ctxSlice < 0 || d.ctxSlice > 0xffff))
+    fail('ctxSlice out of range');
   if (typeof d.ownerKey !== 'bigint') fail('ownerKey must be a bigint');
 }

@@ -58,5 +58,8 @@ export function deviceErrorCode(status: number): string {
 export function deviceError(status: number, what: string, details?: Record<string, unknown>): RaError {
   const code = deviceErrorCode(status);
   const hint = hints[code];
-  return new RaError(code, `${what}: adapter answered ${code}${hint ? ` (${hint})` : ''}`, { status, ...details });
+  return new RaError(code, `${what}: adapter answered ${code}${hint ? ` (${hint})` : ''}`, {
+    status,
+    ...details,
+  });
 }

@@ -52,7 +52,10 @@ export class HostBuffer {
     this.closed = true;
     try {
       if (!this.adapter.isClosed) {
-        await this.adapter.command(Cmd.HOSTMEM_UNREGISTER, { args: [this.handle], what: `unregistering host buffer ${this.handle}` });
+        await this.adapter.command(Cmd.HOSTMEM_UNREGISTER, {
+          args: [this.handle],
+          what: `unregistering host buffer ${this.handle}`,
+        });
       }
     } finally {
       this.mapping.close();
@@ -66,7 +69,11 @@ async function registerFree(adapter: Adapter, name: string, size: number): Promi
   for (let handle = 0; handle < adapter.identity.hostRegions; handle++) {
     if (adapter.regs.read32(Bar.HOSTMEM + handle * HostMem.STRIDE + HostMem.STATE) !== 0) continue;
     try {
-      await adapter.command(Cmd.HOSTMEM_REGISTER, { args: [handle, size], data, what: `registering host buffer ${name}` });
+      await adapter.command(Cmd.HOSTMEM_REGISTER, {
+        args: [handle, size],
+        data,
+        what: `registering host buffer ${name}`,
+      });
       return handle;
     } catch (err) {
       // Another client may have taken this handle between our read and the command: try the next.

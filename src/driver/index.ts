@@ -1,10 +1,17 @@
 // The TypeScript RA driver: what the layers above import.
 export { Adapter, type AdapterIdentity, type AdapterStatus } from './adapter.js';
-export { DmaController, type Descriptor, type Completion, type Location, encodeLocation } from './dma.js';
-export { RaError, DriverCode, deviceError, deviceErrorCode } from './errors.js';
-export { functionIds, functionName, functionNames, isFunctionName, slotFunctions, type FunctionName } from './functions.js';
+export { type Completion, type Descriptor, DmaController, encodeLocation, type Location } from './dma.js';
+export { DriverCode, deviceError, deviceErrorCode, RaError } from './errors.js';
+export {
+  type FunctionName,
+  functionIds,
+  functionName,
+  functionNames,
+  isFunctionName,
+  slotFunctions,
+} from './functions.js';
 export { HostBuffer } from './hostmem.js';
-export { ModelProcess, type ModelOptions } from './model-process.js';
+export { type ModelOptions, ModelProcess } from './model-process.js';
 export { addon, modelExecutable } from './native.js';
-export { Slices, type SliceInfo, type SliceKindName, type SlicePlacement } from './slices.js';
-export { Slots, type SlotInfo } from './slots.js';
+export { type SliceInfo, type SliceKindName, type SlicePlacement, Slices } from './slices.js';
+export { type SlotInfo, Slots } from './slots.js';

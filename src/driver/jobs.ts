@@ -29,20 +29,39 @@ const align64 = (n: number) => Math.ceil(n / 64) * 64;
  * Stages `input` at offset 0 of the memory slice, runs the job, writes the output after the input
  * and copies it back through `host` (which must hold input + output). Returns the output bytes.
  */
-export async function runJob(dma: DmaController, fabricPort: number, host: HostBuffer, req: JobRequest): Promise<Buffer> {
+export async function runJob(
+  dma: DmaController,
+  fabricPort: number,
+  host: HostBuffer,
+  req: JobRequest,
+): Promise<Buffer> {
   const outOffset = align64(req.input.length);
   const outMax = maxOutputBytes(req.input.length);
   if (outOffset + outMax > req.memorySliceBytes) {
-    throw new RaError(DriverCode.INVALID_ARGUMENT, `input of ${req.input.length} bytes does not fit the ${req.memorySliceBytes}-byte memory slice with its output`);
+    throw new RaError(
+      DriverCode.INVALID_ARGUMENT,
+      `input of ${req.input.length} bytes does not fit the ${req.memorySliceBytes}-byte memory slice with its output`,
+    );
   }
   if (outOffset + outMax > host.length) {
-    throw new RaError(DriverCode.INVALID_ARGUMENT, `host buffer of ${host.length} bytes is too small for input and output`);
+    throw new RaError(
+      DriverCode.INVALID_ARGUMENT,
+      `host buffer of ${host.length} bytes is too small for input and output`,
+    );
   }
   if (req.input.length === 0) throw new RaError(DriverCode.INVALID_ARGUMENT, 'input is empty');
   const mem = { adapter: fabricPort, slice: req.memorySlice };
   const hostLoc = { host: host.handle };
   host.bytes.set(req.input, 0);
-  await dma.submit({ op: 'copy', ownerKey: req.ownerKey, src: hostLoc, srcOffset: 0, dst: mem, dstOffset: 0, bytes: req.input.length });
+  await dma.submit({
+    op: 'copy',
+    ownerKey: req.ownerKey,
+    src: hostLoc,
+    srcOffset: 0,
+    dst: mem,
+    dstOffset: 0,
+    bytes: req.input.length,
+  });
   const done = await dma.submit({
     op: 'job',
     ownerKey: req.ownerKey,
@@ -55,6 +74,14 @@ export async function runJob(dma: DmaController, fabricPort: number, host: HostB
     ...(req.params ? { params: req.params } : {}),
   });
   const outBytes = done.outBytes;
-  await dma.submit({ op: 'copy', ownerKey: req.ownerKey, src: mem, srcOffset: outOffset, dst: hostLoc, dstOffset: outOffset, bytes: outBytes });
+  await dma.submit({
+    op: 'copy',
+    ownerKey: req.ownerKey,
+    src: mem,
+    srcOffset: outOffset,
+    dst: hostLoc,
+    dstOffset: outOffset,
+    bytes: outBytes,
+  });
   return Buffer.from(host.bytes.subarray(outOffset, outOffset + outBytes));
 }

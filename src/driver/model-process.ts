@@ -33,7 +33,9 @@ export class ModelProcess {
     readonly adapters: number,
     private readonly ownsDir: boolean,
   ) {
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))),
+    );
     child.stderr?.on('data', (d: Buffer) => {
       this.stderr = (this.stderr + d.toString()).slice(-4000);
     });
@@ -57,7 +59,8 @@ export class ModelProcess {
   }
 
   static async start(o: ModelOptions): Promise<ModelProcess> {
-    if (!existsSync(modelExecutable)) throw new Error(`device model not built (${modelExecutable}): run \`npm run build\``);
+    if (!existsSync(modelExecutable))
+      throw new Error(`device model not built (${modelExecutable}): run \`npm run build\``);
     const ownsDir = !o.dir;
     const base = existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
     const dir = o.dir ?? mkdtempSync(path.join(base, 'rafabric-'));
@@ -75,7 +78,11 @@ export class ModelProcess {
     const model = new ModelProcess(child, dir, o.adapters, ownsDir);
     await new Promise<void>((resolve, reject) => {
       let out = '';
-      const timer = setTimeout(() => reject(new Error(`device model not ready after ${o.readyTimeoutMs ?? 10_000} ms: ${model.stderr}`)), o.readyTimeoutMs ?? 10_000);
+      const timer = setTimeout(
+        () =>
+          reject(new Error(`device model not ready after ${o.readyTimeoutMs ?? 10_000} ms: ${model.stderr}`)),
+        o.readyTimeoutMs ?? 10_000,
+      );
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString();
         if (out.includes('ready')) {

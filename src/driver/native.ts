@@ -45,7 +45,9 @@ export function addon(): Addon {
     try {
       loaded = createRequire(import.meta.url)(addonPath) as Addon;
     } catch (err) {
-      throw new Error(`cannot load the native addon at ${addonPath}: run \`npm run build\` (${(err as Error).message})`);
+      throw new Error(
+        `cannot load the native addon at ${addonPath}: run \`npm run build\` (${(err as Error).message})`,
+      );
     }
   }
   return loaded;

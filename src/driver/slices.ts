@@ -12,7 +12,9 @@ export const sliceKinds: Record<SliceKindName, number> = {
   compute: SliceKind.COMPUTE,
   context: SliceKind.CONTEXT,
 };
-const kindNames = new Map<number, SliceKindName>(Object.entries(sliceKinds).map(([k, v]) => [v, k as SliceKindName]));
+const kindNames = new Map<number, SliceKindName>(
+  Object.entries(sliceKinds).map(([k, v]) => [v, k as SliceKindName]),
+);
 const stateNames: Record<number, SliceStateName> = {
   [SliceState.FREE]: 'free',
   [SliceState.RESERVED]: 'reserved',
@@ -86,7 +88,8 @@ export class Slices {
   /** Lowest free entry, or undefined when the table is full. */
   freeIndex(exclude: ReadonlySet<number> = new Set()): number | undefined {
     for (let i = 0; i < this.adapter.identity.slices; i++) {
-      if (!exclude.has(i) && this.adapter.regs.read32(this.offset(i) + Slice.STATE) === SliceState.FREE) return i;
+      if (!exclude.has(i) && this.adapter.regs.read32(this.offset(i) + Slice.STATE) === SliceState.FREE)
+        return i;
     }
     return undefined;
   }
@@ -122,14 +125,22 @@ export class Slices {
 
   async resize(index: number, ownerKey: bigint, length: number): Promise<void> {
     this.check(index);
-    await this.adapter.command(Cmd.SLICE_RESIZE, { args: [index, 0, ownerKey, 0, length], what: `resizing slice ${index} to ${length}` });
+    await this.adapter.command(Cmd.SLICE_RESIZE, {
+      args: [index, 0, ownerKey, 0, length],
+      what: `resizing slice ${index} to ${length}`,
+    });
   }
 
   /** Sets the 32-byte engine key of a context slice; the adapter never exposes it again. */
   async setKey(index: number, ownerKey: bigint, key: Uint8Array): Promise<void> {
     this.check(index);
-    if (key.length !== 32) throw new RaError(DriverCode.INVALID_ARGUMENT, `engine keys are 32 bytes, got ${key.length}`);
-    await this.adapter.command(Cmd.SLICE_SET_KEY, { args: [index, 0, ownerKey], data: key, what: `setting the key of slice ${index}` });
+    if (key.length !== 32)
+      throw new RaError(DriverCode.INVALID_ARGUMENT, `engine keys are 32 bytes, got ${key.length}`);
+    await this.adapter.command(Cmd.SLICE_SET_KEY, {
+      args: [index, 0, ownerKey],
+      data: key,
+      what: `setting the key of slice ${index}`,
+    });
   }
 
   /** reserve + activate in a free entry; returns the entry index. */
@@ -152,7 +163,10 @@ export class Slices {
 
   private check(index: number): void {
     if (!Number.isInteger(index) || index < 0 || index >= this.adapter.identity.slices) {
-      throw new RaError(DriverCode.INVALID_ARGUMENT, `slice ${index} does not exist (adapter has ${this.adapter.identity.slices})`);
+      throw new RaError(
+        DriverCode.INVALID_ARGUMENT,
+        `slice ${index} does not exist (adapter has ${this.adapter.identity.slices})`,
+      );
     }
   }
 }

@@ -47,7 +47,9 @@ export class Slots {
     this.check(index);
     const r = this.adapter.regs;
     const base = this.offset(index);
-    const name = Buffer.from(r.readBytes(base + Slot.IMAGE_NAME, 24)).toString('latin1').replace(/\0+$/, '');
+    const name = Buffer.from(r.readBytes(base + Slot.IMAGE_NAME, 24))
+      .toString('latin1')
+      .replace(/\0+$/, '');
     return {
       index,
       state: stateNames[r.read32(base + Slot.STATE)] ?? 'error',
@@ -78,7 +80,11 @@ export class Slots {
    * Loads an image (header + payload, ra-spec §13) from the staging window. The adapter verifies
    * it; a refused image leaves the slot exactly as it was. Resolves when the slot is ready.
    */
-  async load(index: number, image: Uint8Array, { force = false, onProgress }: LoadOptions = {}): Promise<SlotInfo> {
+  async load(
+    index: number,
+    image: Uint8Array,
+    { force = false, onProgress }: LoadOptions = {},
+  ): Promise<SlotInfo> {
     this.check(index);
     const a = this.adapter;
     a.writeStaging(image);
@@ -86,7 +92,10 @@ export class Slots {
     const timeoutMs = 10_000 + seconds * 2000;
     let progress: NodeJS.Timeout | undefined;
     if (onProgress) {
-      progress = setInterval(() => onProgress(this.adapter.regs.read32(this.offset(index) + Slot.LOAD_PERMILLE)), PROGRESS_POLL_MS);
+      progress = setInterval(
+        () => onProgress(this.adapter.regs.read32(this.offset(index) + Slot.LOAD_PERMILLE)),
+        PROGRESS_POLL_MS,
+      );
     }
     try {
       await a.command(Cmd.SLOT_LOAD, {
@@ -103,7 +112,10 @@ export class Slots {
 
   async unload(index: number, { force = false } = {}): Promise<void> {
     this.check(index);
-    await this.adapter.command(Cmd.SLOT_UNLOAD, { args: [index, 0, 0, force ? Load.FLAG_FORCE : 0], what: `unloading slot ${index}` });
+    await this.adapter.command(Cmd.SLOT_UNLOAD, {
+      args: [index, 0, 0, force ? Load.FLAG_FORCE : 0],
+      what: `unloading slot ${index}`,
+    });
   }
 
   /** First slot that holds `name` ready for use, if any. */
@@ -113,8 +125,10 @@ export class Slots {
 
   private check(index: number): void {
     if (!Number.isInteger(index) || index < 0 || index >= this.adapter.identity.slots) {
-      throw new RaError(DriverCode.INVALID_ARGUMENT, `slot ${index} does not exist (adapter has ${this.adapter.identity.slots})`);
+      throw new RaError(
+        DriverCode.INVALID_ARGUMENT,
+        `slot ${index} does not exist (adapter has ${this.adapter.identity.slots})`,
+      );
     }
   }
 }
-

@@ -60,11 +60,21 @@ export class InterruptWaiter {
           if (check()) return true;
           const waitedMs = Date.now() - started;
           if (waitedMs > timeoutMs) {
-            reject(new RaError(DriverCode.TIMEOUT, `${this.name}: timed out after ${timeoutMs} ms waiting for ${what}`));
+            reject(
+              new RaError(
+                DriverCode.TIMEOUT,
+                `${this.name}: timed out after ${timeoutMs} ms waiting for ${what}`,
+              ),
+            );
             return true;
           }
           if (this.heartbeatStoppedMs() > HEARTBEAT_DEAD_MS) {
-            reject(new RaError(DriverCode.ADAPTER_HUNG, `${this.name}: heartbeat stopped while waiting for ${what}`));
+            reject(
+              new RaError(
+                DriverCode.ADAPTER_HUNG,
+                `${this.name}: heartbeat stopped while waiting for ${what}`,
+              ),
+            );
             return true;
           }
           return false;

@@ -1,10 +1,10 @@
 // Starts a real device model process for a test file and opens its adapters.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
-import { Adapter } from '../../src/driver/adapter.js';
 import { buildImage, specVersion } from '../../src/bitstream/image.js';
-import { functionIds, type FunctionName } from '../../src/driver/functions.js';
-import { ModelProcess, type ModelOptions } from '../../src/driver/model-process.js';
+import { Adapter } from '../../src/driver/adapter.js';
+import { type FunctionName, functionIds } from '../../src/driver/functions.js';
+import { type ModelOptions, ModelProcess } from '../../src/driver/model-process.js';
 
 export const MiB = 1024 * 1024;
 
@@ -17,7 +17,12 @@ export interface TestPool {
 export function useModel(opts: Partial<ModelOptions> = {}): TestPool {
   const pool = { adapters: [] as Adapter[] } as unknown as TestPool;
   beforeAll(async () => {
-    pool.model = await ModelProcess.start({ adapters: 2, memoryBytes: 256 * MiB, configBytesPerSec: 4e9, ...opts });
+    pool.model = await ModelProcess.start({
+      adapters: 2,
+      memoryBytes: 256 * MiB,
+      configBytesPerSec: 4e9,
+      ...opts,
+    });
     pool.adapters = pool.model.uris.map((u) => Adapter.open(u));
   });
   afterAll(async () => {
@@ -30,6 +35,19 @@ export function useModel(opts: Partial<ModelOptions> = {}): TestPool {
 export const randomKey = (): bigint => randomBytes(8).readBigUInt64LE() | 1n;
 
 /** A valid image for `fn` with a pseudo-random payload (the "configuration frames"). */
-export function testImage(fn: FunctionName, { payload = randomBytes(4096) as Uint8Array, contexts = 4, name = `${fn}-test` } = {}): Buffer {
-  return buildImage({ functionId: functionIds[fn], specMin: specVersion('1.0'), specMax: specVersion('1.9'), contexts, version: 1, name }, payload);
+export function testImage(
+  fn: FunctionName,
+  { payload = randomBytes(4096) as Uint8Array, contexts = 4, name = `${fn}-test` } = {},
+): Buffer {
+  return buildImage(
+    {
+      functionId: functionIds[fn],
+      specMin: specVersion('1.0'),
+      specMax: specVersion('1.9'),
+      contexts,
+      version: 1,
+      name,
+    },
+    payload,
+  );
 }

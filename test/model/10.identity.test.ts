@@ -38,7 +38,10 @@ describe('identity and capabilities', () => {
     const second = Adapter.open(pool.model.uri(0));
     try {
       expect(second.peerId).not.toBe(pool.adapters[0]!.peerId);
-      await Promise.all([...Array.from({ length: 10 }, () => second.nop()), ...Array.from({ length: 10 }, () => pool.adapters[0]!.nop())]);
+      await Promise.all([
+        ...Array.from({ length: 10 }, () => second.nop()),
+        ...Array.from({ length: 10 }, () => pool.adapters[0]!.nop()),
+      ]);
     } finally {
       second.close();
     }

@@ -2,10 +2,10 @@
 // its error and leaves the slot's registers byte-identical.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Slices } from '../../src/driver/slices.js';
-import { Slots } from '../../src/driver/slots.js';
 import { buildImage } from '../../src/bitstream/image.js';
 import { Img } from '../../src/driver/regs.js';
+import { Slices } from '../../src/driver/slices.js';
+import { Slots } from '../../src/driver/slots.js';
 import { MiB, randomKey, testImage, useModel } from '../helpers/model.js';
 
 describe('slots', () => {
@@ -18,23 +18,85 @@ describe('slots', () => {
     const t0 = Date.now();
     const info = await slots().load(0, image, { onProgress: (p) => seen.push(p) });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(15); // 512 KiB at 20 MiB/s = 25 ms of configuration
-    expect(info).toMatchObject({ state: 'ready', function: 'sha256', contexts: 4, contextsUsed: 0, imageName: 'sha256-test' });
+    expect(info).toMatchObject({
+      state: 'ready',
+      function: 'sha256',
+      contexts: 4,
+      contextsUsed: 0,
+      imageName: 'sha256-test',
+    });
     expect(info.imageHash).toBe(image.subarray(Img.PAYLOAD_SHA256, Img.PAYLOAD_SHA256 + 32).toString('hex'));
     expect(seen.at(-1)).toBe(1000);
   });
 
   const refusals: [string, () => Buffer, string][] = [
-    ['bad magic', () => { const i = testImage('crc32c'); i.writeUInt32LE(0xdeadbeef, Img.MAGIC); return i; }, 'IMG_MAGIC'],
-    ['nonzero reserved bytes', () => { const i = testImage('crc32c'); i[Img.RESERVED] = 1; return i; }, 'IMG_MAGIC'],
+    [
+      'bad magic',
+      () => {
+        const i = testImage('crc32c');
+        i.writeUInt32LE(0xdeadbeef, Img.MAGIC);
+        return i;
+      },
+      'IMG_MAGIC',
+    ],
+    [
+      'nonzero reserved bytes',
+      () => {
+        const i = testImage('crc32c');
+        i[Img.RESERVED] = 1;
+        return i;
+      },
+      'IMG_MAGIC',
+    ],
     ['truncated payload', () => testImage('crc32c').subarray(0, Img.HEADER_BYTES + 100), 'IMG_SIZE'],
     ['shorter than a header', () => testImage('crc32c').subarray(0, 64), 'IMG_SIZE'],
     ['too big for the slot', () => testImage('crc32c', { payload: Buffer.alloc(MiB + 4096) }), 'IMG_SIZE'],
-    ['incompatible spec', () => buildImage({ functionId: 3, specMin: 2 << 16, specMax: 3 << 16, contexts: 1, version: 1, name: 'x' }, Buffer.alloc(64)), 'IMG_SPEC'],
-    ['unknown function', () => buildImage({ functionId: 99, specMin: 1 << 16, specMax: 1 << 16, contexts: 1, version: 1, name: 'x' }, Buffer.alloc(64)), 'IMG_FUNCTION'],
-    ['matmul is not loadable', () => buildImage({ functionId: 5, specMin: 1 << 16, specMax: 1 << 16, contexts: 1, version: 1, name: 'x' }, Buffer.alloc(64)), 'IMG_FUNCTION'],
+    [
+      'incompatible spec',
+      () =>
+        buildImage(
+          { functionId: 3, specMin: 2 << 16, specMax: 3 << 16, contexts: 1, version: 1, name: 'x' },
+          Buffer.alloc(64),
+        ),
+      'IMG_SPEC',
+    ],
+    [
+      'unknown function',
+      () =>
+        buildImage(
+          { functionId: 99, specMin: 1 << 16, specMax: 1 << 16, contexts: 1, version: 1, name: 'x' },
+          Buffer.alloc(64),
+        ),
+      'IMG_FUNCTION',
+    ],
+    [
+      'matmul is not loadable',
+      () =>
+        buildImage(
+          { functionId: 5, specMin: 1 << 16, specMax: 1 << 16, contexts: 1, version: 1, name: 'x' },
+          Buffer.alloc(64),
+        ),
+      'IMG_FUNCTION',
+    ],
     ['too many contexts', () => testImage('crc32c', { contexts: 1000 }), 'IMG_FUNCTION'],
-    ['wrong hash', () => { const i = testImage('crc32c'); i[Img.HEADER_BYTES + 10]! ^= 0xff; return i; }, 'IMG_HASH'],
-    ['bad pipeline stages', () => buildImage({ functionId: 4, specMin: 1 << 16, specMax: 1 << 16, contexts: 1, version: 1, name: 'p' }, Buffer.alloc(64)), 'JOB_PARAMS'],
+    [
+      'wrong hash',
+      () => {
+        const i = testImage('crc32c');
+        i[Img.HEADER_BYTES + 10]! ^= 0xff;
+        return i;
+      },
+      'IMG_HASH',
+    ],
+    [
+      'bad pipeline stages',
+      () =>
+        buildImage(
+          { functionId: 4, specMin: 1 << 16, specMax: 1 << 16, contexts: 1, version: 1, name: 'p' },
+          Buffer.alloc(64),
+        ),
+      'JOB_PARAMS',
+    ],
   ];
   for (const [name, make, code] of refusals) {
     it(`refuses an image with ${name} (${code}) and leaves the slot as it was`, async () => {

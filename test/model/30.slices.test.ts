@@ -14,7 +14,13 @@ describe('slices', () => {
     const s = slices();
     const key = randomKey();
     await s.reserve(0, { kind: 'memory', ownerKey: key, base: 0, length: 2 * MiB });
-    expect(s.read(0)).toMatchObject({ state: 'reserved', kind: 'memory', ownerKey: key, base: 0, length: 2 * MiB });
+    expect(s.read(0)).toMatchObject({
+      state: 'reserved',
+      kind: 'memory',
+      ownerKey: key,
+      base: 0,
+      length: 2 * MiB,
+    });
     await s.activate(0, key);
     expect(s.read(0).state).toBe('active');
     await s.drain(0, key);
@@ -29,12 +35,24 @@ describe('slices', () => {
     await s.reserve(1, { kind: 'memory', ownerKey: key, base: 4 * MiB, length: 4 * MiB });
     const table = () => s.list().map((e) => ({ ...e }));
     const before = table();
-    await expect(s.reserve(2, { kind: 'memory', ownerKey: key, base: 6 * MiB, length: 4 * MiB })).rejects.toMatchObject({ code: 'OVERLAP' });
-    await expect(s.reserve(2, { kind: 'memory', ownerKey: key, base: 1000, length: 2 * MiB })).rejects.toMatchObject({ code: 'ALIGN' });
-    await expect(s.reserve(2, { kind: 'memory', ownerKey: key, base: 0, length: 128 * MiB })).rejects.toMatchObject({ code: 'NO_RESOURCE' });
-    await expect(s.reserve(1, { kind: 'memory', ownerKey: key, base: 32 * MiB, length: 2 * MiB })).rejects.toMatchObject({ code: 'SLICE_STATE' });
-    await expect(s.reserve(2, { kind: 'compute', ownerKey: key, base: 3, length: 2 })).rejects.toMatchObject({ code: 'NO_RESOURCE' });
-    await expect(s.reserve(2, { kind: 'context', ownerKey: key, base: 0, length: 1, slot: 0 })).rejects.toMatchObject({ code: 'SLOT_STATE' });
+    await expect(
+      s.reserve(2, { kind: 'memory', ownerKey: key, base: 6 * MiB, length: 4 * MiB }),
+    ).rejects.toMatchObject({ code: 'OVERLAP' });
+    await expect(
+      s.reserve(2, { kind: 'memory', ownerKey: key, base: 1000, length: 2 * MiB }),
+    ).rejects.toMatchObject({ code: 'ALIGN' });
+    await expect(
+      s.reserve(2, { kind: 'memory', ownerKey: key, base: 0, length: 128 * MiB }),
+    ).rejects.toMatchObject({ code: 'NO_RESOURCE' });
+    await expect(
+      s.reserve(1, { kind: 'memory', ownerKey: key, base: 32 * MiB, length: 2 * MiB }),
+    ).rejects.toMatchObject({ code: 'SLICE_STATE' });
+    await expect(s.reserve(2, { kind: 'compute', ownerKey: key, base: 3, length: 2 })).rejects.toMatchObject({
+      code: 'NO_RESOURCE',
+    });
+    await expect(
+      s.reserve(2, { kind: 'context', ownerKey: key, base: 0, length: 1, slot: 0 }),
+    ).rejects.toMatchObject({ code: 'SLOT_STATE' });
     await expect(s.activate(1, key ^ 2n)).rejects.toMatchObject({ code: 'OWNER_KEY' });
     await expect(s.release(1, key ^ 2n)).rejects.toMatchObject({ code: 'OWNER_KEY' });
     await expect(s.drain(1, key)).rejects.toMatchObject({ code: 'SLICE_STATE' });
@@ -47,12 +65,21 @@ describe('slices', () => {
     const k1 = randomKey();
     const k2 = randomKey();
     const a = await s.program({ kind: 'compute', ownerKey: k1, base: 0, length: 2 });
-    await expect(s.program({ kind: 'compute', ownerKey: k2, base: 1, length: 2 })).rejects.toMatchObject({ code: 'OVERLAP' });
+    await expect(s.program({ kind: 'compute', ownerKey: k2, base: 1, length: 2 })).rejects.toMatchObject({
+      code: 'OVERLAP',
+    });
     const b = await s.program({ kind: 'compute', ownerKey: k2, base: 2, length: 2 });
     await new Slots(pool.adapters[0]!).load(0, testImage('crc32c', { contexts: 2 }));
     const c = await s.program({ kind: 'context', ownerKey: k1, base: 0, length: 2, slot: 0 });
-    await expect(s.program({ kind: 'context', ownerKey: k2, base: 1, length: 1, slot: 0 })).rejects.toMatchObject({ code: 'OVERLAP' });
-    for (const [i, k] of [[a, k1], [b, k2], [c, k1]] as const) await s.release(i, k);
+    await expect(
+      s.program({ kind: 'context', ownerKey: k2, base: 1, length: 1, slot: 0 }),
+    ).rejects.toMatchObject({ code: 'OVERLAP' });
+    for (const [i, k] of [
+      [a, k1],
+      [b, k2],
+      [c, k1],
+    ] as const)
+      await s.release(i, k);
     expect(new Slots(pool.adapters[0]!).read(0)).toMatchObject({ state: 'ready', contextsUsed: 0 });
   });
 
@@ -79,12 +106,28 @@ describe('slices', () => {
       const k1 = randomKey();
       const e1 = await s.program({ kind: 'memory', ownerKey: k1, base: 40 * MiB, length: 2 * MiB });
       host.bytes.fill(0xab);
-      await dma.submit({ op: 'copy', ownerKey: k1, src: { host: host.handle }, srcOffset: 0, dst: { adapter: 0, slice: e1 }, dstOffset: 100, bytes: 4096 });
+      await dma.submit({
+        op: 'copy',
+        ownerKey: k1,
+        src: { host: host.handle },
+        srcOffset: 0,
+        dst: { adapter: 0, slice: e1 },
+        dstOffset: 100,
+        bytes: 4096,
+      });
       await s.release(e1, k1);
       const k2 = randomKey();
       const e2 = await s.program({ kind: 'memory', ownerKey: k2, base: 40 * MiB, length: 2 * MiB });
       host.bytes.fill(0x11);
-      await dma.submit({ op: 'copy', ownerKey: k2, src: { adapter: 0, slice: e2 }, srcOffset: 100, dst: { host: host.handle }, dstOffset: 0, bytes: 4096 });
+      await dma.submit({
+        op: 'copy',
+        ownerKey: k2,
+        src: { adapter: 0, slice: e2 },
+        srcOffset: 100,
+        dst: { host: host.handle },
+        dstOffset: 0,
+        bytes: 4096,
+      });
       expect(host.bytes.every((b) => b === 0)).toBe(true);
       await s.release(e2, k2);
     } finally {

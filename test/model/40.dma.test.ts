@@ -16,7 +16,7 @@ describe('dma', () => {
   let dst: number; // 128 MiB slice on adapter 1
 
   beforeAll(async () => {
-    const [a0, a1] = pool.adapters as [typeof pool.adapters[0], typeof pool.adapters[0]];
+    const [a0, a1] = pool.adapters as [(typeof pool.adapters)[0], (typeof pool.adapters)[0]];
     dma = new DmaController(a0!);
     host0 = await HostBuffer.create(a0!, 70 * MiB);
     src = await new Slices(a0!).program({ kind: 'memory', ownerKey: key, base: 0, length: 128 * MiB });
@@ -34,16 +34,48 @@ describe('dma', () => {
   async function roundTrip(bytes: number, srcOff: number, dstOff: number): Promise<void> {
     const data = randomBytes(bytes);
     host0.bytes.set(data, 0);
-    await dma.submit({ op: 'copy', ownerKey: key, src: H(), srcOffset: 0, dst: S(), dstOffset: srcOff, bytes });
-    await dma.submit({ op: 'copy', ownerKey: key, src: S(), srcOffset: srcOff, dst: D(), dstOffset: dstOff, bytes });
+    await dma.submit({
+      op: 'copy',
+      ownerKey: key,
+      src: H(),
+      srcOffset: 0,
+      dst: S(),
+      dstOffset: srcOff,
+      bytes,
+    });
+    await dma.submit({
+      op: 'copy',
+      ownerKey: key,
+      src: S(),
+      srcOffset: srcOff,
+      dst: D(),
+      dstOffset: dstOff,
+      bytes,
+    });
     host0.bytes.fill(0, 0, bytes + 1);
-    await dma.submit({ op: 'copy', ownerKey: key, src: D(), srcOffset: dstOff, dst: H(), dstOffset: 0, bytes });
+    await dma.submit({
+      op: 'copy',
+      ownerKey: key,
+      src: D(),
+      srcOffset: dstOff,
+      dst: H(),
+      dstOffset: 0,
+      bytes,
+    });
     expect(Buffer.from(host0.bytes.subarray(0, bytes)).equals(data)).toBe(true);
     expect(host0.bytes[bytes]).toBe(0); // nothing past the end
   }
 
-  for (const [bytes, so, doff] of [[1, 0, 0], [7, 3, 5], [4096, 1, 4095], [65_537, 12_345, 777], [MiB + 3, 99, 1], [64 * MiB, 5, 3]] as const) {
-    it(`copies ${bytes} bytes adapter0@${so} -> adapter1@${doff} byte-exact`, () => roundTrip(bytes, so, doff));
+  for (const [bytes, so, doff] of [
+    [1, 0, 0],
+    [7, 3, 5],
+    [4096, 1, 4095],
+    [65_537, 12_345, 777],
+    [MiB + 3, 99, 1],
+    [64 * MiB, 5, 3],
+  ] as const) {
+    it(`copies ${bytes} bytes adapter0@${so} -> adapter1@${doff} byte-exact`, () =>
+      roundTrip(bytes, so, doff));
   }
 
   it('counts bytes and jobs in both slices', () => {
@@ -56,30 +88,76 @@ describe('dma', () => {
   it('runs a scatter-gather chain as one completion', async () => {
     const parts = [randomBytes(1000), randomBytes(3000), randomBytes(17)];
     let at = 0;
-    for (const p of parts) (host0.bytes.set(p, at), (at += p.length));
-    await dma.submitChain(parts.map((p, i) => ({ op: 'copy' as const, ownerKey: key, src: H(), srcOffset: parts.slice(0, i).reduce((n, x) => n + x.length, 0), dst: D(), dstOffset: 10_000 * i, bytes: p.length })));
+    for (const p of parts) {
+      host0.bytes.set(p, at);
+      at += p.length;
+    }
+    await dma.submitChain(
+      parts.map((p, i) => ({
+        op: 'copy' as const,
+        ownerKey: key,
+        src: H(),
+        srcOffset: parts.slice(0, i).reduce((n, x) => n + x.length, 0),
+        dst: D(),
+        dstOffset: 10_000 * i,
+        bytes: p.length,
+      })),
+    );
     for (const [i, p] of parts.entries()) {
-      await dma.submit({ op: 'copy', ownerKey: key, src: D(), srcOffset: 10_000 * i, dst: H(), dstOffset: 0, bytes: p.length });
+      await dma.submit({
+        op: 'copy',
+        ownerKey: key,
+        src: D(),
+        srcOffset: 10_000 * i,
+        dst: H(),
+        dstOffset: 0,
+        bytes: p.length,
+      });
       expect(Buffer.from(host0.bytes.subarray(0, p.length)).equals(p)).toBe(true);
     }
   });
 
   it('fills', async () => {
     await dma.submit({ op: 'fill', ownerKey: key, dst: S(), dstOffset: 3, bytes: 100, value: 0x5a });
-    await dma.submit({ op: 'copy', ownerKey: key, src: S(), srcOffset: 2, dst: H(), dstOffset: 0, bytes: 102 });
+    await dma.submit({
+      op: 'copy',
+      ownerKey: key,
+      src: S(),
+      srcOffset: 2,
+      dst: H(),
+      dstOffset: 0,
+      bytes: 102,
+    });
     expect(host0.bytes[0]).not.toBe(0x5a);
     expect(host0.bytes.subarray(1, 101).every((b) => b === 0x5a)).toBe(true);
   });
 
   it('batches many descriptors behind one doorbell, more than the ring holds', async () => {
     const n = pool.adapters[0]!.identity.ringDepth + 44;
-    const done = await dma.submitBatch(Array.from({ length: n }, (_, i) => ({ op: 'fill' as const, ownerKey: key, dst: S(), dstOffset: i, bytes: 1, value: i & 0xff })));
+    const done = await dma.submitBatch(
+      Array.from({ length: n }, (_, i) => ({
+        op: 'fill' as const,
+        ownerKey: key,
+        dst: S(),
+        dstOffset: i,
+        bytes: 1,
+        value: i & 0xff,
+      })),
+    );
     expect(done).toHaveLength(n);
   });
 
   /** The destination reads back unchanged after a refused descriptor. */
   async function expectNothingWritten(code: string, desc: Parameters<DmaController['submit']>[0]) {
-    const probe = { op: 'copy' as const, ownerKey: key, src: D(), srcOffset: 0, dst: H(), dstOffset: 0, bytes: 8192 };
+    const probe = {
+      op: 'copy' as const,
+      ownerKey: key,
+      src: D(),
+      srcOffset: 0,
+      dst: H(),
+      dstOffset: 0,
+      bytes: 8192,
+    };
     await dma.submit({ op: 'fill', ownerKey: key, dst: D(), dstOffset: 0, bytes: 8192, value: 0x33 });
     await expect(dma.submit(desc)).rejects.toMatchObject({ code });
     await dma.submit(probe);
@@ -87,19 +165,75 @@ describe('dma', () => {
   }
 
   it('refuses a copy past the end of the slice (BOUNDS), writing nothing', () =>
-    expectNothingWritten('BOUNDS', { op: 'copy', ownerKey: key, src: S(), srcOffset: 0, dst: D(), dstOffset: 128 * MiB - 100, bytes: 200 }));
+    expectNothingWritten('BOUNDS', {
+      op: 'copy',
+      ownerKey: key,
+      src: S(),
+      srcOffset: 0,
+      dst: D(),
+      dstOffset: 128 * MiB - 100,
+      bytes: 200,
+    }));
   it('refuses an offset overflow (BOUNDS)', () =>
-    expectNothingWritten('BOUNDS', { op: 'copy', ownerKey: key, src: S(), srcOffset: Number.MAX_SAFE_INTEGER, dst: D(), dstOffset: 0, bytes: 100 }));
+    expectNothingWritten('BOUNDS', {
+      op: 'copy',
+      ownerKey: key,
+      src: S(),
+      srcOffset: Number.MAX_SAFE_INTEGER,
+      dst: D(),
+      dstOffset: 0,
+      bytes: 100,
+    }));
   it('refuses a foreign owner key (OWNER_KEY), writing nothing', () =>
-    expectNothingWritten('OWNER_KEY', { op: 'copy', ownerKey: key ^ 4n, src: S(), srcOffset: 0, dst: D(), dstOffset: 0, bytes: 100 }));
+    expectNothingWritten('OWNER_KEY', {
+      op: 'copy',
+      ownerKey: key ^ 4n,
+      src: S(),
+      srcOffset: 0,
+      dst: D(),
+      dstOffset: 0,
+      bytes: 100,
+    }));
   it('refuses an unknown fabric port (FABRIC)', () =>
-    expectNothingWritten('FABRIC', { op: 'copy', ownerKey: key, src: S(), srcOffset: 0, dst: { adapter: 9, slice: dst }, dstOffset: 0, bytes: 100 }));
+    expectNothingWritten('FABRIC', {
+      op: 'copy',
+      ownerKey: key,
+      src: S(),
+      srcOffset: 0,
+      dst: { adapter: 9, slice: dst },
+      dstOffset: 0,
+      bytes: 100,
+    }));
   it('refuses a free slice (SLICE_STATE)', () =>
-    expectNothingWritten('SLICE_STATE', { op: 'copy', ownerKey: key, src: { adapter: 0, slice: 200 }, srcOffset: 0, dst: D(), dstOffset: 0, bytes: 100 }));
+    expectNothingWritten('SLICE_STATE', {
+      op: 'copy',
+      ownerKey: key,
+      src: { adapter: 0, slice: 200 },
+      srcOffset: 0,
+      dst: D(),
+      dstOffset: 0,
+      bytes: 100,
+    }));
   it('refuses an unregistered host region (HOSTMEM)', () =>
-    expectNothingWritten('HOSTMEM', { op: 'copy', ownerKey: key, src: { host: 15 }, srcOffset: 0, dst: D(), dstOffset: 0, bytes: 100 }));
+    expectNothingWritten('HOSTMEM', {
+      op: 'copy',
+      ownerKey: key,
+      src: { host: 15 },
+      srcOffset: 0,
+      dst: D(),
+      dstOffset: 0,
+      bytes: 100,
+    }));
   it('refuses a zero-length copy (BAD_ARGUMENT)', () =>
-    expectNothingWritten('BAD_ARGUMENT', { op: 'copy', ownerKey: key, src: S(), srcOffset: 0, dst: D(), dstOffset: 0, bytes: 0 }));
+    expectNothingWritten('BAD_ARGUMENT', {
+      op: 'copy',
+      ownerKey: key,
+      src: S(),
+      srcOffset: 0,
+      dst: D(),
+      dstOffset: 0,
+      bytes: 0,
+    }));
   it('refuses a whole chain when one link is out of bounds, writing none of it', async () => {
     await dma.submit({ op: 'fill', ownerKey: key, dst: D(), dstOffset: 0, bytes: 8192, value: 0x33 });
     await expect(
@@ -108,15 +242,32 @@ describe('dma', () => {
         { op: 'copy', ownerKey: key, src: S(), srcOffset: 0, dst: D(), dstOffset: 128 * MiB, bytes: 1 },
       ]),
     ).rejects.toMatchObject({ code: 'BOUNDS' });
-    await dma.submit({ op: 'copy', ownerKey: key, src: D(), srcOffset: 0, dst: H(), dstOffset: 0, bytes: 8192 });
+    await dma.submit({
+      op: 'copy',
+      ownerKey: key,
+      src: D(),
+      srcOffset: 0,
+      dst: H(),
+      dstOffset: 0,
+      bytes: 8192,
+    });
     expect(host0.bytes.subarray(0, 8192).every((b) => b === 0x33)).toBe(true);
   });
 
   it('polls when asked: same results without interrupts on the hot path', async () => {
     const polled = new DmaController(pool.adapters[1]!, { mode: 'poll', pollUs: 200 });
     try {
-      for (let i = 0; i < 50; i++) await polled.submit({ op: 'fill', ownerKey: key, dst: D(), dstOffset: i, bytes: 1, value: i });
-      await polled.submit({ op: 'copy', ownerKey: key, src: D(), srcOffset: 0, dst: D(), dstOffset: 1000, bytes: 50 });
+      for (let i = 0; i < 50; i++)
+        await polled.submit({ op: 'fill', ownerKey: key, dst: D(), dstOffset: i, bytes: 1, value: i });
+      await polled.submit({
+        op: 'copy',
+        ownerKey: key,
+        src: D(),
+        srcOffset: 0,
+        dst: D(),
+        dstOffset: 1000,
+        bytes: 50,
+      });
     } finally {
       polled.close();
     }

@@ -9,11 +9,25 @@ import { runJob } from '../../src/driver/jobs.js';
 import { Slices } from '../../src/driver/slices.js';
 import { Slots } from '../../src/driver/slots.js';
 import { MiB, randomKey, testImage, useModel } from '../helpers/model.js';
-import { aes256gcm, crc32cBytes, matmulF32, pipeline, seededBytes, sha256, type Stage } from '../helpers/reference.js';
+import {
+  aes256gcm,
+  crc32cBytes,
+  matmulF32,
+  pipeline,
+  type Stage,
+  seededBytes,
+  sha256,
+} from '../helpers/reference.js';
 
 describe('function engines', () => {
   const pool = useModel({ adapters: 1, memoryBytes: 256 * MiB });
-  const stages: Stage[] = [{ op: 'xor', arg: 0x5a }, { op: 'rotl', arg: 3 }, { op: 'add', arg: 7 }, { op: 'reverse' }, { op: 'crc32c' }];
+  const stages: Stage[] = [
+    { op: 'xor', arg: 0x5a },
+    { op: 'rotl', arg: 3 },
+    { op: 'add', arg: 7 },
+    { op: 'reverse' },
+    { op: 'crc32c' },
+  ];
   const key = randomKey();
   const engine: Record<string, number> = {};
   let mem: number;
@@ -27,7 +41,13 @@ describe('function engines', () => {
     await slots.load(0, testImage('aes-256-gcm'));
     await slots.load(1, testImage('sha256'));
     await slots.load(2, testImage('crc32c'));
-    await slots.load(3, buildImage({ functionId: 4, specMin: 1 << 16, specMax: 1 << 16, contexts: 2, version: 1, name: 'xor-crc' }, pipelinePayload(stages, 1024)));
+    await slots.load(
+      3,
+      buildImage(
+        { functionId: 4, specMin: 1 << 16, specMax: 1 << 16, contexts: 2, version: 1, name: 'xor-crc' },
+        pipelinePayload(stages, 1024),
+      ),
+    );
     for (const [i, fn] of (['aes-256-gcm', 'sha256', 'crc32c', 'pipeline'] as const).entries()) {
       engine[fn] = await slices.program({ kind: 'context', ownerKey: key, base: 0, length: 1, slot: i });
     }
@@ -42,7 +62,15 @@ describe('function engines', () => {
   });
 
   const run = (fn: FunctionName, input: Uint8Array, params?: Uint8Array) =>
-    runJob(dma, 0, host, { fn, engineSlice: engine[fn]!, memorySlice: mem, memorySliceBytes: 32 * MiB, ownerKey: key, input, ...(params ? { params } : {}) });
+    runJob(dma, 0, host, {
+      fn,
+      engineSlice: engine[fn]!,
+      memorySlice: mem,
+      memorySliceBytes: 32 * MiB,
+      ownerKey: key,
+      input,
+      ...(params ? { params } : {}),
+    });
 
   for (const size of [1, 15, 16, 1000, 65_536, 1_000_003]) {
     it(`aes-256-gcm of ${size} bytes equals node:crypto`, async () => {
@@ -71,7 +99,12 @@ describe('function engines', () => {
     expect((await run('pipeline', input)).equals(pipeline(stages, input))).toBe(true);
   });
 
-  for (const [m, n, k] of [[1, 1, 1], [3, 5, 7], [16, 16, 16], [33, 17, 65]] as const) {
+  for (const [m, n, k] of [
+    [1, 1, 1],
+    [3, 5, 7],
+    [16, 16, 16],
+    [33, 17, 65],
+  ] as const) {
     it(`matmul-f32 ${m}x${k} by ${k}x${n} equals the TS reference bit for bit`, async () => {
       const a = Float32Array.from({ length: m * k }, () => Math.fround(Math.random() * 2 - 1));
       const b = Float32Array.from({ length: k * n }, () => Math.fround(Math.random() * 2 - 1));
@@ -98,15 +131,36 @@ describe('function engines', () => {
     const slices = new Slices(a);
     const other = randomKey();
     const theirs = await slices.program({ kind: 'context', ownerKey: other, base: 1, length: 1, slot: 0 });
-    const theirMem = await slices.program({ kind: 'memory', ownerKey: other, base: 64 * MiB, length: 2 * MiB });
+    const theirMem = await slices.program({
+      kind: 'memory',
+      ownerKey: other,
+      base: 64 * MiB,
+      length: 2 * MiB,
+    });
     try {
       // no key set on their context: the job is refused rather than run with someone else's key
       await expect(
-        runJob(dma, 0, host, { fn: 'aes-256-gcm', engineSlice: theirs, memorySlice: theirMem, memorySliceBytes: 2 * MiB, ownerKey: other, input: Buffer.alloc(64), params: Buffer.alloc(12) }),
+        runJob(dma, 0, host, {
+          fn: 'aes-256-gcm',
+          engineSlice: theirs,
+          memorySlice: theirMem,
+          memorySliceBytes: 2 * MiB,
+          ownerKey: other,
+          input: Buffer.alloc(64),
+          params: Buffer.alloc(12),
+        }),
       ).rejects.toMatchObject({ code: 'JOB_PARAMS' });
       // and our context cannot be driven with their owner key
       await expect(
-        runJob(dma, 0, host, { fn: 'aes-256-gcm', engineSlice: engine['aes-256-gcm']!, memorySlice: theirMem, memorySliceBytes: 2 * MiB, ownerKey: other, input: Buffer.alloc(64), params: Buffer.alloc(12) }),
+        runJob(dma, 0, host, {
+          fn: 'aes-256-gcm',
+          engineSlice: engine['aes-256-gcm']!,
+          memorySlice: theirMem,
+          memorySliceBytes: 2 * MiB,
+          ownerKey: other,
+          input: Buffer.alloc(64),
+          params: Buffer.alloc(12),
+        }),
       ).rejects.toMatchObject({ code: 'OWNER_KEY' });
     } finally {
       await slices.release(theirs, other);
@@ -116,7 +170,16 @@ describe('function engines', () => {
 
   it('refuses a job on an engine that does not run it (FUNCTION)', async () => {
     await expect(
-      dma.submit({ op: 'job', ownerKey: key, ctxSlice: mem, src: { adapter: 0, slice: mem }, srcOffset: 0, bytes: 10, dst: { adapter: 0, slice: mem }, dstOffset: 100 }),
+      dma.submit({
+        op: 'job',
+        ownerKey: key,
+        ctxSlice: mem,
+        src: { adapter: 0, slice: mem },
+        srcOffset: 0,
+        bytes: 10,
+        dst: { adapter: 0, slice: mem },
+        dstOffset: 100,
+      }),
     ).rejects.toMatchObject({ code: 'FUNCTION' });
   });
 

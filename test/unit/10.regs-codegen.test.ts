@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { Bar, Reg, Slice } from '../../src/driver/regs.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const gen = (...args: string[]) => spawnSync(process.execPath, [path.join(root, 'scripts/gen-regs.mjs'), ...args], { encoding: 'utf8' });
+const gen = (...args: string[]) =>
+  spawnSync(process.execPath, [path.join(root, 'scripts/gen-regs.mjs'), ...args], { encoding: 'utf8' });
 
 describe('register map codegen', () => {
   it('the committed src/driver/regs.ts matches ra_regs.h', () => {
@@ -23,7 +24,13 @@ describe('register map codegen', () => {
       '#define RA_REG_MAGIC            0x004',
     );
     writeFileSync(path.join(dir, 'ra_regs.h'), header);
-    const r = gen('--check', '--header', path.join(dir, 'ra_regs.h'), '--output', path.join(root, 'src/driver/regs.ts'));
+    const r = gen(
+      '--check',
+      '--header',
+      path.join(dir, 'ra_regs.h'),
+      '--output',
+      path.join(root, 'src/driver/regs.ts'),
+    );
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/stale/);
   });

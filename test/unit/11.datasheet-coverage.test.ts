@@ -7,7 +7,9 @@ const root = path.resolve(import.meta.dirname, '../..');
 const header = readFileSync(path.join(root, 'native/include/ra_regs.h'), 'utf8');
 const spec = readFileSync(path.join(root, 'docs/ra-spec.md'), 'utf8');
 
-const names = [...header.matchAll(/^#define\s+RA_([A-Z0-9_]+)\s+\S+/gm)].map((m) => m[1]!).filter((n) => n !== 'REGS_H');
+const names = [...header.matchAll(/^#define\s+RA_([A-Z0-9_]+)\s+\S+/gm)]
+  .map((m) => m[1]!)
+  .filter((n) => n !== 'REGS_H');
 
 describe('datasheet coverage', () => {
   it('finds the header names', () => {

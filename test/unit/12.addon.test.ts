@@ -1,8 +1,8 @@
 // The native addon builds, loads and reports how it was built.
 import { describe, expect, it } from 'vitest';
-import { addon } from '../../src/driver/native.js';
-import { RaError } from '../../src/driver/errors.js';
 import { Adapter } from '../../src/driver/adapter.js';
+import { RaError } from '../../src/driver/errors.js';
+import { addon } from '../../src/driver/native.js';
 
 describe('native addon', () => {
   it('loads and reports its build', () => {

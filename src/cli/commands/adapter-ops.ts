@@ -4,10 +4,10 @@ import { randomBytes } from 'node:crypto';
 import { Adapter } from '../../driver/adapter.js';
 import { DmaController } from '../../driver/dma.js';
 import { DriverCode, RaError } from '../../driver/errors.js';
-import { isFunctionName, functionNames, type FunctionName } from '../../driver/functions.js';
+import { type FunctionName, functionNames, isFunctionName } from '../../driver/functions.js';
 import { HostBuffer } from '../../driver/hostmem.js';
 import { maxOutputBytes, runJob } from '../../driver/jobs.js';
-import { Slices, type SliceInfo } from '../../driver/slices.js';
+import { type SliceInfo, Slices } from '../../driver/slices.js';
 import { Slots } from '../../driver/slots.js';
 import { parseHex } from '../parse.js';
 import { loadShippedFunction } from './shipped-images.js';
@@ -17,7 +17,12 @@ export const randomOwnerKey = (): bigint => randomBytes(8).readBigUInt64LE() | 1
 const alignUp = (n: number, a: number) => Math.ceil(n / a) * a;
 
 /** First free, aligned memory extent of `bytes`, from the slice table (the device's truth). */
-export function findFreeMemory(slicesInUse: readonly SliceInfo[], memoryBytes: number, alignBytes: number, bytes: number): number | undefined {
+export function findFreeMemory(
+  slicesInUse: readonly SliceInfo[],
+  memoryBytes: number,
+  alignBytes: number,
+  bytes: number,
+): number | undefined {
   const used = slicesInUse.filter((s) => s.kind === 'memory').sort((x, y) => x.base - y.base);
   let cursor = 0;
   for (const s of used) {
@@ -27,7 +32,11 @@ export function findFreeMemory(slicesInUse: readonly SliceInfo[], memoryBytes: n
   return memoryBytes - cursor >= bytes ? cursor : undefined;
 }
 
-function firstFreeRange(taken: readonly { base: number; length: number }[], total: number, want: number): number | undefined {
+function firstFreeRange(
+  taken: readonly { base: number; length: number }[],
+  total: number,
+  want: number,
+): number | undefined {
   for (let base = 0; base + want <= total; base++) {
     if (!taken.some((t) => base < t.base + t.length && t.base < base + want)) return base;
   }
@@ -40,7 +49,12 @@ interface Borrowed {
 }
 
 /** Reserve+activate, run fn, release (with or without scrub) even when fn fails. */
-async function withSlice<T>(slices: Slices, placement: Parameters<Slices['program']>[0], keep: boolean, fn: (s: Borrowed) => Promise<T>): Promise<T> {
+async function withSlice<T>(
+  slices: Slices,
+  placement: Parameters<Slices['program']>[0],
+  keep: boolean,
+  fn: (s: Borrowed) => Promise<T>,
+): Promise<T> {
   const index = await slices.program(placement);
   try {
     return await fn({ index, key: placement.ownerKey });
@@ -57,9 +71,17 @@ export interface RunFunctionArgs {
   dims?: string;
 }
 
-export async function runFunction(a: Adapter, args: RunFunctionArgs): Promise<{ output: Buffer; slot?: number; loaded: boolean }> {
-  if (!isFunctionName(args.fn)) throw new RaError(DriverCode.INVALID_ARGUMENT, `--function: '${args.fn}' is not one of ${functionNames.join(', ')}`);
-  if (args.input.length === 0) throw new RaError(DriverCode.INVALID_ARGUMENT, '--in: the input file is empty');
+export async function runFunction(
+  a: Adapter,
+  args: RunFunctionArgs,
+): Promise<{ output: Buffer; slot?: number; loaded: boolean }> {
+  if (!isFunctionName(args.fn))
+    throw new RaError(
+      DriverCode.INVALID_ARGUMENT,
+      `--function: '${args.fn}' is not one of ${functionNames.join(', ')}`,
+    );
+  if (args.input.length === 0)
+    throw new RaError(DriverCode.INVALID_ARGUMENT, '--in: the input file is empty');
   const fn: FunctionName = args.fn;
   const params = jobParams(fn, args);
   const key = fn === 'aes-256-gcm' ? parseHex('--key', args.keyHex ?? '', 32) : undefined;
@@ -86,8 +108,16 @@ export async function runFunction(a: Adapter, args: RunFunctionArgs): Promise<{ 
     if (base === undefined) throw new RaError('NO_RESOURCE', `every context of slot ${info.index} is in use`);
     engine = { kind: 'context', ownerKey, base, length: 1, slot: info.index };
   }
-  const memBytes = alignUp(2 * (args.input.length + 64) + maxOutputBytes(args.input.length), a.identity.memoryAlignBytes);
-  const memBase = findFreeMemory(slices.inUse(), a.identity.memoryBytes, a.identity.memoryAlignBytes, memBytes);
+  const memBytes = alignUp(
+    2 * (args.input.length + 64) + maxOutputBytes(args.input.length),
+    a.identity.memoryAlignBytes,
+  );
+  const memBase = findFreeMemory(
+    slices.inUse(),
+    a.identity.memoryBytes,
+    a.identity.memoryAlignBytes,
+    memBytes,
+  );
   if (memBase === undefined) throw new RaError('NO_RESOURCE', `no free ${memBytes}-byte memory extent`);
 
   const dma = new DmaController(a);
@@ -123,7 +153,10 @@ function jobParams(fn: FunctionName, args: RunFunctionArgs): Uint8Array | undefi
   }
   const [m, n, k] = dims as [number, number, number];
   if (args.input.length !== (m * k + k * n) * 4) {
-    throw new RaError(DriverCode.INVALID_ARGUMENT, `--in: matmul ${m}x${k} by ${k}x${n} needs ${(m * k + k * n) * 4} bytes of f32, got ${args.input.length}`);
+    throw new RaError(
+      DriverCode.INVALID_ARGUMENT,
+      `--in: matmul ${m}x${k} by ${k}x${n} needs ${(m * k + k * n) * 4} bytes of f32, got ${args.input.length}`,
+    );
   }
   const p = Buffer.alloc(12);
   p.writeUInt32LE(m, 0);
@@ -133,19 +166,33 @@ function jobParams(fn: FunctionName, args: RunFunctionArgs): Uint8Array | undefi
 }
 
 /** Borrow the aligned memory window around [offset, offset+bytes) with a temporary slice. */
-async function withRawMemory<T>(a: Adapter, offset: number, bytes: number, ownerKey: bigint, fn: (slice: number, offsetInSlice: number) => Promise<T>): Promise<T> {
+async function withRawMemory<T>(
+  a: Adapter,
+  offset: number,
+  bytes: number,
+  ownerKey: bigint,
+  fn: (slice: number, offsetInSlice: number) => Promise<T>,
+): Promise<T> {
   const align = a.identity.memoryAlignBytes;
   if (offset + bytes > a.identity.memoryBytes) {
-    throw new RaError('BOUNDS', `${a.uri}: [${offset}, ${offset + bytes}) is beyond the ${a.identity.memoryBytes}-byte adapter memory`);
+    throw new RaError(
+      'BOUNDS',
+      `${a.uri}: [${offset}, ${offset + bytes}) is beyond the ${a.identity.memoryBytes}-byte adapter memory`,
+    );
   }
   const base = Math.floor(offset / align) * align;
   const length = alignUp(offset + bytes, align) - base;
   const slices = new Slices(a);
   try {
-    return await withSlice(slices, { kind: 'memory', ownerKey, base, length }, true, (s) => fn(s.index, offset - base));
+    return await withSlice(slices, { kind: 'memory', ownerKey, base, length }, true, (s) =>
+      fn(s.index, offset - base),
+    );
   } catch (err) {
     if ((err as RaError).code === 'OVERLAP') {
-      throw new RaError('OVERLAP', `${a.uri}: memory at [${offset}, ${offset + bytes}) belongs to an allocated slice; free it first`);
+      throw new RaError(
+        'OVERLAP',
+        `${a.uri}: memory at [${offset}, ${offset + bytes}) belongs to an allocated slice; free it first`,
+      );
     }
     throw err;
   }
@@ -157,7 +204,15 @@ export async function readMemory(a: Adapter, offset: number, bytes: number): Pro
   const ownerKey = randomOwnerKey();
   try {
     return await withRawMemory(a, offset, bytes, ownerKey, async (slice, at) => {
-      await dma.submit({ op: 'copy', ownerKey, src: { adapter: a.identity.fabricId, slice }, srcOffset: at, dst: { host: host.handle }, dstOffset: 0, bytes });
+      await dma.submit({
+        op: 'copy',
+        ownerKey,
+        src: { adapter: a.identity.fabricId, slice },
+        srcOffset: at,
+        dst: { host: host.handle },
+        dstOffset: 0,
+        bytes,
+      });
       return Buffer.from(host.bytes.subarray(0, bytes));
     });
   } finally {
@@ -174,7 +229,15 @@ export async function writeMemory(a: Adapter, offset: number, data: Uint8Array):
   try {
     host.bytes.set(data);
     await withRawMemory(a, offset, data.length, ownerKey, (slice, at) =>
-      dma.submit({ op: 'copy', ownerKey, src: { host: host.handle }, srcOffset: 0, dst: { adapter: a.identity.fabricId, slice }, dstOffset: at, bytes: data.length }),
+      dma.submit({
+        op: 'copy',
+        ownerKey,
+        src: { host: host.handle },
+        srcOffset: 0,
+        dst: { adapter: a.identity.fabricId, slice },
+        dstOffset: at,
+        bytes: data.length,
+      }),
     );
   } finally {
     await host.close();
@@ -182,7 +245,11 @@ export async function writeMemory(a: Adapter, offset: number, data: Uint8Array):
   }
 }
 
-export async function copyBetweenAdapters(src: { uri: string; offset: number }, dst: { uri: string; offset: number }, bytes: number): Promise<{ bytes: number; seconds: number; bytesPerSec: number }> {
+export async function copyBetweenAdapters(
+  src: { uri: string; offset: number },
+  dst: { uri: string; offset: number },
+  bytes: number,
+): Promise<{ bytes: number; seconds: number; bytesPerSec: number }> {
   const a = Adapter.open(src.uri);
   const b = src.uri === dst.uri ? a : Adapter.open(dst.uri);
   const ownerKey = randomOwnerKey();

@@ -3,10 +3,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Adapter } from '../../driver/adapter.js';
-import { Slices } from '../../driver/slices.js';
-import { Slots } from '../../driver/slots.js';
 import { functionNames } from '../../driver/functions.js';
 import { Bar, Qcb } from '../../driver/regs.js';
+import { Slices } from '../../driver/slices.js';
+import { Slots } from '../../driver/slots.js';
 import { formatBytes, formatTable, printJson } from '../output.js';
 import { parseSize, parseUriAt } from '../parse.js';
 import { copyBetweenAdapters, readMemory, runFunction, writeMemory } from './adapter-ops.js';
@@ -21,7 +21,9 @@ async function withAdapter<T>(uri: string, fn: (a: Adapter) => Promise<T>): Prom
 }
 
 export function registerAdapterCommands(program: Command): void {
-  const cmd = program.command('adapter').description('inspect and drive one adapter directly (low-level tool)');
+  const cmd = program
+    .command('adapter')
+    .description('inspect and drive one adapter directly (low-level tool)');
 
   cmd
     .command('info <uri>')
@@ -44,7 +46,12 @@ export function registerAdapterCommands(program: Command): void {
           ['slice entries', id.slices],
           ['dma queues', `${id.queues} x ${id.ringDepth} entries`],
           ['config rate', `${formatBytes(id.configBytesPerSec)}/s`],
-          ['status', Object.entries(info.status).map(([k, v]) => `${k}=${v}`).join(' ')],
+          [
+            'status',
+            Object.entries(info.status)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(' '),
+          ],
         ];
         process.stdout.write(`${formatTable(['field', 'value'], rows)}\n`);
       }),
@@ -74,18 +81,64 @@ export function registerAdapterCommands(program: Command): void {
         if (o.json) return printJson({ identity: a.identity, status: a.status(), queues, slots, slices });
         const out = process.stdout;
         out.write(`adapter ${uri}\nstatus: ${JSON.stringify(a.status())}\n\nqueues\n`);
-        out.write(`${formatTable(['q', 'owner', 'sq tail', 'sq head', 'cq tail', 'cq head', 'completed', 'errors'], queues.map((q) => [q.queue, q.owner < 0 ? '-' : q.owner, q.sqTail, q.sqHead, q.cqTail, q.cqHead, q.completed, q.errors]))}\n\nslots\n`);
-        out.write(`${formatTable(['slot', 'state', 'function', 'image', 'contexts', 'loads'], slots.map((s) => [s.index, s.state, s.function, s.imageName || undefined, `${s.contextsUsed}/${s.contexts}`, s.loads]))}\n\nslices in use\n`);
-        out.write(`${formatTable(['entry', 'state', 'kind', 'base', 'length', 'slot', 'bytes moved', 'jobs', 'busy ms'], slices.map((s) => [s.index, s.state, s.kind, s.base, s.length, s.slot, s.bytesMoved, s.jobs, (s.busyNs / 1e6).toFixed(3)]))}\n`);
+        out.write(
+          `${formatTable(
+            ['q', 'owner', 'sq tail', 'sq head', 'cq tail', 'cq head', 'completed', 'errors'],
+            queues.map((q) => [
+              q.queue,
+              q.owner < 0 ? '-' : q.owner,
+              q.sqTail,
+              q.sqHead,
+              q.cqTail,
+              q.cqHead,
+              q.completed,
+              q.errors,
+            ]),
+          )}\n\nslots\n`,
+        );
+        out.write(
+          `${formatTable(
+            ['slot', 'state', 'function', 'image', 'contexts', 'loads'],
+            slots.map((s) => [
+              s.index,
+              s.state,
+              s.function,
+              s.imageName || undefined,
+              `${s.contextsUsed}/${s.contexts}`,
+              s.loads,
+            ]),
+          )}\n\nslices in use\n`,
+        );
+        out.write(
+          `${formatTable(
+            ['entry', 'state', 'kind', 'base', 'length', 'slot', 'bytes moved', 'jobs', 'busy ms'],
+            slices.map((s) => [
+              s.index,
+              s.state,
+              s.kind,
+              s.base,
+              s.length,
+              s.slot,
+              s.bytesMoved,
+              s.jobs,
+              (s.busyNs / 1e6).toFixed(3),
+            ]),
+          )}\n`,
+        );
       }),
     );
 
   cmd
     .command('run <uri>')
-    .description('run a function engine on a file: loads the image if needed, takes slices, DMA in, run, DMA out, release')
+    .description(
+      'run a function engine on a file: loads the image if needed, takes slices, DMA in, run, DMA out, release',
+    )
     .requiredOption('--function <name>', `one of ${functionNames.join(', ')}`)
     .requiredOption('--in <file>', 'input file')
-    .requiredOption('--out <file>', 'output file (aes-256-gcm: ciphertext||tag; sha256: digest; crc32c: 4 bytes LE)')
+    .requiredOption(
+      '--out <file>',
+      'output file (aes-256-gcm: ciphertext||tag; sha256: digest; crc32c: 4 bytes LE)',
+    )
     .option('--key <hex>', 'aes-256-gcm key, 64 hex digits')
     .option('--iv <hex>', 'aes-256-gcm IV, 24 hex digits')
     .option('--dims <m,n,k>', 'matmul-f32 dimensions')
@@ -101,9 +154,18 @@ export function registerAdapterCommands(program: Command): void {
           ...(o.dims ? { dims: String(o.dims) } : {}),
         });
         writeFileSync(String(o.out), result.output);
-        const summary = { function: o.function, inputBytes: input.length, outputBytes: result.output.length, slot: result.slot, loadedImage: result.loaded };
+        const summary = {
+          function: o.function,
+          inputBytes: input.length,
+          outputBytes: result.output.length,
+          slot: result.slot,
+          loadedImage: result.loaded,
+        };
         if (o.json) printJson(summary);
-        else process.stdout.write(`${o.function}: ${input.length} bytes in, ${result.output.length} bytes out (slot ${result.slot ?? '-'}${result.loaded ? ', image loaded' : ''}) -> ${o.out}\n`);
+        else
+          process.stdout.write(
+            `${o.function}: ${input.length} bytes in, ${result.output.length} bytes out (slot ${result.slot ?? '-'}${result.loaded ? ', image loaded' : ''}) -> ${o.out}\n`,
+          );
       }),
     );
 
@@ -118,7 +180,10 @@ export function registerAdapterCommands(program: Command): void {
       const bytes = parseSize('--bytes', o.bytes);
       const r = await copyBetweenAdapters(s, d, bytes);
       if (o.json) printJson(r);
-      else process.stdout.write(`copied ${bytes} bytes in ${r.seconds.toFixed(6)} s (${(r.bytesPerSec / 1e9).toFixed(2)} GB/s)\n`);
+      else
+        process.stdout.write(
+          `copied ${bytes} bytes in ${r.seconds.toFixed(6)} s (${(r.bytesPerSec / 1e9).toFixed(2)} GB/s)\n`,
+        );
     });
 
   cmd

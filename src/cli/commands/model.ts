@@ -31,7 +31,9 @@ export function registerModelCommand(program: Command): void {
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
       if (code !== 0) {
-        process.stderr.write(`rafabric model: device model exited with ${code}: ${model.lastStderr.trim()}\n`);
+        process.stderr.write(
+          `rafabric model: device model exited with ${code}: ${model.lastStderr.trim()}\n`,
+        );
         process.exitCode = 1;
       }
     });

@@ -1,0 +1,147 @@
+// The availability index: what is free on every adapter, derived from an inventory. Placement search
+// reads it and reserves from a working copy of it, so resources of one request never share an extent.
+import { invalidInventory } from './errors.js';
+import { type Extent, alignExtents, complement, findOverlap, withoutRange } from './extents.js';
+import { type AdapterHealth, type AdapterInventory, type ExistingSlice, type Inventory, checkInventory } from './inventory.js';
+import type { SlicePlacement } from './plan.js';
+
+export interface SlotAvailability {
+  index: number;
+  function?: string;
+  bitstream?: string;
+  /** Contexts of the loaded engine; 0 when the slot is empty. */
+  contexts: number;
+  /** No engine loaded: a function or bitstream can be loaded without disturbing anyone. */
+  empty: boolean;
+  /** Loaded but no context held: its engine may be replaced. */
+  idle: boolean;
+  freeContexts: Extent[];
+}
+
+export interface AdapterAvailability {
+  id: string;
+  server: string;
+  health: AdapterHealth;
+  memoryBytes: number;
+  memoryAlignBytes: number;
+  computeUnits: number;
+  contextsPerEngine: number;
+  functionsSupported: readonly string[];
+  /** Sorted, coalesced, aligned to memoryAlignBytes. */
+  freeMemory: Extent[];
+  /** Free bytes that no aligned slice can use (edges of unaligned gaps). */
+  memorySlackBytes: number;
+  freeCompute: Extent[];
+  slots: SlotAvailability[];
+  /** Free slice-table entries, ascending. */
+  freeEntries: number[];
+}
+
+export interface Availability {
+  /** Sorted by id, so every walk over adapters is deterministic. */
+  adapters: AdapterAvailability[];
+}
+
+function free(a: AdapterInventory, used: ExistingSlice[], limit: number, what: string): Extent[] {
+  const overlap = findOverlap(used);
+  if (overlap) {
+    const [x, y] = overlap;
+    throw invalidInventory(`adapter ${a.id}: ${what} slices #${x.entry} and #${y.entry} overlap`, { adapter: a.id });
+  }
+  return complement(used, limit);
+}
+
+function slotAvailability(a: AdapterInventory, index: number, mine: ExistingSlice[]): SlotAvailability {
+  const slot = a.slots.find((s) => s.index === index);
+  const inSlot = mine.filter((s) => s.kind === 'context' && s.slot === index);
+  const contexts = slot?.contexts ?? 0;
+  const empty = !slot || (slot.function === undefined && slot.bitstream === undefined && contexts === 0);
+  const result: SlotAvailability = {
+    index,
+    contexts,
+    empty,
+    idle: !empty && inSlot.length === 0 && (slot?.contextsUsed ?? 0) === 0,
+    freeContexts: free(a, inSlot, contexts, `slot ${index} context`),
+  };
+  if (slot?.function !== undefined) result.function = slot.function;
+  if (slot?.bitstream !== undefined) result.bitstream = slot.bitstream;
+  return result;
+}
+
+function adapterAvailability(a: AdapterInventory, mine: ExistingSlice[]): AdapterAvailability {
+  const memory = alignExtents(
+    free(a, mine.filter((s) => s.kind === 'memory'), a.memoryBytes, 'memory'),
+    a.memoryAlignBytes,
+  );
+  const taken = new Set(mine.map((s) => s.entry));
+  return {
+    id: a.id,
+    server: a.server,
+    health: a.health,
+    memoryBytes: a.memoryBytes,
+    memoryAlignBytes: a.memoryAlignBytes,
+    computeUnits: a.computeUnits,
+    contextsPerEngine: a.contextsPerEngine,
+    functionsSupported: [...a.functionsSupported],
+    freeMemory: memory.extents,
+    memorySlackBytes: memory.slack,
+    freeCompute: free(a, mine.filter((s) => s.kind === 'compute'), a.computeUnits, 'compute'),
+    slots: Array.from({ length: a.slotCount }, (_, i) => slotAvailability(a, i, mine)),
+    freeEntries: Array.from({ length: a.sliceEntries }, (_, i) => i).filter((i) => !taken.has(i)),
+  };
+}
+
+/** Throws INVALID_INVENTORY when the inventory contradicts itself. */
+export function buildAvailability(inventory: Inventory): Availability {
+  const byId = checkInventory(inventory);
+  const slicesOf = new Map<string, ExistingSlice[]>([...byId.keys()].map((id) => [id, []]));
+  for (const s of inventory.slices) slicesOf.get(s.adapter)!.push(s);
+  const adapters = [...byId.values()]
+    .sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0))
+    .map((a) => adapterAvailability(a, slicesOf.get(a.id)!));
+  return { adapters };
+}
+
+export function cloneAvailability(av: Availability): Availability {
+  return {
+    adapters: av.adapters.map((a) => ({
+      ...a,
+      freeMemory: a.freeMemory.map((e) => ({ ...e })),
+      freeCompute: a.freeCompute.map((e) => ({ ...e })),
+      slots: a.slots.map((s) => ({ ...s, freeContexts: s.freeContexts.map((e) => ({ ...e })) })),
+      freeEntries: [...a.freeEntries],
+    })),
+  };
+}
+
+export function findAdapter(av: Availability, id: string): AdapterAvailability | undefined {
+  return av.adapters.find((a) => a.id === id);
+}
+
+/** Loads the placement's bitstream (if any) into its slot of the working copy. */
+function loadSlot(a: AdapterAvailability, p: SlicePlacement): void {
+  const slot = a.slots[p.slot!]!;
+  const load = p.loadBitstream!;
+  delete slot.function;
+  delete slot.bitstream;
+  if ('function' in load) slot.function = load.function;
+  else slot.bitstream = load.bitstream;
+  slot.contexts = a.contextsPerEngine;
+  slot.empty = false;
+  slot.freeContexts = [{ base: 0, length: a.contextsPerEngine }];
+}
+
+/** Marks a planned placement as taken in the working copy (its entry and its extent). */
+export function reserve(av: Availability, p: SlicePlacement): void {
+  const a = findAdapter(av, p.adapter);
+  if (!a || !a.freeEntries.includes(p.entry)) throw new Error(`internal: entry ${p.adapter}#${p.entry} is not free`);
+  a.freeEntries = a.freeEntries.filter((e) => e !== p.entry);
+  if (p.kind === 'memory') a.freeMemory = withoutRange(a.freeMemory, p.base, p.length);
+  else if (p.kind === 'compute') a.freeCompute = withoutRange(a.freeCompute, p.base, p.length);
+  else {
+    if (p.loadBitstream) loadSlot(a, p);
+    const slot = a.slots[p.slot!]!;
+    slot.freeContexts = withoutRange(slot.freeContexts, p.base, p.length);
+    slot.idle = false;
+  }
+}
