@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { RaError } from '../driver/errors.js';
 import { registerAdapterCommands } from './commands/adapter.js';
+import { registerBitstreamCommands } from './commands/bitstream.js';
 import { registerModelCommand } from './commands/model.js';
 import { exitCodes, printError } from './output.js';
 
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (str, write) => write(str) });
   registerModelCommand(program);
   registerAdapterCommands(program);
+  registerBitstreamCommands(program);
   return program;
 }
 

@@ -1,8 +1,14 @@
 // The availability index: what is free on every adapter, derived from an inventory. Placement search
 // reads it and reserves from a working copy of it, so resources of one request never share an extent.
 import { invalidInventory } from './errors.js';
-import { type Extent, alignExtents, complement, findOverlap, withoutRange } from './extents.js';
-import { type AdapterHealth, type AdapterInventory, type ExistingSlice, type Inventory, checkInventory } from './inventory.js';
+import { alignExtents, complement, type Extent, findOverlap, withoutRange } from './extents.js';
+import {
+  type AdapterHealth,
+  type AdapterInventory,
+  checkInventory,
+  type ExistingSlice,
+  type Inventory,
+} from './inventory.js';
 import type { SlicePlacement } from './plan.js';
 
 export interface SlotAvailability {
@@ -46,7 +52,9 @@ function free(a: AdapterInventory, used: ExistingSlice[], limit: number, what: s
   const overlap = findOverlap(used);
   if (overlap) {
     const [x, y] = overlap;
-    throw invalidInventory(`adapter ${a.id}: ${what} slices #${x.entry} and #${y.entry} overlap`, { adapter: a.id });
+    throw invalidInventory(`adapter ${a.id}: ${what} slices #${x.entry} and #${y.entry} overlap`, {
+      adapter: a.id,
+    });
   }
   return complement(used, limit);
 }
@@ -70,7 +78,12 @@ function slotAvailability(a: AdapterInventory, index: number, mine: ExistingSlic
 
 function adapterAvailability(a: AdapterInventory, mine: ExistingSlice[]): AdapterAvailability {
   const memory = alignExtents(
-    free(a, mine.filter((s) => s.kind === 'memory'), a.memoryBytes, 'memory'),
+    free(
+      a,
+      mine.filter((s) => s.kind === 'memory'),
+      a.memoryBytes,
+      'memory',
+    ),
     a.memoryAlignBytes,
   );
   const taken = new Set(mine.map((s) => s.entry));
@@ -85,7 +98,12 @@ function adapterAvailability(a: AdapterInventory, mine: ExistingSlice[]): Adapte
     functionsSupported: [...a.functionsSupported],
     freeMemory: memory.extents,
     memorySlackBytes: memory.slack,
-    freeCompute: free(a, mine.filter((s) => s.kind === 'compute'), a.computeUnits, 'compute'),
+    freeCompute: free(
+      a,
+      mine.filter((s) => s.kind === 'compute'),
+      a.computeUnits,
+      'compute',
+    ),
     slots: Array.from({ length: a.slotCount }, (_, i) => slotAvailability(a, i, mine)),
     freeEntries: Array.from({ length: a.sliceEntries }, (_, i) => i).filter((i) => !taken.has(i)),
   };
@@ -134,7 +152,8 @@ function loadSlot(a: AdapterAvailability, p: SlicePlacement): void {
 /** Marks a planned placement as taken in the working copy (its entry and its extent). */
 export function reserve(av: Availability, p: SlicePlacement): void {
   const a = findAdapter(av, p.adapter);
-  if (!a || !a.freeEntries.includes(p.entry)) throw new Error(`internal: entry ${p.adapter}#${p.entry} is not free`);
+  if (!a?.freeEntries.includes(p.entry))
+    throw new Error(`internal: entry ${p.adapter}#${p.entry} is not free`);
   a.freeEntries = a.freeEntries.filter((e) => e !== p.entry);
   if (p.kind === 'memory') a.freeMemory = withoutRange(a.freeMemory, p.base, p.length);
   else if (p.kind === 'compute') a.freeCompute = withoutRange(a.freeCompute, p.base, p.length);

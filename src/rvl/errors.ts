@@ -7,8 +7,8 @@ export const RvlCode = {
   INVALID_REQUEST: 'INVALID_REQUEST',
   /** The inventory contradicts itself (overlapping slices, a slice outside its adapter, ...). */
   INVALID_INVENTORY: 'INVALID_INVENTORY',
-  /** A slice or adapter named by the caller is not in the inventory. */
-  UNKNOWN_SLICE: 'UNKNOWN_SLICE',
+  /** An adapter named by the caller (directly or through a slice) is not in the inventory. */
+  UNKNOWN_ADAPTER: 'UNKNOWN_ADAPTER',
 } as const;
 
 export type RvlCodeName = (typeof RvlCode)[keyof typeof RvlCode];

@@ -93,7 +93,8 @@ function sliceLimit(a: AdapterInventory, s: ExistingSlice): number {
   if (s.kind === 'memory') return a.memoryBytes;
   if (s.kind === 'compute') return a.computeUnits;
   const slot = a.slots.find((x) => x.index === s.slot);
-  if (!slot) throw invalidInventory(`context slice ${s.adapter}#${s.entry} names slot ${s.slot}, which is empty`);
+  if (!slot)
+    throw invalidInventory(`context slice ${s.adapter}#${s.entry} names slot ${s.slot}, which is empty`);
   return slot.contexts;
 }
 
@@ -101,13 +102,16 @@ function checkSlice(a: AdapterInventory | undefined, s: ExistingSlice, entries: 
   const at = `slice ${s.adapter}#${s.entry}`;
   if (!a) throw invalidInventory(`${at} names an unknown adapter`, { adapter: s.adapter });
   count(s.entry, `${at} entry`);
-  if (s.entry >= a.sliceEntries) throw invalidInventory(`${at}: entry beyond the slice table (${a.sliceEntries})`);
+  if (s.entry >= a.sliceEntries)
+    throw invalidInventory(`${at}: entry beyond the slice table (${a.sliceEntries})`);
   if (entries.has(`${s.adapter}#${s.entry}`)) throw invalidInventory(`${at}: entry used twice`);
   entries.add(`${s.adapter}#${s.entry}`);
   count(s.base, `${at} base`);
   count(s.length, `${at} length`, 1);
-  if (!['memory', 'compute', 'context'].includes(s.kind)) throw invalidInventory(`${at}: unknown kind ${s.kind}`);
-  if (s.base + s.length > sliceLimit(a, s)) throw invalidInventory(`${at}: lies beyond the adapter's ${s.kind}`);
+  if (!['memory', 'compute', 'context'].includes(s.kind))
+    throw invalidInventory(`${at}: unknown kind ${s.kind}`);
+  if (s.base + s.length > sliceLimit(a, s))
+    throw invalidInventory(`${at}: lies beyond the adapter's ${s.kind}`);
 }
 
 /** Throws INVALID_INVENTORY on anything a placement could not be trusted on. Overlaps are found when

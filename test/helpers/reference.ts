@@ -46,7 +46,7 @@ export function matmulF32(m: number, n: number, k: number, a: Float32Array, b: F
 export type Stage = { op: 'xor' | 'add' | 'reverse' | 'sha256' | 'crc32c' | 'rotl'; arg?: number };
 
 export function pipeline(stages: readonly Stage[], input: Uint8Array): Buffer {
-  let d = Buffer.from(input);
+  let d: Buffer = Buffer.from(input);
   for (const s of stages) {
     const arg = s.arg ?? 0;
     if (s.op === 'xor') d = Buffer.from(d.map((x) => x ^ (arg & 0xff)));

@@ -1,0 +1,90 @@
+// The `preferred` placement search: per resource, first ONE extent or slot on one adapter, chosen by
+// score (scoring.ts: same server, fewest adapters, healthy; then least fragmentation), and for memory
+// and compute, when no single extent fits and the policy allows it, a combination (combination.ts).
+import type { AdapterAvailability, Availability } from './availability.js';
+import { eligibleAdapters, newAdapterBudget, withoutMaxAdapters } from './candidates.js';
+import { spreadPreferred } from './combination.js';
+import { roundUp } from './extents.js';
+import { noEligibleAdapter, noSlot, quantityUnavailable } from './failures.js';
+import type { PieceResult, ResourceContext, ResourcePlacer } from './plan.js';
+import { alignment, freeExtents, type QuantityKind, quantityPiece } from './quantities.js';
+import { adapterScore, pickBest } from './scoring.js';
+import { acceleratorOptions, logicOptions, type SlotOption, slotPiece } from './slot-options.js';
+
+/** Best fit: the smallest free extent that holds the (aligned) need, on the best-scored adapter. */
+function singleExtent(
+  adapters: AdapterAvailability[],
+  kind: QuantityKind,
+  need: number,
+  context: ResourceContext,
+) {
+  const fits = adapters.flatMap((a) => {
+    const length = roundUp(need, alignment(a, kind));
+    return freeExtents(a, kind)
+      .filter((e) => e.length >= length)
+      .map((e) => ({ a, e, length }));
+  });
+  return pickBest(fits, (f) => [...adapterScore(f.a, context), f.e.length - f.length]);
+}
+
+function placeQuantity(
+  working: Availability,
+  kind: QuantityKind,
+  need: number,
+  context: ResourceContext,
+): PieceResult {
+  const { adapters, skipped } = eligibleAdapters(working, context);
+  if (adapters.length === 0) return noEligibleAdapter(skipped);
+  const single = singleExtent(adapters, kind, need, context);
+  if (single)
+    return { ok: true, pieces: [quantityPiece(single.a, kind, single.e.base, single.length, need)] };
+  if (context.policy.allowSplit === false)
+    return quantityUnavailable(kind, need, adapters, skipped, context, false);
+  const pieces = spreadPreferred(adapters, kind, need, context, newAdapterBudget(context));
+  if (pieces) return { ok: true, pieces };
+  const bound =
+    context.policy.maxAdapters !== undefined &&
+    placeQuantity(working, kind, need, withoutMaxAdapters(context)).ok;
+  return quantityUnavailable(kind, need, adapters, skipped, context, bound);
+}
+
+/** Slots: reuse a loaded engine before loading an empty slot before replacing an idle one; then the
+ * smallest free context range that fits (best fit keeps large ranges for large requests). */
+function placeInSlot(
+  working: Availability,
+  context: ResourceContext,
+  optionsOf: (a: AdapterAvailability) => SlotOption[],
+  unavailable: (skipped: ReturnType<typeof eligibleAdapters>['skipped']) => PieceResult,
+): PieceResult {
+  const { adapters, skipped } = eligibleAdapters(working, context);
+  if (adapters.length === 0) return noEligibleAdapter(skipped);
+  const best = pickBest(adapters.flatMap(optionsOf), (o) => [
+    ...adapterScore(o.adapter, context),
+    o.tier,
+    o.leftover,
+  ]);
+  return best ? { ok: true, pieces: [slotPiece(best)] } : unavailable(skipped);
+}
+
+export const placePreferred: ResourcePlacer = (working, resource, context) => {
+  switch (resource.kind) {
+    case 'memory':
+      return placeQuantity(working, 'memory', resource.bytes, context);
+    case 'compute':
+      return placeQuantity(working, 'compute', resource.units, context);
+    case 'accelerator':
+      return placeInSlot(
+        working,
+        context,
+        (a) => acceleratorOptions(a, resource.function, resource.contexts ?? 1),
+        (skipped) => noSlot(resource, skipped),
+      );
+    case 'logic':
+      return placeInSlot(
+        working,
+        context,
+        (a) => logicOptions(a, resource.bitstream),
+        (skipped) => noSlot(resource, skipped),
+      );
+  }
+};

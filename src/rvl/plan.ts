@@ -1,0 +1,126 @@
+// What a placement search produces (explicit slices, as NVIDIA MIG places instances) and the loop
+// every strategy shares: resources of one request are planned in order against ONE working copy of
+// availability, and the request either plans completely or fails naming the resource that did not fit.
+import {
+  type AdapterAvailability,
+  type Availability,
+  cloneAvailability,
+  findAdapter,
+  reserve,
+} from './availability.js';
+import type { SliceKind } from './inventory.js';
+import type { PlacementPolicy, PlacementRequest, Resource, ResourceKind } from './request.js';
+
+/** One slice to program: ra-spec §10 fields plus the bitstream to load first, if any. */
+export interface SlicePlacement {
+  kind: SliceKind;
+  adapter: string;
+  /** Free slice-table entry chosen for it (the lowest free one). */
+  entry: number;
+  base: number;
+  length: number;
+  /** Context slices: the slot whose engine they use. */
+  slot?: number;
+  /** Load this into `slot` before reserving the contexts (the slot was empty or idle). */
+  loadBitstream?: { function: string } | { bitstream: string };
+}
+
+export interface Placement extends SlicePlacement {
+  /** Index of the request resource this slice (or piece of it) serves. */
+  resourceIndex: number;
+  /** Compute: units of the request carried by this slice. */
+  units?: number;
+  /** Memory: bytes of the request carried by this slice (<= length, which is rounded to alignment). */
+  bytes?: number;
+}
+
+export interface Plan {
+  placements: Placement[];
+}
+
+export type SkipReason = 'unhealthy' | 'degraded' | 'sliceTableFull' | 'maxAdapters';
+export type Skipped = Partial<Record<SkipReason, string[]>>;
+
+export type UnplacedWhy =
+  | 'NO_ELIGIBLE_ADAPTER' // every adapter was skipped (see `skipped`)
+  | 'NOT_CONTIGUOUS' // enough free in total, but no single extent and splitting is off
+  | 'MAX_ADAPTERS' // a combination exists only over more adapters than policy.maxAdapters
+  | 'NOT_ENOUGH_FREE' // the eligible adapters together have too little free
+  | 'NO_SLOT'; // no slot can host the function or bitstream
+
+export interface UnplacedResource {
+  resourceIndex: number;
+  kind: ResourceKind;
+  why: UnplacedWhy;
+  message: string;
+  skipped: Skipped;
+}
+
+export interface PlanFailure {
+  ok: false;
+  reason: 'RESOURCE_UNAVAILABLE';
+  details: UnplacedResource;
+}
+
+export type PlanResult = { ok: true; plan: Plan } | PlanFailure;
+
+/** A slice a strategy proposes; the shared loop gives it a slice-table entry. */
+export type Piece = Omit<Placement, 'entry' | 'resourceIndex'>;
+
+export interface ResourceContext {
+  policy: PlacementPolicy;
+  /** Adapters this request (or its allocation) already uses: "fewest adapters" and maxAdapters count them. */
+  used: Set<string>;
+}
+
+export type PieceResult =
+  | { ok: true; pieces: Piece[] }
+  | { ok: false; why: UnplacedWhy; message: string; skipped: Skipped };
+
+/** A strategy's answer for one resource against the working copy; it must not modify `working`. */
+export type ResourcePlacer = (
+  working: Availability,
+  resource: Resource,
+  context: ResourceContext,
+) => PieceResult;
+
+function lowestFreeEntry(a: AdapterAvailability): number {
+  return a.freeEntries[0]!;
+}
+
+/** Runs `placer` over every resource of a validated request. `availability` is never modified. */
+export function planResources(
+  availability: Availability,
+  request: PlacementRequest,
+  placer: ResourcePlacer,
+): PlanResult {
+  const working = cloneAvailability(availability);
+  const policy = request.policy ?? {};
+  const context: ResourceContext = { policy, used: new Set(policy.adaptersInUse ?? []) };
+  const placements: Placement[] = [];
+  for (const [resourceIndex, resource] of request.resources.entries()) {
+    const result = placer(working, resource, context);
+    if (!result.ok) {
+      const { why, message, skipped } = result;
+      const details = {
+        resourceIndex,
+        kind: resource.kind,
+        why,
+        message: `resources[${resourceIndex}]: ${message}`,
+        skipped,
+      };
+      return { ok: false, reason: 'RESOURCE_UNAVAILABLE', details };
+    }
+    for (const piece of result.pieces) {
+      const placement: Placement = {
+        resourceIndex,
+        entry: lowestFreeEntry(findAdapter(working, piece.adapter)!),
+        ...piece,
+      };
+      reserve(working, placement);
+      context.used.add(placement.adapter);
+      placements.push(placement);
+    }
+  }
+  return { ok: true, plan: { placements } };
+}
