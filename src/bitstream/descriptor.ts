@@ -1,7 +1,7 @@
 // A bitstream descriptor (`<id>.rabit.json`, docs/bitstreams.md): its type, its validation (the
 // JSON Schema in schema.ts through ajv, then the rules a schema cannot state), and the image header
 // (ra-spec §13) a descriptor implies.
-import { type ErrorObject, Ajv2020 } from 'ajv/dist/2020.js';
+import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import { RaError } from '../driver/errors.js';
 import { functionIds } from '../driver/functions.js';
 import { BitstreamCode } from './codes.js';
@@ -84,7 +84,10 @@ export function describeAjvError(e: ErrorObject, root = 'descriptor'): FieldErro
   const p = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case 'required':
-      return { field: fieldName(`${e.instancePath}/${String(p.missingProperty)}`, root), rule: 'is required' };
+      return {
+        field: fieldName(`${e.instancePath}/${String(p.missingProperty)}`, root),
+        rule: 'is required',
+      };
     case 'additionalProperties':
       return {
         field: fieldName(`${e.instancePath}/${String(p.additionalProperty)}`, root),
@@ -110,20 +113,18 @@ export function describeAjvError(e: ErrorObject, root = 'descriptor'): FieldErro
 export function descriptorError(errors: readonly FieldError[], subject = 'descriptor'): RaError {
   const shown = errors.slice(0, 6).map((e) => `${e.field}: ${e.rule}`);
   const more = errors.length > shown.length ? `; and ${errors.length - shown.length} more` : '';
-  return new RaError(BitstreamCode.DESCRIPTOR, `${subject} is invalid: ${shown.join('; ')}${more}`, { errors });
+  return new RaError(BitstreamCode.DESCRIPTOR, `${subject} is invalid: ${shown.join('; ')}${more}`, {
+    errors,
+  });
 }
 
 /** Validates a parsed descriptor against the schema and the rules beyond it; throws BITSTREAM_DESCRIPTOR. */
 export function validateDescriptor(value: unknown, subject = 'descriptor'): Descriptor {
   if (!validateSchema(value)) {
-    const seen = new Set<string>();
-    const errors = (validateSchema.errors ?? [])
-      .map((e) => describeAjvError(e))
-      .filter((e) => {
-        const key = `${e.field}: ${e.rule}`;
-        return seen.has(key) ? false : (seen.add(key), true);
-      });
-    throw descriptorError(errors, subject);
+    const unique = new Map<string, FieldError>();
+    for (const e of (validateSchema.errors ?? []).map((x) => describeAjvError(x)))
+      unique.set(`${e.field}: ${e.rule}`, e);
+    throw descriptorError([...unique.values()], subject);
   }
   const d = value as unknown as Descriptor;
   assertPlainFileName(d.image.file, 'descriptor.image.file');
@@ -148,7 +149,10 @@ function ruleErrors(d: Descriptor): FieldError[] {
   const errors: FieldError[] = [];
   const add = (field: string, rule: string) => errors.push({ field: `descriptor.${field}`, rule });
   if (d.image.file !== `${d.id}${IMAGE_FILE_SUFFIX}`) {
-    add('image.file', `must be "${d.id}${IMAGE_FILE_SUFFIX}" (the id followed by ${IMAGE_FILE_SUFFIX}, beside the descriptor)`);
+    add(
+      'image.file',
+      `must be "${d.id}${IMAGE_FILE_SUFFIX}" (the id followed by ${IMAGE_FILE_SUFFIX}, beside the descriptor)`,
+    );
   }
   const min = specNumber(d.compatibility.specMin);
   const max = specMaxNumber(d.compatibility.specMax);
@@ -158,18 +162,29 @@ function ruleErrors(d: Descriptor): FieldError[] {
     add('compatibility.specMax', `must not be lower than specMin (${d.compatibility.specMin})`);
   }
   if (imageVersionNumber(d.version) === undefined) {
-    add('version', 'major must be at most 65535, minor and patch at most 255 (the header stores them in 32 bits)');
+    add(
+      'version',
+      'major must be at most 65535, minor and patch at most 255 (the header stores them in 32 bits)',
+    );
   }
   const window = d.interface.registerWindow;
   if (window.offset + window.bytes > REGISTER_WINDOW_SPAN_BYTES) {
-    add('interface.registerWindow', `offset + bytes must be at most ${REGISTER_WINDOW_SPAN_BYTES} (the first MiB of the slot)`);
+    add(
+      'interface.registerWindow',
+      `offset + bytes must be at most ${REGISTER_WINDOW_SPAN_BYTES} (the first MiB of the slot)`,
+    );
   }
-  if (d.function === 'pipeline' && d.pipeline === undefined) add('pipeline', 'is required when function is "pipeline"');
-  if (d.function !== 'pipeline' && d.pipeline !== undefined) add('pipeline', 'is only allowed when function is "pipeline"');
+  if (d.function === 'pipeline' && d.pipeline === undefined)
+    add('pipeline', 'is required when function is "pipeline"');
+  if (d.function !== 'pipeline' && d.pipeline !== undefined)
+    add('pipeline', 'is only allowed when function is "pipeline"');
   const payloadBytes = d.image.bytes - 128;
   const classBytes = slotSizeClassBytes[d.footprint.slotSizeClass];
   if (payloadBytes > classBytes) {
-    add('footprint.slotSizeClass', `"${d.footprint.slotSizeClass}" holds payloads up to ${classBytes} bytes; this one has ${payloadBytes}`);
+    add(
+      'footprint.slotSizeClass',
+      `"${d.footprint.slotSizeClass}" holds payloads up to ${classBytes} bytes; this one has ${payloadBytes}`,
+    );
   }
   return errors;
 }
@@ -192,9 +207,10 @@ export function specMaxNumber(text: string): number | undefined {
   return major > 0xffff ? undefined : ((major << 16) | 0xffff) >>> 0;
 }
 
-/** 0x00010000 -> "1.0" */
+/** 0x00010000 -> "1.0"; 0x0001FFFF -> "1.x" (any minor). */
 export function specText(value: number): string {
-  return `${value >>> 16}.${value & 0xffff}`;
+  const minor = value & 0xffff;
+  return `${value >>> 16}.${minor === 0xffff ? 'x' : minor}`;
 }
 
 /** Semantic version -> IMG_VERSION: major<<16 | minor<<8 | patch (pre-release and build ignored). */
@@ -245,7 +261,7 @@ export function imageName(id: string): string {
  * The header fields (ra-spec §13) a valid descriptor's image must carry. The header is a function
  * of the descriptor and the payload, so a signature over the descriptor covers every header byte.
  */
-export function headerFor(d: Descriptor): Omit<ImageHeader, 'payloadBytes' | 'payloadSha256'> {
+export function headerFor(d: UnsignedDescriptor): Omit<ImageHeader, 'payloadBytes' | 'payloadSha256'> {
   return {
     functionId: functionIds[d.function],
     specMin: specNumber(d.compatibility.specMin)!,
@@ -257,7 +273,7 @@ export function headerFor(d: Descriptor): Omit<ImageHeader, 'payloadBytes' | 'pa
 }
 
 /** Payload bytes of a descriptor's image (image bytes less the 128-byte header). */
-export function payloadBytesOf(d: Descriptor): number {
+export function payloadBytesOf(d: UnsignedDescriptor): number {
   return d.image.bytes - 128;
 }
 

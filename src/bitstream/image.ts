@@ -21,7 +21,10 @@ export function specVersion(text: string): number {
   return (Number(m[1]) << 16) | Number(m[2]);
 }
 
-export function buildImage(h: Omit<ImageHeader, 'payloadBytes' | 'payloadSha256'>, payload: Uint8Array): Buffer {
+export function buildImage(
+  h: Omit<ImageHeader, 'payloadBytes' | 'payloadSha256'>,
+  payload: Uint8Array,
+): Buffer {
   const header = Buffer.alloc(Img.HEADER_BYTES);
   header.writeUInt32LE(Img.MAGIC_VALUE, Img.MAGIC);
   header.writeUInt16LE(Img.FORMAT_VERSION, Img.FORMAT);
@@ -34,15 +37,21 @@ export function buildImage(h: Omit<ImageHeader, 'payloadBytes' | 'payloadSha256'
   createHash('sha256').update(payload).digest().copy(header, Img.PAYLOAD_SHA256);
   header.writeUInt32LE(h.version, Img.VERSION);
   const name = Buffer.from(h.name, 'latin1');
-  if (name.length > 24) throw new RaError(DriverCode.INVALID_ARGUMENT, `image name '${h.name}' is longer than 24 bytes`);
+  if (name.length > 24)
+    throw new RaError(DriverCode.INVALID_ARGUMENT, `image name '${h.name}' is longer than 24 bytes`);
   name.copy(header, Img.NAME);
   return Buffer.concat([header, payload]);
 }
 
 /** Parses (does not verify) an image header. */
-export function parseImageHeader(image: Uint8Array): ImageHeader & { magic: number; format: number; headerBytes: number } {
+export function parseImageHeader(
+  image: Uint8Array,
+): ImageHeader & { magic: number; format: number; headerBytes: number } {
   if (image.length < Img.HEADER_BYTES) {
-    throw new RaError('IMG_SIZE', `image is ${image.length} bytes, shorter than its ${Img.HEADER_BYTES}-byte header`);
+    throw new RaError(
+      'IMG_SIZE',
+      `image is ${image.length} bytes, shorter than its ${Img.HEADER_BYTES}-byte header`,
+    );
   }
   const b = Buffer.from(image.buffer, image.byteOffset, Img.HEADER_BYTES);
   return {
@@ -56,7 +65,10 @@ export function parseImageHeader(image: Uint8Array): ImageHeader & { magic: numb
     payloadBytes: Number(b.readBigUInt64LE(Img.PAYLOAD_BYTES)),
     payloadSha256: b.subarray(Img.PAYLOAD_SHA256, Img.PAYLOAD_SHA256 + 32).toString('hex'),
     version: b.readUInt32LE(Img.VERSION),
-    name: b.subarray(Img.NAME, Img.NAME + 24).toString('latin1').replace(/\0+$/, ''),
+    name: b
+      .subarray(Img.NAME, Img.NAME + 24)
+      .toString('latin1')
+      .replace(/\0+$/, ''),
   };
 }
 
@@ -78,5 +90,8 @@ export function pipelinePayload(stages: readonly PipelineStage[], padBytes = 0):
 /** IMG_FLAGS and whether IMG_RESERVED is all zero (ra-spec §5.4 check 5); the header must be present. */
 export function imageHeaderReserved(image: Uint8Array): { flags: number; reservedZero: boolean } {
   const b = Buffer.from(image.buffer, image.byteOffset, Img.HEADER_BYTES);
-  return { flags: b.readUInt32LE(Img.FLAGS), reservedZero: b.subarray(Img.RESERVED, Img.HEADER_BYTES).every((x) => x === 0) };
+  return {
+    flags: b.readUInt32LE(Img.FLAGS),
+    reservedZero: b.subarray(Img.RESERVED, Img.HEADER_BYTES).every((x) => x === 0),
+  };
 }

@@ -43,7 +43,11 @@ export function resolveInside(dir: string, name: string, field: string): string 
   try {
     lstatSync(candidate);
   } catch {
-    throw new RaError(BitstreamCode.IMAGE, `${field}: ${candidate} does not exist: put the file beside its descriptor`, { field });
+    throw new RaError(
+      BitstreamCode.IMAGE,
+      `${field}: ${candidate} does not exist: put the file beside its descriptor`,
+      { field },
+    );
   }
   let real: string;
   try {
@@ -52,10 +56,15 @@ export function resolveInside(dir: string, name: string, field: string): string 
     throw new RaError(BitstreamCode.IMAGE, `${field}: ${candidate} is a dangling symlink`, { field });
   }
   if (!isInside(realDir, real)) {
-    throw new RaError(BitstreamCode.PATH, `${field}: ${candidate} is a symlink to ${real}, outside ${realDir}: copy the file into the folder instead`, {
-      field,
-    });
+    throw new RaError(
+      BitstreamCode.PATH,
+      `${field}: ${candidate} is a symlink to ${real}, outside ${realDir}: copy the file into the folder instead`,
+      {
+        field,
+      },
+    );
   }
-  if (!statSync(real).isFile()) throw new RaError(BitstreamCode.IMAGE, `${field}: ${candidate} is not a regular file`, { field });
+  if (!statSync(real).isFile())
+    throw new RaError(BitstreamCode.IMAGE, `${field}: ${candidate} is not a regular file`, { field });
   return real;
 }

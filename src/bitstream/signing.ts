@@ -2,7 +2,15 @@
 // canonical JSON of the descriptor without its `signature` field and the sha256 of the image file
 // as computed by the verifier, so neither file can change without breaking it. Ed25519 signatures
 // are deterministic: signing the same bytes with the same key always gives the same signature.
-import { type KeyObject, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  sign,
+  verify,
+} from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RaError } from '../driver/errors.js';
@@ -19,7 +27,8 @@ const SIGNED_PREFIX = 'rafabric.bitstream/v1 signature\n';
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value === 'boolean' || typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new RaError(BitstreamCode.DESCRIPTOR, `cannot canonicalise the number ${value}`);
+    if (!Number.isFinite(value))
+      throw new RaError(BitstreamCode.DESCRIPTOR, `cannot canonicalise the number ${value}`);
     return JSON.stringify(value);
   }
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
@@ -45,7 +54,10 @@ export function sha256Hex(bytes: Uint8Array): string {
 export function keyIdOf(publicKey: KeyObject): string {
   const jwk = publicKey.export({ format: 'jwk' });
   if (jwk.crv !== 'Ed25519' || typeof jwk.x !== 'string') {
-    throw new RaError(BitstreamCode.KEY, `key is ${publicKey.asymmetricKeyType ?? 'not asymmetric'}, expected ed25519`);
+    throw new RaError(
+      BitstreamCode.KEY,
+      `key is ${publicKey.asymmetricKeyType ?? 'not asymmetric'}, expected ed25519`,
+    );
   }
   return sha256Hex(Buffer.from(jwk.x, 'base64url')).slice(0, 16);
 }
@@ -82,17 +94,30 @@ export interface WrittenKeyPair {
  * Writes `<name>.key.pem` (PKCS#8, mode 0600) and `<name>.pub.pem` (SPKI) into `dir`; refuses to
  * overwrite either. `comment` lines (e.g. a development-key warning) precede the PEM blocks.
  */
-export function writeKeyPair(dir: string, name: string, { comment }: { comment?: string } = {}): WrittenKeyPair {
+export function writeKeyPair(
+  dir: string,
+  name: string,
+  { comment }: { comment?: string } = {},
+): WrittenKeyPair {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) {
-    throw new RaError('INVALID_ARGUMENT', `key name '${name}' must be 1-64 characters of letters, digits, '.', '_' and '-'`);
+    throw new RaError(
+      'INVALID_ARGUMENT',
+      `key name '${name}' must be 1-64 characters of letters, digits, '.', '_' and '-'`,
+    );
   }
   const privateKeyPath = path.join(dir, `${name}.key.pem`);
   const publicKeyPath = path.join(dir, `${name}.pub.pem`);
   for (const p of [privateKeyPath, publicKeyPath]) {
-    if (existsSync(p)) throw new RaError(BitstreamCode.EXISTS, `${p} already exists: choose another --name or folder`);
+    if (existsSync(p))
+      throw new RaError(BitstreamCode.EXISTS, `${p} already exists: choose another --name or folder`);
   }
   const key = generateSigningKey();
-  const prefix = comment ? `${comment.split('\n').map((l) => `# ${l}`.trimEnd()).join('\n')}\n` : '';
+  const prefix = comment
+    ? `${comment
+        .split('\n')
+        .map((l) => `# ${l}`.trimEnd())
+        .join('\n')}\n`
+    : '';
   mkdirSync(dir, { recursive: true });
   writeFileSync(privateKeyPath, prefix + key.privateKeyPem, { mode: 0o600, flag: 'wx' });
   writeFileSync(publicKeyPath, prefix + key.publicKeyPem, { flag: 'wx' });
@@ -114,14 +139,21 @@ export function readSigningKey(file: string): SigningKey {
     throw new RaError(BitstreamCode.KEY, `${file} is not a PEM private key: ${(err as Error).message}`);
   }
   if (privateKey.asymmetricKeyType !== 'ed25519') {
-    throw new RaError(BitstreamCode.KEY, `${file} holds a ${privateKey.asymmetricKeyType} key; bitstreams are signed with ed25519`);
+    throw new RaError(
+      BitstreamCode.KEY,
+      `${file} holds a ${privateKey.asymmetricKeyType} key; bitstreams are signed with ed25519`,
+    );
   }
   const publicKey = createPublicKey(privateKey);
   return { keyId: keyIdOf(publicKey), privateKey, publicKey };
 }
 
 /** Returns the descriptor with a fresh signature over it and the image file's sha256. */
-export function signDescriptor(d: Descriptor | UnsignedDescriptor, imageSha256: string, key: SigningKey): Descriptor {
+export function signDescriptor(
+  d: Descriptor | UnsignedDescriptor,
+  imageSha256: string,
+  key: SigningKey,
+): Descriptor {
   const value = sign(null, signedMessage(d, imageSha256), key.privateKey).toString('base64');
   return { ...withoutSignature(d), signature: { keyId: key.keyId, algorithm: 'ed25519', value } };
 }

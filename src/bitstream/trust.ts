@@ -1,8 +1,8 @@
 // The trust store (public keys whose signatures are accepted) and the signature policy
 // (docs/bitstreams.md, "Trust store and policy"). A trust store is a folder of `*.pub.pem` files or
 // a JSON list of named keys.
-import { type KeyObject, createPublicKey } from 'node:crypto';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { RaError } from '../driver/errors.js';
@@ -42,7 +42,10 @@ function parsePublicKey(pem: string, source: string): KeyObject {
     throw new RaError(BitstreamCode.KEY, `${source}: not a PEM public key (${(err as Error).message})`);
   }
   if (key.asymmetricKeyType !== 'ed25519') {
-    throw new RaError(BitstreamCode.KEY, `${source}: holds a ${key.asymmetricKeyType} key; only ed25519 keys are trusted`);
+    throw new RaError(
+      BitstreamCode.KEY,
+      `${source}: holds a ${key.asymmetricKeyType} key; only ed25519 keys are trusted`,
+    );
   }
   return key;
 }
@@ -78,7 +81,10 @@ export class TrustStore {
     try {
       isDir = statSync(location).isDirectory();
     } catch (err) {
-      throw new RaError(BitstreamCode.KEY, `trust store ${location} cannot be read: ${(err as Error).message}`);
+      throw new RaError(
+        BitstreamCode.KEY,
+        `trust store ${location} cannot be read: ${(err as Error).message}`,
+      );
     }
     return isDir ? TrustStore.loadFolder(location) : TrustStore.loadList(location);
   }
@@ -101,11 +107,17 @@ export class TrustStore {
     try {
       list = JSON.parse(readFileSync(file, 'utf8'));
     } catch (err) {
-      throw new RaError(BitstreamCode.KEY, `trust store ${file} is not a JSON list of keys: ${(err as Error).message}`);
+      throw new RaError(
+        BitstreamCode.KEY,
+        `trust store ${file} is not a JSON list of keys: ${(err as Error).message}`,
+      );
     }
     if (!validateTrustList(list)) {
       const errs = (validateTrustList.errors ?? []).map((e) => describeAjvError(e, 'trust'));
-      throw new RaError(BitstreamCode.KEY, `trust store ${file} is invalid: ${errs.map((e) => `${e.field}: ${e.rule}`).join('; ')}`);
+      throw new RaError(
+        BitstreamCode.KEY,
+        `trust store ${file} is invalid: ${errs.map((e) => `${e.field}: ${e.rule}`).join('; ')}`,
+      );
     }
     const entries = list as unknown as { name: string; publicKey: string; keyId?: string }[];
     return new TrustStore(
@@ -114,7 +126,10 @@ export class TrustStore {
         const publicKey = parsePublicKey(e.publicKey, source);
         const keyId = keyIdOf(publicKey);
         if (e.keyId !== undefined && e.keyId !== keyId) {
-          throw new RaError(BitstreamCode.KEY, `${source}: keyId ${e.keyId} does not match its key (${keyId})`);
+          throw new RaError(
+            BitstreamCode.KEY,
+            `${source}: keyId ${e.keyId} does not match its key (${keyId})`,
+          );
         }
         return { keyId, name: e.name, publicKey, source };
       }),
@@ -139,7 +154,12 @@ export class TrustStore {
  * signed by a trusted key and verify over the descriptor and `imageSha256` (computed from the image
  * bytes by the caller), whatever the policy.
  */
-export function checkSignature(d: Descriptor, imageSha256: string, trust: TrustStore, policy: SignaturePolicy = defaultPolicy): SignatureStatus {
+export function checkSignature(
+  d: Descriptor,
+  imageSha256: string,
+  trust: TrustStore,
+  policy: SignaturePolicy = defaultPolicy,
+): SignatureStatus {
   if (!d.signature) {
     if (policy.allowUnsigned) return { signed: false };
     throw new RaError(
