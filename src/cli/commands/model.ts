@@ -1,6 +1,7 @@
 // `rafabric model`: runs the embedded device model in the foreground (the low-level tool).
 import type { Command } from 'commander';
 import { ModelProcess } from '../../driver/model-process.js';
+import { log } from '../../log.js';
 import { parseInteger, parseSize } from '../parse.js';
 
 export function registerModelCommand(program: Command): void {
@@ -24,7 +25,11 @@ export function registerModelCommand(program: Command): void {
         dieWithParent: true,
       });
       process.stdout.write(`rafabric model: ready, ${model.adapters} adapter(s): ${model.uris.join(' ')}\n`);
-      const stop = () => void model.stop();
+      log.info({ pid: model.pid, dir: model.dir, adapters: model.adapters }, 'device model started');
+      const stop = (signal: string) => {
+        log.info({ signal }, 'stopping the device model');
+        void model.stop();
+      };
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
       const code = await model.waitExit();
