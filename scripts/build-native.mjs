@@ -4,7 +4,7 @@
 // only the npm registry is reachable, so we point it at the headers of the running Node
 // (see shared reference NODE-FINDINGS.md). Configures once, then builds incrementally.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,13 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const nodeGyp = require.resolve('node-gyp/bin/node-gyp.js');
 const nodedir = path.resolve(process.execPath, '..', '..');
+
+function nativeSources(dir) {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && /\.(c|cc|h)$/.test(e.name))
+    .map((e) => path.join(e.parentPath ?? e.path, e.name))
+    .sort();
+}
 
 function gyp(...args) {
   const result = spawnSync(process.execPath, [nodeGyp, ...args, `--nodedir=${nodedir}`], {

@@ -20,10 +20,8 @@
 #include "bar.h"
 #include "model.h"
 
-static int open_file(struct ra_adapter *a, const char *path, uint64_t bytes, int *fd, uint8_t **map,
-                     dev_t *dev, ino_t *ino)
+static int open_file(const char *path, uint64_t bytes, int *fd, uint8_t **map, dev_t *dev, ino_t *ino)
 {
-    (void)a;
     /* O_TRUNC first: a file left behind by a model that died (FAULT_EXIT) must not leak its bytes */
     *fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (*fd < 0) {
@@ -75,8 +73,9 @@ static void init_registers(struct ra_adapter *a)
     set32(a, RA_REG_CAP_RING_DEPTH, cfg->ring_depth);
     set32(a, RA_REG_CAP_HOSTMEM, RA_HOSTMEM_MAX);
     set32(a, RA_REG_CAP_STAGING_BYTES, RA_BAR_STAGING_BYTES);
+    /* §3: the functions a slot can host; matmul runs on the compute units, not in a slot */
     set32(a, RA_REG_CAP_FUNCTIONS, (1u << RA_FN_AES_256_GCM) | (1u << RA_FN_SHA256) | (1u << RA_FN_CRC32C) |
-                                        (1u << RA_FN_PIPELINE) | (1u << RA_FN_MATMUL_F32));
+                                        (1u << RA_FN_PIPELINE));
     set64(a, RA_REG_CAP_MEM_ALIGN, cfg->mem_align_bytes);
     set64(a, RA_REG_CAP_CONFIG_RATE, cfg->config_rate);
     set64(a, RA_REG_CAP_MAX_TRANSFER, RA_MODEL_MAX_TRANSFER);
@@ -103,10 +102,10 @@ int ra_adapter_open(struct ra_model *m, unsigned index)
                 a->sock_path, m->cfg.dir);
         return -1;
     }
-    if (open_file(a, a->bar_path, RA_BAR_BYTES, &a->bar_fd, &a->bar, &a->bar_dev, &a->bar_ino) != 0)
+    if (open_file(a->bar_path, RA_BAR_BYTES, &a->bar_fd, &a->bar, &a->bar_dev, &a->bar_ino) != 0)
         return -1;
     a->bar_created = true;
-    if (open_file(a, a->mem_path, m->cfg.memory_bytes, &a->mem_fd, &a->mem, &a->mem_dev, &a->mem_ino) != 0)
+    if (open_file(a->mem_path, m->cfg.memory_bytes, &a->mem_fd, &a->mem, &a->mem_dev, &a->mem_ino) != 0)
         return -1;
     a->mem_created = true;
 
@@ -164,11 +163,9 @@ void ra_adapter_close(struct ra_adapter *a, bool remove_files)
         return;
     ra_server_close_all(a);
     for (unsigned q = 0; q < RA_QUEUE_MAX; q++)
-        ra_dma_queue_reset(a, q);
+        ra_dma_queue_drop(a, q);
     for (unsigned h = 0; h < RA_HOSTMEM_MAX; h++)
-        ra_hostmem_release(a, h);
-    for (unsigned s = 0; s < RA_SLOT_MAX; s++)
-        free(a->slots[s].payload);
+        ra_hostmem_unmap(a, h);
     for (unsigned v = 0; v < RA_MODEL_VECTORS_MAX; v++)
         if (a->doorbell_fd[v] >= 0)
             close(a->doorbell_fd[v]);

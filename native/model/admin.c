@@ -3,15 +3,79 @@
  *
  * A command is posted when CMD_SEQ differs from CMD_DONE_SEQ. The model copies the opcode, the
  * arguments and CMD_DATA out of the BAR first (acquire after CMD_SEQ), so a client rewriting them
- * while the command runs cannot change what was validated. Every command validates all of its
- * arguments before it changes anything: a failing command changes nothing but CMD_STATUS,
- * REG_ERROR and CMD_DONE_SEQ. Completion writes the results and the status, then CMD_DONE_SEQ
- * (release: last), then raises vector 0 on the lock holder.
+ * while the command runs cannot change what was validated. Each command then runs in three steps
+ * (struct ra_command):
+ *   check  - every §5.4 check, in the datasheet's order; changes nothing (§5.2.3);
+ *   block  - marks the slices / host regions (or, for RESET, the whole adapter) that must go quiet:
+ *            new descriptors naming them are refused from now on;
+ *   apply  - once no descriptor in progress touches what is blocked (§5.4 "waits for descriptors in
+ *            progress"), the effect. SLOT_LOAD's apply starts the configuration and completes later.
+ * The mailbox stays busy until completion, which writes CMD_RESULT0/1 (always 0 in spec 1.0),
+ * CMD_STATUS, then CMD_DONE_SEQ (release: last), then raises vector 0 on the lock holder.
  */
 #include <string.h>
 
 #include "bar.h"
 #include "model.h"
+
+static uint32_t nop_check(struct ra_adapter *a, const struct ra_cmd *c)
+{
+    (void)a;
+    (void)c;
+    return RA_ERR_OK;
+}
+
+static uint32_t nop_apply(struct ra_adapter *a, const struct ra_cmd *c)
+{
+    (void)a;
+    (void)c;
+    return RA_ERR_OK;
+}
+
+static const struct ra_command cmd_nop = {.check = nop_check, .apply = nop_apply};
+
+/* RESET (§5.4, §16.2): waits for every descriptor touching the adapter; then every slice released
+ * and scrubbed, every slot EMPTY, every queue's unconsumed submissions dropped and its four indices
+ * 0 (owner, IRQ_ENABLE, POLL_US and counters kept), REG_ERROR = 0, DEBUG_FAULT = 0. Host regions,
+ * CMD_LOCK, SLOT_LOADS, INT_COUNT, clock and heartbeat are kept. */
+static void reset_block(struct ra_adapter *a, const struct ra_cmd *c)
+{
+    (void)c;
+    a->resetting = true;
+}
+
+static uint32_t reset_apply(struct ra_adapter *a, const struct ra_cmd *c)
+{
+    (void)c;
+    for (unsigned q = 0; q < a->model->cfg.queues; q++)
+        ra_dma_queue_reset_indices(a, q);
+    ra_slices_reset(a);
+    ra_slots_reset(a);
+    set32(a, RA_REG_ERROR, RA_ERR_OK);
+    set32(a, RA_REG_DEBUG_FAULT, RA_FAULT_NONE);
+    return RA_ERR_OK;
+}
+
+static const struct ra_command cmd_reset = {.check = nop_check, .block = reset_block, .apply = reset_apply};
+
+static const struct ra_command *command(uint32_t opcode)
+{
+    switch (opcode) {
+    case RA_CMD_NOP: return &cmd_nop;
+    case RA_CMD_SLOT_LOAD: return &ra_cmd_slot_load;
+    case RA_CMD_SLOT_UNLOAD: return &ra_cmd_slot_unload;
+    case RA_CMD_SLICE_RESERVE: return &ra_cmd_slice_reserve;
+    case RA_CMD_SLICE_ACTIVATE: return &ra_cmd_slice_activate;
+    case RA_CMD_SLICE_DRAIN: return &ra_cmd_slice_drain;
+    case RA_CMD_SLICE_RELEASE: return &ra_cmd_slice_release;
+    case RA_CMD_SLICE_SET_KEY: return &ra_cmd_slice_set_key;
+    case RA_CMD_HOSTMEM_REGISTER: return &ra_cmd_hostmem_register;
+    case RA_CMD_HOSTMEM_UNREGISTER: return &ra_cmd_hostmem_unregister;
+    case RA_CMD_RESET: return &cmd_reset;
+    case RA_CMD_SLICE_RESIZE: return &ra_cmd_slice_resize;
+    default: return NULL;
+    }
+}
 
 static void read_command(struct ra_adapter *a, struct ra_cmd *c, uint32_t seq)
 {
@@ -25,85 +89,98 @@ static void read_command(struct ra_adapter *a, struct ra_cmd *c, uint32_t seq)
     memcpy(c->data, a->bar + RA_REG_CMD_DATA, RA_CMD_DATA_CAPACITY);
 }
 
-/* RESET: every slice released and scrubbed, every slot empty, every queue reset with its owner
- * cleared (in-flight descriptors are dropped without a completion: the rings are gone), every host
- * region unregistered. CMD_LOCK stays with the holder, so that it gets this command's completion. */
-static uint32_t reset_adapter(struct ra_adapter *a)
+static void unblock_all(struct ra_adapter *a)
 {
-    for (unsigned q = 0; q < a->model->cfg.queues; q++)
-        ra_dma_queue_reset(a, q);
-    ra_slices_reset(a);
-    ra_slots_reset(a);
-    for (unsigned h = 0; h < RA_HOSTMEM_MAX; h++)
-        ra_hostmem_release(a, h);
-    set32(a, RA_REG_ERROR, RA_ERR_OK);
-    return RA_ERR_OK;
+    for (uint32_t i = 0; i < RA_SLICE_MAX; i++)
+        a->slices[i].blocked = false;
+    for (uint32_t h = 0; h < RA_HOSTMEM_MAX; h++)
+        a->hostmem[h].blocked = false;
+    a->resetting = false;
 }
 
-static uint32_t execute(struct ra_adapter *a, struct ra_cmd *c)
+void ra_admin_complete(struct ra_adapter *a, uint32_t status)
 {
-    switch (c->opcode) {
-    case RA_CMD_NOP:
-        return RA_ERR_OK;
-    case RA_CMD_SLOT_LOAD:
-        return ra_slot_load(a, c);
-    case RA_CMD_SLOT_UNLOAD:
-        return ra_slot_unload(a, c);
-    case RA_CMD_SLICE_RESERVE:
-    case RA_CMD_SLICE_ACTIVATE:
-    case RA_CMD_SLICE_DRAIN:
-    case RA_CMD_SLICE_RELEASE:
-    case RA_CMD_SLICE_SET_KEY:
-    case RA_CMD_SLICE_RESIZE:
-        return ra_slice_command(a, c);
-    case RA_CMD_HOSTMEM_REGISTER:
-        return ra_hostmem_register(a, c);
-    case RA_CMD_HOSTMEM_UNREGISTER:
-        return ra_hostmem_unregister(a, c);
-    case RA_CMD_RESET:
-        return reset_adapter(a);
-    default:
-        return RA_ERR_BAD_OPCODE;
+    struct ra_cmd *c = &a->cmd;
+    if (c->opcode == RA_CMD_SLICE_SET_KEY) {
+        /* §5.4: engine keys are never readable through the BAR, whatever the outcome */
+        bar_zero(a, RA_REG_CMD_DATA, RA_CMD_DATA_CAPACITY);
+        set32(a, RA_REG_CMD_DATA_BYTES, 0);
     }
+    /* the holder as of completion: it may drop the lock as soon as it sees CMD_DONE_SEQ */
+    uint32_t holder = reg32(a, RA_REG_CMD_LOCK);
+    set64(a, RA_REG_CMD_RESULT0, 0);
+    set64(a, RA_REG_CMD_RESULT1, 0);
+    set32(a, RA_REG_CMD_STATUS, status);
+    set32_release(a, RA_REG_CMD_DONE_SEQ, c->seq);
+    ra_server_raise(a, holder, RA_VEC_ADMIN);
+    explicit_bzero(c, sizeof *c);
+    a->cmd_busy = false;
+    a->cmd_configuring = false;
+    a->cmd_ops = NULL;
+    /* §5.2: a holder that left while its command ran loses the lock now */
+    if (a->lock_release_holder != 0) {
+        cas32(a, RA_REG_CMD_LOCK, a->lock_release_holder, 0);
+        a->lock_release_holder = 0;
+    }
+    a->admin_kicked = true; /* a command posted meanwhile is looked at right away */
 }
 
-void ra_admin_complete(struct ra_adapter *a, uint32_t seq, uint32_t status, uint64_t r0, uint64_t r1)
+/* Apply the command in progress once nothing it blocked is in use. */
+void ra_admin_continue(struct ra_adapter *a)
 {
-    set64(a, RA_REG_CMD_RESULT0, r0);
-    set64(a, RA_REG_CMD_RESULT1, r1);
-    set32(a, RA_REG_CMD_STATUS, status);
-    if (status != RA_ERR_OK)
-        set32(a, RA_REG_ERROR, status);
-    set32_release(a, RA_REG_CMD_DONE_SEQ, seq);
-    ra_server_raise(a, reg32(a, RA_REG_CMD_LOCK), RA_VEC_ADMIN);
-    /* after a deferred completion, a command posted meanwhile is looked at right away */
-    a->admin_kicked = a->admin_kicked || a->admin_deferred;
-    a->admin_deferred = false;
+    if (!a->cmd_busy || a->cmd_configuring || a->halted || !ra_dma_quiet(a))
+        return;
+    uint32_t status = a->cmd_ops->apply(a, &a->cmd);
+    unblock_all(a);
+    if (status == RA_MODEL_DEFERRED) {
+        a->cmd_configuring = true; /* slots.c completes it when the configuration ends */
+        return;
+    }
+    ra_admin_complete(a, status);
 }
 
 /* Vector 0 rang (or the tick came): §6 faults first, then the posted command, if any. */
 void ra_admin_service(struct ra_adapter *a)
 {
-    if (ra_faults_check(a) || a->admin_deferred)
+    if (ra_faults_check(a) || a->cmd_busy)
         return;
     uint32_t seq = reg32_acquire(a, RA_REG_CMD_SEQ);
     if (seq == reg32(a, RA_REG_CMD_DONE_SEQ))
         return;
-    struct ra_cmd c;
-    read_command(a, &c, seq);
-    if (c.lock == 0) {
-        ra_admin_complete(a, seq, RA_ERR_NOT_LOCKED, 0, 0);
+    a->cmd_busy = true;
+    read_command(a, &a->cmd, seq);
+    struct ra_cmd *c = &a->cmd;
+    if (c->lock == 0) {
+        ra_admin_complete(a, RA_ERR_NOT_LOCKED);
         return;
     }
-    uint32_t status = execute(a, &c);
-    if (c.opcode == RA_CMD_SLICE_SET_KEY) {
-        /* the engine key must not stay readable by the other clients of this BAR (§10) */
-        bar_zero(a, RA_REG_CMD_DATA, RA_CMD_DATA_CAPACITY);
-        explicit_bzero(c.data, sizeof c.data);
-    }
-    if (status == RA_MODEL_DEFERRED) {
-        a->admin_deferred = true; /* slots.c completes it when the configuration ends */
+    const struct ra_command *ops = command(c->opcode);
+    if (ops == NULL) {
+        ra_admin_complete(a, RA_ERR_BAD_OPCODE);
         return;
     }
-    ra_admin_complete(a, seq, status, c.result[0], c.result[1]);
+    if (c->data_bytes > RA_CMD_DATA_CAPACITY) {
+        ra_admin_complete(a, RA_ERR_BAD_ARGUMENT);
+        return;
+    }
+    uint32_t status = ops->check(a, c);
+    if (status != RA_ERR_OK) {
+        ra_admin_complete(a, status); /* a failing command changes nothing (§5.2) */
+        return;
+    }
+    a->cmd_ops = ops;
+    if (ops->block != NULL)
+        ops->block(a, c);
+    ra_admin_continue(a);
+}
+
+/* §14.4: the lock holder left. Its running command completes first, then the lock is freed. */
+void ra_admin_peer_left(struct ra_adapter *a, uint32_t holder)
+{
+    if (reg32(a, RA_REG_CMD_LOCK) != holder)
+        return;
+    if (a->cmd_busy)
+        a->lock_release_holder = holder;
+    else
+        cas32(a, RA_REG_CMD_LOCK, holder, 0);
 }

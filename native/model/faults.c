@@ -36,5 +36,9 @@ bool ra_faults_check(struct ra_adapter *a)
         ra_adapter_halt(a);
         return true;
     }
+    /* §6: unknown values are consumed without effect (and not counted) */
+    uint32_t fault = reg32(a, RA_REG_DEBUG_FAULT);
+    if (fault > RA_FAULT_EXIT)
+        cas32(a, RA_REG_DEBUG_FAULT, fault, RA_FAULT_NONE);
     return false;
 }

@@ -50,13 +50,21 @@ static int send_msg(int sock, int64_t value, int fd)
     return n == (ssize_t)sizeof le ? 0 : -1;
 }
 
+/* options.c checked that DIR/ra63.sock fits in sun_path */
+static struct sockaddr_un socket_address(const char *path)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    size_t len = strnlen(path, sizeof addr.sun_path - 1);
+    memcpy(addr.sun_path, path, len);
+    return addr;
+}
+
 bool ra_server_probe_live(const char *sock_path)
 {
     int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (s < 0)
         return false;
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    snprintf(addr.sun_path, sizeof addr.sun_path, "%s", sock_path);
+    struct sockaddr_un addr = socket_address(sock_path);
     bool live = connect(s, (struct sockaddr *)&addr, sizeof addr) == 0;
     close(s);
     return live;
@@ -69,8 +77,7 @@ int ra_server_listen(struct ra_adapter *a)
         fprintf(stderr, RA_MODEL_NAME ": socket: %s\n", strerror(errno));
         return -1;
     }
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    snprintf(addr.sun_path, sizeof addr.sun_path, "%s", a->sock_path);
+    struct sockaddr_un addr = socket_address(a->sock_path);
     unlink(a->sock_path); /* a stale socket of a dead model (ra_adapter_open checked nobody answers) */
     if (bind(a->listen_fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
         fprintf(stderr, RA_MODEL_NAME ": cannot bind %s: %s\n", a->sock_path, strerror(errno));
@@ -109,6 +116,20 @@ static int peer_greet(struct ra_adapter *a, struct ra_peer *p, unsigned vectors)
     return 0;
 }
 
+/* §14.2: peer ids are >= 1, < 0xFFFF and unique among the connected clients. */
+static int64_t allocate_peer_id(struct ra_adapter *a)
+{
+    for (;;) {
+        int64_t id = a->next_peer_id;
+        a->next_peer_id = id >= 0xFFFE ? 1 : id + 1;
+        bool used = false;
+        for (struct ra_peer *p = a->peers; p != NULL && !used; p = p->next)
+            used = p->id == id;
+        if (!used)
+            return id;
+    }
+}
+
 void ra_server_accept(struct ra_adapter *a)
 {
     unsigned vectors = RA_VEC_QUEUE0 + a->model->cfg.queues;
@@ -123,7 +144,7 @@ void ra_server_accept(struct ra_adapter *a)
         }
         p->adapter = a;
         p->sock_fd = s;
-        p->id = a->next_peer_id++;
+        p->id = allocate_peer_id(a);
         for (unsigned v = 0; v < RA_MODEL_VECTORS_MAX; v++)
             p->irq_fd[v] = v < vectors ? eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC) : -1;
         bool ok = true;
@@ -139,8 +160,9 @@ void ra_server_accept(struct ra_adapter *a)
     }
 }
 
-/* A peer that goes away gives back what it held (§5 CMD_LOCK, §7 queue ownership, §11 host regions).
- * Slices stay: they belong to owner keys, not to connections. A halted adapter changes nothing. */
+/* §14.4: a peer that goes away gives back what it held: CMD_LOCK (after its running command), its
+ * queues (after the descriptor in progress, §7) and its host regions (once unused, §11). Slices stay:
+ * they belong to owner keys, not to connections. A halted adapter changes nothing. */
 static void peer_disconnect(struct ra_peer *p)
 {
     struct ra_adapter *a = p->adapter;
@@ -153,11 +175,11 @@ static void peer_disconnect(struct ra_peer *p)
         }
     }
     if (!a->halted) {
-        cas32(a, RA_REG_CMD_LOCK, holder, 0);
+        ra_admin_peer_left(a, holder);
         for (unsigned q = 0; q < a->model->cfg.queues; q++)
             if (reg32(a, qcb(q, RA_QCB_OWNER)) == holder)
-                ra_dma_queue_reset(a, q);
-        ra_hostmem_release_owner(a, holder);
+                ra_dma_queue_owner_left(a, q);
+        ra_hostmem_owner_left(a, holder);
     }
     peer_free(p);
 }

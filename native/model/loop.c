@@ -7,7 +7,8 @@
  *   2. services the admin mailbox where vector 0 rang or the tick came (§5);
  *   3. advances slot configuration (§9 LOADING) and DMA stalls by their deadlines;
  *   4. gives every queue with work one turn of at most RA_MODEL_CHUNK_BYTES, rotating the starting
- *      adapter, so a 64 MiB copy on one queue does not starve a 4 KiB one elsewhere (§7).
+ *      adapter, so a 64 MiB copy on one queue does not starve a 4 KiB one elsewhere (§8.8);
+ *   5. applies a command that waited for descriptors in progress, if they are done (§5.4).
  * It sleeps in epoll_wait unless work is left, a deadline is near, or a queue asked for adaptive
  * polling (§7 QCB_POLL_US): then it spins on that queue's SQ_TAIL for the requested time.
  */
@@ -90,7 +91,6 @@ static bool dispatch(struct ra_model *m, struct ra_watch *w)
 
 static void service_adapters(struct ra_model *m)
 {
-    uint64_t now = ra_now_ns();
     for (unsigned i = 0; i < m->adapters_open; i++) {
         struct ra_adapter *a = &m->adapters[i];
         if (a->halted || ra_faults_check(a))
@@ -99,7 +99,7 @@ static void service_adapters(struct ra_model *m)
             a->admin_kicked = false;
             ra_admin_service(a);
         }
-        ra_slots_tick(a, now);
+        ra_slots_tick(a, ra_now_ns()); /* read after the command: verifying an image takes time */
     }
     /* DMA: one turn per queue with work, starting at a rotating adapter */
     unsigned n = m->adapters_open;
@@ -108,11 +108,25 @@ static void service_adapters(struct ra_model *m)
         if (a->halted)
             continue;
         for (unsigned q = 0; q < m->cfg.queues; q++) {
-            bool worked = ra_dma_runnable(a, q) && ra_dma_turn(a, q, RA_MODEL_CHUNK_BYTES);
+            bool worked = false;
+            if (ra_dma_runnable(a, q)) {
+                /* AWAKE = 1 before the completion is posted: a driver that submits again as soon as
+                 * it sees it may then skip the doorbell */
+                ra_dma_poll_update(a, q, true, ra_now_ns());
+                worked = ra_dma_turn(a, q, RA_MODEL_CHUNK_BYTES);
+            }
             ra_dma_poll_update(a, q, worked, ra_now_ns());
         }
     }
     m->rr_next = n ? (m->rr_next + 1) % n : 0;
+    /* what waited for descriptors in progress: a blocked command, a departed owner's host regions */
+    for (unsigned i = 0; i < n; i++) {
+        struct ra_adapter *a = &m->adapters[i];
+        if (a->halted)
+            continue;
+        ra_admin_continue(a);
+        ra_hostmem_settle(a);
+    }
 }
 
 /* Spin (§7 adaptive polling) until a polled queue has a submission, or a slice of time passed. */

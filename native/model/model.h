@@ -78,7 +78,6 @@ struct ra_pipeline_stage {
 };
 
 struct ra_slot_state {
-    uint8_t *payload;                      /* verified payload, model-private (pipeline reads it) */
     uint64_t payload_bytes;
     uint32_t function;
     uint32_t contexts;
@@ -92,11 +91,11 @@ struct ra_slot_state {
     bool fail_at_half;                     /* FAULT_FAIL_NEXT_LOAD consumed by this load */
     uint64_t load_start_ns;
     uint64_t load_ns;
-    uint32_t cmd_seq;                      /* the SLOT_LOAD command to complete when done */
 };
 
 /* ---- slices (slices.c) ------------------------------------------------------------------------ */
 struct ra_slice_state {
+    bool blocked;                          /* a command waits for it to go quiet: no new descriptors */
     bool key_set;
     uint8_t key[RA_MODEL_KEY_BYTES];       /* SLICE_SET_KEY: never written to the BAR */
 };
@@ -106,6 +105,8 @@ struct ra_hostmem {
     uint8_t *map;                          /* NULL when the handle is unused */
     uint64_t bytes;
     uint32_t owner;                        /* peer id + 1 of the registering client */
+    bool blocked;                          /* UNREGISTER waits for it to go quiet: no new descriptors */
+    bool dying;                            /* its owner left: unmapped once no descriptor uses it */
 };
 
 /* ---- a job as the engines see it (engines.c) ------------------------------------------------- */
@@ -170,7 +171,26 @@ struct ra_queue_state {
     bool chain_wait;                       /* chain not fully submitted: wait for SQ_TAIL to move */
     uint32_t chain_wait_tail;
     bool spinning;                         /* adaptive polling (QCB_POLL_US) in progress */
+    bool closing;                          /* owner left: finish the descriptor in progress, then free */
     uint64_t poll_until_ns;
+};
+
+/* ---- a posted admin command, copied out of the BAR before it is looked at (admin.c) ----------- */
+struct ra_cmd {
+    uint32_t opcode;
+    uint32_t seq;
+    uint32_t lock;                         /* CMD_LOCK at posting time: peer id + 1 */
+    uint32_t data_bytes;
+    uint64_t arg[6];
+    uint8_t data[RA_CMD_DATA_CAPACITY];
+};
+
+/* A command in three steps (admin.c): check validates and changes nothing; block marks what must
+ * go quiet (no descriptor in progress may touch it); apply runs once it is quiet. */
+struct ra_command {
+    uint32_t (*check)(struct ra_adapter *a, const struct ra_cmd *c);
+    void (*block)(struct ra_adapter *a, const struct ra_cmd *c);
+    uint32_t (*apply)(struct ra_adapter *a, const struct ra_cmd *c);  /* may return RA_MODEL_DEFERRED */
 };
 
 /* ---- one adapter (adapter.c) ------------------------------------------------------------------ */
@@ -195,7 +215,13 @@ struct ra_adapter {
     int64_t next_peer_id;
     bool halted;                           /* FAULT_HANG: answers nothing until the process ends */
     bool admin_kicked;                     /* vector 0 rang since the mailbox was last looked at */
-    bool admin_deferred;                   /* a SLOT_LOAD holds the mailbox until it completes */
+    bool cmd_busy;                         /* a command holds the mailbox (waiting or configuring) */
+    bool cmd_configuring;                  /* ... and it is a SLOT_LOAD in LOADING: slots.c completes it */
+    const struct ra_command *cmd_ops;
+    struct ra_cmd cmd;                     /* the command in progress, as copied from the BAR */
+    uint32_t lock_release_holder;          /* lock holder that left while its command ran */
+    bool resetting;                        /* CMD_RESET waits for every descriptor touching the adapter */
+    struct ra_slot_state prepared;         /* SLOT_LOAD: the verified image, until configuration starts */
     struct ra_slot_state slots[RA_SLOT_MAX];
     struct ra_slice_state slices[RA_SLICE_MAX];
     struct ra_queue_state queues[RA_QUEUE_MAX];
@@ -215,16 +241,6 @@ struct ra_model {
     struct ra_watch signal_watch;
 };
 
-/* ---- a posted admin command, copied out of the BAR before it is looked at (admin.c) ----------- */
-struct ra_cmd {
-    uint32_t opcode;
-    uint32_t seq;
-    uint32_t lock;                         /* CMD_LOCK at posting time: peer id + 1 */
-    uint32_t data_bytes;
-    uint64_t arg[6];
-    uint64_t result[2];
-    uint8_t data[RA_CMD_DATA_CAPACITY];
-};
 
 /* time.c */
 uint64_t ra_now_ns(void);
@@ -256,39 +272,41 @@ void ra_loop_unwatch(struct ra_model *m, int fd);
 
 /* admin.c */
 void ra_admin_service(struct ra_adapter *a);
-void ra_admin_complete(struct ra_adapter *a, uint32_t seq, uint32_t status, uint64_t r0, uint64_t r1);
+void ra_admin_continue(struct ra_adapter *a);
+void ra_admin_complete(struct ra_adapter *a, uint32_t status);
+void ra_admin_peer_left(struct ra_adapter *a, uint32_t holder);
 
 /* slots.c */
-uint32_t ra_slot_load(struct ra_adapter *a, struct ra_cmd *c);
-uint32_t ra_slot_unload(struct ra_adapter *a, const struct ra_cmd *c);
+extern const struct ra_command ra_cmd_slot_load, ra_cmd_slot_unload;
 void ra_slots_tick(struct ra_adapter *a, uint64_t now_ns);
 uint64_t ra_slots_next_deadline(const struct ra_adapter *a);
 void ra_slots_reset(struct ra_adapter *a);
 const struct ra_slot_state *ra_slot_loaded(const struct ra_adapter *a, uint32_t slot);
 
 /* slices.c */
-uint32_t ra_slice_command(struct ra_adapter *a, const struct ra_cmd *c);
-void ra_slice_release(struct ra_adapter *a, uint32_t index);
+extern const struct ra_command ra_cmd_slice_reserve, ra_cmd_slice_activate, ra_cmd_slice_drain,
+    ra_cmd_slice_release, ra_cmd_slice_set_key, ra_cmd_slice_resize;
+void ra_slices_block_slot(struct ra_adapter *a, uint32_t slot);
 void ra_slices_release_on_slot(struct ra_adapter *a, uint32_t slot);
 void ra_slices_reset(struct ra_adapter *a);
-void ra_memory_scrub(struct ra_adapter *a, uint64_t base, uint64_t bytes);
-uint32_t ra_slice_resolve_memory(struct ra_adapter *a, uint32_t index, uint64_t key, uint64_t offset,
-                                 uint64_t bytes, uint8_t **ptr);
+bool ra_slice_usable(const struct ra_adapter *a, uint32_t index);
 
 /* hostmem.c */
-uint32_t ra_hostmem_register(struct ra_adapter *a, const struct ra_cmd *c);
-uint32_t ra_hostmem_unregister(struct ra_adapter *a, const struct ra_cmd *c);
-void ra_hostmem_release(struct ra_adapter *a, uint32_t handle);
-void ra_hostmem_release_owner(struct ra_adapter *a, uint32_t owner);
+extern const struct ra_command ra_cmd_hostmem_register, ra_cmd_hostmem_unregister;
+void ra_hostmem_unmap(struct ra_adapter *a, uint32_t handle);
+void ra_hostmem_owner_left(struct ra_adapter *a, uint32_t owner);
+void ra_hostmem_settle(struct ra_adapter *a);
 
 /* dma.c */
 void ra_dma_install_guard(void);
 bool ra_dma_turn(struct ra_adapter *a, unsigned q, uint64_t budget_bytes);
 bool ra_dma_runnable(struct ra_adapter *a, unsigned q);
 uint64_t ra_dma_next_deadline(const struct ra_adapter *a);
-void ra_dma_abort_users(struct ra_model *m, const struct ra_adapter *target, int slice, int hostmem,
-                        uint32_t status);
-void ra_dma_queue_reset(struct ra_adapter *a, unsigned q);
+bool ra_dma_quiet(const struct ra_adapter *a);
+bool ra_dma_touches(const struct ra_adapter *a, int slice, int hostmem);
+void ra_dma_queue_drop(struct ra_adapter *a, unsigned q);
+void ra_dma_queue_owner_left(struct ra_adapter *a, unsigned q);
+void ra_dma_queue_reset_indices(struct ra_adapter *a, unsigned q);
 void ra_dma_poll_update(struct ra_adapter *a, unsigned q, bool worked, uint64_t now_ns);
 
 /* faults.c */

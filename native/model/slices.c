@@ -7,9 +7,9 @@
  * capability, and 0 never matches. State: FREE -> RESERVED -> ACTIVE -> DRAINING, RELEASE from any
  * non-free state. RELEASE scrubs: a later tenant of the same bytes or context reads zeros.
  *
- * Releasing (or shrinking) a slice while a chunked descriptor is moving bytes through it aborts that
- * descriptor: it completes with SLICE_STATE, the chunks already written stay written (they are
- * scrubbed with the slice, if they were in it), and no byte moves after the release.
+ * RELEASE, DRAIN and a shrinking RESIZE wait for the descriptors in progress that name the slice
+ * (admin.c blocks it: new descriptors naming it fail with SLICE_STATE meanwhile), so a chunked copy
+ * is never cut short and never writes into memory that was already scrubbed or given away.
  */
 #include <fcntl.h>
 #include <string.h>
@@ -74,7 +74,7 @@ static uint32_t check_compute_extent(const struct ra_adapter *a, uint64_t base, 
     return base >= units || length > units - base ? RA_ERR_NO_RESOURCE : RA_ERR_OK;
 }
 
-void ra_memory_scrub(struct ra_adapter *a, uint64_t base, uint64_t bytes)
+static void memory_scrub(struct ra_adapter *a, uint64_t base, uint64_t bytes)
 {
     if (bytes == 0)
         return;
@@ -93,63 +93,124 @@ static void set_contexts_used(struct ra_adapter *a, uint32_t slot, uint32_t used
         set32(a, slot_reg(slot, RA_SLOT_STATE), RA_SLOT_S_BUSY);
 }
 
-static uint32_t reserve(struct ra_adapter *a, uint32_t index, const struct ra_cmd *c)
+/* §5.4 placement checks of RESERVE and RESIZE; `skip` is the slice's own entry (its old range). */
+static uint32_t check_placement(const struct ra_adapter *a, struct placement p, uint32_t skip)
 {
-    uint32_t kind = (uint32_t)c->arg[1];
-    uint64_t key = c->arg[2], base = c->arg[3], length = c->arg[4];
-    if (c->arg[1] < RA_SLICE_K_MEMORY || c->arg[1] > RA_SLICE_K_CONTEXT || key == 0 || length == 0)
-        return RA_ERR_BAD_ARGUMENT;
-    if (reg32(a, slice_reg(index, RA_SLICE_STATE)) != RA_SLICE_S_FREE)
-        return RA_ERR_SLICE_STATE;
-    struct placement p = {.kind = kind, .base = base, .length = length};
     uint32_t status = RA_ERR_OK;
-    const struct ra_slot_state *slot = NULL;
-    switch (kind) {
+    switch (p.kind) {
     case RA_SLICE_K_MEMORY:
-        status = check_memory_extent(a, base, length);
+        status = check_memory_extent(a, p.base, p.length);
         break;
     case RA_SLICE_K_COMPUTE:
-        status = check_compute_extent(a, base, length);
+        status = check_compute_extent(a, p.base, p.length);
         break;
-    case RA_SLICE_K_CONTEXT: {
-        if (CONTEXT_SLOT(base) >= a->model->cfg.slots)
+    default: { /* RA_SLICE_K_CONTEXT */
+        if (CONTEXT_SLOT(p.base) >= a->model->cfg.slots)
             return RA_ERR_BAD_ARGUMENT;
-        slot = ra_slot_loaded(a, (uint32_t)CONTEXT_SLOT(base));
+        const struct ra_slot_state *slot = ra_slot_loaded(a, (uint32_t)CONTEXT_SLOT(p.base));
         if (slot == NULL)
             return RA_ERR_SLOT_STATE;
-        uint64_t first = CONTEXT_FIRST(base);
-        if (first >= slot->contexts || length > slot->contexts - first)
+        uint64_t first = CONTEXT_FIRST(p.base);
+        if (first >= slot->contexts || p.length > slot->contexts - first)
             status = RA_ERR_NO_RESOURCE;
         break;
     }
     }
-    if (status != RA_ERR_OK)
-        return status;
-    if (overlaps(a, p, index))
-        return RA_ERR_OVERLAP;
+    if (status == RA_ERR_OK && overlaps(a, p, skip))
+        status = RA_ERR_OVERLAP;
+    return status;
+}
 
+/* Common checks of every slice command but RESERVE (§5.4): index, owner key, state. */
+static uint32_t check_owned(const struct ra_adapter *a, const struct ra_cmd *c, uint32_t allowed_states)
+{
+    if (c->arg[0] >= a->model->cfg.slices)
+        return RA_ERR_BAD_ARGUMENT;
+    uint32_t i = (uint32_t)c->arg[0];
+    uint64_t key = c->arg[2];
+    if (key == 0 || key != reg64(a, slice_reg(i, RA_SLICE_OWNER_KEY)))
+        return RA_ERR_OWNER_KEY; /* a FREE entry has key 0: it never matches */
+    if (!(allowed_states & (1u << reg32(a, slice_reg(i, RA_SLICE_STATE)))))
+        return RA_ERR_SLICE_STATE;
+    return RA_ERR_OK;
+}
+
+#define STATES(x) (1u << RA_SLICE_S_##x)
+
+static void block_slice(struct ra_adapter *a, const struct ra_cmd *c)
+{
+    a->slices[c->arg[0]].blocked = true;
+}
+
+/* ---- RESERVE ---- */
+static uint32_t reserve_check(struct ra_adapter *a, const struct ra_cmd *c)
+{
+    if (c->arg[0] >= a->model->cfg.slices)
+        return RA_ERR_BAD_ARGUMENT;
+    if (reg32(a, slice_reg((uint32_t)c->arg[0], RA_SLICE_STATE)) != RA_SLICE_S_FREE)
+        return RA_ERR_SLICE_STATE;
+    if (c->arg[1] < RA_SLICE_K_MEMORY || c->arg[1] > RA_SLICE_K_CONTEXT || c->arg[2] == 0 || c->arg[4] == 0)
+        return RA_ERR_BAD_ARGUMENT;
+    struct placement p = {.kind = (uint32_t)c->arg[1], .base = c->arg[3], .length = c->arg[4]};
+    return check_placement(a, p, (uint32_t)c->arg[0]);
+}
+
+static uint32_t reserve_apply(struct ra_adapter *a, const struct ra_cmd *c)
+{
+    uint32_t i = (uint32_t)c->arg[0], kind = (uint32_t)c->arg[1];
+    uint64_t base = c->arg[3], length = c->arg[4];
     if (kind == RA_SLICE_K_CONTEXT) {
         uint32_t s = (uint32_t)CONTEXT_SLOT(base);
         set_contexts_used(a, s, reg32(a, slot_reg(s, RA_SLOT_CONTEXTS_USED)) + (uint32_t)length);
     }
-    explicit_bzero(&a->slices[index], sizeof a->slices[index]);
-    bar_zero(a, slice_reg(index, 0), RA_SLICE_STRIDE);
-    set32(a, slice_reg(index, RA_SLICE_KIND), kind);
-    set64(a, slice_reg(index, RA_SLICE_OWNER_KEY), key);
-    set64(a, slice_reg(index, RA_SLICE_BASE), base);
-    set64(a, slice_reg(index, RA_SLICE_LENGTH), length);
-    set32_release(a, slice_reg(index, RA_SLICE_STATE), RA_SLICE_S_RESERVED);
+    explicit_bzero(&a->slices[i], sizeof a->slices[i]);
+    bar_zero(a, slice_reg(i, 0), RA_SLICE_STRIDE); /* counters 0 */
+    set32(a, slice_reg(i, RA_SLICE_KIND), kind);
+    set64(a, slice_reg(i, RA_SLICE_OWNER_KEY), c->arg[2]);
+    set64(a, slice_reg(i, RA_SLICE_BASE), base);
+    set64(a, slice_reg(i, RA_SLICE_LENGTH), length);
+    set32_release(a, slice_reg(i, RA_SLICE_STATE), RA_SLICE_S_RESERVED);
     return RA_ERR_OK;
 }
 
-void ra_slice_release(struct ra_adapter *a, uint32_t index)
+const struct ra_command ra_cmd_slice_reserve = {.check = reserve_check, .apply = reserve_apply};
+
+/* ---- ACTIVATE, DRAIN ---- */
+static uint32_t activate_check(struct ra_adapter *a, const struct ra_cmd *c)
+{
+    return check_owned(a, c, STATES(RESERVED));
+}
+
+static uint32_t activate_apply(struct ra_adapter *a, const struct ra_cmd *c)
+{
+    set32(a, slice_reg((uint32_t)c->arg[0], RA_SLICE_STATE), RA_SLICE_S_ACTIVE);
+    return RA_ERR_OK;
+}
+
+const struct ra_command ra_cmd_slice_activate = {.check = activate_check, .apply = activate_apply};
+
+/* DRAIN: refused to new descriptors at once (blocked), DRAINING once those in progress are done. */
+static uint32_t drain_check(struct ra_adapter *a, const struct ra_cmd *c)
+{
+    return check_owned(a, c, STATES(ACTIVE));
+}
+
+static uint32_t drain_apply(struct ra_adapter *a, const struct ra_cmd *c)
+{
+    set32(a, slice_reg((uint32_t)c->arg[0], RA_SLICE_STATE), RA_SLICE_S_DRAINING);
+    return RA_ERR_OK;
+}
+
+const struct ra_command ra_cmd_slice_drain = {.check = drain_check, .block = block_slice, .apply = drain_apply};
+
+/* ---- RELEASE ---- */
+static void release(struct ra_adapter *a, uint32_t index, bool scrub)
 {
     if (reg32(a, slice_reg(index, RA_SLICE_STATE)) == RA_SLICE_S_FREE)
         return;
-    ra_dma_abort_users(a->model, a, (int)index, -1, RA_ERR_SLICE_STATE);
     struct placement p = slice_placement(a, index);
-    if (p.kind == RA_SLICE_K_MEMORY) {
-        ra_memory_scrub(a, p.base, p.length);
+    if (p.kind == RA_SLICE_K_MEMORY && scrub) {
+        memory_scrub(a, p.base, p.length);
     } else if (p.kind == RA_SLICE_K_CONTEXT) {
         uint32_t s = (uint32_t)CONTEXT_SLOT(p.base);
         uint32_t used = reg32(a, slot_reg(s, RA_SLOT_CONTEXTS_USED));
@@ -159,106 +220,108 @@ void ra_slice_release(struct ra_adapter *a, uint32_t index)
     bar_zero(a, slice_reg(index, 0), RA_SLICE_STRIDE);
 }
 
-static uint32_t resize(struct ra_adapter *a, uint32_t index, uint64_t new_length)
+static uint32_t release_check(struct ra_adapter *a, const struct ra_cmd *c)
 {
-    struct placement p = slice_placement(a, index);
-    if (p.kind != RA_SLICE_K_MEMORY && p.kind != RA_SLICE_K_COMPUTE)
-        return RA_ERR_BAD_ARGUMENT; /* contexts are sized by RESERVE only */
-    if (new_length == 0)
-        return RA_ERR_BAD_ARGUMENT;
-    uint32_t status = p.kind == RA_SLICE_K_MEMORY ? check_memory_extent(a, p.base, new_length)
-                                                  : check_compute_extent(a, p.base, new_length);
-    if (status != RA_ERR_OK)
-        return status;
-    struct placement grown = {.kind = p.kind, .base = p.base, .length = new_length};
-    if (new_length > p.length && overlaps(a, grown, index))
-        return RA_ERR_OVERLAP;
-    if (new_length < p.length) {
-        ra_dma_abort_users(a->model, a, (int)index, -1, RA_ERR_SLICE_STATE);
-        if (p.kind == RA_SLICE_K_MEMORY)
-            ra_memory_scrub(a, p.base + new_length, p.length - new_length);
-    }
-    set64(a, slice_reg(index, RA_SLICE_LENGTH), new_length);
+    uint32_t status = check_owned(a, c, STATES(RESERVED) | STATES(ACTIVE) | STATES(DRAINING));
+    if (status == RA_ERR_OK && (c->arg[1] & ~(uint64_t)RA_RELEASE_F_KEEP) != 0)
+        status = RA_ERR_BAD_ARGUMENT;
+    return status;
+}
+
+static uint32_t release_apply(struct ra_adapter *a, const struct ra_cmd *c)
+{
+    release(a, (uint32_t)c->arg[0], !(c->arg[1] & RA_RELEASE_F_KEEP));
     return RA_ERR_OK;
 }
 
-uint32_t ra_slice_command(struct ra_adapter *a, const struct ra_cmd *c)
-{
-    if (c->arg[0] >= a->model->cfg.slices)
-        return RA_ERR_BAD_ARGUMENT;
-    uint32_t index = (uint32_t)c->arg[0];
-    if (c->opcode == RA_CMD_SLICE_RESERVE)
-        return reserve(a, index, c);
+const struct ra_command ra_cmd_slice_release = {.check = release_check, .block = block_slice, .apply = release_apply};
 
-    uint32_t state = reg32(a, slice_reg(index, RA_SLICE_STATE));
-    if (state == RA_SLICE_S_FREE)
-        return RA_ERR_SLICE_STATE;
-    uint64_t key = c->arg[2];
-    if (key == 0 || key != reg64(a, slice_reg(index, RA_SLICE_OWNER_KEY)))
-        return RA_ERR_OWNER_KEY;
-    switch (c->opcode) {
-    case RA_CMD_SLICE_ACTIVATE:
-        if (state != RA_SLICE_S_RESERVED)
-            return RA_ERR_SLICE_STATE;
-        set32(a, slice_reg(index, RA_SLICE_STATE), RA_SLICE_S_ACTIVE);
-        return RA_ERR_OK;
-    case RA_CMD_SLICE_DRAIN:
-        if (state != RA_SLICE_S_ACTIVE)
-            return RA_ERR_SLICE_STATE;
-        set32(a, slice_reg(index, RA_SLICE_STATE), RA_SLICE_S_DRAINING);
-        return RA_ERR_OK;
-    case RA_CMD_SLICE_RELEASE:
-        ra_slice_release(a, index);
-        return RA_ERR_OK;
-    case RA_CMD_SLICE_SET_KEY:
-        if (c->data_bytes != RA_MODEL_KEY_BYTES ||
-            reg32(a, slice_reg(index, RA_SLICE_KIND)) != RA_SLICE_K_CONTEXT)
-            return RA_ERR_BAD_ARGUMENT;
-        if (state != RA_SLICE_S_RESERVED && state != RA_SLICE_S_ACTIVE)
-            return RA_ERR_SLICE_STATE;
-        memcpy(a->slices[index].key, c->data, RA_MODEL_KEY_BYTES);
-        a->slices[index].key_set = true;
-        return RA_ERR_OK;
-    case RA_CMD_SLICE_RESIZE:
-        return resize(a, index, c->arg[4]);
-    default:
-        return RA_ERR_BAD_OPCODE;
-    }
+/* ---- SET_KEY: the key goes to model-private memory, never to the BAR (admin.c wipes CMD_DATA) ---- */
+static uint32_t set_key_check(struct ra_adapter *a, const struct ra_cmd *c)
+{
+    uint32_t status = check_owned(a, c, STATES(RESERVED) | STATES(ACTIVE));
+    if (status == RA_ERR_OK && (c->data_bytes != RA_MODEL_KEY_BYTES ||
+                                reg32(a, slice_reg((uint32_t)c->arg[0], RA_SLICE_KIND)) != RA_SLICE_K_CONTEXT))
+        status = RA_ERR_BAD_ARGUMENT;
+    return status;
+}
+
+static uint32_t set_key_apply(struct ra_adapter *a, const struct ra_cmd *c)
+{
+    struct ra_slice_state *s = &a->slices[c->arg[0]];
+    memcpy(s->key, c->data, RA_MODEL_KEY_BYTES);
+    s->key_set = true;
+    return RA_ERR_OK;
+}
+
+const struct ra_command ra_cmd_slice_set_key = {.check = set_key_check, .apply = set_key_apply};
+
+/* ---- RESIZE: base stays; shrinking waits for descriptors in progress and scrubs the cut tail ---- */
+static uint32_t resize_check(struct ra_adapter *a, const struct ra_cmd *c)
+{
+    uint32_t status = check_owned(a, c, STATES(RESERVED) | STATES(ACTIVE));
+    if (status != RA_ERR_OK)
+        return status;
+    struct placement p = slice_placement(a, (uint32_t)c->arg[0]);
+    if ((p.kind != RA_SLICE_K_MEMORY && p.kind != RA_SLICE_K_COMPUTE) || c->arg[4] == 0)
+        return RA_ERR_BAD_ARGUMENT;
+    p.length = c->arg[4];
+    return check_placement(a, p, (uint32_t)c->arg[0]);
+}
+
+static void resize_block(struct ra_adapter *a, const struct ra_cmd *c)
+{
+    if (c->arg[4] < reg64(a, slice_reg((uint32_t)c->arg[0], RA_SLICE_LENGTH)))
+        block_slice(a, c);
+}
+
+static uint32_t resize_apply(struct ra_adapter *a, const struct ra_cmd *c)
+{
+    uint32_t i = (uint32_t)c->arg[0];
+    struct placement p = slice_placement(a, i);
+    uint64_t new_length = c->arg[4];
+    if (p.kind == RA_SLICE_K_MEMORY && new_length < p.length)
+        memory_scrub(a, p.base + new_length, p.length - new_length);
+    set64(a, slice_reg(i, RA_SLICE_LENGTH), new_length);
+    return RA_ERR_OK;
+}
+
+const struct ra_command ra_cmd_slice_resize = {.check = resize_check, .block = resize_block, .apply = resize_apply};
+
+/* ---- helpers for slots.c, RESET and dma.c ---- */
+static bool context_on_slot(const struct ra_adapter *a, uint32_t i, uint32_t slot)
+{
+    if (reg32(a, slice_reg(i, RA_SLICE_STATE)) == RA_SLICE_S_FREE)
+        return false;
+    struct placement p = slice_placement(a, i);
+    return p.kind == RA_SLICE_K_CONTEXT && CONTEXT_SLOT(p.base) == slot;
+}
+
+void ra_slices_block_slot(struct ra_adapter *a, uint32_t slot)
+{
+    for (uint32_t i = 0; i < a->model->cfg.slices; i++)
+        if (context_on_slot(a, i, slot))
+            a->slices[i].blocked = true;
 }
 
 void ra_slices_release_on_slot(struct ra_adapter *a, uint32_t slot)
 {
-    for (uint32_t i = 0; i < a->model->cfg.slices; i++) {
-        if (reg32(a, slice_reg(i, RA_SLICE_STATE)) == RA_SLICE_S_FREE)
-            continue;
-        struct placement p = slice_placement(a, i);
-        if (p.kind == RA_SLICE_K_CONTEXT && CONTEXT_SLOT(p.base) == slot)
-            ra_slice_release(a, i);
-    }
+    for (uint32_t i = 0; i < a->model->cfg.slices; i++)
+        if (context_on_slot(a, i, slot))
+            release(a, i, true);
 }
 
 void ra_slices_reset(struct ra_adapter *a)
 {
     for (uint32_t i = 0; i < a->model->cfg.slices; i++)
-        ra_slice_release(a, i);
-    ra_memory_scrub(a, 0, a->model->cfg.memory_bytes);
+        release(a, i, false);
+    memory_scrub(a, 0, a->model->cfg.memory_bytes); /* one punch for the whole memory */
     explicit_bzero(a->slices, sizeof a->slices);
 }
 
-/* A memory slice as a DMA or load source/target would name it (§8): state, key, bounds. */
-uint32_t ra_slice_resolve_memory(struct ra_adapter *a, uint32_t index, uint64_t key, uint64_t offset,
-                                 uint64_t bytes, uint8_t **ptr)
+/* May a new descriptor name this slice? (§8.7 check 5, plus a command waiting for it) */
+bool ra_slice_usable(const struct ra_adapter *a, uint32_t index)
 {
-    if (index >= a->model->cfg.slices)
-        return RA_ERR_BAD_ARGUMENT;
-    if (reg32(a, slice_reg(index, RA_SLICE_KIND)) != RA_SLICE_K_MEMORY ||
-        reg32(a, slice_reg(index, RA_SLICE_STATE)) != RA_SLICE_S_ACTIVE)
-        return RA_ERR_SLICE_STATE;
-    if (key == 0 || key != reg64(a, slice_reg(index, RA_SLICE_OWNER_KEY)))
-        return RA_ERR_OWNER_KEY;
-    struct placement p = slice_placement(a, index);
-    if (offset > p.length || bytes > p.length - offset)
-        return RA_ERR_BOUNDS;
-    *ptr = a->mem + p.base + offset;
-    return RA_ERR_OK;
+    return reg32(a, slice_reg(index, RA_SLICE_STATE)) == RA_SLICE_S_ACTIVE && !a->slices[index].blocked &&
+           !a->resetting;
 }

@@ -1,0 +1,684 @@
+/*
+ * dma.c - DMA queues (ra-spec §7) and descriptors (§8): COPY, FILL and JOB across the fabric.
+ *
+ * A queue's work is taken from SQ_HEAD to SQ_TAIL (free-running u32 indices, masked by the depth).
+ * Each chain (CHAIN set on all descriptors but the last) is copied out of the ring into private
+ * memory, SQ_HEAD moves past it, and the whole chain is validated before any byte is written: one
+ * bad descriptor fails the chain with one error completion and nothing written. A valid chain then
+ * runs in steps of at most RA_MODEL_CHUNK_BYTES (loop.c gives every queue a turn), and completes
+ * once, with the cookie and SQ index of its last descriptor, when the completion ring has room.
+ *
+ * Validation follows §8.7 check by check; only then do FAIL_NEXT_DMA / STALL_NEXT_DMA apply. A
+ * descriptor is "in progress" from validation to its last byte: commands that take away what it
+ * names (RELEASE, DRAIN, UNREGISTER, RESET, FORCE) wait for it (admin.c).
+ *
+ * Host regions are client files that a client could truncate under us; a SIGBUS while touching one
+ * is caught (sigsetjmp guard) and fails that descriptor with HOSTMEM instead of the whole model.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bar.h"
+#include "model.h"
+
+#define RA_DMA_OPS_PER_TURN 64 /* small descriptors: bound the work of one turn by count too */
+
+/* ---- SIGBUS guard ------------------------------------------------------------------------------ */
+static sigjmp_buf guard_jmp;
+static volatile sig_atomic_t guard_armed;
+
+static void on_sigbus(int sig, siginfo_t *info, void *uctx)
+{
+    (void)info;
+    (void)uctx;
+    if (guard_armed) {
+        guard_armed = 0;
+        siglongjmp(guard_jmp, 1);
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void ra_dma_install_guard(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, NULL);
+}
+
+/* ---- rings -------------------------------------------------------------------------------------- */
+static uint32_t ring_mask(const struct ra_adapter *a)
+{
+    return a->model->cfg.ring_depth - 1;
+}
+
+static uint32_t sq_entry(const struct ra_adapter *a, unsigned q, uint32_t index)
+{
+    return RA_BAR_RINGS + q * RA_RING_STRIDE + (index & ring_mask(a)) * RA_DESC_BYTES;
+}
+
+static uint32_t cq_entry(const struct ra_adapter *a, unsigned q, uint32_t index)
+{
+    return RA_BAR_RINGS + q * RA_RING_STRIDE + RA_RING_CQ_OFFSET + (index & ring_mask(a)) * RA_CQE_BYTES;
+}
+
+static void read_desc(const struct ra_adapter *a, uint32_t off, struct ra_desc *d)
+{
+    uint8_t raw[RA_DESC_BYTES];
+    memcpy(raw, a->bar + off, sizeof raw);
+    d->opcode = raw[RA_DESC_OPCODE];
+    d->flags = raw[RA_DESC_FLAGS];
+    d->ctx_slice = le16(raw + RA_DESC_CTX_SLICE);
+    d->cookie = le32(raw + RA_DESC_COOKIE);
+    d->owner_key = le64(raw + RA_DESC_OWNER_KEY);
+    d->src_loc = le32(raw + RA_DESC_SRC_LOC);
+    d->dst_loc = le32(raw + RA_DESC_DST_LOC);
+    d->src_offset = le64(raw + RA_DESC_SRC_OFFSET);
+    d->dst_offset = le64(raw + RA_DESC_DST_OFFSET);
+    d->length = le64(raw + RA_DESC_LENGTH);
+    memcpy(d->params, raw + RA_DESC_PARAMS, sizeof d->params);
+}
+
+static bool cq_has_room(const struct ra_adapter *a, unsigned q)
+{
+    uint32_t tail = reg32(a, qcb(q, RA_QCB_CQ_TAIL));
+    uint32_t head = reg32_acquire(a, qcb(q, RA_QCB_CQ_HEAD));
+    return tail - head < a->model->cfg.ring_depth;
+}
+
+/* ---- operations ----------------------------------------------------------------------------------- */
+static void free_op(struct ra_op *op)
+{
+    for (uint32_t i = 0; op->items != NULL && i < op->count; i++)
+        ra_job_free(op->items[i].job);
+    free(op->items);
+    memset(op, 0, sizeof *op);
+}
+
+static void fail_op(struct ra_op *op, uint32_t status)
+{
+    for (uint32_t i = 0; op->items != NULL && i < op->count; i++) {
+        ra_job_free(op->items[i].job);
+        op->items[i].job = NULL;
+    }
+    op->status = status;
+    op->phase = RA_OP_COMPLETING;
+}
+
+/* One location of a descriptor while it is validated (§8.3). */
+struct loc {
+    bool used;
+    uint32_t kind, port, index;
+    uint64_t offset, bytes;
+    struct ra_adapter *adapter;    /* LOC_ADAPTER: the adapter on that port */
+    struct ra_extent *out;
+};
+
+static void loc_init(struct loc *l, bool used, uint32_t word, uint64_t offset, struct ra_extent *out)
+{
+    *l = (struct loc){.used = used,
+                      .kind = word >> RA_LOC_KIND_SHIFT,
+                      .port = (word >> RA_LOC_PORT_SHIFT) & RA_LOC_PORT_MASK,
+                      .index = word & RA_LOC_SLICE_MASK,
+                      .offset = offset,
+                      .out = out};
+}
+
+/* The engine a JOB runs is chosen by its CTX slice (§12): a CONTEXT slice runs its slot's function,
+ * a COMPUTE slice the hardened matmul. §8.7 check 8. */
+static uint32_t resolve_engine(struct ra_adapter *a, struct ra_item *it)
+{
+    uint32_t index = it->desc.ctx_slice;
+    uint32_t kind = reg32(a, slice_reg(index, RA_SLICE_KIND));
+    memset(&it->spec, 0, sizeof it->spec);
+    if (kind == RA_SLICE_K_CONTEXT) {
+        const struct ra_slot_state *slot = ra_slot_loaded(a, (uint32_t)(reg64(a, slice_reg(index, RA_SLICE_BASE)) >> 16));
+        if (slot == NULL)
+            return RA_ERR_FUNCTION;
+        it->spec.function = slot->function;
+        it->spec.stages = slot->stages;
+        it->spec.stage_count = slot->stage_count;
+        it->spec.key = a->slices[index].key_set ? a->slices[index].key : NULL;
+    } else if (kind == RA_SLICE_K_COMPUTE) {
+        it->spec.function = RA_FN_MATMUL_F32;
+    } else {
+        return RA_ERR_FUNCTION; /* a memory slice runs nothing */
+    }
+    it->spec.params = it->desc.params;
+    it->spec.in_bytes = it->desc.length;
+    it->ctx = (struct ra_extent){.adapter = a, .slice = (int)index, .hostmem = -1};
+    return RA_ERR_OK;
+}
+
+/* §8.7: the checks in the datasheet's order, so that a descriptor with one fault gets exactly the
+ * code listed for it. `owner` is QCB_OWNER (check 1 is done per chain by the caller). */
+static uint32_t validate_item(struct ra_adapter *a, uint32_t owner, struct ra_item *it)
+{
+    const struct ra_desc *d = &it->desc;
+    const struct ra_config *cfg = &a->model->cfg;
+    it->src = it->dst = it->ctx = (struct ra_extent){.slice = -1, .hostmem = -1};
+    if (d->opcode != RA_OP_COPY && d->opcode != RA_OP_JOB && d->opcode != RA_OP_FILL)
+        return RA_ERR_BAD_OPCODE;
+    bool job = d->opcode == RA_OP_JOB;
+    struct loc locs[2];
+    loc_init(&locs[0], d->opcode != RA_OP_FILL, d->src_loc, d->src_offset, &it->src);
+    loc_init(&locs[1], true, d->dst_loc, d->dst_offset, &it->dst);
+
+    /* 3: malformed */
+    if ((d->flags & ~RA_DESC_F_CHAIN) != 0 || d->length == 0 || d->length > RA_MODEL_MAX_TRANSFER)
+        return RA_ERR_BAD_ARGUMENT;
+    if (job && d->ctx_slice >= cfg->slices)
+        return RA_ERR_BAD_ARGUMENT;
+    for (int i = 0; i < 2; i++) {
+        struct loc *l = &locs[i];
+        if (l->used && ((l->kind != RA_LOC_ADAPTER && l->kind != RA_LOC_HOST) ||
+                        (l->kind == RA_LOC_ADAPTER && l->index >= cfg->slices)))
+            return RA_ERR_BAD_ARGUMENT;
+    }
+    /* 4: fabric ports */
+    for (int i = 0; i < 2; i++) {
+        struct loc *l = &locs[i];
+        if (l->used && l->kind == RA_LOC_ADAPTER && (l->adapter = ra_adapter_by_port(a->model, l->port)) == NULL)
+            return RA_ERR_FABRIC;
+    }
+    /* 5: every named slice ACTIVE (and no command waiting on it); locations are memory slices */
+    for (int i = 0; i < 2; i++) {
+        struct loc *l = &locs[i];
+        if (l->used && l->kind == RA_LOC_ADAPTER &&
+            (!ra_slice_usable(l->adapter, l->index) ||
+             reg32(l->adapter, slice_reg(l->index, RA_SLICE_KIND)) != RA_SLICE_K_MEMORY))
+            return RA_ERR_SLICE_STATE;
+    }
+    if (job && !ra_slice_usable(a, d->ctx_slice))
+        return RA_ERR_SLICE_STATE;
+    /* 6: owner key of every named slice */
+    for (int i = 0; i < 2; i++) {
+        struct loc *l = &locs[i];
+        if (l->used && l->kind == RA_LOC_ADAPTER &&
+            (d->owner_key == 0 || d->owner_key != reg64(l->adapter, slice_reg(l->index, RA_SLICE_OWNER_KEY))))
+            return RA_ERR_OWNER_KEY;
+    }
+    if (job && (d->owner_key == 0 || d->owner_key != reg64(a, slice_reg(d->ctx_slice, RA_SLICE_OWNER_KEY))))
+        return RA_ERR_OWNER_KEY;
+    /* 7: host regions are the executing adapter's, and only their registrant's queues reach them */
+    for (int i = 0; i < 2; i++) {
+        struct loc *l = &locs[i];
+        if (!l->used || l->kind != RA_LOC_HOST)
+            continue;
+        const struct ra_hostmem *h = l->port < RA_HOSTMEM_MAX ? &a->hostmem[l->port] : NULL;
+        if (h == NULL || h->map == NULL || h->blocked || h->dying || h->owner != owner)
+            return RA_ERR_HOSTMEM;
+    }
+    /* 8, 9: engine and its parameters; the output size is known before anything runs */
+    uint64_t out_bytes = d->length;
+    if (job) {
+        uint32_t status = resolve_engine(a, it);
+        if (status == RA_ERR_OK)
+            status = ra_job_check(&it->spec, &out_bytes);
+        if (status != RA_ERR_OK)
+            return status;
+        it->out_bytes = out_bytes;
+    }
+    /* 10: bounds (overflow-safe); the destination must hold what will be written */
+    locs[0].bytes = d->length;
+    locs[1].bytes = out_bytes;
+    for (int i = 0; i < 2; i++) {
+        struct loc *l = &locs[i];
+        if (!l->used)
+            continue;
+        uint64_t size;
+        uint8_t *base;
+        if (l->kind == RA_LOC_ADAPTER) {
+            size = reg64(l->adapter, slice_reg(l->index, RA_SLICE_LENGTH));
+            base = l->adapter->mem + reg64(l->adapter, slice_reg(l->index, RA_SLICE_BASE));
+            *l->out = (struct ra_extent){.adapter = l->adapter, .slice = (int)l->index, .hostmem = -1};
+        } else {
+            size = a->hostmem[l->port].bytes;
+            base = a->hostmem[l->port].map;
+            *l->out = (struct ra_extent){.adapter = a, .slice = -1, .hostmem = (int)l->port};
+        }
+        if (l->offset > size || l->bytes > size - l->offset)
+            return RA_ERR_BOUNDS;
+        l->out->ptr = base + l->offset;
+    }
+    /* memmove semantics across chunks: copy from the end when dst overlaps src from above */
+    it->backwards = d->opcode == RA_OP_COPY && it->dst.ptr > it->src.ptr && it->dst.ptr < it->src.ptr + d->length;
+    return RA_ERR_OK;
+}
+
+static uint32_t validate_op(struct ra_adapter *a, unsigned q)
+{
+    struct ra_op *op = &a->queues[q].op;
+    uint32_t owner = reg32(a, qcb(q, RA_QCB_OWNER));
+    if (owner == 0)
+        return RA_ERR_QUEUE; /* §8.7 check 1: a queue nobody owns still consumes */
+    for (uint32_t i = 0; i < op->count; i++) {
+        uint32_t status = validate_item(a, owner, &op->items[i]);
+        if (status != RA_ERR_OK)
+            return status;
+    }
+    return RA_ERR_OK;
+}
+
+/* §7 / §14.4: the owner left. Its queue gets consistent indices, IRQ_ENABLE = 0, POLL_US = 0, then
+ * OWNER = 0; submissions not consumed are dropped; counters are kept. */
+static void finalize_closed_queue(struct ra_adapter *a, unsigned q)
+{
+    free_op(&a->queues[q].op);
+    memset(&a->queues[q], 0, sizeof a->queues[q]);
+    set32(a, qcb(q, RA_QCB_SQ_HEAD), reg32(a, qcb(q, RA_QCB_SQ_TAIL)));
+    set32(a, qcb(q, RA_QCB_CQ_HEAD), reg32(a, qcb(q, RA_QCB_CQ_TAIL)));
+    set32(a, qcb(q, RA_QCB_IRQ_ENABLE), 0);
+    set32(a, qcb(q, RA_QCB_POLL_US), 0);
+    set32(a, qcb(q, RA_QCB_AWAKE), 0);
+    set32_release(a, qcb(q, RA_QCB_OWNER), 0);
+}
+
+/* Take the next complete chain off the submission ring; false when there is none yet. */
+static bool start_op(struct ra_adapter *a, unsigned q)
+{
+    struct ra_queue_state *qs = &a->queues[q];
+    struct ra_op *op = &qs->op;
+    if (qs->closing) {
+        finalize_closed_queue(a, q);
+        return false;
+    }
+    if (a->resetting)
+        return false; /* RESET drops what is not consumed yet */
+    uint32_t depth = a->model->cfg.ring_depth;
+    uint32_t tail = reg32_acquire(a, qcb(q, RA_QCB_SQ_TAIL));
+    uint32_t head = reg32(a, qcb(q, RA_QCB_SQ_HEAD));
+    if (tail - head > depth) {
+        /* §8.1: indices invalid; nothing is consumed until the driver rewrites SQ_TAIL */
+        if (!qs->broken)
+            set32(a, RA_REG_ERROR, RA_ERR_QUEUE);
+        qs->broken = true;
+        qs->broken_tail = tail;
+        return false;
+    }
+    qs->broken = false;
+    if (tail == head || !cq_has_room(a, q))
+        return false; /* §8.1: with a full CQ the queue is not consumed */
+
+    struct ra_desc descs[RA_RING_MAX_DEPTH];
+    uint32_t n = 0;
+    bool ended = false;
+    while (head + n != tail && !ended) {
+        read_desc(a, sq_entry(a, q, head + n), &descs[n]);
+        ended = (descs[n].flags & RA_DESC_F_CHAIN) == 0;
+        n++;
+    }
+    if (!ended && n < depth) {
+        qs->chain_wait = true; /* §8.5: started only once its last descriptor is submitted */
+        qs->chain_wait_tail = tail;
+        return false;
+    }
+    qs->chain_wait = false;
+
+    op->items = calloc(n, sizeof *op->items);
+    op->first_index = head;
+    op->count = n;
+    op->current = 0;
+    op->status = RA_ERR_OK;
+    set32_release(a, qcb(q, RA_QCB_SQ_HEAD), head + n);
+    add64(a, qcb(q, RA_QCB_SUBMITTED), n);
+    if (op->items == NULL) {
+        op->count = 0;
+        op->first_index = head + n - 1;
+        fail_op(op, RA_ERR_NO_RESOURCE);
+        return true;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        op->items[i].desc = descs[i];
+
+    uint32_t status = ended ? validate_op(a, q) : RA_ERR_BAD_ARGUMENT; /* a chain as long as the ring */
+    uint32_t stall_ms = 0;
+    if (status != RA_ERR_OK)
+        fail_op(op, status);
+    else if (ra_fault_take(a, RA_FAULT_FAIL_NEXT_DMA, NULL)) /* §6: faults apply after validation */
+        fail_op(op, RA_ERR_FAULT_INJECTED);
+    else if (ra_fault_take(a, RA_FAULT_STALL_NEXT_DMA, &stall_ms)) {
+        op->phase = RA_OP_STALLED;
+        op->stall_until_ns = ra_now_ns() + (uint64_t)stall_ms * 1000000u;
+    } else
+        op->phase = RA_OP_RUNNING;
+    return true;
+}
+
+/* One step of one descriptor: at most `budget` bytes. */
+static uint64_t step_item(struct ra_item *it, uint64_t budget, bool *done, uint32_t *status)
+{
+    const struct ra_desc *d = &it->desc;
+    if (d->opcode == RA_OP_JOB) {
+        if (it->job == NULL) {
+            it->job = ra_job_new(&it->spec, it->src.ptr, it->dst.ptr);
+            if (it->job == NULL) {
+                *status = RA_ERR_NO_RESOURCE;
+                return 0;
+            }
+        }
+        uint64_t n = ra_job_step(it->job, budget, done, status);
+        if (*done || *status != RA_ERR_OK) {
+            ra_job_free(it->job);
+            it->job = NULL;
+        }
+        return n;
+    }
+    uint64_t left = d->length - it->done_bytes;
+    uint64_t chunk = left < budget ? left : budget;
+    if (chunk > RA_MODEL_CHUNK_BYTES)
+        chunk = RA_MODEL_CHUNK_BYTES;
+    if (d->opcode == RA_OP_FILL) {
+        memset(it->dst.ptr + it->done_bytes, d->params[0], chunk);
+    } else {
+        uint64_t off = it->backwards ? left - chunk : it->done_bytes;
+        memmove(it->dst.ptr + off, it->src.ptr + off, chunk);
+    }
+    it->done_bytes += chunk;
+    *done = it->done_bytes == d->length;
+    return chunk;
+}
+
+/* sigsetjmp lives in its own frame so that no caller variable can be clobbered by the longjmp */
+static bool guarded_step(struct ra_item *it, uint64_t budget, uint64_t *moved, bool *done, uint32_t *status)
+{
+    guard_armed = 1;
+    if (sigsetjmp(guard_jmp, 1) != 0)
+        return false;
+    *moved = step_item(it, budget, done, status);
+    guard_armed = 0;
+    return true;
+}
+
+static uint64_t run_op(struct ra_op *op, uint64_t budget)
+{
+    uint64_t spent = 0;
+    while (op->current < op->count && spent < budget) {
+        struct ra_item *it = &op->items[op->current];
+        uint64_t t0 = ra_now_ns(), moved = 0;
+        bool done = false;
+        uint32_t status = RA_ERR_OK;
+        if (!guarded_step(it, budget - spent, &moved, &done, &status))
+            status = RA_ERR_HOSTMEM; /* SIGBUS: a host region file shrank under the mapping */
+        it->busy_ns += ra_now_ns() - t0;
+        spent += moved ? moved : 1;
+        if (status != RA_ERR_OK) {
+            fail_op(op, status);
+            return spent;
+        }
+        if (done)
+            op->current++;
+    }
+    if (op->current == op->count)
+        op->phase = RA_OP_COMPLETING;
+    return spent;
+}
+
+/* §8.8: counters of every slice a successful descriptor named, on the adapter that owns it: bytes
+ * read from or written to it, its execution time, one job, and the clock at completion. */
+static void charge(const struct ra_item *it)
+{
+    struct { const struct ra_extent *e; uint64_t bytes; } named[3] = {
+        {&it->src, it->desc.length},
+        {&it->dst, it->desc.opcode == RA_OP_JOB ? it->out_bytes : it->desc.length},
+        {&it->ctx, it->desc.length},
+    };
+    for (unsigned i = 0; i < 3; i++) {
+        const struct ra_extent *e = named[i].e;
+        if (e->adapter == NULL || e->slice < 0)
+            continue;
+        bool seen = false; /* a slice named twice (a copy inside one slice) is one job */
+        for (unsigned j = 0; j < i; j++)
+            seen = seen || (named[j].e->adapter == e->adapter && named[j].e->slice == e->slice);
+        if (seen)
+            continue;
+        uint64_t bytes = named[i].bytes;
+        for (unsigned j = i + 1; j < 3; j++)
+            if (named[j].e->adapter == e->adapter && named[j].e->slice == e->slice)
+                bytes += named[j].bytes;
+        struct ra_adapter *t = e->adapter;
+        uint32_t s = (uint32_t)e->slice;
+        if (reg64(t, slice_reg(s, RA_SLICE_OWNER_KEY)) != it->desc.owner_key)
+            continue; /* not the slice the descriptor named any more */
+        uint64_t clock_ns = ra_clock_ns(t->model);
+        set64(t, RA_REG_CLOCK_NS, clock_ns);
+        add64(t, slice_reg(s, RA_SLICE_BYTES_MOVED), bytes);
+        add64(t, slice_reg(s, RA_SLICE_BUSY_NS), it->busy_ns);
+        add64(t, slice_reg(s, RA_SLICE_JOBS), 1);
+        set64(t, slice_reg(s, RA_SLICE_LAST_ACTIVE_NS), clock_ns);
+    }
+}
+
+/* §8.6: slice counters, the CQE, the queue counters, CQ_TAIL (release), then the interrupt. A queue
+ * whose owner left gets no CQE: the descriptor finished, the queue is handed back. */
+static bool complete_op(struct ra_adapter *a, unsigned q)
+{
+    struct ra_queue_state *qs = &a->queues[q];
+    struct ra_op *op = &qs->op;
+    if (!qs->closing && !cq_has_room(a, q))
+        return false; /* never overwrite a completion the driver has not consumed */
+    uint32_t last = op->first_index + (op->count ? op->count - 1 : 0);
+    uint32_t cookie = op->count ? op->items[op->count - 1].desc.cookie : 0;
+    uint64_t out_bytes = 0;
+    if (op->status == RA_ERR_OK) {
+        for (uint32_t i = 0; i < op->count; i++) {
+            const struct ra_item *it = &op->items[i];
+            out_bytes += it->desc.opcode == RA_OP_JOB ? it->out_bytes : it->desc.length;
+            charge(it);
+        }
+    }
+    if (qs->closing) {
+        finalize_closed_queue(a, q);
+        return true;
+    }
+    uint32_t tail = reg32(a, qcb(q, RA_QCB_CQ_TAIL));
+    uint32_t e = cq_entry(a, q, tail);
+    set32(a, e + RA_CQE_COOKIE, cookie);
+    set32(a, e + RA_CQE_STATUS, op->status);
+    set32(a, e + RA_CQE_SQ_INDEX, last);
+    set32(a, e + RA_CQE_OUT_BYTES, (uint32_t)out_bytes);
+    /* queue counters before CQ_TAIL too: whoever sees the completion also sees it counted */
+    add64(a, qcb(q, RA_QCB_COMPLETED), 1);
+    if (op->status != RA_ERR_OK)
+        add64(a, qcb(q, RA_QCB_ERRORS), 1);
+    set32_release(a, qcb(q, RA_QCB_CQ_TAIL), tail + 1);
+    free_op(op);
+    if (reg32(a, qcb(q, RA_QCB_IRQ_ENABLE)) != 0)
+        ra_server_raise(a, reg32(a, qcb(q, RA_QCB_OWNER)), RA_VEC_QUEUE0 + q);
+    return true;
+}
+
+bool ra_dma_turn(struct ra_adapter *a, unsigned q, uint64_t budget_bytes)
+{
+    struct ra_op *op = &a->queues[q].op;
+    bool worked = false;
+    uint64_t spent = 0;
+    for (unsigned ops = 0; spent < budget_bytes && ops < RA_DMA_OPS_PER_TURN; ops++) {
+        if (op->phase == RA_OP_IDLE && !start_op(a, q))
+            break;
+        worked = true;
+        if (op->phase == RA_OP_STALLED) {
+            if (ra_now_ns() < op->stall_until_ns)
+                break;
+            op->phase = RA_OP_RUNNING;
+        }
+        if (op->phase == RA_OP_RUNNING) {
+            spent += run_op(op, budget_bytes - spent);
+            if (op->phase == RA_OP_RUNNING)
+                break; /* budget spent: other queues get their turn */
+        }
+        if (op->phase == RA_OP_COMPLETING && !complete_op(a, q))
+            break;
+    }
+    return worked;
+}
+
+bool ra_dma_runnable(struct ra_adapter *a, unsigned q)
+{
+    const struct ra_queue_state *qs = &a->queues[q];
+    if (a->halted)
+        return false;
+    switch (qs->op.phase) {
+    case RA_OP_STALLED:
+        return ra_now_ns() >= qs->op.stall_until_ns;
+    case RA_OP_RUNNING:
+        return true;
+    case RA_OP_COMPLETING:
+        return qs->closing || cq_has_room(a, q);
+    case RA_OP_IDLE:
+        break;
+    }
+    if (qs->closing)
+        return true;
+    if (a->resetting)
+        return false;
+    uint32_t tail = reg32(a, qcb(q, RA_QCB_SQ_TAIL));
+    if (qs->broken)
+        return tail != qs->broken_tail;
+    if (qs->chain_wait)
+        return tail != qs->chain_wait_tail;
+    return tail != reg32(a, qcb(q, RA_QCB_SQ_HEAD)) && cq_has_room(a, q);
+}
+
+uint64_t ra_dma_next_deadline(const struct ra_adapter *a)
+{
+    uint64_t deadline = UINT64_MAX;
+    for (unsigned q = 0; q < a->model->cfg.queues; q++)
+        if (a->queues[q].op.phase == RA_OP_STALLED && a->queues[q].op.stall_until_ns < deadline)
+            deadline = a->queues[q].op.stall_until_ns;
+    return deadline;
+}
+
+/* Descriptors "in progress" (§5.4): validated and not yet done moving bytes, on adapters that still
+ * run (a halted adapter's descriptors never finish, and never touch anything again). */
+static bool in_progress(const struct ra_adapter *x, unsigned q)
+{
+    const struct ra_op *op = &x->queues[q].op;
+    return !x->halted && op->items != NULL && (op->phase == RA_OP_STALLED || op->phase == RA_OP_RUNNING);
+}
+
+static bool extent_blocked(const struct ra_extent *e, const struct ra_adapter *a)
+{
+    if (e->adapter != a)
+        return false;
+    return a->resetting || (e->slice >= 0 && a->slices[e->slice].blocked) ||
+           (e->hostmem >= 0 && a->hostmem[e->hostmem].blocked);
+}
+
+/* May the command in progress on `a` apply? True once no descriptor in progress touches what it
+ * blocked (for RESET: anything of `a`, or running on `a`'s queues). */
+bool ra_dma_quiet(const struct ra_adapter *a)
+{
+    const struct ra_model *m = a->model;
+    for (unsigned i = 0; i < m->adapters_open; i++) {
+        const struct ra_adapter *x = &m->adapters[i];
+        for (unsigned q = 0; q < m->cfg.queues; q++) {
+            if (!in_progress(x, q))
+                continue;
+            if (a->resetting && x == a)
+                return false;
+            const struct ra_op *op = &x->queues[q].op;
+            for (uint32_t k = 0; k < op->count; k++) {
+                const struct ra_item *it = &op->items[k];
+                if (extent_blocked(&it->src, a) || extent_blocked(&it->dst, a) || extent_blocked(&it->ctx, a))
+                    return false;
+            }
+        }
+    }
+    return true;
+}
+
+static bool extent_is(const struct ra_extent *e, const struct ra_adapter *a, int slice, int hostmem)
+{
+    return e->adapter == a && ((slice >= 0 && e->slice == slice) || (hostmem >= 0 && e->hostmem == hostmem));
+}
+
+/* Does a descriptor in progress use slice `slice` or host region `hostmem` of `a`? */
+bool ra_dma_touches(const struct ra_adapter *a, int slice, int hostmem)
+{
+    const struct ra_model *m = a->model;
+    for (unsigned i = 0; i < m->adapters_open; i++) {
+        const struct ra_adapter *x = &m->adapters[i];
+        for (unsigned q = 0; q < m->cfg.queues; q++) {
+            if (!in_progress(x, q))
+                continue;
+            const struct ra_op *op = &x->queues[q].op;
+            for (uint32_t k = 0; k < op->count; k++) {
+                const struct ra_item *it = &op->items[k];
+                if (extent_is(&it->src, a, slice, hostmem) || extent_is(&it->dst, a, slice, hostmem) ||
+                    extent_is(&it->ctx, a, slice, hostmem))
+                    return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* Shutdown: forget the queue's private state, touch no register. */
+void ra_dma_queue_drop(struct ra_adapter *a, unsigned q)
+{
+    free_op(&a->queues[q].op);
+    memset(&a->queues[q], 0, sizeof a->queues[q]);
+}
+
+/* §7: the owner disconnected: finish the descriptor in progress (no CQE), then hand the queue back. */
+void ra_dma_queue_owner_left(struct ra_adapter *a, unsigned q)
+{
+    struct ra_queue_state *qs = &a->queues[q];
+    qs->closing = true;
+    if (qs->op.phase == RA_OP_IDLE)
+        finalize_closed_queue(a, q);
+    else if (qs->op.phase == RA_OP_COMPLETING)
+        complete_op(a, q);
+    /* STALLED, RUNNING: ra_dma_turn finishes it, then complete_op hands the queue back */
+}
+
+/* CMD_RESET (§5.4): nothing is in progress here any more; drop the rest and zero the four indices.
+ * OWNER, IRQ_ENABLE, POLL_US and the counters stay. */
+void ra_dma_queue_reset_indices(struct ra_adapter *a, unsigned q)
+{
+    struct ra_queue_state *qs = &a->queues[q];
+    if (qs->closing) {
+        finalize_closed_queue(a, q);
+    } else {
+        free_op(&qs->op);
+        memset(qs, 0, sizeof *qs);
+    }
+    set32(a, qcb(q, RA_QCB_SQ_TAIL), 0);
+    set32(a, qcb(q, RA_QCB_SQ_HEAD), 0);
+    set32(a, qcb(q, RA_QCB_CQ_TAIL), 0);
+    set32(a, qcb(q, RA_QCB_CQ_HEAD), 0);
+    set32(a, qcb(q, RA_QCB_AWAKE), 0);
+}
+
+/* §8.6 adaptive polling: after work, a queue with POLL_US > 0 is watched by spinning (AWAKE = 1) for
+ * POLL_US; then AWAKE = 0, a full fence, and one more look at SQ_TAIL, so that a driver that
+ * skipped the doorbell because AWAKE was still 1 is never left unserved. */
+void ra_dma_poll_update(struct ra_adapter *a, unsigned q, bool worked, uint64_t now_ns)
+{
+    struct ra_queue_state *qs = &a->queues[q];
+    uint64_t poll_ns = (uint64_t)reg32(a, qcb(q, RA_QCB_POLL_US)) * 1000u;
+    if (worked && poll_ns > 0 && !qs->closing) {
+        qs->poll_until_ns = now_ns + poll_ns;
+        if (!qs->spinning) {
+            qs->spinning = true;
+            set32(a, qcb(q, RA_QCB_AWAKE), 1);
+        }
+        return;
+    }
+    if (!qs->spinning || (poll_ns > 0 && now_ns < qs->poll_until_ns))
+        return;
+    set32(a, qcb(q, RA_QCB_AWAKE), 0);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (poll_ns > 0 && ra_dma_runnable(a, q)) {
+        set32(a, qcb(q, RA_QCB_AWAKE), 1);
+        qs->poll_until_ns = now_ns + poll_ns;
+        return;
+    }
+    qs->spinning = false;
+}
