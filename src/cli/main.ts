@@ -4,7 +4,10 @@ import { Command, CommanderError } from 'commander';
 import { RaError } from '../driver/errors.js';
 import { registerAdapterCommands } from './commands/adapter.js';
 import { registerBitstreamCommands } from './commands/bitstream.js';
+import { registerClientCommands } from './commands/client.js';
+import { registerDemoCommand } from './commands/demo.js';
 import { registerModelCommand } from './commands/model.js';
+import { registerServeCommand } from './commands/serve.js';
 import { exitCodes, printError } from './output.js';
 
 export function buildProgram(): Command {
@@ -13,6 +16,9 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str) });
+  registerDemoCommand(program);
+  registerServeCommand(program);
+  registerClientCommands(program);
   registerModelCommand(program);
   registerAdapterCommands(program);
   registerBitstreamCommands(program);

@@ -1,0 +1,254 @@
+// The per-server agent: owns this server's adapters through the driver and executes what the GRM
+// decided (program, release, resize slices; load bitstreams; run jobs; move data). It makes no
+// placement decision of its own: every slice it programs was named by the GRM.
+import { Adapter } from '../driver/adapter.js';
+import { DmaController } from '../driver/dma.js';
+import { DriverCode, RaError } from '../driver/errors.js';
+import { functionIds, functionNames, isFunctionName } from '../driver/functions.js';
+import { HostBuffer } from '../driver/hostmem.js';
+import { maxOutputBytes, runJob } from '../driver/jobs.js';
+import { Slices, type SliceKindName } from '../driver/slices.js';
+import { Slots } from '../driver/slots.js';
+import type { Catalog } from '../bitstream/catalog.js';
+import { loadBitstream } from '../bitstream/loader.js';
+import type { Handler } from './protocol.js';
+
+export interface AgentSlot {
+  index: number;
+  state: string;
+  function?: string;
+  image?: string;
+  contexts: number;
+  contextsUsed: number;
+}
+
+export interface AgentSlice {
+  entry: number;
+  kind: string;
+  state: string;
+  base: number;
+  length: number;
+  slot?: number;
+  ownerKey: string;
+  bytesMoved: number;
+  busyNs: number;
+  jobs: number;
+  lastActiveNs: number;
+}
+
+export interface AgentAdapter {
+  id: string;
+  uri: string;
+  server: string;
+  fabricId: number;
+  health: 'healthy' | 'degraded' | 'unhealthy';
+  memoryBytes: number;
+  memoryAlignBytes: number;
+  computeUnits: number;
+  slotCount: number;
+  contextsPerEngine: number;
+  sliceEntries: number;
+  functionsSupported: string[];
+  clockNs: number;
+  slots: AgentSlot[];
+  slices: AgentSlice[];
+}
+
+interface Owned {
+  adapter: Adapter;
+  dma: DmaController;
+  id: string;
+}
+
+const hexKey = (k: bigint) => k.toString(16).padStart(16, '0');
+
+function keyOf(params: Record<string, unknown>): bigint {
+  const k = params.ownerKey;
+  if (typeof k !== 'string' || !/^[0-9a-f]{16}$/.test(k)) throw new RaError(DriverCode.INVALID_ARGUMENT, 'ownerKey must be 16 hex digits');
+  return BigInt(`0x${k}`);
+}
+
+function int(params: Record<string, unknown>, name: string): number {
+  const v = params[name];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new RaError(DriverCode.INVALID_ARGUMENT, `${name} must be a non-negative integer`);
+  return v;
+}
+
+export class Agent {
+  private readonly owned = new Map<string, Owned>();
+
+  private constructor(
+    readonly server: string,
+    private readonly catalog: Catalog,
+  ) {}
+
+  /** Opens every adapter URI of this server. Adapter ids are `<server>/ra<fabric port>`. */
+  static open(server: string, uris: readonly string[], catalog: Catalog): Agent {
+    const agent = new Agent(server, catalog);
+    for (const uri of uris) {
+      const adapter = Adapter.open(uri);
+      const id = `${server}/ra${adapter.identity.fabricId}`;
+      agent.owned.set(id, { adapter, dma: new DmaController(adapter), id });
+    }
+    return agent;
+  }
+
+  get adapterIds(): string[] {
+    return [...this.owned.keys()];
+  }
+
+  private get(params: Record<string, unknown>): Owned {
+    const id = params.adapter;
+    const o = typeof id === 'string' ? this.owned.get(id) : undefined;
+    if (!o) throw new RaError('NOT_FOUND', `adapter ${String(id)} is not on server ${this.server}`);
+    return o;
+  }
+
+  /** What the GRM plans against: capacities, slot table and slice table read from the registers. */
+  inventory(): AgentAdapter[] {
+    return [...this.owned.values()].map(({ adapter, id }) => {
+      const unhealthy = adapter.isClosed || adapter.waiter.gone !== undefined;
+      const status = unhealthy ? undefined : adapter.status();
+      const health = !status || status.halted || status.fatal ? 'unhealthy' : 'healthy';
+      const ident = adapter.identity;
+      const base = {
+        id,
+        uri: adapter.uri,
+        server: this.server,
+        fabricId: ident.fabricId,
+        health,
+        memoryBytes: ident.memoryBytes,
+        memoryAlignBytes: ident.memoryAlignBytes,
+        computeUnits: ident.computeUnits,
+        slotCount: ident.slots,
+        contextsPerEngine: ident.contextsPerEngine,
+        sliceEntries: ident.slices,
+        functionsSupported: functionNames.filter((f) => f !== 'matmul-f32' && (ident.functions & (1 << functionIds[f])) !== 0),
+        clockNs: status?.clockNs ?? 0,
+      } as const;
+      if (health === 'unhealthy') return { ...base, slots: [], slices: [] };
+      return {
+        ...base,
+        slots: new Slots(adapter).list().map((s) => ({
+          index: s.index,
+          state: s.state,
+          ...(s.function ? { function: s.function } : {}),
+          ...(s.imageName ? { image: s.imageName } : {}),
+          contexts: s.contexts,
+          contextsUsed: s.contextsUsed,
+        })),
+        slices: new Slices(adapter).inUse().map((s) => ({
+          entry: s.index,
+          kind: s.kind,
+          state: s.state,
+          base: s.base,
+          length: s.length,
+          ...(s.slot !== undefined ? { slot: s.slot } : {}),
+          ownerKey: hexKey(s.ownerKey),
+          bytesMoved: s.bytesMoved,
+          busyNs: s.busyNs,
+          jobs: s.jobs,
+          lastActiveNs: s.lastActiveNs,
+        })),
+      };
+    });
+  }
+
+  async program(p: Record<string, unknown>): Promise<void> {
+    const { adapter } = this.get(p);
+    const kind = p.kind as SliceKindName;
+    if (!['memory', 'compute', 'context'].includes(kind)) throw new RaError(DriverCode.INVALID_ARGUMENT, `unknown slice kind ${String(kind)}`);
+    const placement = { kind, ownerKey: keyOf(p), base: int(p, 'base'), length: int(p, 'length'), ...(kind === 'context' ? { slot: int(p, 'slot') } : {}) };
+    await new Slices(adapter).program(placement, int(p, 'entry'));
+  }
+
+  async release(p: Record<string, unknown>): Promise<void> {
+    const { adapter } = this.get(p);
+    await new Slices(adapter).release(int(p, 'entry'), keyOf(p));
+  }
+
+  async resize(p: Record<string, unknown>): Promise<void> {
+    const { adapter } = this.get(p);
+    await new Slices(adapter).resize(int(p, 'entry'), keyOf(p), int(p, 'length'));
+  }
+
+  /** Loads a catalog bitstream (by id, or the newest for a function) into a slot. */
+  async load(p: Record<string, unknown>): Promise<void> {
+    const { adapter } = this.get(p);
+    const slot = int(p, 'slot');
+    const entry =
+      typeof p.bitstream === 'string'
+        ? this.catalog.get(p.bitstream)
+        : typeof p.function === 'string'
+          ? this.catalog.findByFunction(p.function, adapter.identity)[0]
+          : undefined;
+    if (!entry) throw new RaError('NOT_FOUND', `no catalog bitstream for ${String(p.bitstream ?? p.function)}`);
+    await loadBitstream(adapter, slot, entry, { trust: this.catalog.trust, policy: this.catalog.policy, force: p.force === true });
+  }
+
+  /**
+   * Runs one job: the engine slice and a scratch memory slice (both programmed by the GRM with the
+   * allocation's owner key) on the same adapter; input in and output out through a host buffer.
+   */
+  async runJob(p: Record<string, unknown>): Promise<{ output: string }> {
+    const { adapter, dma } = this.get(p);
+    const fn = p.function;
+    if (!isFunctionName(fn)) throw new RaError(DriverCode.INVALID_ARGUMENT, `unknown function ${String(fn)}`);
+    const input = Buffer.from(String(p.input ?? ''), 'base64');
+    const ownerKey = keyOf(p);
+    const slices = new Slices(adapter);
+    if (typeof p.key === 'string') await slices.setKey(int(p, 'engineEntry'), ownerKey, Buffer.from(p.key, 'hex'));
+    // The scratch slice may sit on another adapter of this server: the engine reaches it over the fabric.
+    const memoryPort = typeof p.memoryAdapter === 'string' ? this.get({ adapter: p.memoryAdapter }).adapter.identity.fabricId : adapter.identity.fabricId;
+    const host = await HostBuffer.create(adapter, input.length + 64 + maxOutputBytes(input.length));
+    try {
+      const output = await runJob(dma, memoryPort, host, {
+        fn,
+        engineSlice: int(p, 'engineEntry'),
+        memorySlice: int(p, 'memoryEntry'),
+        memorySliceBytes: int(p, 'memoryBytes'),
+        ownerKey,
+        input,
+        ...(typeof p.params === 'string' ? { params: Buffer.from(p.params, 'hex') } : {}),
+      });
+      return { output: output.toString('base64') };
+    } finally {
+      await host.close();
+    }
+  }
+
+  /** DMA between two memory slices of this server's adapters (migration keeps contents). */
+  async copy(p: Record<string, unknown>): Promise<void> {
+    const src = this.get({ adapter: p.srcAdapter });
+    const dst = this.get({ adapter: p.dstAdapter });
+    await src.dma.submit({
+      op: 'copy',
+      ownerKey: keyOf(p),
+      src: { adapter: src.adapter.identity.fabricId, slice: int(p, 'srcEntry') },
+      srcOffset: int(p, 'srcOffset'),
+      dst: { adapter: dst.adapter.identity.fabricId, slice: int(p, 'dstEntry') },
+      dstOffset: int(p, 'dstOffset'),
+      bytes: int(p, 'bytes'),
+    });
+  }
+
+  handlers(): Record<string, Handler> {
+    return {
+      inventory: async () => ({ server: this.server, adapters: this.inventory() }),
+      program: (p) => this.program(p),
+      release: (p) => this.release(p),
+      resize: (p) => this.resize(p),
+      load: (p) => this.load(p),
+      runJob: (p) => this.runJob(p),
+      copy: (p) => this.copy(p),
+    };
+  }
+
+  close(): void {
+    for (const o of this.owned.values()) {
+      o.dma.close();
+      o.adapter.close();
+    }
+    this.owned.clear();
+  }
+}

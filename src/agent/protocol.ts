@@ -1,0 +1,122 @@
+// GRM <-> agent protocol: newline-delimited JSON messages over any byte stream, so the same code
+// runs in-process (a pair of PassThrough streams) today and over TCP or virtio-serial later.
+//   request  {"id": 7, "method": "program", "params": {...}}
+//   response {"id": 7, "result": {...}}  or  {"id": 7, "error": {"code", "message"}}
+import { PassThrough, type Duplex } from 'node:stream';
+import { Duplex as DuplexStream } from 'node:stream';
+import { RaError } from '../driver/errors.js';
+
+const MAX_LINE_BYTES = 128 * 1024 * 1024;
+
+export type Handler = (params: Record<string, unknown>) => Promise<unknown>;
+
+/** Splits a stream into JSON lines; refuses lines over MAX_LINE_BYTES. */
+function onLines(stream: Duplex, fn: (message: unknown) => void, onError: (err: Error) => void): void {
+  let buffered = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    buffered += chunk;
+    if (buffered.length > MAX_LINE_BYTES) {
+      onError(new Error('agent protocol: message over the size limit'));
+      buffered = '';
+      return;
+    }
+    let nl = buffered.indexOf('\n');
+    while (nl >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      if (line.trim()) {
+        try {
+          fn(JSON.parse(line));
+        } catch (err) {
+          onError(err as Error);
+        }
+      }
+      nl = buffered.indexOf('\n');
+    }
+  });
+}
+
+/** Serves `handlers` on a stream; each request is answered, errors as {code, message}. */
+export function serveAgent(stream: Duplex, handlers: Record<string, Handler>): void {
+  onLines(
+    stream,
+    (msg) => {
+      const m = msg as { id?: unknown; method?: unknown; params?: unknown };
+      const reply = (body: object) => stream.write(`${JSON.stringify({ id: m.id, ...body })}\n`);
+      if (typeof m.id !== 'number' || typeof m.method !== 'string') {
+        reply({ error: { code: 'PROTOCOL', message: 'request needs a numeric id and a method' } });
+        return;
+      }
+      const handler = Object.hasOwn(handlers, m.method) ? handlers[m.method] : undefined;
+      if (!handler) {
+        reply({ error: { code: 'PROTOCOL', message: `unknown method ${m.method}` } });
+        return;
+      }
+      const params = typeof m.params === 'object' && m.params !== null ? (m.params as Record<string, unknown>) : {};
+      handler(params).then(
+        (result) => reply({ result: result ?? null }),
+        (err: unknown) => {
+          const e = err as RaError;
+          reply({ error: { code: e.code ?? 'AGENT_ERROR', message: e.message ?? String(err), details: e.details } });
+        },
+      );
+    },
+    (err) => stream.write(`${JSON.stringify({ id: null, error: { code: 'PROTOCOL', message: err.message } })}\n`),
+  );
+}
+
+export class AgentClient {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private closedError: RaError | undefined;
+
+  constructor(
+    private readonly stream: Duplex,
+    readonly server: string,
+  ) {
+    onLines(
+      stream,
+      (msg) => {
+        const m = msg as { id: number; result?: unknown; error?: { code: string; message: string; details?: Record<string, unknown> } };
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        this.pending.delete(m.id);
+        if (m.error) p.reject(new RaError(m.error.code, m.error.message, m.error.details));
+        else p.resolve(m.result);
+      },
+      () => undefined,
+    );
+    stream.on('close', () => this.fail('agent connection closed'));
+    stream.on('error', (err) => this.fail(`agent connection failed: ${err.message}`));
+  }
+
+  call<T>(method: string, params: Record<string, unknown> = {}): Promise<T> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.stream.write(`${JSON.stringify({ id, method, params })}\n`);
+    });
+  }
+
+  private fail(message: string): void {
+    this.closedError ??= new RaError('ADAPTER_FAILURE', `${this.server}: ${message}`);
+    for (const p of this.pending.values()) p.reject(this.closedError);
+    this.pending.clear();
+  }
+
+  close(): void {
+    this.stream.end();
+    this.fail('closed');
+  }
+}
+
+/** Two connected duplex streams: what one writes, the other reads. */
+export function inProcessChannel(): [Duplex, Duplex] {
+  const aToB = new PassThrough();
+  const bToA = new PassThrough();
+  const a = DuplexStream.from({ readable: bToA, writable: aToB });
+  const b = DuplexStream.from({ readable: aToB, writable: bToA });
+  return [a, b];
+}

@@ -1,0 +1,28 @@
+// /v1/allocations: allocate, list, get, resize, release. The tenant comes from the bearer token and is
+// passed to every GRM call, which answers NOT_FOUND for another tenant's allocation.
+import type { FastifyInstance } from 'fastify';
+import type { GrmApi } from '../../grm/types.js';
+import { tenantOf } from '../auth.js';
+import { objectBody, pathId } from '../input.js';
+
+export function allocationRoutes(app: FastifyInstance, grm: GrmApi): void {
+  app.post('/allocations', async (request, reply) => {
+    const allocation = await grm.allocate(tenantOf(request), objectBody(request.body));
+    reply.code(201);
+    return allocation;
+  });
+
+  app.get('/allocations', async (request) => grm.list(tenantOf(request)));
+
+  app.get('/allocations/:id', async (request) => grm.get(tenantOf(request), pathId(request.params)));
+
+  app.patch('/allocations/:id', async (request) => {
+    const id = pathId(request.params);
+    return grm.resize(tenantOf(request), id, objectBody(request.body));
+  });
+
+  app.delete('/allocations/:id', async (request, reply) => {
+    await grm.release(tenantOf(request), pathId(request.params));
+    return reply.code(204).send();
+  });
+}

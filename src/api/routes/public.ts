@@ -1,0 +1,25 @@
+// Unauthenticated endpoints: health for load balancers, the OpenAPI document, Prometheus metrics.
+import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { GrmApi } from '../../grm/types.js';
+import { openApiDocument } from '../openapi.js';
+
+export function publicRoutes(
+  app: FastifyInstance,
+  grm: GrmApi,
+  metrics: { registry: Registry; beforeScrape: () => Promise<void> },
+): void {
+  app.get('/healthz', async (_request, reply) => {
+    const health = grm.health();
+    reply.code(health.ok ? 200 : 503);
+    return health;
+  });
+
+  app.get('/openapi.json', async () => openApiDocument);
+
+  app.get('/metrics', async (_request, reply) => {
+    await metrics.beforeScrape();
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+}

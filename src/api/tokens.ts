@@ -1,0 +1,46 @@
+// Bearer tokens from `--tokens alice=TOKEN,bob=TOKEN` or RAFABRIC_TOKENS: token -> tenant.
+// Errors name the entry and the tenant, never the token (it is a secret and may land in logs).
+import { RaError } from '../driver/errors.js';
+import { GrmCode } from '../grm/types.js';
+
+const TENANT_PATTERN = /^[a-z0-9_-]{1,64}$/;
+/** RFC 6750 b64token, so that the token fits an Authorization header unchanged. */
+const TOKEN_PATTERN = /^[A-Za-z0-9._~+/-]+=*$/;
+export const MIN_TOKEN_CHARS = 8;
+
+function refuse(message: string): never {
+  throw new RaError(GrmCode.INVALID_REQUEST, `tokens: ${message}`);
+}
+
+/**
+ * Parses "tenant=token,tenant=token". A tenant may hold several tokens (to rotate them); a token may
+ * belong to one tenant only, or a request could not say whose it is.
+ */
+export function parseTokens(text: string): Map<string, string> {
+  const tokens = new Map<string, string>();
+  const entries = text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  if (entries.length === 0) refuse('none given; pass tenant=TOKEN pairs separated by commas');
+  entries.forEach((entry, index) => {
+    const where = `entry ${index + 1}`;
+    const eq = entry.indexOf('=');
+    if (eq < 0) refuse(`${where} is not tenant=TOKEN`);
+    const tenant = entry.slice(0, eq).trim();
+    const token = entry.slice(eq + 1).trim();
+    if (!TENANT_PATTERN.test(tenant)) {
+      refuse(`${where}: the tenant name must be 1 to 64 characters of a-z, 0-9, "_" or "-"`);
+    }
+    if (token.length < MIN_TOKEN_CHARS) {
+      refuse(`${where} (${tenant}): the token must be at least ${MIN_TOKEN_CHARS} characters`);
+    }
+    if (!TOKEN_PATTERN.test(token)) {
+      refuse(`${where} (${tenant}): the token may hold only A-Z a-z 0-9 . _ ~ + / - (and trailing =)`);
+    }
+    const owner = tokens.get(token);
+    if (owner !== undefined) refuse(`${where} (${tenant}): the same token is already given to ${owner}`);
+    tokens.set(token, tenant);
+  });
+  return tokens;
+}

@@ -1,0 +1,36 @@
+// `rafabric serve`: the embedded pool (device model + agent + GRM) behind the HTTP API.
+import type { Command } from 'commander';
+import { createApiServer, parseTokens } from '../../api/index.js';
+import { startEmbedded } from '../../grm/embedded.js';
+import { log } from '../../log.js';
+import { parseInteger, parseSize } from '../parse.js';
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('start the device model, an agent and the GRM (embedded mode) and serve the HTTP API')
+    .option('--emulate <n>', 'number of emulated adapters', '4')
+    .option('--memory <bytes>', 'memory per emulated adapter', '8G')
+    .option('--port <port>', 'TCP port', '7470')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--state <dir>', 'keep state here: allocations survive a restart (and a crash)')
+    .option('--tokens <list>', 'tenant tokens: alice=TOKEN,bob=TOKEN (default: $RAFABRIC_TOKENS)')
+    .action(async (o: Record<string, string>) => {
+      const tokens = parseTokens(o.tokens ?? process.env.RAFABRIC_TOKENS ?? '');
+      if (tokens.size === 0) throw new Error('no tenant tokens: pass --tokens alice=TOKEN or set RAFABRIC_TOKENS');
+      const adapters = parseInteger('--emulate', o.emulate!, 1, 64);
+      const port = parseInteger('--port', o.port!, 0, 65535);
+      const pool = await startEmbedded({ adapters, memoryBytes: parseSize('--memory', o.memory!), ...(o.state ? { stateDir: o.state } : {}), log });
+      const api = createApiServer(pool.grm, { tokens, logger: false });
+      const address = await api.listen({ port, host: o.host! });
+      process.stdout.write(`rafabric: listening on ${address} (${adapters} adapters, ${pool.reconciled.length} differences reconciled)\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      });
+      log.info('shutting down');
+      await api.close();
+      await pool.stop();
+    });
+}

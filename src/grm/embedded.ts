@@ -1,0 +1,99 @@
+// Embedded mode, assembled: the device model (a child process), one in-process agent that owns its
+// adapters, the GRM on a crash-safe store, and the reallocation loop. Used by `serve` and `demo`.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { Agent } from '../agent/agent.js';
+import { AgentClient, inProcessChannel, serveAgent } from '../agent/protocol.js';
+import { openShippedCatalog } from '../bitstream/shipped.js';
+import { Adapter } from '../driver/adapter.js';
+import { ModelProcess } from '../driver/model-process.js';
+import { JournalStore } from '../store/journal-store.js';
+import { Grm } from './grm.js';
+import { type Difference, reconcile } from './reconcile.js';
+import { startReallocator } from './reallocator.js';
+
+export interface EmbeddedOptions {
+  adapters: number;
+  memoryBytes?: number;
+  /** Keeps the store and the device model's files; a restart reuses a model still running there. */
+  stateDir?: string;
+  server?: string;
+  reallocateEveryMs?: number;
+  log: Logger;
+}
+
+export interface Embedded {
+  grm: Grm;
+  agent: Agent;
+  model: ModelProcess | undefined;
+  modelDir: string;
+  reconciled: Difference[];
+  stop(options?: { keepModel?: boolean }): Promise<void>;
+}
+
+/** A model left running by an earlier GRM (crash, kill -9) is reused, so allocations survive. */
+function runningModel(dir: string, adapters: number): string[] | undefined {
+  const uris = Array.from({ length: adapters }, (_, i) => `shm://${path.join(dir, `ra${i}.sock`)}`);
+  if (!existsSync(path.join(dir, 'ra0.sock'))) return undefined;
+  try {
+    for (const u of uris) Adapter.open(u).close();
+    return uris;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
+  const server = o.server ?? os.hostname();
+  const ownsState = !o.stateDir;
+  const stateDir = o.stateDir ?? mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'rafabric-state-'));
+  const modelDir = path.join(stateDir, 'model');
+  mkdirSync(modelDir, { recursive: true });
+  let model: ModelProcess | undefined;
+  let uris = runningModel(modelDir, o.adapters);
+  if (uris) o.log.info({ dir: modelDir }, 'reusing the device model that is still running');
+  else {
+    // With a state folder the model outlives a crashed GRM (its adapters keep their slices).
+    model = await ModelProcess.start({ adapters: o.adapters, dir: modelDir, memoryBytes: o.memoryBytes ?? 8 * 1024 ** 3, dieWithParent: ownsState });
+    uris = model.uris;
+    writeFileSync(path.join(modelDir, 'ra-model.pid'), `${model.pid}\n`);
+    o.log.info({ dir: modelDir, pid: model.pid, adapters: o.adapters }, 'device model started');
+  }
+  const catalog = openShippedCatalog();
+  const agent = Agent.open(server, uris, catalog);
+  const [grmSide, agentSide] = inProcessChannel();
+  serveAgent(agentSide, agent.handlers());
+  const store = JournalStore.open(path.join(stateDir, 'store'));
+  const grm = new Grm({ agents: [new AgentClient(grmSide, server)], store, catalog, log: o.log });
+  const reconciled = await grm.exclusive(() => reconcile(grm));
+  const stopLoop = startReallocator(grm, o.reallocateEveryMs ?? 1000);
+  return {
+    grm,
+    agent,
+    model,
+    modelDir,
+    reconciled,
+    async stop({ keepModel = false } = {}) {
+      stopLoop();
+      agent.close();
+      store.close();
+      if (!keepModel) {
+        if (model) await model.stop();
+        else stopReusedModel(modelDir, o.log);
+        if (ownsState) rmSync(stateDir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/** Stops a model an earlier GRM started (its pid is in the model folder). */
+function stopReusedModel(dir: string, log: Logger): void {
+  try {
+    const pid = Number(readFileSync(path.join(dir, 'ra-model.pid'), 'utf8'));
+    if (Number.isInteger(pid) && pid > 1) process.kill(pid, 'SIGTERM');
+  } catch (err) {
+    log.warn({ dir, err: (err as Error).message }, 'could not stop the reused device model');
+  }
+}

@@ -1,0 +1,368 @@
+// The Global Resource Manager: allocate -> configure through the agents -> commit, atomically across
+// adapters; release, resize (in place or by DMA migration), jobs, and the state the API shows.
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { AgentAdapter } from '../agent/agent.js';
+import type { AgentClient } from '../agent/protocol.js';
+import type { Catalog } from '../bitstream/catalog.js';
+import { RaError } from '../driver/errors.js';
+import { maxOutputBytes } from '../driver/jobs.js';
+import {
+  buildAvailability,
+  type ExistingSlice,
+  type Placement as RvlPlacement,
+  type PlanFailure,
+  planGrow,
+  planRequest,
+  planShrink,
+  preferred,
+  type ResizePlan,
+} from '../rvl/index.js';
+import type { AllocationStore, StoredAllocation } from '../store/store.js';
+import { Mutex } from './mutex.js';
+import { type PoolSnapshot, toAdapterViews, toInventory } from './pool.js';
+import {
+  type AdapterView,
+  type AllocatedResource,
+  type Allocation,
+  type GrmApi,
+  GrmCode,
+  type Placement,
+  type ResourceRequest,
+} from './types.js';
+import { validateAllocation, validateJob, validateResize } from './validate.js';
+
+export interface GrmOptions {
+  agents: AgentClient[];
+  store: AllocationStore;
+  catalog: Catalog;
+  log: Logger;
+}
+
+const notFound = (id: string) => new RaError(GrmCode.NOT_FOUND, `allocation ${id} does not exist`);
+const newOwnerKey = () => (randomBytes(8).readBigUInt64BE() | 1n).toString(16).padStart(16, '0');
+const publicView = ({ ownerKey: _k, ...a }: StoredAllocation): Allocation => a;
+
+export class Grm implements GrmApi {
+  readonly allocations = new Map<string, StoredAllocation>();
+  private readonly mutex = new Mutex();
+  private lastPool: PoolSnapshot = { adapters: [] };
+  private readonly agentsByServer: Map<string, AgentClient>;
+  readonly log: Logger;
+
+  constructor(private readonly o: GrmOptions) {
+    this.log = o.log;
+    this.agentsByServer = new Map(o.agents.map((a) => [a.server, a]));
+    for (const [id, a] of o.store.load().allocations) this.allocations.set(id, a);
+  }
+
+  /** Runs fn with no allocation, release or resize in flight (the reallocation loop uses it). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.mutex.run(fn);
+  }
+
+  get store(): AllocationStore {
+    return this.o.store;
+  }
+
+  /** owner key -> allocation id, for attributing slices read from the registers. */
+  keyIndex(): Map<string, string> {
+    return new Map([...this.allocations.values()].map((a) => [a.ownerKey, a.id]));
+  }
+
+  agentFor(adapterId: string): AgentClient {
+    const agent = this.agentsByServer.get(adapterId.slice(0, adapterId.lastIndexOf('/')));
+    if (!agent) throw new RaError(GrmCode.ADAPTER_FAILURE, `no agent serves adapter ${adapterId}`);
+    return agent;
+  }
+
+  /** Reads every agent's adapters (registers are the truth for devices). */
+  async readPool(): Promise<PoolSnapshot> {
+    const parts = await Promise.all(this.o.agents.map((a) => a.call<{ adapters: AgentAdapter[] }>('inventory')));
+    this.lastPool = { adapters: parts.flatMap((p) => p.adapters) };
+    return this.lastPool;
+  }
+
+  async listAdapters(): Promise<AdapterView[]> {
+    return toAdapterViews(await this.readPool(), this.keyIndex());
+  }
+
+  health(): { ok: boolean; adapters: number; unhealthy: number } {
+    const unhealthy = this.lastPool.adapters.filter((a) => a.health === 'unhealthy').length;
+    return { ok: this.lastPool.adapters.length > unhealthy, adapters: this.lastPool.adapters.length, unhealthy };
+  }
+
+  get(tenant: string, id: string): Allocation {
+    return publicView(this.owned(tenant, id));
+  }
+
+  list(tenant: string): Allocation[] {
+    return [...this.allocations.values()].filter((a) => a.tenant === tenant).map(publicView);
+  }
+
+  private owned(tenant: string, id: string): StoredAllocation {
+    const a = typeof id === 'string' ? this.allocations.get(id) : undefined;
+    if (!a || a.tenant !== tenant) throw notFound(id); // another tenant's allocation does not exist for you
+    return a;
+  }
+
+  /** Plan, record the intent, configure every adapter, commit; any failure rolls back every adapter touched. */
+  async allocate(tenant: string, body: unknown): Promise<Allocation> {
+    const { placement, policy } = validateAllocation(body);
+    return this.mutex.run(async () => {
+      const pool = await this.readPool();
+      const result = planRequest(toInventory(pool, this.keyIndex()), placement, preferred);
+      if (!result.ok) throw unavailable(result);
+      const id = `a-${randomBytes(6).toString('hex')}`;
+      const ownerKey = newOwnerKey();
+      const placements = result.plan.placements;
+      this.o.store.recordIntent({ id, tenant, ownerKey, placements: placements.map(toPublicPlacement), createdAt: new Date().toISOString() });
+      await this.configure(id, ownerKey, placements);
+      const now = new Date();
+      const allocation: StoredAllocation = {
+        id,
+        tenant,
+        state: 'active',
+        ownerKey,
+        policy,
+        createdAt: now.toISOString(),
+        ...(policy.leaseMs ? { leaseExpiresAt: new Date(now.getTime() + policy.leaseMs).toISOString() } : {}),
+        resources: placement.resources.map((r, i) => resourceOf(r as ResourceRequest, placements.filter((p) => p.resourceIndex === i))),
+      };
+      this.o.store.commit(allocation); // durable before the client hears "201"
+      this.allocations.set(id, allocation);
+      this.log.info({ allocation: id, tenant, slices: placements.length }, 'allocated');
+      return publicView(allocation);
+    });
+  }
+
+  /** Loads bitstreams and programs slices in plan order; on failure releases what it programmed. */
+  private async configure(id: string, ownerKey: string, placements: readonly RvlPlacement[]): Promise<void> {
+    const programmed: RvlPlacement[] = [];
+    const loaded = new Set<string>();
+    try {
+      for (const p of placements) {
+        const agent = this.agentFor(p.adapter);
+        const slotKey = `${p.adapter}#${p.slot}`;
+        if (p.loadBitstream && !loaded.has(slotKey)) {
+          await agent.call('load', { adapter: p.adapter, slot: p.slot, ...p.loadBitstream, force: true });
+          loaded.add(slotKey);
+        }
+        await agent.call('program', { adapter: p.adapter, entry: p.entry, kind: p.kind, base: p.base, length: this.contextsFor(p), ...(p.slot !== undefined ? { slot: p.slot } : {}), ownerKey });
+        programmed.push(p);
+      }
+    } catch (err) {
+      this.log.warn({ allocation: id, err: (err as Error).message }, 'configuration failed: rolling back');
+      for (const p of programmed.reverse()) {
+        await this.agentFor(p.adapter).call('release', { adapter: p.adapter, entry: p.entry, ownerKey }).catch((e: Error) => this.log.error({ allocation: id, adapter: p.adapter, entry: p.entry, err: e.message }, 'rollback could not release a slice; reconciliation will'));
+      }
+      this.o.store.abortIntent(id);
+      const e = err as RaError;
+      throw new RaError(e.code === 'OVERLAP' || e.code === 'NO_RESOURCE' ? GrmCode.CONFLICT : GrmCode.ADAPTER_FAILURE, `configuring the adapters failed and was rolled back: ${e.message}`, { cause: e.code });
+    }
+  }
+
+  /**
+   * A logic request takes every context of its slot; the RVL plans with the adapter's maximum, the
+   * bitstream may provide fewer (its descriptor says how many).
+   */
+  private contextsFor(p: RvlPlacement): number {
+    if (!p.loadBitstream || !('bitstream' in p.loadBitstream)) return p.length;
+    return Math.min(p.length, this.o.catalog.get(p.loadBitstream.bitstream).contexts);
+  }
+
+  async release(tenant: string, id: string): Promise<void> {
+    const a = this.owned(tenant, id);
+    return this.mutex.run(() => this.releaseLocked(a, 'released by its tenant'));
+  }
+
+  async releaseLocked(a: StoredAllocation, why: string): Promise<void> {
+    for (const r of a.resources) {
+      for (const p of r.placements) {
+        await this.agentFor(p.adapter)
+          .call('release', { adapter: p.adapter, entry: p.slice, ownerKey: a.ownerKey })
+          .catch((e: RaError) => this.log.warn({ allocation: a.id, adapter: p.adapter, entry: p.slice, err: e.message }, 'slice already gone while releasing'));
+      }
+    }
+    this.o.store.remove(a.id);
+    this.allocations.delete(a.id);
+    this.log.info({ allocation: a.id, why }, 'released');
+  }
+
+  /** Grow or shrink a memory or compute resource; a grow that cannot happen in place migrates by DMA. */
+  async resize(tenant: string, id: string, body: unknown): Promise<Allocation> {
+    const req = validateResize(body);
+    const a = this.owned(tenant, id);
+    const resource = a.resources[req.resource];
+    if (!resource || (resource.kind !== 'memory' && resource.kind !== 'compute')) {
+      throw new RaError(GrmCode.INVALID_REQUEST, `resources[${req.resource}] is not a memory or compute resource of ${id}`, { field: 'resource' });
+    }
+    if ((resource.kind === 'memory') !== (req.bytes !== undefined)) {
+      throw new RaError(GrmCode.INVALID_REQUEST, `resources[${req.resource}] is ${resource.kind}: give ${resource.kind === 'memory' ? 'bytes' : 'units'}`, { field: 'bytes' });
+    }
+    if (resource.placements.length !== 1) {
+      throw new RaError(GrmCode.CONFLICT, `resources[${req.resource}] is spread over ${resource.placements.length} slices; only single-slice resources resize`);
+    }
+    return this.mutex.run(async () => {
+      const pool = await this.readPool();
+      const inventory = toInventory(pool, this.keyIndex());
+      const p = resource.placements[0]!;
+      const slice = inventory.slices.find((s) => s.adapter === p.adapter && s.entry === p.slice);
+      if (!slice) throw new RaError(GrmCode.CONFLICT, `slice ${p.adapter}#${p.slice} of ${id} is missing on the adapter`);
+      const target = req.bytes ?? req.units!;
+      const availability = buildAvailability(inventory);
+      let plan: ResizePlan;
+      if (target < slice.length) plan = planShrink(availability, slice, target);
+      else if (target === slice.length) return publicView(a);
+      else {
+        const r = planGrow(availability, slice, target, { sameServer: pool.adapters.find((x) => x.id === p.adapter)?.server ?? '' });
+        if (!r.ok) throw unavailable(r);
+        plan = r.plan;
+      }
+      const updated = await this.applyResize(a, req.resource, slice, plan, target);
+      this.o.store.update(updated);
+      this.allocations.set(id, updated);
+      this.log.info({ allocation: id, resource: req.resource, plan: plan.kind }, 'resized');
+      return publicView(updated);
+    });
+  }
+
+  /** Moves a memory slice to a new extent (another adapter if needed), contents preserved by DMA. */
+  async migrate(tenant: string, id: string, resourceIndex: number, toAdapters: string[]): Promise<Allocation> {
+    const a = this.owned(tenant, id);
+    const resource = a.resources[resourceIndex];
+    if (!resource || resource.kind !== 'memory' || resource.placements.length !== 1) {
+      throw new RaError(GrmCode.INVALID_REQUEST, `resources[${resourceIndex}] is not a single-slice memory resource`);
+    }
+    return this.mutex.run(async () => {
+      const { planMigration } = await import('../rvl/index.js');
+      const inventory = toInventory(await this.readPool(), this.keyIndex());
+      const p = resource.placements[0]!;
+      const slice = inventory.slices.find((s) => s.adapter === p.adapter && s.entry === p.slice);
+      if (!slice) throw new RaError(GrmCode.CONFLICT, `slice ${p.adapter}#${p.slice} is missing on the adapter`);
+      const r = planMigration(buildAvailability(inventory), slice, toAdapters);
+      if (!r.ok) throw unavailable(r);
+      const updated = await this.applyResize(a, resourceIndex, slice, r.plan, resource.bytes ?? slice.length);
+      this.o.store.update(updated);
+      this.allocations.set(id, updated);
+      this.log.info({ allocation: id, from: p.adapter, to: updated.resources[resourceIndex]!.placements[0]!.adapter }, 'migrated');
+      return publicView(updated);
+    });
+  }
+
+  private async applyResize(a: StoredAllocation, index: number, slice: ExistingSlice, plan: ResizePlan, target: number): Promise<StoredAllocation> {
+    const resource = a.resources[index]!;
+    let placement: Placement;
+    if (plan.kind === 'in-place' || plan.kind === 'shrink') {
+      await this.agentFor(slice.adapter).call('resize', { adapter: slice.adapter, entry: slice.entry, ownerKey: a.ownerKey, length: plan.toLength });
+      placement = { ...resource.placements[0]!, ...(slice.kind === 'memory' ? { bytes: plan.toLength } : { units: plan.toLength }) };
+    } else {
+      const to = plan.to;
+      const agent = this.agentFor(to.adapter);
+      await agent.call('program', { adapter: to.adapter, entry: to.entry, kind: to.kind, base: to.base, length: to.length, ownerKey: a.ownerKey });
+      try {
+        if (slice.kind === 'memory') {
+          await agent.call('copy', { srcAdapter: slice.adapter, srcEntry: slice.entry, srcOffset: 0, dstAdapter: to.adapter, dstEntry: to.entry, dstOffset: 0, bytes: Math.min(slice.length, to.length), ownerKey: a.ownerKey });
+        }
+      } catch (err) {
+        await agent.call('release', { adapter: to.adapter, entry: to.entry, ownerKey: a.ownerKey }).catch(() => undefined);
+        throw err;
+      }
+      await this.agentFor(slice.adapter).call('release', { adapter: slice.adapter, entry: slice.entry, ownerKey: a.ownerKey });
+      placement = { adapter: to.adapter, slice: to.entry, ...(to.kind === 'memory' ? { offset: to.base, bytes: to.length } : { units: to.length }) };
+    }
+    const resized: AllocatedResource = { ...resource, ...(resource.kind === 'memory' ? { bytes: target } : { units: target }), placements: [placement] };
+    return { ...a, resources: a.resources.map((r, i) => (i === index ? resized : r)) };
+  }
+
+  /** Runs a job on the allocation's engine: a scratch memory slice on the engine's adapter, then the engine. */
+  async runJob(tenant: string, id: string, body: unknown): Promise<{ output: string }> {
+    const job = validateJob(body);
+    const a = this.owned(tenant, id);
+    const resource = a.resources.find((r) =>
+      job.function === 'matmul-f32' ? r.kind === 'compute' : job.function === 'pipeline' ? r.kind === 'logic' : r.kind === 'accelerator' && r.function === job.function,
+    );
+    const engine = resource?.placements[0];
+    if (!engine) throw new RaError(GrmCode.INVALID_REQUEST, `allocation ${id} has no ${job.function} engine`, { field: 'function' });
+    const scratchBytes = 2 * (job.inputBytes.length + 64) + maxOutputBytes(job.inputBytes.length);
+    // Scratch memory for the input and output: on the engine's adapter when it has room, else on
+    // another adapter of the same server, which the engine reaches over the fabric (ra-spec §1).
+    const server = (adapter: string) => adapter.slice(0, adapter.lastIndexOf('/'));
+    const scratch = await this.mutex.run(async () => {
+      const inventory = toInventory(await this.readPool(), this.keyIndex());
+      const memory = { kind: 'memory' as const, bytes: scratchBytes };
+      let r = planRequest(inventory, { resources: [memory], policy: { maxAdapters: 1, adaptersInUse: [engine.adapter], allowSplit: false } }, preferred);
+      if (!r.ok) r = planRequest(inventory, { resources: [memory], policy: { maxAdapters: 1, sameServer: server(engine.adapter), allowSplit: false } }, preferred);
+      const p = r.ok ? r.plan.placements[0] : undefined;
+      if (!p || server(p.adapter) !== server(engine.adapter)) throw new RaError(GrmCode.RESOURCE_UNAVAILABLE, `no free memory on ${server(engine.adapter)} to stage the job input`);
+      await this.agentFor(p.adapter).call('program', { adapter: p.adapter, entry: p.entry, kind: 'memory', base: p.base, length: p.length, ownerKey: a.ownerKey });
+      return p;
+    });
+    const agent = this.agentFor(engine.adapter);
+    try {
+      const params = jobParams(job.function, job.params);
+      return await agent.call<{ output: string }>('runJob', {
+        adapter: engine.adapter,
+        function: job.function,
+        engineEntry: engine.slice,
+        memoryAdapter: scratch.adapter,
+        memoryEntry: scratch.entry,
+        memoryBytes: scratch.length,
+        ownerKey: a.ownerKey,
+        input: job.input,
+        ...(job.function === 'aes-256-gcm' ? { key: job.params?.key } : {}),
+        ...(params ? { params } : {}),
+      });
+    } finally {
+      await agent.call('release', { adapter: scratch.adapter, entry: scratch.entry, ownerKey: a.ownerKey }).catch(() => undefined);
+    }
+  }
+
+  listBitstreams(): { id: string; function: string; version: string; signed: boolean }[] {
+    return this.o.catalog.list().map((e) => ({ id: e.id, function: e.function, version: e.version, signed: e.signature.signed }));
+  }
+
+  async registerBitstream(body: unknown): Promise<{ id: string }> {
+    const b = body as { descriptor?: unknown; image?: unknown };
+    if (typeof b !== 'object' || b === null || typeof b.image !== 'string') {
+      throw new RaError(GrmCode.INVALID_REQUEST, 'body must be {"descriptor": {...}, "image": BASE64}');
+    }
+    const entry = this.o.catalog.register({ descriptor: b.descriptor, image: Buffer.from(b.image, 'base64') });
+    return { id: entry.id };
+  }
+}
+
+function jobParams(fn: string, params: { iv?: string; m?: number; n?: number; k?: number } | undefined): string | undefined {
+  if (fn === 'aes-256-gcm') return params?.iv;
+  if (fn !== 'matmul-f32' || !params) return undefined;
+  const b = Buffer.alloc(12);
+  b.writeUInt32LE(params.m ?? 0, 0);
+  b.writeUInt32LE(params.n ?? 0, 4);
+  b.writeUInt32LE(params.k ?? 0, 8);
+  return b.toString('hex');
+}
+
+function unavailable(f: PlanFailure): RaError {
+  return new RaError(GrmCode.RESOURCE_UNAVAILABLE, f.details.message, { resource: f.details.resourceIndex, why: f.details.why, skipped: f.details.skipped });
+}
+
+function toPublicPlacement(p: RvlPlacement): Placement {
+  return {
+    adapter: p.adapter,
+    slice: p.entry,
+    ...(p.kind === 'memory' ? { offset: p.base, bytes: p.bytes ?? p.length } : {}),
+    ...(p.kind === 'compute' ? { units: p.units ?? p.length } : {}),
+    ...(p.kind === 'context' ? { slot: p.slot!, context: p.base, contexts: p.length } : {}),
+  };
+}
+
+function resourceOf(r: ResourceRequest, placements: RvlPlacement[]): AllocatedResource {
+  return {
+    kind: r.kind,
+    ...(r.kind === 'accelerator' ? { function: r.function } : {}),
+    ...(r.kind === 'logic' ? { bitstream: r.bitstream } : {}),
+    ...(r.kind === 'memory' ? { bytes: r.bytes } : {}),
+    ...(r.kind === 'compute' ? { units: r.units } : {}),
+    placements: placements.map(toPublicPlacement),
+  };
+}

@@ -1,0 +1,112 @@
+// The store's state machine, shared by every store and by journal replay: one operation at a time,
+// checked against the state before it is made durable, then applied. Replaying a journal applies the
+// same operations in the same order, so the replayed state is the state the writer had.
+import { StoreCode, StoreError } from './errors.js';
+import type { Intent, StoredAllocation } from './store.js';
+import { checkAllocation, checkId, checkIntent, fields } from './validate.js';
+
+export type Operation =
+  | { op: 'intent'; data: Intent }
+  | { op: 'commit'; data: StoredAllocation }
+  | { op: 'update'; data: StoredAllocation }
+  | { op: 'abort'; data: { id: string } }
+  | { op: 'remove'; data: { id: string } };
+
+export type OperationName = Operation['op'];
+export const operationNames: readonly OperationName[] = ['intent', 'commit', 'update', 'abort', 'remove'];
+
+export interface MutableState {
+  allocations: Map<string, StoredAllocation>;
+  intents: Map<string, Intent>;
+}
+
+export function emptyState(): MutableState {
+  return { allocations: new Map(), intents: new Map() };
+}
+
+export function cloneState(state: MutableState): MutableState {
+  return { allocations: structuredClone(state.allocations), intents: structuredClone(state.intents) };
+}
+
+/** Checks the payload read back from disk for `op` (throws ShapeError). */
+export function checkOperation(op: OperationName, data: unknown): Operation {
+  switch (op) {
+    case 'intent':
+      return { op, data: checkIntent(data, 'data') };
+    case 'commit':
+    case 'update':
+      return { op, data: checkAllocation(data, 'data') };
+    case 'abort':
+    case 'remove':
+      return { op, data: { id: checkId(fields(data, 'data', ['id']).id, 'data.id') } };
+  }
+}
+
+/** Throws CONFLICT or NOT_FOUND when `operation` does not apply to `state`; changes nothing. */
+export function checkApplicable(state: MutableState, operation: Operation): void {
+  const { op, data } = operation;
+  switch (op) {
+    case 'intent':
+      if (state.intents.has(data.id)) conflict(`an intent for ${data.id} is already recorded`);
+      if (state.allocations.has(data.id)) conflict(`allocation ${data.id} is already committed`);
+      return;
+    case 'commit': {
+      if (state.allocations.has(data.id)) {
+        conflict(`allocation ${data.id} is already committed; use update() to change it`);
+      }
+      const intent = state.intents.get(data.id);
+      if (intent && (intent.tenant !== data.tenant || intent.ownerKey !== data.ownerKey)) {
+        conflict(`allocation ${data.id} does not match its intent's tenant and owner key`);
+      }
+      return;
+    }
+    case 'update': {
+      const current = state.allocations.get(data.id);
+      if (!current) notFound(`allocation ${data.id} is not in the store; commit() it first`);
+      if (current.tenant !== data.tenant) {
+        conflict(
+          `update() cannot move allocation ${data.id} from tenant ${current.tenant} to ${data.tenant}`,
+        );
+      }
+      return;
+    }
+    case 'abort':
+      if (!state.intents.has(data.id)) notFound(`no intent ${data.id} is recorded`);
+      return;
+    case 'remove':
+      if (!state.allocations.has(data.id)) notFound(`allocation ${data.id} is not in the store`);
+      return;
+  }
+}
+
+/** Applies an operation that checkApplicable accepted. */
+export function applyOperation(state: MutableState, operation: Operation): void {
+  checkApplicable(state, operation);
+  const { op, data } = operation;
+  switch (op) {
+    case 'intent':
+      state.intents.set(data.id, data);
+      return;
+    case 'commit':
+      state.intents.delete(data.id);
+      state.allocations.set(data.id, data);
+      return;
+    case 'update':
+      state.allocations.set(data.id, data);
+      return;
+    case 'abort':
+      state.intents.delete(data.id);
+      return;
+    case 'remove':
+      state.allocations.delete(data.id);
+      return;
+  }
+}
+
+function conflict(message: string): never {
+  throw new StoreError(StoreCode.CONFLICT, message);
+}
+
+function notFound(message: string): never {
+  throw new StoreError(StoreCode.NOT_FOUND, message);
+}

@@ -1,0 +1,34 @@
+// GET /v1/adapters: the pool, with another tenant's allocation ids hidden from slices.
+import { describe, expect, it } from 'vitest';
+import { RaError } from '../../src/driver/errors.js';
+import { adapterView } from './fake-grm.js';
+import { ALICE, BOB, aliceAllocation, expectError, harness } from './helpers.js';
+
+describe('GET /v1/adapters', () => {
+  it('200 with the adapters', async () => {
+    const h = harness();
+    const res = await h.call(ALICE, 'GET', '/v1/adapters');
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual(h.grm.adapters);
+  });
+
+  it("shows a slice's allocation only to its owner", async () => {
+    const h = harness();
+    const id = await aliceAllocation(h);
+    const slice = { entry: 0, kind: 'memory', state: 'active', base: 0, length: 2 ** 30, allocation: id };
+    h.grm.adapters = [adapterView('ra0', { slices: [slice] })];
+    const alice = (await h.call(ALICE, 'GET', '/v1/adapters')).json() as typeof h.grm.adapters;
+    const bob = (await h.call(BOB, 'GET', '/v1/adapters')).json() as typeof h.grm.adapters;
+    expect(alice[0]!.slices[0]).toEqual(slice);
+    const { allocation: _, ...anonymous } = slice;
+    expect(bob[0]!.slices[0]).toEqual(anonymous);
+  });
+
+  it('503 when the adapter behind it is gone (driver code)', async () => {
+    const h = harness();
+    h.grm.failNext('listAdapters', new RaError('ADAPTER_GONE', 'ra0 closed its connection'));
+    expect(expectError(await h.call(ALICE, 'GET', '/v1/adapters'), 503, 'ADAPTER_GONE')).toBe(
+      'ra0 closed its connection',
+    );
+  });
+});

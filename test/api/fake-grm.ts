@@ -1,0 +1,173 @@
+// An in-memory GrmApi for the HTTP tests: it records every call, keeps each tenant's allocations apart
+// (another tenant's id is NOT_FOUND, as the real GRM answers), and validates just enough to prove
+// that the HTTP layer passes odd values through to it rather than judging them itself.
+import { BitstreamCode } from '../../src/bitstream/codes.js';
+import { RaError } from '../../src/driver/errors.js';
+import {
+  type AdapterView,
+  type Allocation,
+  type AllocatedResource,
+  type GrmApi,
+  GrmCode,
+} from '../../src/grm/types.js';
+
+export const MUTATING = ['allocate', 'resize', 'release', 'runJob', 'registerBitstream'] as const;
+export const MAX_RESOURCES = 64;
+const KINDS = ['accelerator', 'memory', 'compute', 'logic'];
+
+type Method = keyof GrmApi;
+
+function invalid(message: string): never {
+  throw new RaError(GrmCode.INVALID_REQUEST, message);
+}
+
+function quantity(value: unknown, field: string): number {
+  if (!Number.isSafeInteger(value) || (value as number) <= 0) invalid(`${field} must be a positive safe integer`);
+  return value as number;
+}
+
+export function adapterView(id: string, overrides: Partial<AdapterView> = {}): AdapterView {
+  return {
+    id,
+    server: 'host-a',
+    health: 'healthy',
+    memory: { total: 16 * 2 ** 30, free: 16 * 2 ** 30 },
+    computeUnits: { total: 8, free: 8 },
+    slots: { total: 4, free: 4 },
+    slices: [],
+    ...overrides,
+  };
+}
+
+export class FakeGrm implements GrmApi {
+  readonly calls: { method: Method; args: unknown[] }[] = [];
+  readonly allocations = new Map<string, Allocation>();
+  readonly bitstreams = [{ id: 'crc32c-1', function: 'crc32c', version: '1.0.0', signed: true }];
+  adapters: AdapterView[] = [adapterView('ra0'), adapterView('ra1', { server: 'host-b' })];
+  healthy = true;
+  private readonly failures = new Map<Method, unknown>();
+  private nextId = 1;
+
+  /** The next call of `method` throws `err` (anything: a RaError, a plain Error, a string). */
+  failNext(method: Method, err: unknown): void {
+    this.failures.set(method, err);
+  }
+
+  mutatingCalls(): { method: Method; args: unknown[] }[] {
+    return this.calls.filter((call) => (MUTATING as readonly string[]).includes(call.method));
+  }
+
+  private record(method: Method, args: unknown[]): void {
+    this.calls.push({ method, args });
+    if (this.failures.has(method)) {
+      const err = this.failures.get(method);
+      this.failures.delete(method);
+      throw err;
+    }
+  }
+
+  private owned(tenant: string, id: string): Allocation {
+    const allocation = this.allocations.get(id);
+    if (allocation === undefined || allocation.tenant !== tenant) {
+      throw new RaError(GrmCode.NOT_FOUND, `no allocation ${id}`);
+    }
+    return allocation;
+  }
+
+  async listAdapters(): Promise<AdapterView[]> {
+    this.record('listAdapters', []);
+    return this.adapters;
+  }
+
+  async allocate(tenant: string, request: unknown): Promise<Allocation> {
+    this.record('allocate', [tenant, request]);
+    const resources = (request as { resources?: unknown }).resources;
+    if (!Array.isArray(resources) || resources.length === 0) invalid('resources must be a non-empty array');
+    if (resources.length > MAX_RESOURCES) invalid(`at most ${MAX_RESOURCES} resources`);
+    const allocated = resources.map((r: Record<string, unknown>, i): AllocatedResource => {
+      if (!KINDS.includes(r?.kind as string)) invalid(`resources[${i}].kind is unknown`);
+      const kind = r.kind as AllocatedResource['kind'];
+      if (kind === 'memory') {
+        const bytes = quantity(r.bytes, `resources[${i}].bytes`);
+        if (bytes > 2 ** 40) throw new RaError(GrmCode.RESOURCE_UNAVAILABLE, 'not enough free memory');
+        return { kind, bytes, placements: [{ adapter: 'ra0', slice: i, offset: 0, bytes }] };
+      }
+      if (kind === 'compute') {
+        const units = quantity(r.units, `resources[${i}].units`);
+        return { kind, units, placements: [{ adapter: 'ra0', slice: i, units }] };
+      }
+      return { kind, placements: [{ adapter: 'ra1', slice: i, slot: 0 }] };
+    });
+    const id = `al-${this.nextId++}`;
+    const allocation: Allocation = {
+      id,
+      tenant,
+      state: 'active',
+      resources: allocated,
+      policy: {},
+      createdAt: new Date(0).toISOString(),
+    };
+    this.allocations.set(id, allocation);
+    return allocation;
+  }
+
+  get(tenant: string, id: string): Allocation {
+    this.record('get', [tenant, id]);
+    return this.owned(tenant, id);
+  }
+
+  list(tenant: string): Allocation[] {
+    this.record('list', [tenant]);
+    return [...this.allocations.values()].filter((a) => a.tenant === tenant);
+  }
+
+  async resize(tenant: string, id: string, request: unknown): Promise<Allocation> {
+    this.record('resize', [tenant, id, request]);
+    const allocation = this.owned(tenant, id);
+    const { resource, bytes } = request as { resource?: unknown; bytes?: unknown };
+    const target = typeof resource === 'number' ? allocation.resources[resource] : undefined;
+    if (target?.kind !== 'memory') invalid('resource must index a memory resource');
+    target.bytes = quantity(bytes, 'bytes');
+    return allocation;
+  }
+
+  async release(tenant: string, id: string): Promise<void> {
+    this.record('release', [tenant, id]);
+    this.owned(tenant, id);
+    this.allocations.delete(id);
+  }
+
+  async runJob(tenant: string, id: string, job: unknown): Promise<{ output: string }> {
+    this.record('runJob', [tenant, id, job]);
+    this.owned(tenant, id);
+    const { input } = job as { input?: unknown };
+    if (typeof input !== 'string') invalid('input must be a base64 string');
+    // Upper-cases the decoded input, and carries a field the API must not pass on.
+    const output = Buffer.from(Buffer.from(input, 'base64').toString('latin1').toUpperCase(), 'latin1');
+    return Object.assign({ output: output.toString('base64') }, { internalTimingNs: 1234 });
+  }
+
+  listBitstreams() {
+    this.record('listBitstreams', []);
+    return this.bitstreams;
+  }
+
+  async registerBitstream(body: unknown): Promise<{ id: string }> {
+    this.record('registerBitstream', [body]);
+    const { descriptor, image } = body as { descriptor?: { id?: unknown; signed?: unknown }; image?: unknown };
+    if (typeof image !== 'string') invalid('body must be {"descriptor": {...}, "image": BASE64}');
+    if (typeof descriptor?.id !== 'string') throw new RaError(BitstreamCode.DESCRIPTOR, 'descriptor.id is missing');
+    if (descriptor.signed === false) throw new RaError(BitstreamCode.UNSIGNED, 'the image is not signed');
+    if (this.bitstreams.some((b) => b.id === descriptor.id)) {
+      throw new RaError(BitstreamCode.EXISTS, `${descriptor.id} is already registered`);
+    }
+    this.bitstreams.push({ id: descriptor.id, function: 'crc32c', version: '1.0.0', signed: true });
+    return { id: descriptor.id };
+  }
+
+  health() {
+    this.record('health', []);
+    const unhealthy = this.adapters.filter((a) => a.health === 'unhealthy').length;
+    return { ok: this.healthy, adapters: this.adapters.length, unhealthy };
+  }
+}

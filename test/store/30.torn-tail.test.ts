@@ -1,0 +1,145 @@
+// A crash mid-append leaves the last journal record cut short or damaged. These tests build the disk image
+// such a crash leaves — the journal cut at EVERY byte offset inside its last record, the last record's
+// bytes flipped one at a time, or replaced by zeros — and reopen it: the state must equal the state before
+// that record (it was never acknowledged) or, only for the intact record, after it; never anything else.
+// The repair must be durable (the file is truncated) and the store must go on appending after it.
+// (A cut needs no newline to be torn: a record is acknowledged only after its whole line is fsync'd.)
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { JournalStore, MemoryStore } from '../../src/store/index.js';
+import {
+  allocation,
+  crashImage,
+  intent,
+  journalOf,
+  lineStarts,
+  type ModelOp,
+  plain,
+  runOn,
+  tempDir,
+} from './helpers.js';
+
+const history: ModelOp[] = [
+  { op: 'recordIntent', intent: intent('a1') },
+  { op: 'commit', allocation: allocation('a1') },
+  { op: 'recordIntent', intent: intent('a2', { tenant: 'ténant-ü-✓' }) },
+];
+
+const lastOps: [string, ModelOp][] = [
+  ['recordIntent', { op: 'recordIntent', intent: intent('a3') }],
+  [
+    'commit (multi-byte UTF-8 tenant)',
+    { op: 'commit', allocation: allocation('a2', { tenant: 'ténant-ü-✓' }) },
+  ],
+  ['update', { op: 'update', allocation: allocation('a1', { state: 'lost' }) }],
+  ['abortIntent', { op: 'abortIntent', id: 'a2' }],
+  ['remove', { op: 'remove', id: 'a1' }],
+];
+
+function stateAfter(ops: ModelOp[]) {
+  const memory = new MemoryStore();
+  for (const op of ops) expect(runOn(memory, op)).toBe('ok');
+  return plain(memory.load());
+}
+
+/** A closed store whose journal ends with `last`, and where that record starts. */
+function journalEndingWith(last: ModelOp, compactFirst = false) {
+  const dir = tempDir();
+  const store = JournalStore.open(dir);
+  for (const op of history) expect(runOn(store, op)).toBe('ok');
+  if (compactFirst) store.compact();
+  expect(runOn(store, last)).toBe('ok');
+  store.close();
+  const journal = journalOf(dir);
+  const starts = lineStarts(journal);
+  const lastStart = starts[starts.length - 2]!;
+  return { dir, journal, lastStart };
+}
+
+function reopen(image: string) {
+  const store = JournalStore.open(image);
+  const state = store.load();
+  return { store, state };
+}
+
+describe.each([
+  ['journal only', false],
+  ['after a snapshot', true],
+])('torn last record (%s)', (_where, compactFirst) => {
+  it.each(lastOps)(
+    'last record %s: cut at every byte offset gives before or after, nothing else',
+    (_n, last) => {
+      const before = stateAfter(history);
+      const after = stateAfter([...history, last]);
+      const { dir, journal, lastStart } = journalEndingWith(last, compactFirst);
+      expect(journal.length - lastStart).toBeGreaterThan(40);
+      for (let cut = lastStart; cut <= journal.length; cut++) {
+        const image = crashImage(dir, journal.subarray(0, cut));
+        const { store, state } = reopen(image);
+        const intact = cut === journal.length;
+        expect(plain(state), `cut at ${cut}`).toEqual(intact ? after : before);
+        expect(state.diagnostics.repairedTail, `cut at ${cut}`).toBe(cut > lastStart && !intact);
+        expect(state.diagnostics.ignoredBytes).toBe(intact ? 0 : cut - lastStart);
+        // The repair is durable: the damaged bytes are gone from the file.
+        expect(fs.statSync(join(image, 'journal.jsonl')).size).toBe(intact ? journal.length : lastStart);
+        // Appends continue after the repair, and a reopen replays them after the repaired prefix.
+        store.commit(allocation('after-crash'));
+        store.close();
+        const again = JournalStore.open(image);
+        const expected = intact ? after : before;
+        expect(plain(again.load()).allocations).toEqual({
+          ...expected.allocations,
+          'after-crash': allocation('after-crash'),
+        });
+        expect(again.load().diagnostics.repairedTail).toBe(false);
+        again.close();
+        fs.rmSync(image, { recursive: true });
+      }
+    },
+  );
+});
+
+describe('damaged last record', () => {
+  it('every single-byte flip in the last line (newline included) gives the state before it', () => {
+    const last = lastOps[1]![1];
+    const before = stateAfter(history);
+    const { dir, journal, lastStart } = journalEndingWith(last);
+    for (let at = lastStart; at < journal.length; at++) {
+      const damaged = Buffer.from(journal);
+      damaged[at] = damaged[at]! ^ 0x01;
+      const { store, state } = reopen(crashImage(dir, damaged));
+      expect(plain(state), `byte ${at} flipped`).toEqual(before);
+      expect(state.diagnostics.repairedTail).toBe(true);
+      expect(state.diagnostics.warnings.join('\n')).toMatch(/cut \d+ bytes from the end of .*journal\.jsonl/);
+      store.close();
+    }
+  });
+
+  it.each([
+    ['with its newline', 0],
+    ['without its newline', 1],
+  ])(
+    'a last record replaced by zeros %s (file extended, data never written) gives the state before it',
+    (_n, less) => {
+      const { dir, journal, lastStart } = journalEndingWith(lastOps[0]![1]);
+      const zeroed = Buffer.concat([
+        journal.subarray(0, lastStart),
+        Buffer.alloc(journal.length - lastStart - less),
+      ]);
+      zeroed[zeroed.length - 1] = less ? 0 : 0x0a;
+      const { store, state } = reopen(crashImage(dir, zeroed));
+      expect(plain(state)).toEqual(stateAfter(history));
+      expect(state.diagnostics.ignoredBytes).toBe(zeroed.length - lastStart);
+      store.close();
+    },
+  );
+
+  it('an empty journal file (crash right after creating it) opens empty', () => {
+    const image = tempDir();
+    fs.writeFileSync(join(image, 'journal.jsonl'), '');
+    const { store, state } = reopen(image);
+    expect(plain(state)).toEqual({ allocations: {}, intents: {} });
+    store.close();
+  });
+});

@@ -1,0 +1,201 @@
+// Compaction (snapshot.json.tmp written + fsync, renamed over snapshot.json, directory fsync'd, journal
+// truncated) interrupted at each step: reopening gives the same state. Two ways: the steps performed by
+// hand on a copy of a store directory (including a half-written tmp file), and the store's own compaction
+// code stopped or copied at each step through its onCompactionStep hook.
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type CompactionStep, JournalStore } from '../../src/store/index.js';
+import {
+  encodeSnapshot,
+  renameSnapshotTmp,
+  SNAPSHOT_TMP_FILE,
+  syncSnapshotDirectory,
+  writeSnapshotTmp,
+} from '../../src/store/snapshot.js';
+import { allocation, crashImage, intent, Model, Prng, plain, randomOp, runOn, tempDir } from './helpers.js';
+
+/** A closed store with an older snapshot and journal records after it. */
+function storeWithHistory() {
+  const dir = tempDir();
+  const store = JournalStore.open(dir);
+  store.commit(allocation('old-1'));
+  store.recordIntent(intent('old-2'));
+  store.compact();
+  store.commit(allocation('a1'));
+  store.recordIntent(intent('a2'));
+  store.update(allocation('old-1', { state: 'lost' }));
+  store.abortIntent('old-2');
+  const state = store.load();
+  const seq = store.lastSeq;
+  store.close();
+  return { dir, state, seq };
+}
+
+const size = (path: string) => fs.statSync(path).size;
+
+describe('compaction interrupted between its steps (performed by hand)', () => {
+  const steps: [string, (image: string, snapshot: string) => void, RegExp | undefined][] = [
+    [
+      'tmp half-written',
+      (image, text) => fs.writeFileSync(join(image, SNAPSHOT_TMP_FILE), text.slice(0, text.length / 2)),
+      /removed .*snapshot\.json\.tmp/,
+    ],
+    [
+      "tmp written and fsync'd, not renamed",
+      (image, text) => writeSnapshotTmp(image, text),
+      /removed .*snapshot\.json\.tmp/,
+    ],
+    [
+      "renamed, directory not fsync'd",
+      (image, text) => {
+        writeSnapshotTmp(image, text);
+        renameSnapshotTmp(image);
+      },
+      /finished an interrupted compaction: 4 journal records/,
+    ],
+    [
+      "renamed and directory fsync'd, journal not truncated",
+      (image, text) => {
+        writeSnapshotTmp(image, text);
+        renameSnapshotTmp(image);
+        syncSnapshotDirectory(image);
+      },
+      /finished an interrupted compaction/,
+    ],
+    [
+      'journal truncated (complete)',
+      (image, text) => {
+        writeSnapshotTmp(image, text);
+        renameSnapshotTmp(image);
+        syncSnapshotDirectory(image);
+        fs.truncateSync(join(image, 'journal.jsonl'), 0);
+      },
+      undefined,
+    ],
+  ];
+
+  it.each(steps)('%s: reopen gives the same state and appends go on', (_step, perform, warning) => {
+    const { dir, state, seq } = storeWithHistory();
+    const image = crashImage(dir);
+    perform(image, encodeSnapshot(seq, state));
+    const store = JournalStore.open(image);
+    expect(plain(store.load())).toEqual(plain(state));
+    expect(store.lastSeq).toBe(seq);
+    const warnings = store.load().diagnostics.warnings.join('\n');
+    if (warning) expect(warnings).toMatch(warning);
+    else expect(warnings).toBe('');
+    expect(fs.existsSync(join(image, SNAPSHOT_TMP_FILE))).toBe(false);
+    // An interrupted compaction found past its rename is finished on open: the journal is emptied.
+    if (warning?.source.includes('finished')) expect(size(join(image, 'journal.jsonl'))).toBe(0);
+    store.commit(allocation('after'));
+    store.close();
+    const again = JournalStore.open(image);
+    expect(plain(again.load()).allocations).toEqual({
+      ...plain(state).allocations,
+      after: allocation('after'),
+    });
+    expect(again.lastSeq).toBe(seq + 1);
+    again.close();
+  });
+
+  it('a snapshot installed but the journal not truncated, then more records: replay skips only the old ones', () => {
+    const { dir, state, seq } = storeWithHistory();
+    const image = crashImage(dir);
+    writeSnapshotTmp(image, encodeSnapshot(seq, state));
+    renameSnapshotTmp(image);
+    // The records a writer appended after the rename (as the store does when its truncate step fails).
+    const writer = JournalStore.open(crashImage(dir));
+    writer.commit(allocation('a2'));
+    writer.remove('a1');
+    const expected = plain(writer.load());
+    writer.close();
+    fs.copyFileSync(join(writer.dir, 'journal.jsonl'), join(image, 'journal.jsonl'));
+    const store = JournalStore.open(image);
+    expect(plain(store.load())).toEqual(expected);
+    expect(store.lastSeq).toBe(seq + 2);
+    store.close();
+  });
+});
+
+describe("the store's own compaction, at each step", () => {
+  it('a crash image copied at every step of every compaction reopens to the state of that moment', () => {
+    const dir = tempDir();
+    const images: { step: CompactionStep; image: string; expected: ReturnType<typeof plain>; seq: number }[] =
+      [];
+    let store: JournalStore | undefined;
+    const onCompactionStep = (step: CompactionStep) => {
+      images.push({ step, image: crashImage(dir), expected: plain(store!.load()), seq: store!.lastSeq });
+    };
+    store = JournalStore.open(dir, { compactEveryRecords: 4, onCompactionStep });
+    const rng = new Prng(7);
+    const model = new Model();
+    for (let i = 0; i < 60; i++) {
+      const op = randomOp(rng, model);
+      expect(runOn(store, op)).toBe(model.apply(op));
+    }
+    store.close();
+    const steps = new Set(images.map((i) => i.step));
+    expect([...steps].sort()).toEqual([
+      'directory-synced',
+      'journal-truncated',
+      'snapshot-renamed',
+      'snapshot-written',
+    ]);
+    expect(images.length).toBeGreaterThan(20);
+    for (const { step, image, expected, seq } of images) {
+      const reopened = JournalStore.open(image);
+      expect(plain(reopened.load()), `image after ${step} at seq ${seq}`).toEqual(expected);
+      expect(reopened.lastSeq).toBe(seq);
+      reopened.close();
+    }
+  });
+
+  it.each(['snapshot-written', 'snapshot-renamed', 'directory-synced'] as const)(
+    'a compaction that fails after %s loses nothing: the operation succeeds, writes go on',
+    (failAt) => {
+      const dir = tempDir();
+      let failing = true;
+      const store = JournalStore.open(dir, {
+        compactEveryRecords: 3,
+        onCompactionStep: (step) => {
+          if (failing && step === failAt) throw new Error(`disk trouble after ${step}`);
+        },
+      });
+      store.commit(allocation('a1'));
+      store.recordIntent(intent('a2'));
+      store.commit(allocation('a2')); // third record: compaction runs and fails
+      expect(store.load().diagnostics.warnings.join('\n')).toMatch(
+        new RegExp(`compaction at seq 3 failed \\(disk trouble after ${failAt}\\)`),
+      );
+      store.remove('a1');
+      store.commit(allocation('a3'));
+      failing = false;
+      store.commit(allocation('a4')); // retried after three more records: succeeds
+      expect(fs.statSync(join(dir, 'journal.jsonl')).size).toBe(0);
+      const expected = plain(store.load());
+      store.close();
+      const again = JournalStore.open(dir);
+      expect(plain(again.load())).toEqual(expected);
+      expect(again.lastSeq).toBe(6);
+      again.close();
+    },
+  );
+
+  it('compacts by itself every compactEveryRecords records: the journal empties, the snapshot holds all', () => {
+    const dir = tempDir();
+    const store = JournalStore.open(dir, { compactEveryRecords: 5 });
+    for (let i = 0; i < 4; i++) store.commit(allocation(`a${i}`));
+    expect(size(join(dir, 'journal.jsonl'))).toBeGreaterThan(0);
+    expect(fs.existsSync(join(dir, 'snapshot.json'))).toBe(false);
+    store.commit(allocation('a4'));
+    expect(size(join(dir, 'journal.jsonl'))).toBe(0);
+    expect(JSON.parse(fs.readFileSync(join(dir, 'snapshot.json'), 'utf8')).seq).toBe(5);
+    store.commit(allocation('a5'));
+    const expected = plain(store.load());
+    store.close();
+    const again = JournalStore.open(dir);
+    expect(plain(again.load())).toEqual(expected);
+    again.close();
+  });
+});
