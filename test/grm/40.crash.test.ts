@@ -40,7 +40,8 @@ afterAll(async () => {
 describe('crash safety', () => {
   it('survives kill -9 during allocations', async () => {
     const first = await serve();
-    const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const headers = { ...auth, 'content-type': 'application/json' };
     const confirmed: string[] = [];
     let killed = false;
     const clients = Array.from({ length: 8 }, async () => {
@@ -62,16 +63,16 @@ describe('crash safety', () => {
 
     const second = await serve();
     for (const id of confirmed) {
-      const res = await fetch(`${second.url}/v1/allocations/${id}`, { headers });
+      const res = await fetch(`${second.url}/v1/allocations/${id}`, { headers: auth });
       expect(res.status, `allocation ${id} was confirmed before the crash`).toBe(200);
       expect(((await res.json()) as { state: string }).state).toBe('active');
     }
-    const list = (await (await fetch(`${second.url}/v1/allocations`, { headers })).json()) as { id: string; resources: { placements: { bytes?: number }[] }[] }[];
+    const list = (await (await fetch(`${second.url}/v1/allocations`, { headers: auth })).json()) as { id: string; resources: { placements: { bytes?: number }[] }[] }[];
     const slices = readSliceTables(path.join(state, 'model'), 2);
     expect(overlaps(slices)).toEqual([]);
     // every slice on the adapters belongs to a live allocation, and nothing else is held
     expect(slices.length).toBe(list.reduce((n, a) => n + a.resources.reduce((m, r) => m + r.placements.length, 0), 0));
-    for (const id of confirmed) expect((await fetch(`${second.url}/v1/allocations/${id}`, { method: 'DELETE', headers })).status).toBe(204);
+    for (const id of confirmed) expect((await fetch(`${second.url}/v1/allocations/${id}`, { method: 'DELETE', headers: auth })).status).toBe(204);
     second.child.kill('SIGTERM');
     await new Promise((r) => second.child.once('exit', r));
   });
