@@ -2,7 +2,8 @@
 // Builds the native addon and the device model with node-gyp, offline.
 // node-gyp would otherwise try to download Node's headers; on the machines this project runs on
 // only the npm registry is reachable, so we point it at the headers of the running Node
-// (see shared reference NODE-FINDINGS.md). Configures once, then builds incrementally.
+// (see shared reference NODE-FINDINGS.md). Configures when the native file set changed, then builds
+// incrementally.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -32,6 +33,17 @@ function gyp(...args) {
   }
 }
 
-if (!existsSync(path.join(root, 'build', 'Makefile')) || process.argv.includes('--reconfigure'))
-  gyp('configure');
+// binding.gyp lists sources with `ls`, evaluated at configure time: configure again whenever the set
+// of native files (or binding.gyp) changed, so a new .c file is never silently left out.
+const fingerprint = [
+  readFileSync(path.join(root, 'binding.gyp'), 'utf8'),
+  ...nativeSources(path.join(root, 'native')),
+].join('\n');
+const stamp = path.join(root, 'build', 'sources.stamp');
+const stale =
+  !existsSync(path.join(root, 'build', 'Makefile')) ||
+  !existsSync(stamp) ||
+  readFileSync(stamp, 'utf8') !== fingerprint;
+if (stale || process.argv.includes('--reconfigure')) gyp('configure');
 gyp('build', '--jobs=2');
+writeFileSync(stamp, fingerprint);

@@ -1,16 +1,17 @@
 // The per-server agent: owns this server's adapters through the driver and executes what the GRM
 // decided (program, release, resize slices; load bitstreams; run jobs; move data). It makes no
 // placement decision of its own: every slice it programs was named by the GRM.
+
+import type { Catalog } from '../bitstream/catalog.js';
+import { loadBitstream } from '../bitstream/loader.js';
 import { Adapter } from '../driver/adapter.js';
 import { DmaController } from '../driver/dma.js';
 import { DriverCode, RaError } from '../driver/errors.js';
 import { functionIds, functionNames, isFunctionName } from '../driver/functions.js';
 import { HostBuffer } from '../driver/hostmem.js';
 import { maxOutputBytes, runJob } from '../driver/jobs.js';
-import { Slices, type SliceKindName } from '../driver/slices.js';
+import { type SliceKindName, Slices } from '../driver/slices.js';
 import { Slots } from '../driver/slots.js';
-import type { Catalog } from '../bitstream/catalog.js';
-import { loadBitstream } from '../bitstream/loader.js';
 import type { Handler } from './protocol.js';
 
 export interface AgentSlot {
@@ -64,13 +65,15 @@ const hexKey = (k: bigint) => k.toString(16).padStart(16, '0');
 
 function keyOf(params: Record<string, unknown>): bigint {
   const k = params.ownerKey;
-  if (typeof k !== 'string' || !/^[0-9a-f]{16}$/.test(k)) throw new RaError(DriverCode.INVALID_ARGUMENT, 'ownerKey must be 16 hex digits');
+  if (typeof k !== 'string' || !/^[0-9a-f]{16}$/.test(k))
+    throw new RaError(DriverCode.INVALID_ARGUMENT, 'ownerKey must be 16 hex digits');
   return BigInt(`0x${k}`);
 }
 
 function int(params: Record<string, unknown>, name: string): number {
   const v = params[name];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new RaError(DriverCode.INVALID_ARGUMENT, `${name} must be a non-negative integer`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+    throw new RaError(DriverCode.INVALID_ARGUMENT, `${name} must be a non-negative integer`);
   return v;
 }
 
@@ -123,7 +126,9 @@ export class Agent {
         slotCount: ident.slots,
         contextsPerEngine: ident.contextsPerEngine,
         sliceEntries: ident.slices,
-        functionsSupported: functionNames.filter((f) => f !== 'matmul-f32' && (ident.functions & (1 << functionIds[f])) !== 0),
+        functionsSupported: functionNames.filter(
+          (f) => f !== 'matmul-f32' && (ident.functions & (1 << functionIds[f])) !== 0,
+        ),
         clockNs: status?.clockNs ?? 0,
       } as const;
       if (health === 'unhealthy') return { ...base, slots: [], slices: [] };
@@ -157,8 +162,15 @@ export class Agent {
   async program(p: Record<string, unknown>): Promise<void> {
     const { adapter } = this.get(p);
     const kind = p.kind as SliceKindName;
-    if (!['memory', 'compute', 'context'].includes(kind)) throw new RaError(DriverCode.INVALID_ARGUMENT, `unknown slice kind ${String(kind)}`);
-    const placement = { kind, ownerKey: keyOf(p), base: int(p, 'base'), length: int(p, 'length'), ...(kind === 'context' ? { slot: int(p, 'slot') } : {}) };
+    if (!['memory', 'compute', 'context'].includes(kind))
+      throw new RaError(DriverCode.INVALID_ARGUMENT, `unknown slice kind ${String(kind)}`);
+    const placement = {
+      kind,
+      ownerKey: keyOf(p),
+      base: int(p, 'base'),
+      length: int(p, 'length'),
+      ...(kind === 'context' ? { slot: int(p, 'slot') } : {}),
+    };
     await new Slices(adapter).program(placement, int(p, 'entry'));
   }
 
@@ -182,8 +194,13 @@ export class Agent {
         : typeof p.function === 'string'
           ? this.catalog.findByFunction(p.function, adapter.identity)[0]
           : undefined;
-    if (!entry) throw new RaError('NOT_FOUND', `no catalog bitstream for ${String(p.bitstream ?? p.function)}`);
-    await loadBitstream(adapter, slot, entry, { trust: this.catalog.trust, policy: this.catalog.policy, force: p.force === true });
+    if (!entry)
+      throw new RaError('NOT_FOUND', `no catalog bitstream for ${String(p.bitstream ?? p.function)}`);
+    await loadBitstream(adapter, slot, entry, {
+      trust: this.catalog.trust,
+      policy: this.catalog.policy,
+      force: p.force === true,
+    });
   }
 
   /**
@@ -197,9 +214,13 @@ export class Agent {
     const input = Buffer.from(String(p.input ?? ''), 'base64');
     const ownerKey = keyOf(p);
     const slices = new Slices(adapter);
-    if (typeof p.key === 'string') await slices.setKey(int(p, 'engineEntry'), ownerKey, Buffer.from(p.key, 'hex'));
+    if (typeof p.key === 'string')
+      await slices.setKey(int(p, 'engineEntry'), ownerKey, Buffer.from(p.key, 'hex'));
     // The scratch slice may sit on another adapter of this server: the engine reaches it over the fabric.
-    const memoryPort = typeof p.memoryAdapter === 'string' ? this.get({ adapter: p.memoryAdapter }).adapter.identity.fabricId : adapter.identity.fabricId;
+    const memoryPort =
+      typeof p.memoryAdapter === 'string'
+        ? this.get({ adapter: p.memoryAdapter }).adapter.identity.fabricId
+        : adapter.identity.fabricId;
     const host = await HostBuffer.create(adapter, input.length + 64 + maxOutputBytes(input.length));
     try {
       const output = await runJob(dma, memoryPort, host, {

@@ -2,8 +2,7 @@
 // runs in-process (a pair of PassThrough streams) today and over TCP or virtio-serial later.
 //   request  {"id": 7, "method": "program", "params": {...}}
 //   response {"id": 7, "result": {...}}  or  {"id": 7, "error": {"code", "message"}}
-import { PassThrough, type Duplex } from 'node:stream';
-import { Duplex as DuplexStream } from 'node:stream';
+import { type Duplex, Duplex as DuplexStream, PassThrough } from 'node:stream';
 import { RaError } from '../driver/errors.js';
 
 const MAX_LINE_BYTES = 128 * 1024 * 1024;
@@ -53,16 +52,20 @@ export function serveAgent(stream: Duplex, handlers: Record<string, Handler>): v
         reply({ error: { code: 'PROTOCOL', message: `unknown method ${m.method}` } });
         return;
       }
-      const params = typeof m.params === 'object' && m.params !== null ? (m.params as Record<string, unknown>) : {};
+      const params =
+        typeof m.params === 'object' && m.params !== null ? (m.params as Record<string, unknown>) : {};
       handler(params).then(
         (result) => reply({ result: result ?? null }),
         (err: unknown) => {
           const e = err as RaError;
-          reply({ error: { code: e.code ?? 'AGENT_ERROR', message: e.message ?? String(err), details: e.details } });
+          reply({
+            error: { code: e.code ?? 'AGENT_ERROR', message: e.message ?? String(err), details: e.details },
+          });
         },
       );
     },
-    (err) => stream.write(`${JSON.stringify({ id: null, error: { code: 'PROTOCOL', message: err.message } })}\n`),
+    (err) =>
+      stream.write(`${JSON.stringify({ id: null, error: { code: 'PROTOCOL', message: err.message } })}\n`),
   );
 }
 
@@ -78,7 +81,11 @@ export class AgentClient {
     onLines(
       stream,
       (msg) => {
-        const m = msg as { id: number; result?: unknown; error?: { code: string; message: string; details?: Record<string, unknown> } };
+        const m = msg as {
+          id: number;
+          result?: unknown;
+          error?: { code: string; message: string; details?: Record<string, unknown> };
+        };
         const p = this.pending.get(m.id);
         if (!p) return;
         this.pending.delete(m.id);

@@ -3,6 +3,7 @@
 import { RaError } from '../driver/errors.js';
 import { GrmCode } from '../grm/types.js';
 import { ApiCode } from './errors.js';
+import { ID_RULE } from './input.js';
 
 interface FastifyLikeError {
   code?: unknown;
@@ -38,7 +39,7 @@ export function fromFastifyError(err: unknown, bodyLimitBytes: number): RaError 
     case 'FST_ERR_MAX_PARAM_LENGTH':
       return new RaError(
         GrmCode.INVALID_REQUEST,
-        'a path parameter is too long; ids are at most 64 characters',
+        `the id in the path is too long; ${ID_RULE}`,
       );
   }
   // Any other client error fastify raises is still the client's: keep fastify's (safe) message.

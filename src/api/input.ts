@@ -4,6 +4,7 @@ import { RaError } from '../driver/errors.js';
 import { GrmCode } from '../grm/types.js';
 
 export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+export const ID_RULE = 'ids are 1 to 64 characters of A-Z, a-z, 0-9, "_" or "-"';
 
 function describe(value: unknown): string {
   if (value === undefined) return 'no body';
@@ -27,10 +28,7 @@ export function objectBody(body: unknown): Record<string, unknown> {
 export function pathId(params: unknown): string {
   const id = (params as { id?: unknown } | undefined)?.id;
   if (typeof id !== 'string' || !ID_PATTERN.test(id)) {
-    throw new RaError(
-      GrmCode.INVALID_REQUEST,
-      'the id in the path must be 1 to 64 characters of A-Z, a-z, 0-9, "_" or "-"',
-    );
+    throw new RaError(GrmCode.INVALID_REQUEST, `the id in the path is malformed; ${ID_RULE}`);
   }
   return id;
 }

@@ -76,7 +76,11 @@ export class ModelProcess {
     const env = { ...process.env, ...(o.dieWithParent === false ? {} : { RA_MODEL_DIE_WITH_PARENT: '1' }) };
     // A model that must outlive us (serve --state) gets its own process group: a Ctrl-C or kill of the
     // GRM's group does not take the adapters (and the tenants' slices) down with it.
-    const child = spawn(modelExecutable, args, { stdio: ['ignore', 'pipe', 'pipe'], env, detached: o.dieWithParent === false });
+    const child = spawn(modelExecutable, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env,
+      detached: o.dieWithParent === false,
+    });
     const model = new ModelProcess(child, dir, o.adapters, ownsDir);
     await new Promise<void>((resolve, reject) => {
       let out = '';

@@ -11,8 +11,8 @@ import { Adapter } from '../driver/adapter.js';
 import { ModelProcess } from '../driver/model-process.js';
 import { JournalStore } from '../store/journal-store.js';
 import { Grm } from './grm.js';
-import { type Difference, reconcile } from './reconcile.js';
 import { startReallocator } from './reallocator.js';
+import { type Difference, reconcile } from './reconcile.js';
 
 export interface EmbeddedOptions {
   adapters: number;
@@ -48,7 +48,9 @@ function runningModel(dir: string, adapters: number): string[] | undefined {
 export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
   const server = o.server ?? os.hostname();
   const ownsState = !o.stateDir;
-  const stateDir = o.stateDir ?? mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'rafabric-state-'));
+  const stateDir =
+    o.stateDir ??
+    mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'rafabric-state-'));
   const modelDir = path.join(stateDir, 'model');
   mkdirSync(modelDir, { recursive: true });
   let model: ModelProcess | undefined;
@@ -56,7 +58,12 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
   if (uris) o.log.info({ dir: modelDir }, 'reusing the device model that is still running');
   else {
     // With a state folder the model outlives a crashed GRM (its adapters keep their slices).
-    model = await ModelProcess.start({ adapters: o.adapters, dir: modelDir, memoryBytes: o.memoryBytes ?? 8 * 1024 ** 3, dieWithParent: ownsState });
+    model = await ModelProcess.start({
+      adapters: o.adapters,
+      dir: modelDir,
+      memoryBytes: o.memoryBytes ?? 8 * 1024 ** 3,
+      dieWithParent: ownsState,
+    });
     uris = model.uris;
     writeFileSync(path.join(modelDir, 'ra-model.pid'), `${model.pid}\n`);
     o.log.info({ dir: modelDir, pid: model.pid, adapters: o.adapters }, 'device model started');

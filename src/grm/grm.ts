@@ -10,13 +10,13 @@ import { maxOutputBytes } from '../driver/jobs.js';
 import {
   buildAvailability,
   type ExistingSlice,
-  type Placement as RvlPlacement,
   type PlanFailure,
   planGrow,
   planRequest,
   planShrink,
   preferred,
   type ResizePlan,
+  type Placement as RvlPlacement,
 } from '../rvl/index.js';
 import type { AllocationStore, StoredAllocation } from '../store/store.js';
 import { Mutex } from './mutex.js';
@@ -78,7 +78,9 @@ export class Grm implements GrmApi {
 
   /** Reads every agent's adapters (registers are the truth for devices). */
   async readPool(): Promise<PoolSnapshot> {
-    const parts = await Promise.all(this.o.agents.map((a) => a.call<{ adapters: AgentAdapter[] }>('inventory')));
+    const parts = await Promise.all(
+      this.o.agents.map((a) => a.call<{ adapters: AgentAdapter[] }>('inventory')),
+    );
     this.lastPool = { adapters: parts.flatMap((p) => p.adapters) };
     return this.lastPool;
   }
@@ -89,7 +91,11 @@ export class Grm implements GrmApi {
 
   health(): { ok: boolean; adapters: number; unhealthy: number } {
     const unhealthy = this.lastPool.adapters.filter((a) => a.health === 'unhealthy').length;
-    return { ok: this.lastPool.adapters.length > unhealthy, adapters: this.lastPool.adapters.length, unhealthy };
+    return {
+      ok: this.lastPool.adapters.length > unhealthy,
+      adapters: this.lastPool.adapters.length,
+      unhealthy,
+    };
   }
 
   get(tenant: string, id: string): Allocation {
@@ -116,7 +122,13 @@ export class Grm implements GrmApi {
       const id = `a-${randomBytes(6).toString('hex')}`;
       const ownerKey = newOwnerKey();
       const placements = result.plan.placements;
-      this.o.store.recordIntent({ id, tenant, ownerKey, placements: placements.map(toPublicPlacement), createdAt: new Date().toISOString() });
+      this.o.store.recordIntent({
+        id,
+        tenant,
+        ownerKey,
+        placements: placements.map(toPublicPlacement),
+        createdAt: new Date().toISOString(),
+      });
       await this.configure(id, ownerKey, placements);
       const now = new Date();
       const allocation: StoredAllocation = {
@@ -127,7 +139,12 @@ export class Grm implements GrmApi {
         policy,
         createdAt: now.toISOString(),
         ...(policy.leaseMs ? { leaseExpiresAt: new Date(now.getTime() + policy.leaseMs).toISOString() } : {}),
-        resources: placement.resources.map((r, i) => resourceOf(r as ResourceRequest, placements.filter((p) => p.resourceIndex === i))),
+        resources: placement.resources.map((r, i) =>
+          resourceOf(
+            r as ResourceRequest,
+            placements.filter((p) => p.resourceIndex === i),
+          ),
+        ),
       };
       this.o.store.commit(allocation); // durable before the client hears "201"
       this.allocations.set(id, allocation);
@@ -148,17 +165,36 @@ export class Grm implements GrmApi {
           await agent.call('load', { adapter: p.adapter, slot: p.slot, ...p.loadBitstream, force: true });
           loaded.add(slotKey);
         }
-        await agent.call('program', { adapter: p.adapter, entry: p.entry, kind: p.kind, base: p.base, length: this.contextsFor(p), ...(p.slot !== undefined ? { slot: p.slot } : {}), ownerKey });
+        await agent.call('program', {
+          adapter: p.adapter,
+          entry: p.entry,
+          kind: p.kind,
+          base: p.base,
+          length: this.contextsFor(p),
+          ...(p.slot !== undefined ? { slot: p.slot } : {}),
+          ownerKey,
+        });
         programmed.push(p);
       }
     } catch (err) {
       this.log.warn({ allocation: id, err: (err as Error).message }, 'configuration failed: rolling back');
       for (const p of programmed.reverse()) {
-        await this.agentFor(p.adapter).call('release', { adapter: p.adapter, entry: p.entry, ownerKey }).catch((e: Error) => this.log.error({ allocation: id, adapter: p.adapter, entry: p.entry, err: e.message }, 'rollback could not release a slice; reconciliation will'));
+        await this.agentFor(p.adapter)
+          .call('release', { adapter: p.adapter, entry: p.entry, ownerKey })
+          .catch((e: Error) =>
+            this.log.error(
+              { allocation: id, adapter: p.adapter, entry: p.entry, err: e.message },
+              'rollback could not release a slice; reconciliation will',
+            ),
+          );
       }
       this.o.store.abortIntent(id);
       const e = err as RaError;
-      throw new RaError(e.code === 'OVERLAP' || e.code === 'NO_RESOURCE' ? GrmCode.CONFLICT : GrmCode.ADAPTER_FAILURE, `configuring the adapters failed and was rolled back: ${e.message}`, { cause: e.code });
+      throw new RaError(
+        e.code === 'OVERLAP' || e.code === 'NO_RESOURCE' ? GrmCode.CONFLICT : GrmCode.ADAPTER_FAILURE,
+        `configuring the adapters failed and was rolled back: ${e.message}`,
+        { cause: e.code },
+      );
     }
   }
 
@@ -181,7 +217,12 @@ export class Grm implements GrmApi {
       for (const p of r.placements) {
         await this.agentFor(p.adapter)
           .call('release', { adapter: p.adapter, entry: p.slice, ownerKey: a.ownerKey })
-          .catch((e: RaError) => this.log.warn({ allocation: a.id, adapter: p.adapter, entry: p.slice, err: e.message }, 'slice already gone while releasing'));
+          .catch((e: RaError) =>
+            this.log.warn(
+              { allocation: a.id, adapter: p.adapter, entry: p.slice, err: e.message },
+              'slice already gone while releasing',
+            ),
+          );
       }
     }
     this.o.store.remove(a.id);
@@ -195,27 +236,44 @@ export class Grm implements GrmApi {
     const a = this.owned(tenant, id);
     const resource = a.resources[req.resource];
     if (!resource || (resource.kind !== 'memory' && resource.kind !== 'compute')) {
-      throw new RaError(GrmCode.INVALID_REQUEST, `resources[${req.resource}] is not a memory or compute resource of ${id}`, { field: 'resource' });
+      throw new RaError(
+        GrmCode.INVALID_REQUEST,
+        `resources[${req.resource}] is not a memory or compute resource of ${id}`,
+        { field: 'resource' },
+      );
     }
     if ((resource.kind === 'memory') !== (req.bytes !== undefined)) {
-      throw new RaError(GrmCode.INVALID_REQUEST, `resources[${req.resource}] is ${resource.kind}: give ${resource.kind === 'memory' ? 'bytes' : 'units'}`, { field: 'bytes' });
+      throw new RaError(
+        GrmCode.INVALID_REQUEST,
+        `resources[${req.resource}] is ${resource.kind}: give ${resource.kind === 'memory' ? 'bytes' : 'units'}`,
+        { field: 'bytes' },
+      );
     }
     if (resource.placements.length !== 1) {
-      throw new RaError(GrmCode.CONFLICT, `resources[${req.resource}] is spread over ${resource.placements.length} slices; only single-slice resources resize`);
+      throw new RaError(
+        GrmCode.CONFLICT,
+        `resources[${req.resource}] is spread over ${resource.placements.length} slices; only single-slice resources resize`,
+      );
     }
     return this.mutex.run(async () => {
       const pool = await this.readPool();
       const inventory = toInventory(pool, this.keyIndex());
       const p = resource.placements[0]!;
       const slice = inventory.slices.find((s) => s.adapter === p.adapter && s.entry === p.slice);
-      if (!slice) throw new RaError(GrmCode.CONFLICT, `slice ${p.adapter}#${p.slice} of ${id} is missing on the adapter`);
+      if (!slice)
+        throw new RaError(
+          GrmCode.CONFLICT,
+          `slice ${p.adapter}#${p.slice} of ${id} is missing on the adapter`,
+        );
       const target = req.bytes ?? req.units!;
       const availability = buildAvailability(inventory);
       let plan: ResizePlan;
       if (target < slice.length) plan = planShrink(availability, slice, target);
       else if (target === slice.length) return publicView(a);
       else {
-        const r = planGrow(availability, slice, target, { sameServer: pool.adapters.find((x) => x.id === p.adapter)?.server ?? '' });
+        const r = planGrow(availability, slice, target, {
+          sameServer: pool.adapters.find((x) => x.id === p.adapter)?.server ?? '',
+        });
         if (!r.ok) throw unavailable(r);
         plan = r.plan;
       }
@@ -228,50 +286,106 @@ export class Grm implements GrmApi {
   }
 
   /** Moves a memory slice to a new extent (another adapter if needed), contents preserved by DMA. */
-  async migrate(tenant: string, id: string, resourceIndex: number, toAdapters: string[]): Promise<Allocation> {
+  async migrate(
+    tenant: string,
+    id: string,
+    resourceIndex: number,
+    toAdapters: string[],
+  ): Promise<Allocation> {
     const a = this.owned(tenant, id);
     const resource = a.resources[resourceIndex];
-    if (!resource || resource.kind !== 'memory' || resource.placements.length !== 1) {
-      throw new RaError(GrmCode.INVALID_REQUEST, `resources[${resourceIndex}] is not a single-slice memory resource`);
+    if (resource?.kind !== 'memory' || resource.placements.length !== 1) {
+      throw new RaError(
+        GrmCode.INVALID_REQUEST,
+        `resources[${resourceIndex}] is not a single-slice memory resource`,
+      );
     }
     return this.mutex.run(async () => {
       const { planMigration } = await import('../rvl/index.js');
       const inventory = toInventory(await this.readPool(), this.keyIndex());
       const p = resource.placements[0]!;
       const slice = inventory.slices.find((s) => s.adapter === p.adapter && s.entry === p.slice);
-      if (!slice) throw new RaError(GrmCode.CONFLICT, `slice ${p.adapter}#${p.slice} is missing on the adapter`);
+      if (!slice)
+        throw new RaError(GrmCode.CONFLICT, `slice ${p.adapter}#${p.slice} is missing on the adapter`);
       const r = planMigration(buildAvailability(inventory), slice, toAdapters);
       if (!r.ok) throw unavailable(r);
       const updated = await this.applyResize(a, resourceIndex, slice, r.plan, resource.bytes ?? slice.length);
       this.o.store.update(updated);
       this.allocations.set(id, updated);
-      this.log.info({ allocation: id, from: p.adapter, to: updated.resources[resourceIndex]!.placements[0]!.adapter }, 'migrated');
+      this.log.info(
+        { allocation: id, from: p.adapter, to: updated.resources[resourceIndex]!.placements[0]!.adapter },
+        'migrated',
+      );
       return publicView(updated);
     });
   }
 
-  private async applyResize(a: StoredAllocation, index: number, slice: ExistingSlice, plan: ResizePlan, target: number): Promise<StoredAllocation> {
+  private async applyResize(
+    a: StoredAllocation,
+    index: number,
+    slice: ExistingSlice,
+    plan: ResizePlan,
+    target: number,
+  ): Promise<StoredAllocation> {
     const resource = a.resources[index]!;
     let placement: Placement;
     if (plan.kind === 'in-place' || plan.kind === 'shrink') {
-      await this.agentFor(slice.adapter).call('resize', { adapter: slice.adapter, entry: slice.entry, ownerKey: a.ownerKey, length: plan.toLength });
-      placement = { ...resource.placements[0]!, ...(slice.kind === 'memory' ? { bytes: plan.toLength } : { units: plan.toLength }) };
+      await this.agentFor(slice.adapter).call('resize', {
+        adapter: slice.adapter,
+        entry: slice.entry,
+        ownerKey: a.ownerKey,
+        length: plan.toLength,
+      });
+      placement = {
+        ...resource.placements[0]!,
+        ...(slice.kind === 'memory' ? { bytes: plan.toLength } : { units: plan.toLength }),
+      };
     } else {
       const to = plan.to;
       const agent = this.agentFor(to.adapter);
-      await agent.call('program', { adapter: to.adapter, entry: to.entry, kind: to.kind, base: to.base, length: to.length, ownerKey: a.ownerKey });
+      await agent.call('program', {
+        adapter: to.adapter,
+        entry: to.entry,
+        kind: to.kind,
+        base: to.base,
+        length: to.length,
+        ownerKey: a.ownerKey,
+      });
       try {
         if (slice.kind === 'memory') {
-          await agent.call('copy', { srcAdapter: slice.adapter, srcEntry: slice.entry, srcOffset: 0, dstAdapter: to.adapter, dstEntry: to.entry, dstOffset: 0, bytes: Math.min(slice.length, to.length), ownerKey: a.ownerKey });
+          await agent.call('copy', {
+            srcAdapter: slice.adapter,
+            srcEntry: slice.entry,
+            srcOffset: 0,
+            dstAdapter: to.adapter,
+            dstEntry: to.entry,
+            dstOffset: 0,
+            bytes: Math.min(slice.length, to.length),
+            ownerKey: a.ownerKey,
+          });
         }
       } catch (err) {
-        await agent.call('release', { adapter: to.adapter, entry: to.entry, ownerKey: a.ownerKey }).catch(() => undefined);
+        await agent
+          .call('release', { adapter: to.adapter, entry: to.entry, ownerKey: a.ownerKey })
+          .catch(() => undefined);
         throw err;
       }
-      await this.agentFor(slice.adapter).call('release', { adapter: slice.adapter, entry: slice.entry, ownerKey: a.ownerKey });
-      placement = { adapter: to.adapter, slice: to.entry, ...(to.kind === 'memory' ? { offset: to.base, bytes: to.length } : { units: to.length }) };
+      await this.agentFor(slice.adapter).call('release', {
+        adapter: slice.adapter,
+        entry: slice.entry,
+        ownerKey: a.ownerKey,
+      });
+      placement = {
+        adapter: to.adapter,
+        slice: to.entry,
+        ...(to.kind === 'memory' ? { offset: to.base, bytes: to.length } : { units: to.length }),
+      };
     }
-    const resized: AllocatedResource = { ...resource, ...(resource.kind === 'memory' ? { bytes: target } : { units: target }), placements: [placement] };
+    const resized: AllocatedResource = {
+      ...resource,
+      ...(resource.kind === 'memory' ? { bytes: target } : { units: target }),
+      placements: [placement],
+    };
     return { ...a, resources: a.resources.map((r, i) => (i === index ? resized : r)) };
   }
 
@@ -280,10 +394,17 @@ export class Grm implements GrmApi {
     const job = validateJob(body);
     const a = this.owned(tenant, id);
     const resource = a.resources.find((r) =>
-      job.function === 'matmul-f32' ? r.kind === 'compute' : job.function === 'pipeline' ? r.kind === 'logic' : r.kind === 'accelerator' && r.function === job.function,
+      job.function === 'matmul-f32'
+        ? r.kind === 'compute'
+        : job.function === 'pipeline'
+          ? r.kind === 'logic'
+          : r.kind === 'accelerator' && r.function === job.function,
     );
     const engine = resource?.placements[0];
-    if (!engine) throw new RaError(GrmCode.INVALID_REQUEST, `allocation ${id} has no ${job.function} engine`, { field: 'function' });
+    if (!engine)
+      throw new RaError(GrmCode.INVALID_REQUEST, `allocation ${id} has no ${job.function} engine`, {
+        field: 'function',
+      });
     const scratchBytes = 2 * (job.inputBytes.length + 64) + maxOutputBytes(job.inputBytes.length);
     // Scratch memory for the input and output: on the engine's adapter when it has room, else on
     // another adapter of the same server, which the engine reaches over the fabric (ra-spec §1).
@@ -291,11 +412,37 @@ export class Grm implements GrmApi {
     const scratch = await this.mutex.run(async () => {
       const inventory = toInventory(await this.readPool(), this.keyIndex());
       const memory = { kind: 'memory' as const, bytes: scratchBytes };
-      let r = planRequest(inventory, { resources: [memory], policy: { maxAdapters: 1, adaptersInUse: [engine.adapter], allowSplit: false } }, preferred);
-      if (!r.ok) r = planRequest(inventory, { resources: [memory], policy: { maxAdapters: 1, sameServer: server(engine.adapter), allowSplit: false } }, preferred);
+      let r = planRequest(
+        inventory,
+        {
+          resources: [memory],
+          policy: { maxAdapters: 1, adaptersInUse: [engine.adapter], allowSplit: false },
+        },
+        preferred,
+      );
+      if (!r.ok)
+        r = planRequest(
+          inventory,
+          {
+            resources: [memory],
+            policy: { maxAdapters: 1, sameServer: server(engine.adapter), allowSplit: false },
+          },
+          preferred,
+        );
       const p = r.ok ? r.plan.placements[0] : undefined;
-      if (!p || server(p.adapter) !== server(engine.adapter)) throw new RaError(GrmCode.RESOURCE_UNAVAILABLE, `no free memory on ${server(engine.adapter)} to stage the job input`);
-      await this.agentFor(p.adapter).call('program', { adapter: p.adapter, entry: p.entry, kind: 'memory', base: p.base, length: p.length, ownerKey: a.ownerKey });
+      if (!p || server(p.adapter) !== server(engine.adapter))
+        throw new RaError(
+          GrmCode.RESOURCE_UNAVAILABLE,
+          `no free memory on ${server(engine.adapter)} to stage the job input`,
+        );
+      await this.agentFor(p.adapter).call('program', {
+        adapter: p.adapter,
+        entry: p.entry,
+        kind: 'memory',
+        base: p.base,
+        length: p.length,
+        ownerKey: a.ownerKey,
+      });
       return p;
     });
     const agent = this.agentFor(engine.adapter);
@@ -314,12 +461,16 @@ export class Grm implements GrmApi {
         ...(params ? { params } : {}),
       });
     } finally {
-      await agent.call('release', { adapter: scratch.adapter, entry: scratch.entry, ownerKey: a.ownerKey }).catch(() => undefined);
+      await agent
+        .call('release', { adapter: scratch.adapter, entry: scratch.entry, ownerKey: a.ownerKey })
+        .catch(() => undefined);
     }
   }
 
   listBitstreams(): { id: string; function: string; version: string; signed: boolean }[] {
-    return this.o.catalog.list().map((e) => ({ id: e.id, function: e.function, version: e.version, signed: e.signature.signed }));
+    return this.o.catalog
+      .list()
+      .map((e) => ({ id: e.id, function: e.function, version: e.version, signed: e.signature.signed }));
   }
 
   async registerBitstream(body: unknown): Promise<{ id: string }> {
@@ -327,12 +478,18 @@ export class Grm implements GrmApi {
     if (typeof b !== 'object' || b === null || typeof b.image !== 'string') {
       throw new RaError(GrmCode.INVALID_REQUEST, 'body must be {"descriptor": {...}, "image": BASE64}');
     }
-    const entry = this.o.catalog.register({ descriptor: b.descriptor, image: Buffer.from(b.image, 'base64') });
+    const entry = this.o.catalog.register({
+      descriptor: b.descriptor,
+      image: Buffer.from(b.image, 'base64'),
+    });
     return { id: entry.id };
   }
 }
 
-function jobParams(fn: string, params: { iv?: string; m?: number; n?: number; k?: number } | undefined): string | undefined {
+function jobParams(
+  fn: string,
+  params: { iv?: string; m?: number; n?: number; k?: number } | undefined,
+): string | undefined {
   if (fn === 'aes-256-gcm') return params?.iv;
   if (fn !== 'matmul-f32' || !params) return undefined;
   const b = Buffer.alloc(12);
@@ -343,7 +500,11 @@ function jobParams(fn: string, params: { iv?: string; m?: number; n?: number; k?
 }
 
 function unavailable(f: PlanFailure): RaError {
-  return new RaError(GrmCode.RESOURCE_UNAVAILABLE, f.details.message, { resource: f.details.resourceIndex, why: f.details.why, skipped: f.details.skipped });
+  return new RaError(GrmCode.RESOURCE_UNAVAILABLE, f.details.message, {
+    resource: f.details.resourceIndex,
+    why: f.details.why,
+    skipped: f.details.skipped,
+  });
 }
 
 function toPublicPlacement(p: RvlPlacement): Placement {

@@ -17,7 +17,11 @@ function slotsOf(a: AgentAdapter): SlotInventory[] {
     .filter((s) => s.state === 'ready' || s.state === 'busy')
     .map((s) => ({
       index: s.index,
-      ...(s.function === 'pipeline' ? { bitstream: s.image ?? '' } : s.function ? { function: s.function } : {}),
+      ...(s.function === 'pipeline'
+        ? { bitstream: s.image ?? '' }
+        : s.function
+          ? { function: s.function }
+          : {}),
       contexts: s.contexts,
       contextsUsed: s.contextsUsed,
     }));

@@ -21,12 +21,20 @@ export async function reallocateOnce(grm: Grm, nowMs = Date.now()): Promise<Real
       const lost = { ...a, state: 'lost' as const };
       grm.store.update(lost);
       grm.allocations.set(a.id, lost);
-      events.push({ allocation: a.id, action: 'adapter-lost', detail: `adapter ${dead.adapter} is unhealthy` });
+      events.push({
+        allocation: a.id,
+        action: 'adapter-lost',
+        detail: `adapter ${dead.adapter} is unhealthy`,
+      });
       continue;
     }
     if (a.leaseExpiresAt && Date.parse(a.leaseExpiresAt) <= nowMs) {
       await grm.releaseLocked(a, 'lease expired');
-      events.push({ allocation: a.id, action: 'lease-expired', detail: `lease ended at ${a.leaseExpiresAt}` });
+      events.push({
+        allocation: a.id,
+        action: 'lease-expired',
+        detail: `lease ended at ${a.leaseExpiresAt}`,
+      });
       continue;
     }
     const limitMs = a.policy.idleReclaimMs;

@@ -80,7 +80,15 @@ export interface AdapterView {
   memory: { total: number; free: number };
   computeUnits: { total: number; free: number };
   slots: { total: number; free: number };
-  slices: { entry: number; kind: string; state: string; base: number; length: number; slot?: number; allocation?: string }[];
+  slices: {
+    entry: number;
+    kind: string;
+    state: string;
+    base: number;
+    length: number;
+    slot?: number;
+    allocation?: string;
+  }[];
 }
 
 /** What the HTTP API and the CLI need from the GRM. Every method validates its input. */

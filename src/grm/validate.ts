@@ -10,8 +10,10 @@ export const MAX_RESOURCES = 64;
 export const MAX_JOB_INPUT_BYTES = 32 * 1024 * 1024;
 const MAX_LEASE_MS = 365 * 24 * 3600 * 1000;
 
-const invalid = (message: string, details?: Record<string, unknown>) => new RaError(GrmCode.INVALID_REQUEST, message, details);
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const invalid = (message: string, details?: Record<string, unknown>) =>
+  new RaError(GrmCode.INVALID_REQUEST, message, details);
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function onlyKeys(obj: Record<string, unknown>, allowed: readonly string[], where: string): void {
   const extra = Object.keys(obj).filter((k) => !allowed.includes(k));
@@ -22,7 +24,9 @@ function optionalMs(obj: Record<string, unknown>, name: string): number | undefi
   const v = obj[name];
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0 || v > MAX_LEASE_MS) {
-    throw invalid(`policy.${name} must be a whole number of milliseconds, 1..${MAX_LEASE_MS}`, { field: `policy.${name}` });
+    throw invalid(`policy.${name} must be a whole number of milliseconds, 1..${MAX_LEASE_MS}`, {
+      field: `policy.${name}`,
+    });
   }
   return v;
 }
@@ -35,19 +39,35 @@ export interface ValidatedAllocation {
 export function validateAllocation(body: unknown): ValidatedAllocation {
   if (!isRecord(body)) throw invalid('the request body must be a JSON object with a "resources" array');
   onlyKeys(body, ['resources', 'policy'], 'request');
-  if (!Array.isArray(body.resources) || body.resources.length === 0) throw invalid('resources must be a non-empty array', { field: 'resources' });
-  if (body.resources.length > MAX_RESOURCES) throw invalid(`at most ${MAX_RESOURCES} resources per allocation`, { field: 'resources' });
+  if (!Array.isArray(body.resources) || body.resources.length === 0)
+    throw invalid('resources must be a non-empty array', { field: 'resources' });
+  if (body.resources.length > MAX_RESOURCES)
+    throw invalid(`at most ${MAX_RESOURCES} resources per allocation`, { field: 'resources' });
   const policyIn = body.policy === undefined ? {} : body.policy;
   if (!isRecord(policyIn)) throw invalid('policy must be an object', { field: 'policy' });
   onlyKeys(policyIn, ['sameServer', 'maxAdapters', 'allowSplit', 'leaseMs', 'idleReclaimMs'], 'policy');
   const { leaseMs: _l, idleReclaimMs: _i, ...placementPolicy } = policyIn;
   body.resources.forEach((r, i) => {
     if (!isRecord(r)) throw invalid(`resources[${i}] must be an object`, { field: `resources[${i}]` });
-    const allowed = { accelerator: ['kind', 'function'], memory: ['kind', 'bytes'], compute: ['kind', 'units'], logic: ['kind', 'bitstream'] }[String(r.kind)];
-    if (!allowed) throw invalid(`resources[${i}].kind must be accelerator, memory, compute or logic`, { field: `resources[${i}].kind` });
+    const allowed = {
+      accelerator: ['kind', 'function'],
+      memory: ['kind', 'bytes'],
+      compute: ['kind', 'units'],
+      logic: ['kind', 'bitstream'],
+    }[String(r.kind)];
+    if (!allowed)
+      throw invalid(`resources[${i}].kind must be accelerator, memory, compute or logic`, {
+        field: `resources[${i}].kind`,
+      });
     onlyKeys(r, allowed, `resources[${i}]`);
-    if (r.kind === 'accelerator' && (!isFunctionName(r.function) || r.function === 'matmul-f32' || r.function === 'pipeline')) {
-      throw invalid(`resources[${i}].function must be one of aes-256-gcm, sha256, crc32c (matmul is kind "compute"; custom logic is kind "logic")`, { field: `resources[${i}].function` });
+    if (
+      r.kind === 'accelerator' &&
+      (!isFunctionName(r.function) || r.function === 'matmul-f32' || r.function === 'pipeline')
+    ) {
+      throw invalid(
+        `resources[${i}].function must be one of aes-256-gcm, sha256, crc32c (matmul is kind "compute"; custom logic is kind "logic")`,
+        { field: `resources[${i}].function` },
+      );
     }
   });
   let placement: PlacementRequest;
@@ -65,40 +85,65 @@ export function validateAllocation(body: unknown): ValidatedAllocation {
 }
 
 export function validateResize(body: unknown): ResizeRequest {
-  if (!isRecord(body)) throw invalid('the request body must be a JSON object: {"resource": N, "bytes": N} or {"resource": N, "units": N}');
+  if (!isRecord(body))
+    throw invalid(
+      'the request body must be a JSON object: {"resource": N, "bytes": N} or {"resource": N, "units": N}',
+    );
   onlyKeys(body, ['resource', 'bytes', 'units'], 'resize');
   const { resource, bytes, units } = body;
-  if (typeof resource !== 'number' || !Number.isSafeInteger(resource) || resource < 0 || resource >= MAX_RESOURCES) throw invalid('resource must be the index of a memory or compute resource', { field: 'resource' });
-  if ((bytes === undefined) === (units === undefined)) throw invalid('give exactly one of bytes or units', { field: 'bytes' });
+  if (
+    typeof resource !== 'number' ||
+    !Number.isSafeInteger(resource) ||
+    resource < 0 ||
+    resource >= MAX_RESOURCES
+  )
+    throw invalid('resource must be the index of a memory or compute resource', { field: 'resource' });
+  if ((bytes === undefined) === (units === undefined))
+    throw invalid('give exactly one of bytes or units', { field: 'bytes' });
   const n = bytes ?? units;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0) throw invalid(`${bytes !== undefined ? 'bytes' : 'units'} must be a positive integer below 2^53`, { field: bytes !== undefined ? 'bytes' : 'units' });
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0)
+    throw invalid(`${bytes !== undefined ? 'bytes' : 'units'} must be a positive integer below 2^53`, {
+      field: bytes !== undefined ? 'bytes' : 'units',
+    });
   return bytes !== undefined ? { resource, bytes: n } : { resource, units: n };
 }
 
 const HEX = /^[0-9a-fA-F]*$/;
 
 export function validateJob(body: unknown): JobRequest & { inputBytes: Buffer } {
-  if (!isRecord(body)) throw invalid('the request body must be a JSON object: {"function", "params"?, "input": BASE64}');
+  if (!isRecord(body))
+    throw invalid('the request body must be a JSON object: {"function", "params"?, "input": BASE64}');
   onlyKeys(body, ['function', 'params', 'input'], 'job');
-  if (!isFunctionName(body.function)) throw invalid('function must be one of aes-256-gcm, sha256, crc32c, pipeline, matmul-f32', { field: 'function' });
-  if (typeof body.input !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(body.input)) throw invalid('input must be base64', { field: 'input' });
+  if (!isFunctionName(body.function))
+    throw invalid('function must be one of aes-256-gcm, sha256, crc32c, pipeline, matmul-f32', {
+      field: 'function',
+    });
+  if (typeof body.input !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(body.input))
+    throw invalid('input must be base64', { field: 'input' });
   const inputBytes = Buffer.from(body.input, 'base64');
   if (inputBytes.length === 0) throw invalid('input is empty', { field: 'input' });
-  if (inputBytes.length > MAX_JOB_INPUT_BYTES) throw invalid(`input is over ${MAX_JOB_INPUT_BYTES} bytes`, { field: 'input' });
+  if (inputBytes.length > MAX_JOB_INPUT_BYTES)
+    throw invalid(`input is over ${MAX_JOB_INPUT_BYTES} bytes`, { field: 'input' });
   const params = body.params === undefined ? {} : body.params;
   if (!isRecord(params)) throw invalid('params must be an object', { field: 'params' });
   if (body.function === 'aes-256-gcm') {
     onlyKeys(params, ['key', 'iv'], 'params');
-    if (typeof params.key !== 'string' || params.key.length !== 64 || !HEX.test(params.key)) throw invalid('params.key must be 64 hex digits (aes-256)', { field: 'params.key' });
-    if (typeof params.iv !== 'string' || params.iv.length !== 24 || !HEX.test(params.iv)) throw invalid('params.iv must be 24 hex digits (12 bytes)', { field: 'params.iv' });
+    if (typeof params.key !== 'string' || params.key.length !== 64 || !HEX.test(params.key))
+      throw invalid('params.key must be 64 hex digits (aes-256)', { field: 'params.key' });
+    if (typeof params.iv !== 'string' || params.iv.length !== 24 || !HEX.test(params.iv))
+      throw invalid('params.iv must be 24 hex digits (12 bytes)', { field: 'params.iv' });
   } else if (body.function === 'matmul-f32') {
     onlyKeys(params, ['m', 'n', 'k'], 'params');
     for (const d of ['m', 'n', 'k'] as const) {
       const v = params[d];
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 4096) throw invalid(`params.${d} must be 1..4096`, { field: `params.${d}` });
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 4096)
+        throw invalid(`params.${d} must be 1..4096`, { field: `params.${d}` });
     }
     const { m, n, k } = params as { m: number; n: number; k: number };
-    if (inputBytes.length !== (m * k + k * n) * 4) throw invalid(`input must hold A (${m}x${k}) then B (${k}x${n}) as f32: ${(m * k + k * n) * 4} bytes`, { field: 'input' });
+    if (inputBytes.length !== (m * k + k * n) * 4)
+      throw invalid(`input must hold A (${m}x${k}) then B (${k}x${n}) as f32: ${(m * k + k * n) * 4} bytes`, {
+        field: 'input',
+      });
   } else {
     onlyKeys(params, [], 'params');
   }

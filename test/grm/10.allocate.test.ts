@@ -2,8 +2,8 @@
 // independent implementations, refusals that change nothing, tenant isolation, release.
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { MiB, readSliceTables, useEmbedded } from './helpers.js';
 import { crc32cBytes, matmulF32, pipeline } from '../helpers/reference.js';
+import { MiB, readSliceTables, useEmbedded } from './helpers.js';
 
 describe('GRM allocation', () => {
   const ctx = useEmbedded(3, 256 * MiB);
@@ -11,19 +11,36 @@ describe('GRM allocation', () => {
   const tables = () => readSliceTables(ctx.pool.modelDir, 3);
 
   it('allocates an aes-256-gcm accelerator and its job equals node:crypto', async () => {
-    const a = await grm().allocate('alice', { resources: [{ kind: 'accelerator', function: 'aes-256-gcm' }] });
-    expect(a).toMatchObject({ tenant: 'alice', state: 'active', resources: [{ kind: 'accelerator', function: 'aes-256-gcm' }] });
+    const a = await grm().allocate('alice', {
+      resources: [{ kind: 'accelerator', function: 'aes-256-gcm' }],
+    });
+    expect(a).toMatchObject({
+      tenant: 'alice',
+      state: 'active',
+      resources: [{ kind: 'accelerator', function: 'aes-256-gcm' }],
+    });
     const key = randomBytes(32);
     const iv = randomBytes(12);
     const input = randomBytes(100_000);
-    const { output } = await grm().runJob('alice', a.id, { function: 'aes-256-gcm', params: { key: key.toString('hex'), iv: iv.toString('hex') }, input: input.toString('base64') });
+    const { output } = await grm().runJob('alice', a.id, {
+      function: 'aes-256-gcm',
+      params: { key: key.toString('hex'), iv: iv.toString('hex') },
+      input: input.toString('base64'),
+    });
     const c = createCipheriv('aes-256-gcm', key, iv);
-    expect(Buffer.from(output, 'base64').equals(Buffer.concat([c.update(input), c.final(), c.getAuthTag()]))).toBe(true);
+    expect(
+      Buffer.from(output, 'base64').equals(Buffer.concat([c.update(input), c.final(), c.getAuthTag()])),
+    ).toBe(true);
     await grm().release('alice', a.id);
   });
 
   it('runs sha256 and crc32c accelerators', async () => {
-    const a = await grm().allocate('alice', { resources: [{ kind: 'accelerator', function: 'sha256' }, { kind: 'accelerator', function: 'crc32c' }] });
+    const a = await grm().allocate('alice', {
+      resources: [
+        { kind: 'accelerator', function: 'sha256' },
+        { kind: 'accelerator', function: 'crc32c' },
+      ],
+    });
     const input = randomBytes(4097);
     const sha = await grm().runJob('alice', a.id, { function: 'sha256', input: input.toString('base64') });
     expect(Buffer.from(sha.output, 'base64').equals(createHash('sha256').update(input).digest())).toBe(true);
@@ -33,10 +50,17 @@ describe('GRM allocation', () => {
   });
 
   it('hosts a custom-logic bitstream (FPGA as a service) and runs it', async () => {
-    const a = await grm().allocate('alice', { resources: [{ kind: 'logic', bitstream: 'pipeline-xor-crc' }] });
+    const a = await grm().allocate('alice', {
+      resources: [{ kind: 'logic', bitstream: 'pipeline-xor-crc' }],
+    });
     const input = randomBytes(5000);
-    const { output } = await grm().runJob('alice', a.id, { function: 'pipeline', input: input.toString('base64') });
-    expect(Buffer.from(output, 'base64').equals(pipeline([{ op: 'xor', arg: 0x5a }, { op: 'crc32c' }], input))).toBe(true);
+    const { output } = await grm().runJob('alice', a.id, {
+      function: 'pipeline',
+      input: input.toString('base64'),
+    });
+    expect(
+      Buffer.from(output, 'base64').equals(pipeline([{ op: 'xor', arg: 0x5a }, { op: 'crc32c' }], input)),
+    ).toBe(true);
     await grm().release('alice', a.id);
   });
 
@@ -45,7 +69,11 @@ describe('GRM allocation', () => {
     const [m, n, k] = [5, 7, 9];
     const A = Float32Array.from({ length: m * k }, () => Math.fround(Math.random()));
     const B = Float32Array.from({ length: k * n }, () => Math.fround(Math.random()));
-    const { output } = await grm().runJob('alice', a.id, { function: 'matmul-f32', params: { m, n, k }, input: Buffer.concat([Buffer.from(A.buffer), Buffer.from(B.buffer)]).toString('base64') });
+    const { output } = await grm().runJob('alice', a.id, {
+      function: 'matmul-f32',
+      params: { m, n, k },
+      input: Buffer.concat([Buffer.from(A.buffer), Buffer.from(B.buffer)]).toString('base64'),
+    });
     expect(Buffer.from(output, 'base64').equals(Buffer.from(matmulF32(m, n, k, A, B).buffer))).toBe(true);
     await grm().release('alice', a.id);
   });
@@ -54,7 +82,9 @@ describe('GRM allocation', () => {
     const a = await grm().allocate('alice', { resources: [{ kind: 'memory', bytes: 400 * MiB }] });
     const adapters = new Set(a.resources[0]!.placements.map((p) => p.adapter));
     expect(adapters.size).toBeGreaterThan(1);
-    expect(a.resources[0]!.placements.reduce((n, p) => n + (p.bytes ?? 0), 0)).toBeGreaterThanOrEqual(400 * MiB);
+    expect(a.resources[0]!.placements.reduce((n, p) => n + (p.bytes ?? 0), 0)).toBeGreaterThanOrEqual(
+      400 * MiB,
+    );
     const onDevice = tables().filter((s) => s.kind === 'memory');
     expect(onDevice.reduce((n, s) => n + s.length, 0)).toBeGreaterThanOrEqual(400 * MiB);
     await grm().release('alice', a.id);
@@ -63,7 +93,9 @@ describe('GRM allocation', () => {
 
   it('refuses what cannot fit with RESOURCE_UNAVAILABLE and changes nothing', async () => {
     const before = tables();
-    await expect(grm().allocate('alice', { resources: [{ kind: 'memory', bytes: 10_000 * MiB }] })).rejects.toMatchObject({ code: 'RESOURCE_UNAVAILABLE' });
+    await expect(
+      grm().allocate('alice', { resources: [{ kind: 'memory', bytes: 10_000 * MiB }] }),
+    ).rejects.toMatchObject({ code: 'RESOURCE_UNAVAILABLE' });
     expect(tables()).toEqual(before);
   });
 
@@ -89,12 +121,14 @@ describe('GRM allocation', () => {
     });
   }
 
-  it('keeps tenants apart: bob cannot see, run on or free alice\'s allocation', async () => {
+  it("keeps tenants apart: bob cannot see, run on or free alice's allocation", async () => {
     const a = await grm().allocate('alice', { resources: [{ kind: 'accelerator', function: 'sha256' }] });
     expect(() => grm().get('bob', a.id)).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
     expect(grm().list('bob')).toEqual([]);
     await expect(grm().release('bob', a.id) as Promise<void>).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    await expect(grm().runJob('bob', a.id, { function: 'sha256', input: 'AA==' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(grm().runJob('bob', a.id, { function: 'sha256', input: 'AA==' })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
     expect(grm().get('alice', a.id).id).toBe(a.id);
     await grm().release('alice', a.id);
   });
@@ -125,13 +159,31 @@ describe('GRM allocation', () => {
     try {
       const pattern = randomBytes(2 * MiB);
       host.bytes.set(pattern);
-      await dma.submit({ op: 'copy', ownerKey: BigInt(`0x${key}`), src: { host: host.handle }, srcOffset: 0, dst: { adapter: port(from.adapter), slice: from.slice }, dstOffset: 0, bytes: 2 * MiB });
-      const target = ['ra0', 'ra1', 'ra2'].map((r) => `${from.adapter.split('/')[0]}/${r}`).find((id) => id !== from.adapter)!;
+      await dma.submit({
+        op: 'copy',
+        ownerKey: BigInt(`0x${key}`),
+        src: { host: host.handle },
+        srcOffset: 0,
+        dst: { adapter: port(from.adapter), slice: from.slice },
+        dstOffset: 0,
+        bytes: 2 * MiB,
+      });
+      const target = ['ra0', 'ra1', 'ra2']
+        .map((r) => `${from.adapter.split('/')[0]}/${r}`)
+        .find((id) => id !== from.adapter)!;
       const moved = await grm().migrate('alice', a.id, 0, [target]);
       const to = moved.resources[0]!.placements[0]!;
       expect(to.adapter).toBe(target);
       host.bytes.fill(0);
-      await dma.submit({ op: 'copy', ownerKey: BigInt(`0x${key}`), src: { adapter: port(to.adapter), slice: to.slice }, srcOffset: 0, dst: { host: host.handle }, dstOffset: 0, bytes: 2 * MiB });
+      await dma.submit({
+        op: 'copy',
+        ownerKey: BigInt(`0x${key}`),
+        src: { adapter: port(to.adapter), slice: to.slice },
+        srcOffset: 0,
+        dst: { host: host.handle },
+        dstOffset: 0,
+        bytes: 2 * MiB,
+      });
       expect(Buffer.from(host.bytes).equals(pattern)).toBe(true);
     } finally {
       await host.close();

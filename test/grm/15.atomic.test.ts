@@ -24,10 +24,22 @@ describe('atomic allocation', () => {
       },
     });
     const store = new MemoryStore();
-    const grm = new Grm({ agents: [new AgentClient(grmSide, os.hostname())], store, catalog: openShippedCatalog(), log: quietLog });
+    const grm = new Grm({
+      agents: [new AgentClient(grmSide, os.hostname())],
+      store,
+      catalog: openShippedCatalog(),
+      log: quietLog,
+    });
     const before = readSliceTables(ctx.pool.modelDir, 2);
     // 100 MiB spread over both 64 MiB adapters plus an accelerator: at least three slices
-    await expect(grm.allocate('alice', { resources: [{ kind: 'memory', bytes: 100 * MiB }, { kind: 'accelerator', function: 'crc32c' }] })).rejects.toMatchObject({ code: 'ADAPTER_FAILURE' });
+    await expect(
+      grm.allocate('alice', {
+        resources: [
+          { kind: 'memory', bytes: 100 * MiB },
+          { kind: 'accelerator', function: 'crc32c' },
+        ],
+      }),
+    ).rejects.toMatchObject({ code: 'ADAPTER_FAILURE' });
     expect(programs).toBe(3);
     expect(readSliceTables(ctx.pool.modelDir, 2)).toEqual(before);
     expect(store.load().intents.size).toBe(0);

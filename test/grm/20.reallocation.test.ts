@@ -13,32 +13,64 @@ describe('reallocation', () => {
   const pass = (now?: number) => grm().exclusive(() => reallocateOnce(grm(), now));
 
   afterEach(async () => {
-    for (const a of grm().list('alice')) await grm().release('alice', a.id).catch(() => undefined);
+    for (const a of grm().list('alice'))
+      await grm()
+        .release('alice', a.id)
+        .catch(() => undefined);
   });
 
   it('releases an allocation whose lease expired, and keeps a live one', async () => {
-    const short = await grm().allocate('alice', { resources: [{ kind: 'memory', bytes: 4 * MiB }], policy: { leaseMs: 1000 } });
-    const long = await grm().allocate('alice', { resources: [{ kind: 'memory', bytes: 4 * MiB }], policy: { leaseMs: 3_600_000 } });
+    const short = await grm().allocate('alice', {
+      resources: [{ kind: 'memory', bytes: 4 * MiB }],
+      policy: { leaseMs: 1000 },
+    });
+    const long = await grm().allocate('alice', {
+      resources: [{ kind: 'memory', bytes: 4 * MiB }],
+      policy: { leaseMs: 3_600_000 },
+    });
     const events = await pass(Date.now() + 2000);
     expect(events).toContainEqual(expect.objectContaining({ allocation: short.id, action: 'lease-expired' }));
-    expect(grm().list('alice').map((a) => a.id)).toEqual([long.id]);
+    expect(
+      grm()
+        .list('alice')
+        .map((a) => a.id),
+    ).toEqual([long.id]);
     expect(readSliceTables(ctx.pool.modelDir, 3)).toHaveLength(1);
   });
 
   it('reclaims an idle allocation but not a busy one', async () => {
-    const idle = await grm().allocate('alice', { resources: [{ kind: 'accelerator', function: 'sha256' }], policy: { idleReclaimMs: 150 } });
-    const busy = await grm().allocate('alice', { resources: [{ kind: 'accelerator', function: 'crc32c' }], policy: { idleReclaimMs: 150 } });
+    const idle = await grm().allocate('alice', {
+      resources: [{ kind: 'accelerator', function: 'sha256' }],
+      policy: { idleReclaimMs: 150 },
+    });
+    const busy = await grm().allocate('alice', {
+      resources: [{ kind: 'accelerator', function: 'crc32c' }],
+      policy: { idleReclaimMs: 150 },
+    });
     await new Promise((r) => setTimeout(r, 200));
-    await grm().runJob('alice', busy.id, { function: 'crc32c', input: Buffer.from('busy').toString('base64') });
+    await grm().runJob('alice', busy.id, {
+      function: 'crc32c',
+      input: Buffer.from('busy').toString('base64'),
+    });
     const events = await pass();
     expect(events.map((e) => e.allocation)).toEqual([idle.id]);
-    expect(grm().list('alice').map((a) => a.id)).toEqual([busy.id]);
+    expect(
+      grm()
+        .list('alice')
+        .map((a) => a.id),
+    ).toEqual([busy.id]);
   });
 
   it('treats a hung adapter as unhealthy: its allocations are lost, new slices avoid it', async () => {
     const pool = await grm().listAdapters();
     const victim = pool[2]!.id;
-    const on = await grm().allocate('alice', { resources: [{ kind: 'memory', bytes: 100 * MiB }, { kind: 'memory', bytes: 100 * MiB }, { kind: 'memory', bytes: 100 * MiB }] });
+    const on = await grm().allocate('alice', {
+      resources: [
+        { kind: 'memory', bytes: 100 * MiB },
+        { kind: 'memory', bytes: 100 * MiB },
+        { kind: 'memory', bytes: 100 * MiB },
+      ],
+    });
     expect(on.resources.some((r) => r.placements.some((p) => p.adapter === victim))).toBe(true);
     const dev = Adapter.open(`shm://${ctx.pool.modelDir}/ra2.sock`);
     dev.injectFault(Fault.HANG);
@@ -63,7 +95,12 @@ describe('reconciliation', () => {
     const dev = Adapter.open(`shm://${ctx.pool.modelDir}/ra1.sock`);
     try {
       const slices = new Slices(dev);
-      const orphan = await slices.program({ kind: 'memory', ownerKey: 0xabcdefn, base: 32 * MiB, length: 2 * MiB });
+      const orphan = await slices.program({
+        kind: 'memory',
+        ownerKey: 0xabcdefn,
+        base: 32 * MiB,
+        length: 2 * MiB,
+      });
       // free one of the GRM's slices behind its back, as a crashed agent or a power cycle would
       const p = vanished.resources[0]!.placements[0]!;
       const other = Adapter.open(`shm://${ctx.pool.modelDir}/ra${p.adapter.split('/ra')[1]}.sock`);

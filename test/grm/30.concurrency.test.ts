@@ -33,7 +33,11 @@ describe('concurrency', () => {
       Array.from({ length: 64 }, async (_, c) => {
         const auth = { authorization: `Bearer token-tenant-${c % 8}`, 'content-type': 'application/json' };
         for (let i = 0; i < 6; i++) {
-          const res = await fetch(`${url}/v1/allocations`, { method: 'POST', headers: auth, body: JSON.stringify({ resources: [kinds[(c + i) % kinds.length]] }) });
+          const res = await fetch(`${url}/v1/allocations`, {
+            method: 'POST',
+            headers: auth,
+            body: JSON.stringify({ resources: [kinds[(c + i) % kinds.length]] }),
+          });
           if (res.status === 409) {
             counts.refused++;
             await res.text();
@@ -42,7 +46,10 @@ describe('concurrency', () => {
           expect(res.status).toBe(201);
           const { id } = (await res.json()) as { id: string };
           counts.created++;
-          const del = await fetch(`${url}/v1/allocations/${id}`, { method: 'DELETE', headers: { authorization: auth.authorization } });
+          const del = await fetch(`${url}/v1/allocations/${id}`, {
+            method: 'DELETE',
+            headers: { authorization: auth.authorization },
+          });
           expect(del.status).toBe(204);
           counts.freed++;
         }

@@ -13,10 +13,27 @@ const state = mkdtempSync(path.join(os.tmpdir(), 'grm-crash-'));
 const children: ChildProcess[] = [];
 
 function serve(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [path.join(root, 'bin/rafabric.js'), 'serve', '--emulate', '2', '--memory', '512M', '--port', '0', '--state', state, '--tokens', `alice=${TOKEN}`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RAFABRIC_LOG: 'warn' },
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(root, 'bin/rafabric.js'),
+      'serve',
+      '--emulate',
+      '2',
+      '--memory',
+      '512M',
+      '--port',
+      '0',
+      '--state',
+      state,
+      '--tokens',
+      `alice=${TOKEN}`,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, RAFABRIC_LOG: 'warn' },
+    },
+  );
   children.push(child);
   return new Promise((resolve, reject) => {
     let out = '';
@@ -47,7 +64,11 @@ describe('crash safety', () => {
     const clients = Array.from({ length: 8 }, async () => {
       while (!killed) {
         try {
-          const res = await fetch(`${first.url}/v1/allocations`, { method: 'POST', headers, body: JSON.stringify({ resources: [{ kind: 'memory', bytes: 4 * 1024 * 1024 }] }) });
+          const res = await fetch(`${first.url}/v1/allocations`, {
+            method: 'POST',
+            headers,
+            body: JSON.stringify({ resources: [{ kind: 'memory', bytes: 4 * 1024 * 1024 }] }),
+          });
           if (res.status === 201) confirmed.push(((await res.json()) as { id: string }).id);
           else await res.text();
         } catch {
@@ -67,12 +88,20 @@ describe('crash safety', () => {
       expect(res.status, `allocation ${id} was confirmed before the crash`).toBe(200);
       expect(((await res.json()) as { state: string }).state).toBe('active');
     }
-    const list = (await (await fetch(`${second.url}/v1/allocations`, { headers: auth })).json()) as { id: string; resources: { placements: { bytes?: number }[] }[] }[];
+    const list = (await (await fetch(`${second.url}/v1/allocations`, { headers: auth })).json()) as {
+      id: string;
+      resources: { placements: { bytes?: number }[] }[];
+    }[];
     const slices = readSliceTables(path.join(state, 'model'), 2);
     expect(overlaps(slices)).toEqual([]);
     // every slice on the adapters belongs to a live allocation, and nothing else is held
-    expect(slices.length).toBe(list.reduce((n, a) => n + a.resources.reduce((m, r) => m + r.placements.length, 0), 0));
-    for (const id of confirmed) expect((await fetch(`${second.url}/v1/allocations/${id}`, { method: 'DELETE', headers: auth })).status).toBe(204);
+    expect(slices.length).toBe(
+      list.reduce((n, a) => n + a.resources.reduce((m, r) => m + r.placements.length, 0), 0),
+    );
+    for (const id of confirmed)
+      expect(
+        (await fetch(`${second.url}/v1/allocations/${id}`, { method: 'DELETE', headers: auth })).status,
+      ).toBe(204);
     second.child.kill('SIGTERM');
     await new Promise((r) => second.child.once('exit', r));
   });

@@ -7,7 +7,11 @@ const root = path.resolve(import.meta.dirname, '../..');
 
 describe('rafabric demo', () => {
   it('passes every step (--json)', () => {
-    const r = spawnSync(process.execPath, [path.join(root, 'bin/rafabric.js'), 'demo', '--json', '--adapters', '3', '--memory', '1G'], { encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(
+      process.execPath,
+      [path.join(root, 'bin/rafabric.js'), 'demo', '--json', '--adapters', '3', '--memory', '1G'],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
     expect(r.stderr).not.toMatch(/Error/);
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout) as { ok: boolean; steps: { step: string; check: string }[] };
@@ -17,7 +21,11 @@ describe('rafabric demo', () => {
   });
 
   it('refuses bad flags with a clear message and exit code 2', () => {
-    const r = spawnSync(process.execPath, [path.join(root, 'bin/rafabric.js'), 'demo', '--adapters', 'lots'], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [path.join(root, 'bin/rafabric.js'), 'demo', '--adapters', 'lots'],
+      { encoding: 'utf8' },
+    );
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--adapters/);
   });

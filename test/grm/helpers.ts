@@ -6,7 +6,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll } from 'vitest';
 import { Adapter } from '../../src/driver/adapter.js';
-import { Slices, type SliceInfo } from '../../src/driver/slices.js';
+import { type SliceInfo, Slices } from '../../src/driver/slices.js';
 import { type Embedded, startEmbedded } from '../../src/grm/embedded.js';
 
 export const MiB = 1024 * 1024;
@@ -16,7 +16,13 @@ export function useEmbedded(adapters = 3, memoryBytes = 256 * MiB): { pool: Embe
   const ctx = {} as { pool: Embedded; stateDir: string };
   beforeAll(async () => {
     ctx.stateDir = mkdtempSync(path.join(os.tmpdir(), 'grm-'));
-    ctx.pool = await startEmbedded({ adapters, memoryBytes, stateDir: ctx.stateDir, log: quietLog, reallocateEveryMs: 3_600_000 });
+    ctx.pool = await startEmbedded({
+      adapters,
+      memoryBytes,
+      stateDir: ctx.stateDir,
+      log: quietLog,
+      reallocateEveryMs: 3_600_000,
+    });
   });
   afterAll(async () => {
     await ctx.pool?.stop();
@@ -45,7 +51,8 @@ export function overlaps(slices: readonly (SliceInfo & { adapter: number })[]): 
   for (const [i, a] of slices.entries()) {
     for (const b of slices.slice(i + 1)) {
       if (a.adapter !== b.adapter || a.kind !== b.kind || a.slot !== b.slot) continue;
-      if (a.base < b.base + b.length && b.base < a.base + a.length) found.push(`ra${a.adapter}: entries ${a.index} and ${b.index}`);
+      if (a.base < b.base + b.length && b.base < a.base + a.length)
+        found.push(`ra${a.adapter}: entries ${a.index} and ${b.index}`);
     }
   }
   return found;

@@ -22,11 +22,15 @@ async function request(o: ClientOptions, method: string, path: string, body?: un
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
   } catch (err) {
-    throw new RaError('UNREACHABLE', `cannot reach the GRM at ${o.url}: ${(err as Error).cause ?? (err as Error).message} (is \`rafabric serve\` running?)`);
+    throw new RaError(
+      'UNREACHABLE',
+      `cannot reach the GRM at ${o.url}: ${(err as Error).cause ?? (err as Error).message} (is \`rafabric serve\` running?)`,
+    );
   }
   if (res.status === 204) return undefined;
   const data = (await res.json()) as { error?: { code: string; message: string } };
-  if (!res.ok) throw new RaError(data.error?.code ?? `HTTP_${res.status}`, data.error?.message ?? res.statusText);
+  if (!res.ok)
+    throw new RaError(data.error?.code ?? `HTTP_${res.status}`, data.error?.message ?? res.statusText);
   return data;
 }
 
@@ -39,51 +43,133 @@ const common = (c: Command) =>
 /** "memory=16G", "accelerator=aes-256-gcm", "compute=2", "logic=pipeline-xor-crc" -> resource. */
 export function parseResource(text: string): Record<string, unknown> {
   const [kind, value] = text.split('=', 2);
-  if (!value) throw new RaError('INVALID_REQUEST', `--resource: '${text}' must look like memory=16G, compute=2, accelerator=aes-256-gcm or logic=BITSTREAM`);
+  if (!value)
+    throw new RaError(
+      'INVALID_REQUEST',
+      `--resource: '${text}' must look like memory=16G, compute=2, accelerator=aes-256-gcm or logic=BITSTREAM`,
+    );
   if (kind === 'memory') return { kind, bytes: parseSize('--resource memory', value) };
   if (kind === 'compute') return { kind, units: Number(value) };
   if (kind === 'accelerator') return { kind, function: value };
   if (kind === 'logic') return { kind, bitstream: value };
-  throw new RaError('INVALID_REQUEST', `--resource: unknown kind '${kind}' (memory, compute, accelerator, logic)`);
+  throw new RaError(
+    'INVALID_REQUEST',
+    `--resource: unknown kind '${kind}' (memory, compute, accelerator, logic)`,
+  );
 }
 
 export function registerClientCommands(program: Command): void {
-  common(program.command('adapters').description('list the pool: capacity, free space and slices per adapter')).action(async (o: ClientOptions) => {
-    const adapters = (await request(o, 'GET', '/v1/adapters')) as { id: string; health: string; memory: { total: number; free: number }; computeUnits: { total: number; free: number }; slots: { total: number; free: number }; slices: unknown[] }[];
+  common(
+    program.command('adapters').description('list the pool: capacity, free space and slices per adapter'),
+  ).action(async (o: ClientOptions) => {
+    const adapters = (await request(o, 'GET', '/v1/adapters')) as {
+      id: string;
+      health: string;
+      memory: { total: number; free: number };
+      computeUnits: { total: number; free: number };
+      slots: { total: number; free: number };
+      slices: unknown[];
+    }[];
     if (o.json) return printJson(adapters);
-    process.stdout.write(`${formatTable(['adapter', 'health', 'memory free', 'compute free', 'slots free', 'slices'], adapters.map((a) => [a.id, a.health, `${formatBytes(a.memory.free)} / ${formatBytes(a.memory.total)}`, `${a.computeUnits.free}/${a.computeUnits.total}`, `${a.slots.free}/${a.slots.total}`, a.slices.length]))}\n`);
+    process.stdout.write(
+      `${formatTable(
+        ['adapter', 'health', 'memory free', 'compute free', 'slots free', 'slices'],
+        adapters.map((a) => [
+          a.id,
+          a.health,
+          `${formatBytes(a.memory.free)} / ${formatBytes(a.memory.total)}`,
+          `${a.computeUnits.free}/${a.computeUnits.total}`,
+          `${a.slots.free}/${a.slots.total}`,
+          a.slices.length,
+        ]),
+      )}\n`,
+    );
   });
 
-  common(program.command('alloc').description('allocate resources, e.g. --resource memory=16G --resource accelerator=aes-256-gcm'))
-    .requiredOption('--resource <spec...>', 'memory=BYTES | compute=UNITS | accelerator=FUNCTION | logic=BITSTREAM')
+  common(
+    program
+      .command('alloc')
+      .description('allocate resources, e.g. --resource memory=16G --resource accelerator=aes-256-gcm'),
+  )
+    .requiredOption(
+      '--resource <spec...>',
+      'memory=BYTES | compute=UNITS | accelerator=FUNCTION | logic=BITSTREAM',
+    )
     .option('--same-server <server>', 'prefer adapters on this server')
     .option('--lease <ms>', 'release automatically unless renewed within this many ms')
     .action(async (o: ClientOptions & { resource: string[]; sameServer?: string; lease?: string }) => {
-      const policy = { ...(o.sameServer ? { sameServer: o.sameServer } : {}), ...(o.lease ? { leaseMs: Number(o.lease) } : {}) };
-      const a = (await request(o, 'POST', '/v1/allocations', { resources: o.resource.map(parseResource), ...(Object.keys(policy).length ? { policy } : {}) })) as { id: string; resources: { kind: string; placements: Record<string, unknown>[] }[] };
+      const policy = {
+        ...(o.sameServer ? { sameServer: o.sameServer } : {}),
+        ...(o.lease ? { leaseMs: Number(o.lease) } : {}),
+      };
+      const a = (await request(o, 'POST', '/v1/allocations', {
+        resources: o.resource.map(parseResource),
+        ...(Object.keys(policy).length ? { policy } : {}),
+      })) as { id: string; resources: { kind: string; placements: Record<string, unknown>[] }[] };
       if (o.json) return printJson(a);
-      process.stdout.write(`allocation ${a.id}\n${formatTable(['resource', 'kind', 'adapter', 'slice', 'placement'], a.resources.flatMap((r, i) => r.placements.map((p) => [i, r.kind, p.adapter, p.slice, p.bytes !== undefined ? `${formatBytes(Number(p.offset))} +${formatBytes(Number(p.bytes))}` : p.units !== undefined ? `${p.units} unit(s)` : `slot ${p.slot}`])))}\n`);
+      process.stdout.write(
+        `allocation ${a.id}\n${formatTable(
+          ['resource', 'kind', 'adapter', 'slice', 'placement'],
+          a.resources.flatMap((r, i) =>
+            r.placements.map((p) => [
+              i,
+              r.kind,
+              p.adapter,
+              p.slice,
+              p.bytes !== undefined
+                ? `${formatBytes(Number(p.offset))} +${formatBytes(Number(p.bytes))}`
+                : p.units !== undefined
+                  ? `${p.units} unit(s)`
+                  : `slot ${p.slot}`,
+            ]),
+          ),
+        )}\n`,
+      );
     });
 
-  common(program.command('free <id>').description('release an allocation')).action(async (id: string, o: ClientOptions) => {
-    await request(o, 'DELETE', `/v1/allocations/${encodeURIComponent(id)}`);
-    if (o.json) printJson({ released: id });
-    else process.stdout.write(`released ${id}\n`);
-  });
+  common(program.command('free <id>').description('release an allocation')).action(
+    async (id: string, o: ClientOptions) => {
+      await request(o, 'DELETE', `/v1/allocations/${encodeURIComponent(id)}`);
+      if (o.json) printJson({ released: id });
+      else process.stdout.write(`released ${id}\n`);
+    },
+  );
 
-  common(program.command('exec <id>').description('run a job on an allocation: input from a file, output to a file'))
+  common(
+    program
+      .command('exec <id>')
+      .description('run a job on an allocation: input from a file, output to a file'),
+  )
     .requiredOption('--function <name>', 'aes-256-gcm, sha256, crc32c, pipeline or matmul-f32')
     .requiredOption('--in <file>', 'input file')
     .requiredOption('--out <file>', 'output file')
     .option('--key <hex>', 'aes-256-gcm key (64 hex digits)')
     .option('--iv <hex>', 'aes-256-gcm IV (24 hex digits)')
-    .action(async (id: string, o: ClientOptions & { function: string; in: string; out: string; key?: string; iv?: string }) => {
-      const input = readFileSync(o.in);
-      const params = o.key || o.iv ? { key: o.key, iv: o.iv } : undefined;
-      const r = (await request(o, 'POST', `/v1/allocations/${encodeURIComponent(id)}/jobs`, { function: o.function, ...(params ? { params } : {}), input: input.toString('base64') })) as { output: string };
-      const out = Buffer.from(r.output, 'base64');
-      writeFileSync(o.out, out);
-      if (o.json) printJson({ allocation: id, function: o.function, inputBytes: input.length, outputBytes: out.length });
-      else process.stdout.write(`${o.function}: ${input.length} bytes in, ${out.length} bytes out -> ${o.out}\n`);
-    });
+    .action(
+      async (
+        id: string,
+        o: ClientOptions & { function: string; in: string; out: string; key?: string; iv?: string },
+      ) => {
+        const input = readFileSync(o.in);
+        const params = o.key || o.iv ? { key: o.key, iv: o.iv } : undefined;
+        const r = (await request(o, 'POST', `/v1/allocations/${encodeURIComponent(id)}/jobs`, {
+          function: o.function,
+          ...(params ? { params } : {}),
+          input: input.toString('base64'),
+        })) as { output: string };
+        const out = Buffer.from(r.output, 'base64');
+        writeFileSync(o.out, out);
+        if (o.json)
+          printJson({
+            allocation: id,
+            function: o.function,
+            inputBytes: input.length,
+            outputBytes: out.length,
+          });
+        else
+          process.stdout.write(
+            `${o.function}: ${input.length} bytes in, ${out.length} bytes out -> ${o.out}\n`,
+          );
+      },
+    );
 }

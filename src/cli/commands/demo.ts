@@ -20,7 +20,12 @@ interface Step {
 const GiB = 1024 ** 3;
 const where = (a: Allocation) =>
   a.resources
-    .flatMap((r) => r.placements.map((p) => `${p.adapter}#${p.slice}${p.bytes !== undefined ? ` ${formatBytes(p.bytes)}` : p.units !== undefined ? ` ${p.units}u` : ` slot${p.slot}`}`))
+    .flatMap((r) =>
+      r.placements.map(
+        (p) =>
+          `${p.adapter}#${p.slice}${p.bytes !== undefined ? ` ${formatBytes(p.bytes)}` : p.units !== undefined ? ` ${p.units}u` : ` slot${p.slot}`}`,
+      ),
+    )
     .join(', ');
 
 /** f32 matmul in increasing-k order without FMA: the engine's contract (ra-spec §12). */
@@ -35,9 +40,17 @@ function matmulReference(m: number, n: number, k: number, a: Float32Array, b: Fl
   return c;
 }
 
-export async function runDemo(o: { adapters: number; memoryBytes: number; progress: (s: Step) => void }): Promise<Step[]> {
+export async function runDemo(o: {
+  adapters: number;
+  memoryBytes: number;
+  progress: (s: Step) => void;
+}): Promise<Step[]> {
   const steps: Step[] = [];
-  const pool = await startEmbedded({ adapters: o.adapters, memoryBytes: o.memoryBytes, log: log.child({}, { level: 'warn' }) });
+  const pool = await startEmbedded({
+    adapters: o.adapters,
+    memoryBytes: o.memoryBytes,
+    log: log.child({}, { level: 'warn' }),
+  });
   const grm = pool.grm;
   const tenant = 'demo';
   const record = async (step: string, fn: () => Promise<Omit<Step, 'step' | 'ms'>>) => {
@@ -50,7 +63,11 @@ export async function runDemo(o: { adapters: number; memoryBytes: number; progre
     await record('pool', async () => {
       const adapters = await grm.listAdapters();
       const memory = adapters.reduce((n, a) => n + a.memory.total, 0);
-      return { result: `${adapters.length} adapters, ${formatBytes(memory)} memory, ${adapters.reduce((n, a) => n + a.computeUnits.total, 0)} compute units`, placements: adapters.map((a) => a.id).join(', '), check: '-' };
+      return {
+        result: `${adapters.length} adapters, ${formatBytes(memory)} memory, ${adapters.reduce((n, a) => n + a.computeUnits.total, 0)} compute units`,
+        placements: adapters.map((a) => a.id).join(', '),
+        check: '-',
+      };
     });
     let aes: Allocation | undefined;
     await record('accelerator aes-256-gcm + verified job', async () => {
@@ -58,26 +75,45 @@ export async function runDemo(o: { adapters: number; memoryBytes: number; progre
       const key = randomBytes(32);
       const iv = randomBytes(12);
       const input = randomBytes(1 << 20);
-      const { output } = await grm.runJob(tenant, aes.id, { function: 'aes-256-gcm', params: { key: key.toString('hex'), iv: iv.toString('hex') }, input: input.toString('base64') });
+      const { output } = await grm.runJob(tenant, aes.id, {
+        function: 'aes-256-gcm',
+        params: { key: key.toString('hex'), iv: iv.toString('hex') },
+        input: input.toString('base64'),
+      });
       const c = createCipheriv('aes-256-gcm', key, iv);
       const expected = Buffer.concat([c.update(input), c.final(), c.getAuthTag()]);
       const ok = Buffer.from(output, 'base64').equals(expected);
-      return { result: `1 MiB encrypted on the adapter; equals node:crypto: ${ok}`, placements: where(aes), check: ok ? 'pass' : 'FAIL' };
+      return {
+        result: `1 MiB encrypted on the adapter; equals node:crypto: ${ok}`,
+        placements: where(aes),
+        check: ok ? 'pass' : 'FAIL',
+      };
     });
     await record('sha256 on the same pool', async () => {
       const s = await grm.allocate(tenant, { resources: [{ kind: 'accelerator', function: 'sha256' }] });
       const input = randomBytes(300_000);
-      const { output } = await grm.runJob(tenant, s.id, { function: 'sha256', input: input.toString('base64') });
+      const { output } = await grm.runJob(tenant, s.id, {
+        function: 'sha256',
+        input: input.toString('base64'),
+      });
       const ok = Buffer.from(output, 'base64').equals(createHash('sha256').update(input).digest());
       await grm.release(tenant, s.id);
-      return { result: `digest equals node:crypto: ${ok}; released`, placements: where(s), check: ok ? 'pass' : 'FAIL' };
+      return {
+        result: `digest equals node:crypto: ${ok}; released`,
+        placements: where(s),
+        check: ok ? 'pass' : 'FAIL',
+      };
     });
     let spread: Allocation | undefined;
     await record('memory spread across adapters', async () => {
       const bytes = Math.floor(o.memoryBytes * 1.5);
       spread = await grm.allocate(tenant, { resources: [{ kind: 'memory', bytes }] });
       const adapters = new Set(spread.resources[0]!.placements.map((p) => p.adapter));
-      return { result: `${formatBytes(bytes)} (more than one adapter holds) on ${adapters.size} adapters`, placements: where(spread), check: adapters.size > 1 ? 'pass' : 'FAIL' };
+      return {
+        result: `${formatBytes(bytes)} (more than one adapter holds) on ${adapters.size} adapters`,
+        placements: where(spread),
+        check: adapters.size > 1 ? 'pass' : 'FAIL',
+      };
     });
     await record('compute slice (GPU-core equivalent) + matmul', async () => {
       const c = await grm.allocate(tenant, { resources: [{ kind: 'compute', units: 2 }] });
@@ -85,10 +121,18 @@ export async function runDemo(o: { adapters: number; memoryBytes: number; progre
       const a = Float32Array.from({ length: m * k }, () => Math.fround(Math.random() - 0.5));
       const b = Float32Array.from({ length: k * n }, () => Math.fround(Math.random() - 0.5));
       const input = Buffer.concat([Buffer.from(a.buffer), Buffer.from(b.buffer)]);
-      const { output } = await grm.runJob(tenant, c.id, { function: 'matmul-f32', params: { m, n, k }, input: input.toString('base64') });
+      const { output } = await grm.runJob(tenant, c.id, {
+        function: 'matmul-f32',
+        params: { m, n, k },
+        input: input.toString('base64'),
+      });
       const ok = Buffer.from(output, 'base64').equals(Buffer.from(matmulReference(m, n, k, a, b).buffer));
       await grm.release(tenant, c.id);
-      return { result: `${m}x${k} by ${k}x${n} f32 equals the TS reference bit for bit: ${ok}; released`, placements: where(c), check: ok ? 'pass' : 'FAIL' };
+      return {
+        result: `${m}x${k} by ${k}x${n} f32 equals the TS reference bit for bit: ${ok}; released`,
+        placements: where(c),
+        check: ok ? 'pass' : 'FAIL',
+      };
     });
     await record('reallocation: grow a busy allocation (migrates by DMA)', async () => {
       const small = await grm.allocate(tenant, { resources: [{ kind: 'memory', bytes: 64 * 1024 * 1024 }] });
@@ -98,20 +142,37 @@ export async function runDemo(o: { adapters: number; memoryBytes: number; progre
       const moved = where(grown) !== before;
       await grm.release(tenant, blocker.id);
       await grm.release(tenant, grown.id);
-      return { result: `64 MiB -> 256 MiB ${moved ? 'moved to a free extent' : 'in place'}; released`, placements: `${before} -> ${where(grown)}`, check: 'pass' };
+      return {
+        result: `64 MiB -> 256 MiB ${moved ? 'moved to a free extent' : 'in place'}; released`,
+        placements: `${before} -> ${where(grown)}`,
+        check: 'pass',
+      };
     });
     await record('reallocation: reclaim an idle allocation', async () => {
-      const idle = await grm.allocate(tenant, { resources: [{ kind: 'memory', bytes: GiB }], policy: { idleReclaimMs: 200 } });
+      const idle = await grm.allocate(tenant, {
+        resources: [{ kind: 'memory', bytes: GiB }],
+        policy: { idleReclaimMs: 200 },
+      });
       await new Promise((r) => setTimeout(r, 300));
       const events = await grm.exclusive(() => reallocateOnce(grm));
       const reclaimed = events.some((e) => e.allocation === idle.id && e.action === 'idle-reclaimed');
-      return { result: reclaimed ? 'unused for 200 ms: reclaimed by the reallocation loop' : 'not reclaimed', placements: where(idle), check: reclaimed ? 'pass' : 'FAIL' };
+      return {
+        result: reclaimed ? 'unused for 200 ms: reclaimed by the reallocation loop' : 'not reclaimed',
+        placements: where(idle),
+        check: reclaimed ? 'pass' : 'FAIL',
+      };
     });
     await record('release everything', async () => {
       for (const a of grm.list(tenant)) await grm.release(tenant, a.id);
       const adapters = await grm.listAdapters();
       const clean = adapters.every((a) => a.memory.free === a.memory.total && a.slices.length === 0);
-      return { result: clean ? 'every slice released and scrubbed; pool back to full capacity' : 'slices left behind', placements: '-', check: clean ? 'pass' : 'FAIL' };
+      return {
+        result: clean
+          ? 'every slice released and scrubbed; pool back to full capacity'
+          : 'slices left behind',
+        placements: '-',
+        check: clean ? 'pass' : 'FAIL',
+      };
     });
   } finally {
     await pool.stop();
@@ -130,11 +191,18 @@ export function registerDemoCommand(program: Command): void {
       const steps = await runDemo({
         adapters: parseInteger('--adapters', o.adapters, 2, 64),
         memoryBytes: parseSize('--memory', o.memory),
-        progress: (s) => !o.json && process.stderr.write(`  ${s.check === 'FAIL' ? 'x' : '.'} ${s.step} (${s.ms} ms)\n`),
+        progress: (s) =>
+          !o.json && process.stderr.write(`  ${s.check === 'FAIL' ? 'x' : '.'} ${s.step} (${s.ms} ms)\n`),
       });
       const failed = steps.filter((s) => s.check === 'FAIL').length;
       if (o.json) printJson({ ok: failed === 0, steps });
-      else process.stdout.write(`\n${formatTable(['step', 'result', 'placements', 'check', 'ms'], steps.map((s) => [s.step, s.result, s.placements, s.check, s.ms]))}\n\n${failed === 0 ? 'demo: every check passed' : `demo: ${failed} check(s) FAILED`}\n`);
+      else
+        process.stdout.write(
+          `\n${formatTable(
+            ['step', 'result', 'placements', 'check', 'ms'],
+            steps.map((s) => [s.step, s.result, s.placements, s.check, s.ms]),
+          )}\n\n${failed === 0 ? 'demo: every check passed' : `demo: ${failed} check(s) FAILED`}\n`,
+        );
       if (failed) process.exitCode = 1;
     });
 }

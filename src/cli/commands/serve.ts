@@ -17,13 +17,21 @@ export function registerServeCommand(program: Command): void {
     .option('--tokens <list>', 'tenant tokens: alice=TOKEN,bob=TOKEN (default: $RAFABRIC_TOKENS)')
     .action(async (o: Record<string, string>) => {
       const tokens = parseTokens(o.tokens ?? process.env.RAFABRIC_TOKENS ?? '');
-      if (tokens.size === 0) throw new Error('no tenant tokens: pass --tokens alice=TOKEN or set RAFABRIC_TOKENS');
+      if (tokens.size === 0)
+        throw new Error('no tenant tokens: pass --tokens alice=TOKEN or set RAFABRIC_TOKENS');
       const adapters = parseInteger('--emulate', o.emulate!, 1, 64);
       const port = parseInteger('--port', o.port!, 0, 65535);
-      const pool = await startEmbedded({ adapters, memoryBytes: parseSize('--memory', o.memory!), ...(o.state ? { stateDir: o.state } : {}), log });
+      const pool = await startEmbedded({
+        adapters,
+        memoryBytes: parseSize('--memory', o.memory!),
+        ...(o.state ? { stateDir: o.state } : {}),
+        log,
+      });
       const api = createApiServer(pool.grm, { tokens, logger: false });
       const address = await api.listen({ port, host: o.host! });
-      process.stdout.write(`rafabric: listening on ${address} (${adapters} adapters, ${pool.reconciled.length} differences reconciled)\n`);
+      process.stdout.write(
+        `rafabric: listening on ${address} (${adapters} adapters, ${pool.reconciled.length} differences reconciled)\n`,
+      );
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once('SIGTERM', stop);

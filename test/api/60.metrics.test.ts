@@ -1,0 +1,79 @@
+// GET /metrics: Prometheus text from a registry of the server's own; request metrics labelled by route
+// pattern, pool gauges read from the GRM at scrape time.
+import { describe, expect, it } from 'vitest';
+import { adapterView } from './fake-grm.js';
+import { ALICE, aliceAllocation, harness } from './helpers.js';
+
+async function scrape(h: ReturnType<typeof harness>): Promise<string> {
+  const res = await h.app.inject({ method: 'GET', url: '/metrics' });
+  expect(res.statusCode).toBe(200);
+  expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+  return res.body;
+}
+
+describe('GET /metrics', () => {
+  it('counts requests by route pattern, method and status, and times them', async () => {
+    const h = harness();
+    const id = await aliceAllocation(h);
+    await h.call(ALICE, 'GET', `/v1/allocations/${id}`);
+    await h.call(ALICE, 'GET', '/v1/allocations/al-404');
+    await h.call(ALICE, 'GET', '/no/such/route');
+    const text = await scrape(h);
+    expect(text).toContain('rafabric_http_requests_total{route="/v1/allocations",method="POST",status="201"} 1');
+    expect(text).toContain('rafabric_http_requests_total{route="/v1/allocations/:id",method="GET",status="200"} 1');
+    expect(text).toContain('rafabric_http_requests_total{route="/v1/allocations/:id",method="GET",status="404"} 1');
+    expect(text).toMatch(/rafabric_http_requests_total\{route="[^"]*",method="GET",status="404"\} 1/);
+    expect(text).not.toContain('/no/such/route');
+    expect(text).not.toContain(id);
+    expect(text).toMatch(/rafabric_http_request_duration_seconds_bucket\{le="0.001",route="\/v1\/allocations"/);
+  });
+
+  it('reads the pool gauges from listAdapters at scrape time', async () => {
+    const h = harness();
+    const slice = { entry: 0, kind: 'memory', state: 'active', base: 0, length: 4096, allocation: 'al-7' };
+    h.grm.adapters = [
+      adapterView('ra0', {
+        memory: { total: 1024, free: 512 },
+        computeUnits: { total: 8, free: 3 },
+        slots: { total: 4, free: 1 },
+        health: 'degraded',
+        slices: [slice, { ...slice, entry: 1 }, { ...slice, entry: 2, allocation: 'al-8' }],
+      }),
+    ];
+    const text = await scrape(h);
+    const labels = '{adapter="ra0",server="host-a"}';
+    expect(text).toContain(`rafabric_adapter_memory_total_bytes${labels} 1024`);
+    expect(text).toContain(`rafabric_adapter_memory_free_bytes${labels} 512`);
+    expect(text).toContain(`rafabric_adapter_compute_units_total${labels} 8`);
+    expect(text).toContain(`rafabric_adapter_compute_units_free${labels} 3`);
+    expect(text).toContain(`rafabric_adapter_slots_total${labels} 4`);
+    expect(text).toContain(`rafabric_adapter_slots_free${labels} 1`);
+    expect(text).toContain('rafabric_adapter_health{adapter="ra0",server="host-a",state="degraded"} 1');
+    expect(text).toContain('rafabric_adapter_health{adapter="ra0",server="host-a",state="healthy"} 0');
+    expect(text).toContain('rafabric_allocations{state="active"} 2');
+    expect(text).toContain('rafabric_grm_scrape_ok 1');
+  });
+
+  it('drops an adapter that left the pool', async () => {
+    const h = harness();
+    expect(await scrape(h)).toContain('adapter="ra1"');
+    h.grm.adapters = h.grm.adapters.slice(0, 1);
+    expect(await scrape(h)).not.toContain('adapter="ra1"');
+  });
+
+  it('still answers when listAdapters throws, with rafabric_grm_scrape_ok 0', async () => {
+    const h = harness();
+    h.grm.failNext('listAdapters', new Error('store unavailable'));
+    const text = await scrape(h);
+    expect(text).toContain('rafabric_grm_scrape_ok 0');
+    expect(text).not.toContain('rafabric_adapter_memory_total_bytes{');
+  });
+
+  it('keeps each server in its own registry', async () => {
+    const a = harness();
+    const b = harness();
+    await aliceAllocation(a);
+    expect(await scrape(a)).toContain('route="/v1/allocations",method="POST",status="201"} 1');
+    expect(await scrape(b)).not.toContain('method="POST"');
+  });
+});
