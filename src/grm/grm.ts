@@ -12,6 +12,7 @@ import {
   type ExistingSlice,
   type PlanFailure,
   planGrow,
+  planMigration,
   planRequest,
   planShrink,
   preferred,
@@ -301,7 +302,6 @@ export class Grm implements GrmApi {
       );
     }
     return this.mutex.run(async () => {
-      const { planMigration } = await import('../rvl/index.js');
       const inventory = toInventory(await this.readPool(), this.keyIndex());
       const p = resource.placements[0]!;
       const slice = inventory.slices.find((s) => s.adapter === p.adapter && s.entry === p.slice);
