@@ -37,10 +37,7 @@ export function fromFastifyError(err: unknown, bodyLimitBytes: number): RaError 
     case 'FST_ERR_BAD_URL':
       return new RaError(GrmCode.INVALID_REQUEST, 'the URL is malformed (bad percent-encoding)');
     case 'FST_ERR_MAX_PARAM_LENGTH':
-      return new RaError(
-        GrmCode.INVALID_REQUEST,
-        `the id in the path is too long; ${ID_RULE}`,
-      );
+      return new RaError(GrmCode.INVALID_REQUEST, `the id in the path is too long; ${ID_RULE}`);
   }
   // Any other client error fastify raises is still the client's: keep fastify's (safe) message.
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {

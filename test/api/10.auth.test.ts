@@ -33,7 +33,11 @@ describe('auth', () => {
   });
 
   it('accepts the scheme in any case and passes the tenant the token belongs to', async () => {
-    const res = await h.app.inject({ method: 'GET', url: '/v1/allocations', headers: { authorization: `bearer ${ALICE}` } });
+    const res = await h.app.inject({
+      method: 'GET',
+      url: '/v1/allocations',
+      headers: { authorization: `bearer ${ALICE}` },
+    });
     expect(res.statusCode).toBe(200);
     expect(h.grm.calls.at(-1)).toEqual({ method: 'list', args: ['alice'] });
   });

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { RaError } from '../../src/driver/errors.js';
 import { adapterView } from './fake-grm.js';
-import { ALICE, BOB, aliceAllocation, expectError, harness } from './helpers.js';
+import { ALICE, aliceAllocation, BOB, expectError, harness } from './helpers.js';
 
 describe('GET /v1/adapters', () => {
   it('200 with the adapters', async () => {

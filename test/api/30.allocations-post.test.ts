@@ -8,7 +8,7 @@ import { ALICE, expectError, harness } from './helpers.js';
 const memory = (bytes: unknown) => ({ resources: [{ kind: 'memory', bytes }] });
 
 describe('POST /v1/allocations', () => {
-  it('201 with the Allocation, made for the token\'s tenant from the body as sent', async () => {
+  it("201 with the Allocation, made for the token's tenant from the body as sent", async () => {
     const h = harness();
     const request = { resources: [{ kind: 'memory', bytes: 4096 }], policy: { leaseMs: 1000 } };
     const res = await h.call(ALICE, 'POST', '/v1/allocations', request);
@@ -24,7 +24,12 @@ describe('POST /v1/allocations', () => {
 
   it('passes 2^63 through as parsed (beyond 2^53) and the GRM refuses it: 400', async () => {
     const h = harness();
-    const res = await h.call(ALICE, 'POST', '/v1/allocations', '{"resources":[{"kind":"memory","bytes":9223372036854775808}]}');
+    const res = await h.call(
+      ALICE,
+      'POST',
+      '/v1/allocations',
+      '{"resources":[{"kind":"memory","bytes":9223372036854775808}]}',
+    );
     expect(expectError(res, 400, 'INVALID_REQUEST')).toMatch(/bytes must be a positive safe integer/);
     expect(h.grm.calls[0]!.args[1]).toEqual(memory(2 ** 63));
   });
@@ -38,7 +43,8 @@ describe('POST /v1/allocations', () => {
     ['null', null],
   ])('passes bytes %s to the GRM, which answers 400', async (_name, bytes) => {
     const h = harness();
-    const payload = bytes === Number.POSITIVE_INFINITY ? '{"resources":[{"kind":"memory","bytes":1e400}]}' : memory(bytes);
+    const payload =
+      bytes === Number.POSITIVE_INFINITY ? '{"resources":[{"kind":"memory","bytes":1e400}]}' : memory(bytes);
     expectError(await h.call(ALICE, 'POST', '/v1/allocations', payload), 400, 'INVALID_REQUEST');
     expect(h.grm.calls.map((c) => c.method)).toEqual(['allocate']);
   });
@@ -46,7 +52,11 @@ describe('POST /v1/allocations', () => {
   it('passes a huge resources array to the GRM, which refuses it; the server still serves', async () => {
     const h = harness();
     const resources = Array.from({ length: 100_000 }, () => ({ kind: 'compute', units: 1 }));
-    const message = expectError(await h.call(ALICE, 'POST', '/v1/allocations', { resources }), 400, 'INVALID_REQUEST');
+    const message = expectError(
+      await h.call(ALICE, 'POST', '/v1/allocations', { resources }),
+      400,
+      'INVALID_REQUEST',
+    );
     expect(message).toBe(`at most ${MAX_RESOURCES} resources`);
     expect((h.grm.calls[0]!.args[1] as { resources: unknown[] }).resources).toHaveLength(100_000);
     expect((await h.call(ALICE, 'POST', '/v1/allocations', memory(1))).statusCode).toBe(201);
@@ -60,23 +70,34 @@ describe('POST /v1/allocations', () => {
     ['true', 'true', /got a boolean/],
   ])('400 for a body that is %s, without calling the GRM', async (_name, payload, message) => {
     const h = harness();
-    expect(expectError(await h.call(ALICE, 'POST', '/v1/allocations', payload), 400, 'INVALID_REQUEST')).toMatch(message);
+    expect(
+      expectError(await h.call(ALICE, 'POST', '/v1/allocations', payload), 400, 'INVALID_REQUEST'),
+    ).toMatch(message);
     expect(h.grm.calls).toEqual([]);
   });
 
   it('400 for no body at all, without calling the GRM', async () => {
     const h = harness();
-    expect(expectError(await h.call(ALICE, 'POST', '/v1/allocations'), 400, 'INVALID_REQUEST')).toMatch(/got no body/);
+    expect(expectError(await h.call(ALICE, 'POST', '/v1/allocations'), 400, 'INVALID_REQUEST')).toMatch(
+      /got no body/,
+    );
     expect(h.grm.calls).toEqual([]);
   });
 
-  it('502 ADAPTER_FAILURE with the GRM\'s message and details when configuring an adapter failed', async () => {
+  it("502 ADAPTER_FAILURE with the GRM's message and details when configuring an adapter failed", async () => {
     const h = harness();
-    h.grm.failNext('allocate', new RaError('ADAPTER_FAILURE', 'ra1 failed to program slice 3; rolled back', { adapter: 'ra1' }));
+    h.grm.failNext(
+      'allocate',
+      new RaError('ADAPTER_FAILURE', 'ra1 failed to program slice 3; rolled back', { adapter: 'ra1' }),
+    );
     const res = await h.call(ALICE, 'POST', '/v1/allocations', memory(1));
     expectError(res, 502, 'ADAPTER_FAILURE');
     expect(res.json()).toEqual({
-      error: { code: 'ADAPTER_FAILURE', message: 'ra1 failed to program slice 3; rolled back', details: { adapter: 'ra1' } },
+      error: {
+        code: 'ADAPTER_FAILURE',
+        message: 'ra1 failed to program slice 3; rolled back',
+        details: { adapter: 'ra1' },
+      },
     });
   });
 });

@@ -1,6 +1,6 @@
 // GET /v1/allocations and /v1/allocations/:id: a tenant sees only its own; another tenant's id is 404.
 import { describe, expect, it } from 'vitest';
-import { ALICE, BOB, aliceAllocation, expectError, harness } from './helpers.js';
+import { ALICE, aliceAllocation, BOB, expectError, harness } from './helpers.js';
 
 describe('GET /v1/allocations', () => {
   it("200 with the caller's allocations only", async () => {

@@ -1,6 +1,6 @@
 // DELETE /v1/allocations/:id: release; 204 with no body. Only the owner can release it.
 import { describe, expect, it } from 'vitest';
-import { ALICE, BOB, aliceAllocation, expectError, harness } from './helpers.js';
+import { ALICE, aliceAllocation, BOB, expectError, harness } from './helpers.js';
 
 describe('DELETE /v1/allocations/:id', () => {
   it('204 with an empty body; the allocation is gone afterwards', async () => {

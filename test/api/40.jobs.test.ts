@@ -1,7 +1,7 @@
 // POST /v1/allocations/:id/jobs: run a function on the allocation; 200 {output: BASE64}.
 import { describe, expect, it } from 'vitest';
 import { RaError } from '../../src/driver/errors.js';
-import { ALICE, BOB, aliceAllocation, expectError, harness } from './helpers.js';
+import { ALICE, aliceAllocation, BOB, expectError, harness } from './helpers.js';
 
 const job = (text: string) => ({ function: 'crc32c', input: Buffer.from(text).toString('base64') });
 
@@ -26,7 +26,9 @@ describe('POST /v1/allocations/:id/jobs', () => {
     const id = await aliceAllocation(h);
     const text = 'a'.repeat(2 ** 20);
     const res = await h.call(ALICE, 'POST', `/v1/allocations/${id}/jobs`, job(text));
-    expect(Buffer.from((res.json() as { output: string }).output, 'base64').toString()).toBe(text.toUpperCase());
+    expect(Buffer.from((res.json() as { output: string }).output, 'base64').toString()).toBe(
+      text.toUpperCase(),
+    );
   });
 
   it('413 PAYLOAD_TOO_LARGE for an input over the body limit, without running it', async () => {
@@ -55,7 +57,11 @@ describe('POST /v1/allocations/:id/jobs', () => {
   it('400 for a non-object body or a bad id, without running anything', async () => {
     const h = harness();
     const id = await aliceAllocation(h);
-    expectError(await h.call(ALICE, 'POST', `/v1/allocations/${id}/jobs`, '"aGVsbG8="'), 400, 'INVALID_REQUEST');
+    expectError(
+      await h.call(ALICE, 'POST', `/v1/allocations/${id}/jobs`, '"aGVsbG8="'),
+      400,
+      'INVALID_REQUEST',
+    );
     expectError(await h.call(ALICE, 'POST', '/v1/allocations/a%20b/jobs', job('x')), 400, 'INVALID_REQUEST');
     expect(h.grm.calls.filter((c) => c.method === 'runJob')).toEqual([]);
   });

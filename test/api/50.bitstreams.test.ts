@@ -27,7 +27,11 @@ describe('POST /v1/bitstreams', () => {
 
   it('409 BITSTREAM_EXISTS for an id already in the catalog', async () => {
     const h = harness();
-    expectError(await h.call(ALICE, 'POST', '/v1/bitstreams', registration({ id: 'crc32c-1' })), 409, 'BITSTREAM_EXISTS');
+    expectError(
+      await h.call(ALICE, 'POST', '/v1/bitstreams', registration({ id: 'crc32c-1' })),
+      409,
+      'BITSTREAM_EXISTS',
+    );
   });
 
   it('403 BITSTREAM_UNSIGNED when the policy wants a signature', async () => {
@@ -42,10 +46,17 @@ describe('POST /v1/bitstreams', () => {
     expectError(await h.call(ALICE, 'POST', '/v1/bitstreams', { descriptor: {} }), 400, 'INVALID_REQUEST');
   });
 
-  it('500 INTERNAL (generic) for BITSTREAM_KEY: a broken server trust store is not the client\'s fault', async () => {
+  it("500 INTERNAL (generic) for BITSTREAM_KEY: a broken server trust store is not the client's fault", async () => {
     const h = harness();
-    h.grm.failNext('registerBitstream', new RaError('BITSTREAM_KEY', '/etc/rafabric/trust/k1.pem: not a PEM key'));
-    const message = expectError(await h.call(ALICE, 'POST', '/v1/bitstreams', registration({ id: 'y' })), 500, 'INTERNAL');
+    h.grm.failNext(
+      'registerBitstream',
+      new RaError('BITSTREAM_KEY', '/etc/rafabric/trust/k1.pem: not a PEM key'),
+    );
+    const message = expectError(
+      await h.call(ALICE, 'POST', '/v1/bitstreams', registration({ id: 'y' })),
+      500,
+      'INTERNAL',
+    );
     expect(message).not.toContain('/etc');
   });
 

@@ -14,7 +14,10 @@ interface Operation {
 }
 type PathItem = Record<string, Operation | unknown>;
 const METHODS = ['get', 'post', 'patch', 'delete', 'put'];
-const doc = openApiDocument as unknown as { paths: Record<string, PathItem>; components: Record<string, unknown> };
+const doc = openApiDocument as unknown as {
+  paths: Record<string, PathItem>;
+  components: Record<string, unknown>;
+};
 
 function operations(): { method: string; path: string; op: Operation }[] {
   return Object.entries(doc.paths).flatMap(([path, item]) =>
@@ -42,7 +45,10 @@ describe('GET /openapi.json', () => {
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual(JSON.parse(JSON.stringify(openApiDocument)));
     expect(openApiDocument.openapi).toBe('3.1.0');
-    expect(openApiDocument.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(openApiDocument.components.securitySchemes.bearer).toMatchObject({
+      type: 'http',
+      scheme: 'bearer',
+    });
     expect(openApiDocument['x-status-by-code']).toEqual(Object.fromEntries(statusByCode));
   });
 
@@ -58,7 +64,10 @@ describe('GET /openapi.json', () => {
   });
 
   it('gives every error response the Error schema and every /v1 operation 401', () => {
-    const responses = doc.components.responses as Record<string, { content: Record<string, { schema: unknown }> }>;
+    const responses = doc.components.responses as Record<
+      string,
+      { content: Record<string, { schema: unknown }> }
+    >;
     for (const response of Object.values(responses)) {
       expect(response.content['application/json']!.schema).toEqual({ $ref: '#/components/schemas/Error' });
     }
@@ -73,7 +82,9 @@ describe('GET /openapi.json', () => {
     const check = validator();
     const id = await aliceAllocation(h);
     // DELETE last: it releases the allocation the others use.
-    const ordered = operations().sort((a, b) => Number(a.method === 'DELETE') - Number(b.method === 'DELETE'));
+    const ordered = operations().sort(
+      (a, b) => Number(a.method === 'DELETE') - Number(b.method === 'DELETE'),
+    );
     for (const { method, path, op } of ordered) {
       const example = op.requestBody?.content['application/json'].example;
       const res = await h.call(ALICE, method, path.replace('{id}', id), example);
@@ -83,9 +94,12 @@ describe('GET /openapi.json', () => {
       const schema = documented!.content?.['application/json']?.schema;
       if (schema !== undefined) expect(check(schema, res.json()), `${method} ${path}`).toEqual([]);
     }
-    expect(h.grm.mutatingCalls().map((c) => c.method).sort()).toEqual(
-      ['allocate', 'allocate', 'registerBitstream', 'release', 'resize', 'runJob'].sort(),
-    );
+    expect(
+      h.grm
+        .mutatingCalls()
+        .map((c) => c.method)
+        .sort(),
+    ).toEqual(['allocate', 'allocate', 'registerBitstream', 'release', 'resize', 'runJob'].sort());
   });
 
   it('documents the error envelope the server actually sends', async () => {

@@ -5,8 +5,8 @@ import { BitstreamCode } from '../../src/bitstream/codes.js';
 import { RaError } from '../../src/driver/errors.js';
 import {
   type AdapterView,
-  type Allocation,
   type AllocatedResource,
+  type Allocation,
   type GrmApi,
   GrmCode,
 } from '../../src/grm/types.js';
@@ -22,7 +22,8 @@ function invalid(message: string): never {
 }
 
 function quantity(value: unknown, field: string): number {
-  if (!Number.isSafeInteger(value) || (value as number) <= 0) invalid(`${field} must be a positive safe integer`);
+  if (!Number.isSafeInteger(value) || (value as number) <= 0)
+    invalid(`${field} must be a positive safe integer`);
   return value as number;
 }
 
@@ -154,9 +155,13 @@ export class FakeGrm implements GrmApi {
 
   async registerBitstream(body: unknown): Promise<{ id: string }> {
     this.record('registerBitstream', [body]);
-    const { descriptor, image } = body as { descriptor?: { id?: unknown; signed?: unknown }; image?: unknown };
+    const { descriptor, image } = body as {
+      descriptor?: { id?: unknown; signed?: unknown };
+      image?: unknown;
+    };
     if (typeof image !== 'string') invalid('body must be {"descriptor": {...}, "image": BASE64}');
-    if (typeof descriptor?.id !== 'string') throw new RaError(BitstreamCode.DESCRIPTOR, 'descriptor.id is missing');
+    if (typeof descriptor?.id !== 'string')
+      throw new RaError(BitstreamCode.DESCRIPTOR, 'descriptor.id is missing');
     if (descriptor.signed === false) throw new RaError(BitstreamCode.UNSIGNED, 'the image is not signed');
     if (this.bitstreams.some((b) => b.id === descriptor.id)) {
       throw new RaError(BitstreamCode.EXISTS, `${descriptor.id} is already registered`);

@@ -51,7 +51,9 @@ export function expectError(res: LightMyRequestResponse, status: number, code: s
 
 /** Alice's first allocation: 1 GiB of memory. */
 export async function aliceAllocation(h: Harness): Promise<string> {
-  const res = await h.call(ALICE, 'POST', '/v1/allocations', { resources: [{ kind: 'memory', bytes: 2 ** 30 }] });
+  const res = await h.call(ALICE, 'POST', '/v1/allocations', {
+    resources: [{ kind: 'memory', bytes: 2 ** 30 }],
+  });
   expect(res.statusCode).toBe(201);
   return (res.json() as { id: string }).id;
 }

@@ -8,8 +8,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crc32cBytes } from '../helpers/reference.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(root, 'bin/rafabric.js'), ...args], { encoding: 'utf8', env: { ...process.env, RAFABRIC_LOG: 'silent' } });
-const cliBuffer = (...args: string[]) => spawnSync(process.execPath, [path.join(root, 'bin/rafabric.js'), ...args], { env: { ...process.env, RAFABRIC_LOG: 'silent' } });
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, [path.join(root, 'bin/rafabric.js'), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, RAFABRIC_LOG: 'silent' },
+  });
+const cliBuffer = (...args: string[]) =>
+  spawnSync(process.execPath, [path.join(root, 'bin/rafabric.js'), ...args], {
+    env: { ...process.env, RAFABRIC_LOG: 'silent' },
+  });
 
 describe('rafabric model + adapter', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cli-'));
@@ -18,7 +25,11 @@ describe('rafabric model + adapter', () => {
   let model: ChildProcess;
 
   beforeAll(async () => {
-    model = spawn(process.execPath, [path.join(root, 'bin/rafabric.js'), 'model', '--adapters', '2', '--dir', dir, '--memory', '256M'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RAFABRIC_LOG: 'silent' } });
+    model = spawn(
+      process.execPath,
+      [path.join(root, 'bin/rafabric.js'), 'model', '--adapters', '2', '--dir', dir, '--memory', '256M'],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RAFABRIC_LOG: 'silent' } },
+    );
     await new Promise<void>((resolve, reject) => {
       let out = '';
       model.stdout!.on('data', (d) => {
@@ -39,7 +50,12 @@ describe('rafabric model + adapter', () => {
   it('info --json reports identity and capacities', () => {
     const r = cli('adapter', 'info', uri(1), '--json');
     expect(r.status).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ fabricId: 1, memoryBytes: 256 * 1024 * 1024, specVersion: '1.0', status: { ready: true } });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      fabricId: 1,
+      memoryBytes: 256 * 1024 * 1024,
+      specVersion: '1.0',
+      status: { ready: true },
+    });
   });
 
   it('run: sha256, crc32c and aes-256-gcm of a file equal node:crypto / the reference', () => {
@@ -47,13 +63,32 @@ describe('rafabric model + adapter', () => {
     const inFile = path.join(work, 'in.bin');
     const out = path.join(work, 'out.bin');
     writeFileSync(inFile, input);
-    expect(cli('adapter', 'run', uri(0), '--function', 'sha256', '--in', inFile, '--out', out).status).toBe(0);
+    expect(cli('adapter', 'run', uri(0), '--function', 'sha256', '--in', inFile, '--out', out).status).toBe(
+      0,
+    );
     expect(readFileSync(out).equals(createHash('sha256').update(input).digest())).toBe(true);
-    expect(cli('adapter', 'run', uri(0), '--function', 'crc32c', '--in', inFile, '--out', out).status).toBe(0);
+    expect(cli('adapter', 'run', uri(0), '--function', 'crc32c', '--in', inFile, '--out', out).status).toBe(
+      0,
+    );
     expect(readFileSync(out).equals(crc32cBytes(input))).toBe(true);
     const key = randomBytes(32);
     const iv = randomBytes(12);
-    const r = cli('adapter', 'run', uri(0), '--function', 'aes-256-gcm', '--in', inFile, '--out', out, '--key', key.toString('hex'), '--iv', iv.toString('hex'), '--json');
+    const r = cli(
+      'adapter',
+      'run',
+      uri(0),
+      '--function',
+      'aes-256-gcm',
+      '--in',
+      inFile,
+      '--out',
+      out,
+      '--key',
+      key.toString('hex'),
+      '--iv',
+      iv.toString('hex'),
+      '--json',
+    );
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ function: 'aes-256-gcm', loadedImage: true });
     const c = createCipheriv('aes-256-gcm', key, iv);
@@ -62,7 +97,21 @@ describe('rafabric model + adapter', () => {
 
   it('run refuses a bad key with a clear message and exit code 2', () => {
     writeFileSync(path.join(work, 'x'), 'x');
-    const r = cli('adapter', 'run', uri(0), '--function', 'aes-256-gcm', '--in', path.join(work, 'x'), '--out', path.join(work, 'y'), '--key', 'zz', '--iv', '00'.repeat(12));
+    const r = cli(
+      'adapter',
+      'run',
+      uri(0),
+      '--function',
+      'aes-256-gcm',
+      '--in',
+      path.join(work, 'x'),
+      '--out',
+      path.join(work, 'y'),
+      '--key',
+      'zz',
+      '--iv',
+      '00'.repeat(12),
+    );
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--key/);
   });
@@ -74,7 +123,15 @@ describe('rafabric model + adapter', () => {
     const copy = cli('adapter', 'copy', `${uri(0)}@12345`, `${uri(1)}@777`, '--bytes', '10000', '--json');
     expect(copy.status).toBe(0);
     expect(JSON.parse(copy.stdout).bytes).toBe(10_000);
-    const r = cliBuffer('adapter', 'read', `${uri(1)}@777`, '--bytes', '10000', '--out', path.join(work, 'back'));
+    const r = cliBuffer(
+      'adapter',
+      'read',
+      `${uri(1)}@777`,
+      '--bytes',
+      '10000',
+      '--out',
+      path.join(work, 'back'),
+    );
     expect(r.status).toBe(0);
     expect(readFileSync(path.join(work, 'back')).equals(data)).toBe(true);
   });
