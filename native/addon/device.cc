@@ -18,6 +18,7 @@ Napi::Function Device::Init(Napi::Env env) {
   return DefineClass(env, "Device",
                      {InstanceMethod("ring", &Device::Ring), InstanceMethod("watch", &Device::WatchVector),
                       InstanceMethod("watchGone", &Device::WatchGone), InstanceMethod("close", &Device::Close),
+                      InstanceMethod("keepAlive", &Device::KeepAlive),
                       InstanceAccessor("open", &Device::IsOpen, nullptr)});
 }
 
@@ -65,6 +66,20 @@ Napi::Value Device::WatchVector(const Napi::CallbackInfo& info) {
   StopWatch((int)vector);
   if (info[1].IsFunction()) StartWatch(env, (int)vector, dev_->irq_fds[vector], info[1].As<Napi::Function>());
   return env.Undefined();
+}
+
+// keepAlive(vector, bool): whether a watch on `vector` keeps the event loop alive. Waiters set it
+// while they wait; an idle watch stays installed (no handle churn per wait) without holding the
+// process open.
+Napi::Value Device::KeepAlive(const Napi::CallbackInfo& info) {
+  uint32_t vector = info[0].As<Napi::Number>().Uint32Value();
+  bool on = info[1].ToBoolean();
+  if (vector < watches_.size() && watches_[vector]) {
+    uv_handle_t* h = reinterpret_cast<uv_handle_t*>(&watches_[vector]->handle);
+    if (on) uv_ref(h);
+    else uv_unref(h);
+  }
+  return info.Env().Undefined();
 }
 
 // watchGone(callback() | null): call back once when the adapter's connection closes (model exit,

@@ -25,6 +25,7 @@ class Device : public Napi::ObjectWrap<Device> {
   Napi::Value Ring(const Napi::CallbackInfo& info);
   Napi::Value WatchVector(const Napi::CallbackInfo& info);
   Napi::Value WatchGone(const Napi::CallbackInfo& info);
+  Napi::Value KeepAlive(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value IsOpen(const Napi::CallbackInfo& info);
 

@@ -12,6 +12,7 @@ export interface NativeDevice {
   ring(vector: number): void;
   watch(vector: number, callback: ((count: number) => void) | null): void;
   watchGone(callback: (() => void) | null): void;
+  keepAlive(vector: number, on: boolean): void;
   close(): void;
 }
 

@@ -17,6 +17,8 @@ interface Pending {
 
 export class InterruptWaiter {
   private readonly pending = new Map<number, Set<Pending>>();
+  /** Vectors with an installed watch: kept between waits, referenced only while someone waits. */
+  private readonly watching = new Set<number>();
   private goneError: RaError | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lastHeartbeat = 0n;
@@ -53,7 +55,11 @@ export class InterruptWaiter {
       if (!set) {
         set = new Set();
         this.pending.set(vector, set);
-        this.device.watch(vector, () => this.wake(vector));
+        if (!this.watching.has(vector)) {
+          this.device.watch(vector, () => this.wake(vector));
+          this.watching.add(vector);
+        }
+        this.device.keepAlive(vector, true);
       }
       const entry: Pending = {
         check: () => {
@@ -109,7 +115,7 @@ export class InterruptWaiter {
     set.delete(entry);
     if (set.size === 0) {
       this.pending.delete(vector);
-      if (this.device.open) this.device.watch(vector, null);
+      if (this.device.open) this.device.keepAlive(vector, false);
     }
     if (this.pending.size === 0) this.stopTimer();
   }
