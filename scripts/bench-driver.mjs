@@ -36,7 +36,7 @@ try {
   let sink = 0;
   const readNs = runs(() => {
     const t0 = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) sink += Atomics.load(u32, base + (i & 63));
+    for (let i = 0; i < n; i++) sink ^= Atomics.load(u32, base + (i & 63));
     return Number(process.hrtime.bigint() - t0) / n;
   });
   const c = cbench('reg', path.join(model.dir, 'ra0.bar'), Bar.STAGING, n);
