@@ -18,6 +18,7 @@ const outputPath = argValue('--output', path.join(root, 'src/driver/regs.ts'));
 // Prefix -> exported TS object. Longest prefix wins (RA_SLOT_S_ before RA_SLOT_).
 const groups = [
   ['RA_BAR_', 'Bar'],
+  ['RA_ID_', 'Id'],
   ['RA_REG_', 'Reg'],
   ['RA_STATUS_', 'Status'],
   ['RA_CMD_', 'Cmd'],

@@ -68,7 +68,7 @@ static int map_bar(struct ra_dev *dev, int shm_fd)
 	dev->bar = p;
 	dev->bar_bytes = RA_BAR_BYTES;
 	const volatile uint32_t *regs = p;
-	if (regs[RA_REG_MAGIC / 4] != 0x42464152)
+	if (regs[RA_REG_MAGIC / 4] != RA_ID_MAGIC)
 		return ra_dev_fail(dev, "register file has no RA magic (read 0x%08x): not an RA, or not initialised", regs[RA_REG_MAGIC / 4]);
 	uint32_t queues = regs[RA_REG_CAP_QUEUES / 4];
 	if (queues < 1 || queues > RA_QUEUE_MAX)

@@ -28,6 +28,8 @@
 #define RA_BAR_STAGING_BYTES    0x300000   /* 3 MiB */
 
 /* ---- §3 identity and capabilities (read-only) ------------------------------------------------ */
+#define RA_ID_MAGIC             0x42464152 /* REG_MAGIC once initialised: 'RAFB' little-endian */
+#define RA_ID_SPEC_VERSION      0x00010000 /* the spec version this header describes: 1.0 (major<<16 | minor) */
 #define RA_REG_MAGIC            0x000  /* u32  'RAFB' = 0x42464152 once the adapter is initialised */
 #define RA_REG_SPEC_VERSION     0x004  /* u32  major<<16 | minor */
 #define RA_REG_DEVICE_ID        0x008  /* u32  vendor<<16 | device */
@@ -190,6 +192,7 @@
 #define RA_SLICE_KIND           0x04   /* u32  RA_SLICE_K_* */
 #define RA_SLICE_OWNER_KEY      0x08   /* u64  owner key; 0 never matches */
 #define RA_SLICE_BASE           0x10   /* u64  memory: byte offset; compute: first unit; context: slot<<16 | first context */
+#define RA_SLICE_CTX_SLOT_SHIFT 16     /* context slices: BASE = slot << RA_SLICE_CTX_SLOT_SHIFT | first context */
 #define RA_SLICE_LENGTH         0x18   /* u64  memory: bytes; compute: units; context: contexts */
 #define RA_SLICE_BYTES_MOVED    0x20   /* u64  counter: DMA and engine bytes through this slice */
 #define RA_SLICE_BUSY_NS        0x28   /* u64  counter: ns of engine or DMA time charged to this slice */

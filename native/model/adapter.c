@@ -129,7 +129,7 @@ int ra_adapter_open(struct ra_model *m, unsigned index)
 void ra_adapter_publish(struct ra_adapter *a)
 {
     __atomic_thread_fence(__ATOMIC_RELEASE);
-    set32_release(a, RA_REG_MAGIC, 0x42464152u);
+    set32_release(a, RA_REG_MAGIC, RA_ID_MAGIC);
 }
 
 void ra_adapter_heartbeat(struct ra_adapter *a)

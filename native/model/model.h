@@ -19,7 +19,7 @@
 #include "ra_regs.h"
 
 #define RA_MODEL_NAME            "ra-model"
-#define RA_MODEL_SPEC_VERSION    0x00010000u  /* §3: spec 1.0 */
+#define RA_MODEL_SPEC_VERSION    RA_ID_SPEC_VERSION  /* §3: the model implements the header's version */
 #define RA_MODEL_DEVICE_ID       0x52410001u  /* §3: vendor 'RA', device 1 */
 #define RA_MODEL_CHUNK_BYTES     (1u << 20)   /* most bytes a queue moves per turn (fairness) */
 #define RA_MODEL_TICK_NS         5000000ull   /* heartbeat period: §4 asks for at most 10 ms */

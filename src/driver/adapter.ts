@@ -4,10 +4,9 @@ import path from 'node:path';
 import { DriverCode, deviceError, RaError } from './errors.js';
 import { addon, type NativeDevice } from './native.js';
 import { RegisterFile } from './registers.js';
-import { Bar, Cmd, Err, Reg, Status, Vec } from './regs.js';
+import { Bar, Cmd, Err, Id, Reg, Status, Vec } from './regs.js';
 import { InterruptWaiter } from './waiter.js';
 
-export const RA_MAGIC = 0x42464152;
 const DEFAULT_COMMAND_TIMEOUT_MS = 10_000;
 const LOCK_TIMEOUT_MS = 10_000;
 
@@ -227,7 +226,7 @@ export class Adapter {
 
 function readIdentity(r: RegisterFile, uri: string): AdapterIdentity {
   const magic = r.read32(Reg.MAGIC);
-  if (magic !== RA_MAGIC)
+  if (magic !== Id.MAGIC)
     throw new RaError(DriverCode.OPEN_FAILED, `${uri}: no RA magic in the register file`);
   const spec = r.read32(Reg.SPEC_VERSION);
   return {

@@ -13,6 +13,11 @@ export const Bar = {
   STAGING_BYTES: 0x300000, // 3 MiB
 } as const;
 
+export const Id = {
+  MAGIC: 0x42464152, // REG_MAGIC once initialised: 'RAFB' little-endian
+  SPEC_VERSION: 0x00010000, // the spec version this header describes: 1.0 (major<<16 | minor)
+} as const;
+
 export const Reg = {
   MAGIC: 0x000, // u32  'RAFB' = 0x42464152 once the adapter is initialised
   SPEC_VERSION: 0x004, // u32  major<<16 | minor
@@ -196,6 +201,7 @@ export const Slice = {
   KIND: 0x04, // u32  RA_SLICE_K_*
   OWNER_KEY: 0x08, // u64  owner key; 0 never matches
   BASE: 0x10, // u64  memory: byte offset; compute: first unit; context: slot<<16 | first context
+  CTX_SLOT_SHIFT: 16, // context slices: BASE = slot << RA_SLICE_CTX_SLOT_SHIFT | first context
   LENGTH: 0x18, // u64  memory: bytes; compute: units; context: contexts
   BYTES_MOVED: 0x20, // u64  counter: DMA and engine bytes through this slice
   BUSY_NS: 0x28, // u64  counter: ns of engine or DMA time charged to this slice

@@ -65,14 +65,14 @@ export class Slices {
       state: stateNames[r.read32(o + Slice.STATE)] ?? 'free',
       kind,
       ownerKey: r.read64(o + Slice.OWNER_KEY),
-      base: kind === 'context' ? rawBase & 0xffff : rawBase,
+      base: kind === 'context' ? rawBase % 2 ** Slice.CTX_SLOT_SHIFT : rawBase,
       length: r.readNumber(o + Slice.LENGTH),
       bytesMoved: r.readNumber(o + Slice.BYTES_MOVED),
       busyNs: r.readNumber(o + Slice.BUSY_NS),
       jobs: r.readNumber(o + Slice.JOBS),
       lastActiveNs: r.readNumber(o + Slice.LAST_ACTIVE_NS),
     };
-    if (kind === 'context') info.slot = Math.floor(rawBase / 0x10000);
+    if (kind === 'context') info.slot = Math.floor(rawBase / 2 ** Slice.CTX_SLOT_SHIFT);
     return info;
   }
 
@@ -96,7 +96,7 @@ export class Slices {
 
   async reserve(index: number, p: SlicePlacement): Promise<void> {
     this.check(index);
-    const base = p.kind === 'context' ? (p.slot ?? 0) * 0x10000 + p.base : p.base;
+    const base = p.kind === 'context' ? (p.slot ?? 0) * 2 ** Slice.CTX_SLOT_SHIFT + p.base : p.base;
     await this.adapter.command(Cmd.SLICE_RESERVE, {
       args: [index, sliceKinds[p.kind], p.ownerKey, base, p.length],
       what: `reserving slice ${index} (${p.kind} ${p.base}+${p.length})`,
