@@ -23,7 +23,7 @@ export const DriverCode = {
 } as const;
 
 export class RaError extends Error {
-  override readonly name = 'RaError';
+  override readonly name: string = 'RaError';
   constructor(
     readonly code: string,
     message: string,

@@ -1,6 +1,7 @@
-// The RVL's one error class (shaped as better-sqlite3's SqliteError and the driver's RaError): a stable
+// The RVL's one error class (a RaError subclass, shaped as better-sqlite3's SqliteError): a stable
 // string `code` callers switch on, and a message that says what was wrong and what to do next.
 // Placement that merely does not fit is not an error: it is a `PlanFailure` result (see plan.ts).
+import { RaError } from '../driver/errors.js';
 
 export const RvlCode = {
   /** The request (or a resize) is malformed: fix the input, retrying cannot help. */
@@ -13,15 +14,12 @@ export const RvlCode = {
 
 export type RvlCodeName = (typeof RvlCode)[keyof typeof RvlCode];
 
-export class RvlError extends Error {
-  override readonly name = 'RvlError';
-  constructor(
-    readonly code: RvlCodeName,
-    message: string,
-    readonly details?: Record<string, unknown>,
-  ) {
-    super(message);
-    Error.captureStackTrace?.(this, RvlError);
+/** A RaError (the stack's one error class) whose code is one of this layer's. */
+export class RvlError extends RaError {
+  override readonly name: string = 'RvlError';
+  declare readonly code: RvlCodeName;
+  constructor(code: RvlCodeName, message: string, details?: Record<string, unknown>) {
+    super(code, message, details);
   }
 }
 

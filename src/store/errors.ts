@@ -1,5 +1,6 @@
-// The store's one error class (shaped as the RVL's RvlError and the driver's RaError): a stable string
+// The store's one error class (a RaError subclass, like the RVL's RvlError): a stable string
 // `code` callers switch on, and a message that says what was wrong and what to do next.
+import { RaError } from '../driver/errors.js';
 
 export const StoreCode = {
   /** The caller passed a malformed allocation or intent: fix the input, retrying cannot help. */
@@ -20,14 +21,11 @@ export const StoreCode = {
 
 export type StoreCodeName = (typeof StoreCode)[keyof typeof StoreCode];
 
-export class StoreError extends Error {
-  override readonly name = 'StoreError';
-  constructor(
-    readonly code: StoreCodeName,
-    message: string,
-    readonly details?: Record<string, unknown>,
-  ) {
-    super(message);
-    Error.captureStackTrace?.(this, StoreError);
+/** A RaError (the stack's one error class) whose code is one of this layer's. */
+export class StoreError extends RaError {
+  override readonly name: string = 'StoreError';
+  declare readonly code: StoreCodeName;
+  constructor(code: StoreCodeName, message: string, details?: Record<string, unknown>) {
+    super(code, message, details);
   }
 }

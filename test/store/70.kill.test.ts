@@ -16,18 +16,27 @@ import { Prng, plain, tempDir } from './helpers.js';
 const KEY = '0123456789abcdef';
 const CREATED = '2025-01-01T00:00:00.000Z';
 
-/** src/store as plain ES modules in a temporary directory (type-only imports are erased). */
+/**
+ * src/store, and the driver's error module it extends, as plain ES modules in a temporary directory
+ * (type-only imports are erased).
+ */
 function transpileStore(): string {
   const out = tempDir('transpiled');
-  const src = join(import.meta.dirname, '../../src/store');
-  fs.mkdirSync(join(out, 'store'));
-  for (const file of fs.readdirSync(src).filter((f) => f.endsWith('.ts'))) {
-    const { outputText } = ts.transpileModule(fs.readFileSync(join(src, file), 'utf8'), {
-      compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
-      fileName: file,
-    });
-    expect(outputText, file).not.toContain('../grm/');
-    fs.writeFileSync(join(out, 'store', file.replace(/\.ts$/, '.js')), outputText);
+  const folders: [string, (f: string) => boolean][] = [
+    ['store', (f) => f.endsWith('.ts')],
+    ['driver', (f) => f === 'errors.ts' || f === 'regs.ts'],
+  ];
+  for (const [folder, wanted] of folders) {
+    const src = join(import.meta.dirname, '../../src', folder);
+    fs.mkdirSync(join(out, folder));
+    for (const file of fs.readdirSync(src).filter(wanted)) {
+      const { outputText } = ts.transpileModule(fs.readFileSync(join(src, file), 'utf8'), {
+        compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
+        fileName: file,
+      });
+      expect(outputText, file).not.toContain('../grm/');
+      fs.writeFileSync(join(out, folder, file.replace(/\.ts$/, '.js')), outputText);
+    }
   }
   fs.writeFileSync(join(out, 'package.json'), '{"type":"module"}');
   fs.writeFileSync(
