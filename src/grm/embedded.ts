@@ -66,7 +66,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
     });
     uris = model.uris;
     writeFileSync(path.join(modelDir, 'ra-model.pid'), `${model.pid}\n`);
-    o.log.info({ dir: modelDir, pid: model.pid, adapters: o.adapters }, 'device model started');
+    o.log.info({ dir: modelDir, modelPid: model.pid, adapters: o.adapters }, 'device model started');
   }
   const catalog = openShippedCatalog();
   const agent = Agent.open(server, uris, catalog);

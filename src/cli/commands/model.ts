@@ -1,4 +1,5 @@
 // `rafabric model`: runs the embedded device model in the foreground (the low-level tool).
+import { mkdirSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ModelProcess } from '../../driver/model-process.js';
 import { log } from '../../log.js';
@@ -9,12 +10,13 @@ export function registerModelCommand(program: Command): void {
     .command('model')
     .description('start the RA device model: serves DIR/ra0.sock .. DIR/ra<N-1>.sock until SIGTERM')
     .requiredOption('--adapters <n>', 'number of adapters (1..64)')
-    .requiredOption('--dir <dir>', 'folder for sockets, register files and memory files')
+    .requiredOption('--dir <dir>', 'folder for sockets, register files and memory files (created if missing)')
     .option('--memory <bytes>', 'on-card memory per adapter (e.g. 8G)', '8G')
     .option('--slots <n>', 'programmable slots per adapter', '4')
     .option('--compute-units <n>', 'hardened compute units per adapter', '16')
     .option('--config-rate <bytes>', 'configuration port speed in bytes per second (e.g. 1G)', '1000000000')
     .action(async (o: Record<string, string>) => {
+      mkdirSync(o.dir!, { recursive: true });
       const model = await ModelProcess.start({
         adapters: parseInteger('--adapters', o.adapters!, 1, 64),
         dir: o.dir!,
@@ -25,7 +27,7 @@ export function registerModelCommand(program: Command): void {
         dieWithParent: true,
       });
       process.stdout.write(`rafabric model: ready, ${model.adapters} adapter(s): ${model.uris.join(' ')}\n`);
-      log.info({ pid: model.pid, dir: model.dir, adapters: model.adapters }, 'device model started');
+      log.info({ modelPid: model.pid, dir: model.dir, adapters: model.adapters }, 'device model started');
       const stop = (signal: string) => {
         log.info({ signal }, 'stopping the device model');
         void model.stop();
