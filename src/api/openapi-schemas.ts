@@ -62,7 +62,13 @@ export const schemas = {
       sameServer: { type: 'string', description: 'Prefer adapters on this server' },
       maxAdapters: positive,
       allowSplit: { type: 'boolean', default: true },
-      leaseMs: { ...count, description: 'Released unless renewed within this many ms (0: no lease)' },
+      leaseMs: { ...count, description: 'Released automatically this many ms after it was created' },
+      onAdapterFailure: {
+        enum: ['fail', 'replace'],
+        default: 'fail',
+        description:
+          'When an adapter holding part of it fails: mark the allocation lost, or replace the failed slices on healthy adapters (their contents are lost)',
+      },
       idleReclaimMs: { ...count, description: 'Reclaim slices idle for longer than this' },
     },
   },

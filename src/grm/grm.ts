@@ -130,7 +130,12 @@ export class Grm implements GrmApi {
         placements: placements.map(toPublicPlacement),
         createdAt: new Date().toISOString(),
       });
-      await this.configure(id, ownerKey, placements);
+      try {
+        await this.configure(id, ownerKey, placements);
+      } catch (err) {
+        this.o.store.abortIntent(id);
+        throw err;
+      }
       const now = new Date();
       const allocation: StoredAllocation = {
         id,
@@ -147,11 +152,58 @@ export class Grm implements GrmApi {
           ),
         ),
       };
-      this.o.store.commit(allocation); // durable before the client hears "201"
+      try {
+        this.o.store.commit(allocation); // durable before the client hears "201"
+      } catch (err) {
+        // Not committed: the client hears an error, so the slices must not stay programmed.
+        await this.unprogram(id, ownerKey, placements);
+        this.o.store.abortIntent(id);
+        throw err;
+      }
       this.allocations.set(id, allocation);
       this.log.info({ allocation: id, tenant, slices: placements.length }, 'allocated');
       return publicView(allocation);
     });
+  }
+
+  /**
+   * Policy "replace": programs the slices that sat on failed adapters again on healthy ones, with the
+   * same owner key. A crash half way leaves slices with the allocation's key outside its placements,
+   * which reconciliation releases (stray slices), so no intent record is needed.
+   */
+  async replaceFailedSlices(
+    a: StoredAllocation,
+    failed: (adapter: string) => boolean,
+  ): Promise<StoredAllocation> {
+    const wanted = a.resources.map((r): ResourceRequest | undefined => {
+      const gone = r.placements.filter((p) => failed(p.adapter));
+      if (gone.length === 0) return undefined;
+      if (r.kind === 'memory') return { kind: 'memory', bytes: gone.reduce((n, p) => n + (p.bytes ?? 0), 0) };
+      if (r.kind === 'compute')
+        return { kind: 'compute', units: gone.reduce((n, p) => n + (p.units ?? 0), 0) };
+      if (r.kind === 'accelerator') return { kind: 'accelerator', function: r.function! };
+      return { kind: 'logic', bitstream: r.bitstream! };
+    });
+    const indices = wanted.flatMap((w, i) => (w ? [i] : []));
+    const request = {
+      resources: indices.map((i) => wanted[i]!),
+      policy: { ...(a.policy.sameServer ? { sameServer: a.policy.sameServer } : {}) },
+    };
+    const result = planRequest(toInventory(await this.readPool(), this.keyIndex()), request, preferred);
+    if (!result.ok) throw unavailable(result);
+    await this.configure(a.id, a.ownerKey, result.plan.placements);
+    const replaced: StoredAllocation = {
+      ...a,
+      resources: a.resources.map((r, i) => {
+        const k = indices.indexOf(i);
+        if (k < 0) return r;
+        const fresh = result.plan.placements.filter((p) => p.resourceIndex === k).map(toPublicPlacement);
+        return { ...r, placements: [...r.placements.filter((p) => !failed(p.adapter)), ...fresh] };
+      }),
+    };
+    this.o.store.update(replaced);
+    this.allocations.set(a.id, replaced);
+    return replaced;
   }
 
   /** Loads bitstreams and programs slices in plan order; on failure releases what it programmed. */
@@ -179,23 +231,27 @@ export class Grm implements GrmApi {
       }
     } catch (err) {
       this.log.warn({ allocation: id, err: (err as Error).message }, 'configuration failed: rolling back');
-      for (const p of programmed.reverse()) {
-        await this.agentFor(p.adapter)
-          .call('release', { adapter: p.adapter, entry: p.entry, ownerKey })
-          .catch((e: Error) =>
-            this.log.error(
-              { allocation: id, adapter: p.adapter, entry: p.entry, err: e.message },
-              'rollback could not release a slice; reconciliation will',
-            ),
-          );
-      }
-      this.o.store.abortIntent(id);
+      await this.unprogram(id, ownerKey, programmed);
       const e = err as RaError;
       throw new RaError(
         e.code === 'OVERLAP' || e.code === 'NO_RESOURCE' ? GrmCode.CONFLICT : GrmCode.ADAPTER_FAILURE,
         `configuring the adapters failed and was rolled back: ${e.message}`,
         { cause: e.code },
       );
+    }
+  }
+
+  /** Releases programmed slices, newest first; a failure is logged and left to reconciliation. */
+  private async unprogram(id: string, ownerKey: string, programmed: readonly RvlPlacement[]): Promise<void> {
+    for (const p of [...programmed].reverse()) {
+      await this.agentFor(p.adapter)
+        .call('release', { adapter: p.adapter, entry: p.entry, ownerKey })
+        .catch((e: Error) =>
+          this.log.error(
+            { allocation: id, adapter: p.adapter, entry: p.entry, err: e.message },
+            'rollback could not release a slice; reconciliation will',
+          ),
+        );
     }
   }
 

@@ -1,11 +1,12 @@
 // The reallocation loop: reclaims allocations whose lease expired or whose slices sat idle past their
 // policy's limit (read from the adapters' utilization counters, ra-spec §10), and marks allocations
-// on adapters that went unhealthy as lost (their contents cannot be moved off a dead adapter).
+// on adapters that went unhealthy as lost, or replaces those slices when the policy asks (their
+// contents cannot be read off a dead adapter).
 import type { Grm } from './grm.js';
 
 export interface ReallocationEvent {
   allocation: string;
-  action: 'lease-expired' | 'idle-reclaimed' | 'adapter-lost';
+  action: 'lease-expired' | 'idle-reclaimed' | 'adapter-lost' | 'replaced';
   detail: string;
 }
 
@@ -17,6 +18,23 @@ export async function reallocateOnce(grm: Grm, nowMs = Date.now()): Promise<Real
     if (a.state !== 'active') continue;
     const placements = a.resources.flatMap((r) => r.placements);
     const dead = placements.find((p) => adapters.get(p.adapter)?.health === 'unhealthy');
+    if (dead && a.policy.onAdapterFailure === 'replace') {
+      const replaced = await grm
+        .replaceFailedSlices(a, (adapter) => adapters.get(adapter)?.health === 'unhealthy')
+        .catch((err: Error) => err);
+      if (!(replaced instanceof Error)) {
+        events.push({
+          allocation: a.id,
+          action: 'replaced',
+          detail: `slices on ${dead.adapter} programmed again on healthy adapters; their memory contents are lost`,
+        });
+        continue;
+      }
+      grm.log.warn(
+        { allocation: a.id, err: replaced.message },
+        'could not replace the failed slices: marking the allocation lost',
+      );
+    }
     if (dead) {
       const lost = { ...a, state: 'lost' as const };
       grm.store.update(lost);

@@ -14,8 +14,14 @@ export interface AllocationPolicy {
   maxAdapters?: number;
   /** Spread memory/compute over several adapters when no single one fits (default true). */
   allowSplit?: boolean;
-  /** Lease: the allocation is released when not renewed within this many ms (0/absent: no lease). */
+  /** Lease: the allocation is released automatically this many ms after it was created. */
   leaseMs?: number;
+  /**
+   * When an adapter holding part of the allocation turns unhealthy: 'fail' (default) marks the
+   * allocation lost; 'replace' programs the failed slices again on healthy adapters (the contents of
+   * memory on the failed adapter cannot be read back, so they are lost).
+   */
+  onAdapterFailure?: 'fail' | 'replace';
   /** Reclaim the allocation's slices when idle for longer than this (absent: never). */
   idleReclaimMs?: number;
 }

@@ -45,8 +45,17 @@ export function validateAllocation(body: unknown): ValidatedAllocation {
     throw invalid(`at most ${MAX_RESOURCES} resources per allocation`, { field: 'resources' });
   const policyIn = body.policy === undefined ? {} : body.policy;
   if (!isRecord(policyIn)) throw invalid('policy must be an object', { field: 'policy' });
-  onlyKeys(policyIn, ['sameServer', 'maxAdapters', 'allowSplit', 'leaseMs', 'idleReclaimMs'], 'policy');
-  const { leaseMs: _l, idleReclaimMs: _i, ...placementPolicy } = policyIn;
+  onlyKeys(
+    policyIn,
+    ['sameServer', 'maxAdapters', 'allowSplit', 'leaseMs', 'idleReclaimMs', 'onAdapterFailure'],
+    'policy',
+  );
+  const { leaseMs: _l, idleReclaimMs: _i, onAdapterFailure, ...placementPolicy } = policyIn;
+  if (onAdapterFailure !== undefined && onAdapterFailure !== 'fail' && onAdapterFailure !== 'replace') {
+    throw invalid('policy.onAdapterFailure must be "fail" or "replace"', {
+      field: 'policy.onAdapterFailure',
+    });
+  }
   body.resources.forEach((r, i) => {
     if (!isRecord(r)) throw invalid(`resources[${i}] must be an object`, { field: `resources[${i}]` });
     const allowed = {
@@ -81,6 +90,7 @@ export function validateAllocation(body: unknown): ValidatedAllocation {
   const idleReclaimMs = optionalMs(policyIn, 'idleReclaimMs');
   if (leaseMs) policy.leaseMs = leaseMs;
   if (idleReclaimMs) policy.idleReclaimMs = idleReclaimMs;
+  if (onAdapterFailure) policy.onAdapterFailure = onAdapterFailure;
   return { placement, policy };
 }
 

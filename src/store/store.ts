@@ -42,7 +42,7 @@ export interface AllocationStore {
   recordIntent(intent: Intent): void;
   /** Durable before return; removes the intent with the same id. The GRM answers 201 only after this. */
   commit(allocation: StoredAllocation): void;
-  /** Resize, lease renewal, migration (durable). The allocation must exist and keep its tenant. */
+  /** Resize, migration, state changes (durable). The allocation must exist and keep its tenant. */
   update(allocation: StoredAllocation): void;
   /** Rollback finished: the intent is forgotten (durable). */
   abortIntent(id: string): void;

@@ -105,7 +105,14 @@ function checkResource(value: unknown, path: string): AllocatedResource {
 }
 
 function checkPolicy(value: unknown, path: string): AllocationPolicy {
-  const o = fields(value, path, ['sameServer', 'maxAdapters', 'allowSplit', 'leaseMs', 'idleReclaimMs']);
+  const o = fields(value, path, [
+    'sameServer',
+    'maxAdapters',
+    'allowSplit',
+    'leaseMs',
+    'idleReclaimMs',
+    'onAdapterFailure',
+  ]);
   text(o, 'sameServer', path, true);
   count(o, 'maxAdapters', path, true, 1);
   if (o.allowSplit !== undefined && typeof o.allowSplit !== 'boolean') {
@@ -113,6 +120,9 @@ function checkPolicy(value: unknown, path: string): AllocationPolicy {
   }
   count(o, 'leaseMs', path, true);
   count(o, 'idleReclaimMs', path, true);
+  if (o.onAdapterFailure !== undefined && o.onAdapterFailure !== 'fail' && o.onAdapterFailure !== 'replace') {
+    fail(`${path}.onAdapterFailure`, '"fail" or "replace"', o.onAdapterFailure);
+  }
   return o as AllocationPolicy;
 }
 

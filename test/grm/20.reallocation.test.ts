@@ -117,3 +117,50 @@ describe('reconciliation', () => {
     }
   });
 });
+
+describe('adapter failure with policy "replace"', () => {
+  const ctx = useEmbedded(3, 128 * MiB);
+
+  it('programs the failed slices again on healthy adapters and keeps the allocation active', async () => {
+    const grm = ctx.pool.grm;
+    const a = await grm.allocate('alice', {
+      resources: [
+        { kind: 'memory', bytes: 200 * MiB },
+        { kind: 'accelerator', function: 'sha256' },
+      ],
+      policy: { onAdapterFailure: 'replace' },
+    });
+    const victim = a.resources[0]!.placements[0]!.adapter;
+    const port = victim.split('/ra')[1];
+    const dev = Adapter.open(`shm://${ctx.pool.modelDir}/ra${port}.sock`);
+    dev.injectFault(Fault.HANG);
+    dev.close();
+    await new Promise((r) => setTimeout(r, 50));
+    const events = await grm.exclusive(() => reallocateOnce(grm));
+    expect(events).toContainEqual(expect.objectContaining({ allocation: a.id, action: 'replaced' }));
+    const after = grm.get('alice', a.id);
+    expect(after.state).toBe('active');
+    const placements = after.resources.flatMap((r) => r.placements);
+    expect(placements.some((p) => p.adapter === victim)).toBe(false);
+    expect(after.resources[0]!.placements.reduce((n, p) => n + (p.bytes ?? 0), 0)).toBeGreaterThanOrEqual(
+      200 * MiB,
+    );
+    // the engine still works after the move
+    const { output } = await grm.runJob('alice', a.id, {
+      function: 'sha256',
+      input: Buffer.from('abc').toString('base64'),
+    });
+    expect(Buffer.from(output, 'base64').toString('hex')).toBe(
+      'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+    );
+  });
+
+  it('refuses an unknown onAdapterFailure value', async () => {
+    await expect(
+      ctx.pool.grm.allocate('alice', {
+        resources: [{ kind: 'memory', bytes: MiB }],
+        policy: { onAdapterFailure: 'pray' },
+      }),
+    ).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+  });
+});

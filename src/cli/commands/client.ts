@@ -96,7 +96,7 @@ export function registerClientCommands(program: Command): void {
       'memory=BYTES | compute=UNITS | accelerator=FUNCTION | logic=BITSTREAM',
     )
     .option('--same-server <server>', 'prefer adapters on this server')
-    .option('--lease <ms>', 'release automatically unless renewed within this many ms')
+    .option('--lease <ms>', 'release automatically this many ms after allocation')
     .action(async (o: ClientOptions & { resource: string[]; sameServer?: string; lease?: string }) => {
       const policy = {
         ...(o.sameServer ? { sameServer: o.sameServer } : {}),
