@@ -9,7 +9,7 @@ import { DmaController } from '../driver/dma.js';
 import { DriverCode, RaError } from '../driver/errors.js';
 import { functionIds, functionNames, isFunctionName } from '../driver/functions.js';
 import { HostBuffer } from '../driver/hostmem.js';
-import { maxOutputBytes, runJob } from '../driver/jobs.js';
+import { jobBufferBytes, runJob } from '../driver/jobs.js';
 import { type SliceKindName, Slices } from '../driver/slices.js';
 import { Slots } from '../driver/slots.js';
 import type { Handler } from './protocol.js';
@@ -70,6 +70,18 @@ function keyOf(params: Record<string, unknown>): bigint {
   return BigInt(`0x${k}`);
 }
 
+function decoded(
+  params: Record<string, unknown>,
+  name: string,
+  encoding: 'hex' | 'base64',
+  pattern: RegExp,
+): Buffer {
+  const v = params[name];
+  if (typeof v !== 'string' || !pattern.test(v))
+    throw new RaError(DriverCode.INVALID_ARGUMENT, `${name} must be ${encoding}`);
+  return Buffer.from(v, encoding);
+}
+
 function int(params: Record<string, unknown>, name: string): number {
   const v = params[name];
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
@@ -88,10 +100,20 @@ export class Agent {
   /** Opens every adapter URI of this server. Adapter ids are `<server>/ra<fabric port>`. */
   static open(server: string, uris: readonly string[], catalog: Catalog): Agent {
     const agent = new Agent(server, catalog);
-    for (const uri of uris) {
-      const adapter = Adapter.open(uri);
-      const id = `${server}/ra${adapter.identity.fabricId}`;
-      agent.owned.set(id, { adapter, dma: new DmaController(adapter), id });
+    try {
+      for (const uri of uris) {
+        const adapter = Adapter.open(uri);
+        const id = `${server}/ra${adapter.identity.fabricId}`;
+        try {
+          agent.owned.set(id, { adapter, dma: new DmaController(adapter), id });
+        } catch (err) {
+          adapter.close();
+          throw err;
+        }
+      }
+    } catch (err) {
+      agent.close(); // what was opened before the failure
+      throw err;
     }
     return agent;
   }
@@ -211,26 +233,31 @@ export class Agent {
     const { adapter, dma } = this.get(p);
     const fn = p.function;
     if (!isFunctionName(fn)) throw new RaError(DriverCode.INVALID_ARGUMENT, `unknown function ${String(fn)}`);
-    const input = Buffer.from(String(p.input ?? ''), 'base64');
+    // Every parameter is checked before anything changes on the adapter.
+    const input = decoded(p, 'input', 'base64', /^[A-Za-z0-9+/]+={0,2}$/);
+    const key = p.key === undefined ? undefined : decoded(p, 'key', 'hex', /^[0-9a-fA-F]{64}$/);
+    const params =
+      p.params === undefined ? undefined : decoded(p, 'params', 'hex', /^([0-9a-fA-F]{2}){1,16}$/);
     const ownerKey = keyOf(p);
-    const slices = new Slices(adapter);
-    if (typeof p.key === 'string')
-      await slices.setKey(int(p, 'engineEntry'), ownerKey, Buffer.from(p.key, 'hex'));
+    const engineSlice = int(p, 'engineEntry');
+    const memorySlice = int(p, 'memoryEntry');
+    const memorySliceBytes = int(p, 'memoryBytes');
     // The scratch slice may sit on another adapter of this server: the engine reaches it over the fabric.
     const memoryPort =
       typeof p.memoryAdapter === 'string'
         ? this.get({ adapter: p.memoryAdapter }).adapter.identity.fabricId
         : adapter.identity.fabricId;
-    const host = await HostBuffer.create(adapter, input.length + 64 + maxOutputBytes(input.length));
+    if (key) await new Slices(adapter).setKey(engineSlice, ownerKey, key);
+    const host = await HostBuffer.create(adapter, jobBufferBytes(fn, input.length, params));
     try {
       const output = await runJob(dma, memoryPort, host, {
         fn,
-        engineSlice: int(p, 'engineEntry'),
-        memorySlice: int(p, 'memoryEntry'),
-        memorySliceBytes: int(p, 'memoryBytes'),
+        engineSlice,
+        memorySlice,
+        memorySliceBytes,
         ownerKey,
         input,
-        ...(typeof p.params === 'string' ? { params: Buffer.from(p.params, 'hex') } : {}),
+        ...(params ? { params } : {}),
       });
       return { output: output.toString('base64') };
     } finally {

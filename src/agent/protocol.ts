@@ -6,6 +6,8 @@ import { type Duplex, Duplex as DuplexStream, PassThrough } from 'node:stream';
 import { RaError } from '../driver/errors.js';
 
 const MAX_LINE_BYTES = 128 * 1024 * 1024;
+/** Longer than any single adapter operation (a 3 MiB image at 1 GB/s, a 32 MiB job). */
+const CALL_TIMEOUT_MS = 120_000;
 
 export type Handler = (params: Record<string, unknown>) => Promise<unknown>;
 
@@ -98,11 +100,24 @@ export class AgentClient {
     stream.on('error', (err) => this.fail(`agent connection failed: ${err.message}`));
   }
 
-  call<T>(method: string, params: Record<string, unknown> = {}): Promise<T> {
+  /** One request; an agent that does not answer within timeoutMs fails it with TIMEOUT. */
+  call<T>(method: string, params: Record<string, unknown> = {}, timeoutMs = CALL_TIMEOUT_MS): Promise<T> {
     if (this.closedError) return Promise.reject(this.closedError);
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(
+          new RaError('TIMEOUT', `${this.server}: agent did not answer ${method} within ${timeoutMs} ms`),
+        );
+      }, timeoutMs);
+      const settle =
+        <V>(fn: (v: V) => void) =>
+        (v: V) => {
+          clearTimeout(timer);
+          fn(v);
+        };
+      this.pending.set(id, { resolve: settle(resolve as (v: unknown) => void), reject: settle(reject) });
       this.stream.write(`${JSON.stringify({ id, method, params })}\n`);
     });
   }

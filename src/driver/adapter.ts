@@ -48,6 +48,8 @@ export interface CommandArgs {
   data?: Uint8Array;
   timeoutMs?: number;
   what?: string;
+  /** Runs while holding the lock, before the arguments are written (e.g. filling the staging window). */
+  beforePost?: () => void;
 }
 
 export interface CommandResult {
@@ -126,10 +128,10 @@ export class Adapter {
    */
   command(
     opcode: number,
-    { args = [], data, timeoutMs = DEFAULT_COMMAND_TIMEOUT_MS, what }: CommandArgs = {},
+    { args = [], data, timeoutMs = DEFAULT_COMMAND_TIMEOUT_MS, what, beforePost }: CommandArgs = {},
   ): Promise<CommandResult> {
     const run = this.queueTail.then(() =>
-      this.runCommand(opcode, args, data, timeoutMs, what ?? `command 0x${opcode.toString(16)}`),
+      this.runCommand(opcode, args, data, timeoutMs, what ?? `command 0x${opcode.toString(16)}`, beforePost),
     );
     this.queueTail = run.catch(() => undefined);
     return run;
@@ -141,40 +143,58 @@ export class Adapter {
     data: Uint8Array | undefined,
     timeoutMs: number,
     what: string,
+    beforePost: (() => void) | undefined,
   ): Promise<CommandResult> {
     this.assertOpen();
     if (args.length > 6) throw new RaError(DriverCode.INVALID_ARGUMENT, `${what}: at most 6 arguments`);
     if (data && data.length > 256)
       throw new RaError(DriverCode.INVALID_ARGUMENT, `${what}: at most 256 data bytes`);
     await this.acquireLock(what);
+    const r = this.regs;
+    let done = false;
     try {
-      const r = this.regs;
+      // §17.2: the previous command (ours, if it timed out) must be finished before a new one is posted.
+      await this.waiter.until(
+        Vec.ADMIN,
+        () => r.read32(Reg.CMD_DONE_SEQ) === r.read32(Reg.CMD_SEQ),
+        timeoutMs,
+        `${what}: the previous command to finish`,
+      );
+      beforePost?.(); // e.g. the staging window, which belongs to the lock holder (§17.5)
       for (let i = 0; i < 6; i++) r.write64(Reg.CMD_ARG0 + 8 * i, BigInt(args[i] ?? 0));
       if (data) r.writeBytes(Reg.CMD_DATA, data);
       r.write32(Reg.CMD_DATA_BYTES, data?.length ?? 0);
       r.write32(Reg.CMD_OPCODE, opcode);
-      const seq = (r.read32(Reg.CMD_DONE_SEQ) + 1) >>> 0;
+      const seq = (r.read32(Reg.CMD_SEQ) + 1) >>> 0;
       r.write32(Reg.CMD_SEQ, seq); // posted: everything above is visible before this store
       this.device.ring(Vec.ADMIN);
       await this.waiter.until(Vec.ADMIN, () => r.read32(Reg.CMD_DONE_SEQ) === seq, timeoutMs, what);
+      done = true;
       const status = r.read32(Reg.CMD_STATUS);
       if (status !== Err.OK) throw deviceError(status, what);
       return { result0: r.read64(Reg.CMD_RESULT0), result1: r.read64(Reg.CMD_RESULT1) };
     } finally {
-      if (!this.closed) this.regs.compareExchange32(Reg.CMD_LOCK, this.peerId + 1, 0);
+      // A command that did not finish keeps the lock: releasing it would let another client post
+      // over a command the adapter is still executing. The next command of ours waits for it above;
+      // the adapter frees the lock itself when this client disconnects.
+      if (done && !this.closed) this.regs.compareExchange32(Reg.CMD_LOCK, this.peerId + 1, 0);
     }
   }
 
   private async acquireLock(what: string): Promise<void> {
     const started = Date.now();
     let delayMs = 0.1;
-    while (this.regs.compareExchange32(Reg.CMD_LOCK, 0, this.peerId + 1) !== 0) {
+    const mine = this.peerId + 1;
+    for (;;) {
+      const holder = this.regs.compareExchange32(Reg.CMD_LOCK, 0, mine);
+      // Commands of this process are serialised, so a lock we already hold is one a timed-out
+      // command of ours kept: we may go on (and wait for that command first).
+      if (holder === 0 || holder === mine) return;
       if (this.waiter.gone) throw this.waiter.gone;
       if (Date.now() - started > LOCK_TIMEOUT_MS) {
-        const holder = this.regs.read32(Reg.CMD_LOCK) - 1;
         throw new RaError(
           DriverCode.LOCK_TIMEOUT,
-          `${what}: admin mailbox held by peer ${holder} for over ${LOCK_TIMEOUT_MS} ms`,
+          `${what}: admin mailbox held by peer ${holder - 1} for over ${LOCK_TIMEOUT_MS} ms`,
         );
       }
       await new Promise((resolve) => setTimeout(resolve, delayMs));

@@ -119,7 +119,10 @@ export class DmaController {
     if (descs.length === 0) throw new RaError(DriverCode.INVALID_ARGUMENT, 'empty descriptor chain');
     if (descs.length > this.depth)
       throw new RaError(DriverCode.INVALID_ARGUMENT, `a chain holds at most ${this.depth} descriptors`);
-    await this.waitForSpace(descs.length);
+    this.assertOpen();
+    // The check and the post must run in one continuation: any await between them (even of a
+    // function that returns at once) lets another submitter post first and overrun the ring.
+    while (!this.hasSpace(descs.length)) await this.waitForSpace(descs.length);
     const cookie = this.post(descs);
     this.notify();
     return this.await(cookie, `${descs[descs.length - 1]!.op} on queue ${this.queue}`);
@@ -129,7 +132,7 @@ export class DmaController {
   async submitBatch(descs: readonly Descriptor[]): Promise<Completion[]> {
     const cookies: number[] = [];
     for (const d of descs) {
-      await this.waitForSpace(1);
+      while (!this.hasSpace(1)) await this.waitForSpace(1);
       cookies.push(this.post([d]));
       if (this.tail - this.headIndex() >= this.depth) this.notify();
     }
@@ -141,13 +144,21 @@ export class DmaController {
     return this.adapter.regs.read32(this.qcb + Qcb.SQ_HEAD);
   }
 
-  private async waitForSpace(count: number): Promise<void> {
+  private hasSpace(count: number): boolean {
+    return ((this.tail - this.headIndex()) >>> 0) + count <= this.depth;
+  }
+
+  /**
+   * Resolves once `count` entries were free. Other submitters may run before the caller continues,
+   * so callers loop: `while (!hasSpace(n)) await waitForSpace(n); post(...)`.
+   */
+  private waitForSpace(count: number): Promise<void> {
     this.assertOpen();
-    await this.adapter.waiter.until(
+    return this.adapter.waiter.until(
       this.vector,
       () => {
         this.reap();
-        return ((this.tail - this.headIndex()) >>> 0) + count <= this.depth;
+        return this.hasSpace(count);
       },
       this.timeoutMs,
       `space in submission ring ${this.queue}`,
@@ -205,6 +216,8 @@ export class DmaController {
     const r = this.adapter.regs;
     const produced = r.read32(this.qcb + Qcb.CQ_TAIL);
     if (produced === this.head) return;
+    // A full completion ring stops the adapter consuming this queue: tell it when there is room (§17.4).
+    const wasFull = (produced - this.head) >>> 0 >= this.depth;
     while (this.head !== produced) {
       const at = this.cq + (this.head & (this.depth - 1)) * Cqe.BYTES;
       const cookie = this.view.getUint32(at + Cqe.COOKIE, true);
@@ -221,6 +234,7 @@ export class DmaController {
       this.head = (this.head + 1) >>> 0;
     }
     r.write32(this.qcb + Qcb.CQ_HEAD, this.head);
+    if (wasFull) this.adapter.ring(this.vector);
   }
 
   private async await(cookie: number, what: string): Promise<Completion> {

@@ -18,12 +18,30 @@ export interface JobRequest {
   params?: Uint8Array;
 }
 
-/** Upper bound of the output an engine produces for `inputBytes` (ra-spec §12). */
-export function maxOutputBytes(inputBytes: number): number {
+/** matmul-f32 dimensions as the descriptor carries them (ra-spec §12): u32 m, n, k little-endian. */
+export function matmulParams(m: number, n: number, k: number): Buffer {
+  const p = Buffer.alloc(12);
+  p.writeUInt32LE(m, 0);
+  p.writeUInt32LE(n, 4);
+  p.writeUInt32LE(k, 8);
+  return p;
+}
+
+/** Upper bound of the output an engine produces (ra-spec §12): matmul writes m*n f32 values. */
+export function maxOutputBytes(fn: FunctionName, inputBytes: number, params?: Uint8Array): number {
+  if (fn === 'matmul-f32' && params && params.length >= 12) {
+    const dims = Buffer.from(params.buffer, params.byteOffset, 12);
+    return dims.readUInt32LE(0) * dims.readUInt32LE(4) * 4;
+  }
   return Math.max(inputBytes, 32) + 16;
 }
 
 const align64 = (n: number) => Math.ceil(n / 64) * 64;
+
+/** Bytes a job needs in its memory slice and host buffer: the input, then room for the output. */
+export function jobBufferBytes(fn: FunctionName, inputBytes: number, params?: Uint8Array): number {
+  return align64(inputBytes) + maxOutputBytes(fn, inputBytes, params);
+}
 
 /**
  * Stages `input` at offset 0 of the memory slice, runs the job, writes the output after the input
@@ -36,7 +54,7 @@ export async function runJob(
   req: JobRequest,
 ): Promise<Buffer> {
   const outOffset = align64(req.input.length);
-  const outMax = maxOutputBytes(req.input.length);
+  const outMax = maxOutputBytes(req.fn, req.input.length, req.params);
   if (outOffset + outMax > req.memorySliceBytes) {
     throw new RaError(
       DriverCode.INVALID_ARGUMENT,

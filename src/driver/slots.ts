@@ -87,7 +87,7 @@ export class Slots {
   ): Promise<SlotInfo> {
     this.check(index);
     const a = this.adapter;
-    a.writeStaging(image);
+    if (image.length > a.identity.stagingBytes) a.writeStaging(image); // refuses with a clear error
     const seconds = image.length / Math.max(1, a.identity.configBytesPerSec);
     const timeoutMs = 10_000 + seconds * 2000;
     let progress: NodeJS.Timeout | undefined;
@@ -102,6 +102,8 @@ export class Slots {
         args: [index, Load.SRC_STAGING, image.length, force ? Load.FLAG_FORCE : 0, 0, 0],
         timeoutMs,
         what: `loading slot ${index}`,
+        // the staging window belongs to the lock holder (ra-spec §17.5): fill it under the lock
+        beforePost: () => a.writeStaging(image),
       });
     } finally {
       if (progress) clearInterval(progress);

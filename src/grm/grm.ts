@@ -6,7 +6,8 @@ import type { AgentAdapter } from '../agent/agent.js';
 import type { AgentClient } from '../agent/protocol.js';
 import type { Catalog } from '../bitstream/catalog.js';
 import { RaError } from '../driver/errors.js';
-import { maxOutputBytes } from '../driver/jobs.js';
+import type { FunctionName } from '../driver/functions.js';
+import { jobBufferBytes, matmulParams } from '../driver/jobs.js';
 import {
   buildAvailability,
   type ExistingSlice,
@@ -29,6 +30,7 @@ import {
   type GrmApi,
   GrmCode,
   type Placement,
+  type ResizeRequest,
   type ResourceRequest,
 } from './types.js';
 import { validateAllocation, validateJob, validateResize } from './validate.js';
@@ -215,7 +217,9 @@ export class Grm implements GrmApi {
         const agent = this.agentFor(p.adapter);
         const slotKey = `${p.adapter}#${p.slot}`;
         if (p.loadBitstream && !loaded.has(slotKey)) {
-          await agent.call('load', { adapter: p.adapter, slot: p.slot, ...p.loadBitstream, force: true });
+          // Never forced: force would evict other tenants' contexts (ra-spec §5); a busy slot means our
+          // view was stale, and SLOT_BUSY rolls the allocation back as a conflict.
+          await agent.call('load', { adapter: p.adapter, slot: p.slot, ...p.loadBitstream });
           loaded.add(slotKey);
         }
         await agent.call('program', {
@@ -234,7 +238,9 @@ export class Grm implements GrmApi {
       await this.unprogram(id, ownerKey, programmed);
       const e = err as RaError;
       throw new RaError(
-        e.code === 'OVERLAP' || e.code === 'NO_RESOURCE' ? GrmCode.CONFLICT : GrmCode.ADAPTER_FAILURE,
+        e.code === 'OVERLAP' || e.code === 'NO_RESOURCE' || e.code === 'SLOT_BUSY'
+          ? GrmCode.CONFLICT
+          : GrmCode.ADAPTER_FAILURE,
         `configuring the adapters failed and was rolled back: ${e.message}`,
         { cause: e.code },
       );
@@ -265,8 +271,9 @@ export class Grm implements GrmApi {
   }
 
   async release(tenant: string, id: string): Promise<void> {
-    const a = this.owned(tenant, id);
-    return this.mutex.run(() => this.releaseLocked(a, 'released by its tenant'));
+    this.owned(tenant, id); // an unknown id fails at once, not behind the queue
+    // Looked up again inside: a resize or migration queued before us may have changed the placements.
+    return this.mutex.run(() => this.releaseLocked(this.owned(tenant, id), 'released by its tenant'));
   }
 
   async releaseLocked(a: StoredAllocation, why: string): Promise<void> {
@@ -288,14 +295,12 @@ export class Grm implements GrmApi {
   }
 
   /** Grow or shrink a memory or compute resource; a grow that cannot happen in place migrates by DMA. */
-  async resize(tenant: string, id: string, body: unknown): Promise<Allocation> {
-    const req = validateResize(body);
-    const a = this.owned(tenant, id);
+  private resizable(a: StoredAllocation, req: ResizeRequest): AllocatedResource {
     const resource = a.resources[req.resource];
     if (!resource || (resource.kind !== 'memory' && resource.kind !== 'compute')) {
       throw new RaError(
         GrmCode.INVALID_REQUEST,
-        `resources[${req.resource}] is not a memory or compute resource of ${id}`,
+        `resources[${req.resource}] is not a memory or compute resource of ${a.id}`,
         { field: 'resource' },
       );
     }
@@ -312,7 +317,16 @@ export class Grm implements GrmApi {
         `resources[${req.resource}] is spread over ${resource.placements.length} slices; only single-slice resources resize`,
       );
     }
+    return resource;
+  }
+
+  async resize(tenant: string, id: string, body: unknown): Promise<Allocation> {
+    const req = validateResize(body);
+    this.resizable(this.owned(tenant, id), req); // refuse at once what can never resize
     return this.mutex.run(async () => {
+      // Looked up inside the mutex: a resize, migration or release queued before us may have run.
+      const a = this.owned(tenant, id);
+      const resource = this.resizable(a, req);
       const pool = await this.readPool();
       const inventory = toInventory(pool, this.keyIndex());
       const p = resource.placements[0]!;
@@ -335,8 +349,6 @@ export class Grm implements GrmApi {
         plan = r.plan;
       }
       const updated = await this.applyResize(a, req.resource, slice, plan, target);
-      this.o.store.update(updated);
-      this.allocations.set(id, updated);
       this.log.info({ allocation: id, resource: req.resource, plan: plan.kind }, 'resized');
       return publicView(updated);
     });
@@ -349,15 +361,20 @@ export class Grm implements GrmApi {
     resourceIndex: number,
     toAdapters: string[],
   ): Promise<Allocation> {
-    const a = this.owned(tenant, id);
-    const resource = a.resources[resourceIndex];
-    if (resource?.kind !== 'memory' || resource.placements.length !== 1) {
-      throw new RaError(
-        GrmCode.INVALID_REQUEST,
-        `resources[${resourceIndex}] is not a single-slice memory resource`,
-      );
-    }
+    const single = (a: StoredAllocation) => {
+      const resource = a.resources[resourceIndex];
+      if (resource?.kind !== 'memory' || resource.placements.length !== 1) {
+        throw new RaError(
+          GrmCode.INVALID_REQUEST,
+          `resources[${resourceIndex}] is not a single-slice memory resource`,
+        );
+      }
+      return resource;
+    };
+    single(this.owned(tenant, id));
     return this.mutex.run(async () => {
+      const a = this.owned(tenant, id); // fresh: something queued before us may have moved it
+      const resource = single(a);
       const inventory = toInventory(await this.readPool(), this.keyIndex());
       const p = resource.placements[0]!;
       const slice = inventory.slices.find((s) => s.adapter === p.adapter && s.entry === p.slice);
@@ -366,8 +383,6 @@ export class Grm implements GrmApi {
       const r = planMigration(buildAvailability(inventory), slice, toAdapters);
       if (!r.ok) throw unavailable(r);
       const updated = await this.applyResize(a, resourceIndex, slice, r.plan, resource.bytes ?? slice.length);
-      this.o.store.update(updated);
-      this.allocations.set(id, updated);
       this.log.info(
         { allocation: id, from: p.adapter, to: updated.resources[resourceIndex]!.placements[0]!.adapter },
         'migrated',
@@ -426,11 +441,6 @@ export class Grm implements GrmApi {
           .catch(() => undefined);
         throw err;
       }
-      await this.agentFor(slice.adapter).call('release', {
-        adapter: slice.adapter,
-        entry: slice.entry,
-        ownerKey: a.ownerKey,
-      });
       placement = {
         adapter: to.adapter,
         slice: to.entry,
@@ -442,7 +452,25 @@ export class Grm implements GrmApi {
       ...(resource.kind === 'memory' ? { bytes: target } : { units: target }),
       placements: [placement],
     };
-    return { ...a, resources: a.resources.map((r, i) => (i === index ? resized : r)) };
+    const updated: StoredAllocation = {
+      ...a,
+      resources: a.resources.map((r, i) => (i === index ? resized : r)),
+    };
+    // Durable before the old slice goes: a crash from here on leaves the old slice as a stray
+    // (reconciliation releases it), never the allocation pointing at a released slice.
+    this.o.store.update(updated);
+    this.allocations.set(a.id, updated);
+    if (plan.kind === 'migrate') {
+      await this.agentFor(slice.adapter)
+        .call('release', { adapter: slice.adapter, entry: slice.entry, ownerKey: a.ownerKey })
+        .catch((e: Error) =>
+          this.log.warn(
+            { allocation: a.id, adapter: slice.adapter, entry: slice.entry, err: e.message },
+            'old slice not released after migration; reconciliation will',
+          ),
+        );
+    }
+    return updated;
   }
 
   /** Runs a job on the allocation's engine: a scratch memory slice on the engine's adapter, then the engine. */
@@ -461,7 +489,12 @@ export class Grm implements GrmApi {
       throw new RaError(GrmCode.INVALID_REQUEST, `allocation ${id} has no ${job.function} engine`, {
         field: 'function',
       });
-    const scratchBytes = 2 * (job.inputBytes.length + 64) + maxOutputBytes(job.inputBytes.length);
+    const params = jobParams(job.function, job.params);
+    const scratchBytes = jobBufferBytes(
+      job.function as FunctionName,
+      job.inputBytes.length,
+      params ? Buffer.from(params, 'hex') : undefined,
+    );
     // Scratch memory for the input and output: on the engine's adapter when it has room, else on
     // another adapter of the same server, which the engine reaches over the fabric (ra-spec §1).
     const server = (adapter: string) => adapter.slice(0, adapter.lastIndexOf('/'));
@@ -503,7 +536,6 @@ export class Grm implements GrmApi {
     });
     const agent = this.agentFor(engine.adapter);
     try {
-      const params = jobParams(job.function, job.params);
       return await agent.call<{ output: string }>('runJob', {
         adapter: engine.adapter,
         function: job.function,
@@ -548,11 +580,7 @@ function jobParams(
 ): string | undefined {
   if (fn === 'aes-256-gcm') return params?.iv;
   if (fn !== 'matmul-f32' || !params) return undefined;
-  const b = Buffer.alloc(12);
-  b.writeUInt32LE(params.m ?? 0, 0);
-  b.writeUInt32LE(params.n ?? 0, 4);
-  b.writeUInt32LE(params.k ?? 0, 8);
-  return b.toString('hex');
+  return matmulParams(params.m ?? 0, params.n ?? 0, params.k ?? 0).toString('hex');
 }
 
 function unavailable(f: PlanFailure): RaError {

@@ -78,6 +78,20 @@ describe('GRM allocation', () => {
     await grm().release('alice', a.id);
   });
 
+  it('runs a matmul whose output is larger than its input (k = 1)', async () => {
+    const a = await grm().allocate('alice', { resources: [{ kind: 'compute', units: 1 }] });
+    const [m, n, k] = [64, 48, 1];
+    const A = Float32Array.from({ length: m * k }, () => Math.fround(Math.random()));
+    const B = Float32Array.from({ length: k * n }, () => Math.fround(Math.random()));
+    const { output } = await grm().runJob('alice', a.id, {
+      function: 'matmul-f32',
+      params: { m, n, k },
+      input: Buffer.concat([Buffer.from(A.buffer), Buffer.from(B.buffer)]).toString('base64'),
+    });
+    expect(Buffer.from(output, 'base64').equals(Buffer.from(matmulF32(m, n, k, A, B).buffer))).toBe(true);
+    await grm().release('alice', a.id);
+  });
+
   it('spreads memory over several adapters when one cannot hold it', async () => {
     const a = await grm().allocate('alice', { resources: [{ kind: 'memory', bytes: 400 * MiB }] });
     const adapters = new Set(a.resources[0]!.placements.map((p) => p.adapter));

@@ -6,7 +6,7 @@ import { DmaController } from '../../driver/dma.js';
 import { DriverCode, RaError } from '../../driver/errors.js';
 import { type FunctionName, functionNames, isFunctionName } from '../../driver/functions.js';
 import { HostBuffer } from '../../driver/hostmem.js';
-import { maxOutputBytes, runJob } from '../../driver/jobs.js';
+import { jobBufferBytes, matmulParams, runJob } from '../../driver/jobs.js';
 import { type SliceInfo, Slices } from '../../driver/slices.js';
 import { Slots } from '../../driver/slots.js';
 import { parseHex } from '../parse.js';
@@ -108,10 +108,7 @@ export async function runFunction(
     if (base === undefined) throw new RaError('NO_RESOURCE', `every context of slot ${info.index} is in use`);
     engine = { kind: 'context', ownerKey, base, length: 1, slot: info.index };
   }
-  const memBytes = alignUp(
-    2 * (args.input.length + 64) + maxOutputBytes(args.input.length),
-    a.identity.memoryAlignBytes,
-  );
+  const memBytes = alignUp(jobBufferBytes(fn, args.input.length, params), a.identity.memoryAlignBytes);
   const memBase = findFreeMemory(
     slices.inUse(),
     a.identity.memoryBytes,
@@ -121,12 +118,14 @@ export async function runFunction(
   if (memBase === undefined) throw new RaError('NO_RESOURCE', `no free ${memBytes}-byte memory extent`);
 
   const dma = new DmaController(a);
-  const host = await HostBuffer.create(a, args.input.length + 64 + maxOutputBytes(args.input.length));
+  let host: HostBuffer | undefined;
   try {
+    host = await HostBuffer.create(a, jobBufferBytes(fn, args.input.length, params));
+    const buffer = host;
     const output = await withSlice(slices, engine, false, (e) =>
       withSlice(slices, { kind: 'memory', ownerKey, base: memBase, length: memBytes }, false, async (m) => {
         if (key) await slices.setKey(e.index, ownerKey, key);
-        return runJob(dma, a.identity.fabricId, host, {
+        return runJob(dma, a.identity.fabricId, buffer, {
           fn,
           engineSlice: e.index,
           memorySlice: m.index,
@@ -139,7 +138,7 @@ export async function runFunction(
     );
     return { output, ...(slot !== undefined ? { slot } : {}), loaded };
   } finally {
-    await host.close();
+    await host?.close();
     dma.close();
   }
 }
@@ -158,11 +157,7 @@ function jobParams(fn: FunctionName, args: RunFunctionArgs): Uint8Array | undefi
       `--in: matmul ${m}x${k} by ${k}x${n} needs ${(m * k + k * n) * 4} bytes of f32, got ${args.input.length}`,
     );
   }
-  const p = Buffer.alloc(12);
-  p.writeUInt32LE(m, 0);
-  p.writeUInt32LE(n, 4);
-  p.writeUInt32LE(k, 8);
-  return p;
+  return matmulParams(m, n, k);
 }
 
 /** Borrow the aligned memory window around [offset, offset+bytes) with a temporary slice. */
@@ -198,12 +193,29 @@ async function withRawMemory<T>(
   }
 }
 
-export async function readMemory(a: Adapter, offset: number, bytes: number): Promise<Buffer> {
+/** A DMA queue and a host buffer of `bytes` for fn; both are given back whatever happens. */
+async function withDma<T>(
+  a: Adapter,
+  bytes: number,
+  fn: (dma: DmaController, host: HostBuffer) => Promise<T>,
+): Promise<T> {
   const dma = new DmaController(a);
-  const host = await HostBuffer.create(a, bytes);
-  const ownerKey = randomOwnerKey();
   try {
-    return await withRawMemory(a, offset, bytes, ownerKey, async (slice, at) => {
+    const host = await HostBuffer.create(a, bytes);
+    try {
+      return await fn(dma, host);
+    } finally {
+      await host.close();
+    }
+  } finally {
+    dma.close();
+  }
+}
+
+export async function readMemory(a: Adapter, offset: number, bytes: number): Promise<Buffer> {
+  const ownerKey = randomOwnerKey();
+  return withDma(a, bytes, (dma, host) =>
+    withRawMemory(a, offset, bytes, ownerKey, async (slice, at) => {
       await dma.submit({
         op: 'copy',
         ownerKey,
@@ -214,21 +226,16 @@ export async function readMemory(a: Adapter, offset: number, bytes: number): Pro
         bytes,
       });
       return Buffer.from(host.bytes.subarray(0, bytes));
-    });
-  } finally {
-    await host.close();
-    dma.close();
-  }
+    }),
+  );
 }
 
 export async function writeMemory(a: Adapter, offset: number, data: Uint8Array): Promise<void> {
   if (data.length === 0) throw new RaError(DriverCode.INVALID_ARGUMENT, 'nothing to write');
-  const dma = new DmaController(a);
-  const host = await HostBuffer.create(a, data.length);
   const ownerKey = randomOwnerKey();
-  try {
+  await withDma(a, data.length, (dma, host) => {
     host.bytes.set(data);
-    await withRawMemory(a, offset, data.length, ownerKey, (slice, at) =>
+    return withRawMemory(a, offset, data.length, ownerKey, (slice, at) =>
       dma.submit({
         op: 'copy',
         ownerKey,
@@ -239,10 +246,7 @@ export async function writeMemory(a: Adapter, offset: number, data: Uint8Array):
         bytes: data.length,
       }),
     );
-  } finally {
-    await host.close();
-    dma.close();
-  }
+  });
 }
 
 export async function copyBetweenAdapters(
@@ -250,20 +254,23 @@ export async function copyBetweenAdapters(
   dst: { uri: string; offset: number },
   bytes: number,
 ): Promise<{ bytes: number; seconds: number; bytesPerSec: number }> {
-  const a = Adapter.open(src.uri);
-  const b = src.uri === dst.uri ? a : Adapter.open(dst.uri);
   const ownerKey = randomOwnerKey();
-  const dma = new DmaController(a);
+  const a = Adapter.open(src.uri);
+  let b: Adapter | undefined;
+  let dma: DmaController | undefined;
   try {
+    b = src.uri === dst.uri ? a : Adapter.open(dst.uri);
+    dma = new DmaController(a);
+    const [to, queue] = [b, dma];
     return await withRawMemory(a, src.offset, bytes, ownerKey, (srcSlice, srcAt) =>
-      withRawMemory(b, dst.offset, bytes, ownerKey, async (dstSlice, dstAt) => {
+      withRawMemory(to, dst.offset, bytes, ownerKey, async (dstSlice, dstAt) => {
         const t0 = process.hrtime.bigint();
-        await dma.submit({
+        await queue.submit({
           op: 'copy',
           ownerKey,
           src: { adapter: a.identity.fabricId, slice: srcSlice },
           srcOffset: srcAt,
-          dst: { adapter: b.identity.fabricId, slice: dstSlice },
+          dst: { adapter: to.identity.fabricId, slice: dstSlice },
           dstOffset: dstAt,
           bytes,
         });
@@ -272,8 +279,8 @@ export async function copyBetweenAdapters(
       }),
     );
   } finally {
-    dma.close();
+    dma?.close();
     a.close();
-    if (b !== a) b.close();
+    if (b && b !== a) b.close();
   }
 }

@@ -3,6 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Adapter } from '../../driver/adapter.js';
+import { DriverCode, RaError } from '../../driver/errors.js';
 import { functionNames } from '../../driver/functions.js';
 import { Bar, Qcb } from '../../driver/regs.js';
 import { Slices } from '../../driver/slices.js';
@@ -206,6 +207,12 @@ export function registerAdapterCommands(program: Command): void {
     .action(async (target: string, o: { in?: string; hex?: string }) => {
       const t = parseUriAt('URI@OFFSET', target);
       if (!o.in === !o.hex) throw new Error('give exactly one of --in FILE or --hex HEX');
+      if (o.hex !== undefined && !/^([0-9a-fA-F]{2})+$/.test(o.hex)) {
+        throw new RaError(
+          DriverCode.INVALID_ARGUMENT,
+          '--hex: expected an even number of hex digits, e.g. 0badc0de',
+        );
+      }
       const data = o.in ? readFileSync(o.in) : Buffer.from(o.hex!, 'hex');
       await withAdapter(t.uri, (a) => writeMemory(a, t.offset, data));
       process.stdout.write(`wrote ${data.length} bytes at ${t.offset}\n`);
