@@ -281,6 +281,34 @@ export class DmaController {
   }
 }
 
+export interface QueueStatus {
+  queue: number;
+  /** peer id of the owner, -1 when free */
+  owner: number;
+  sqTail: number;
+  sqHead: number;
+  cqTail: number;
+  cqHead: number;
+  completed: number;
+  errors: number;
+}
+
+/** A queue's control block as the adapter shows it (ra-spec §7), for tools and dumps. */
+export function readQueueStatus(adapter: Adapter, queue: number): QueueStatus {
+  const r = adapter.regs;
+  const base = Bar.QUEUES + queue * Qcb.STRIDE;
+  return {
+    queue,
+    owner: r.read32(base + Qcb.OWNER) - 1,
+    sqTail: r.read32(base + Qcb.SQ_TAIL),
+    sqHead: r.read32(base + Qcb.SQ_HEAD),
+    cqTail: r.read32(base + Qcb.CQ_TAIL),
+    cqHead: r.read32(base + Qcb.CQ_HEAD),
+    completed: r.readNumber(base + Qcb.COMPLETED),
+    errors: r.readNumber(base + Qcb.ERRORS),
+  };
+}
+
 export function encodeLocation(loc: Location): number {
   if ('host' in loc)
     return ((Loc.HOST << Loc.KIND_SHIFT) | ((loc.host & Loc.PORT_MASK) << Loc.PORT_SHIFT)) >>> 0;

@@ -1,5 +1,6 @@
 // Slice table (ra-spec §10): read entries and their utilization counters, and program slices
 // through the admin mailbox (free -> reserved -> active -> draining -> free).
+import { randomBytes } from 'node:crypto';
 import type { Adapter } from './adapter.js';
 import { DriverCode, RaError } from './errors.js';
 import { Bar, Cmd, Release, Slice, SliceKind, SliceState } from './regs.js';
@@ -45,6 +46,11 @@ export interface SlicePlacement {
   length: number;
   /** context slices only */
   slot?: number;
+}
+
+/** A fresh owner key (ra-spec §10): random, never 0 (0 never matches). */
+export function randomOwnerKey(): bigint {
+  return randomBytes(8).readBigUInt64LE() | 1n;
 }
 
 export class Slices {

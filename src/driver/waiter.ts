@@ -4,7 +4,7 @@
 import { DriverCode, RaError } from './errors.js';
 import type { NativeDevice } from './native.js';
 import type { RegisterFile } from './registers.js';
-import { Reg } from './regs.js';
+import { Reg, Status } from './regs.js';
 
 const SAFETY_POLL_MS = 20;
 export const HEARTBEAT_DEAD_MS = 250;
@@ -70,6 +70,15 @@ export class InterruptWaiter {
               new RaError(
                 DriverCode.TIMEOUT,
                 `${this.name}: timed out after ${timeoutMs} ms waiting for ${what}`,
+              ),
+            );
+            return true;
+          }
+          if ((this.regs.read32(Reg.STATUS) & (Status.HALTED | Status.FATAL)) !== 0) {
+            reject(
+              new RaError(
+                DriverCode.ADAPTER_HUNG,
+                `${this.name}: adapter reports HALTED/FATAL while waiting for ${what}`,
               ),
             );
             return true;

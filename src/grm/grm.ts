@@ -8,6 +8,7 @@ import type { Catalog } from '../bitstream/catalog.js';
 import { RaError } from '../driver/errors.js';
 import type { FunctionName } from '../driver/functions.js';
 import { jobBufferBytes, matmulParams } from '../driver/jobs.js';
+import { randomOwnerKey } from '../driver/slices.js';
 import {
   buildAvailability,
   type ExistingSlice,
@@ -43,7 +44,7 @@ export interface GrmOptions {
 }
 
 const notFound = (id: string) => new RaError(GrmCode.NOT_FOUND, `allocation ${id} does not exist`);
-const newOwnerKey = () => (randomBytes(8).readBigUInt64BE() | 1n).toString(16).padStart(16, '0');
+const newOwnerKey = () => randomOwnerKey().toString(16).padStart(16, '0');
 const publicView = ({ ownerKey: _k, ...a }: StoredAllocation): Allocation => a;
 
 export class Grm implements GrmApi {

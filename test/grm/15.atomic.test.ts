@@ -51,3 +51,31 @@ describe('atomic allocation', () => {
     expect(readSliceTables(ctx.pool.modelDir, 2)).toEqual(before);
   });
 });
+
+describe('commit failure', () => {
+  const ctx = useEmbedded(2, 64 * MiB);
+
+  it('unprograms the slices when the store cannot commit, and the client gets the error', async () => {
+    class FailingStore extends MemoryStore {
+      override commit(): void {
+        throw new RaError('IO_FAILED', 'injected: the disk is full');
+      }
+    }
+    const [grmSide, agentSide] = inProcessChannel();
+    serveAgent(agentSide, ctx.pool.agent.handlers());
+    const store = new FailingStore();
+    const grm = new Grm({
+      agents: [new AgentClient(grmSide, os.hostname())],
+      store,
+      catalog: openShippedCatalog(),
+      log: quietLog,
+    });
+    const before = readSliceTables(ctx.pool.modelDir, 2);
+    await expect(
+      grm.allocate('alice', { resources: [{ kind: 'memory', bytes: 100 * MiB }] }),
+    ).rejects.toMatchObject({ code: 'IO_FAILED' });
+    expect(readSliceTables(ctx.pool.modelDir, 2)).toEqual(before);
+    expect(store.load().intents.size).toBe(0);
+    expect(grm.list('alice')).toEqual([]);
+  });
+});

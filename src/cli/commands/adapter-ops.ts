@@ -1,18 +1,15 @@
 // The sequences behind `rafabric adapter run|copy|read|write`: borrow slices, move data by DMA,
 // give everything back. Policy-free tooling on top of the driver.
-import { randomBytes } from 'node:crypto';
 import { Adapter } from '../../driver/adapter.js';
 import { DmaController } from '../../driver/dma.js';
 import { DriverCode, RaError } from '../../driver/errors.js';
 import { type FunctionName, functionNames, isFunctionName } from '../../driver/functions.js';
 import { HostBuffer } from '../../driver/hostmem.js';
 import { jobBufferBytes, matmulParams, runJob } from '../../driver/jobs.js';
-import { type SliceInfo, Slices } from '../../driver/slices.js';
+import { randomOwnerKey, type SliceInfo, Slices } from '../../driver/slices.js';
 import { Slots } from '../../driver/slots.js';
 import { parseHex } from '../parse.js';
 import { loadShippedFunction } from './shipped-images.js';
-
-export const randomOwnerKey = (): bigint => randomBytes(8).readBigUInt64LE() | 1n;
 
 const alignUp = (n: number, a: number) => Math.ceil(n / a) * a;
 

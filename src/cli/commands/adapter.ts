@@ -3,9 +3,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Adapter } from '../../driver/adapter.js';
+import { readQueueStatus } from '../../driver/dma.js';
 import { DriverCode, RaError } from '../../driver/errors.js';
 import { functionNames } from '../../driver/functions.js';
-import { Bar, Qcb } from '../../driver/regs.js';
 import { Slices } from '../../driver/slices.js';
 import { Slots } from '../../driver/slots.js';
 import { formatBytes, formatTable, printJson } from '../output.js';
@@ -66,19 +66,7 @@ export function registerAdapterCommands(program: Command): void {
       withAdapter(uri, async (a) => {
         const slots = new Slots(a).list();
         const slices = new Slices(a).inUse();
-        const queues = Array.from({ length: a.identity.queues }, (_, q) => {
-          const base = Bar.QUEUES + q * Qcb.STRIDE;
-          return {
-            queue: q,
-            owner: a.regs.read32(base + Qcb.OWNER) - 1,
-            sqTail: a.regs.read32(base + Qcb.SQ_TAIL),
-            sqHead: a.regs.read32(base + Qcb.SQ_HEAD),
-            cqTail: a.regs.read32(base + Qcb.CQ_TAIL),
-            cqHead: a.regs.read32(base + Qcb.CQ_HEAD),
-            completed: a.regs.readNumber(base + Qcb.COMPLETED),
-            errors: a.regs.readNumber(base + Qcb.ERRORS),
-          };
-        });
+        const queues = Array.from({ length: a.identity.queues }, (_, q) => readQueueStatus(a, q));
         if (o.json) return printJson({ identity: a.identity, status: a.status(), queues, slots, slices });
         const out = process.stdout;
         out.write(`adapter ${uri}\nstatus: ${JSON.stringify(a.status())}\n\nqueues\n`);
