@@ -18,9 +18,9 @@ import {
   releaseAllocation,
   strategies,
 } from '../../src/rvl/index.js';
+import { Prng } from '../helpers/prng.js';
 import { adapter, loaded, MiB } from './fixtures.js';
 import { expectConservation, expectNoOverlap } from './invariants.js';
-import { Prng } from './prng.js';
 
 const functions = ['aes-256-gcm', 'sha256', 'crc32c'];
 const SEEDS = 40;

@@ -44,29 +44,9 @@ export function lineStarts(journal: Buffer): number[] {
   return starts;
 }
 
-// A seeded PRNG (mulberry32), so a failing random run is reproducible from its seed.
-export class Prng {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  }
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[Math.floor(this.next() * items.length)]!;
-  }
-}
+import { Prng } from '../helpers/prng.js';
+
+export { Prng };
 
 const GiB = 2 ** 30;
 export const KEY = '00c0ffee0000beef';
