@@ -87,7 +87,13 @@ export class Slots {
   ): Promise<SlotInfo> {
     this.check(index);
     const a = this.adapter;
-    if (image.length > a.identity.stagingBytes) a.writeStaging(image); // refuses with a clear error
+    if (image.length > a.identity.stagingBytes) {
+      // refused here, before the command is queued, rather than under the lock
+      throw new RaError(
+        DriverCode.INVALID_ARGUMENT,
+        `image of ${image.length} bytes exceeds the ${a.identity.stagingBytes}-byte staging window`,
+      );
+    }
     const seconds = image.length / Math.max(1, a.identity.configBytesPerSec);
     const timeoutMs = 10_000 + seconds * 2000;
     let progress: NodeJS.Timeout | undefined;

@@ -20,6 +20,10 @@ async function withFreshModel(fn: (model: ModelProcess, a: Adapter) => Promise<v
   }
 }
 
+/** A 10-byte fill of slice `m`: the smallest descriptor that exercises the DMA path. */
+const tinyFill = (key: bigint, m: number) =>
+  ({ op: 'fill', ownerKey: key, dst: { adapter: 0, slice: m }, dstOffset: 0, bytes: 10, value: 1 }) as const;
+
 describe('faults', () => {
   const pool = useModel({ adapters: 1, memoryBytes: 64 * MiB });
 
@@ -41,24 +45,8 @@ describe('faults', () => {
     try {
       a.injectFault(Fault.FAIL_NEXT_DMA);
       await new Promise((r) => setTimeout(r, 20));
-      await expect(
-        dma.submit({
-          op: 'fill',
-          ownerKey: key,
-          dst: { adapter: 0, slice: m },
-          dstOffset: 0,
-          bytes: 10,
-          value: 1,
-        }),
-      ).rejects.toMatchObject({ code: 'FAULT_INJECTED' });
-      await dma.submit({
-        op: 'fill',
-        ownerKey: key,
-        dst: { adapter: 0, slice: m },
-        dstOffset: 0,
-        bytes: 10,
-        value: 1,
-      });
+      await expect(dma.submit(tinyFill(key, m))).rejects.toMatchObject({ code: 'FAULT_INJECTED' });
+      await dma.submit(tinyFill(key, m));
     } finally {
       dma.close();
       await slices.release(m, key);
@@ -75,16 +63,7 @@ describe('faults', () => {
       a.injectFault(Fault.STALL_NEXT_DMA, 400);
       await new Promise((r) => setTimeout(r, 20));
       const t0 = Date.now();
-      await expect(
-        dma.submit({
-          op: 'fill',
-          ownerKey: key,
-          dst: { adapter: 0, slice: m },
-          dstOffset: 0,
-          bytes: 10,
-          value: 1,
-        }),
-      ).rejects.toMatchObject({ code: 'TIMEOUT' });
+      await expect(dma.submit(tinyFill(key, m))).rejects.toMatchObject({ code: 'TIMEOUT' });
       expect(Date.now() - t0).toBeLessThan(1000);
       await new Promise((r) => setTimeout(r, 500));
     } finally {
@@ -109,14 +88,7 @@ describe('faults', () => {
       const m = await new Slices(a).program({ kind: 'memory', ownerKey: key, base: 0, length: 2 * MiB });
       const dma = new DmaController(a);
       a.injectFault(Fault.STALL_NEXT_DMA, 5000);
-      const waiting = dma.submit({
-        op: 'fill',
-        ownerKey: key,
-        dst: { adapter: 0, slice: m },
-        dstOffset: 0,
-        bytes: 10,
-        value: 1,
-      });
+      const waiting = dma.submit(tinyFill(key, m));
       await new Promise((r) => setTimeout(r, 50));
       a.injectFault(Fault.EXIT);
       const t0 = Date.now();
