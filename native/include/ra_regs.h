@@ -149,6 +149,8 @@
 #define RA_OP_FILL              0x03   /* write LENGTH bytes of PARAMS[0] at DST */
 
 #define RA_DESC_F_CHAIN         0x01   /* scatter-gather: the next descriptor belongs to this one; one completion */
+#define RA_DESC_F_INLINE_KEY    0x02   /* JOB on aes-256-gcm: SRC starts with the job's 32-byte key, input follows */
+#define RA_DESC_INLINE_KEY_BYTES 32     /* bytes of the key block that RA_DESC_F_INLINE_KEY puts before the input */
 
 /* Location word: kind in bits 31..28, port/handle in bits 27..16, slice index in bits 15..0. */
 #define RA_LOC_KIND_SHIFT       28

@@ -144,6 +144,7 @@ static uint32_t resolve_engine(struct ra_adapter *a, struct ra_item *it)
         it->spec.stages = slot->stages;
         it->spec.stage_count = slot->stage_count;
         it->spec.key = a->slices[index].key_set ? a->slices[index].key : NULL;
+        it->spec.inline_key = (it->desc.flags & RA_DESC_F_INLINE_KEY) != 0;
     } else if (kind == RA_SLICE_K_COMPUTE) {
         it->spec.function = RA_FN_MATMUL_F32;
     } else {
@@ -169,8 +170,9 @@ static uint32_t validate_item(struct ra_adapter *a, uint32_t owner, struct ra_it
     loc_init(&locs[0], d->opcode != RA_OP_FILL, d->src_loc, d->src_offset, &it->src);
     loc_init(&locs[1], true, d->dst_loc, d->dst_offset, &it->dst);
 
-    /* 3: malformed */
-    if ((d->flags & ~RA_DESC_F_CHAIN) != 0 || d->length == 0 || d->length > RA_MODEL_MAX_TRANSFER)
+    /* 3: malformed (INLINE_KEY is a JOB flag; whether the engine takes a key is check 9) */
+    uint8_t known_flags = RA_DESC_F_CHAIN | (job ? RA_DESC_F_INLINE_KEY : 0);
+    if ((d->flags & ~known_flags) != 0 || d->length == 0 || d->length > RA_MODEL_MAX_TRANSFER)
         return RA_ERR_BAD_ARGUMENT;
     if (job && d->ctx_slice >= cfg->slices)
         return RA_ERR_BAD_ARGUMENT;

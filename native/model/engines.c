@@ -9,7 +9,8 @@
  *   scatter: the output is copied to the destination, which dma.c checked is large enough, so a
  *            failing job never writes a byte.
  * Engines: aes-256-gcm (OpenSSL EVP: out = ciphertext || 16-byte tag, no AAD, IV = PARAMS[0..11],
- * key = the context slice's SET_KEY key), sha256 (32-byte digest), crc32c (4 bytes LE), the
+ * key = the job's inline key block (DESC_F_INLINE_KEY, §12.1) or else the context slice's SET_KEY
+ * key), sha256 (32-byte digest), crc32c (4 bytes LE), the
  * pipeline of §12.2 (stages from the loaded image) and the matmul of the compute units.
  */
 #include <openssl/evp.h>
@@ -83,8 +84,16 @@ static uint64_t pipeline_out_bytes(const struct ra_job_spec *spec)
 /* Parameters and output size, without running anything (dma.c validates a chain first). */
 uint32_t ra_job_check(const struct ra_job_spec *spec, uint64_t *out_bytes)
 {
+    if (spec->inline_key && spec->function != RA_FN_AES_256_GCM)
+        return RA_ERR_JOB_PARAMS; /* §12.1: only aes-256-gcm takes a key block */
     switch (spec->function) {
     case RA_FN_AES_256_GCM:
+        if (spec->inline_key) {
+            if (spec->in_bytes <= RA_DESC_INLINE_KEY_BYTES)
+                return RA_ERR_JOB_PARAMS; /* the key block and at least one byte of input */
+            *out_bytes = spec->in_bytes - RA_DESC_INLINE_KEY_BYTES+ RA_GCM_TAG_BYTES;
+            return RA_ERR_OK;
+        }
         if (spec->key == NULL)
             return RA_ERR_JOB_PARAMS; /* no SLICE_SET_KEY on this context */
         *out_bytes = spec->in_bytes + RA_GCM_TAG_BYTES;
@@ -128,11 +137,19 @@ struct ra_job *ra_job_new(const struct ra_job_spec *spec, const uint8_t *src, ui
     job->in_bytes = spec->in_bytes;
     job->out_bytes = out_bytes;
     job->crc = 0xFFFFFFFFu;
-    job->in = malloc(spec->in_bytes);
+    if (spec->inline_key) {
+        /* §12.1: the key travels in the job's own memory, read once here (the caller holds the SIGBUS
+         * guard); the input follows it. No other job's key can take its place. */
+        memcpy(job->key, src, sizeof job->key);
+        job->src = src + RA_DESC_INLINE_KEY_BYTES;
+        job->in_bytes = spec->in_bytes - RA_DESC_INLINE_KEY_BYTES;
+    }
+    job->in = malloc(job->in_bytes);
     bool ok = job->in != NULL;
     switch (spec->function) {
     case RA_FN_AES_256_GCM:
-        memcpy(job->key, spec->key, sizeof job->key);
+        if (!spec->inline_key)
+            memcpy(job->key, spec->key, sizeof job->key);
         memcpy(job->iv, spec->params, sizeof job->iv);
         job->out = malloc(out_bytes);
         job->cipher = EVP_CIPHER_CTX_new();

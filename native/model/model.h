@@ -113,10 +113,11 @@ struct ra_hostmem {
 struct ra_job_spec {
     uint32_t function;                     /* RA_FN_* */
     const uint8_t *key;                    /* aes-256-gcm: the slice's key, NULL if none was set */
+    bool inline_key;                       /* DESC_F_INLINE_KEY: the key is the first 32 bytes of SRC */
     const uint8_t *params;                 /* descriptor PARAMS, 16 bytes */
     const struct ra_pipeline_stage *stages;
     uint32_t stage_count;
-    uint64_t in_bytes;
+    uint64_t in_bytes;                     /* DESC_LENGTH: with inline_key, the key block included */
 };
 
 /* ---- DMA (dma.c) ------------------------------------------------------------------------------ */

@@ -247,7 +247,10 @@ export class Agent {
       typeof p.memoryAdapter === 'string'
         ? this.get({ adapter: p.memoryAdapter }).adapter.identity.fabricId
         : adapter.identity.fabricId;
-    if (key) await new Slices(adapter).setKey(engineSlice, ownerKey, key);
+    // The key goes with the job (ra-spec §12.1, DESC_F_INLINE_KEY), never to the shared context:
+    // two jobs in flight on one context would otherwise run under whichever key was set last.
+    if (fn === 'aes-256-gcm' && !key)
+      throw new RaError(DriverCode.INVALID_ARGUMENT, 'aes-256-gcm jobs need key (64 hex digits)');
     const host = await HostBuffer.create(adapter, jobBufferBytes(fn, input.length, params));
     try {
       const output = await runJob(dma, memoryPort, host, {
@@ -258,6 +261,7 @@ export class Agent {
         ownerKey,
         input,
         ...(params ? { params } : {}),
+        ...(key ? { key } : {}),
       });
       return { output: output.toString('base64') };
     } finally {

@@ -34,6 +34,11 @@ export interface JobDescriptor extends Common {
   bytes: number;
   /** Up to 16 bytes: the aes-256-gcm IV, or matmul m, n, k as u32 LE. */
   params?: Uint8Array;
+  /**
+   * aes-256-gcm: the first 32 bytes at SRC are this job's key and `bytes` counts them
+   * (DESC_F_INLINE_KEY, ra-spec §12.1), so no other job's key can be used for it.
+   */
+  inlineKey?: boolean;
 }
 export type Descriptor = CopyDescriptor | FillDescriptor | JobDescriptor;
 
@@ -189,7 +194,8 @@ export class DmaController {
     const v = this.view;
     new Uint8Array(v.buffer, at, Desc.BYTES).fill(0);
     v.setUint8(at + Desc.OPCODE, opcodes[d.op]);
-    v.setUint8(at + Desc.FLAGS, chained ? Desc.F_CHAIN : 0);
+    const inlineKey = d.op === 'job' && d.inlineKey === true ? Desc.F_INLINE_KEY : 0;
+    v.setUint8(at + Desc.FLAGS, (chained ? Desc.F_CHAIN : 0) | inlineKey);
     v.setUint16(at + Desc.CTX_SLICE, d.op === 'job' ? d.ctxSlice : 0, true);
     v.setUint32(at + Desc.COOKIE, cookie, true);
     v.setBigUint64(at + Desc.OWNER_KEY, d.ownerKey, true);

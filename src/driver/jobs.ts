@@ -4,6 +4,7 @@ import type { DmaController } from './dma.js';
 import { DriverCode, RaError } from './errors.js';
 import type { FunctionName } from './functions.js';
 import type { HostBuffer } from './hostmem.js';
+import { Desc } from './regs.js';
 
 export interface JobRequest {
   fn: FunctionName;
@@ -16,6 +17,18 @@ export interface JobRequest {
   input: Uint8Array;
   /** aes-256-gcm: 12-byte IV; matmul-f32: m, n, k as u32 LE. */
   params?: Uint8Array;
+  /**
+   * aes-256-gcm: the job's 32-byte key. It travels in the job's own memory slice, in front of the
+   * input (DESC_F_INLINE_KEY, ra-spec §12.1): concurrent jobs on one context cannot swap keys.
+   * Without it the engine uses the context's CMD_SLICE_SET_KEY key, which is only safe while one
+   * job at a time uses the context.
+   */
+  key?: Uint8Array;
+}
+
+/** Bytes reserved in front of the input for the aes-256-gcm key block (ra-spec §12.1). */
+export function keyBlockBytes(fn: FunctionName): number {
+  return fn === 'aes-256-gcm' ? Desc.INLINE_KEY_BYTES : 0;
 }
 
 /** matmul-f32 dimensions as the descriptor carries them (ra-spec §12): u32 m, n, k little-endian. */
@@ -38,14 +51,15 @@ export function maxOutputBytes(fn: FunctionName, inputBytes: number, params?: Ui
 
 const align64 = (n: number) => Math.ceil(n / 64) * 64;
 
-/** Bytes a job needs in its memory slice and host buffer: the input, then room for the output. */
+/** Bytes a job needs in its memory slice and host buffer: key block and input, then the output. */
 export function jobBufferBytes(fn: FunctionName, inputBytes: number, params?: Uint8Array): number {
-  return align64(inputBytes) + maxOutputBytes(fn, inputBytes, params);
+  return align64(keyBlockBytes(fn) + inputBytes) + maxOutputBytes(fn, inputBytes, params);
 }
 
 /**
- * Stages `input` at offset 0 of the memory slice, runs the job, writes the output after the input
- * and copies it back through `host` (which must hold input + output). Returns the output bytes.
+ * Stages the key block (aes-256-gcm) and `input` at offset 0 of the memory slice, runs the job,
+ * writes the output after them and copies it back through `host` (which must hold
+ * `jobBufferBytes`). Returns the output bytes.
  */
 export async function runJob(
   dma: DmaController,
@@ -53,7 +67,14 @@ export async function runJob(
   host: HostBuffer,
   req: JobRequest,
 ): Promise<Buffer> {
-  const outOffset = align64(req.input.length);
+  const keyBytes = req.key ? keyBlockBytes(req.fn) : 0;
+  if (req.key && (keyBytes === 0 || req.key.length !== keyBytes))
+    throw new RaError(
+      DriverCode.INVALID_ARGUMENT,
+      `key: only aes-256-gcm takes one, of ${Desc.INLINE_KEY_BYTES} bytes; got ${req.key.length} bytes for ${req.fn}`,
+    );
+  const stagedBytes = keyBytes + req.input.length;
+  const outOffset = align64(stagedBytes);
   const outMax = maxOutputBytes(req.fn, req.input.length, req.params);
   if (outOffset + outMax > req.memorySliceBytes) {
     throw new RaError(
@@ -70,26 +91,32 @@ export async function runJob(
   if (req.input.length === 0) throw new RaError(DriverCode.INVALID_ARGUMENT, 'input is empty');
   const mem = { adapter: fabricPort, slice: req.memorySlice };
   const hostLoc = { host: host.handle };
-  host.bytes.set(req.input, 0);
-  await dma.submit({
-    op: 'copy',
-    ownerKey: req.ownerKey,
-    src: hostLoc,
-    srcOffset: 0,
-    dst: mem,
-    dstOffset: 0,
-    bytes: req.input.length,
-  });
+  if (req.key) host.bytes.set(req.key, 0);
+  host.bytes.set(req.input, keyBytes);
+  try {
+    await dma.submit({
+      op: 'copy',
+      ownerKey: req.ownerKey,
+      src: hostLoc,
+      srcOffset: 0,
+      dst: mem,
+      dstOffset: 0,
+      bytes: stagedBytes,
+    });
+  } finally {
+    host.bytes.fill(0, 0, keyBytes); // the key stays only in the tenant's own slice
+  }
   const done = await dma.submit({
     op: 'job',
     ownerKey: req.ownerKey,
     ctxSlice: req.engineSlice,
     src: mem,
     srcOffset: 0,
-    bytes: req.input.length,
+    bytes: stagedBytes,
     dst: mem,
     dstOffset: outOffset,
     ...(req.params ? { params: req.params } : {}),
+    ...(keyBytes > 0 ? { inlineKey: true } : {}),
   });
   const outBytes = done.outBytes;
   await dma.submit({

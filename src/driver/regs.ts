@@ -145,6 +145,8 @@ export const Desc = {
   LENGTH: 0x28, // u64  bytes
   PARAMS: 0x30, // 16 bytes: aes-256-gcm IV (12 bytes); matmul m,n,k (3 x u32)
   F_CHAIN: 0x01, // scatter-gather: the next descriptor belongs to this one; one completion
+  F_INLINE_KEY: 0x02, // JOB on aes-256-gcm: SRC starts with the job's 32-byte key, input follows
+  INLINE_KEY_BYTES: 32, // bytes of the key block that RA_DESC_F_INLINE_KEY puts before the input
 } as const;
 
 export const Op = {
