@@ -78,7 +78,7 @@ static void init_registers(struct ra_adapter *a)
                                         (1u << RA_FN_PIPELINE));
     set64(a, RA_REG_CAP_MEM_ALIGN, cfg->mem_align_bytes);
     set64(a, RA_REG_CAP_CONFIG_RATE, cfg->config_rate);
-    set64(a, RA_REG_CAP_MAX_TRANSFER, RA_MODEL_MAX_TRANSFER);
+    set64(a, RA_REG_CAP_MAX_TRANSFER, a->model->cfg.max_transfer_bytes);
     set64(a, RA_REG_CLOCK_NS, ra_clock_ns(a->model));
     set32(a, RA_REG_STATUS, RA_STATUS_READY);
 }

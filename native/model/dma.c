@@ -172,7 +172,7 @@ static uint32_t validate_item(struct ra_adapter *a, uint32_t owner, struct ra_it
 
     /* 3: malformed (INLINE_KEY is a JOB flag; whether the engine takes a key is check 9) */
     uint8_t known_flags = RA_DESC_F_CHAIN | (job ? RA_DESC_F_INLINE_KEY : 0);
-    if ((d->flags & ~known_flags) != 0 || d->length == 0 || d->length > RA_MODEL_MAX_TRANSFER)
+    if ((d->flags & ~known_flags) != 0 || d->length == 0 || d->length > cfg->max_transfer_bytes)
         return RA_ERR_BAD_ARGUMENT;
     if (job && d->ctx_slice >= cfg->slices)
         return RA_ERR_BAD_ARGUMENT;

@@ -23,7 +23,7 @@
 #define RA_MODEL_DEVICE_ID       0x52410001u  /* §3: vendor 'RA', device 1 */
 #define RA_MODEL_CHUNK_BYTES     (1u << 20)   /* most bytes a queue moves per turn (fairness) */
 #define RA_MODEL_TICK_NS         5000000ull   /* heartbeat period: §4 asks for at most 10 ms */
-#define RA_MODEL_MAX_TRANSFER    (1ull << 30) /* §3 CAP_MAX_TRANSFER */
+#define RA_MODEL_MAX_TRANSFER    (1ull << 30) /* §3 CAP_MAX_TRANSFER default (--max-transfer) */
 #define RA_MODEL_VECTORS_MAX     (RA_VEC_QUEUE0 + RA_QUEUE_MAX)
 #define RA_MODEL_ADAPTERS_MAX    64
 #define RA_MODEL_STAGES_MAX      16           /* §12.2 pipeline stages */
@@ -49,6 +49,7 @@ struct ra_config {
     uint32_t ring_depth;
     uint64_t config_rate;   /* bytes per second */
     uint64_t mem_align_bytes;
+    uint64_t max_transfer_bytes;            /* §3 CAP_MAX_TRANSFER: largest DESC_LENGTH */
 };
 
 /* ---- epoll tags (loop.c) ------------------------------------------------------------------- */

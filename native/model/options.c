@@ -34,6 +34,7 @@ static const char usage_text[] =
     "  --ring-depth N        ring entries, a power of two 1..256 (default 256)\n"
     "  --config-rate B/S     configuration port speed in bytes per second (default 1000000000)\n"
     "  --mem-align BYTES     memory slice granularity, a power of two >= 4K (default 2M)\n"
+    "  --max-transfer BYTES  largest length one descriptor may carry, 4K..1T (default 1G)\n"
     "  --help                print this text\n"
     "\n"
     "Sizes take the suffixes K, M, G, T (powers of 1024).\n"
@@ -87,7 +88,7 @@ static bool is_power_of_two(uint64_t v)
 
 enum {
     OPT_ADAPTERS = 1, OPT_DIR, OPT_MEMORY, OPT_SLOTS, OPT_SLOT_BYTES, OPT_COMPUTE_UNITS, OPT_CONTEXTS,
-    OPT_SLICES, OPT_QUEUES, OPT_RING_DEPTH, OPT_CONFIG_RATE, OPT_MEM_ALIGN, OPT_HELP,
+    OPT_SLICES, OPT_QUEUES, OPT_RING_DEPTH, OPT_CONFIG_RATE, OPT_MEM_ALIGN, OPT_MAX_TRANSFER, OPT_HELP,
 };
 
 void ra_options_parse(int argc, char **argv, struct ra_config *cfg)
@@ -105,6 +106,7 @@ void ra_options_parse(int argc, char **argv, struct ra_config *cfg)
         {"ring-depth", required_argument, NULL, OPT_RING_DEPTH},
         {"config-rate", required_argument, NULL, OPT_CONFIG_RATE},
         {"mem-align", required_argument, NULL, OPT_MEM_ALIGN},
+        {"max-transfer", required_argument, NULL, OPT_MAX_TRANSFER},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -121,6 +123,7 @@ void ra_options_parse(int argc, char **argv, struct ra_config *cfg)
         .ring_depth = RA_RING_MAX_DEPTH,
         .config_rate = 1000000000ull,
         .mem_align_bytes = 2ull << 20,
+        .max_transfer_bytes = RA_MODEL_MAX_TRANSFER,
     };
     bool have_adapters = false;
     opterr = 0;
@@ -157,6 +160,9 @@ void ra_options_parse(int argc, char **argv, struct ra_config *cfg)
             cfg->mem_align_bytes = parse_size("mem-align", optarg, 4096, 1ull << 40);
             if (!is_power_of_two(cfg->mem_align_bytes))
                 fail("--mem-align must be a power of two >= 4096, got %s", optarg);
+            break;
+        case OPT_MAX_TRANSFER:
+            cfg->max_transfer_bytes = parse_size("max-transfer", optarg, 4096, 1ull << 40);
             break;
         case OPT_HELP:
             fputs(usage_text, stdout);

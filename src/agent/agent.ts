@@ -5,6 +5,7 @@
 import type { Catalog } from '../bitstream/catalog.js';
 import { loadBitstream } from '../bitstream/loader.js';
 import { Adapter } from '../driver/adapter.js';
+import { copyInPieces } from '../driver/copy.js';
 import { DmaController } from '../driver/dma.js';
 import { DriverCode, RaError } from '../driver/errors.js';
 import { functionIds, functionNames, isFunctionName } from '../driver/functions.js';
@@ -269,11 +270,15 @@ export class Agent {
     }
   }
 
-  /** DMA between two memory slices of this server's adapters (migration keeps contents). */
+  /**
+   * DMA between two memory slices of this server's adapters (migration keeps contents), executed by
+   * the source adapter in pieces of at most its CAP_MAX_TRANSFER (ra-spec §3).
+   */
   async copy(p: Record<string, unknown>): Promise<void> {
     const src = this.get({ adapter: p.srcAdapter });
     const dst = this.get({ adapter: p.dstAdapter });
-    await src.dma.submit({
+    const ident = src.adapter.identity;
+    await copyInPieces(src.dma, ident.maxTransferBytes, ident.ringDepth, {
       op: 'copy',
       ownerKey: keyOf(p),
       src: { adapter: src.adapter.identity.fabricId, slice: int(p, 'srcEntry') },
