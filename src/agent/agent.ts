@@ -9,6 +9,7 @@ import { copyInPieces } from '../driver/copy.js';
 import { DmaController } from '../driver/dma.js';
 import { DriverCode, RaError } from '../driver/errors.js';
 import { functionIds, functionNames, isFunctionName } from '../driver/functions.js';
+import { HEARTBEAT_HUNG_MS } from '../driver/heartbeat.js';
 import { HostBuffer } from '../driver/hostmem.js';
 import { jobBufferBytes, runJob } from '../driver/jobs.js';
 import { type SliceKindName, Slices } from '../driver/slices.js';
@@ -135,7 +136,10 @@ export class Agent {
     return [...this.owned.values()].map(({ adapter, id }) => {
       const unhealthy = adapter.isClosed || adapter.waiter.gone !== undefined;
       const status = unhealthy ? undefined : adapter.status();
-      const health = !status || status.halted || status.fatal ? 'unhealthy' : 'healthy';
+      // A stopped or hung adapter still answers register reads (its file stays mapped): only a
+      // heartbeat that stopped moving tells (ra-spec §17.7; bound in src/driver/heartbeat.ts).
+      const hung = status !== undefined && status.heartbeatAgeMs > HEARTBEAT_HUNG_MS;
+      const health = !status || status.halted || status.fatal || hung ? 'unhealthy' : 'healthy';
       const ident = adapter.identity;
       const base = {
         id,

@@ -2,6 +2,7 @@
 // (§5), fault injection (§6) and the slot and slice tables through Slots and Slices.
 import path from 'node:path';
 import { DriverCode, deviceError, RaError } from './errors.js';
+import { HeartbeatMonitor } from './heartbeat.js';
 import { addon, type NativeDevice } from './native.js';
 import { RegisterFile } from './registers.js';
 import { Bar, Cmd, Err, Id, Reg, Status, Vec } from './regs.js';
@@ -39,6 +40,8 @@ export interface AdapterStatus {
   fatal: boolean;
   lastError: string;
   heartbeat: number;
+  /** ms since the heartbeat last moved (HeartbeatMonitor; hung above HEARTBEAT_HUNG_MS). */
+  heartbeatAgeMs: number;
   clockNs: number;
   interrupts: number;
 }
@@ -61,6 +64,7 @@ export class Adapter {
   readonly regs: RegisterFile;
   readonly identity: AdapterIdentity;
   readonly waiter: InterruptWaiter;
+  readonly heartbeat: HeartbeatMonitor;
   private queueTail: Promise<unknown> = Promise.resolve();
   private closed = false;
 
@@ -71,6 +75,8 @@ export class Adapter {
     this.regs = new RegisterFile(device.bar);
     this.identity = readIdentity(this.regs, uri);
     this.waiter = new InterruptWaiter(device, this.regs, uri);
+    this.heartbeat = new HeartbeatMonitor(() => this.regs.read64(Reg.HEARTBEAT));
+    this.heartbeat.start();
     device.watchGone(() => this.waiter.markGone('the adapter closed its connection (device model exited?)'));
   }
 
@@ -110,6 +116,7 @@ export class Adapter {
       fatal: (bits & Status.FATAL) !== 0,
       lastError: err === Err.OK ? 'OK' : deviceError(err, '').code,
       heartbeat: this.regs.readNumber(Reg.HEARTBEAT),
+      heartbeatAgeMs: this.heartbeat.ageMs(),
       clockNs: this.regs.readNumber(Reg.CLOCK_NS),
       interrupts: this.regs.read32(Reg.INT_COUNT),
     };
@@ -239,6 +246,7 @@ export class Adapter {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.heartbeat.stop();
     this.waiter.markGone('closed by this client');
     this.device.close();
   }
