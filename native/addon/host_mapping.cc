@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string>
 
 static constexpr uint64_t kMaxWindowBytes = 4ull << 30;
 
@@ -14,8 +15,19 @@ Napi::Function HostMapping::Init(Napi::Env env) {
   return DefineClass(env, "HostMapping", {InstanceMethod("close", &HostMapping::Close)});
 }
 
+// A JS Error whose `code` is the errno name callers branch on (ENOSPC: the file system is full).
+static Napi::Error ErrnoError(Napi::Env env, int e, const std::string& message) {
+  Napi::Error err = Napi::Error::New(env, message + ": " + strerror(e));
+  err.Set("code", Napi::String::New(env, e == ENOSPC ? "ENOSPC" : e == EDQUOT ? "EDQUOT" : "EIO"));
+  err.Set("errno", Napi::Number::New(env, e));
+  return err;
+}
+
 // new HostMapping(path, offset, bytes, create): map [offset, offset+bytes) of the file at path.
-// With create, the file is created (mode 0600) and extended to offset+bytes if shorter.
+// With create, the file is created (mode 0600) if missing and its blocks up to offset+bytes are
+// reserved with posix_fallocate before mapping: a sparse file on a full file system would map fine
+// and then kill the process with SIGBUS on first touch. If the space is not there the error has
+// code ENOSPC (or EDQUOT) and a file this call created is removed.
 HostMapping::HostMapping(const Napi::CallbackInfo& info) : Napi::ObjectWrap<HostMapping>(info) {
   Napi::Env env = info.Env();
   if (info.Length() < 4 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsNumber())
@@ -28,19 +40,38 @@ HostMapping::HostMapping(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Host
     throw Napi::RangeError::New(env, "mapping size must be 1 byte to 4 GiB; map larger regions in windows");
   if (offset < 0 || offset % sysconf(_SC_PAGESIZE) != 0)
     throw Napi::RangeError::New(env, "mapping offset must be a non-negative multiple of the page size");
-  int fd = open(path.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+  bool created = false;
+  int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT && create) {
+    fd = open(path.c_str(), O_RDWR | O_CLOEXEC | O_CREAT | O_EXCL, 0600);
+    created = fd >= 0;
+  }
   if (fd < 0) throw Napi::Error::New(env, "open " + path + ": " + strerror(errno));
   struct stat st;
-  if (fstat(fd, &st) != 0 || (st.st_size < offset + bytes && (!create || ftruncate(fd, offset + bytes) != 0))) {
+  if (fstat(fd, &st) != 0) {
     int e = errno;
     close(fd);
-    throw Napi::Error::New(env, path + " is smaller than the mapping: " + strerror(e));
+    if (created) unlink(path.c_str());
+    throw ErrnoError(env, e, "fstat " + path);
+  }
+  if (st.st_size < offset + bytes) {
+    if (!create) {
+      close(fd);
+      throw Napi::Error::New(env, path + " is smaller than the mapping");
+    }
+    int e = posix_fallocate(fd, 0, offset + bytes); // returns the error; errno is not set
+    if (e != 0) {
+      close(fd);
+      if (created) unlink(path.c_str());
+      throw ErrnoError(env, e, "reserving " + std::to_string(offset + bytes) + " bytes for " + path);
+    }
   }
   addr_ = mmap(nullptr, (size_t)bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, offset);
   int e = errno;
   close(fd);
   if (addr_ == MAP_FAILED) {
     addr_ = nullptr;
+    if (created) unlink(path.c_str());
     throw Napi::Error::New(env, "mmap " + path + ": " + strerror(e));
   }
   bytes_ = (size_t)bytes;

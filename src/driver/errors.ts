@@ -19,6 +19,7 @@ export const DriverCode = {
   LOCK_TIMEOUT: 'LOCK_TIMEOUT', // another client held the admin mailbox too long
   NO_QUEUE: 'NO_QUEUE', // every DMA queue is owned by another client
   INVALID_ARGUMENT: 'INVALID_ARGUMENT', // rejected by the driver before touching a register
+  NO_SPACE: 'NO_SPACE', // the host buffer's file system has no room for it
   UNKNOWN_DEVICE_ERROR: 'UNKNOWN_DEVICE_ERROR',
 } as const;
 

@@ -35,7 +35,7 @@ export class HostBuffer {
     }
     const name = `host-${process.pid}-${randomBytes(6).toString('hex')}.buf`;
     const file = path.join(adapter.directory, name);
-    const mapping = new (addon().HostMapping)(file, 0, size, true);
+    const mapping = mapReserved(file, size);
     try {
       const handle = await registerFree(adapter, name, size);
       return new HostBuffer(adapter, handle, mapping, file);
@@ -61,6 +61,27 @@ export class HostBuffer {
       this.mapping.close();
       rmSync(this.file, { force: true });
     }
+  }
+}
+
+/**
+ * Creates the buffer's file with every block reserved (posix_fallocate in the addon), then maps it.
+ * A sparse file would map on a full file system and the first write would end the process with
+ * SIGBUS; a reserved one fails here with NO_SPACE, and the addon leaves no file behind.
+ */
+function mapReserved(file: string, size: number): NativeHostMapping {
+  try {
+    return new (addon().HostMapping)(file, 0, size, true);
+  } catch (err) {
+    rmSync(file, { force: true });
+    const code = (err as { code?: unknown }).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT')
+      throw new RaError(
+        DriverCode.NO_SPACE,
+        `no room for a ${size}-byte host buffer on the adapter's file system (${code}): free space there or use a smaller input`,
+        { bytes: size },
+      );
+    throw new RaError('HOSTMEM', `cannot create a host buffer: ${(err as Error).message}`);
   }
 }
 
