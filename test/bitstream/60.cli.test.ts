@@ -8,7 +8,6 @@ import { shippedCatalogPath } from '../../src/bitstream/shipped.js';
 import { registerBitstreamCommands } from '../../src/cli/commands/bitstream.js';
 import { Adapter } from '../../src/driver/adapter.js';
 import { ModelProcess } from '../../src/driver/model-process.js';
-import { modelExecutable } from '../../src/driver/native.js';
 import { Slots } from '../../src/driver/slots.js';
 import { expectRefusalAsync, MiB, make, testKey, useTempDir, write } from './fixtures.js';
 
@@ -160,7 +159,7 @@ describe('rafabric bitstream keygen and sign', () => {
   });
 });
 
-describe.skipIf(!existsSync(modelExecutable))('rafabric bitstream load', () => {
+describe('rafabric bitstream load', () => {
   let model: ModelProcess;
   beforeAll(async () => {
     model = await ModelProcess.start({ adapters: 1, memoryBytes: 256 * MiB });

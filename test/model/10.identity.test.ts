@@ -1,6 +1,7 @@
 // Opening an adapter: identity and capability registers carry the configured capacities (§3).
 import { describe, expect, it } from 'vitest';
 import { Adapter } from '../../src/driver/adapter.js';
+import { Reg } from '../../src/driver/regs.js';
 import { MiB, useModel } from '../helpers/model.js';
 
 describe('identity and capabilities', () => {
@@ -31,7 +32,15 @@ describe('identity and capabilities', () => {
 
   it('runs an admin command and serialises concurrent ones', async () => {
     const a = pool.adapters[0]!;
-    await Promise.all(Array.from({ length: 20 }, () => a.nop()));
+    const seqBefore = a.regs.read32(Reg.CMD_SEQ);
+    const finished: number[] = [];
+    await Promise.all(Array.from({ length: 20 }, (_, i) => a.nop().then(() => finished.push(i))));
+    // Each command was posted alone: 20 distinct sequence numbers (two posted at once would have
+    // reused one), all done, completed in the order they were issued, and the lock is free again.
+    expect(a.regs.read32(Reg.CMD_SEQ) - seqBefore).toBe(20);
+    expect(a.regs.read32(Reg.CMD_DONE_SEQ)).toBe(a.regs.read32(Reg.CMD_SEQ));
+    expect(finished).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(a.regs.read32(Reg.CMD_LOCK)).toBe(0);
   });
 
   it('lets two clients share an adapter through the admin lock', async () => {

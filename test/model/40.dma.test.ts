@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DmaController } from '../../src/driver/dma.js';
 import { HostBuffer } from '../../src/driver/hostmem.js';
+import { Bar, Qcb } from '../../src/driver/regs.js';
 import { Slices } from '../../src/driver/slices.js';
 import { MiB, randomKey, useModel } from '../helpers/model.js';
 
@@ -255,10 +256,16 @@ describe('dma', () => {
   });
 
   it('polls when asked: same results without interrupts on the hot path', async () => {
-    const polled = new DmaController(pool.adapters[1]!, { mode: 'poll', pollUs: 200 });
+    const a1 = pool.adapters[1]!;
+    const polled = new DmaController(a1, { mode: 'poll', pollUs: 200 });
+    const qcb = Bar.QUEUES + polled.queue * Qcb.STRIDE;
     try {
+      // the adapter was told to spin on this queue after work (§8.6)
+      expect(a1.regs.read32(qcb + Qcb.POLL_US)).toBe(200);
+      const completedBefore = a1.regs.readNumber(qcb + Qcb.COMPLETED);
+      const errorsBefore = a1.regs.readNumber(qcb + Qcb.ERRORS);
       for (let i = 0; i < 50; i++)
-        await polled.submit({ op: 'fill', ownerKey: key, dst: D(), dstOffset: i, bytes: 1, value: i });
+        await polled.submit({ op: 'fill', ownerKey: key, dst: D(), dstOffset: i, bytes: 1, value: i + 1 });
       await polled.submit({
         op: 'copy',
         ownerKey: key,
@@ -268,8 +275,24 @@ describe('dma', () => {
         dstOffset: 1000,
         bytes: 50,
       });
+      expect(a1.regs.readNumber(qcb + Qcb.COMPLETED) - completedBefore).toBe(51);
+      expect(a1.regs.readNumber(qcb + Qcb.ERRORS) - errorsBefore).toBe(0);
     } finally {
       polled.close();
     }
+    // read back through the interrupt-driven queue: the fills and the copy both landed
+    host0.bytes.fill(0, 0, 1050);
+    await dma.submit({
+      op: 'copy',
+      ownerKey: key,
+      src: D(),
+      srcOffset: 0,
+      dst: H(),
+      dstOffset: 0,
+      bytes: 1050,
+    });
+    const expected = Buffer.from(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(Buffer.from(host0.bytes.subarray(0, 50)).equals(expected)).toBe(true);
+    expect(Buffer.from(host0.bytes.subarray(1000, 1050)).equals(expected)).toBe(true);
   });
 });
