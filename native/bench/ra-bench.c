@@ -1,10 +1,18 @@
 /*
- * ra-bench - the C references the driver benchmarks compare against, measured in the same run
- * (scripts/bench-driver.mjs). Prints one JSON object per invocation.
+ * ra-bench - the C references the benchmarks compare against, measured in the same run
+ * (scripts/bench/driver.mjs). Each mode runs one warm-up batch, then REPS timed batches, and prints
+ * one JSON object with every batch's figure in "samples"; the caller takes the median.
  *
- *   ra-bench reg FILE OFFSET N        volatile 32-bit store and load loops on a mapping of FILE
- *   ra-bench memcpy DIR BYTES REPS    memcpy between two MAP_SHARED files in DIR (as DMA sees memory)
- *   ra-bench pingpong N               eventfd round trip between two processes
+ *   ra-bench store FILE OFFSET N REPS      ns per seq_cst 32-bit store on a mapping of FILE
+ *   ra-bench load FILE OFFSET N REPS       ns per seq_cst 32-bit load on a mapping of FILE
+ *   ra-bench memcpy SRC SOFF DST DOFF BYTES COUNT REPS
+ *                                          GB/s of COUNT memcpy calls of BYTES between two files
+ *   ra-bench eventfd N REPS                us per eventfd round trip between two processes
+ *   ra-bench spin N REPS                   us per shared-memory spin round trip between two processes
+ *
+ * Like with like: Atomics.store in V8 is a sequentially consistent store (xchg, or mov + mfence on
+ * x86) and Atomics.load an ordered load, so the C loops use __atomic_*_n with __ATOMIC_SEQ_CST on
+ * the same 64-word window the TypeScript loop touches.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#define MAX_REPS 1000
+
 static double now_ns(void)
 {
 	struct timespec ts;
@@ -25,99 +35,174 @@ static double now_ns(void)
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-static void *map_file(const char *path, size_t bytes, int create)
+static void *map_file(const char *path, size_t offset, size_t bytes)
 {
-	int fd = open(path, O_RDWR | (create ? O_CREAT : 0), 0600);
-	if (fd < 0 || (create && ftruncate(fd, (off_t)bytes) != 0)) {
+	int fd = open(path, O_RDWR);
+	if (fd < 0) {
 		fprintf(stderr, "ra-bench: %s: %s\n", path, strerror(errno));
 		exit(1);
 	}
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	long page = sysconf(_SC_PAGESIZE);
+	size_t skew = offset % (size_t)page;
+	uint8_t *p = mmap(NULL, bytes + skew, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)(offset - skew));
 	close(fd);
 	if (p == MAP_FAILED) {
 		fprintf(stderr, "ra-bench: mmap %s: %s\n", path, strerror(errno));
 		exit(1);
 	}
-	return p;
+	return p + skew;
 }
 
-static int bench_reg(const char *file, long offset, long n)
+static void print_samples(const char *unit, const double *samples, int reps, const char *extra)
 {
-	uint8_t *base = map_file(file, (size_t)offset + 4096, 0);
-	volatile uint32_t *reg = (volatile uint32_t *)(base + offset);
-	double t0 = now_ns();
-	for (long i = 0; i < n; i++)
-		reg[i & 63] = (uint32_t)i;
-	double t1 = now_ns();
-	uint32_t sum = 0;
-	for (long i = 0; i < n; i++)
-		sum += reg[i & 63];
-	double t2 = now_ns();
-	/* seq_cst stores, the C equivalent of Atomics.store */
-	uint32_t *areg = (uint32_t *)(base + offset);
-	for (long i = 0; i < n; i++)
-		__atomic_store_n(&areg[i & 63], (uint32_t)i, __ATOMIC_SEQ_CST);
-	double t3 = now_ns();
-	printf("{\"writeNsPerOp\":%.3f,\"readNsPerOp\":%.3f,\"seqCstWriteNsPerOp\":%.3f,\"checksum\":%u}\n",
-	       (t1 - t0) / n, (t2 - t1) / n, (t3 - t2) / n, sum);
-	return 0;
+	printf("{\"unit\":\"%s\",\"samples\":[", unit);
+	for (int r = 0; r < reps; r++)
+		printf("%s%.4f", r ? "," : "", samples[r]);
+	printf("]%s}\n", extra);
 }
 
-static int bench_memcpy(const char *dir, size_t bytes, int reps)
+static int bench_store(const char *file, long offset, long n, int reps)
 {
-	char a[4096], b[4096];
-	snprintf(a, sizeof(a), "%s/bench-memcpy-a", dir);
-	snprintf(b, sizeof(b), "%s/bench-memcpy-b", dir);
-	uint8_t *src = map_file(a, bytes, 1), *dst = map_file(b, bytes, 1);
-	memset(src, 0x5a, bytes);
-	memset(dst, 0, bytes); /* fault the pages in, as the DMA measurement does with a warm-up */
-	double best = 1e30;
-	for (int r = 0; r < reps; r++) {
+	uint32_t *reg = map_file(file, (size_t)offset, 64 * 4);
+	double samples[MAX_REPS];
+	for (int r = -1; r < reps; r++) { /* r = -1: warm-up */
 		double t0 = now_ns();
-		memcpy(dst, src, bytes);
-		double t = now_ns() - t0;
-		if (t < best)
-			best = t;
+		for (long i = 0; i < n; i++)
+			__atomic_store_n(&reg[i & 63], (uint32_t)i, __ATOMIC_SEQ_CST);
+		if (r >= 0)
+			samples[r] = (now_ns() - t0) / (double)n;
 	}
-	printf("{\"bytes\":%zu,\"bestSeconds\":%.9f,\"gbPerSec\":%.3f}\n", bytes, best / 1e9, bytes / best);
-	munmap(src, bytes);
-	munmap(dst, bytes);
-	unlink(a);
-	unlink(b);
+	print_samples("ns", samples, reps, "");
 	return 0;
 }
 
-static int bench_pingpong(long n)
+static int bench_load(const char *file, long offset, long n, int reps)
+{
+	uint32_t *reg = map_file(file, (size_t)offset, 64 * 4);
+	double samples[MAX_REPS];
+	uint32_t sum = 0;
+	for (int r = -1; r < reps; r++) {
+		double t0 = now_ns();
+		for (long i = 0; i < n; i++)
+			sum ^= __atomic_load_n(&reg[i & 63], __ATOMIC_SEQ_CST);
+		if (r >= 0)
+			samples[r] = (now_ns() - t0) / (double)n;
+	}
+	char extra[64];
+	snprintf(extra, sizeof extra, ",\"checksum\":%u", sum); /* keeps the loads observable */
+	print_samples("ns", samples, reps, extra);
+	return 0;
+}
+
+/* memcpy between the same pages the DMA engine moves (the adapters' memory files, same offsets). */
+static int bench_memcpy(const char *src_file, long src_off, const char *dst_file, long dst_off, size_t bytes,
+			long count, int reps)
+{
+	uint8_t *src = map_file(src_file, (size_t)src_off, bytes);
+	uint8_t *dst = map_file(dst_file, (size_t)dst_off, bytes);
+	double samples[MAX_REPS];
+	for (int r = -1; r < reps; r++) {
+		double t0 = now_ns();
+		for (long i = 0; i < count; i++) {
+			memcpy(dst, src, bytes);
+			__asm__ volatile("" ::: "memory"); /* every copy happens */
+		}
+		double t = now_ns() - t0;
+		if (r >= 0)
+			samples[r] = (double)bytes * (double)count / t; /* bytes per ns = GB/s */
+	}
+	print_samples("GB/s", samples, reps, "");
+	return 0;
+}
+
+static int bench_eventfd(long n, int reps)
 {
 	int ping = eventfd(0, 0), pong = eventfd(0, 0);
 	uint64_t v = 1;
+	long total = n * (reps + 1);
 	pid_t child = fork();
 	if (child == 0) {
-		for (long i = 0; i < n; i++) {
+		for (long i = 0; i < total; i++) {
 			if (read(ping, &v, 8) != 8 || write(pong, &v, 8) != 8)
 				_exit(1);
 		}
 		_exit(0);
 	}
-	double t0 = now_ns();
-	for (long i = 0; i < n; i++) {
-		if (write(ping, &v, 8) != 8 || read(pong, &v, 8) != 8)
-			return 1;
+	double samples[MAX_REPS];
+	for (int r = -1; r < reps; r++) {
+		double t0 = now_ns();
+		for (long i = 0; i < n; i++) {
+			if (write(ping, &v, 8) != 8 || read(pong, &v, 8) != 8)
+				return 1;
+		}
+		if (r >= 0)
+			samples[r] = (now_ns() - t0) / (double)n / 1e3;
 	}
-	double t = now_ns() - t0;
 	waitpid(child, NULL, 0);
-	printf("{\"roundTrips\":%ld,\"usPerRoundTrip\":%.3f}\n", n, t / n / 1e3);
+	print_samples("us", samples, reps, "");
 	return 0;
+}
+
+/* Two counters on separate cache lines of a shared mapping; each side spins on the other's. */
+static int bench_spin(long n, int reps)
+{
+	uint64_t *shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shared == MAP_FAILED)
+		return 1;
+	uint64_t *ping = &shared[0], *pong = &shared[16];
+	long total = n * (reps + 1);
+	pid_t child = fork();
+	if (child == 0) {
+		for (long i = 1; i <= total; i++) {
+			while (__atomic_load_n(ping, __ATOMIC_ACQUIRE) != (uint64_t)i)
+				__builtin_ia32_pause();
+			__atomic_store_n(pong, (uint64_t)i, __ATOMIC_RELEASE);
+		}
+		_exit(0);
+	}
+	double samples[MAX_REPS];
+	long seq = 0;
+	for (int r = -1; r < reps; r++) {
+		double t0 = now_ns();
+		for (long i = 0; i < n; i++) {
+			seq++;
+			__atomic_store_n(ping, (uint64_t)seq, __ATOMIC_RELEASE);
+			while (__atomic_load_n(pong, __ATOMIC_ACQUIRE) != (uint64_t)seq)
+				__builtin_ia32_pause();
+		}
+		if (r >= 0)
+			samples[r] = (now_ns() - t0) / (double)n / 1e3;
+	}
+	waitpid(child, NULL, 0);
+	print_samples("us", samples, reps, "");
+	return 0;
+}
+
+static int reps_of(const char *s)
+{
+	int reps = atoi(s);
+	if (reps < 1 || reps > MAX_REPS) {
+		fprintf(stderr, "ra-bench: REPS must be 1..%d\n", MAX_REPS);
+		exit(2);
+	}
+	return reps;
 }
 
 int main(int argc, char **argv)
 {
-	if (argc == 5 && strcmp(argv[1], "reg") == 0)
-		return bench_reg(argv[2], atol(argv[3]), atol(argv[4]));
-	if (argc == 5 && strcmp(argv[1], "memcpy") == 0)
-		return bench_memcpy(argv[2], (size_t)atol(argv[3]), atoi(argv[4]));
-	if (argc == 3 && strcmp(argv[1], "pingpong") == 0)
-		return bench_pingpong(atol(argv[2]));
-	fprintf(stderr, "usage: ra-bench reg FILE OFFSET N | memcpy DIR BYTES REPS | pingpong N\n");
+	const char *mode = argc > 1 ? argv[1] : "";
+	if (argc == 6 && strcmp(mode, "store") == 0)
+		return bench_store(argv[2], atol(argv[3]), atol(argv[4]), reps_of(argv[5]));
+	if (argc == 6 && strcmp(mode, "load") == 0)
+		return bench_load(argv[2], atol(argv[3]), atol(argv[4]), reps_of(argv[5]));
+	if (argc == 9 && strcmp(mode, "memcpy") == 0)
+		return bench_memcpy(argv[2], atol(argv[3]), argv[4], atol(argv[5]), (size_t)atol(argv[6]),
+				    atol(argv[7]), reps_of(argv[8]));
+	if (argc == 4 && strcmp(mode, "eventfd") == 0)
+		return bench_eventfd(atol(argv[2]), reps_of(argv[3]));
+	if (argc == 4 && strcmp(mode, "spin") == 0)
+		return bench_spin(atol(argv[2]), reps_of(argv[3]));
+	fprintf(stderr, "usage: ra-bench store|load FILE OFFSET N REPS | memcpy SRC SOFF DST DOFF BYTES COUNT REPS"
+			" | eventfd N REPS | spin N REPS\n");
 	return 2;
 }

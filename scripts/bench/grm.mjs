@@ -1,0 +1,338 @@
+// GRM figures through the HTTP API of a real `rafabric serve --state` process (its own Node process,
+// so the clients below do not share its event loop), 64 emulated adapters, durable commit:
+//   grm.e2e_pairs_per_s, grm.e2e_p99_ms   64 clients each looping allocate + free; reference for the
+//                                         rate: fdatasync/s on the disk that holds the journal
+//   grm.migration_interference            p99 of an unrelated allocation while a PATCH grows a 1 GiB
+//                                         memory allocation that must migrate (DMA copy), over the
+//                                         p99 of the same allocation with nothing else in flight
+// The journal lives in a folder on disk (os.tmpdir()), so every commit is a real fdatasync; the
+// model's adapter memory (the emulated CXL.mem, not state) is linked to /dev/shm.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  fdatasyncSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  rmSync,
+  symlinkSync,
+  writeSync,
+} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { elapsedMs, GiB, MiB, median, quantile, result, root } from './stats.mjs';
+
+const ADAPTERS = 64;
+const CLIENTS = 64;
+const ADAPTER_MEMORY = 2 * GiB;
+const MIGRATION_BYTES = GiB;
+
+export async function run({ quick }) {
+  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'rafabric-bench-state-'));
+  const modelDir = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/rafabric-bench-model-') : undefined;
+  if (modelDir) symlinkSync(modelDir, path.join(stateDir, 'model'));
+  const server = await startServe(stateDir);
+  try {
+    const api = client(server.url, server.token);
+    const e2e = await endToEnd(api, quick);
+    const fsyncRate = fdatasyncRate(stateDir, quick);
+    const interference = await migrationInterference(api, path.join(stateDir, 'model'), quick);
+    return [
+      result(
+        'grm.e2e_pairs_per_s',
+        e2e.pairsPerSec,
+        'pairs/s',
+        'fdatasync/s on the journal disk',
+        fsyncRate,
+        { clients: CLIENTS, adapters: ADAPTERS, windows: e2e.windows, windowMs: e2e.windowMs },
+      ),
+      result('grm.e2e_p99_ms', e2e.p99Ms, 'ms', null, null, {
+        clients: CLIENTS,
+        adapters: ADAPTERS,
+        p50Ms: e2e.p50Ms,
+      }),
+      result(
+        'grm.migration_interference',
+        interference.busyP99Ms,
+        'ms',
+        'p99 of the same allocation with no migration in flight',
+        interference.idleP99Ms,
+        {
+          migrationBytes: MIGRATION_BYTES,
+          migrations: interference.migrations,
+          migrationMs: interference.migrationMs,
+          samplesDuringMigration: interference.samplesDuringMigration,
+          contentsVerified: true,
+        },
+      ),
+    ];
+  } finally {
+    await server.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+    if (modelDir) rmSync(modelDir, { recursive: true, force: true });
+  }
+}
+
+/** `rafabric serve` on an ephemeral port; resolves with its URL once it listens. */
+async function startServe(stateDir) {
+  const token = randomBytes(16).toString('hex');
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(root, 'bin/rafabric.js'),
+      'serve',
+      '--emulate',
+      String(ADAPTERS),
+      '--memory',
+      String(ADAPTER_MEMORY),
+      '--port',
+      '0',
+      '--state',
+      stateDir,
+      '--tokens',
+      `bench=${token}`,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RAFABRIC_LOG: 'warn' } },
+  );
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr = (stderr + d).slice(-4000);
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`serve did not listen within 60 s: ${stderr}`)), 60_000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with ${code} before it listened: ${stderr.trim()}`));
+    });
+  });
+  return {
+    url,
+    token,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+function client(url, token) {
+  const call = async (method, route, body) => {
+    const res = await fetch(`${url}/v1${route}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${route} answered ${res.status}: ${text.slice(0, 300)}`);
+    return text ? JSON.parse(text) : undefined;
+  };
+  return {
+    allocate: (resources) => call('POST', '/allocations', { resources }),
+    free: (id) => call('DELETE', `/allocations/${id}`),
+    resize: (id, body) => call('PATCH', `/allocations/${id}`, body),
+  };
+}
+
+const smallRequest = (i) =>
+  i % 2 === 0 ? [{ kind: 'memory', bytes: 16 * MiB }] : [{ kind: 'compute', units: 1 }];
+
+/** 64 clients loop allocate + free; per window: pairs/s and pair latencies. Median over windows. */
+async function endToEnd(api, quick) {
+  const windowMs = quick ? 2000 : 5000;
+  const windows = quick ? 3 : 5;
+  let phase = { latenciesMs: [], until: 0 };
+  let stop = false;
+  const worker = async (c) => {
+    for (let i = c; !stop; i += CLIENTS) {
+      const t0 = process.hrtime.bigint();
+      const a = await api.allocate(smallRequest(i));
+      await api.free(a.id);
+      const p = phase;
+      if (Date.now() <= p.until) p.latenciesMs.push(elapsedMs(t0));
+    }
+  };
+  const workers = Array.from({ length: CLIENTS }, (_, c) => worker(c));
+  const failed = Promise.all(workers).then(() => undefined);
+  const measured = [];
+  try {
+    for (let w = -1; w < windows; w++) {
+      // w = -1: warm-up window, not kept
+      phase = { latenciesMs: [], until: Date.now() + windowMs };
+      await Promise.race([new Promise((resolve) => setTimeout(resolve, windowMs)), failed]);
+      if (w >= 0) measured.push(phase);
+    }
+  } finally {
+    stop = true;
+    await Promise.all(workers);
+  }
+  return {
+    windows,
+    windowMs,
+    pairsPerSec: median(measured.map((m) => m.latenciesMs.length / (windowMs / 1000))),
+    p99Ms: median(measured.map((m) => quantile(m.latenciesMs, 0.99))),
+    p50Ms: median(measured.map((m) => quantile(m.latenciesMs, 0.5))),
+  };
+}
+
+/** fdatasync/s of 4 KiB appends in `dir`: what bounds a commit that waits for its own sync. */
+function fdatasyncRate(dir, quick) {
+  const file = path.join(dir, 'fdatasync-probe');
+  const fd = openSync(file, 'w');
+  const block = Buffer.alloc(4096, 1);
+  const rates = [];
+  try {
+    for (let r = 0; r < 3; r++) {
+      let syncs = 0;
+      const t0 = process.hrtime.bigint();
+      while (elapsedMs(t0) < (quick ? 300 : 1000)) {
+        writeSync(fd, block);
+        fdatasyncSync(fd);
+        syncs++;
+      }
+      rates.push(syncs / (elapsedMs(t0) / 1000));
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(file, { force: true });
+  }
+  return median(rates);
+}
+
+/** Milliseconds of one allocate (then freed, untimed): the "unrelated allocation". */
+async function allocateMs(api, i) {
+  const t0 = process.hrtime.bigint();
+  const a = await api.allocate(smallRequest(i));
+  const ms = elapsedMs(t0);
+  await api.free(a.id);
+  return ms;
+}
+
+async function migrationInterference(api, modelDir, quick) {
+  const idleSamples = quick ? 60 : 200;
+  const migrations = quick ? 1 : 2;
+  for (let i = 0; i < 5; i++) await allocateMs(api, i); // warm-up
+  const idle = [];
+  for (let i = 0; i < idleSamples; i++) idle.push(await allocateMs(api, i));
+  const busyP99 = [];
+  const migrationMs = [];
+  let samplesDuringMigration = 0;
+  for (let m = 0; m < migrations; m++) {
+    const { target, fillers } = await blockedMemoryAllocation(api);
+    try {
+      const from = target.resources[0].placements[0];
+      const pattern = writePattern(modelDir, from);
+      const t0 = process.hrtime.bigint();
+      let done = false;
+      const resize = api.resize(target.id, { resource: 0, bytes: MIGRATION_BYTES + 2 * MiB }).finally(() => {
+        done = true;
+      });
+      const during = [];
+      for (let i = 0; !done; i++) during.push(await allocateMs(api, i));
+      const resized = await resize;
+      migrationMs.push(elapsedMs(t0));
+      const to = resized.resources[0].placements[0];
+      if (to.adapter === from.adapter)
+        throw new Error(`the resize of ${target.id} did not migrate (stayed on ${from.adapter})`);
+      checkPattern(modelDir, to, pattern);
+      busyP99.push(quantile(during, 0.99));
+      samplesDuringMigration += during.length;
+    } finally {
+      for (const a of [target, ...fillers]) await api.free(a.id);
+    }
+  }
+  return {
+    idleP99Ms: quantile(idle, 0.99),
+    busyP99Ms: median(busyP99),
+    migrations,
+    migrationMs: median(migrationMs),
+    samplesDuringMigration,
+  };
+}
+
+/**
+ * A 1 GiB memory allocation whose adapter has no room after it, so growing it must migrate: fillers
+ * of the adapter's remaining memory are allocated until one sits right after the target (the
+ * placement is the RVL's choice; the loop checks it rather than assuming it).
+ */
+async function blockedMemoryAllocation(api) {
+  const target = await api.allocate([{ kind: 'memory', bytes: MIGRATION_BYTES }]);
+  const p = target.resources[0].placements[0];
+  const fillers = [];
+  try {
+    for (let i = 0; i < ADAPTERS; i++) {
+      const filler = await api.allocate([
+        { kind: 'memory', bytes: ADAPTER_MEMORY - MIGRATION_BYTES - p.offset },
+      ]);
+      fillers.push(filler);
+      const f = filler.resources[0].placements[0];
+      if (f.adapter === p.adapter && f.offset === p.offset + p.bytes) return { target, fillers };
+    }
+  } catch (err) {
+    for (const a of [target, ...fillers]) await api.free(a.id).catch(() => undefined);
+    throw err;
+  }
+  for (const a of [target, ...fillers]) await api.free(a.id);
+  throw new Error(`could not place memory right after ${p.adapter}@${p.offset}: no migration to measure`);
+}
+
+/** The adapter's memory file (the emulated CXL.mem behind adapter ".../raN"). */
+const memoryFile = (modelDir, adapterId) => path.join(modelDir, `ra${/ra(\d+)$/.exec(adapterId)[1]}.mem`);
+
+const CHUNK_BYTES = 64 * MiB;
+
+/** Fills the slice with one distinct byte per 64 MiB chunk, so a copy to a wrong offset shows. */
+function writePattern(modelDir, placement) {
+  const fd = openSync(memoryFile(modelDir, placement.adapter), 'r+');
+  const seed = randomBytes(1)[0];
+  try {
+    for (let at = 0; at < placement.bytes; at += CHUNK_BYTES) {
+      writeSync(
+        fd,
+        Buffer.alloc(CHUNK_BYTES, (seed + at / CHUNK_BYTES) & 0xff),
+        0,
+        CHUNK_BYTES,
+        placement.offset + at,
+      );
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return seed;
+}
+
+/** Reads the first and last 4 KiB of every chunk at the slice's new home. */
+function checkPattern(modelDir, placement, seed) {
+  const fd = openSync(memoryFile(modelDir, placement.adapter), 'r');
+  const probe = Buffer.alloc(4096);
+  try {
+    for (let at = 0; at < MIGRATION_BYTES; at += CHUNK_BYTES) {
+      const want = (seed + at / CHUNK_BYTES) & 0xff;
+      for (const off of [at, at + CHUNK_BYTES - probe.length]) {
+        readSync(fd, probe, 0, probe.length, placement.offset + off);
+        if (probe.some((b) => b !== want))
+          throw new Error(
+            `migrated contents differ at byte ${off} of ${placement.adapter}@${placement.offset}`,
+          );
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
