@@ -15,6 +15,7 @@ import {
   fdatasyncSync,
   mkdtempSync,
   openSync,
+  readFileSync,
   readSync,
   rmSync,
   symlinkSync,
@@ -34,6 +35,14 @@ export async function run({ quick }) {
   const modelDir = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/rafabric-bench-model-') : undefined;
   if (modelDir) symlinkSync(modelDir, path.join(stateDir, 'model'));
   const server = await startServe(stateDir);
+  // serve stops its model on SIGTERM; should serve itself hang, the model it started goes by its pid
+  const stopModel = () => {
+    try {
+      process.kill(Number(readFileSync(path.join(stateDir, 'model', 'ra-model.pid'), 'utf8')), 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  };
   try {
     const api = client(server.url, server.token);
     const e2e = await endToEnd(api, quick);
@@ -69,7 +78,7 @@ export async function run({ quick }) {
       ),
     ];
   } finally {
-    await server.stop();
+    if (!(await server.stop())) stopModel();
     rmSync(stateDir, { recursive: true, force: true });
     if (modelDir) rmSync(modelDir, { recursive: true, force: true });
   }
@@ -122,9 +131,14 @@ async function startServe(stateDir) {
     token,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      let killed = false;
+      const timer = setTimeout(() => {
+        killed = true;
+        child.kill('SIGKILL');
+      }, 20_000);
       await exited;
       clearTimeout(timer);
+      return !killed; // false: serve did not stop its model
     },
   };
 }
@@ -155,7 +169,7 @@ const smallRequest = (i) =>
 
 /** 64 clients loop allocate + free; per window: pairs/s and pair latencies. Median over windows. */
 async function endToEnd(api, quick) {
-  const windowMs = quick ? 2000 : 5000;
+  const windowMs = quick ? 1500 : 5000;
   const windows = quick ? 3 : 5;
   let phase = { latenciesMs: [], until: 0 };
   let stop = false;
@@ -225,7 +239,7 @@ async function allocateMs(api, i) {
 }
 
 async function migrationInterference(api, modelDir, quick) {
-  const idleSamples = quick ? 60 : 200;
+  const idleSamples = quick ? 40 : 200;
   const migrations = quick ? 1 : 2;
   for (let i = 0; i < 5; i++) await allocateMs(api, i); // warm-up
   const idle = [];
@@ -243,6 +257,7 @@ async function migrationInterference(api, modelDir, quick) {
       const resize = api.resize(target.id, { resource: 0, bytes: MIGRATION_BYTES + 2 * MiB }).finally(() => {
         done = true;
       });
+      resize.catch(() => undefined); // awaited below; a sampler failure must not leave it unhandled
       const during = [];
       for (let i = 0; !done; i++) during.push(await allocateMs(api, i));
       const resized = await resize;
