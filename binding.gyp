@@ -26,6 +26,7 @@
       "target_name": "ra-bench",
       "type": "executable",
       "sources": ["native/bench/ra-bench.c"],
+      "libraries": ["-lcrypto"],
     },
   ],
 }

@@ -9,12 +9,15 @@
  *                                          GB/s of COUNT memcpy calls of BYTES between two files
  *   ra-bench eventfd N REPS                us per eventfd round trip between two processes
  *   ra-bench spin N REPS                   us per shared-memory spin round trip between two processes
+ *   ra-bench engine FUNCTION BYTES REPS    GB/s of aes-256-gcm or sha256 over BYTES in this process,
+ *                                          with the OpenSSL EVP calls the device model's engines make
  *
  * Like with like: Atomics.store in V8 is a sequentially consistent store (xchg, or mov + mfence on
  * x86) and Atomics.load an ordered load, so the C loops use __atomic_*_n with __ATOMIC_SEQ_CST on
  * the same 64-word window the TypeScript loop touches.
  */
 #include <errno.h>
+#include <openssl/evp.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -185,6 +188,57 @@ static int bench_spin(long n, int reps)
 	return 0;
 }
 
+/* One pass of the engine over `in` (native/model/engines.c: EVP aes-256-gcm with a 12-byte IV and
+ * a 16-byte tag, EVP sha256). Returns 0 on success. */
+static int engine_pass(int aes, const uint8_t *in, uint8_t *out, size_t bytes)
+{
+	static const uint8_t key[32] = {1}, iv[12] = {2};
+	int ok = 0, n = 0;
+	if (aes) {
+		EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+		ok = c && EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, iv) == 1;
+		for (size_t at = 0; ok && at < bytes; at += 1u << 30) { /* EVP lengths are int */
+			size_t len = bytes - at < (1u << 30) ? bytes - at : (1u << 30);
+			ok = EVP_EncryptUpdate(c, out + at, &n, in + at, (int)len) == 1;
+		}
+		ok = ok && EVP_EncryptFinal_ex(c, out + bytes, &n) == 1 &&
+		     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, out + bytes) == 1;
+		EVP_CIPHER_CTX_free(c);
+	} else {
+		unsigned len = 0;
+		ok = EVP_Digest(in, bytes, out, &len, EVP_sha256(), NULL) == 1;
+	}
+	return ok ? 0 : 1;
+}
+
+static int bench_engine(const char *function, size_t bytes, int reps)
+{
+	int aes = strcmp(function, "aes-256-gcm") == 0;
+	if (!aes && strcmp(function, "sha256") != 0) {
+		fprintf(stderr, "ra-bench: engine FUNCTION must be aes-256-gcm or sha256\n");
+		return 2;
+	}
+	uint8_t *in = malloc(bytes), *out = malloc(bytes + 32);
+	if (!in || !out)
+		return 1;
+	for (size_t i = 0; i < bytes; i++)
+		in[i] = (uint8_t)(i * 131 + 7);
+	double samples[MAX_REPS];
+	for (int r = -1; r < reps; r++) {
+		double t0 = now_ns();
+		if (engine_pass(aes, in, out, bytes) != 0) {
+			fprintf(stderr, "ra-bench: OpenSSL %s failed\n", function);
+			return 1;
+		}
+		if (r >= 0)
+			samples[r] = (double)bytes / (now_ns() - t0);
+	}
+	free(in);
+	free(out);
+	print_samples("GB/s", samples, reps, "");
+	return 0;
+}
+
 static int reps_of(const char *s)
 {
 	int reps = atoi(s);
@@ -209,7 +263,9 @@ int main(int argc, char **argv)
 		return bench_eventfd(atol(argv[2]), reps_of(argv[3]));
 	if (argc == 4 && strcmp(mode, "spin") == 0)
 		return bench_spin(atol(argv[2]), reps_of(argv[3]));
+	if (argc == 5 && strcmp(mode, "engine") == 0)
+		return bench_engine(argv[2], (size_t)atol(argv[3]), reps_of(argv[4]));
 	fprintf(stderr, "usage: ra-bench store|load FILE OFFSET N REPS | memcpy SRC SOFF DST DOFF BYTES COUNT REPS"
-			" | eventfd N REPS | spin N REPS\n");
+			" | eventfd N REPS | spin N REPS | engine FUNCTION BYTES REPS\n");
 	return 2;
 }

@@ -1,9 +1,12 @@
 // job.aes256gcm_gbps, job.sha256_gbps: a function job through slices of one adapter, as the driver
 // runs it (input in by DMA from a host buffer, the engine, output back; ra-spec §11, §12), against
 // node:crypto on the same input in-process. Every output is checked against node:crypto once.
+// Beside it, `engineGbps`: the same OpenSSL EVP calls the model's engines make, in one C process
+// (ra-bench engine), since node:crypto's own OpenSSL build may be much slower or faster than the
+// system's; `engineRatio` = value / engineGbps (issue 13 compares the direct path with that).
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { MiB, median, result, root, samples } from './stats.mjs';
+import { cReference, MiB, median, result, root, samples } from './stats.mjs';
 
 const { Adapter, DmaController, HostBuffer, ModelProcess, Slices } = await import(
   path.join(root, 'dist/driver/index.js')
@@ -81,10 +84,13 @@ export async function run({ quick }) {
         f.reference(job);
         return inputBytes / Number(process.hrtime.bigint() - t0);
       });
+      const engineGbps = median(cReference('engine', f.fn, inputBytes, reps));
       out.push(
         result(f.name, median(slice), 'GB/s', 'node:crypto in-process, same input', median(inProcess), {
           inputBytes,
           verified: true,
+          engineGbps,
+          engineRatio: median(slice) / engineGbps,
         }),
       );
     }

@@ -40,7 +40,7 @@ export function textReport(doc) {
         r.name,
         formatNumber(r.value),
         r.unit,
-        r.reference ? `${formatNumber(r.referenceValue)} (${r.reference})` : '–',
+        r.reference ? `${formatNumber(r.referenceValue)} ${r.unit} (${r.reference})` : '–',
         ratioText(r.ratio),
       ]),
     ]),
@@ -87,7 +87,7 @@ export function markdownFigures(doc, checks) {
     '|---|---|---|---|---|',
     ...doc.results.map(
       (r) =>
-        `| \`${r.name}\` | ${formatNumber(r.value)} ${r.unit} | ${r.reference ? `${formatNumber(r.referenceValue)} (${r.reference})` : '–'} | ${ratioText(r.ratio)} | ${targetCell(r.name)} |`,
+        `| \`${r.name}\` | ${formatNumber(r.value)} ${r.unit} | ${r.reference ? `${formatNumber(r.referenceValue)} ${r.unit} (${r.reference})` : '–'} | ${ratioText(r.ratio)} | ${targetCell(r.name)} |`,
     ),
     ...doc.notYetMeasurable.map(
       (p) => `| \`${p.name}\` | not yet measurable | ${p.why} | – | ${targetCell(p.name)} |`,
