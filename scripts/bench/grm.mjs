@@ -61,6 +61,7 @@ export async function run({ quick }) {
         clients: CLIENTS,
         adapters: ADAPTERS,
         p50Ms: e2e.p50Ms,
+        note: `p50 ${Math.round(e2e.p50Ms)} ms`,
       }),
       result(
         'grm.migration_interference',
@@ -74,6 +75,7 @@ export async function run({ quick }) {
           migrationMs: interference.migrationMs,
           samplesDuringMigration: interference.samplesDuringMigration,
           contentsVerified: true,
+          note: `the PATCH took ${Math.round(interference.migrationMs)} ms; ${interference.samplesDuringMigration} allocation(s) during it; moved bytes checked`,
         },
       ),
     ];

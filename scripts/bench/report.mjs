@@ -74,6 +74,13 @@ export function checkReport(checks) {
   ].join('\n');
 }
 
+/** The reference and its value, then the figure's note (a second comparison, a bound) if any. */
+function referenceCell(r) {
+  const reference = r.reference ? `${formatNumber(r.referenceValue)} ${r.unit} (${r.reference})` : '–';
+  const bound = typeof r.bound === 'number' ? `<br>upper bound: ${formatNumber(r.bound)} ${r.unit}` : '';
+  return `${reference}${bound}${r.note ? `<br>${r.note}` : ''}`;
+}
+
 /** The figures table of docs/benchmarks.md: each figure, its reference and ratio, its targets. */
 export function markdownFigures(doc, checks) {
   const byName = new Map();
@@ -87,7 +94,7 @@ export function markdownFigures(doc, checks) {
     '|---|---|---|---|---|',
     ...doc.results.map(
       (r) =>
-        `| \`${r.name}\` | ${formatNumber(r.value)} ${r.unit} | ${r.reference ? `${formatNumber(r.referenceValue)} ${r.unit} (${r.reference})` : '–'} | ${ratioText(r.ratio)} | ${targetCell(r.name)} |`,
+        `| \`${r.name}\` | ${formatNumber(r.value)} ${r.unit} | ${referenceCell(r)} | ${ratioText(r.ratio)} | ${targetCell(r.name)} |`,
     ),
     ...doc.notYetMeasurable.map(
       (p) => `| \`${p.name}\` | not yet measurable | ${p.why} | – | ${targetCell(p.name)} |`,

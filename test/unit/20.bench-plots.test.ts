@@ -62,7 +62,7 @@ const fixture: Doc = {
     r('rvl.acceptance.70', 0.99, 0.97, { bound: 1 }),
     r('rvl.acceptance.90', 0.93, 0.88, { bound: 0.97 }),
     r('rvl.acceptance.100', 0.85, 0.78, { bound: 0.9 }),
-    r('grm.migration_interference', 30, 10),
+    r('grm.migration_interference', 30, 10, { note: 'the PATCH took 900 ms' }),
   ],
   notYetMeasurable: [{ name: 'qemu.boot_to_agent_s', why: 'waits for issue 14' }],
   errors: [],
@@ -190,6 +190,8 @@ describe('docs/benchmarks.md generation', () => {
     expect(row).toMatch(/within 2× its idle p99 \(issue 11\): \*\*short\*\*/);
     const accept = out.split('\n').find((l) => l.startsWith('| `rvl.acceptance.100`'))!;
     expect(accept).toMatch(/\*\*met\*\*/);
+    expect(accept).toContain('<br>upper bound: 0.9 fraction');
+    expect(row).toContain('<br>the PATCH took 900 ms');
     expect(out).toMatch(/\| `qemu\.boot_to_agent_s` \| not yet measurable \| waits for issue 14 \|/);
   });
 
