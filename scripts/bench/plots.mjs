@@ -26,14 +26,23 @@ function scale(min, max, from, to, log) {
   return (x) => from + ((f(x) - a) / (b - a || 1)) * (to - from);
 }
 
-/** Ticks: powers of ten for a log axis, five even steps for a linear one. */
+/** A round step (1, 2, 2.5 or 5 times a power of ten) that cuts `span` into about five parts. */
+function niceStep(span) {
+  const raw = span / 5;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  return power * ([1, 2, 2.5, 5, 10].find((m) => m * power >= raw) ?? 10);
+}
+
+/** Ticks: powers of ten for a log axis, round steps for a linear one. */
 function ticks(min, max, log) {
+  const out = [];
   if (log) {
-    const out = [];
     for (let e = Math.floor(Math.log10(min)); e <= Math.ceil(Math.log10(max)); e++) out.push(10 ** e);
     return out;
   }
-  return Array.from({ length: 6 }, (_, i) => min + ((max - min) * i) / 5);
+  const step = niceStep(max - min);
+  for (let v = min; v <= max + step / 1e6; v += step) out.push(Number(v.toPrecision(12)));
+  return out;
 }
 
 /**
@@ -52,7 +61,9 @@ export function lineChart({ title, x, y, series }) {
   const xMin = Math.min(...xsAll);
   const xMax = Math.max(...xsAll);
   const yMin = y.min ?? (y.log ? 10 ** Math.floor(Math.log10(Math.min(...ysAll))) : 0);
-  const yMax = y.max ?? (y.log ? 10 ** Math.ceil(Math.log10(Math.max(...ysAll))) : Math.max(...ysAll) * 1.1);
+  const top = Math.max(...ysAll);
+  const yMax =
+    y.max ?? (y.log ? 10 ** Math.ceil(Math.log10(top)) : Math.ceil(top / niceStep(top)) * niceStep(top));
   const right = WIDTH - MARGIN.right;
   const bottom = HEIGHT - MARGIN.bottom;
   const sx = scale(xMin, xMax, MARGIN.left, right, x.log);
