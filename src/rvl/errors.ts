@@ -10,6 +10,8 @@ export const RvlCode = {
   INVALID_INVENTORY: 'INVALID_INVENTORY',
   /** An adapter named by the caller (directly or through a slice) is not in the inventory. */
   UNKNOWN_ADAPTER: 'UNKNOWN_ADAPTER',
+  /** A plan or reservation no longer matches the live index (something took its place): plan again. */
+  STALE_PLAN: 'STALE_PLAN',
 } as const;
 
 export type RvlCodeName = (typeof RvlCode)[keyof typeof RvlCode];

@@ -72,3 +72,62 @@ export function withoutRange(extents: readonly Extent[], base: number, length: n
 export function totalLength(extents: readonly Extent[]): number {
   return extents.reduce((sum, e) => sum + e.length, 0);
 }
+
+/** What an in-place edit of a free list did: extents that left it and extents that joined it. */
+export interface ExtentChange {
+  removed: Extent[];
+  added: Extent[];
+}
+
+/** Index of the last extent whose base is <= `base` (-1 when none); `extents` sorted by base. */
+function lastAtOrBefore(extents: readonly Extent[], base: number): number {
+  let lo = 0;
+  let hi = extents.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (extents[mid]!.base <= base) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
+}
+
+/** Takes [base, base+length) out of the sorted, coalesced `extents` in place; it must lie inside one. */
+export function takeRange(extents: Extent[], base: number, length: number): ExtentChange {
+  const i = lastAtOrBefore(extents, base);
+  const e = extents[i];
+  if (!e || base + length > end(e)) throw new Error(`internal: [${base}, +${length}) is not free`);
+  const added: Extent[] = [];
+  if (base > e.base) added.push({ base: e.base, length: base - e.base });
+  if (end(e) > base + length) added.push({ base: base + length, length: end(e) - base - length });
+  extents.splice(i, 1, ...added);
+  return { removed: [e], added };
+}
+
+/** Gives [base, base+length) back to `extents` in place, coalescing it with its neighbours. */
+export function giveRange(extents: Extent[], base: number, length: number): ExtentChange {
+  const i = lastAtOrBefore(extents, base);
+  const before = extents[i];
+  const after = extents[i + 1];
+  if ((before && end(before) > base) || (after && after.base < base + length))
+    throw new Error(`internal: [${base}, +${length}) is already free`);
+  const removed: Extent[] = [];
+  let merged: Extent = { base, length };
+  const joinsBefore = before !== undefined && end(before) === base;
+  if (joinsBefore) {
+    removed.push(before);
+    merged = { base: before.base, length: before.length + length };
+  }
+  if (after && after.base === base + length) {
+    removed.push(after);
+    merged = { base: merged.base, length: merged.length + after.length };
+  }
+  extents.splice(joinsBefore ? i : i + 1, removed.length, merged);
+  return { removed, added: [merged] };
+}
+
+/** `e` shrunk to alignment boundaries (undefined when nothing aligned is left). */
+export function alignedPart(e: Extent, align: number): Extent | undefined {
+  const base = roundUp(e.base, align);
+  const last = roundDown(end(e), align);
+  return last > base ? { base, length: last - base } : undefined;
+}

@@ -1,12 +1,13 @@
 // The seed's baseline, kept for benchmarks: walk adapters in id order and take the first free extent
 // (or slot) that fits; failing that, fill extents in that same order until the need is covered. No
 // preferences: no server affinity, no best fit, no reuse ranking. Taints and limits still apply.
-import type { AdapterAvailability, Availability } from './availability.js';
-import { eligibleAdapters, newAdapterBudget, withoutMaxAdapters } from './candidates.js';
+import type { AdapterAvailability } from './availability.js';
+import { eligibleAdapters } from './candidates.js';
 import { roundUp } from './extents.js';
-import { noEligibleAdapter, noSlot, quantityUnavailable } from './failures.js';
-import type { Piece, PieceResult, ResourceContext, ResourcePlacer } from './plan.js';
+import { noEligibleAdapter, noSlot } from './failures.js';
+import type { Piece, ResourceContext, ResourcePlacer } from './plan.js';
 import { alignment, freeExtents, type QuantityKind, quantityPiece } from './quantities.js';
+import { placeQuantity, type QuantitySearch } from './quantity-placement.js';
 import { acceleratorOptions, logicOptions, SlotTier, slotPiece } from './slot-options.js';
 
 function firstExtent(adapters: AdapterAvailability[], kind: QuantityKind, need: number): Piece | undefined {
@@ -43,29 +44,16 @@ function firstSequence(
   return undefined;
 }
 
-function placeQuantity(
-  working: Availability,
-  kind: QuantityKind,
-  need: number,
-  context: ResourceContext,
-): PieceResult {
-  const { adapters, skipped } = eligibleAdapters(working, context);
-  if (adapters.length === 0) return noEligibleAdapter(skipped);
-  const single = firstExtent(adapters, kind, need);
-  if (single) return { ok: true, pieces: [single] };
-  if (context.policy.allowSplit === false)
-    return quantityUnavailable(kind, need, adapters, skipped, context, false);
-  const pieces = firstSequence(adapters, kind, need, context, newAdapterBudget(context));
-  if (pieces) return { ok: true, pieces };
-  const bound =
-    context.policy.maxAdapters !== undefined &&
-    placeQuantity(working, kind, need, withoutMaxAdapters(context)).ok;
-  return quantityUnavailable(kind, need, adapters, skipped, context, bound);
-}
+const firstFitSearch: QuantitySearch = {
+  single: (adapters, kind, need) => firstExtent(adapters, kind, need),
+  spread: firstSequence,
+};
 
 export const placeFirstFit: ResourcePlacer = (working, resource, context) => {
-  if (resource.kind === 'memory') return placeQuantity(working, 'memory', resource.bytes, context);
-  if (resource.kind === 'compute') return placeQuantity(working, 'compute', resource.units, context);
+  if (resource.kind === 'memory')
+    return placeQuantity(firstFitSearch, working, 'memory', resource.bytes, context);
+  if (resource.kind === 'compute')
+    return placeQuantity(firstFitSearch, working, 'compute', resource.units, context);
   const { adapters, skipped } = eligibleAdapters(working, context);
   if (adapters.length === 0) return noEligibleAdapter(skipped);
   // The baseline never replaces an idle engine: only a slot with the function, or an empty one.

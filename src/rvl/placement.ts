@@ -2,12 +2,13 @@
 // score (scoring.ts: same server, fewest adapters, healthy; then least fragmentation), and for memory
 // and compute, when no single extent fits and the policy allows it, a combination (combination.ts).
 import type { AdapterAvailability, Availability } from './availability.js';
-import { eligibleAdapters, newAdapterBudget, withoutMaxAdapters } from './candidates.js';
+import { eligibleAdapters } from './candidates.js';
 import { spreadPreferred } from './combination.js';
 import { roundUp } from './extents.js';
-import { noEligibleAdapter, noSlot, quantityUnavailable } from './failures.js';
+import { noEligibleAdapter, noSlot } from './failures.js';
 import type { PieceResult, ResourceContext, ResourcePlacer } from './plan.js';
 import { alignment, freeExtents, type QuantityKind, quantityPiece } from './quantities.js';
+import { placeQuantity, type QuantitySearch } from './quantity-placement.js';
 import { adapterScore, pickBest } from './scoring.js';
 import { acceleratorOptions, logicOptions, type SlotOption, slotPiece } from './slot-options.js';
 
@@ -27,26 +28,13 @@ function singleExtent(
   return pickBest(fits, (f) => [...adapterScore(f.a, context), f.e.length - f.length]);
 }
 
-function placeQuantity(
-  working: Availability,
-  kind: QuantityKind,
-  need: number,
-  context: ResourceContext,
-): PieceResult {
-  const { adapters, skipped } = eligibleAdapters(working, context);
-  if (adapters.length === 0) return noEligibleAdapter(skipped);
-  const single = singleExtent(adapters, kind, need, context);
-  if (single)
-    return { ok: true, pieces: [quantityPiece(single.a, kind, single.e.base, single.length, need)] };
-  if (context.policy.allowSplit === false)
-    return quantityUnavailable(kind, need, adapters, skipped, context, false);
-  const pieces = spreadPreferred(adapters, kind, need, context, newAdapterBudget(context));
-  if (pieces) return { ok: true, pieces };
-  const bound =
-    context.policy.maxAdapters !== undefined &&
-    placeQuantity(working, kind, need, withoutMaxAdapters(context)).ok;
-  return quantityUnavailable(kind, need, adapters, skipped, context, bound);
-}
+const preferredSearch: QuantitySearch = {
+  single: (adapters, kind, need, context) => {
+    const best = singleExtent(adapters, kind, need, context);
+    return best && quantityPiece(best.a, kind, best.e.base, best.length, need);
+  },
+  spread: spreadPreferred,
+};
 
 /** Slots: reuse a loaded engine before loading an empty slot before replacing an idle one; then the
  * smallest free context range that fits (best fit keeps large ranges for large requests). */
@@ -69,9 +57,9 @@ function placeInSlot(
 export const placePreferred: ResourcePlacer = (working, resource, context) => {
   switch (resource.kind) {
     case 'memory':
-      return placeQuantity(working, 'memory', resource.bytes, context);
+      return placeQuantity(preferredSearch, working, 'memory', resource.bytes, context);
     case 'compute':
-      return placeQuantity(working, 'compute', resource.units, context);
+      return placeQuantity(preferredSearch, working, 'compute', resource.units, context);
     case 'accelerator':
       return placeInSlot(
         working,

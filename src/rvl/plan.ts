@@ -84,6 +84,23 @@ export type ResourcePlacer = (
   context: ResourceContext,
 ) => PieceResult;
 
+/** The failure of a whole request: the resource that did not fit, and why. */
+export function failedPlan(
+  resourceIndex: number,
+  resource: Resource,
+  result: Extract<PieceResult, { ok: false }>,
+): PlanFailure {
+  const { why, message, skipped } = result;
+  const details = {
+    resourceIndex,
+    kind: resource.kind,
+    why,
+    message: `resources[${resourceIndex}]: ${message}`,
+    skipped,
+  };
+  return { ok: false, reason: 'RESOURCE_UNAVAILABLE', details };
+}
+
 function lowestFreeEntry(a: AdapterAvailability): number {
   return a.freeEntries[0]!;
 }
@@ -100,17 +117,7 @@ export function planResources(
   const placements: Placement[] = [];
   for (const [resourceIndex, resource] of request.resources.entries()) {
     const result = placer(working, resource, context);
-    if (!result.ok) {
-      const { why, message, skipped } = result;
-      const details = {
-        resourceIndex,
-        kind: resource.kind,
-        why,
-        message: `resources[${resourceIndex}]: ${message}`,
-        skipped,
-      };
-      return { ok: false, reason: 'RESOURCE_UNAVAILABLE', details };
-    }
+    if (!result.ok) return failedPlan(resourceIndex, resource, result);
     for (const piece of result.pieces) {
       const placement: Placement = {
         resourceIndex,

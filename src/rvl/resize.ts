@@ -2,11 +2,11 @@
 // §5.4): grow in place when the extent right after it is free, otherwise move it to a new extent big
 // enough (the GRM copies the contents with the DMA engine, then releases the old slice); shrink cuts
 // the tail. Migration is also how a slice leaves an unhealthy adapter or a fragmented one.
-import { type Availability, findAdapter } from './availability.js';
+import { type AdapterAvailability, type Availability, findAdapter } from './availability.js';
 import { invalidRequest, RvlCode, RvlError } from './errors.js';
 import { end, roundUp } from './extents.js';
 import type { ExistingSlice } from './inventory.js';
-import type { PlanFailure, SlicePlacement } from './plan.js';
+import type { PlanFailure, PlanResult, SlicePlacement } from './plan.js';
 import { alignment, freeExtents } from './quantities.js';
 import type { Resource } from './request.js';
 import { type PlacementStrategy, preferred } from './strategies.js';
@@ -37,13 +37,32 @@ export interface ResizeOptions {
 
 type QuantitySlice = ExistingSlice & { kind: 'memory' | 'compute' };
 
-function checkSlice(availability: Availability, slice: ExistingSlice): asserts slice is QuantitySlice {
+/** What resizing reads: adapters by id, and a planner for the one-slice request of a move. */
+export interface ResizeSpace {
+  adapter(id: string): AdapterAvailability | undefined;
+  /** Plans `request` with `strategy` over `targets` (every adapter when undefined). */
+  plan(request: unknown, targets: readonly string[] | undefined, strategy: PlacementStrategy): PlanResult;
+}
+
+/** A from-scratch availability as a resize space. */
+function availabilitySpace(availability: Availability): ResizeSpace {
+  return {
+    adapter: (id) => findAdapter(availability, id),
+    plan: (request, targets, strategy) =>
+      strategy.plan(
+        targets ? { adapters: availability.adapters.filter((a) => targets.includes(a.id)) } : availability,
+        request,
+      ),
+  };
+}
+
+function checkSlice(space: ResizeSpace, slice: ExistingSlice): asserts slice is QuantitySlice {
   if (slice.kind !== 'memory' && slice.kind !== 'compute') {
     throw invalidRequest(
       `slice ${slice.adapter}#${slice.entry} is a ${slice.kind} slice; only memory and compute slices resize`,
     );
   }
-  if (!findAdapter(availability, slice.adapter)) {
+  if (!space.adapter(slice.adapter)) {
     throw new RvlError(
       RvlCode.UNKNOWN_ADAPTER,
       `slice ${slice.adapter}#${slice.entry} names an unknown adapter`,
@@ -72,15 +91,14 @@ function resource(kind: 'memory' | 'compute', length: number): Resource {
 
 /** One new extent of `length` for `slice` on one of `targets`, chosen by the strategy. */
 function relocate(
-  availability: Availability,
+  space: ResizeSpace,
   slice: QuantitySlice,
   length: number,
-  targets: readonly string[],
+  targets: readonly string[] | undefined,
   options: ResizeOptions,
   what: string,
 ): ResizeResult {
-  const source = findAdapter(availability, slice.adapter)!;
-  const restricted = { adapters: availability.adapters.filter((a) => targets.includes(a.id)) };
+  const source = space.adapter(slice.adapter)!;
   const request = {
     resources: [resource(slice.kind, length)],
     // Prefer the slice's own adapter (a local copy) and server: migration is a one-slice request.
@@ -91,7 +109,7 @@ function relocate(
       adaptersInUse: [slice.adapter],
     },
   };
-  const result = (options.strategy ?? preferred).plan(restricted, request);
+  const result = space.plan(request, targets, options.strategy ?? preferred);
   if (!result.ok) {
     const message = `${what} slice ${slice.adapter}#${slice.entry}: ${result.details.message.replace(/^resources\[0\]: /, '')}`;
     return { ...result, details: { ...result.details, message } };
@@ -107,9 +125,18 @@ export function planGrow(
   newLength: number,
   options: ResizeOptions = {},
 ): ResizeResult {
-  checkSlice(availability, slice);
+  return planGrowIn(availabilitySpace(availability), slice, newLength, options);
+}
+
+export function planGrowIn(
+  space: ResizeSpace,
+  slice: ExistingSlice,
+  newLength: number,
+  options: ResizeOptions = {},
+): ResizeResult {
+  checkSlice(space, slice);
   checkLength(newLength);
-  const a = findAdapter(availability, slice.adapter)!;
+  const a = space.adapter(slice.adapter)!;
   const toLength = roundUp(newLength, alignment(a, slice.kind));
   if (toLength <= slice.length)
     throw invalidRequest(
@@ -120,21 +147,18 @@ export function planGrow(
   if (!tainted && next && next.length >= toLength - slice.length) {
     return { ok: true, plan: { kind: 'in-place', slice: extentOf(slice), toLength } };
   }
-  return relocate(
-    availability,
-    slice,
-    toLength,
-    availability.adapters.map((x) => x.id),
-    options,
-    'growing',
-  );
+  return relocate(space, slice, toLength, undefined, options, 'growing');
 }
 
 /** Shrink `slice` to `newLength` (rounded up to alignment, so the cut stays aligned). */
 export function planShrink(availability: Availability, slice: ExistingSlice, newLength: number): ResizePlan {
-  checkSlice(availability, slice);
+  return planShrinkIn(availabilitySpace(availability), slice, newLength);
+}
+
+export function planShrinkIn(space: ResizeSpace, slice: ExistingSlice, newLength: number): ResizePlan {
+  checkSlice(space, slice);
   checkLength(newLength);
-  const toLength = roundUp(newLength, alignment(findAdapter(availability, slice.adapter)!, slice.kind));
+  const toLength = roundUp(newLength, alignment(space.adapter(slice.adapter)!, slice.kind));
   if (toLength > slice.length)
     throw invalidRequest(
       `shrinking slice ${slice.adapter}#${slice.entry} to ${newLength} would grow it; use planGrow`,
@@ -149,10 +173,19 @@ export function planMigration(
   targetAdapters: readonly string[],
   options: ResizeOptions = {},
 ): ResizeResult {
-  checkSlice(availability, slice);
+  return planMigrationIn(availabilitySpace(availability), slice, targetAdapters, options);
+}
+
+export function planMigrationIn(
+  space: ResizeSpace,
+  slice: ExistingSlice,
+  targetAdapters: readonly string[],
+  options: ResizeOptions = {},
+): ResizeResult {
+  checkSlice(space, slice);
   if (targetAdapters.length === 0) throw invalidRequest('planMigration needs at least one target adapter');
-  const unknown = targetAdapters.filter((id) => !findAdapter(availability, id));
+  const unknown = targetAdapters.filter((id) => !space.adapter(id));
   if (unknown.length)
     throw new RvlError(RvlCode.UNKNOWN_ADAPTER, `unknown target adapter(s): ${unknown.join(', ')}`);
-  return relocate(availability, slice, slice.length, targetAdapters, options, 'migrating');
+  return relocate(space, slice, slice.length, targetAdapters, options, 'migrating');
 }

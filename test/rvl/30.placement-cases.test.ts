@@ -2,6 +2,7 @@
 // successful outcome, once applied, leaves an inventory with no overlap and nothing lost.
 import { describe, expect, it } from 'vitest';
 import {
+  AvailabilityIndex,
   applyPlan,
   applyResize,
   buildAvailability,
@@ -23,6 +24,19 @@ function run(inventory: Inventory, op: Operation, strategy: PlacementStrategy): 
   if ('grow' in op) return planGrow(av, op.grow.slice, op.grow.length, { ...op.grow.options, strategy });
   if ('shrink' in op) return { ok: true, plan: planShrink(av, op.shrink.slice, op.shrink.length) };
   return planMigration(av, op.migrate.slice, op.migrate.targets, { strategy });
+}
+
+/** The same operation against the live index (built from the inventory), planning with `strategy`. */
+function runOnIndex(
+  inventory: Inventory,
+  op: Operation,
+  strategy: PlacementStrategy,
+): PlanResult | ResizeResult {
+  const index = AvailabilityIndex.fromInventory(inventory);
+  if ('plan' in op) return index.plan(op.plan, strategy);
+  if ('grow' in op) return index.planGrow(op.grow.slice, op.grow.length, { ...op.grow.options, strategy });
+  if ('shrink' in op) return { ok: true, plan: index.planShrink(op.shrink.slice, op.shrink.length) };
+  return index.planMigration(op.migrate.slice, op.migrate.targets, { strategy });
 }
 
 /** Matches the listed fields; a field listed as undefined must be absent (e.g. no bitstream to load). */
@@ -73,6 +87,18 @@ describe('placement cases', () => {
           );
           expect(c.inventory, 'planning must not modify its input').toEqual(before);
           expect(run(c.inventory, c.op, strategy), 'planning is deterministic').toEqual(result);
+        });
+        it(`live index, ${strategy.name}`, () => {
+          const before = structuredClone(c.inventory);
+          const result = runOnIndex(c.inventory, c.op, strategy);
+          check(
+            c.inventory,
+            result,
+            strategy.name === 'firstFit' ? (c.firstFit ?? c.preferred) : c.preferred,
+          );
+          expect(c.inventory, 'indexing must not modify its input').toEqual(before);
+          // The index answers exactly what the from-scratch strategy answers on the same state.
+          expect(result).toEqual(run(c.inventory, c.op, strategy));
         });
       }
     });

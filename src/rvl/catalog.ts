@@ -1,0 +1,179 @@
+// The ordered lists of the live index: which adapters can answer a question, sorted so the best answer
+// is the first one the list yields. Every list exists twice, per server and for the whole pool ('*'),
+// and per health (healthy, degraded); unhealthy adapters and adapters with a full slice table are in
+// none (they can take no new slice). Keys end with the adapter's rank (id order), so ties break as the
+// from-scratch strategies break them: lowest id, then lowest slot, then lowest base.
+//
+//   m|<align>  free memory extents of adapters with that alignment   (length, rank, base)
+//   c          free compute extents                                 (length, rank, base)
+//   x|<fn>     free context ranges of slots with function fn loaded (length, rank, slot, base)
+//   e|<fn>     adapters supporting fn with an empty slot            (contextsPerEngine, rank)
+//   i|<fn>     adapters supporting fn with an idle slot not running fn (contextsPerEngine, rank)
+//   E, I       adapters with an empty / an idle slot (logic)       (rank)
+import type { AdapterState } from './adapter-state.js';
+import type { Extent, ExtentChange } from './extents.js';
+import type { AdapterHealth } from './inventory.js';
+import type { QuantityKind } from './quantities.js';
+import { type Keyed, SortedList } from './sorted-list.js';
+
+export interface Entry extends Keyed {
+  readonly a: AdapterState;
+}
+
+type Membership = [list: string, entry: Entry];
+
+/** Where an attached adapter is listed: the health and server it was listed under, and its slot entries. */
+interface Listing {
+  health: AdapterHealth;
+  slotEntries: Membership[];
+}
+
+export const ALL_SERVERS = '*';
+
+export function quantityList(kind: QuantityKind, alignBytes: number): string {
+  return kind === 'memory' ? `m|${alignBytes}` : 'c';
+}
+
+function extentEntry(a: AdapterState, e: Extent): Entry {
+  return { k0: e.length, k1: a.rank, k2: e.base, k3: 0, a };
+}
+
+function slotMemberships(a: AdapterState): Membership[] {
+  const out: Membership[] = [];
+  let anyEmpty = false;
+  let anyIdle = false;
+  for (const slot of a.slots) {
+    anyEmpty ||= slot.empty;
+    anyIdle ||= slot.idle;
+    if (slot.empty || slot.function === undefined) continue;
+    for (const r of slot.freeContexts)
+      out.push([`x|${slot.function}`, { k0: r.length, k1: a.rank, k2: slot.index, k3: r.base, a }]);
+  }
+  const engine = { k0: a.contextsPerEngine, k1: a.rank, k2: 0, k3: 0, a };
+  for (const fn of new Set(a.functionsSupported)) {
+    if (anyEmpty) out.push([`e|${fn}`, engine]);
+    if (a.slots.some((s) => s.idle && s.function !== fn)) out.push([`i|${fn}`, engine]);
+  }
+  const byRank = { k0: 0, k1: a.rank, k2: 0, k3: 0, a };
+  if (anyEmpty) out.push(['E', byRank]);
+  if (anyIdle) out.push(['I', byRank]);
+  return out;
+}
+
+export class Catalog {
+  private readonly lists = new Map<string, SortedList<Entry>>();
+  private readonly listed = new Map<AdapterState, Listing>();
+  /** Memory alignments present in the pool: a memory search asks each of their lists. */
+  readonly memoryAligns = new Set<number>();
+
+  private put(name: string, health: AdapterHealth, server: string, entry: Entry): void {
+    for (const where of [server, ALL_SERVERS]) {
+      const key = `${name}|${health}|${where}`;
+      let list = this.lists.get(key);
+      if (!list) {
+        list = new SortedList<Entry>();
+        this.lists.set(key, list);
+      }
+      list.insert(entry);
+    }
+  }
+
+  private take(name: string, health: AdapterHealth, server: string, entry: Keyed): void {
+    for (const where of [server, ALL_SERVERS]) {
+      if (!this.lists.get(`${name}|${health}|${where}`)?.remove(entry))
+        throw new Error(`internal: ${name} entry missing from the ${health}|${where} list`);
+    }
+  }
+
+  /** The first entry >= probe of list `name` for that health and server that `accept` takes. */
+  first(
+    name: string,
+    health: AdapterHealth,
+    server: string,
+    probe: Keyed,
+    accept: (e: Entry) => boolean,
+  ): Entry | undefined {
+    return this.lists.get(`${name}|${health}|${server}`)?.find(probe, accept);
+  }
+
+  isListed(a: AdapterState): boolean {
+    return this.listed.has(a);
+  }
+
+  /** Lists `a` everywhere it belongs, if it can take a new slice at all. */
+  attach(a: AdapterState): void {
+    if (!a.eligible || this.listed.has(a)) return;
+    this.memoryAligns.add(a.memoryAlignBytes);
+    const memory = quantityList('memory', a.memoryAlignBytes);
+    for (const e of a.freeMemory) this.put(memory, a.health, a.server, extentEntry(a, e));
+    for (const e of a.freeCompute) this.put('c', a.health, a.server, extentEntry(a, e));
+    const slotEntries = slotMemberships(a);
+    for (const [name, entry] of slotEntries) this.put(name, a.health, a.server, entry);
+    this.listed.set(a, { health: a.health, slotEntries });
+  }
+
+  /** Removes `a` from every list (before a change of health, rank or eligibility). */
+  detach(a: AdapterState): void {
+    const listing = this.listed.get(a);
+    if (!listing) return;
+    const memory = quantityList('memory', a.memoryAlignBytes);
+    for (const e of a.freeMemory) this.take(memory, listing.health, a.server, extentEntry(a, e));
+    for (const e of a.freeCompute) this.take('c', listing.health, a.server, extentEntry(a, e));
+    for (const [name, entry] of listing.slotEntries) this.take(name, listing.health, a.server, entry);
+    this.listed.delete(a);
+  }
+
+  /** Mirrors an edit of `a`'s free extents of one kind (the edit is already done on `a`). */
+  extentsChanged(a: AdapterState, kind: QuantityKind, change: ExtentChange): void {
+    const listing = this.listed.get(a);
+    if (!listing) return;
+    const name = quantityList(kind, a.memoryAlignBytes);
+    for (const e of change.removed) this.take(name, listing.health, a.server, extentEntry(a, e));
+    for (const e of change.added) this.put(name, listing.health, a.server, extentEntry(a, e));
+  }
+
+  /** Re-lists `a`'s slot entries after a change of its slots. */
+  slotsChanged(a: AdapterState): void {
+    const listing = this.listed.get(a);
+    if (!listing) return;
+    for (const [name, entry] of listing.slotEntries) this.take(name, listing.health, a.server, entry);
+    listing.slotEntries = slotMemberships(a);
+    for (const [name, entry] of listing.slotEntries) this.put(name, listing.health, a.server, entry);
+  }
+
+  /**
+   * Every list's content against what the adapters' present state says it must be: the index's own
+   * invariant, checked by the property tests after each step. Returns the differences (empty when none).
+   */
+  differences(adapters: Iterable<AdapterState>): string[] {
+    const expected = new Map<string, string[]>();
+    const note = (name: string, a: AdapterState, e: Keyed) => {
+      for (const where of [a.server, ALL_SERVERS]) {
+        const key = `${name}|${a.health}|${where}`;
+        expected.set(key, [...(expected.get(key) ?? []), `${e.k0},${e.k1},${e.k2},${e.k3}`]);
+      }
+    };
+    const problems: string[] = [];
+    for (const a of adapters) {
+      if (a.eligible !== this.listed.has(a))
+        problems.push(`${a.id}: listed=${this.listed.has(a)}, eligible=${a.eligible}`);
+      if (!a.eligible) continue;
+      for (const e of a.freeMemory) note(quantityList('memory', a.memoryAlignBytes), a, extentEntry(a, e));
+      for (const e of a.freeCompute) note('c', a, extentEntry(a, e));
+      for (const [name, entry] of slotMemberships(a)) note(name, a, entry);
+    }
+    for (const [key, list] of this.lists) {
+      const want = (expected.get(key) ?? []).sort().join(' ');
+      const have = list
+        .toArray()
+        .map((e) => `${e.k0},${e.k1},${e.k2},${e.k3}`)
+        .sort()
+        .join(' ');
+      if (want !== have) problems.push(`list ${key}: holds [${have}], state says [${want}]`);
+      expected.delete(key);
+    }
+    for (const [key, want] of expected)
+      if (want.length) problems.push(`list ${key} missing: [${want.join(' ')}]`);
+    return problems;
+  }
+}

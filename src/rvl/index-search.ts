@@ -1,0 +1,238 @@
+// The `preferred` strategy's one-extent and one-slot choices answered from the catalog's ordered lists
+// instead of a walk over every adapter. The score is the same (scoring.ts): same server, then adapters
+// the request already uses, then healthy before degraded, then the slot tier and least left over, ties
+// to the lowest id, slot and base. So the search visits groups in score order and stops at the first
+// group that has an answer:
+//   [local] used adapters (walked: a request uses few), new healthy, new degraded;
+//   [remote] the same over the whole pool ('*' lists; local adapters there cannot fit, or the local
+//   group would have answered).
+// Within a group of new adapters the first entry of the right list is the best. Anything else (a
+// combination of extents, a failure and its message) is left to the from-scratch code (placement.ts).
+import type { AdapterState } from './adapter-state.js';
+import { ALL_SERVERS, type Catalog, type Entry, quantityList } from './catalog.js';
+import { roundUp } from './extents.js';
+import type { AdapterHealth } from './inventory.js';
+import type { Piece, ResourceContext } from './plan.js';
+import { alignment, freeExtents, type QuantityKind, quantityPiece } from './quantities.js';
+import type { Resource } from './request.js';
+import { adapterScore, pickBest } from './scoring.js';
+import { acceleratorOptions, logicOptions, type SlotOption, SlotTier, slotPiece } from './slot-options.js';
+
+export interface SearchSpace {
+  catalog: Catalog;
+  adapter(id: string): AdapterState | undefined;
+}
+
+const LOWEST = Number.NEGATIVE_INFINITY;
+
+function eligibleFor(a: AdapterState, context: ResourceContext): boolean {
+  return a.eligible && (a.health !== 'degraded' || context.policy.allowDegraded === true);
+}
+
+/** Used adapters on (or off) the preferred server, eligible for this request, in id order. */
+function usedAdapters(
+  space: SearchSpace,
+  context: ResourceContext,
+  local: boolean | undefined,
+): AdapterState[] {
+  const server = context.policy.sameServer;
+  const out: AdapterState[] = [];
+  for (const id of context.used) {
+    const a = space.adapter(id);
+    if (!a || !eligibleFor(a, context)) continue;
+    if (local !== undefined && (a.server === server) !== local) continue;
+    out.push(a);
+  }
+  return out.sort((x, y) => x.rank - y.rank);
+}
+
+/** Whether adapters not yet in the request may be added (policy.maxAdapters). */
+function mayAddAdapters(context: ResourceContext): boolean {
+  const max = context.policy.maxAdapters;
+  return max === undefined || context.used.size < max;
+}
+
+function healths(context: ResourceContext): AdapterHealth[] {
+  return context.policy.allowDegraded ? ['healthy', 'degraded'] : ['healthy'];
+}
+
+/**
+ * Runs the groups in score order: for each locality, the used adapters (scored whole by `fromUsed`),
+ * then the new ones per health (`fromNew` answers from the lists of that health and server).
+ */
+function searchGroups<T>(
+  context: ResourceContext,
+  space: SearchSpace,
+  fromUsed: (adapters: AdapterState[]) => T | undefined,
+  fromNew: (health: AdapterHealth, server: string) => T | undefined,
+): T | undefined {
+  const server = context.policy.sameServer;
+  const localities: [boolean | undefined, string][] =
+    server === undefined
+      ? [[undefined, ALL_SERVERS]]
+      : [
+          [true, server],
+          [false, ALL_SERVERS],
+        ];
+  for (const [local, where] of localities) {
+    const used = fromUsed(usedAdapters(space, context, local));
+    if (used !== undefined) return used;
+    if (!mayAddAdapters(context)) continue;
+    for (const health of healths(context)) {
+      const found = fromNew(health, where);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
+const isNew = (context: ResourceContext) => (e: Entry) => !context.used.has(e.a.id);
+
+/** Best fit over one extent: the smallest free extent that holds the aligned need. */
+export function indexedSingleExtent(
+  space: SearchSpace,
+  kind: QuantityKind,
+  need: number,
+  context: ResourceContext,
+): Piece | undefined {
+  const fromUsed = (adapters: AdapterState[]) => {
+    const fits = adapters.flatMap((a) => {
+      const length = roundUp(need, alignment(a, kind));
+      return freeExtents(a, kind)
+        .filter((e) => e.length >= length)
+        .map((e) => ({ a, e, length }));
+    });
+    const best = pickBest(fits, (f) => [...adapterScore(f.a, context), f.e.length - f.length]);
+    return best && quantityPiece(best.a, kind, best.e.base, best.length, need);
+  };
+  const fromNew = (health: AdapterHealth, server: string) => {
+    const aligns = kind === 'memory' ? [...space.catalog.memoryAligns] : [1];
+    let best: { entry: Entry; length: number } | undefined;
+    for (const align of aligns) {
+      const length = roundUp(need, align);
+      const entry = space.catalog.first(
+        quantityList(kind, align),
+        health,
+        server,
+        { k0: length, k1: LOWEST, k2: LOWEST, k3: LOWEST },
+        isNew(context),
+      );
+      if (!entry) continue;
+      const better =
+        !best ||
+        entry.k0 - length < best.entry.k0 - best.length ||
+        (entry.k0 - length === best.entry.k0 - best.length && entry.k1 < best.entry.k1);
+      if (better) best = { entry, length };
+    }
+    return best && quantityPiece(best.entry.a, kind, best.entry.k2, best.length, need);
+  };
+  return searchGroups(context, space, fromUsed, fromNew);
+}
+
+/** The best slot option among used adapters, scored exactly as placement.ts scores every option. */
+function bestUsedOption(
+  adapters: AdapterState[],
+  context: ResourceContext,
+  options: (a: AdapterState) => SlotOption[],
+): Piece | undefined {
+  const best = pickBest(adapters.flatMap(options), (o) => [
+    ...adapterScore(o.adapter, context),
+    o.tier,
+    o.leftover,
+  ]);
+  return best && slotPiece(best);
+}
+
+function firstSlot(a: AdapterState, test: (s: AdapterState['slots'][number]) => boolean): number {
+  return a.slots.findIndex(test);
+}
+
+function loadPiece(a: AdapterState, slot: number, length: number, load: Piece['loadBitstream']): Piece {
+  return { kind: 'context', adapter: a.id, base: 0, length, slot, loadBitstream: load! };
+}
+
+/** Accelerator: reuse a loaded engine (smallest fitting free range), else an empty slot, else an idle one. */
+export function indexedAcceleratorSlot(
+  space: SearchSpace,
+  fn: string,
+  contexts: number,
+  context: ResourceContext,
+): Piece | undefined {
+  const fromNew = (health: AdapterHealth, server: string): Piece | undefined => {
+    const fresh = isNew(context);
+    const probe = { k0: contexts, k1: LOWEST, k2: LOWEST, k3: LOWEST };
+    const reuse = space.catalog.first(`x|${fn}`, health, server, probe, fresh);
+    if (reuse)
+      return { kind: 'context', adapter: reuse.a.id, base: reuse.k3, length: contexts, slot: reuse.k2 };
+    const empty = space.catalog.first(`e|${fn}`, health, server, probe, fresh);
+    if (empty)
+      return loadPiece(
+        empty.a,
+        firstSlot(empty.a, (s) => s.empty),
+        contexts,
+        { function: fn },
+      );
+    const idle = space.catalog.first(`i|${fn}`, health, server, probe, fresh);
+    if (idle)
+      return loadPiece(
+        idle.a,
+        firstSlot(idle.a, (s) => s.idle && s.function !== fn),
+        contexts,
+        { function: fn },
+      );
+    return undefined;
+  };
+  return searchGroups(
+    context,
+    space,
+    (adapters) => bestUsedOption(adapters, context, (a) => acceleratorOptions(a, fn, contexts)),
+    fromNew,
+  );
+}
+
+/** Logic: the first adapter (id order) with an empty slot, else the first with an idle one. */
+export function indexedLogicSlot(
+  space: SearchSpace,
+  bitstream: string,
+  context: ResourceContext,
+): Piece | undefined {
+  const fromNew = (health: AdapterHealth, server: string): Piece | undefined => {
+    const fresh = isNew(context);
+    const probe = { k0: 0, k1: LOWEST, k2: LOWEST, k3: LOWEST };
+    for (const [list, tier] of [
+      ['E', SlotTier.EMPTY],
+      ['I', SlotTier.REPLACE_IDLE],
+    ] as const) {
+      const found = space.catalog.first(list, health, server, probe, fresh);
+      if (!found) continue;
+      const a = found.a;
+      const slot = firstSlot(a, (s) => (tier === SlotTier.EMPTY ? s.empty : s.idle));
+      return loadPiece(a, slot, a.contextsPerEngine, { bitstream });
+    }
+    return undefined;
+  };
+  return searchGroups(
+    context,
+    space,
+    (adapters) => bestUsedOption(adapters, context, (a) => logicOptions(a, bitstream)),
+    fromNew,
+  );
+}
+
+/** The indexed answer for one resource, or undefined to let the from-scratch search decide. */
+export function indexedPiece(
+  space: SearchSpace,
+  resource: Resource,
+  context: ResourceContext,
+): Piece | undefined {
+  switch (resource.kind) {
+    case 'memory':
+      return indexedSingleExtent(space, 'memory', resource.bytes, context);
+    case 'compute':
+      return indexedSingleExtent(space, 'compute', resource.units, context);
+    case 'accelerator':
+      return indexedAcceleratorSlot(space, resource.function, resource.contexts ?? 1, context);
+    case 'logic':
+      return indexedLogicSlot(space, resource.bitstream, context);
+  }
+}

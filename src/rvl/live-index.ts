@@ -1,0 +1,525 @@
+// The availability index that lives across requests (docs/rvl.md): built once from an inventory,
+// then kept current by deltas — the GRM's reservations, commits, rollbacks and releases, resizes,
+// health changes and the agents' reports — instead of being rebuilt per request. Planning touches
+// the candidates the catalog's ordered lists name, not the pool; its answers are the `preferred`
+// strategy's answers on the same state (the property tests check both against buildAvailability).
+import { AdapterState, type LiveSlice, type StateChange } from './adapter-state.js';
+import { type Availability, buildAvailability } from './availability.js';
+import { Catalog } from './catalog.js';
+import { RvlCode, RvlError } from './errors.js';
+import { indexedPiece } from './index-search.js';
+import type {
+  AdapterHealth,
+  AdapterInventory,
+  ExistingSlice,
+  Inventory,
+  SlotInventory,
+} from './inventory.js';
+import { placePreferred } from './placement.js';
+import { failedPlan, type Placement, type Plan, type PlanResult, type ResourceContext } from './plan.js';
+import type { SliceSample } from './reclaim.js';
+import type { Resource } from './request.js';
+import { validateRequest } from './request.js';
+import {
+  planGrowIn,
+  planMigrationIn,
+  planShrinkIn,
+  type ResizeOptions,
+  type ResizePlan,
+  type ResizeResult,
+  type ResizeSpace,
+} from './resize.js';
+import { type PlacementStrategy, preferred } from './strategies.js';
+
+/** One slice put in place by a reservation, and how to undo it. */
+interface Step {
+  undo(): void;
+  /** Commit-time work (a migration frees its source, a shrink its tail). */
+  finish?(): void;
+  slice?: LiveSlice;
+}
+
+export type ReservationState = 'held' | 'committed' | 'rolledBack';
+
+/**
+ * Capacity a plan holds in the index from reserve() until commit() or rollback(): other plans see it
+ * taken at once, so allocations can configure their adapters concurrently.
+ */
+export class Reservation {
+  private stateNow: ReservationState = 'held';
+  /** Why the reservation can no longer commit (an agent reported something else in its place). */
+  lostBecause: string | undefined;
+
+  constructor(
+    readonly allocation: string,
+    private readonly steps: Step[],
+  ) {}
+
+  get state(): ReservationState {
+    return this.stateNow;
+  }
+
+  /** The slices this reservation holds (or, once committed, made). */
+  get slices(): ExistingSlice[] {
+    return this.steps.flatMap((s) => (s.slice ? [stripped(s.slice)] : []));
+  }
+
+  private expectHeld(action: string): void {
+    if (this.stateNow !== 'held')
+      throw new RvlError(
+        RvlCode.STALE_PLAN,
+        `cannot ${action} reservation of ${this.allocation}: it is already ${this.stateNow}`,
+      );
+  }
+
+  /** The slices are now configured: they stay taken until released. */
+  commit(): void {
+    this.expectHeld('commit');
+    if (this.lostBecause)
+      throw new RvlError(
+        RvlCode.STALE_PLAN,
+        `reservation of ${this.allocation} was lost (${this.lostBecause}): roll it back and plan again`,
+      );
+    for (const step of this.steps) {
+      step.finish?.();
+      if (step.slice) {
+        delete step.slice.heldBy;
+        delete step.slice.loads;
+      }
+    }
+    this.stateNow = 'committed';
+  }
+
+  /** Gives everything back as it was before reserve() (engines it planned to load are unloaded). */
+  rollback(): void {
+    this.expectHeld('roll back');
+    for (const step of [...this.steps].reverse()) step.undo();
+    this.stateNow = 'rolledBack';
+  }
+}
+
+function stripped(s: LiveSlice): ExistingSlice {
+  const { heldBy, loads, ...slice } = s;
+  return slice;
+}
+
+const stale = (message: string) => new RvlError(RvlCode.STALE_PLAN, `${message}: plan again`);
+
+export class AvailabilityIndex {
+  private readonly states = new Map<string, AdapterState>();
+  /** Adapters in id order (the from-scratch Availability's order), for fallbacks and baselines. */
+  private ordered: AdapterState[] = [];
+  private catalog = new Catalog();
+  /** Committed (and reported) slices by allocation, for release(). */
+  private readonly byAllocation = new Map<string, Set<LiveSlice>>();
+  private readonly samples = new Map<LiveSlice, SliceSample>();
+
+  private constructor() {}
+
+  /** Validates `inventory` (INVALID_INVENTORY, as buildAvailability) and indexes it. */
+  static fromInventory(inventory: Inventory): AvailabilityIndex {
+    buildAvailability(inventory);
+    const index = new AvailabilityIndex();
+    const slicesOf = new Map<string, ExistingSlice[]>(inventory.adapters.map((a) => [a.id, []]));
+    for (const s of inventory.slices) slicesOf.get(s.adapter)!.push(s);
+    for (const a of inventory.adapters)
+      index.states.set(
+        a.id,
+        new AdapterState(
+          a,
+          slicesOf.get(a.id)!.map((s) => ({ ...s })),
+        ),
+      );
+    for (const state of index.states.values()) for (const s of state.slices.values()) index.remember(s);
+    index.rank();
+    return index;
+  }
+
+  /** Orders adapters by id and lists them all again (after an adapter joins: ranks shift). */
+  private rank(): void {
+    this.ordered = [...this.states.values()].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+    this.catalog = new Catalog();
+    for (const [i, a] of this.ordered.entries()) {
+      a.rank = i;
+      this.catalog.attach(a);
+    }
+  }
+
+  private remember(s: LiveSlice): void {
+    const set = this.byAllocation.get(s.allocation);
+    if (set) set.add(s);
+    else this.byAllocation.set(s.allocation, new Set([s]));
+  }
+
+  private forget(s: LiveSlice): void {
+    const set = this.byAllocation.get(s.allocation);
+    set?.delete(s);
+    if (set?.size === 0) this.byAllocation.delete(s.allocation);
+    this.samples.delete(s);
+  }
+
+  get adapterCount(): number {
+    return this.states.size;
+  }
+
+  /** The adapter's live availability (read-only for callers). */
+  adapter(id: string): AdapterState | undefined {
+    return this.states.get(id);
+  }
+
+  /** A from-scratch shaped view of the live state (no copy): for strategies that walk every adapter. */
+  view(): Availability {
+    return { adapters: this.ordered };
+  }
+
+  /** Mirrors a change of `a` in the ordered lists, and lists or unlists `a` if its eligibility moved. */
+  private changed(a: AdapterState, change: StateChange): void {
+    if (change.memory) this.catalog.extentsChanged(a, 'memory', change.memory);
+    if (change.compute) this.catalog.extentsChanged(a, 'compute', change.compute);
+    if (change.slots) this.catalog.slotsChanged(a);
+    if (a.eligible !== this.catalog.isListed(a)) {
+      if (a.eligible) this.catalog.attach(a);
+      else this.catalog.detach(a);
+    }
+  }
+
+  private addSlice(a: AdapterState, s: LiveSlice): void {
+    this.changed(a, a.addSlice(s));
+  }
+
+  private removeSlice(a: AdapterState, s: LiveSlice): void {
+    this.changed(a, a.removeSlice(s));
+  }
+
+  /** Takes one placement in the live state, after checking it still fits; returns how to undo it. */
+  private place(p: Placement | Omit<Placement, 'resourceIndex'>, allocation: string, heldBy: object): Step {
+    const a = this.states.get(p.adapter);
+    if (!a) throw stale(`adapter ${p.adapter} is not in the index`);
+    if (a.health === 'unhealthy') throw stale(`adapter ${p.adapter} became unhealthy`);
+    if (a.slices.has(p.entry)) throw stale(`entry ${p.adapter}#${p.entry} is taken`);
+    if (p.entry >= a.sliceEntries) throw stale(`entry ${p.adapter}#${p.entry} is beyond the slice table`);
+    let previous: SlotInventory | undefined;
+    const load = p.kind === 'context' ? p.loadBitstream : undefined;
+    if (p.kind === 'context') {
+      const slot = a.slots[p.slot!];
+      if (!slot) throw stale(`slot ${p.adapter}/${p.slot} does not exist`);
+      if (load && !(slot.empty || slot.idle))
+        throw stale(`slot ${p.adapter}/${p.slot} is no longer empty or idle`);
+      if (!load && (slot.empty || slot.function === undefined))
+        throw stale(`slot ${p.adapter}/${p.slot} no longer runs a shared engine`);
+      if (load) {
+        previous = a.slotInventoryOf(p.slot!);
+        a.load(p.slot!, load);
+        this.changed(a, { slots: true });
+      }
+    }
+    if (!a.isFree(p.kind, p.base, p.length, p.slot)) {
+      if (load) {
+        a.restoreSlot(p.slot!, previous);
+        this.changed(a, { slots: true });
+      }
+      throw stale(`${p.kind} [${p.base}, +${p.length}) on ${p.adapter} is no longer free`);
+    }
+    const slice: LiveSlice = {
+      adapter: p.adapter,
+      entry: p.entry,
+      kind: p.kind,
+      base: p.base,
+      length: p.length,
+      allocation,
+      heldBy,
+    };
+    if (p.kind === 'context') slice.slot = p.slot!;
+    if (load) slice.loads = load;
+    this.addSlice(a, slice);
+    this.remember(slice);
+    return {
+      slice,
+      undo: () => {
+        const now = this.holding(slice);
+        if (!now) return; // an agent report already replaced it
+        this.removeSlice(now, slice);
+        this.forget(slice);
+        if (load) {
+          now.restoreSlot(p.slot!, previous);
+          this.changed(now, { slots: true });
+        }
+      },
+    };
+  }
+
+  /** The adapter state that holds this very slice now (an agent report may have replaced the state). */
+  private holding(slice: LiveSlice): AdapterState | undefined {
+    const a = this.states.get(slice.adapter);
+    return a?.slices.get(slice.entry) === slice ? a : undefined;
+  }
+
+  /** Runs `steps` in order; if one fails, undoes those done and rethrows. */
+  private all(actions: (() => Step)[]): Step[] {
+    const done: Step[] = [];
+    try {
+      for (const action of actions) done.push(action());
+      return done;
+    } catch (e) {
+      for (const step of done.reverse()) step.undo();
+      throw e;
+    }
+  }
+
+  /**
+   * Plans `request` on the live state without changing it. `preferred` (the default) answers from the
+   * ordered lists; any other strategy (the firstFit baseline) runs on view().
+   */
+  plan(request: unknown, strategy: PlacementStrategy = preferred): PlanResult {
+    if (strategy !== preferred) return strategy.plan(this.view(), request);
+    const { resources, policy = {} } = validateRequest(request);
+    const context: ResourceContext = { policy, used: new Set(policy.adaptersInUse ?? []) };
+    const placements: Placement[] = [];
+    // Later resources must see earlier ones taken: they are placed for real and undone at the end.
+    const tentative: Step[] = [];
+    const token = {};
+    try {
+      for (const [resourceIndex, resource] of resources.entries()) {
+        const result = this.placeResource(resource, context);
+        if (!result.ok) return failedPlan(resourceIndex, resource, result);
+        for (const [i, piece] of result.pieces.entries()) {
+          const a = this.states.get(piece.adapter)!;
+          const placement: Placement = { resourceIndex, entry: a.freeEntries[0]!, ...piece };
+          placements.push(placement);
+          context.used.add(placement.adapter);
+          const last = resourceIndex === resources.length - 1 && i === result.pieces.length - 1;
+          if (!last) tentative.push(this.place(placement, '', token));
+        }
+      }
+      return { ok: true, plan: { placements } };
+    } finally {
+      for (const step of tentative.reverse()) step.undo();
+    }
+  }
+
+  private placeResource(resource: Resource, context: ResourceContext) {
+    const piece = indexedPiece(
+      { catalog: this.catalog, adapter: (id) => this.states.get(id) },
+      resource,
+      context,
+    );
+    if (piece) return { ok: true as const, pieces: [piece] };
+    // No single extent or slot: a combination, or a failure with its reasons, from the full walk.
+    return placePreferred(this.view(), resource, context);
+  }
+
+  /** Holds `plan`'s slices for `allocation` until commit or rollback; STALE_PLAN if it no longer fits. */
+  reserve(plan: Plan, allocation: string): Reservation {
+    const token = {};
+    const steps = this.all(plan.placements.map((p) => () => this.place(p, allocation, token)));
+    return this.held(allocation, steps);
+  }
+
+  private held(allocation: string, steps: Step[]): Reservation {
+    const reservation = new Reservation(allocation, steps);
+    for (const step of steps) if (step.slice) step.slice.heldBy = reservation;
+    return reservation;
+  }
+
+  private liveSlice(ref: { adapter: string; entry: number }): { a: AdapterState; s: LiveSlice } {
+    const a = this.states.get(ref.adapter);
+    const s = a?.slices.get(ref.entry);
+    if (!a || !s) throw stale(`slice ${ref.adapter}#${ref.entry} is not in the index`);
+    return { a, s };
+  }
+
+  /**
+   * Holds a resize: an in-place grow takes the extent after the slice now; a migration reserves its
+   * target now and frees its source at commit (after the copy); a shrink frees the tail at commit.
+   */
+  reserveResize(plan: ResizePlan): Reservation {
+    const token = {};
+    if (plan.kind === 'migrate') {
+      const { s } = this.liveSlice(plan.from);
+      if (s.heldBy) throw stale(`slice ${s.adapter}#${s.entry} is itself still held by a reservation`);
+      const step = this.place(plan.to, s.allocation, token);
+      step.finish = () => {
+        const now = this.holding(s);
+        if (!now) return;
+        this.removeSlice(now, s);
+        this.forget(s);
+      };
+      return this.held(s.allocation, [step]);
+    }
+    const { a, s } = this.liveSlice(plan.slice);
+    const from = s.length;
+    const resize = (length: number) => {
+      const now = this.holding(s);
+      if (now && s.length !== length)
+        this.changed(now, length < s.length ? now.shrink(s, length) : now.grow(s, length));
+    };
+    if (plan.kind === 'shrink') {
+      if (plan.toLength > from)
+        throw stale(`slice ${s.adapter}#${s.entry} is shorter than the shrink planned`);
+      return this.held(s.allocation, [{ undo: () => {}, finish: () => resize(plan.toLength) }]);
+    }
+    if (plan.toLength <= from || !a.isFree(s.kind, s.base + from, plan.toLength - from))
+      throw stale(`the extent after ${s.adapter}#${s.entry} is no longer free`);
+    this.changed(a, a.grow(s, plan.toLength));
+    return this.held(s.allocation, [{ undo: () => resize(from) }]);
+  }
+
+  /** Frees every committed slice of `allocation`; returns how many. Held reservations are not touched. */
+  release(allocation: string): number {
+    const slices = [...(this.byAllocation.get(allocation) ?? [])].filter((s) => !s.heldBy);
+    for (const s of slices) this.releaseSlice(s);
+    return slices.length;
+  }
+
+  /** Frees one slice (committed or found by an agent). */
+  releaseSlice(ref: { adapter: string; entry: number }): void {
+    const { a, s } = this.liveSlice(ref);
+    if (s.heldBy)
+      throw new RvlError(
+        RvlCode.STALE_PLAN,
+        `slice ${s.adapter}#${s.entry} is held by a reservation: commit or roll it back first`,
+      );
+    this.removeSlice(a, s);
+    this.forget(s);
+  }
+
+  /** A taint change: unhealthy adapters take no new slice, degraded ones only when a policy allows. */
+  setHealth(id: string, health: AdapterHealth): void {
+    const a = this.states.get(id);
+    if (!a) throw new RvlError(RvlCode.UNKNOWN_ADAPTER, `adapter ${id} is not in the index`);
+    if (!['healthy', 'degraded', 'unhealthy'].includes(health))
+      throw new RvlError(
+        RvlCode.INVALID_INVENTORY,
+        `unknown health ${String(health)}: healthy, degraded or unhealthy`,
+      );
+    this.catalog.detach(a);
+    a.health = health;
+    this.catalog.attach(a);
+  }
+
+  /**
+   * An agent's report of one adapter (its registers are the truth for devices): the adapter is
+   * re-indexed from it. Slices held by a reservation that the report does not show stay held; if the
+   * report shows something else in their place, the reservation is lost (its commit fails) and the
+   * report wins. Returns the slices the index did not know (made by someone other than the GRM) and
+   * those it knew that are gone. An unknown adapter joins the index.
+   */
+  applyAdapterReport(
+    adapter: AdapterInventory,
+    slices: readonly ExistingSlice[],
+  ): { foreign: ExistingSlice[]; vanished: ExistingSlice[]; lost: Reservation[] } {
+    buildAvailability({ adapters: [adapter], slices: [...slices] });
+    if (slices.some((s) => s.adapter !== adapter.id))
+      throw new RvlError(
+        RvlCode.INVALID_INVENTORY,
+        `a report of ${adapter.id} lists slices of other adapters`,
+      );
+    const old = this.states.get(adapter.id);
+    const known = (s: ExistingSlice) => {
+      const k = old?.slices.get(s.entry);
+      return k && k.kind === s.kind && k.base === s.base && k.length === s.length && k.slot === s.slot
+        ? k
+        : undefined;
+    };
+    const foreign = slices.filter((s) => !known(s));
+    const reported = new Set(slices.map((s) => known(s)).filter((k): k is LiveSlice => k !== undefined));
+    const vanished: ExistingSlice[] = [];
+    const keepHeld: LiveSlice[] = [];
+    const lost = new Set<Reservation>();
+    for (const s of old?.slices.values() ?? []) {
+      if (reported.has(s)) continue;
+      if (s.heldBy) keepHeld.push(s);
+      else vanished.push(stripped(s));
+    }
+    // The new state: the report's slices (keeping the index's objects and owners where they match),
+    // then the held slices that still fit.
+    const next = new AdapterState(
+      adapter,
+      slices.map((s) => known(s) ?? { ...s }),
+    );
+    for (const s of keepHeld) {
+      const slot = s.kind === 'context' ? next.slots[s.slot!] : undefined;
+      // A load the reservation planned and the agent has not done yet is planned again.
+      if (slot && s.loads && (slot.empty || slot.idle)) next.load(slot.index, s.loads);
+      const fits =
+        !next.slices.has(s.entry) &&
+        s.entry < next.sliceEntries &&
+        (!slot || !next.slots[slot.index]!.empty) &&
+        next.isFree(s.kind, s.base, s.length, s.slot);
+      if (fits) next.addSlice(s);
+      else {
+        const r = s.heldBy as Reservation;
+        r.lostBecause = `agent reported ${adapter.id} without room for ${s.kind} slice #${s.entry}`;
+        lost.add(r);
+      }
+    }
+    if (old) {
+      this.catalog.detach(old);
+      for (const s of old.slices.values())
+        if (!next.slices.has(s.entry) || next.slices.get(s.entry) !== s) this.forget(s);
+    }
+    this.states.set(adapter.id, next);
+    for (const s of next.slices.values()) this.remember(s);
+    if (old) {
+      next.rank = old.rank;
+      this.ordered[old.rank] = next;
+      this.catalog.attach(next);
+    } else this.rank();
+    return { foreign: foreign.map((s) => ({ ...s })), vanished, lost: [...lost] };
+  }
+
+  /** Latest utilization counters per slice (reclaim.ts reads them); unknown slices are returned. */
+  applyUtilization(samples: readonly SliceSample[]): SliceSample[] {
+    const unknown: SliceSample[] = [];
+    for (const sample of samples) {
+      const s = this.states.get(sample.adapter)?.slices.get(sample.entry);
+      if (s && s.allocation === sample.allocation) this.samples.set(s, sample);
+      else unknown.push(sample);
+    }
+    return unknown;
+  }
+
+  /** The latest sample of every slice that has one. */
+  utilization(): SliceSample[] {
+    return [...this.samples.values()];
+  }
+
+  /** Resizing against the live state (resize.ts), planned like a one-slice request. */
+  private resizeSpace(): ResizeSpace {
+    return {
+      adapter: (id) => this.states.get(id),
+      plan: (request, targets, strategy) => {
+        if (!targets) return this.plan(request, strategy);
+        const chosen = this.ordered.filter((a) => targets.includes(a.id));
+        return strategy.plan({ adapters: chosen }, request);
+      },
+    };
+  }
+
+  planGrow(slice: ExistingSlice, newLength: number, options: ResizeOptions = {}): ResizeResult {
+    return planGrowIn(this.resizeSpace(), slice, newLength, options);
+  }
+
+  planShrink(slice: ExistingSlice, newLength: number): ResizePlan {
+    return planShrinkIn(this.resizeSpace(), slice, newLength);
+  }
+
+  planMigration(slice: ExistingSlice, targets: readonly string[], options: ResizeOptions = {}): ResizeResult {
+    return planMigrationIn(this.resizeSpace(), slice, targets, options);
+  }
+
+  /** The live state as an inventory (held slices included: they are taken). */
+  toInventory(): Inventory {
+    return {
+      adapters: this.ordered.map((a) => a.toInventory()),
+      slices: this.ordered.flatMap((a) =>
+        [...a.slices.values()].sort((x, y) => x.entry - y.entry).map(stripped),
+      ),
+    };
+  }
+
+  /** The ordered lists against the adapters' state: empty when consistent (tests check it each step). */
+  differences(): string[] {
+    return this.catalog.differences(this.ordered);
+  }
+}
