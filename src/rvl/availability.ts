@@ -48,7 +48,7 @@ export interface Availability {
   adapters: AdapterAvailability[];
 }
 
-function free(a: AdapterInventory, used: ExistingSlice[], limit: number, what: string): Extent[] {
+function refuseOverlap(a: AdapterInventory, used: ExistingSlice[], what: string): void {
   const overlap = findOverlap(used);
   if (overlap) {
     const [x, y] = overlap;
@@ -56,7 +56,31 @@ function free(a: AdapterInventory, used: ExistingSlice[], limit: number, what: s
       adapter: a.id,
     });
   }
+}
+
+function free(a: AdapterInventory, used: ExistingSlice[], limit: number, what: string): Extent[] {
+  refuseOverlap(a, used, what);
   return complement(used, limit);
+}
+
+/**
+ * Throws INVALID_INVENTORY exactly when buildAvailability would, without building the free lists
+ * (the live index builds its own).
+ */
+export function validateInventory(inventory: Inventory): void {
+  const byId = checkInventory(inventory);
+  const groups = new Map<string, ExistingSlice[]>();
+  for (const s of inventory.slices) {
+    const key = `${s.adapter}\u0000${s.kind}\u0000${s.kind === 'context' ? s.slot : ''}`;
+    const group = groups.get(key);
+    if (group) group.push(s);
+    else groups.set(key, [s]);
+  }
+  for (const group of groups.values()) {
+    const s = group[0]!;
+    if (group.length > 1)
+      refuseOverlap(byId.get(s.adapter)!, group, s.kind === 'context' ? `slot ${s.slot} context` : s.kind);
+  }
 }
 
 function slotAvailability(a: AdapterInventory, index: number, mine: ExistingSlice[]): SlotAvailability {

@@ -25,6 +25,8 @@ type Membership = [list: string, entry: Entry];
 /** Where an attached adapter is listed: the health and server it was listed under, and its slot entries. */
 interface Listing {
   health: AdapterHealth;
+  /** `health|server` and `health|*`: the two groups every entry of the adapter goes into. */
+  groups: [string, string];
   slotEntries: Membership[];
 }
 
@@ -61,27 +63,33 @@ function slotMemberships(a: AdapterState): Membership[] {
 }
 
 export class Catalog {
-  private readonly lists = new Map<string, SortedList<Entry>>();
+  /** list name -> group (`health|server` or `health|*`) -> ordered list. */
+  private readonly lists = new Map<string, Map<string, SortedList<Entry>>>();
   private readonly listed = new Map<AdapterState, Listing>();
   /** Memory alignments present in the pool: a memory search asks each of their lists. */
   readonly memoryAligns = new Set<number>();
 
-  private put(name: string, health: AdapterHealth, server: string, entry: Entry): void {
-    for (const where of [server, ALL_SERVERS]) {
-      const key = `${name}|${health}|${where}`;
-      let list = this.lists.get(key);
+  private put(name: string, groups: [string, string], entry: Entry): void {
+    let byGroup = this.lists.get(name);
+    if (!byGroup) {
+      byGroup = new Map();
+      this.lists.set(name, byGroup);
+    }
+    for (const group of groups) {
+      let list = byGroup.get(group);
       if (!list) {
         list = new SortedList<Entry>();
-        this.lists.set(key, list);
+        byGroup.set(group, list);
       }
       list.insert(entry);
     }
   }
 
-  private take(name: string, health: AdapterHealth, server: string, entry: Keyed): void {
-    for (const where of [server, ALL_SERVERS]) {
-      if (!this.lists.get(`${name}|${health}|${where}`)?.remove(entry))
-        throw new Error(`internal: ${name} entry missing from the ${health}|${where} list`);
+  private take(name: string, groups: [string, string], entry: Keyed): void {
+    const byGroup = this.lists.get(name);
+    for (const group of groups) {
+      if (!byGroup?.get(group)?.remove(entry))
+        throw new Error(`internal: ${name} entry missing from the ${group} list`);
     }
   }
 
@@ -93,7 +101,7 @@ export class Catalog {
     probe: Keyed,
     accept: (e: Entry) => boolean,
   ): Entry | undefined {
-    return this.lists.get(`${name}|${health}|${server}`)?.find(probe, accept);
+    return this.lists.get(name)?.get(`${health}|${server}`)?.find(probe, accept);
   }
 
   isListed(a: AdapterState): boolean {
@@ -104,12 +112,13 @@ export class Catalog {
   attach(a: AdapterState): void {
     if (!a.eligible || this.listed.has(a)) return;
     this.memoryAligns.add(a.memoryAlignBytes);
+    const groups: [string, string] = [`${a.health}|${a.server}`, `${a.health}|${ALL_SERVERS}`];
     const memory = quantityList('memory', a.memoryAlignBytes);
-    for (const e of a.freeMemory) this.put(memory, a.health, a.server, extentEntry(a, e));
-    for (const e of a.freeCompute) this.put('c', a.health, a.server, extentEntry(a, e));
+    for (const e of a.freeMemory) this.put(memory, groups, extentEntry(a, e));
+    for (const e of a.freeCompute) this.put('c', groups, extentEntry(a, e));
     const slotEntries = slotMemberships(a);
-    for (const [name, entry] of slotEntries) this.put(name, a.health, a.server, entry);
-    this.listed.set(a, { health: a.health, slotEntries });
+    for (const [name, entry] of slotEntries) this.put(name, groups, entry);
+    this.listed.set(a, { health: a.health, groups, slotEntries });
   }
 
   /** Removes `a` from every list (before a change of health, rank or eligibility). */
@@ -117,9 +126,9 @@ export class Catalog {
     const listing = this.listed.get(a);
     if (!listing) return;
     const memory = quantityList('memory', a.memoryAlignBytes);
-    for (const e of a.freeMemory) this.take(memory, listing.health, a.server, extentEntry(a, e));
-    for (const e of a.freeCompute) this.take('c', listing.health, a.server, extentEntry(a, e));
-    for (const [name, entry] of listing.slotEntries) this.take(name, listing.health, a.server, entry);
+    for (const e of a.freeMemory) this.take(memory, listing.groups, extentEntry(a, e));
+    for (const e of a.freeCompute) this.take('c', listing.groups, extentEntry(a, e));
+    for (const [name, entry] of listing.slotEntries) this.take(name, listing.groups, entry);
     this.listed.delete(a);
   }
 
@@ -128,17 +137,17 @@ export class Catalog {
     const listing = this.listed.get(a);
     if (!listing) return;
     const name = quantityList(kind, a.memoryAlignBytes);
-    for (const e of change.removed) this.take(name, listing.health, a.server, extentEntry(a, e));
-    for (const e of change.added) this.put(name, listing.health, a.server, extentEntry(a, e));
+    for (const e of change.removed) this.take(name, listing.groups, extentEntry(a, e));
+    for (const e of change.added) this.put(name, listing.groups, extentEntry(a, e));
   }
 
   /** Re-lists `a`'s slot entries after a change of its slots. */
   slotsChanged(a: AdapterState): void {
     const listing = this.listed.get(a);
     if (!listing) return;
-    for (const [name, entry] of listing.slotEntries) this.take(name, listing.health, a.server, entry);
+    for (const [name, entry] of listing.slotEntries) this.take(name, listing.groups, entry);
     listing.slotEntries = slotMemberships(a);
-    for (const [name, entry] of listing.slotEntries) this.put(name, listing.health, a.server, entry);
+    for (const [name, entry] of listing.slotEntries) this.put(name, listing.groups, entry);
   }
 
   /**
@@ -149,7 +158,7 @@ export class Catalog {
     const expected = new Map<string, string[]>();
     const note = (name: string, a: AdapterState, e: Keyed) => {
       for (const where of [a.server, ALL_SERVERS]) {
-        const key = `${name}|${a.health}|${where}`;
+        const key = `${name}#${a.health}|${where}`;
         expected.set(key, [...(expected.get(key) ?? []), `${e.k0},${e.k1},${e.k2},${e.k3}`]);
       }
     };
@@ -162,7 +171,10 @@ export class Catalog {
       for (const e of a.freeCompute) note('c', a, extentEntry(a, e));
       for (const [name, entry] of slotMemberships(a)) note(name, a, entry);
     }
-    for (const [key, list] of this.lists) {
+    const all = [...this.lists].flatMap(([name, byGroup]) =>
+      [...byGroup].map(([group, list]) => [`${name}#${group}`, list] as const),
+    );
+    for (const [key, list] of all) {
       const want = (expected.get(key) ?? []).sort().join(' ');
       const have = list
         .toArray()

@@ -125,9 +125,10 @@ export function giveRange(extents: Extent[], base: number, length: number): Exte
   return { removed, added: [merged] };
 }
 
-/** `e` shrunk to alignment boundaries (undefined when nothing aligned is left). */
+/** `e` shrunk to alignment boundaries (undefined when nothing aligned is left; `e` itself if aligned). */
 export function alignedPart(e: Extent, align: number): Extent | undefined {
   const base = roundUp(e.base, align);
   const last = roundDown(end(e), align);
+  if (base === e.base && last === end(e)) return e;
   return last > base ? { base, length: last - base } : undefined;
 }

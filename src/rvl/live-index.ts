@@ -4,7 +4,7 @@
 // the candidates the catalog's ordered lists name, not the pool; its answers are the `preferred`
 // strategy's answers on the same state (the property tests check both against buildAvailability).
 import { AdapterState, type LiveSlice, type StateChange } from './adapter-state.js';
-import { type Availability, buildAvailability } from './availability.js';
+import { type Availability, validateInventory } from './availability.js';
 import { Catalog } from './catalog.js';
 import { RvlCode, RvlError } from './errors.js';
 import { indexedPiece } from './index-search.js';
@@ -118,7 +118,7 @@ export class AvailabilityIndex {
 
   /** Validates `inventory` (INVALID_INVENTORY, as buildAvailability) and indexes it. */
   static fromInventory(inventory: Inventory): AvailabilityIndex {
-    buildAvailability(inventory);
+    validateInventory(inventory);
     const index = new AvailabilityIndex();
     const slicesOf = new Map<string, ExistingSlice[]>(inventory.adapters.map((a) => [a.id, []]));
     for (const s of inventory.slices) slicesOf.get(s.adapter)!.push(s);
@@ -408,7 +408,7 @@ export class AvailabilityIndex {
     adapter: AdapterInventory,
     slices: readonly ExistingSlice[],
   ): { foreign: ExistingSlice[]; vanished: ExistingSlice[]; lost: Reservation[] } {
-    buildAvailability({ adapters: [adapter], slices: [...slices] });
+    validateInventory({ adapters: [adapter], slices: [...slices] });
     if (slices.some((s) => s.adapter !== adapter.id))
       throw new RvlError(
         RvlCode.INVALID_INVENTORY,

@@ -1,6 +1,6 @@
 // The availability index: what is free, derived from the inventory, and the inventories it refuses.
 import { describe, expect, it } from 'vitest';
-import { buildAvailability, RvlError } from '../../src/rvl/index.js';
+import { AvailabilityIndex, buildAvailability, RvlError } from '../../src/rvl/index.js';
 import { adapter, compute, contexts, GiB, loaded, MiB, memory, pool } from './fixtures.js';
 
 describe('availability index', () => {
@@ -81,6 +81,10 @@ describe('availability index', () => {
       } catch (e) {
         expect(e).toBeInstanceOf(RvlError);
       }
+      // The live index refuses the same inventories, with the same error.
+      expect(() => AvailabilityIndex.fromInventory(inventory)).toThrow(
+        expect.objectContaining({ name: 'RvlError', code: 'INVALID_INVENTORY' }),
+      );
     });
   }
 });
