@@ -110,8 +110,8 @@ export class AvailabilityIndex {
   /** Adapters in id order (the from-scratch Availability's order), for fallbacks and baselines. */
   private ordered: AdapterState[] = [];
   private catalog = new Catalog();
-  /** Committed (and reported) slices by allocation, for release(). */
-  private readonly byAllocation = new Map<string, Set<LiveSlice>>();
+  /** Slices by allocation, for release(). */
+  private readonly byAllocation = new Map<string, LiveSlice[]>();
   private readonly samples = new Map<LiveSlice, SliceSample>();
 
   private constructor() {}
@@ -146,15 +146,16 @@ export class AvailabilityIndex {
   }
 
   private remember(s: LiveSlice): void {
-    const set = this.byAllocation.get(s.allocation);
-    if (set) set.add(s);
-    else this.byAllocation.set(s.allocation, new Set([s]));
+    const list = this.byAllocation.get(s.allocation);
+    if (!list) this.byAllocation.set(s.allocation, [s]);
+    else if (!list.includes(s)) list.push(s);
   }
 
   private forget(s: LiveSlice): void {
-    const set = this.byAllocation.get(s.allocation);
-    set?.delete(s);
-    if (set?.size === 0) this.byAllocation.delete(s.allocation);
+    const list = this.byAllocation.get(s.allocation);
+    const at = list ? list.indexOf(s) : -1;
+    if (at >= 0) list!.splice(at, 1);
+    if (list?.length === 0) this.byAllocation.delete(s.allocation);
     this.samples.delete(s);
   }
 
@@ -512,9 +513,7 @@ export class AvailabilityIndex {
   toInventory(): Inventory {
     return {
       adapters: this.ordered.map((a) => a.toInventory()),
-      slices: this.ordered.flatMap((a) =>
-        [...a.slices.values()].sort((x, y) => x.entry - y.entry).map(stripped),
-      ),
+      slices: this.ordered.flatMap((a) => [...a.slices.values()].map(stripped)),
     };
   }
 
