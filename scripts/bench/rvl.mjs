@@ -162,7 +162,7 @@ async function planningFigures(api, size, quick) {
   const index = api.AvailabilityIndex.fromInventory(pool(size));
   // About two live allocations per adapter: a pool in use, not an empty one.
   const live = fill(index, rng, servers, 2 * size);
-  const rounds = quick ? 3 : 5;
+  const rounds = quick ? 4 : 7;
   const perRound = quick ? 3000 : 20000;
   streamOnIndex(index, rng, servers, live, perRound / 2); // warm-up (JIT)
   const runs = [];
@@ -171,7 +171,7 @@ async function planningFigures(api, size, quick) {
   const all = summary(runs.flatMap((r) => [...r.samples]));
   // The seed baseline from the same pool state and the same stream continuation; it costs a full
   // rebuild per request, so fewer samples at large pools (stated in `referenceSamples`).
-  const seedPlans = Math.max(3, Math.round((quick ? 300 : 1500) / size ** 0.85));
+  const seedPlans = Math.max(quick ? 2 : 5, Math.round((quick ? 300 : 1500) / size ** 0.85));
   const seedRng = prng(7);
   const inventory = index.toInventory();
   streamOnSeed(api, inventory, seedRng, servers, 1);
@@ -348,7 +348,8 @@ function fluidAcceptance(trace, adapters, warmup) {
 
 async function acceptanceFigures(api, quick) {
   const adapters = 64;
-  const arrivals = quick ? 2000 : 20000;
+  // Long enough for the pool to fill and turn over several times (mean lifetime: 1 time unit).
+  const arrivals = quick ? 5000 : 40000;
   const warmup = Math.floor(arrivals / 5);
   const out = [];
   for (const load of [70, 90, 100]) {
