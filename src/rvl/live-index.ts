@@ -148,7 +148,11 @@ export class AvailabilityIndex {
   private remember(s: LiveSlice): void {
     const list = this.byAllocation.get(s.allocation);
     if (!list) this.byAllocation.set(s.allocation, [s]);
-    else if (!list.includes(s)) list.push(s);
+    else if (!list.includes(s)) {
+      // One string per allocation, however many equal copies the callers sent (memory: issue 11).
+      s.allocation = list[0]!.allocation;
+      list.push(s);
+    }
   }
 
   private forget(s: LiveSlice): void {
