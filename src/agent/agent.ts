@@ -21,6 +21,8 @@ export interface AgentSlot {
   state: string;
   function?: string;
   image?: string;
+  /** SLOT_IMAGE_HASH (ra-spec §9): which image the engine runs. */
+  imageHash?: string;
   contexts: number;
   contextsUsed: number;
 }
@@ -166,6 +168,7 @@ export class Agent {
           state: s.state,
           ...(s.function ? { function: s.function } : {}),
           ...(s.imageName ? { image: s.imageName } : {}),
+          ...(s.state !== 'empty' ? { imageHash: s.imageHash } : {}),
           contexts: s.contexts,
           contextsUsed: s.contextsUsed,
         })),

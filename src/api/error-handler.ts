@@ -14,7 +14,8 @@ export function sendError(
   reply: FastifyReply,
   bodyLimitBytes: number,
 ) {
-  const failure = failureOf(fromFastifyError(err, bodyLimitBytes) ?? err, request.id);
+  const limitBytes = request.routeOptions?.bodyLimit ?? bodyLimitBytes; // a route may set its own
+  const failure = failureOf(fromFastifyError(err, limitBytes) ?? err, request.id);
   if (failure.unexpected) request.log.error({ err }, 'request failed');
   else request.log.info({ code: failure.body.error.code }, failure.body.error.message);
   return reply.status(failure.status).type('application/json; charset=utf-8').send(failure.body);

@@ -32,3 +32,17 @@ export function pathId(params: unknown): string {
   }
   return id;
 }
+
+const BITSTREAM_ID_PATTERN = /^[a-z0-9][a-z0-9.-]{0,62}$/;
+
+/** The `id` path parameter of a bitstream (the descriptor schema's id rule). */
+export function pathBitstreamId(params: unknown): string {
+  const id = (params as { id?: unknown } | undefined)?.id;
+  if (typeof id !== 'string' || !BITSTREAM_ID_PATTERN.test(id)) {
+    throw new RaError(
+      GrmCode.INVALID_REQUEST,
+      'the bitstream id in the path is malformed; ids are 1 to 63 characters of a-z, 0-9, "." or "-"',
+    );
+  }
+  return id;
+}

@@ -153,6 +153,26 @@ export const openApiDocument = {
         },
       },
     },
+    '/v1/bitstreams/{id}/publish': {
+      parameters: [
+        {
+          name: 'id',
+          in: 'path',
+          required: true,
+          description: 'A bitstream id',
+          schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9.-]{0,62}$' },
+        },
+      ],
+      post: {
+        summary: "Operators only: make a tenant's bitstream usable by every tenant",
+        responses: {
+          '200': ok('Published', ref('BitstreamRegistered')),
+          '403': failure('Forbidden'),
+          '404': failure('NotFound'),
+          ...common,
+        },
+      },
+    },
   },
   components: {
     schemas,
@@ -165,7 +185,7 @@ export const openApiDocument = {
       ),
       Unauthorized: errorResponse('Missing or unknown bearer token'),
       Forbidden: errorResponse(
-        'The bitstream is unsigned, or signed by an untrusted key, or its signature is bad',
+        'The bitstream is unsigned, or signed by an untrusted key, or its signature is bad; or the tenant is not an operator',
       ),
       NotFound: errorResponse('No such allocation for this tenant, or no such route or bitstream'),
       Conflict: errorResponse('Not enough free resources, or a state conflict'),

@@ -61,6 +61,11 @@ export class TrustStore {
     return new TrustStore([]);
   }
 
+  /** Every key of every store (the first store's entry wins for a key in several). */
+  static union(...stores: readonly TrustStore[]): TrustStore {
+    return new TrustStore([...stores].reverse().flatMap((s) => s.list()));
+  }
+
   /** Keys given as PEM text (tests, embedding). */
   static fromPem(keys: readonly { name: string; publicKey: string }[]): TrustStore {
     return new TrustStore(

@@ -6,7 +6,8 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { Agent } from '../agent/agent.js';
 import { AgentClient, inProcessChannel, serveAgent } from '../agent/protocol.js';
-import { openShippedCatalog } from '../bitstream/shipped.js';
+import type { Catalog } from '../bitstream/catalog.js';
+import { openServerCatalog } from '../bitstream/shipped.js';
 import { Adapter } from '../driver/adapter.js';
 import { ModelProcess } from '../driver/model-process.js';
 import { JournalStore } from '../store/journal-store.js';
@@ -22,6 +23,10 @@ export interface EmbeddedOptions {
   server?: string;
   reallocateEveryMs?: number;
   log: Logger;
+  /** Bitstream catalog (default: shipped bitstreams + `<state>/bitstreams`, no registration key trusted). */
+  catalog?: Catalog;
+  /** Tenants that may publish bitstreams (GrmOptions.operators). */
+  operators?: ReadonlySet<string>;
 }
 
 export interface Embedded {
@@ -68,12 +73,18 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
     writeFileSync(path.join(modelDir, 'ra-model.pid'), `${model.pid}\n`);
     o.log.info({ dir: modelDir, modelPid: model.pid, adapters: o.adapters }, 'device model started');
   }
-  const catalog = openShippedCatalog();
+  const catalog = o.catalog ?? openServerCatalog({ dir: path.join(stateDir, 'bitstreams') });
   const agent = Agent.open(server, uris, catalog);
   const [grmSide, agentSide] = inProcessChannel();
   serveAgent(agentSide, agent.handlers());
   const store = JournalStore.open(path.join(stateDir, 'store'));
-  const grm = new Grm({ agents: [new AgentClient(grmSide, server)], store, catalog, log: o.log });
+  const grm = new Grm({
+    agents: [new AgentClient(grmSide, server)],
+    store,
+    catalog,
+    log: o.log,
+    ...(o.operators ? { operators: o.operators } : {}),
+  });
   const reconciled = await grm.exclusive(() => reconcile(grm));
   const stopLoop = startReallocator(grm, o.reallocateEveryMs ?? 1000);
   return {

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { AgentAdapter } from '../agent/agent.js';
 import type { AgentClient } from '../agent/protocol.js';
 import type { Catalog } from '../bitstream/catalog.js';
+import { BitstreamCode } from '../bitstream/codes.js';
 import { RaError } from '../driver/errors.js';
 import type { FunctionName } from '../driver/functions.js';
 import { jobBufferBytes, matmulParams } from '../driver/jobs.js';
@@ -22,6 +23,7 @@ import {
   type Placement as RvlPlacement,
 } from '../rvl/index.js';
 import type { AllocationStore, StoredAllocation } from '../store/store.js';
+import { type BitstreamLimits, defaultBitstreamLimits, validateBitstreamUpload } from './bitstream-upload.js';
 import { Mutex } from './mutex.js';
 import { type PoolSnapshot, toAdapterViews, toInventory } from './pool.js';
 import {
@@ -41,6 +43,9 @@ export interface GrmOptions {
   store: AllocationStore;
   catalog: Catalog;
   log: Logger;
+  /** Tenants that may publish bitstreams to everyone; what they register is published at once. */
+  operators?: ReadonlySet<string>;
+  bitstreamLimits?: BitstreamLimits;
 }
 
 const notFound = (id: string) => new RaError(GrmCode.NOT_FOUND, `allocation ${id} does not exist`);
@@ -116,12 +121,29 @@ export class Grm implements GrmApi {
     return a;
   }
 
+  /**
+   * The tenant's allocation, refused when it is lost: its placements may name slices another
+   * allocation holds by now, so only GET and DELETE may touch it.
+   */
+  private usable(tenant: string, id: string): StoredAllocation {
+    const a = this.owned(tenant, id);
+    if (a.state === 'lost') {
+      throw new RaError(
+        GrmCode.ALLOCATION_LOST,
+        `allocation ${id} is lost (an adapter it used failed): it can only be read or released (DELETE); allocate anew`,
+      );
+    }
+    return a;
+  }
+
   /** Plan, record the intent, configure every adapter, commit; any failure rolls back every adapter touched. */
   async allocate(tenant: string, body: unknown): Promise<Allocation> {
     const { placement, policy } = validateAllocation(body);
+    // Before anything is planned or journaled: a bitstream this tenant may not use does not exist.
+    for (const r of placement.resources) if (r.kind === 'logic') this.o.catalog.get(r.bitstream, tenant);
     return this.mutex.run(async () => {
       const pool = await this.readPool();
-      const result = planRequest(toInventory(pool, this.keyIndex()), placement, preferred);
+      const result = planRequest(this.inventoryFor(tenant, pool), placement, preferred);
       if (!result.ok) throw unavailable(result);
       const id = `a-${randomBytes(6).toString('hex')}`;
       const ownerKey = newOwnerKey();
@@ -134,7 +156,7 @@ export class Grm implements GrmApi {
         createdAt: new Date().toISOString(),
       });
       try {
-        await this.configure(id, ownerKey, placements);
+        await this.configure(id, tenant, ownerKey, placements);
       } catch (err) {
         this.o.store.abortIntent(id);
         throw err;
@@ -192,9 +214,9 @@ export class Grm implements GrmApi {
       resources: indices.map((i) => wanted[i]!),
       policy: { ...(a.policy.sameServer ? { sameServer: a.policy.sameServer } : {}) },
     };
-    const result = planRequest(toInventory(await this.readPool(), this.keyIndex()), request, preferred);
+    const result = planRequest(this.inventoryFor(a.tenant, await this.readPool()), request, preferred);
     if (!result.ok) throw unavailable(result);
-    await this.configure(a.id, a.ownerKey, result.plan.placements);
+    await this.configure(a.id, a.tenant, a.ownerKey, result.plan.placements);
     const replaced: StoredAllocation = {
       ...a,
       resources: a.resources.map((r, i) => {
@@ -209,8 +231,38 @@ export class Grm implements GrmApi {
     return replaced;
   }
 
+  /**
+   * The pool as `tenant` may plan on it: a slot whose engine is not the image this tenant would load
+   * for its function (another tenant's bitstream) is shown as a foreign, unshareable engine.
+   */
+  private inventoryFor(tenant: string, pool: PoolSnapshot) {
+    return toInventory(pool, this.keyIndex(), (fn) => this.imageFor(tenant, fn)?.payloadSha256);
+  }
+
+  /** The catalog entry `tenant` gets for function `fn`: its newest visible one. */
+  private imageFor(tenant: string, fn: string) {
+    return this.o.catalog.findByFunction(fn, {}, tenant)[0];
+  }
+
+  /**
+   * The load the agent performs, by catalog id: a function request loads the image chosen for the
+   * tenant, never whichever image is newest for everyone.
+   */
+  private loadFor(tenant: string, load: NonNullable<RvlPlacement['loadBitstream']>): { bitstream: string } {
+    if ('bitstream' in load) return { bitstream: this.o.catalog.get(load.bitstream, tenant).id };
+    const entry = this.imageFor(tenant, load.function);
+    if (!entry)
+      throw new RaError(BitstreamCode.NOT_FOUND, `no bitstream in the catalog provides ${load.function}`);
+    return { bitstream: entry.id };
+  }
+
   /** Loads bitstreams and programs slices in plan order; on failure releases what it programmed. */
-  private async configure(id: string, ownerKey: string, placements: readonly RvlPlacement[]): Promise<void> {
+  private async configure(
+    id: string,
+    tenant: string,
+    ownerKey: string,
+    placements: readonly RvlPlacement[],
+  ): Promise<void> {
     const programmed: RvlPlacement[] = [];
     const loaded = new Set<string>();
     try {
@@ -220,7 +272,11 @@ export class Grm implements GrmApi {
         if (p.loadBitstream && !loaded.has(slotKey)) {
           // Never forced: force would evict other tenants' contexts (ra-spec §5); a busy slot means our
           // view was stale, and SLOT_BUSY rolls the allocation back as a conflict.
-          await agent.call('load', { adapter: p.adapter, slot: p.slot, ...p.loadBitstream });
+          await agent.call('load', {
+            adapter: p.adapter,
+            slot: p.slot,
+            ...this.loadFor(tenant, p.loadBitstream),
+          });
           loaded.add(slotKey);
         }
         await agent.call('program', {
@@ -323,10 +379,10 @@ export class Grm implements GrmApi {
 
   async resize(tenant: string, id: string, body: unknown): Promise<Allocation> {
     const req = validateResize(body);
-    this.resizable(this.owned(tenant, id), req); // refuse at once what can never resize
+    this.resizable(this.usable(tenant, id), req); // refuse at once what can never resize
     return this.mutex.run(async () => {
       // Looked up inside the mutex: a resize, migration or release queued before us may have run.
-      const a = this.owned(tenant, id);
+      const a = this.usable(tenant, id);
       const resource = this.resizable(a, req);
       const pool = await this.readPool();
       const inventory = toInventory(pool, this.keyIndex());
@@ -372,9 +428,9 @@ export class Grm implements GrmApi {
       }
       return resource;
     };
-    single(this.owned(tenant, id));
+    single(this.usable(tenant, id));
     return this.mutex.run(async () => {
-      const a = this.owned(tenant, id); // fresh: something queued before us may have moved it
+      const a = this.usable(tenant, id); // fresh: something queued before us may have moved it
       const resource = single(a);
       const inventory = toInventory(await this.readPool(), this.keyIndex());
       const p = resource.placements[0]!;
@@ -477,7 +533,7 @@ export class Grm implements GrmApi {
   /** Runs a job on the allocation's engine: a scratch memory slice on the engine's adapter, then the engine. */
   async runJob(tenant: string, id: string, body: unknown): Promise<{ output: string }> {
     const job = validateJob(body);
-    const a = this.owned(tenant, id);
+    const a = this.usable(tenant, id);
     const resource = a.resources.find((r) =>
       job.function === 'matmul-f32'
         ? r.kind === 'compute'
@@ -556,21 +612,52 @@ export class Grm implements GrmApi {
     }
   }
 
-  listBitstreams(): { id: string; function: string; version: string; signed: boolean }[] {
+  /** The bitstreams `tenant` may use: published ones and its own. */
+  listBitstreams(tenant?: string): { id: string; function: string; version: string; signed: boolean }[] {
     return this.o.catalog
-      .list()
+      .list(tenant)
       .map((e) => ({ id: e.id, function: e.function, version: e.version, signed: e.signature.signed }));
   }
 
-  async registerBitstream(body: unknown): Promise<{ id: string }> {
-    const b = body as { descriptor?: unknown; image?: unknown };
-    if (typeof b !== 'object' || b === null || typeof b.image !== 'string') {
-      throw new RaError(GrmCode.INVALID_REQUEST, 'body must be {"descriptor": {...}, "image": BASE64}');
+  /**
+   * Registers a tenant's bitstream as its own (docs/bitstreams.md, "Ownership"): other tenants
+   * neither see nor load it. An operator's registration is published to every tenant.
+   */
+  async registerBitstream(tenant: string, body: unknown): Promise<{ id: string }> {
+    const limits = this.o.bitstreamLimits ?? defaultBitstreamLimits;
+    const upload = validateBitstreamUpload(body, limits);
+    const operator = this.o.operators?.has(tenant) ?? false;
+    const owned = this.o.catalog.list().filter((e) => e.owner === tenant);
+    const id = (upload.descriptor as { id?: unknown }).id;
+    const replacing = owned.some((e) => e.id === id);
+    if (!operator && !replacing) {
+      const usedBytes = owned.reduce((n, e) => n + e.imageBytes, 0);
+      if (owned.length >= limits.perTenantCount || usedBytes + upload.image.length > limits.perTenantBytes) {
+        throw new RaError(
+          GrmCode.BITSTREAM_QUOTA,
+          `tenant ${tenant} holds ${owned.length} bitstreams of ${usedBytes} bytes; the limit is ${limits.perTenantCount} bitstreams and ${limits.perTenantBytes} bytes: remove one first`,
+          { count: owned.length, bytes: usedBytes },
+        );
+      }
     }
-    const entry = this.o.catalog.register({
-      descriptor: b.descriptor,
-      image: Buffer.from(b.image, 'base64'),
-    });
+    const entry = this.o.catalog.register(upload, operator ? {} : { owner: tenant });
+    this.log.info(
+      { bitstream: entry.id, tenant, published: entry.owner === undefined },
+      'bitstream registered',
+    );
+    return { id: entry.id };
+  }
+
+  /** An operator makes a tenant's bitstream usable by every tenant. */
+  async publishBitstream(tenant: string, id: string): Promise<{ id: string }> {
+    if (!this.o.operators?.has(tenant)) {
+      throw new RaError(
+        GrmCode.FORBIDDEN,
+        `only operators may publish bitstreams; ${tenant} is not one (serve --operators)`,
+      );
+    }
+    const entry = this.o.catalog.publish(this.o.catalog.get(id).id);
+    this.log.info({ bitstream: entry.id, by: tenant }, 'bitstream published');
     return { id: entry.id };
   }
 }

@@ -12,22 +12,33 @@ export interface PoolSnapshot {
 /** owner key (hex) -> allocation id; unknown keys are attributed to "orphan:<key>". */
 export type KeyIndex = ReadonlyMap<string, string>;
 
-function slotsOf(a: AgentAdapter): SlotInventory[] {
+/** The payload sha256 a tenant's accelerator of function `fn` must run on (undefined: none). */
+export type ImageChoice = (fn: string) => string | undefined;
+
+/**
+ * A function engine is offered for sharing only when its image (SLOT_IMAGE_HASH, ra-spec §9) is the
+ * one chosen for the requesting tenant; any other engine, another tenant's for instance, is shown as
+ * a bitstream of its own, which no accelerator request shares.
+ */
+function engineOf(s: AgentAdapter['slots'][number], choose: ImageChoice | undefined) {
+  if (s.function === 'pipeline') return { bitstream: s.image ?? '' };
+  if (!s.function) return {};
+  if (choose && s.imageHash !== choose(s.function)) return { bitstream: `image:${s.imageHash ?? ''}` };
+  return { function: s.function };
+}
+
+function slotsOf(a: AgentAdapter, choose: ImageChoice | undefined): SlotInventory[] {
   return a.slots
     .filter((s) => s.state === 'ready' || s.state === 'busy')
     .map((s) => ({
       index: s.index,
-      ...(s.function === 'pipeline'
-        ? { bitstream: s.image ?? '' }
-        : s.function
-          ? { function: s.function }
-          : {}),
+      ...engineOf(s, choose),
       contexts: s.contexts,
       contextsUsed: s.contextsUsed,
     }));
 }
 
-export function toInventory(pool: PoolSnapshot, keys: KeyIndex): Inventory {
+export function toInventory(pool: PoolSnapshot, keys: KeyIndex, choose?: ImageChoice): Inventory {
   const slices: ExistingSlice[] = [];
   for (const a of pool.adapters) {
     for (const s of a.slices) {
@@ -51,7 +62,7 @@ export function toInventory(pool: PoolSnapshot, keys: KeyIndex): Inventory {
       memoryBytes: a.memoryBytes,
       memoryAlignBytes: a.memoryAlignBytes,
       computeUnits: a.computeUnits,
-      slots: slotsOf(a),
+      slots: slotsOf(a, choose),
       slotCount: a.slotCount,
       contextsPerEngine: a.contextsPerEngine,
       sliceEntries: a.sliceEntries,

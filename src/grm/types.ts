@@ -106,8 +106,12 @@ export interface GrmApi {
   resize(tenant: string, id: string, request: unknown): Promise<Allocation>;
   release(tenant: string, id: string): Promise<void>;
   runJob(tenant: string, id: string, job: unknown): Promise<{ output: string }>;
-  listBitstreams(): { id: string; function: string; version: string; signed: boolean }[];
-  registerBitstream(body: unknown): Promise<{ id: string }>;
+  /** The bitstreams `tenant` may use (every one when absent). */
+  listBitstreams(tenant?: string): { id: string; function: string; version: string; signed: boolean }[];
+  /** Registers a bitstream as the tenant's own (published at once when the tenant is an operator). */
+  registerBitstream(tenant: string, body: unknown): Promise<{ id: string }>;
+  /** Operators only: every tenant may use the bitstream from now on. */
+  publishBitstream(tenant: string, id: string): Promise<{ id: string }>;
   health(): { ok: boolean; adapters: number; unhealthy: number };
 }
 
@@ -115,9 +119,17 @@ export interface GrmApi {
 export const GrmCode = {
   INVALID_REQUEST: 'INVALID_REQUEST',
   UNAUTHORIZED: 'UNAUTHORIZED',
+  /** Authenticated, but this tenant may not do that (operators only). */
+  FORBIDDEN: 'FORBIDDEN',
   NOT_FOUND: 'NOT_FOUND',
   RESOURCE_UNAVAILABLE: 'RESOURCE_UNAVAILABLE',
   CONFLICT: 'CONFLICT',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   ADAPTER_FAILURE: 'ADAPTER_FAILURE',
+  /** The allocation lost an adapter: it answers GET and DELETE only. */
+  ALLOCATION_LOST: 'ALLOCATION_LOST',
+  /** A job's output would exceed MAX_JOB_OUTPUT_BYTES. */
+  OUTPUT_TOO_LARGE: 'OUTPUT_TOO_LARGE',
+  /** A tenant's bitstream count or bytes would exceed its limit. */
+  BITSTREAM_QUOTA: 'BITSTREAM_QUOTA',
 } as const;

@@ -4,10 +4,15 @@
 import { RaError } from '../driver/errors.js';
 import { isFunctionName } from '../driver/functions.js';
 import { type PlacementRequest, validateRequest } from '../rvl/index.js';
+import { quoted } from '../rvl/request.js';
 import { type AllocationPolicy, GrmCode, type JobRequest, type ResizeRequest } from './types.js';
 
 export const MAX_RESOURCES = 64;
 export const MAX_JOB_INPUT_BYTES = 32 * 1024 * 1024;
+/** A job's output travels base64 in the response: bounded like its input. */
+export const MAX_JOB_OUTPUT_BYTES = 32 * 1024 * 1024;
+/** Unknown fields an error message names (the rest are counted). */
+const NAMED_FIELDS = 3;
 const MAX_LEASE_MS = 365 * 24 * 3600 * 1000;
 
 const invalid = (message: string, details?: Record<string, unknown>) =>
@@ -16,8 +21,19 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function onlyKeys(obj: Record<string, unknown>, allowed: readonly string[], where: string): void {
-  const extra = Object.keys(obj).filter((k) => !allowed.includes(k));
-  if (extra.length) throw invalid(`${where}: unknown field(s) ${extra.join(', ')}`, { fields: extra });
+  const extra: string[] = [];
+  let count = 0;
+  for (const k in obj) {
+    if (!Object.hasOwn(obj, k) || allowed.includes(k)) continue;
+    count++;
+    if (extra.length < NAMED_FIELDS) extra.push(quoted(k));
+  }
+  if (count === 0) return;
+  const more = count > extra.length ? ` and ${count - extra.length} more` : '';
+  throw invalid(`${where}: unknown field(s) ${extra.join(', ')}${more}`, {
+    fields: extra,
+    unknownFields: count,
+  });
 }
 
 function optionalMs(obj: Record<string, unknown>, name: string): number | undefined {
@@ -58,16 +74,22 @@ export function validateAllocation(body: unknown): ValidatedAllocation {
   }
   body.resources.forEach((r, i) => {
     if (!isRecord(r)) throw invalid(`resources[${i}] must be an object`, { field: `resources[${i}]` });
-    const allowed = {
+    const fieldsByKind: Record<string, string[]> = {
       accelerator: ['kind', 'function'],
       memory: ['kind', 'bytes'],
       compute: ['kind', 'units'],
       logic: ['kind', 'bitstream'],
-    }[String(r.kind)];
+    };
+    // Own keys only: "toString" and the other Object.prototype names are not kinds.
+    const allowed =
+      typeof r.kind === 'string' && Object.hasOwn(fieldsByKind, r.kind) ? fieldsByKind[r.kind] : undefined;
     if (!allowed)
-      throw invalid(`resources[${i}].kind must be accelerator, memory, compute or logic`, {
-        field: `resources[${i}].kind`,
-      });
+      throw invalid(
+        `resources[${i}].kind must be accelerator, memory, compute or logic, got ${quoted(r.kind)}`,
+        {
+          field: `resources[${i}].kind`,
+        },
+      );
     onlyKeys(r, allowed, `resources[${i}]`);
     if (
       r.kind === 'accelerator' &&
@@ -128,8 +150,10 @@ export function validateJob(body: unknown): JobRequest & { inputBytes: Buffer } 
     throw invalid('function must be one of aes-256-gcm, sha256, crc32c, pipeline, matmul-f32', {
       field: 'function',
     });
-  if (typeof body.input !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(body.input))
-    throw invalid('input must be base64', { field: 'input' });
+  if (typeof body.input !== 'string') throw invalid('input must be base64', { field: 'input' });
+  if (body.input.length > Math.ceil(MAX_JOB_INPUT_BYTES / 3) * 4)
+    throw invalid(`input is over ${MAX_JOB_INPUT_BYTES} bytes`, { field: 'input' });
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body.input)) throw invalid('input must be base64', { field: 'input' });
   const inputBytes = Buffer.from(body.input, 'base64');
   if (inputBytes.length === 0) throw invalid('input is empty', { field: 'input' });
   if (inputBytes.length > MAX_JOB_INPUT_BYTES)
@@ -150,6 +174,13 @@ export function validateJob(body: unknown): JobRequest & { inputBytes: Buffer } 
         throw invalid(`params.${d} must be 1..4096`, { field: `params.${d}` });
     }
     const { m, n, k } = params as { m: number; n: number; k: number };
+    const outputBytes = m * n * 4;
+    if (outputBytes > MAX_JOB_OUTPUT_BYTES)
+      throw new RaError(
+        GrmCode.OUTPUT_TOO_LARGE,
+        `the output C (${m}x${n} f32) would be ${outputBytes} bytes; at most ${MAX_JOB_OUTPUT_BYTES} bytes per job: split the product into row blocks of A`,
+        { field: 'params', outputBytes, limitBytes: MAX_JOB_OUTPUT_BYTES },
+      );
     if (inputBytes.length !== (m * k + k * n) * 4)
       throw invalid(`input must hold A (${m}x${k}) then B (${k}x${n}) as f32: ${(m * k + k * n) * 4} bytes`, {
         field: 'input',

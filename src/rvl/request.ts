@@ -30,6 +30,21 @@ export interface PlacementRequest {
 
 const kinds: readonly string[] = ['accelerator', 'memory', 'compute', 'logic'];
 
+/** Longest name (server, function, bitstream, adapter id) a request may carry. */
+export const MAX_NAME_LENGTH = 256;
+/** Most adapters a policy may list. */
+export const MAX_ADAPTERS_LISTED = 64;
+const QUOTE_CHARS = 32;
+
+/**
+ * A value as an error message may quote it: at most a short prefix, so that refusing a 60 MB string
+ * does not send 60 MB back.
+ */
+export function quoted(value: unknown): string {
+  const text = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  return text.length > QUOTE_CHARS ? `${text.slice(0, QUOTE_CHARS)}... (${text.length} characters)` : text;
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -37,7 +52,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /** A positive integer JS numbers hold exactly: rejects NaN, fractions, negatives and 2^63. */
 function positive(value: unknown, what: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw invalidRequest(`${what} must be a positive integer below 2^53, got ${String(value)}`, {
+    throw invalidRequest(`${what} must be a positive integer below 2^53, got ${quoted(value)}`, {
       field: what,
     });
   }
@@ -45,8 +60,8 @@ function positive(value: unknown, what: string): number {
 }
 
 function name(value: unknown, what: string): string {
-  if (typeof value !== 'string' || value === '')
-    throw invalidRequest(`${what} must be a non-empty string`, { field: what });
+  if (typeof value !== 'string' || value === '' || value.length > MAX_NAME_LENGTH)
+    throw invalidRequest(`${what} must be a string of 1 to ${MAX_NAME_LENGTH} characters`, { field: what });
   return value;
 }
 
@@ -66,7 +81,7 @@ function validateResource(input: unknown, index: number): Resource {
       return r;
     }
     default:
-      throw invalidRequest(`${at}.kind must be one of ${kinds.join(', ')}, got ${String(input.kind)}`, {
+      throw invalidRequest(`${at}.kind must be one of ${kinds.join(', ')}, got ${quoted(input.kind)}`, {
         field: `${at}.kind`,
       });
   }
@@ -90,8 +105,13 @@ function validatePolicy(input: unknown): PlacementPolicy {
   const allowDegraded = flag(input, 'allowDegraded');
   if (allowDegraded !== undefined) policy.allowDegraded = allowDegraded;
   if (input.adaptersInUse !== undefined) {
-    if (!Array.isArray(input.adaptersInUse))
-      throw invalidRequest('policy.adaptersInUse must be an array of adapter ids');
+    if (!Array.isArray(input.adaptersInUse) || input.adaptersInUse.length > MAX_ADAPTERS_LISTED)
+      throw invalidRequest(
+        `policy.adaptersInUse must be an array of at most ${MAX_ADAPTERS_LISTED} adapter ids`,
+        {
+          field: 'policy.adaptersInUse',
+        },
+      );
     policy.adaptersInUse = input.adaptersInUse.map((id, i) => name(id, `policy.adaptersInUse[${i}]`));
   }
   return policy;

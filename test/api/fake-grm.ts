@@ -148,12 +148,17 @@ export class FakeGrm implements GrmApi {
     return Object.assign({ output: output.toString('base64') }, { internalTimingNs: 1234 });
   }
 
+  async publishBitstream(_tenant: string, id: string): Promise<{ id: string }> {
+    this.record('publishBitstream', [id]);
+    return { id };
+  }
+
   listBitstreams() {
     this.record('listBitstreams', []);
     return this.bitstreams;
   }
 
-  async registerBitstream(body: unknown): Promise<{ id: string }> {
+  async registerBitstream(_tenant: string, body: unknown): Promise<{ id: string }> {
     this.record('registerBitstream', [body]);
     const { descriptor, image } = body as {
       descriptor?: { id?: unknown; signed?: unknown };

@@ -118,10 +118,17 @@ describe('catalog', () => {
     expect(catalog.problems[0]?.code).toBe('BITSTREAM_PATH');
   });
 
-  it('get() names what it has when the id is unknown', () => {
-    const catalog = open(tempDir());
+  it('get() of an unknown id says how to list them, and names no server path nor other ids', () => {
+    const dir = tempDir();
+    const catalog = open(dir);
     catalog.register(make({ id: 'a1' }));
-    expectRefusal(() => catalog.get('zz'), 'BITSTREAM_NOT_FOUND', /no bitstream 'zz' .* \(it has: a1\)/);
+    const { message } = expectRefusal(
+      () => catalog.get('zz'),
+      'BITSTREAM_NOT_FOUND',
+      /no bitstream 'zz' .*GET \/v1\/bitstreams/,
+    );
+    expect(message).not.toContain(dir);
+    expect(message).not.toContain('a1');
   });
 
   it('findByFunction returns compatible entries, newest version first', () => {

@@ -4,22 +4,31 @@ import type { FastifyInstance } from 'fastify';
 import type { GrmApi } from '../../grm/types.js';
 import { tenantOf } from '../auth.js';
 import { objectBody, pathId } from '../input.js';
+import { ALLOCATION_BODY_LIMIT_BYTES, routeBodyLimit } from './limits.js';
 
 export function allocationRoutes(app: FastifyInstance, grm: GrmApi): void {
-  app.post('/allocations', async (request, reply) => {
-    const allocation = await grm.allocate(tenantOf(request), objectBody(request.body));
-    reply.code(201);
-    return allocation;
-  });
+  app.post(
+    '/allocations',
+    { bodyLimit: routeBodyLimit(app, ALLOCATION_BODY_LIMIT_BYTES) },
+    async (request, reply) => {
+      const allocation = await grm.allocate(tenantOf(request), objectBody(request.body));
+      reply.code(201);
+      return allocation;
+    },
+  );
 
   app.get('/allocations', async (request) => grm.list(tenantOf(request)));
 
   app.get('/allocations/:id', async (request) => grm.get(tenantOf(request), pathId(request.params)));
 
-  app.patch('/allocations/:id', async (request) => {
-    const id = pathId(request.params);
-    return grm.resize(tenantOf(request), id, objectBody(request.body));
-  });
+  app.patch(
+    '/allocations/:id',
+    { bodyLimit: routeBodyLimit(app, ALLOCATION_BODY_LIMIT_BYTES) },
+    async (request) => {
+      const id = pathId(request.params);
+      return grm.resize(tenantOf(request), id, objectBody(request.body));
+    },
+  );
 
   app.delete('/allocations/:id', async (request, reply) => {
     await grm.release(tenantOf(request), pathId(request.params));

@@ -1,7 +1,11 @@
 // `rafabric demo`: the main job. A guided run on the embedded pool that exercises the whole stack and
 // checks every result against an independent implementation (node:crypto, a TS matmul).
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Command } from 'commander';
+import { openServerCatalog } from '../../bitstream/shipped.js';
 import { startEmbedded } from '../../grm/embedded.js';
 import { reallocateOnce } from '../../grm/reallocator.js';
 import type { Allocation } from '../../grm/types.js';
@@ -46,10 +50,14 @@ export async function runDemo(o: {
   progress: (s: Step) => void;
 }): Promise<Step[]> {
   const steps: Step[] = [];
+  const bitstreamsDir = mkdtempSync(path.join(os.tmpdir(), 'rafabric-demo-bitstreams-'));
   const pool = await startEmbedded({
     adapters: o.adapters,
     memoryBytes: o.memoryBytes,
     log: log.child({}, { level: 'warn' }),
+    // The demo is a development setting: it trusts the package's development key, as serve does
+    // only with --trust-dev-key.
+    catalog: openServerCatalog({ dir: bitstreamsDir, trustDevKey: true }),
   });
   const grm = pool.grm;
   const tenant = 'demo';
@@ -176,6 +184,7 @@ export async function runDemo(o: {
     });
   } finally {
     await pool.stop();
+    rmSync(bitstreamsDir, { recursive: true, force: true });
   }
   return steps;
 }
