@@ -394,6 +394,19 @@ export class Grm implements GrmApi {
           `slice ${p.adapter}#${p.slice} of ${id} is missing on the adapter`,
         );
       const target = req.bytes ?? req.units!;
+      // A single-slice resource lives on one adapter: a target above every adapter's capacity is
+      // refused here, naming the client's field and value (the RVL would round it past 2^53).
+      const field = req.bytes !== undefined ? 'bytes' : 'units';
+      const capacity = Math.max(
+        0,
+        ...pool.adapters.map((x) => (req.bytes !== undefined ? x.memoryBytes : x.computeUnits)),
+      );
+      if (target > capacity)
+        throw new RaError(
+          GrmCode.RESOURCE_UNAVAILABLE,
+          `${field} ${target} is more than any adapter holds (the largest has ${capacity}); ask for at most that`,
+          { field, resource: req.resource },
+        );
       const availability = buildAvailability(inventory);
       let plan: ResizePlan;
       if (target < slice.length) plan = planShrink(availability, slice, target);
@@ -556,6 +569,7 @@ export class Grm implements GrmApi {
     // another adapter of the same server, which the engine reaches over the fabric (ra-spec §1).
     const server = (adapter: string) => adapter.slice(0, adapter.lastIndexOf('/'));
     const scratch = await this.mutex.run(async () => {
+      this.usable(tenant, id); // lost or released while the job waited for the mutex
       const inventory = toInventory(await this.readPool(), this.keyIndex());
       const memory = { kind: 'memory' as const, bytes: scratchBytes };
       let r = planRequest(
