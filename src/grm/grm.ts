@@ -55,6 +55,10 @@ const publicView = ({ ownerKey: _k, ...a }: StoredAllocation): Allocation => a;
 export class Grm implements GrmApi {
   readonly allocations = new Map<string, StoredAllocation>();
   private readonly mutex = new Mutex();
+  /** Jobs running per allocation: work in flight is use, whatever the counters say yet. */
+  private readonly jobsRunning = new Map<string, number>();
+  /** When each allocation's last job returned (Date.now() ms): its result is use too. */
+  private readonly jobsEndedMs = new Map<string, number>();
   private lastPool: PoolSnapshot = { adapters: [] };
   private readonly agentsByServer: Map<string, AgentClient>;
   readonly log: Logger;
@@ -63,6 +67,16 @@ export class Grm implements GrmApi {
     this.log = o.log;
     this.agentsByServer = new Map(o.agents.map((a) => [a.server, a]));
     for (const [id, a] of o.store.load().allocations) this.allocations.set(id, a);
+  }
+
+  /** Jobs of allocation `id` submitted and not yet finished (the idle rule must not reclaim it). */
+  jobsInFlight(id: string): number {
+    return this.jobsRunning.get(id) ?? 0;
+  }
+
+  /** When the allocation's last job finished, in Date.now() ms (0: never). */
+  lastJobEndedMs(id: string): number {
+    return this.jobsEndedMs.get(id) ?? 0;
   }
 
   /** Runs fn with no allocation, release or resize in flight (the reallocation loop uses it). */
@@ -348,6 +362,7 @@ export class Grm implements GrmApi {
     }
     this.o.store.remove(a.id);
     this.allocations.delete(a.id);
+    this.jobsEndedMs.delete(a.id);
     this.log.info({ allocation: a.id, why }, 'released');
   }
 
@@ -546,6 +561,25 @@ export class Grm implements GrmApi {
   /** Runs a job on the allocation's engine: a scratch memory slice on the engine's adapter, then the engine. */
   async runJob(tenant: string, id: string, body: unknown): Promise<{ output: string }> {
     const job = validateJob(body);
+    this.usable(tenant, id);
+    // Counted before the first await: a reallocation pass that runs while this job waits or runs
+    // sees the allocation in use (ra-spec §10 counters move only when a job completes).
+    this.jobsRunning.set(id, this.jobsInFlight(id) + 1);
+    try {
+      return await this.runJobCounted(tenant, id, job);
+    } finally {
+      const left = this.jobsInFlight(id) - 1;
+      if (left > 0) this.jobsRunning.set(id, left);
+      else this.jobsRunning.delete(id);
+      if (this.allocations.has(id)) this.jobsEndedMs.set(id, Date.now());
+    }
+  }
+
+  private async runJobCounted(
+    tenant: string,
+    id: string,
+    job: ReturnType<typeof validateJob>,
+  ): Promise<{ output: string }> {
     const a = this.usable(tenant, id);
     const resource = a.resources.find((r) =>
       job.function === 'matmul-f32'

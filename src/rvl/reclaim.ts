@@ -45,7 +45,7 @@ function previousOf(previous: readonly SliceSample[], s: SliceSample): SliceSamp
 }
 
 /** Counters that grew between the samples prove use, whatever LAST_ACTIVE_NS says. */
-function grew(p: SliceSample, s: SliceSample): boolean {
+export function grew(p: SliceSample, s: SliceSample): boolean {
   return s.jobs > p.jobs || s.bytesMoved > p.bytesMoved || s.busyNs > p.busyNs;
 }
 
