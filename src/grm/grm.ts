@@ -22,6 +22,7 @@ import {
   type ResizePlan,
   type Placement as RvlPlacement,
 } from '../rvl/index.js';
+import type { SlicePlacement } from '../rvl/plan.js';
 import type { AllocationStore, StoredAllocation } from '../store/store.js';
 import { type BitstreamLimits, defaultBitstreamLimits, validateBitstreamUpload } from './bitstream-upload.js';
 import { Mutex } from './mutex.js';
@@ -55,6 +56,8 @@ const publicView = ({ ownerKey: _k, ...a }: StoredAllocation): Allocation => a;
 export class Grm implements GrmApi {
   readonly allocations = new Map<string, StoredAllocation>();
   private readonly mutex = new Mutex();
+  /** Allocations whose memory is being copied to a reserved target slice (outside the mutex). */
+  private readonly moving = new Set<string>();
   /** Jobs running per allocation: work in flight is use, whatever the counters say yet. */
   private readonly jobsRunning = new Map<string, number>();
   /** When each allocation's last job returned (Date.now() ms): its result is use too. */
@@ -395,9 +398,9 @@ export class Grm implements GrmApi {
   async resize(tenant: string, id: string, body: unknown): Promise<Allocation> {
     const req = validateResize(body);
     this.resizable(this.usable(tenant, id), req); // refuse at once what can never resize
-    return this.mutex.run(async () => {
+    const step = await this.mutex.run(async (): Promise<Allocation | Move> => {
       // Looked up inside the mutex: a resize, migration or release queued before us may have run.
-      const a = this.usable(tenant, id);
+      const a = this.notMoving(this.usable(tenant, id));
       const resource = this.resizable(a, req);
       const pool = await this.readPool();
       const inventory = toInventory(pool, this.keyIndex());
@@ -433,10 +436,15 @@ export class Grm implements GrmApi {
         if (!r.ok) throw unavailable(r);
         plan = r.plan;
       }
-      const updated = await this.applyResize(a, req.resource, slice, plan, target);
+      if (plan.kind === 'migrate') return this.reserveMove(a, req.resource, slice, plan.to, target);
+      const updated = await this.resizeInPlace(a, req.resource, slice, plan.toLength, target);
       this.log.info({ allocation: id, resource: req.resource, plan: plan.kind }, 'resized');
       return publicView(updated);
     });
+    if (!isMove(step)) return step;
+    const updated = await this.finishMove(step);
+    this.log.info({ allocation: id, resource: req.resource, plan: 'migrate' }, 'resized');
+    return publicView(updated);
   }
 
   /** Moves a memory slice to a new extent (another adapter if needed), contents preserved by DMA. */
@@ -457,8 +465,8 @@ export class Grm implements GrmApi {
       return resource;
     };
     single(this.usable(tenant, id));
-    return this.mutex.run(async () => {
-      const a = this.usable(tenant, id); // fresh: something queued before us may have moved it
+    const move = await this.mutex.run(async () => {
+      const a = this.notMoving(this.usable(tenant, id)); // fresh: something queued before us may have moved it
       const resource = single(a);
       const inventory = toInventory(await this.readPool(), this.keyIndex());
       const p = resource.placements[0]!;
@@ -467,71 +475,57 @@ export class Grm implements GrmApi {
         throw new RaError(GrmCode.CONFLICT, `slice ${p.adapter}#${p.slice} is missing on the adapter`);
       const r = planMigration(buildAvailability(inventory), slice, toAdapters);
       if (!r.ok) throw unavailable(r);
-      const updated = await this.applyResize(a, resourceIndex, slice, r.plan, resource.bytes ?? slice.length);
-      this.log.info(
-        { allocation: id, from: p.adapter, to: updated.resources[resourceIndex]!.placements[0]!.adapter },
-        'migrated',
-      );
-      return publicView(updated);
+      if (r.plan.kind !== 'migrate') throw new RaError(GrmCode.CONFLICT, 'the migration plan moves nothing');
+      return this.reserveMove(a, resourceIndex, slice, r.plan.to, resource.bytes ?? slice.length);
     });
+    const updated = await this.finishMove(move);
+    this.log.info(
+      {
+        allocation: id,
+        from: move.from.adapter,
+        to: updated.resources[resourceIndex]!.placements[0]!.adapter,
+      },
+      'migrated',
+    );
+    return publicView(updated);
   }
 
-  private async applyResize(
+  /** Refuses a second resize or migration while one is copying (ra-spec §10: one slice, one move). */
+  private notMoving(a: StoredAllocation): StoredAllocation {
+    if (this.moving.has(a.id))
+      throw new RaError(GrmCode.CONFLICT, `allocation ${a.id} is being migrated; retry when that finishes`);
+    return a;
+  }
+
+  private async resizeInPlace(
     a: StoredAllocation,
     index: number,
     slice: ExistingSlice,
-    plan: ResizePlan,
+    toLength: number,
     target: number,
   ): Promise<StoredAllocation> {
     const resource = a.resources[index]!;
-    let placement: Placement;
-    if (plan.kind === 'in-place' || plan.kind === 'shrink') {
-      await this.agentFor(slice.adapter).call('resize', {
-        adapter: slice.adapter,
-        entry: slice.entry,
-        ownerKey: a.ownerKey,
-        length: plan.toLength,
-      });
-      placement = {
-        ...resource.placements[0]!,
-        ...(slice.kind === 'memory' ? { bytes: plan.toLength } : { units: plan.toLength }),
-      };
-    } else {
-      const to = plan.to;
-      const agent = this.agentFor(to.adapter);
-      await agent.call('program', {
-        adapter: to.adapter,
-        entry: to.entry,
-        kind: to.kind,
-        base: to.base,
-        length: to.length,
-        ownerKey: a.ownerKey,
-      });
-      try {
-        if (slice.kind === 'memory') {
-          await agent.call('copy', {
-            srcAdapter: slice.adapter,
-            srcEntry: slice.entry,
-            srcOffset: 0,
-            dstAdapter: to.adapter,
-            dstEntry: to.entry,
-            dstOffset: 0,
-            bytes: Math.min(slice.length, to.length),
-            ownerKey: a.ownerKey,
-          });
-        }
-      } catch (err) {
-        await agent
-          .call('release', { adapter: to.adapter, entry: to.entry, ownerKey: a.ownerKey })
-          .catch(() => undefined);
-        throw err;
-      }
-      placement = {
-        adapter: to.adapter,
-        slice: to.entry,
-        ...(to.kind === 'memory' ? { offset: to.base, bytes: to.length } : { units: to.length }),
-      };
-    }
+    await this.agentFor(slice.adapter).call('resize', {
+      adapter: slice.adapter,
+      entry: slice.entry,
+      ownerKey: a.ownerKey,
+      length: toLength,
+    });
+    const placement: Placement = {
+      ...resource.placements[0]!,
+      ...(slice.kind === 'memory' ? { bytes: toLength } : { units: toLength }),
+    };
+    return this.commitResource(a, index, placement, target);
+  }
+
+  /** Records the resource's new placement: durable before anything old is released. */
+  private commitResource(
+    a: StoredAllocation,
+    index: number,
+    placement: Placement,
+    target: number,
+  ): StoredAllocation {
+    const resource = a.resources[index]!;
     const resized: AllocatedResource = {
       ...resource,
       ...(resource.kind === 'memory' ? { bytes: target } : { units: target }),
@@ -541,21 +535,100 @@ export class Grm implements GrmApi {
       ...a,
       resources: a.resources.map((r, i) => (i === index ? resized : r)),
     };
-    // Durable before the old slice goes: a crash from here on leaves the old slice as a stray
-    // (reconciliation releases it), never the allocation pointing at a released slice.
     this.o.store.update(updated);
     this.allocations.set(a.id, updated);
-    if (plan.kind === 'migrate') {
-      await this.agentFor(slice.adapter)
-        .call('release', { adapter: slice.adapter, entry: slice.entry, ownerKey: a.ownerKey })
+    return updated;
+  }
+
+  /**
+   * Step 1 of a migration, under the mutex: programs the target slice with the allocation's key,
+   * which reserves it (every plan sees it as the allocation's), and marks the allocation as moving.
+   */
+  private async reserveMove(
+    a: StoredAllocation,
+    index: number,
+    from: ExistingSlice,
+    to: SlicePlacement,
+    target: number,
+  ): Promise<Move> {
+    await this.agentFor(to.adapter).call('program', {
+      adapter: to.adapter,
+      entry: to.entry,
+      kind: to.kind,
+      base: to.base,
+      length: to.length,
+      ownerKey: a.ownerKey,
+    });
+    this.moving.add(a.id);
+    return { move: true, id: a.id, ownerKey: a.ownerKey, index, from, to, target };
+  }
+
+  /**
+   * Steps 2 and 3: copies the contents by DMA without the mutex (a large copy takes seconds and
+   * unrelated allocations must not wait), then commits the switch under the mutex. A release of the
+   * allocation during the copy wins: the target slice is released and the move reports it.
+   */
+  private async finishMove(m: Move): Promise<StoredAllocation> {
+    const releaseTarget = () =>
+      this.agentFor(m.to.adapter)
+        .call('release', { adapter: m.to.adapter, entry: m.to.entry, ownerKey: m.ownerKey })
         .catch((e: Error) =>
           this.log.warn(
-            { allocation: a.id, adapter: slice.adapter, entry: slice.entry, err: e.message },
-            'old slice not released after migration; reconciliation will',
+            { allocation: m.id, adapter: m.to.adapter, entry: m.to.entry, err: e.message },
+            'migration target not released; reconciliation will',
           ),
         );
+    try {
+      let copyError: unknown;
+      if (m.from.kind === 'memory') {
+        await this.agentFor(m.to.adapter)
+          .call('copy', {
+            srcAdapter: m.from.adapter,
+            srcEntry: m.from.entry,
+            srcOffset: 0,
+            dstAdapter: m.to.adapter,
+            dstEntry: m.to.entry,
+            dstOffset: 0,
+            bytes: Math.min(m.from.length, m.to.length),
+            ownerKey: m.ownerKey,
+          })
+          .catch((err: unknown) => {
+            copyError = err;
+          });
+      }
+      return await this.mutex.run(async () => {
+        const a = this.allocations.get(m.id);
+        const still = a?.state === 'active' && a.ownerKey === m.ownerKey;
+        if (!still || copyError !== undefined) {
+          await releaseTarget();
+          if (!still)
+            throw new RaError(
+              GrmCode.CONFLICT,
+              `allocation ${m.id} was ${a ? 'lost' : 'released'} while its memory was being migrated; nothing was moved`,
+            );
+          throw copyError;
+        }
+        const placement: Placement = {
+          adapter: m.to.adapter,
+          slice: m.to.entry,
+          ...(m.to.kind === 'memory' ? { offset: m.to.base, bytes: m.to.length } : { units: m.to.length }),
+        };
+        // Durable before the old slice goes: a crash from here on leaves the old slice as a stray
+        // (reconciliation releases it), never the allocation pointing at a released slice.
+        const updated = this.commitResource(a, m.index, placement, m.target);
+        await this.agentFor(m.from.adapter)
+          .call('release', { adapter: m.from.adapter, entry: m.from.entry, ownerKey: m.ownerKey })
+          .catch((e: Error) =>
+            this.log.warn(
+              { allocation: m.id, adapter: m.from.adapter, entry: m.from.entry, err: e.message },
+              'old slice not released after migration; reconciliation will',
+            ),
+          );
+        return updated;
+      });
+    } finally {
+      this.moving.delete(m.id);
     }
-    return updated;
   }
 
   /** Runs a job on the allocation's engine: a scratch memory slice on the engine's adapter, then the engine. */
@@ -709,6 +782,19 @@ export class Grm implements GrmApi {
     return { id: entry.id };
   }
 }
+
+/** A migration between its reservation and its commit. */
+interface Move {
+  move: true;
+  id: string;
+  ownerKey: string;
+  index: number;
+  from: ExistingSlice;
+  to: SlicePlacement;
+  target: number;
+}
+
+const isMove = (x: Allocation | Move): x is Move => 'move' in x;
 
 function jobParams(
   fn: string,
