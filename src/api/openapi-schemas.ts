@@ -37,7 +37,7 @@ export const schemas = {
       {
         type: 'object',
         required: ['kind', 'function'],
-        properties: { kind: { const: 'accelerator' }, function: { type: 'string' } },
+        properties: { kind: { const: 'accelerator' }, function: { type: 'string', maxLength: 256 } },
       },
       {
         type: 'object',
@@ -52,14 +52,19 @@ export const schemas = {
       {
         type: 'object',
         required: ['kind', 'bitstream'],
-        properties: { kind: { const: 'logic' }, bitstream: { type: 'string' } },
+        properties: { kind: { const: 'logic' }, bitstream: { type: 'string', maxLength: 256 } },
       },
     ],
   },
   AllocationPolicy: {
     type: 'object',
     properties: {
-      sameServer: { type: 'string', description: 'Prefer adapters on this server' },
+      sameServer: {
+        type: 'string',
+        minLength: 1,
+        maxLength: 256,
+        description: 'Prefer adapters on this server',
+      },
       maxAdapters: positive,
       allowSplit: { type: 'boolean', default: true },
       leaseMs: { ...count, description: 'Released automatically this many ms after it was created' },
@@ -76,7 +81,7 @@ export const schemas = {
     type: 'object',
     required: ['resources'],
     properties: {
-      resources: { type: 'array', minItems: 1, items: ref('ResourceRequest') },
+      resources: { type: 'array', minItems: 1, maxItems: 64, items: ref('ResourceRequest') },
       policy: ref('AllocationPolicy'),
     },
   },

@@ -91,6 +91,7 @@ export const openApiDocument = {
         }),
         responses: {
           '201': ok('Allocated', ref('Allocation')),
+          '404': failure('NotFound'),
           '409': failure('Conflict'),
           '502': failure('BadGateway'),
           ...withBody,
@@ -187,8 +188,12 @@ export const openApiDocument = {
       Forbidden: errorResponse(
         'The bitstream is unsigned, or signed by an untrusted key, or its signature is bad; or the tenant is not an operator',
       ),
-      NotFound: errorResponse('No such allocation for this tenant, or no such route or bitstream'),
-      Conflict: errorResponse('Not enough free resources, or a state conflict'),
+      NotFound: errorResponse(
+        'No such allocation for this tenant, no such route, or no bitstream of that id this tenant may use',
+      ),
+      Conflict: errorResponse(
+        'Not enough free resources, a state conflict, a lost allocation (ALLOCATION_LOST: only GET and DELETE), or a bitstream id or quota taken',
+      ),
       PayloadTooLarge: errorResponse('The body is over the limit'),
       UnsupportedMediaType: errorResponse('The body is not application/json'),
       Internal: errorResponse('A server fault; details are in the log under details.requestId'),
