@@ -2,12 +2,12 @@
 // vector's interrupt arrives and, as a safety net, on a slow timer that also watches the adapter's
 // heartbeat (ra-spec §4: it advances at least every 10 ms while the adapter is alive).
 import { DriverCode, RaError } from './errors.js';
+import { HEARTBEAT_HUNG_MS } from './heartbeat.js';
 import type { NativeDevice } from './native.js';
 import type { RegisterFile } from './registers.js';
 import { Reg, Status } from './regs.js';
 
 const SAFETY_POLL_MS = 20;
-export const HEARTBEAT_DEAD_MS = 250;
 
 interface Pending {
   check: () => boolean;
@@ -83,7 +83,7 @@ export class InterruptWaiter {
             );
             return true;
           }
-          if (this.heartbeatStoppedMs() > HEARTBEAT_DEAD_MS) {
+          if (this.heartbeatStoppedMs() > HEARTBEAT_HUNG_MS) {
             reject(
               new RaError(
                 DriverCode.ADAPTER_HUNG,
