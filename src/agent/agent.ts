@@ -4,10 +4,11 @@
 
 import type { Catalog } from '../bitstream/catalog.js';
 import { loadBitstream } from '../bitstream/loader.js';
+import { AgentCode } from '../common/codes.js';
+import { RaError } from '../common/errors.js';
 import { Adapter } from '../driver/adapter.js';
 import { copyInPieces } from '../driver/copy.js';
 import { DmaController } from '../driver/dma.js';
-import { DriverCode, RaError } from '../driver/errors.js';
 import { functionIds, functionNames, isFunctionName } from '../driver/functions.js';
 import { HEARTBEAT_HUNG_MS } from '../driver/heartbeat.js';
 import { HostBuffer } from '../driver/hostmem.js';
@@ -70,7 +71,7 @@ const hexKey = (k: bigint) => k.toString(16).padStart(16, '0');
 function keyOf(params: Record<string, unknown>): bigint {
   const k = params.ownerKey;
   if (typeof k !== 'string' || !/^[0-9a-f]{16}$/.test(k))
-    throw new RaError(DriverCode.INVALID_ARGUMENT, 'ownerKey must be 16 hex digits');
+    throw new RaError(AgentCode.INVALID_PARAMS, 'ownerKey must be 16 hex digits');
   return BigInt(`0x${k}`);
 }
 
@@ -82,14 +83,14 @@ function decoded(
 ): Buffer {
   const v = params[name];
   if (typeof v !== 'string' || !pattern.test(v))
-    throw new RaError(DriverCode.INVALID_ARGUMENT, `${name} must be ${encoding}`);
+    throw new RaError(AgentCode.INVALID_PARAMS, `${name} must be ${encoding}`);
   return Buffer.from(v, encoding);
 }
 
 function int(params: Record<string, unknown>, name: string): number {
   const v = params[name];
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
-    throw new RaError(DriverCode.INVALID_ARGUMENT, `${name} must be a non-negative integer`);
+    throw new RaError(AgentCode.INVALID_PARAMS, `${name} must be a non-negative integer`);
   return v;
 }
 
@@ -129,7 +130,8 @@ export class Agent {
   private get(params: Record<string, unknown>): Owned {
     const id = params.adapter;
     const o = typeof id === 'string' ? this.owned.get(id) : undefined;
-    if (!o) throw new RaError('NOT_FOUND', `adapter ${String(id)} is not on server ${this.server}`);
+    if (!o)
+      throw new RaError(AgentCode.UNKNOWN_ADAPTER, `adapter ${String(id)} is not on server ${this.server}`);
     return o;
   }
 
@@ -193,7 +195,7 @@ export class Agent {
     const { adapter } = this.get(p);
     const kind = p.kind as SliceKindName;
     if (!['memory', 'compute', 'context'].includes(kind))
-      throw new RaError(DriverCode.INVALID_ARGUMENT, `unknown slice kind ${String(kind)}`);
+      throw new RaError(AgentCode.INVALID_PARAMS, `unknown slice kind ${String(kind)}`);
     const placement = {
       kind,
       ownerKey: keyOf(p),
@@ -225,7 +227,10 @@ export class Agent {
           ? this.catalog.findByFunction(p.function, adapter.identity)[0]
           : undefined;
     if (!entry)
-      throw new RaError('NOT_FOUND', `no catalog bitstream for ${String(p.bitstream ?? p.function)}`);
+      throw new RaError(
+        AgentCode.NO_BITSTREAM,
+        `no catalog bitstream for ${String(p.bitstream ?? p.function)}`,
+      );
     await loadBitstream(adapter, slot, entry, {
       trust: this.catalog.trust,
       policy: this.catalog.policy,
@@ -240,7 +245,7 @@ export class Agent {
   async runJob(p: Record<string, unknown>): Promise<{ output: string }> {
     const { adapter, dma } = this.get(p);
     const fn = p.function;
-    if (!isFunctionName(fn)) throw new RaError(DriverCode.INVALID_ARGUMENT, `unknown function ${String(fn)}`);
+    if (!isFunctionName(fn)) throw new RaError(AgentCode.INVALID_PARAMS, `unknown function ${String(fn)}`);
     // Every parameter is checked before anything changes on the adapter.
     const input = decoded(p, 'input', 'base64', /^[A-Za-z0-9+/]+={0,2}$/);
     const key = p.key === undefined ? undefined : decoded(p, 'key', 'hex', /^[0-9a-fA-F]{64}$/);
@@ -258,7 +263,7 @@ export class Agent {
     // The key goes with the job (ra-spec §12.1, DESC_F_INLINE_KEY), never to the shared context:
     // two jobs in flight on one context would otherwise run under whichever key was set last.
     if (fn === 'aes-256-gcm' && !key)
-      throw new RaError(DriverCode.INVALID_ARGUMENT, 'aes-256-gcm jobs need key (64 hex digits)');
+      throw new RaError(AgentCode.INVALID_PARAMS, 'aes-256-gcm jobs need key (64 hex digits)');
     const host = await HostBuffer.create(adapter, jobBufferBytes(fn, input.length, params));
     try {
       const output = await runJob(dma, memoryPort, host, {

@@ -3,7 +3,8 @@
 //   request  {"id": 7, "method": "program", "params": {...}}
 //   response {"id": 7, "result": {...}}  or  {"id": 7, "error": {"code", "message"}}
 import { type Duplex, Duplex as DuplexStream, PassThrough } from 'node:stream';
-import { RaError } from '../driver/errors.js';
+import { AgentCode } from '../common/codes.js';
+import { RaError } from '../common/errors.js';
 
 const MAX_LINE_BYTES = 128 * 1024 * 1024;
 /** Longer than any single adapter operation (a 3 MiB image at 1 GB/s, a 32 MiB job). */
@@ -46,12 +47,12 @@ export function serveAgent(stream: Duplex, handlers: Record<string, Handler>): v
       const m = msg as { id?: unknown; method?: unknown; params?: unknown };
       const reply = (body: object) => stream.write(`${JSON.stringify({ id: m.id, ...body })}\n`);
       if (typeof m.id !== 'number' || typeof m.method !== 'string') {
-        reply({ error: { code: 'PROTOCOL', message: 'request needs a numeric id and a method' } });
+        reply({ error: { code: AgentCode.PROTOCOL, message: 'request needs a numeric id and a method' } });
         return;
       }
       const handler = Object.hasOwn(handlers, m.method) ? handlers[m.method] : undefined;
       if (!handler) {
-        reply({ error: { code: 'PROTOCOL', message: `unknown method ${m.method}` } });
+        reply({ error: { code: AgentCode.PROTOCOL, message: `unknown method ${m.method}` } });
         return;
       }
       const params =
@@ -61,13 +62,19 @@ export function serveAgent(stream: Duplex, handlers: Record<string, Handler>): v
         (err: unknown) => {
           const e = err as RaError;
           reply({
-            error: { code: e.code ?? 'AGENT_ERROR', message: e.message ?? String(err), details: e.details },
+            error: {
+              code: e.code ?? AgentCode.FAILED,
+              message: e.message ?? String(err),
+              details: e.details,
+            },
           });
         },
       );
     },
     (err) =>
-      stream.write(`${JSON.stringify({ id: null, error: { code: 'PROTOCOL', message: err.message } })}\n`),
+      stream.write(
+        `${JSON.stringify({ id: null, error: { code: AgentCode.PROTOCOL, message: err.message } })}\n`,
+      ),
   );
 }
 
@@ -100,7 +107,7 @@ export class AgentClient {
     stream.on('error', (err) => this.fail(`agent connection failed: ${err.message}`));
   }
 
-  /** One request; an agent that does not answer within timeoutMs fails it with TIMEOUT. */
+  /** One request; an agent that does not answer within timeoutMs fails it with AGENT_TIMEOUT. */
   call<T>(method: string, params: Record<string, unknown> = {}, timeoutMs = CALL_TIMEOUT_MS): Promise<T> {
     if (this.closedError) return Promise.reject(this.closedError);
     const id = this.nextId++;
@@ -108,7 +115,10 @@ export class AgentClient {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(
-          new RaError('TIMEOUT', `${this.server}: agent did not answer ${method} within ${timeoutMs} ms`),
+          new RaError(
+            AgentCode.TIMEOUT,
+            `${this.server}: agent did not answer ${method} within ${timeoutMs} ms`,
+          ),
         );
       }, timeoutMs);
       const settle =
@@ -123,7 +133,7 @@ export class AgentClient {
   }
 
   private fail(message: string): void {
-    this.closedError ??= new RaError('ADAPTER_FAILURE', `${this.server}: ${message}`);
+    this.closedError ??= new RaError(AgentCode.DISCONNECTED, `${this.server}: ${message}`);
     for (const p of this.pending.values()) p.reject(this.closedError);
     this.pending.clear();
   }

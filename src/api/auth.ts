@@ -2,7 +2,7 @@
 // before the body is read, so an unauthenticated client never gets its body parsed or the GRM called.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { RaError } from '../driver/errors.js';
+import { RaError } from '../common/errors.js';
 import { GrmCode } from '../grm/types.js';
 
 const tenants = new WeakMap<FastifyRequest, string>();

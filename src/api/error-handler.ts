@@ -1,7 +1,7 @@
 // Every failure leaves through here, in the one envelope: errors thrown by handlers and hooks, fastify's
 // own refusals, URLs no route matches (404) and methods a route does not take (405).
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { RaError } from '../driver/errors.js';
+import { RaError } from '../common/errors.js';
 import { GrmCode } from '../grm/types.js';
 import { ApiCode, failureOf } from './errors.js';
 import { fromFastifyError } from './fastify-errors.js';

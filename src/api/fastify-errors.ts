@@ -1,6 +1,6 @@
 // Fastify's own refusals (body limit, content type, bad URL) rephrased as RaErrors with our codes,
 // so that they go through the one status table and say what to do next.
-import { RaError } from '../driver/errors.js';
+import { RaError } from '../common/errors.js';
 import { GrmCode } from '../grm/types.js';
 import { ApiCode } from './errors.js';
 import { ID_RULE } from './input.js';

@@ -1,6 +1,6 @@
 // The only input checks the HTTP edge makes: the body is a JSON object and a path id is well formed.
 // Field validation is the GRM's job (GrmApi: "every method validates its input").
-import { RaError } from '../driver/errors.js';
+import { RaError } from '../common/errors.js';
 import { GrmCode } from '../grm/types.js';
 
 export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;

@@ -1,7 +1,7 @@
 // The JSON body parser. It replaces fastify's default so that a malformed body is answered with where
 // JSON.parse stopped, and so that "__proto__" / "constructor.prototype" keys are refused (as fastify's
 // secure-json-parse does): the GRM may spread request objects, and such keys would reach prototypes.
-import { RaError } from '../driver/errors.js';
+import { RaError } from '../common/errors.js';
 import { GrmCode } from '../grm/types.js';
 
 /** Cheap prefilter: the reviver walk runs only on bodies that might hold a forbidden key. */

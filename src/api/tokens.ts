@@ -1,6 +1,6 @@
 // Bearer tokens from `--tokens alice=TOKEN,bob=TOKEN` or RAFABRIC_TOKENS: token -> tenant.
 // Errors name the entry and the tenant, never the token (it is a secret and may land in logs).
-import { RaError } from '../driver/errors.js';
+import { RaError } from '../common/errors.js';
 import { GrmCode } from '../grm/types.js';
 
 const TENANT_PATTERN = /^[a-z0-9_-]{1,64}$/;

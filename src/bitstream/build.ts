@@ -1,7 +1,8 @@
 // Building a bitstream (descriptor + image) from a short spec: used by scripts/make-bitstreams.mjs
 // for the images the project ships, and by tests. The header comes from the descriptor (headerFor),
 // so the two always agree.
-import { RaError } from '../driver/errors.js';
+import { DriverCode } from '../common/codes.js';
+import { RaError } from '../common/errors.js';
 import { Img } from '../driver/regs.js';
 import { BitstreamCode } from './codes.js';
 import {
@@ -49,7 +50,7 @@ export function payloadFor(spec: BitstreamSpec): Buffer {
   const stages = spec.pipeline ? pipelinePayload(spec.pipeline) : Buffer.alloc(0);
   if (stages.length > spec.payloadBytes) {
     throw new RaError(
-      'INVALID_ARGUMENT',
+      DriverCode.INVALID_ARGUMENT,
       `payloadBytes ${spec.payloadBytes} cannot hold the ${stages.length}-byte stage list`,
     );
   }

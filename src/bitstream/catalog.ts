@@ -6,7 +6,7 @@
 // operator publishes it (removes the owner file). Entries without an owner file are published.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { RaError } from '../driver/errors.js';
+import { RaError } from '../common/errors.js';
 import { BitstreamCode } from './codes.js';
 import { compatibilityProblems, type TargetAdapter } from './compatibility.js';
 import {

@@ -1,7 +1,8 @@
 // Can this adapter host this bitstream? Checked against the adapter's identity (ra-spec §3) in the
 // order the adapter itself checks (§5.4 CMD_SLOT_LOAD 6-8), so a refusal here predicts its answer.
+
+import { RaError } from '../common/errors.js';
 import type { AdapterIdentity } from '../driver/adapter.js';
-import { RaError } from '../driver/errors.js';
 import { functionIds } from '../driver/functions.js';
 import { Img } from '../driver/regs.js';
 import { BitstreamCode } from './codes.js';

@@ -2,7 +2,7 @@
 // JSON Schema in schema.ts through ajv, then the rules a schema cannot state), and the image header
 // (ra-spec §13) a descriptor implies.
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
-import { RaError } from '../driver/errors.js';
+import { RaError } from '../common/errors.js';
 import { functionIds } from '../driver/functions.js';
 import { BitstreamCode } from './codes.js';
 import type { ImageHeader, PipelineStage } from './image.js';

@@ -2,7 +2,7 @@
 // the image inside the descriptor's folder (paths.ts); writing replaces both files atomically.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { RaError } from '../driver/errors.js';
+import { RaError } from '../common/errors.js';
 import { BitstreamCode } from './codes.js';
 import {
   DESCRIPTOR_FILE_SUFFIX,

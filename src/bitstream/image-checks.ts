@@ -1,7 +1,7 @@
 // Does an image file agree with its descriptor? Size, file sha256, the 128-byte header (ra-spec
 // §13, every field derived from the descriptor: descriptor.ts headerFor) and, for custom logic, the
 // pipeline stage list at the start of the payload (ra-spec §12.2).
-import { RaError } from '../driver/errors.js';
+import { RaError } from '../common/errors.js';
 import { functionName } from '../driver/functions.js';
 import { Img } from '../driver/regs.js';
 import { BitstreamCode } from './codes.js';

@@ -1,7 +1,8 @@
 // The bitstream image the adapter verifies (ra-spec §13): a 128-byte header, then the payload.
 // Building and parsing it here keeps the layout in one place for the loader, the catalog and tests.
 import { createHash } from 'node:crypto';
-import { DriverCode, RaError } from '../driver/errors.js';
+import { DriverCode } from '../common/codes.js';
+import { RaError } from '../common/errors.js';
 import { Img } from '../driver/regs.js';
 
 export interface ImageHeader {

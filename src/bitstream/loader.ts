@@ -2,8 +2,9 @@
 // header, signature under the policy, spec, function, contexts, slot and staging sizes) runs before
 // the first register access, so a refused bitstream leaves the adapter exactly as it was.
 import { readFileSync } from 'node:fs';
+import { DriverCode } from '../common/codes.js';
+import { RaError } from '../common/errors.js';
 import type { Adapter } from '../driver/adapter.js';
-import { DriverCode, RaError } from '../driver/errors.js';
 import { type SlotInfo, Slots } from '../driver/slots.js';
 import type { CatalogEntry } from './catalog.js';
 import { BitstreamCode } from './codes.js';

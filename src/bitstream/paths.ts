@@ -2,7 +2,7 @@
 // absolute), and a symlink may only point at a regular file inside the same folder.
 import { lstatSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { RaError } from '../driver/errors.js';
+import { RaError } from '../common/errors.js';
 import { BitstreamCode } from './codes.js';
 
 /** Refuses anything but a plain file name; `field` names what held it (descriptor.image.file). */

@@ -2,8 +2,8 @@
 // the GRM's catalog (a writable folder of tenants' bitstreams beside the shipped ones), and loading a
 // function's newest compatible one into a free slot (for `adapter run`, the demo).
 import path from 'node:path';
+import { RaError } from '../common/errors.js';
 import type { Adapter } from '../driver/adapter.js';
-import { RaError } from '../driver/errors.js';
 import { packageRoot } from '../driver/native.js';
 import { Slots } from '../driver/slots.js';
 import { Catalog } from './catalog.js';

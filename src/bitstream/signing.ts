@@ -13,7 +13,8 @@ import {
 } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { RaError } from '../driver/errors.js';
+import { DriverCode } from '../common/codes.js';
+import { RaError } from '../common/errors.js';
 import { BitstreamCode } from './codes.js';
 import { type Descriptor, type UnsignedDescriptor, withoutSignature } from './descriptor.js';
 
@@ -101,7 +102,7 @@ export function writeKeyPair(
 ): WrittenKeyPair {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) {
     throw new RaError(
-      'INVALID_ARGUMENT',
+      DriverCode.INVALID_ARGUMENT,
       `key name '${name}' must be 1-64 characters of letters, digits, '.', '_' and '-'`,
     );
   }

@@ -5,7 +5,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { RaError } from '../driver/errors.js';
+import { RaError } from '../common/errors.js';
 import { packageRoot } from '../driver/native.js';
 import { BitstreamCode } from './codes.js';
 import { type Descriptor, describeAjvError } from './descriptor.js';

@@ -1,7 +1,8 @@
 // The `rafabric` command. Each subcommand family lives in src/cli/commands/<name>.ts and exports
 // register(program); this file only wires them and turns errors into one clear line and an exit code.
 import { Command, CommanderError } from 'commander';
-import { RaError } from '../driver/errors.js';
+import { DriverCode } from '../common/codes.js';
+import { RaError } from '../common/errors.js';
 import { registerAdapterCommands } from './commands/adapter.js';
 import { registerBitstreamCommands } from './commands/bitstream.js';
 import { registerClientCommands } from './commands/client.js';
@@ -36,7 +37,9 @@ export async function main(argv: string[]): Promise<void> {
     }
     printError(err);
     process.exitCode =
-      err instanceof RaError && err.code === 'INVALID_ARGUMENT' ? exitCodes.usage : exitCodes.failure;
+      err instanceof RaError && err.code === DriverCode.INVALID_ARGUMENT
+        ? exitCodes.usage
+        : exitCodes.failure;
   }
 }
 

@@ -1,5 +1,5 @@
 // How the CLI prints: tables for people, JSON for machines, errors as one line on stderr.
-import { RaError } from '../driver/errors.js';
+import { RaError } from '../common/errors.js';
 
 export const exitCodes = { ok: 0, failure: 1, usage: 2 } as const;
 

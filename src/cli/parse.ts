@@ -1,5 +1,6 @@
 // Parsing and validating CLI values. Every refusal names the flag and says what is expected.
-import { DriverCode, RaError } from '../driver/errors.js';
+import { DriverCode } from '../common/codes.js';
+import { RaError } from '../common/errors.js';
 
 const SIZE = /^(\d+)\s*([KMGT]i?B?|B)?$/i;
 const MULT: Record<string, number> = { '': 1, B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };

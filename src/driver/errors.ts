@@ -1,6 +1,10 @@
-// One error class for the whole stack (as better-sqlite3's SqliteError): a stable string `code`,
-// one per datasheet error (ra-spec §15) and per driver condition, and a message that says what to do.
+// Device errors: the datasheet's error numbers (ra-spec §15) turned into the stack's one error class
+// (RaError, src/common/errors.ts) with a stable code and a hint that says what to do.
+import { DriverCode } from '../common/codes.js';
+import { RaError } from '../common/errors.js';
 import { Err } from './regs.js';
+
+export { DriverCode, RaError };
 
 /** Datasheet error number -> stable code, derived from the generated register map. */
 const codeByNumber = new Map<number, string>(
@@ -8,32 +12,6 @@ const codeByNumber = new Map<number, string>(
     .filter(([name]) => name !== 'COUNT' && name !== 'OK')
     .map(([name, value]) => [value, name]),
 );
-
-/** Codes the driver itself raises (no datasheet number). */
-export const DriverCode = {
-  TIMEOUT: 'TIMEOUT', // the adapter did not answer in time
-  ADAPTER_GONE: 'ADAPTER_GONE', // the adapter's connection closed (model exited, surprise removal)
-  ADAPTER_HUNG: 'ADAPTER_HUNG', // the heartbeat stopped
-  CLOSED: 'CLOSED', // used after close()
-  OPEN_FAILED: 'OPEN_FAILED',
-  LOCK_TIMEOUT: 'LOCK_TIMEOUT', // another client held the admin mailbox too long
-  NO_QUEUE: 'NO_QUEUE', // every DMA queue is owned by another client
-  INVALID_ARGUMENT: 'INVALID_ARGUMENT', // rejected by the driver before touching a register
-  NO_SPACE: 'NO_SPACE', // the host buffer's file system has no room for it
-  UNKNOWN_DEVICE_ERROR: 'UNKNOWN_DEVICE_ERROR',
-} as const;
-
-export class RaError extends Error {
-  override readonly name: string = 'RaError';
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly details?: Record<string, unknown>,
-  ) {
-    super(message);
-    Error.captureStackTrace?.(this, RaError);
-  }
-}
 
 const hints: Record<string, string> = {
   NOT_LOCKED: 'the admin mailbox was used without holding CMD_LOCK',

@@ -4,8 +4,9 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
+import { DeviceCode, DriverCode } from '../common/codes.js';
+import { RaError } from '../common/errors.js';
 import type { Adapter } from './adapter.js';
-import { DriverCode, RaError } from './errors.js';
 import { addon, type NativeHostMapping } from './native.js';
 import { Bar, Cmd, HostMem } from './regs.js';
 
@@ -81,7 +82,7 @@ function mapReserved(file: string, size: number): NativeHostMapping {
         `no room for a ${size}-byte host buffer on the adapter's file system (${code}): free space there or use a smaller input`,
         { bytes: size },
       );
-    throw new RaError('HOSTMEM', `cannot create a host buffer: ${(err as Error).message}`);
+    throw new RaError(DeviceCode.HOSTMEM, `cannot create a host buffer: ${(err as Error).message}`);
   }
 }
 
@@ -98,8 +99,8 @@ async function registerFree(adapter: Adapter, name: string, size: number): Promi
       return handle;
     } catch (err) {
       // Another client may have taken this handle between our read and the command: try the next.
-      if ((err as RaError).code !== 'HOSTMEM') throw err;
+      if ((err as RaError).code !== DeviceCode.HOSTMEM) throw err;
     }
   }
-  throw new RaError('HOSTMEM', `${adapter.uri}: every host region handle is in use`);
+  throw new RaError(DeviceCode.HOSTMEM, `${adapter.uri}: every host region handle is in use`);
 }

@@ -1,8 +1,9 @@
 // Slice table (ra-spec §10): read entries and their utilization counters, and program slices
 // through the admin mailbox (free -> reserved -> active -> draining -> free).
 import { randomBytes } from 'node:crypto';
+import { DeviceCode, DriverCode } from '../common/codes.js';
+import { RaError } from '../common/errors.js';
 import type { Adapter } from './adapter.js';
-import { DriverCode, RaError } from './errors.js';
 import { Bar, Cmd, Release, Slice, SliceKind, SliceState } from './regs.js';
 
 export type SliceKindName = 'memory' | 'compute' | 'context';
@@ -151,7 +152,8 @@ export class Slices {
 
   /** reserve + activate in a free entry; returns the entry index. */
   async program(p: SlicePlacement, index = this.freeIndex()): Promise<number> {
-    if (index === undefined) throw new RaError('NO_RESOURCE', `${this.adapter.uri}: slice table is full`);
+    if (index === undefined)
+      throw new RaError(DeviceCode.NO_RESOURCE, `${this.adapter.uri}: slice table is full`);
     await this.reserve(index, p);
     try {
       await this.activate(index, p.ownerKey);

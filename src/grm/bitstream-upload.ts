@@ -3,7 +3,7 @@
 // loaded through the 3 MiB staging window; loading from memory slices is not supported).
 
 import { BitstreamCode } from '../bitstream/codes.js';
-import { RaError } from '../driver/errors.js';
+import { RaError } from '../common/errors.js';
 import { Bar } from '../driver/regs.js';
 import { GrmCode } from './types.js';
 

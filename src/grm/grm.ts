@@ -6,7 +6,8 @@ import type { AgentAdapter } from '../agent/agent.js';
 import type { AgentClient } from '../agent/protocol.js';
 import type { Catalog } from '../bitstream/catalog.js';
 import { BitstreamCode } from '../bitstream/codes.js';
-import { RaError } from '../driver/errors.js';
+import { DeviceCode } from '../common/codes.js';
+import { RaError } from '../common/errors.js';
 import type { FunctionName } from '../driver/functions.js';
 import { jobBufferBytes, matmulParams } from '../driver/jobs.js';
 import { randomOwnerKey } from '../driver/slices.js';
@@ -312,7 +313,7 @@ export class Grm implements GrmApi {
       await this.unprogram(id, ownerKey, programmed);
       const e = err as RaError;
       throw new RaError(
-        e.code === 'OVERLAP' || e.code === 'NO_RESOURCE' || e.code === 'SLOT_BUSY'
+        e.code === DeviceCode.OVERLAP || e.code === DeviceCode.NO_RESOURCE || e.code === DeviceCode.SLOT_BUSY
           ? GrmCode.CONFLICT
           : GrmCode.ADAPTER_FAILURE,
         `configuring the adapters failed and was rolled back: ${e.message}`,

@@ -115,21 +115,5 @@ export interface GrmApi {
   health(): { ok: boolean; adapters: number; unhealthy: number };
 }
 
-/** Error codes of the GRM (RaError.code), and the HTTP status each maps to (src/api). */
-export const GrmCode = {
-  INVALID_REQUEST: 'INVALID_REQUEST',
-  UNAUTHORIZED: 'UNAUTHORIZED',
-  /** Authenticated, but this tenant may not do that (operators only). */
-  FORBIDDEN: 'FORBIDDEN',
-  NOT_FOUND: 'NOT_FOUND',
-  RESOURCE_UNAVAILABLE: 'RESOURCE_UNAVAILABLE',
-  CONFLICT: 'CONFLICT',
-  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
-  ADAPTER_FAILURE: 'ADAPTER_FAILURE',
-  /** The allocation lost an adapter: it answers GET and DELETE only. */
-  ALLOCATION_LOST: 'ALLOCATION_LOST',
-  /** A job's output would exceed MAX_JOB_OUTPUT_BYTES. */
-  OUTPUT_TOO_LARGE: 'OUTPUT_TOO_LARGE',
-  /** A tenant's bitstream count or bytes would exceed its limit. */
-  BITSTREAM_QUOTA: 'BITSTREAM_QUOTA',
-} as const;
+/** Error codes of the GRM (RaError.code), with every other layer's in src/common/codes.ts. */
+export { GrmCode } from '../common/codes.js';

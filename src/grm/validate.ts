@@ -1,7 +1,7 @@
 // Validation of what clients send the GRM. Resources are checked by the RVL (one place for
 // placement rules); the GRM adds its own policy fields, resize requests and job requests.
 // Every refusal is RaError INVALID_REQUEST naming the field.
-import { RaError } from '../driver/errors.js';
+import { RaError } from '../common/errors.js';
 import { isFunctionName } from '../driver/functions.js';
 import { type PlacementRequest, validateRequest } from '../rvl/index.js';
 import { quoted } from '../rvl/request.js';

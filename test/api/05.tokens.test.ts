@@ -1,7 +1,7 @@
 // parseTokens: `--tokens alice=TOKEN,bob=TOKEN` / RAFABRIC_TOKENS, and every refusal, none echoing a token.
 import { describe, expect, it } from 'vitest';
 import { parseTokens } from '../../src/api/tokens.js';
-import { RaError } from '../../src/driver/errors.js';
+import { RaError } from '../../src/common/errors.js';
 
 function refusal(text: string): RaError {
   try {

@@ -1,6 +1,6 @@
 // GET /v1/adapters: the pool, with another tenant's allocation ids hidden from slices.
 import { describe, expect, it } from 'vitest';
-import { RaError } from '../../src/driver/errors.js';
+import { RaError } from '../../src/common/errors.js';
 import { adapterView } from './fake-grm.js';
 import { ALICE, aliceAllocation, BOB, expectError, harness } from './helpers.js';
 

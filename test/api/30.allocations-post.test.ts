@@ -1,7 +1,7 @@
 // POST /v1/allocations: 201 with the Allocation. The API checks only that the body is a JSON object;
 // odd values (2^63, "NaN", huge arrays) go to the GRM unchanged and the GRM's refusal comes back.
 import { describe, expect, it } from 'vitest';
-import { RaError } from '../../src/driver/errors.js';
+import { RaError } from '../../src/common/errors.js';
 import { MAX_RESOURCES } from './fake-grm.js';
 import { ALICE, expectError, harness } from './helpers.js';
 

@@ -1,6 +1,6 @@
 // PATCH /v1/allocations/:id: resize a memory or compute resource; 200 with the Allocation.
 import { describe, expect, it } from 'vitest';
-import { RaError } from '../../src/driver/errors.js';
+import { RaError } from '../../src/common/errors.js';
 import { ALICE, aliceAllocation, BOB, expectError, harness } from './helpers.js';
 
 describe('PATCH /v1/allocations/:id', () => {

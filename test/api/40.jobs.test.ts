@@ -1,6 +1,6 @@
 // POST /v1/allocations/:id/jobs: run a function on the allocation; 200 {output: BASE64}.
 import { describe, expect, it } from 'vitest';
-import { RaError } from '../../src/driver/errors.js';
+import { RaError } from '../../src/common/errors.js';
 import { ALICE, aliceAllocation, BOB, expectError, harness } from './helpers.js';
 
 const job = (text: string) => ({ function: 'crc32c', input: Buffer.from(text).toString('base64') });

@@ -1,7 +1,7 @@
 // GET /v1/bitstreams and POST /v1/bitstreams: the catalog, and registration with its refusals
 // mapped by the status table (400 bad descriptor, 403 signature policy, 409 exists).
 import { describe, expect, it } from 'vitest';
-import { RaError } from '../../src/driver/errors.js';
+import { RaError } from '../../src/common/errors.js';
 import { ALICE, expectError, harness } from './helpers.js';
 
 const registration = (descriptor: Record<string, unknown>) => ({ descriptor, image: 'UkFCSVQ=' });

@@ -2,7 +2,7 @@
 // (another tenant's id is NOT_FOUND, as the real GRM answers), and validates just enough to prove
 // that the HTTP layer passes odd values through to it rather than judging them itself.
 import { BitstreamCode } from '../../src/bitstream/codes.js';
-import { RaError } from '../../src/driver/errors.js';
+import { RaError } from '../../src/common/errors.js';
 import {
   type AdapterView,
   type AllocatedResource,

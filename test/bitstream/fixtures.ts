@@ -10,7 +10,7 @@ import type { Descriptor, UnsignedDescriptor } from '../../src/bitstream/descrip
 import { writeBitstreamFiles } from '../../src/bitstream/files.js';
 import { type GeneratedKey, generateSigningKey, signDescriptor } from '../../src/bitstream/signing.js';
 import { TrustStore } from '../../src/bitstream/trust.js';
-import { RaError } from '../../src/driver/errors.js';
+import { RaError } from '../../src/common/errors.js';
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;

@@ -4,9 +4,9 @@ import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { AgentClient, inProcessChannel, serveAgent } from '../../src/agent/protocol.js';
 import { openShippedCatalog } from '../../src/bitstream/shipped.js';
-import { RaError } from '../../src/driver/errors.js';
+import { RaError } from '../../src/common/errors.js';
 import { Grm } from '../../src/grm/grm.js';
-import { MemoryStore } from '../../src/store/index.js';
+import { MemoryStore, StoreCode } from '../../src/store/index.js';
 import { MiB, quietLog, readSliceTables, useEmbedded } from './helpers.js';
 
 describe('atomic allocation', () => {
@@ -58,7 +58,7 @@ describe('commit failure', () => {
   it('unprograms the slices when the store cannot commit, and the client gets the error', async () => {
     class FailingStore extends MemoryStore {
       override commit(): void {
-        throw new RaError('IO_FAILED', 'injected: the disk is full');
+        throw new RaError(StoreCode.IO_FAILED, 'injected: the disk is full');
       }
     }
     const [grmSide, agentSide] = inProcessChannel();
@@ -73,7 +73,7 @@ describe('commit failure', () => {
     const before = readSliceTables(ctx.pool.modelDir, 2);
     await expect(
       grm.allocate('alice', { resources: [{ kind: 'memory', bytes: 100 * MiB }] }),
-    ).rejects.toMatchObject({ code: 'IO_FAILED' });
+    ).rejects.toMatchObject({ code: StoreCode.IO_FAILED });
     expect(readSliceTables(ctx.pool.modelDir, 2)).toEqual(before);
     expect(store.load().intents.size).toBe(0);
     expect(grm.list('alice')).toEqual([]);

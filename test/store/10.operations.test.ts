@@ -1,7 +1,13 @@
 // Each operation of the AllocationStore interface, its happy path and its refusals, run against every
 // store (the in-memory one and the journal one) so both keep the same contract.
 import { describe, expect, it } from 'vitest';
-import { type AllocationStore, JournalStore, MemoryStore, StoreError } from '../../src/store/index.js';
+import {
+  type AllocationStore,
+  JournalStore,
+  MemoryStore,
+  StoreCode,
+  StoreError,
+} from '../../src/store/index.js';
 import { allocation, intent, plain, tempDir } from './helpers.js';
 
 const stores: [string, () => AllocationStore][] = [
@@ -65,20 +71,22 @@ describe.each(stores)('%s', (_name, make) => {
   it('refuses an id recorded twice, committed twice, or an intent for a committed id (CONFLICT)', () => {
     const store = make();
     store.recordIntent(intent('a1'));
-    expect(codeOf(() => store.recordIntent(intent('a1')))).toBe('CONFLICT');
+    expect(codeOf(() => store.recordIntent(intent('a1')))).toBe(StoreCode.CONFLICT);
     store.commit(allocation('a1'));
-    expect(codeOf(() => store.commit(allocation('a1')))).toBe('CONFLICT');
-    expect(codeOf(() => store.recordIntent(intent('a1')))).toBe('CONFLICT');
+    expect(codeOf(() => store.commit(allocation('a1')))).toBe(StoreCode.CONFLICT);
+    expect(codeOf(() => store.recordIntent(intent('a1')))).toBe(StoreCode.CONFLICT);
     store.close();
   });
 
   it("refuses a commit that contradicts its intent's tenant or owner key, and a tenant change by update", () => {
     const store = make();
     store.recordIntent(intent('a1'));
-    expect(codeOf(() => store.commit(allocation('a1', { tenant: 'tenant-b' })))).toBe('CONFLICT');
-    expect(codeOf(() => store.commit(allocation('a1', { ownerKey: 'ffffffffffffffff' })))).toBe('CONFLICT');
+    expect(codeOf(() => store.commit(allocation('a1', { tenant: 'tenant-b' })))).toBe(StoreCode.CONFLICT);
+    expect(codeOf(() => store.commit(allocation('a1', { ownerKey: 'ffffffffffffffff' })))).toBe(
+      StoreCode.CONFLICT,
+    );
     store.commit(allocation('a1'));
-    expect(codeOf(() => store.update(allocation('a1', { tenant: 'tenant-b' })))).toBe('CONFLICT');
+    expect(codeOf(() => store.update(allocation('a1', { tenant: 'tenant-b' })))).toBe(StoreCode.CONFLICT);
     store.close();
   });
 
@@ -86,9 +94,9 @@ describe.each(stores)('%s', (_name, make) => {
     const store = make();
     store.commit(allocation('a1'));
     const before = plain(store.load());
-    expect(codeOf(() => store.update(allocation('zz')))).toBe('NOT_FOUND');
-    expect(codeOf(() => store.remove('zz'))).toBe('NOT_FOUND');
-    expect(codeOf(() => store.abortIntent('a1'))).toBe('NOT_FOUND');
+    expect(codeOf(() => store.update(allocation('zz')))).toBe(StoreCode.NOT_FOUND);
+    expect(codeOf(() => store.remove('zz'))).toBe(StoreCode.NOT_FOUND);
+    expect(codeOf(() => store.abortIntent('a1'))).toBe(StoreCode.NOT_FOUND);
     expect(plain(store.load())).toEqual(before);
     store.close();
   });
@@ -124,7 +132,7 @@ describe.each(stores)('%s', (_name, make) => {
   ])('refuses an allocation with %s (INVALID_ARGUMENT, naming the field)', (_what, bad, message) => {
     const store = make();
     expect(() => store.commit(bad as never)).toThrow(message);
-    expect(codeOf(() => store.commit(bad as never))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => store.commit(bad as never))).toBe(StoreCode.INVALID_ARGUMENT);
     expect(store.load().allocations.size).toBe(0);
     store.close();
   });
@@ -132,11 +140,13 @@ describe.each(stores)('%s', (_name, make) => {
   it('refuses malformed intents and ids', () => {
     const store = make();
     expect(codeOf(() => store.recordIntent({ ...intent('a1'), placements: 'ra0' } as never))).toBe(
-      'INVALID_ARGUMENT',
+      StoreCode.INVALID_ARGUMENT,
     );
-    expect(codeOf(() => store.recordIntent(intent('')))).toBe('INVALID_ARGUMENT');
-    expect(codeOf(() => store.remove(42 as never))).toBe('INVALID_ARGUMENT');
-    expect(codeOf(() => store.commit({ ...allocation('a1'), bytes: 10n } as never))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => store.recordIntent(intent('')))).toBe(StoreCode.INVALID_ARGUMENT);
+    expect(codeOf(() => store.remove(42 as never))).toBe(StoreCode.INVALID_ARGUMENT);
+    expect(codeOf(() => store.commit({ ...allocation('a1'), bytes: 10n } as never))).toBe(
+      StoreCode.INVALID_ARGUMENT,
+    );
     store.close();
   });
 
@@ -163,9 +173,9 @@ describe.each(stores)('%s', (_name, make) => {
     const store = make();
     store.close();
     store.close();
-    expect(codeOf(() => store.load())).toBe('CLOSED');
-    expect(codeOf(() => store.commit(allocation('a1')))).toBe('CLOSED');
-    expect(codeOf(() => store.remove('a1'))).toBe('CLOSED');
+    expect(codeOf(() => store.load())).toBe(StoreCode.CLOSED);
+    expect(codeOf(() => store.commit(allocation('a1')))).toBe(StoreCode.CLOSED);
+    expect(codeOf(() => store.remove('a1'))).toBe(StoreCode.CLOSED);
   });
 });
 

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checksum } from '../../src/store/checksum.js';
-import { JournalStore, StoreError } from '../../src/store/index.js';
+import { JournalStore, StoreCode, StoreError } from '../../src/store/index.js';
 import { encodeRecord } from '../../src/store/journal.js';
 import { allocation, crashImage, intent, journalOf, lineStarts, tempDir } from './helpers.js';
 
@@ -39,7 +39,7 @@ function refusal(dir: string): StoreError {
     error = err;
   }
   expect(error).toBeInstanceOf(StoreError);
-  expect((error as StoreError).code).toBe('CORRUPT');
+  expect((error as StoreError).code).toBe(StoreCode.CORRUPT);
   // Refusing changes no file and leaves no lock behind.
   expect(STORE_FILES_CONTENT(dir)).toEqual(before);
   expect(fs.existsSync(join(dir, 'lock'))).toBe(false);

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { JournalStore, StoreError } from '../../src/store/index.js';
+import { JournalStore, StoreCode, StoreError } from '../../src/store/index.js';
 import { allocation, tempDir } from './helpers.js';
 
 function writeLock(dir: string, holder: object | string): void {
@@ -18,7 +18,7 @@ function lockedError(fn: () => unknown): StoreError {
     fn();
   } catch (err) {
     expect(err).toBeInstanceOf(StoreError);
-    expect((err as StoreError).code).toBe('LOCKED');
+    expect((err as StoreError).code).toBe(StoreCode.LOCKED);
     return err as StoreError;
   }
   throw new Error('expected LOCKED');

@@ -17,14 +17,14 @@ const KEY = '0123456789abcdef';
 const CREATED = '2025-01-01T00:00:00.000Z';
 
 /**
- * src/store, and the driver's error module it extends, as plain ES modules in a temporary directory
+ * src/store, and src/common (errors and codes) it imports, as plain ES modules in a temporary directory
  * (type-only imports are erased).
  */
 function transpileStore(): string {
   const out = tempDir('transpiled');
   const folders: [string, (f: string) => boolean][] = [
     ['store', (f) => f.endsWith('.ts')],
-    ['driver', (f) => f === 'errors.ts' || f === 'regs.ts'],
+    ['common', (f) => f.endsWith('.ts')],
   ];
   for (const [folder, wanted] of folders) {
     const src = join(import.meta.dirname, '../../src', folder);

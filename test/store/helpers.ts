@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import type { Intent, StoredAllocation, StoreState } from '../../src/store/index.js';
+import { StoreCode } from '../../src/store/index.js';
 
 const made: string[] = [];
 
@@ -157,32 +158,32 @@ export class Model {
   readonly allocations = new Map<string, StoredAllocation>();
   readonly intents = new Map<string, Intent>();
 
-  apply(m: ModelOp): 'ok' | 'CONFLICT' | 'NOT_FOUND' {
+  apply(m: ModelOp): 'ok' | typeof StoreCode.CONFLICT | typeof StoreCode.NOT_FOUND {
     switch (m.op) {
       case 'recordIntent':
-        if (this.intents.has(m.intent.id) || this.allocations.has(m.intent.id)) return 'CONFLICT';
+        if (this.intents.has(m.intent.id) || this.allocations.has(m.intent.id)) return StoreCode.CONFLICT;
         this.intents.set(m.intent.id, structuredClone(m.intent));
         return 'ok';
       case 'commit': {
         const i = this.intents.get(m.allocation.id);
-        if (this.allocations.has(m.allocation.id)) return 'CONFLICT';
+        if (this.allocations.has(m.allocation.id)) return StoreCode.CONFLICT;
         if (i && (i.tenant !== m.allocation.tenant || i.ownerKey !== m.allocation.ownerKey))
-          return 'CONFLICT';
+          return StoreCode.CONFLICT;
         this.intents.delete(m.allocation.id);
         this.allocations.set(m.allocation.id, structuredClone(m.allocation));
         return 'ok';
       }
       case 'update': {
         const current = this.allocations.get(m.allocation.id);
-        if (!current) return 'NOT_FOUND';
-        if (current.tenant !== m.allocation.tenant) return 'CONFLICT';
+        if (!current) return StoreCode.NOT_FOUND;
+        if (current.tenant !== m.allocation.tenant) return StoreCode.CONFLICT;
         this.allocations.set(m.allocation.id, structuredClone(m.allocation));
         return 'ok';
       }
       case 'abortIntent':
-        return this.intents.delete(m.id) ? 'ok' : 'NOT_FOUND';
+        return this.intents.delete(m.id) ? 'ok' : StoreCode.NOT_FOUND;
       case 'remove':
-        return this.allocations.delete(m.id) ? 'ok' : 'NOT_FOUND';
+        return this.allocations.delete(m.id) ? 'ok' : StoreCode.NOT_FOUND;
     }
   }
 }

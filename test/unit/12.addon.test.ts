@@ -1,7 +1,7 @@
 // The native addon builds, loads and reports how it was built.
 import { describe, expect, it } from 'vitest';
+import { RaError } from '../../src/common/errors.js';
 import { Adapter } from '../../src/driver/adapter.js';
-import { RaError } from '../../src/driver/errors.js';
 import { addon } from '../../src/driver/native.js';
 
 describe('native addon', () => {

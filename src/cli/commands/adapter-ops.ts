@@ -1,8 +1,10 @@
 // The sequences behind `rafabric adapter run|copy|read|write`: borrow slices, move data by DMA,
 // give everything back. Policy-free tooling on top of the driver.
+
+import { DeviceCode, DriverCode } from '../../common/codes.js';
+import { RaError } from '../../common/errors.js';
 import { Adapter } from '../../driver/adapter.js';
 import { DmaController } from '../../driver/dma.js';
-import { DriverCode, RaError } from '../../driver/errors.js';
 import { type FunctionName, functionNames, isFunctionName } from '../../driver/functions.js';
 import { HostBuffer } from '../../driver/hostmem.js';
 import { jobBufferBytes, matmulParams, runJob } from '../../driver/jobs.js';
@@ -91,7 +93,7 @@ export async function runFunction(
   if (fn === 'matmul-f32') {
     const taken = slices.inUse().filter((s) => s.kind === 'compute');
     const base = firstFreeRange(taken, a.identity.computeUnits, 1);
-    if (base === undefined) throw new RaError('NO_RESOURCE', 'every compute unit is in use');
+    if (base === undefined) throw new RaError(DeviceCode.NO_RESOURCE, 'every compute unit is in use');
     engine = { kind: 'compute', ownerKey, base, length: 1 };
   } else {
     let info = slots.find(fn);
@@ -102,7 +104,8 @@ export async function runFunction(
     slot = info.index;
     const taken = slices.inUse().filter((s) => s.kind === 'context' && s.slot === info!.index);
     const base = firstFreeRange(taken, info.contexts, 1);
-    if (base === undefined) throw new RaError('NO_RESOURCE', `every context of slot ${info.index} is in use`);
+    if (base === undefined)
+      throw new RaError(DeviceCode.NO_RESOURCE, `every context of slot ${info.index} is in use`);
     engine = { kind: 'context', ownerKey, base, length: 1, slot: info.index };
   }
   const memBytes = alignUp(jobBufferBytes(fn, args.input.length, params), a.identity.memoryAlignBytes);
@@ -112,7 +115,8 @@ export async function runFunction(
     a.identity.memoryAlignBytes,
     memBytes,
   );
-  if (memBase === undefined) throw new RaError('NO_RESOURCE', `no free ${memBytes}-byte memory extent`);
+  if (memBase === undefined)
+    throw new RaError(DeviceCode.NO_RESOURCE, `no free ${memBytes}-byte memory extent`);
 
   const dma = new DmaController(a);
   let host: HostBuffer | undefined;
@@ -168,7 +172,7 @@ async function withRawMemory<T>(
   const align = a.identity.memoryAlignBytes;
   if (offset + bytes > a.identity.memoryBytes) {
     throw new RaError(
-      'BOUNDS',
+      DeviceCode.BOUNDS,
       `${a.uri}: [${offset}, ${offset + bytes}) is beyond the ${a.identity.memoryBytes}-byte adapter memory`,
     );
   }
@@ -180,9 +184,9 @@ async function withRawMemory<T>(
       fn(s.index, offset - base),
     );
   } catch (err) {
-    if ((err as RaError).code === 'OVERLAP') {
+    if ((err as RaError).code === DeviceCode.OVERLAP) {
       throw new RaError(
-        'OVERLAP',
+        DeviceCode.OVERLAP,
         `${a.uri}: memory at [${offset}, ${offset + bytes}) belongs to an allocated slice; free it first`,
       );
     }

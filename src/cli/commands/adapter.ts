@@ -2,9 +2,10 @@
 // OPAE's fpgaconf): info, dump, run, copy, read, write.
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { DriverCode } from '../../common/codes.js';
+import { RaError } from '../../common/errors.js';
 import { Adapter } from '../../driver/adapter.js';
 import { readQueueStatus } from '../../driver/dma.js';
-import { DriverCode, RaError } from '../../driver/errors.js';
 import { functionNames } from '../../driver/functions.js';
 import { Slices } from '../../driver/slices.js';
 import { Slots } from '../../driver/slots.js';

@@ -1,7 +1,8 @@
 // `rafabric adapters|alloc|free|exec`: a client of a running GRM over its HTTP API.
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { RaError } from '../../driver/errors.js';
+import { GrmCode } from '../../common/codes.js';
+import { RaError } from '../../common/errors.js';
 import { formatBytes, formatTable, printJson } from '../output.js';
 import { parseSize } from '../parse.js';
 
@@ -13,7 +14,7 @@ interface ClientOptions {
 
 async function request(o: ClientOptions, method: string, path: string, body?: unknown): Promise<unknown> {
   const token = o.token ?? process.env.RAFABRIC_TOKEN;
-  if (!token) throw new RaError('UNAUTHORIZED', 'no token: pass --token TOKEN or set RAFABRIC_TOKEN');
+  if (!token) throw new RaError(GrmCode.UNAUTHORIZED, 'no token: pass --token TOKEN or set RAFABRIC_TOKEN');
   let res: Response;
   try {
     res = await fetch(new URL(path, o.url), {
