@@ -6,6 +6,8 @@ import type { Catalog } from '../bitstream/catalog.js';
 import { loadBitstream } from '../bitstream/loader.js';
 import { AgentCode } from '../common/codes.js';
 import { RaError } from '../common/errors.js';
+import { adapterId } from '../common/ids.js';
+import { isOwnerKeyHex, ownerKeyHex, ownerKeyOf } from '../common/owner-key.js';
 import { Adapter } from '../driver/adapter.js';
 import { copyInPieces } from '../driver/copy.js';
 import { DmaController } from '../driver/dma.js';
@@ -66,13 +68,12 @@ interface Owned {
   id: string;
 }
 
-const hexKey = (k: bigint) => k.toString(16).padStart(16, '0');
+const hexKey = ownerKeyHex;
 
 function keyOf(params: Record<string, unknown>): bigint {
   const k = params.ownerKey;
-  if (typeof k !== 'string' || !/^[0-9a-f]{16}$/.test(k))
-    throw new RaError(AgentCode.INVALID_PARAMS, 'ownerKey must be 16 hex digits');
-  return BigInt(`0x${k}`);
+  if (!isOwnerKeyHex(k)) throw new RaError(AgentCode.INVALID_PARAMS, 'ownerKey must be 16 hex digits');
+  return ownerKeyOf(k);
 }
 
 function decoded(
@@ -108,7 +109,7 @@ export class Agent {
     try {
       for (const uri of uris) {
         const adapter = Adapter.open(uri);
-        const id = `${server}/ra${adapter.identity.fabricId}`;
+        const id = adapterId(server, adapter.identity.fabricId);
         try {
           agent.owned.set(id, { adapter, dma: new DmaController(adapter), id });
         } catch (err) {

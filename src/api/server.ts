@@ -3,8 +3,8 @@
 // its metrics registry, so tests can create as many as they like.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
+import { log } from '../common/log.js';
 import type { GrmApi } from '../grm/types.js';
-import { log } from '../log.js';
 import { adapterGauges } from './adapter-metrics.js';
 import { authHook } from './auth.js';
 import { frameworkErrors, installErrorHandling } from './error-handler.js';

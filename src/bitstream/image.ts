@@ -3,7 +3,10 @@
 import { createHash } from 'node:crypto';
 import { DriverCode } from '../common/codes.js';
 import { RaError } from '../common/errors.js';
-import { Img } from '../driver/regs.js';
+import { Bar, Img } from '../driver/regs.js';
+
+/** The largest image any adapter can load: the size of its staging window (ra-spec §2, §13). */
+export const STAGING_WINDOW_BYTES = Bar.STAGING_BYTES;
 
 export interface ImageHeader {
   functionId: number;

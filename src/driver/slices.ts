@@ -1,8 +1,9 @@
 // Slice table (ra-spec §10): read entries and their utilization counters, and program slices
 // through the admin mailbox (free -> reserved -> active -> draining -> free).
-import { randomBytes } from 'node:crypto';
+
 import { DeviceCode, DriverCode } from '../common/codes.js';
 import { RaError } from '../common/errors.js';
+import { randomOwnerKey } from '../common/owner-key.js';
 import type { Adapter } from './adapter.js';
 import { Bar, Cmd, Release, Slice, SliceKind, SliceState } from './regs.js';
 
@@ -49,10 +50,7 @@ export interface SlicePlacement {
   slot?: number;
 }
 
-/** A fresh owner key (ra-spec §10): random, never 0 (0 never matches). */
-export function randomOwnerKey(): bigint {
-  return randomBytes(8).readBigUInt64LE() | 1n;
-}
+export { randomOwnerKey };
 
 export class Slices {
   constructor(private readonly adapter: Adapter) {}

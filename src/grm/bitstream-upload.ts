@@ -3,8 +3,8 @@
 // loaded through the 3 MiB staging window; loading from memory slices is not supported).
 
 import { BitstreamCode } from '../bitstream/codes.js';
+import { STAGING_WINDOW_BYTES } from '../bitstream/image.js';
 import { RaError } from '../common/errors.js';
-import { Bar } from '../driver/regs.js';
 import { GrmCode } from './types.js';
 
 export interface BitstreamLimits {
@@ -17,9 +17,9 @@ export interface BitstreamLimits {
 }
 
 export const defaultBitstreamLimits: BitstreamLimits = {
-  imageBytes: Bar.STAGING_BYTES,
+  imageBytes: STAGING_WINDOW_BYTES,
   perTenantCount: 16,
-  perTenantBytes: 16 * Bar.STAGING_BYTES,
+  perTenantBytes: 16 * STAGING_WINDOW_BYTES,
 };
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;

@@ -8,9 +8,10 @@ import type { Catalog } from '../bitstream/catalog.js';
 import { BitstreamCode } from '../bitstream/codes.js';
 import { DeviceCode } from '../common/codes.js';
 import { RaError } from '../common/errors.js';
-import type { FunctionName } from '../driver/functions.js';
+import type { FunctionName } from '../common/functions.js';
+import { serverOf } from '../common/ids.js';
+import { ownerKeyHex, randomOwnerKey } from '../common/owner-key.js';
 import { jobBufferBytes, matmulParams } from '../driver/jobs.js';
-import { randomOwnerKey } from '../driver/slices.js';
 import {
   buildAvailability,
   type ExistingSlice,
@@ -51,7 +52,7 @@ export interface GrmOptions {
 }
 
 const notFound = (id: string) => new RaError(GrmCode.NOT_FOUND, `allocation ${id} does not exist`);
-const newOwnerKey = () => randomOwnerKey().toString(16).padStart(16, '0');
+const newOwnerKey = () => ownerKeyHex(randomOwnerKey());
 const publicView = ({ ownerKey: _k, ...a }: StoredAllocation): Allocation => a;
 
 export class Grm implements GrmApi {
@@ -98,7 +99,7 @@ export class Grm implements GrmApi {
   }
 
   agentFor(adapterId: string): AgentClient {
-    const agent = this.agentsByServer.get(adapterId.slice(0, adapterId.lastIndexOf('/')));
+    const agent = this.agentsByServer.get(serverOf(adapterId));
     if (!agent) throw new RaError(GrmCode.ADAPTER_FAILURE, `no agent serves adapter ${adapterId}`);
     return agent;
   }
@@ -675,7 +676,7 @@ export class Grm implements GrmApi {
     );
     // Scratch memory for the input and output: on the engine's adapter when it has room, else on
     // another adapter of the same server, which the engine reaches over the fabric (ra-spec §1).
-    const server = (adapter: string) => adapter.slice(0, adapter.lastIndexOf('/'));
+    const server = serverOf;
     const scratch = await this.mutex.run(async () => {
       this.usable(tenant, id); // lost or released while the job waited for the mutex
       const inventory = toInventory(await this.readPool(), this.keyIndex());

@@ -2,7 +2,7 @@
 // placement rules); the GRM adds its own policy fields, resize requests and job requests.
 // Every refusal is RaError INVALID_REQUEST naming the field.
 import { RaError } from '../common/errors.js';
-import { isFunctionName } from '../driver/functions.js';
+import { isFunctionName } from '../common/functions.js';
 import { type PlacementRequest, validateRequest } from '../rvl/index.js';
 import { quoted } from '../rvl/request.js';
 import { type AllocationPolicy, GrmCode, type JobRequest, type ResizeRequest } from './types.js';

@@ -2,7 +2,7 @@
 // for unit tests of other layers (memory-store.ts) and, later, the cluster (etcd) store implement it.
 // The store is the truth for allocations (DESIGN.md, "Boundaries that matter"): the GRM records an
 // intent before it touches any adapter, and answers 201 only after commit() has returned.
-import type { Allocation, Placement } from '../grm/types.js';
+import type { Allocation, Placement } from '../common/model.js';
 
 export interface StoredAllocation extends Allocation {
   /** The key written into every slice-table entry of the allocation: 16 hex digits. */

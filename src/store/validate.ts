@@ -1,7 +1,7 @@
 // Shape and type checks for everything the store accepts from a caller or reads back from disk.
 // Checks are strict (unknown fields are refused) so that a typo in a caller, or a damaged file, is caught
 // at the boundary instead of surfacing later as a wrong allocation. Each failure names the field's path.
-import type { AllocatedResource, AllocationPolicy, Placement } from '../grm/types.js';
+import type { AllocatedResource, AllocationPolicy, Placement } from '../common/model.js';
 import { StoreCode, StoreError } from './errors.js';
 import type { Intent, StoredAllocation } from './store.js';
 

@@ -1,13 +1,13 @@
 // Body limits per route (issue: unbounded input): each route takes what its largest valid request
 // needs and no more, so an oversized body is refused before it is read, parsed or validated.
 import type { FastifyInstance } from 'fastify';
-import { Bar } from '../../driver/regs.js';
+import { defaultBitstreamLimits } from '../../grm/bitstream-upload.js';
 
 /** An allocation or resize request: at most 64 resources of a few short fields each. */
 export const ALLOCATION_BODY_LIMIT_BYTES = 64 * 1024;
 
 /** A bitstream: an image no larger than the staging window (ra-spec §2), base64, plus its descriptor. */
-export const BITSTREAM_BODY_LIMIT_BYTES = Math.ceil(Bar.STAGING_BYTES / 3) * 4 + 256 * 1024;
+export const BITSTREAM_BODY_LIMIT_BYTES = Math.ceil(defaultBitstreamLimits.imageBytes / 3) * 4 + 256 * 1024;
 
 /** A route's own limit, never above the server's (ApiServerOptions.bodyLimitBytes). */
 export function routeBodyLimit(app: FastifyInstance, bytes: number): number {

@@ -3,12 +3,13 @@
 
 import { DeviceCode, DriverCode } from '../../common/codes.js';
 import { RaError } from '../../common/errors.js';
+import { type FunctionName, functionNames, isFunctionName } from '../../common/functions.js';
+import { randomOwnerKey } from '../../common/owner-key.js';
 import { Adapter } from '../../driver/adapter.js';
 import { DmaController } from '../../driver/dma.js';
-import { type FunctionName, functionNames, isFunctionName } from '../../driver/functions.js';
 import { HostBuffer } from '../../driver/hostmem.js';
 import { jobBufferBytes, matmulParams, runJob } from '../../driver/jobs.js';
-import { randomOwnerKey, type SliceInfo, Slices } from '../../driver/slices.js';
+import { type SliceInfo, Slices } from '../../driver/slices.js';
 import { Slots } from '../../driver/slots.js';
 import { parseHex } from '../parse.js';
 import { loadShippedFunction } from './shipped-images.js';

@@ -1,8 +1,8 @@
 // `rafabric model`: runs the embedded device model in the foreground (the low-level tool).
 import { mkdirSync } from 'node:fs';
 import type { Command } from 'commander';
+import { log } from '../../common/log.js';
 import { ModelProcess } from '../../driver/model-process.js';
-import { log } from '../../log.js';
 import { parseInteger, parseSize } from '../parse.js';
 
 export function registerModelCommand(program: Command): void {
