@@ -176,7 +176,7 @@ export class Agent {
           contextsUsed: s.contextsUsed,
         })),
         slices: new Slices(adapter).inUse().map((s) => ({
-          entry: s.index,
+          entry: s.entry,
           kind: s.kind,
           state: s.state,
           base: s.base,
@@ -253,8 +253,8 @@ export class Agent {
     const params =
       p.params === undefined ? undefined : decoded(p, 'params', 'hex', /^([0-9a-fA-F]{2}){1,16}$/);
     const ownerKey = keyOf(p);
-    const engineSlice = int(p, 'engineEntry');
-    const memorySlice = int(p, 'memoryEntry');
+    const engineEntry = int(p, 'engineEntry');
+    const memoryEntry = int(p, 'memoryEntry');
     const memorySliceBytes = int(p, 'memoryBytes');
     // The scratch slice may sit on another adapter of this server: the engine reaches it over the fabric.
     const memoryPort =
@@ -269,8 +269,8 @@ export class Agent {
     try {
       const output = await runJob(dma, memoryPort, host, {
         fn,
-        engineSlice,
-        memorySlice,
+        engineEntry,
+        memoryEntry,
         memorySliceBytes,
         ownerKey,
         input,

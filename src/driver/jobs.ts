@@ -9,9 +9,9 @@ import { Desc } from './regs.js';
 export interface JobRequest {
   fn: FunctionName;
   /** Context slice (function engines) or compute slice (matmul-f32). */
-  engineSlice: number;
+  engineEntry: number;
   /** Memory slice on the same adapter used as the engine's input/output buffer. */
-  memorySlice: number;
+  memoryEntry: number;
   memorySliceBytes: number;
   ownerKey: bigint;
   input: Uint8Array;
@@ -89,7 +89,7 @@ export async function runJob(
     );
   }
   if (req.input.length === 0) throw new RaError(DriverCode.INVALID_ARGUMENT, 'input is empty');
-  const mem = { adapter: fabricPort, slice: req.memorySlice };
+  const mem = { adapter: fabricPort, slice: req.memoryEntry };
   const hostLoc = { host: host.handle };
   if (req.key) host.bytes.set(req.key, 0);
   host.bytes.set(req.input, keyBytes);
@@ -109,7 +109,7 @@ export async function runJob(
   const done = await dma.submit({
     op: 'job',
     ownerKey: req.ownerKey,
-    ctxSlice: req.engineSlice,
+    ctxSlice: req.engineEntry,
     src: mem,
     srcOffset: 0,
     bytes: stagedBytes,

@@ -26,7 +26,7 @@ const stateNames: Record<number, SliceStateName> = {
 };
 
 export interface SliceInfo {
-  index: number;
+  entry: number;
   state: SliceStateName;
   kind: SliceKindName | 'none';
   ownerKey: bigint;
@@ -55,18 +55,18 @@ export { randomOwnerKey };
 export class Slices {
   constructor(private readonly adapter: Adapter) {}
 
-  offset(index: number): number {
-    return Bar.SLICES + index * Slice.STRIDE;
+  offset(entry: number): number {
+    return Bar.SLICES + entry * Slice.STRIDE;
   }
 
-  read(index: number): SliceInfo {
-    this.check(index);
+  read(entry: number): SliceInfo {
+    this.check(entry);
     const r = this.adapter.regs;
-    const o = this.offset(index);
+    const o = this.offset(entry);
     const kind = kindNames.get(r.read32(o + Slice.KIND)) ?? 'none';
     const rawBase = r.readNumber(o + Slice.BASE);
     const info: SliceInfo = {
-      index,
+      entry,
       state: stateNames[r.read32(o + Slice.STATE)] ?? 'free',
       kind,
       ownerKey: r.read64(o + Slice.OWNER_KEY),
@@ -91,7 +91,7 @@ export class Slices {
   }
 
   /** Lowest free entry, or undefined when the table is full. */
-  freeIndex(exclude: ReadonlySet<number> = new Set()): number | undefined {
+  freeEntry(exclude: ReadonlySet<number> = new Set()): number | undefined {
     for (let i = 0; i < this.adapter.identity.slices; i++) {
       if (!exclude.has(i) && this.adapter.regs.read32(this.offset(i) + Slice.STATE) === SliceState.FREE)
         return i;
@@ -99,79 +99,79 @@ export class Slices {
     return undefined;
   }
 
-  async reserve(index: number, p: SlicePlacement): Promise<void> {
-    this.check(index);
+  async reserve(entry: number, p: SlicePlacement): Promise<void> {
+    this.check(entry);
     const base = p.kind === 'context' ? (p.slot ?? 0) * 2 ** Slice.CTX_SLOT_SHIFT + p.base : p.base;
     await this.adapter.command(Cmd.SLICE_RESERVE, {
-      args: [index, sliceKinds[p.kind], p.ownerKey, base, p.length],
-      what: `reserving slice ${index} (${p.kind} ${p.base}+${p.length})`,
+      args: [entry, sliceKinds[p.kind], p.ownerKey, base, p.length],
+      what: `reserving slice ${entry} (${p.kind} ${p.base}+${p.length})`,
     });
   }
 
-  async activate(index: number, ownerKey: bigint): Promise<void> {
-    await this.keyed(Cmd.SLICE_ACTIVATE, index, ownerKey, 'activating');
+  async activate(entry: number, ownerKey: bigint): Promise<void> {
+    await this.keyed(Cmd.SLICE_ACTIVATE, entry, ownerKey, 'activating');
   }
 
-  async drain(index: number, ownerKey: bigint): Promise<void> {
-    await this.keyed(Cmd.SLICE_DRAIN, index, ownerKey, 'draining');
+  async drain(entry: number, ownerKey: bigint): Promise<void> {
+    await this.keyed(Cmd.SLICE_DRAIN, entry, ownerKey, 'draining');
   }
 
   /**
    * Frees the slice; the adapter scrubs its memory and wipes its engine key first. keepContents
    * skips the scrub: only for debug tools that borrow raw memory (ra-spec §5, RELEASE_F_KEEP).
    */
-  async release(index: number, ownerKey: bigint, { keepContents = false } = {}): Promise<void> {
-    this.check(index);
+  async release(entry: number, ownerKey: bigint, { keepContents = false } = {}): Promise<void> {
+    this.check(entry);
     await this.adapter.command(Cmd.SLICE_RELEASE, {
-      args: [index, keepContents ? Release.F_KEEP : 0, ownerKey],
-      what: `releasing slice ${index}`,
+      args: [entry, keepContents ? Release.F_KEEP : 0, ownerKey],
+      what: `releasing slice ${entry}`,
     });
   }
 
-  async resize(index: number, ownerKey: bigint, length: number): Promise<void> {
-    this.check(index);
+  async resize(entry: number, ownerKey: bigint, length: number): Promise<void> {
+    this.check(entry);
     await this.adapter.command(Cmd.SLICE_RESIZE, {
-      args: [index, 0, ownerKey, 0, length],
-      what: `resizing slice ${index} to ${length}`,
+      args: [entry, 0, ownerKey, 0, length],
+      what: `resizing slice ${entry} to ${length}`,
     });
   }
 
   /** Sets the 32-byte engine key of a context slice; the adapter never exposes it again. */
-  async setKey(index: number, ownerKey: bigint, key: Uint8Array): Promise<void> {
-    this.check(index);
+  async setKey(entry: number, ownerKey: bigint, key: Uint8Array): Promise<void> {
+    this.check(entry);
     if (key.length !== 32)
       throw new RaError(DriverCode.INVALID_ARGUMENT, `engine keys are 32 bytes, got ${key.length}`);
     await this.adapter.command(Cmd.SLICE_SET_KEY, {
-      args: [index, 0, ownerKey],
+      args: [entry, 0, ownerKey],
       data: key,
-      what: `setting the key of slice ${index}`,
+      what: `setting the key of slice ${entry}`,
     });
   }
 
-  /** reserve + activate in a free entry; returns the entry index. */
-  async program(p: SlicePlacement, index = this.freeIndex()): Promise<number> {
-    if (index === undefined)
+  /** reserve + activate in a free entry; returns the entry. */
+  async program(p: SlicePlacement, entry = this.freeEntry()): Promise<number> {
+    if (entry === undefined)
       throw new RaError(DeviceCode.NO_RESOURCE, `${this.adapter.uri}: slice table is full`);
-    await this.reserve(index, p);
+    await this.reserve(entry, p);
     try {
-      await this.activate(index, p.ownerKey);
+      await this.activate(entry, p.ownerKey);
     } catch (err) {
-      await this.release(index, p.ownerKey).catch(() => undefined);
+      await this.release(entry, p.ownerKey).catch(() => undefined);
       throw err;
     }
-    return index;
+    return entry;
   }
 
-  private async keyed(opcode: number, index: number, ownerKey: bigint, verb: string): Promise<void> {
-    this.check(index);
-    await this.adapter.command(opcode, { args: [index, 0, ownerKey], what: `${verb} slice ${index}` });
+  private async keyed(opcode: number, entry: number, ownerKey: bigint, verb: string): Promise<void> {
+    this.check(entry);
+    await this.adapter.command(opcode, { args: [entry, 0, ownerKey], what: `${verb} slice ${entry}` });
   }
 
-  private check(index: number): void {
-    if (!Number.isInteger(index) || index < 0 || index >= this.adapter.identity.slices) {
+  private check(entry: number): void {
+    if (!Number.isInteger(entry) || entry < 0 || entry >= this.adapter.identity.slices) {
       throw new RaError(
         DriverCode.INVALID_ARGUMENT,
-        `slice ${index} does not exist (adapter has ${this.adapter.identity.slices})`,
+        `slice ${entry} does not exist (adapter has ${this.adapter.identity.slices})`,
       );
     }
   }

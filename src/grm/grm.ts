@@ -22,9 +22,9 @@ import {
   planShrink,
   preferred,
   type ResizePlan,
-  type Placement as RvlPlacement,
+  type PlannedSlice as RvlPlacement,
 } from '../rvl/index.js';
-import type { SlicePlacement } from '../rvl/plan.js';
+import type { SliceToProgram as SlicePlacement } from '../rvl/plan.js';
 import type { AllocationStore, StoredAllocation } from '../store/store.js';
 import { type BitstreamLimits, defaultBitstreamLimits, validateBitstreamUpload } from './bitstream-upload.js';
 import { Mutex } from './mutex.js';

@@ -1,7 +1,7 @@
 // What the inventory looks like once a plan has been carried out (the GRM's working state between
 // agent reports, and the property tests' model). Pure: every function returns a new inventory.
 import type { AdapterInventory, ExistingSlice, Inventory, SlotInventory } from './inventory.js';
-import type { Plan, SlicePlacement } from './plan.js';
+import type { Plan, SliceToProgram } from './plan.js';
 import type { ResizePlan } from './resize.js';
 
 function withSlot(
@@ -14,7 +14,7 @@ function withSlot(
   return { ...a, slots };
 }
 
-function loaded(a: AdapterInventory, p: SlicePlacement): AdapterInventory {
+function loaded(a: AdapterInventory, p: SliceToProgram): AdapterInventory {
   const load = p.loadBitstream!;
   // A load replaces the engine: the slot's previous function or bitstream is gone (ra-spec §5.4).
   return withSlot(a, p.slot!, (s) => ({
@@ -37,7 +37,7 @@ function mapAdapter(
   return { ...inv, adapters: inv.adapters.map((a) => (a.id === id ? change(a) : a)) };
 }
 
-function addSlice(inv: Inventory, p: SlicePlacement, allocation: string): Inventory {
+function addSlice(inv: Inventory, p: SliceToProgram, allocation: string): Inventory {
   const slice: ExistingSlice = {
     adapter: p.adapter,
     entry: p.entry,

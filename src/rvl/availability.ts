@@ -9,7 +9,7 @@ import {
   type ExistingSlice,
   type Inventory,
 } from './inventory.js';
-import type { SlicePlacement } from './plan.js';
+import type { SliceToProgram } from './plan.js';
 
 export interface SlotAvailability {
   index: number;
@@ -161,7 +161,7 @@ export function findAdapter(av: Availability, id: string): AdapterAvailability |
 }
 
 /** Loads the placement's bitstream (if any) into its slot of the working copy. */
-function loadSlot(a: AdapterAvailability, p: SlicePlacement): void {
+function loadSlot(a: AdapterAvailability, p: SliceToProgram): void {
   const slot = a.slots[p.slot!]!;
   const load = p.loadBitstream!;
   delete slot.function;
@@ -174,7 +174,7 @@ function loadSlot(a: AdapterAvailability, p: SlicePlacement): void {
 }
 
 /** Marks a planned placement as taken in the working copy (its entry and its extent). */
-export function reserve(av: Availability, p: SlicePlacement): void {
+export function reserve(av: Availability, p: SliceToProgram): void {
   const a = findAdapter(av, p.adapter);
   if (!a?.freeEntries.includes(p.entry))
     throw new Error(`internal: entry ${p.adapter}#${p.entry} is not free`);

@@ -20,13 +20,13 @@ export type {
 } from './inventory.js';
 export { AvailabilityIndex, Reservation, type ReservationState } from './live-index.js';
 export type {
-  Placement,
   Plan,
   PlanFailure,
+  PlannedSlice,
   PlanResult,
   Skipped,
   SkipReason,
-  SlicePlacement,
+  SliceToProgram,
   UnplacedResource,
   UnplacedWhy,
 } from './plan.js';

@@ -16,7 +16,7 @@ import type {
   SlotInventory,
 } from './inventory.js';
 import { placePreferred } from './placement.js';
-import { failedPlan, type Placement, type Plan, type PlanResult, type ResourceContext } from './plan.js';
+import { failedPlan, type Plan, type PlannedSlice, type PlanResult, type ResourceContext } from './plan.js';
 import type { SliceSample } from './reclaim.js';
 import type { Resource } from './request.js';
 import { validateRequest } from './request.js';
@@ -197,7 +197,11 @@ export class AvailabilityIndex {
   }
 
   /** Takes one placement in the live state, after checking it still fits; returns how to undo it. */
-  private place(p: Placement | Omit<Placement, 'resourceIndex'>, allocation: string, heldBy: object): Step {
+  private place(
+    p: PlannedSlice | Omit<PlannedSlice, 'resourceIndex'>,
+    allocation: string,
+    heldBy: object,
+  ): Step {
     const a = this.states.get(p.adapter);
     if (!a) throw stale(`adapter ${p.adapter} is not in the index`);
     if (a.health === 'unhealthy') throw stale(`adapter ${p.adapter} became unhealthy`);
@@ -279,7 +283,7 @@ export class AvailabilityIndex {
     if (strategy !== preferred) return strategy.plan(this.view(), request);
     const { resources, policy = {} } = validateRequest(request);
     const context: ResourceContext = { policy, used: new Set(policy.adaptersInUse ?? []) };
-    const placements: Placement[] = [];
+    const placements: PlannedSlice[] = [];
     // Later resources must see earlier ones taken: they are placed for real and undone at the end.
     const tentative: Step[] = [];
     const token = {};
@@ -289,7 +293,7 @@ export class AvailabilityIndex {
         if (!result.ok) return failedPlan(resourceIndex, resource, result);
         for (const [i, piece] of result.pieces.entries()) {
           const a = this.states.get(piece.adapter)!;
-          const placement: Placement = { resourceIndex, entry: a.freeEntries[0]!, ...piece };
+          const placement: PlannedSlice = { resourceIndex, entry: a.freeEntries[0]!, ...piece };
           placements.push(placement);
           context.used.add(placement.adapter);
           const last = resourceIndex === resources.length - 1 && i === result.pieces.length - 1;

@@ -12,7 +12,7 @@ import type { SliceKind } from './inventory.js';
 import type { PlacementPolicy, PlacementRequest, Resource, ResourceKind } from './request.js';
 
 /** One slice to program: ra-spec §10 fields plus the bitstream to load first, if any. */
-export interface SlicePlacement {
+export interface SliceToProgram {
   kind: SliceKind;
   adapter: string;
   /** Free slice-table entry chosen for it (the lowest free one). */
@@ -25,7 +25,7 @@ export interface SlicePlacement {
   loadBitstream?: { function: string } | { bitstream: string };
 }
 
-export interface Placement extends SlicePlacement {
+export interface PlannedSlice extends SliceToProgram {
   /** Index of the request resource this slice (or piece of it) serves. */
   resourceIndex: number;
   /** Compute: units of the request carried by this slice. */
@@ -35,7 +35,7 @@ export interface Placement extends SlicePlacement {
 }
 
 export interface Plan {
-  placements: Placement[];
+  placements: PlannedSlice[];
 }
 
 export type SkipReason = 'unhealthy' | 'degraded' | 'sliceTableFull' | 'maxAdapters';
@@ -65,7 +65,7 @@ export interface PlanFailure {
 export type PlanResult = { ok: true; plan: Plan } | PlanFailure;
 
 /** A slice a strategy proposes; the shared loop gives it a slice-table entry. */
-export type Piece = Omit<Placement, 'entry' | 'resourceIndex'>;
+export type Piece = Omit<PlannedSlice, 'entry' | 'resourceIndex'>;
 
 export interface ResourceContext {
   policy: PlacementPolicy;
@@ -114,12 +114,12 @@ export function planResources(
   const working = cloneAvailability(availability);
   const policy = request.policy ?? {};
   const context: ResourceContext = { policy, used: new Set(policy.adaptersInUse ?? []) };
-  const placements: Placement[] = [];
+  const placements: PlannedSlice[] = [];
   for (const [resourceIndex, resource] of request.resources.entries()) {
     const result = placer(working, resource, context);
     if (!result.ok) return failedPlan(resourceIndex, resource, result);
     for (const piece of result.pieces) {
-      const placement: Placement = {
+      const placement: PlannedSlice = {
         resourceIndex,
         entry: lowestFreeEntry(findAdapter(working, piece.adapter)!),
         ...piece,

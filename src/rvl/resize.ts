@@ -6,7 +6,7 @@ import { type AdapterAvailability, type Availability, findAdapter } from './avai
 import { invalidRequest, RvlCode, RvlError } from './errors.js';
 import { end, roundUp } from './extents.js';
 import type { ExistingSlice } from './inventory.js';
-import type { PlanFailure, PlanResult, SlicePlacement } from './plan.js';
+import type { PlanFailure, PlanResult, SliceToProgram } from './plan.js';
 import { alignment, freeExtents } from './quantities.js';
 import type { Resource } from './request.js';
 import { type PlacementStrategy, preferred } from './strategies.js';
@@ -24,7 +24,7 @@ export type ResizePlan =
   /** CMD_SLICE_RESIZE to a shorter length: [base+toLength, base+fromLength) is scrubbed and freed. */
   | { kind: 'shrink'; slice: SliceExtent; toLength: number }
   /** Reserve `to`, copy `from` into it with DMA, then release `from`. */
-  | { kind: 'migrate'; from: SliceExtent; to: SlicePlacement };
+  | { kind: 'migrate'; from: SliceExtent; to: SliceToProgram };
 
 export type ResizeResult = { ok: true; plan: ResizePlan } | PlanFailure;
 

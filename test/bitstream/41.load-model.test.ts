@@ -236,8 +236,8 @@ describe('loading bitstreams into the device model', () => {
     const run = (engine: number, input: Uint8Array, params?: Uint8Array) =>
       runJob(dma, adapter.identity.fabricId, host, {
         fn: engine === engines.aes ? 'aes-256-gcm' : 'pipeline',
-        engineSlice: engine,
-        memorySlice: mem,
+        engineEntry: engine,
+        memoryEntry: mem,
         memorySliceBytes: 4 * MiB,
         ownerKey: key,
         input,

@@ -84,7 +84,7 @@ describe('migration outside the mutex', () => {
     // Exactly alice's new slice and bob's, by the registers.
     expect(
       tables()
-        .map((s) => `ra${s.adapter}#${s.index}`)
+        .map((s) => `ra${s.adapter}#${s.entry}`)
         .sort(),
     ).toEqual(
       [

@@ -52,7 +52,7 @@ export function overlaps(slices: readonly (SliceInfo & { adapter: number })[]): 
     for (const b of slices.slice(i + 1)) {
       if (a.adapter !== b.adapter || a.kind !== b.kind || a.slot !== b.slot) continue;
       if (a.base < b.base + b.length && b.base < a.base + a.length)
-        found.push(`ra${a.adapter}: entries ${a.index} and ${b.index}`);
+        found.push(`ra${a.adapter}: entries ${a.entry} and ${b.entry}`);
     }
   }
   return found;

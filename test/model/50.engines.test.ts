@@ -65,8 +65,8 @@ describe('function engines', () => {
   const run = (fn: FunctionName, input: Uint8Array, params?: Uint8Array) =>
     runJob(dma, 0, host, {
       fn,
-      engineSlice: engine[fn]!,
-      memorySlice: mem,
+      engineEntry: engine[fn]!,
+      memoryEntry: mem,
       memorySliceBytes: 32 * MiB,
       ownerKey: key,
       input,
@@ -127,8 +127,8 @@ describe('function engines', () => {
     const input = seededBytes(5000, 14);
     const out = await runJob(dma, 0, host, {
       fn: 'aes-256-gcm',
-      engineSlice: engine['aes-256-gcm']!,
-      memorySlice: mem,
+      engineEntry: engine['aes-256-gcm']!,
+      memoryEntry: mem,
       memorySliceBytes: 32 * MiB,
       ownerKey: key,
       input,
@@ -182,8 +182,8 @@ describe('function engines', () => {
       await expect(
         runJob(dma, 0, host, {
           fn: 'aes-256-gcm',
-          engineSlice: theirs,
-          memorySlice: theirMem,
+          engineEntry: theirs,
+          memoryEntry: theirMem,
           memorySliceBytes: 2 * MiB,
           ownerKey: other,
           input: Buffer.alloc(64),
@@ -194,8 +194,8 @@ describe('function engines', () => {
       await expect(
         runJob(dma, 0, host, {
           fn: 'aes-256-gcm',
-          engineSlice: engine['aes-256-gcm']!,
-          memorySlice: theirMem,
+          engineEntry: engine['aes-256-gcm']!,
+          memoryEntry: theirMem,
           memorySliceBytes: 2 * MiB,
           ownerKey: other,
           input: Buffer.alloc(64),

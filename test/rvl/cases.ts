@@ -4,7 +4,7 @@
 import type {
   ExistingSlice,
   Inventory,
-  Placement,
+  PlannedSlice,
   ResizeOptions,
   Skipped,
   UnplacedWhy,
@@ -18,7 +18,7 @@ export type Operation =
   | { migrate: { slice: ExistingSlice; targets: string[] } };
 
 export type Outcome =
-  | { placements: Partial<Placement>[] }
+  | { placements: Partial<PlannedSlice>[] }
   | { resize: Record<string, unknown> }
   | { fails: { resourceIndex: number; why: UnplacedWhy; skipped?: Skipped } };
 

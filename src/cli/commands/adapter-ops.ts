@@ -44,7 +44,7 @@ function firstFreeRange(
 }
 
 interface Borrowed {
-  index: number;
+  entry: number;
   key: bigint;
 }
 
@@ -55,11 +55,11 @@ async function withSlice<T>(
   keep: boolean,
   fn: (s: Borrowed) => Promise<T>,
 ): Promise<T> {
-  const index = await slices.program(placement);
+  const entry = await slices.program(placement);
   try {
-    return await fn({ index, key: placement.ownerKey });
+    return await fn({ entry, key: placement.ownerKey });
   } finally {
-    await slices.release(index, placement.ownerKey, { keepContents: keep }).catch(() => undefined);
+    await slices.release(entry, placement.ownerKey, { keepContents: keep }).catch(() => undefined);
   }
 }
 
@@ -126,11 +126,11 @@ export async function runFunction(
     const buffer = host;
     const output = await withSlice(slices, engine, false, (e) =>
       withSlice(slices, { kind: 'memory', ownerKey, base: memBase, length: memBytes }, false, async (m) => {
-        if (key) await slices.setKey(e.index, ownerKey, key);
+        if (key) await slices.setKey(e.entry, ownerKey, key);
         return runJob(dma, a.identity.fabricId, buffer, {
           fn,
-          engineSlice: e.index,
-          memorySlice: m.index,
+          engineEntry: e.entry,
+          memoryEntry: m.entry,
           memorySliceBytes: memBytes,
           ownerKey,
           input: args.input,
@@ -182,7 +182,7 @@ async function withRawMemory<T>(
   const slices = new Slices(a);
   try {
     return await withSlice(slices, { kind: 'memory', ownerKey, base, length }, true, (s) =>
-      fn(s.index, offset - base),
+      fn(s.entry, offset - base),
     );
   } catch (err) {
     if ((err as RaError).code === DeviceCode.OVERLAP) {

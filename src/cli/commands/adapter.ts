@@ -103,7 +103,7 @@ export function registerAdapterCommands(program: Command): void {
           `${formatTable(
             ['entry', 'state', 'kind', 'base', 'length', 'slot', 'bytes moved', 'jobs', 'busy ms'],
             slices.map((s) => [
-              s.index,
+              s.entry,
               s.state,
               s.kind,
               s.base,
