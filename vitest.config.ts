@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 // Native addons and child processes (the device model) are safest in the forks pool
-// (see shared reference NODE-FINDINGS.md).
+// (a crash in native code then kills one worker process, not the test run's shared thread pool).
 export default defineConfig({
   test: {
     pool: 'forks',

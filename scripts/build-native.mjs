@@ -2,7 +2,7 @@
 // Builds the native addon and the device model with node-gyp, offline.
 // node-gyp would otherwise try to download Node's headers; on the machines this project runs on
 // only the npm registry is reachable, so we point it at the headers of the running Node
-// (see shared reference NODE-FINDINGS.md). Configures when the native file set changed, then builds
+// (node-gyp's --nodedir). Configures when the native file set changed, then builds
 // incrementally.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -69,10 +69,6 @@ export function withoutRange(extents: readonly Extent[], base: number, length: n
   return [...extents.slice(0, i), ...pieces, ...extents.slice(i + 1)];
 }
 
-export function totalLength(extents: readonly Extent[]): number {
-  return extents.reduce((sum, e) => sum + e.length, 0);
-}
-
 /** What an in-place edit of a free list did: extents that left it and extents that joined it. */
 export interface ExtentChange {
   removed: Extent[];

@@ -1,6 +1,7 @@
 // The sequences behind `rafabric adapter run|copy|read|write`: borrow slices, move data by DMA,
 // give everything back. Policy-free tooling on top of the driver.
 
+import { loadFunctionIntoFreeSlot } from '../../bitstream/shipped.js';
 import { DeviceCode, DriverCode } from '../../common/codes.js';
 import { RaError } from '../../common/errors.js';
 import { type FunctionName, functionNames, isFunctionName } from '../../common/functions.js';
@@ -9,38 +10,22 @@ import { Adapter } from '../../driver/adapter.js';
 import { DmaController } from '../../driver/dma.js';
 import { HostBuffer } from '../../driver/hostmem.js';
 import { jobBufferBytes, matmulParams, runJob } from '../../driver/jobs.js';
-import { type SliceInfo, Slices } from '../../driver/slices.js';
+import { Slices } from '../../driver/slices.js';
 import { Slots } from '../../driver/slots.js';
+import { alignExtents, complement, type Extent, roundUp } from '../../rvl/extents.js';
 import { parseHex } from '../parse.js';
-import { loadShippedFunction } from './shipped-images.js';
 
-const alignUp = (n: number, a: number) => Math.ceil(n / a) * a;
-
-/** First free, aligned memory extent of `bytes`, from the slice table (the device's truth). */
-export function findFreeMemory(
-  slicesInUse: readonly SliceInfo[],
-  memoryBytes: number,
-  alignBytes: number,
-  bytes: number,
+/**
+ * Base of the lowest free range of `length` in [0, limit) around the `taken` ranges (from the slice
+ * table: the device's truth), on `alignBytes` boundaries (memory slices, ra-spec §5.4 ERR_ALIGN).
+ */
+function firstFree(
+  taken: readonly Extent[],
+  limit: number,
+  length: number,
+  alignBytes = 1,
 ): number | undefined {
-  const used = slicesInUse.filter((s) => s.kind === 'memory').sort((x, y) => x.base - y.base);
-  let cursor = 0;
-  for (const s of used) {
-    if (s.base - cursor >= bytes) return cursor;
-    cursor = Math.max(cursor, alignUp(s.base + s.length, alignBytes));
-  }
-  return memoryBytes - cursor >= bytes ? cursor : undefined;
-}
-
-function firstFreeRange(
-  taken: readonly { base: number; length: number }[],
-  total: number,
-  want: number,
-): number | undefined {
-  for (let base = 0; base + want <= total; base++) {
-    if (!taken.some((t) => base < t.base + t.length && t.base < base + want)) return base;
-  }
-  return undefined;
+  return alignExtents(complement(taken, limit), alignBytes).extents.find((e) => e.length >= length)?.base;
 }
 
 interface Borrowed {
@@ -93,28 +78,28 @@ export async function runFunction(
   let engine: Parameters<Slices['program']>[0];
   if (fn === 'matmul-f32') {
     const taken = slices.inUse().filter((s) => s.kind === 'compute');
-    const base = firstFreeRange(taken, a.identity.computeUnits, 1);
+    const base = firstFree(taken, a.identity.computeUnits, 1);
     if (base === undefined) throw new RaError(DeviceCode.NO_RESOURCE, 'every compute unit is in use');
     engine = { kind: 'compute', ownerKey, base, length: 1 };
   } else {
     let info = slots.find(fn);
     if (!info) {
-      info = await loadShippedFunction(a, fn);
+      info = (await loadFunctionIntoFreeSlot(a, fn)).slot;
       loaded = true;
     }
     slot = info.index;
     const taken = slices.inUse().filter((s) => s.kind === 'context' && s.slot === info!.index);
-    const base = firstFreeRange(taken, info.contexts, 1);
+    const base = firstFree(taken, info.contexts, 1);
     if (base === undefined)
       throw new RaError(DeviceCode.NO_RESOURCE, `every context of slot ${info.index} is in use`);
     engine = { kind: 'context', ownerKey, base, length: 1, slot: info.index };
   }
-  const memBytes = alignUp(jobBufferBytes(fn, args.input.length, params), a.identity.memoryAlignBytes);
-  const memBase = findFreeMemory(
-    slices.inUse(),
+  const memBytes = roundUp(jobBufferBytes(fn, args.input.length, params), a.identity.memoryAlignBytes);
+  const memBase = firstFree(
+    slices.inUse().filter((s) => s.kind === 'memory'),
     a.identity.memoryBytes,
-    a.identity.memoryAlignBytes,
     memBytes,
+    a.identity.memoryAlignBytes,
   );
   if (memBase === undefined)
     throw new RaError(DeviceCode.NO_RESOURCE, `no free ${memBytes}-byte memory extent`);
@@ -178,7 +163,7 @@ async function withRawMemory<T>(
     );
   }
   const base = Math.floor(offset / align) * align;
-  const length = alignUp(offset + bytes, align) - base;
+  const length = roundUp(offset + bytes, align) - base;
   const slices = new Slices(a);
   try {
     return await withSlice(slices, { kind: 'memory', ownerKey, base, length }, true, (s) =>
