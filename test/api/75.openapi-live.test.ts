@@ -14,7 +14,7 @@ import { buildBitstream } from '../../src/bitstream/build.js';
 import { openServerCatalog } from '../../src/bitstream/shipped.js';
 import { readSigningKey, signDescriptor } from '../../src/bitstream/signing.js';
 import { packageRoot } from '../../src/driver/native.js';
-import { type Embedded, startEmbedded } from '../../src/grm/embedded.js';
+import { type Embedded, startEmbedded } from '../../src/modes/embedded.js';
 import { MiB, quietLog } from '../grm/helpers.js';
 import { openApiChecker } from './openapi-check.js';
 

@@ -14,8 +14,8 @@ import { RaError } from '../../src/common/errors.js';
 import { Adapter } from '../../src/driver/adapter.js';
 import { packageRoot } from '../../src/driver/native.js';
 import { Slots } from '../../src/driver/slots.js';
-import { type Embedded, startEmbedded } from '../../src/grm/embedded.js';
 import type { Allocation } from '../../src/grm/types.js';
+import { type Embedded, startEmbedded } from '../../src/modes/embedded.js';
 import { MiB, quietLog } from './helpers.js';
 
 const devKey = () => readSigningKey(path.join(packageRoot, 'bitstreams', 'keys', 'rafabric-dev.key.pem'));

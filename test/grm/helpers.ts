@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll } from 'vitest';
 import { Adapter } from '../../src/driver/adapter.js';
 import { type SliceInfo, Slices } from '../../src/driver/slices.js';
-import { type Embedded, startEmbedded } from '../../src/grm/embedded.js';
+import { type Embedded, startEmbedded } from '../../src/modes/embedded.js';
 
 export const MiB = 1024 * 1024;
 export const quietLog = pino({ level: 'silent' });

@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Adapter } from '../../src/driver/adapter.js';
 import { HostBuffer } from '../../src/driver/hostmem.js';
-import { type Embedded, startEmbedded } from '../../src/grm/embedded.js';
+import { type Embedded, startEmbedded } from '../../src/modes/embedded.js';
 import { seededBytes, sha256 } from '../helpers/reference.js';
 
 const MiB = 1024 * 1024;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEARTBEAT_HUNG_MS, HEARTBEAT_SAMPLE_MS } from '../../src/driver/heartbeat.js';
-import { type Embedded, startEmbedded } from '../../src/grm/embedded.js';
+import { type Embedded, startEmbedded } from '../../src/modes/embedded.js';
 
 const MiB = 1024 * 1024;
 /** Polling granularity of this test and event-loop delay on a loaded machine. */

@@ -40,26 +40,6 @@ const exceptions: { from: string; to: string; why: string }[] = [
       'both go to the agent once the GRM split (grm.ts -> allocate/resize/jobs/bitstreams) has landed: ' +
       'the GRM then passes m/n/k and asks the agent for the scratch size',
   },
-  {
-    from: 'src/grm/embedded.ts',
-    to: 'src/agent/agent.ts',
-    why: 'the embedded composition root still sits in src/grm/; it moves to src/modes/ (issue 9)',
-  },
-  {
-    from: 'src/grm/embedded.ts',
-    to: 'src/agent/protocol.ts',
-    why: 'the embedded composition root still sits in src/grm/; it moves to src/modes/ (issue 9)',
-  },
-  {
-    from: 'src/grm/embedded.ts',
-    to: 'src/driver/adapter.ts',
-    why: 'the embedded composition root still sits in src/grm/; it moves to src/modes/ (issue 9)',
-  },
-  {
-    from: 'src/grm/embedded.ts',
-    to: 'src/driver/model-process.ts',
-    why: 'the embedded composition root still sits in src/grm/; it moves to src/modes/ (issue 9)',
-  },
 ];
 
 function sourceFiles(dir: string): string[] {

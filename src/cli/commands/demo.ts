@@ -7,9 +7,9 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { openServerCatalog } from '../../bitstream/shipped.js';
 import { log } from '../../common/log.js';
-import { startEmbedded } from '../../grm/embedded.js';
 import { reallocateOnce } from '../../grm/reallocator.js';
 import type { Allocation } from '../../grm/types.js';
+import { startEmbedded } from '../../modes/embedded.js';
 import { formatBytes, formatTable, printJson } from '../output.js';
 import { parseInteger, parseSize } from '../parse.js';
 

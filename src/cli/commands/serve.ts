@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { createApiServer, parseTokens } from '../../api/index.js';
 import { openServerCatalog } from '../../bitstream/shipped.js';
 import { log } from '../../common/log.js';
-import { startEmbedded } from '../../grm/embedded.js';
+import { startEmbedded } from '../../modes/embedded.js';
 import { parseInteger, parseSize } from '../parse.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];

@@ -10,10 +10,10 @@ import type { Catalog } from '../bitstream/catalog.js';
 import { openServerCatalog } from '../bitstream/shipped.js';
 import { Adapter } from '../driver/adapter.js';
 import { ModelProcess } from '../driver/model-process.js';
+import { Grm } from '../grm/grm.js';
+import { startReallocator } from '../grm/reallocator.js';
+import { type Difference, reconcile } from '../grm/reconcile.js';
 import { JournalStore } from '../store/journal-store.js';
-import { Grm } from './grm.js';
-import { startReallocator } from './reallocator.js';
-import { type Difference, reconcile } from './reconcile.js';
 
 export interface EmbeddedOptions {
   adapters: number;
