@@ -6,6 +6,7 @@ import type { Catalog } from '../bitstream/catalog.js';
 import { loadBitstream } from '../bitstream/loader.js';
 import { AgentCode } from '../common/codes.js';
 import { RaError } from '../common/errors.js';
+import { isSlotFunction } from '../common/functions.js';
 import { adapterId } from '../common/ids.js';
 import { isOwnerKeyHex, ownerKeyHex, ownerKeyOf } from '../common/owner-key.js';
 import { Adapter } from '../driver/adapter.js';
@@ -159,7 +160,7 @@ export class Agent {
         contextsPerEngine: ident.contextsPerEngine,
         sliceEntries: ident.slices,
         functionsSupported: functionNames.filter(
-          (f) => f !== 'matmul-f32' && (ident.functions & (1 << functionIds[f])) !== 0,
+          (f) => isSlotFunction(f) && (ident.functions & (1 << functionIds[f])) !== 0,
         ),
         clockNs: status?.clockNs ?? 0,
       } as const;

@@ -1,12 +1,13 @@
 // JSON Schema (draft 2020-12) of a bitstream descriptor, `<id>.rabit.json` (docs/bitstreams.md).
 // Every object is closed (additionalProperties: false). Rules a schema cannot state (image.file is
 // `<id>.rabit`, specMin <= specMax, `pipeline` iff function is 'pipeline', ...) live in descriptor.ts.
+import { slotFunctionNames } from '../common/functions.js';
 import { PipelineOp } from './image.js';
 
 export const DESCRIPTOR_SCHEMA_ID = 'rafabric.bitstream/v1';
 
-/** Functions a programmable slot hosts (ra-spec §12); matmul-f32 runs on hardened units, not a slot. */
-export const slotFunctionNames = ['aes-256-gcm', 'sha256', 'crc32c', 'pipeline'] as const;
+/** Functions a programmable slot hosts (ra-spec §12): defined with the other function names. */
+export { slotFunctionNames };
 
 /** semver.org 2.0.0, the recommended expression. */
 const SEMVER =

@@ -2,7 +2,7 @@
 // placement rules); the GRM adds its own policy fields, resize requests and job requests.
 // Every refusal is RaError INVALID_REQUEST naming the field.
 import { RaError } from '../common/errors.js';
-import { isFunctionName } from '../common/functions.js';
+import { acceleratorFunctionNames, isAcceleratorFunction, isFunctionName } from '../common/functions.js';
 import { type PlacementRequest, validateRequest } from '../rvl/index.js';
 import { quoted } from '../rvl/request.js';
 import { type AllocationPolicy, GrmCode, type JobRequest, type ResizeRequest } from './types.js';
@@ -91,12 +91,9 @@ export function validateAllocation(body: unknown): ValidatedAllocation {
         },
       );
     onlyKeys(r, allowed, `resources[${i}]`);
-    if (
-      r.kind === 'accelerator' &&
-      (!isFunctionName(r.function) || r.function === 'matmul-f32' || r.function === 'pipeline')
-    ) {
+    if (r.kind === 'accelerator' && !isAcceleratorFunction(r.function)) {
       throw invalid(
-        `resources[${i}].function must be one of aes-256-gcm, sha256, crc32c (matmul is kind "compute"; custom logic is kind "logic")`,
+        `resources[${i}].function must be one of ${acceleratorFunctionNames.join(', ')} (matmul is kind "compute"; custom logic is kind "logic")`,
         { field: `resources[${i}].function` },
       );
     }

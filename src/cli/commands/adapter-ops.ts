@@ -4,7 +4,7 @@
 import { loadFunctionIntoFreeSlot } from '../../bitstream/shipped.js';
 import { DeviceCode, DriverCode } from '../../common/codes.js';
 import { RaError } from '../../common/errors.js';
-import { type FunctionName, functionNames, isFunctionName } from '../../common/functions.js';
+import { type FunctionName, functionNames, isFunctionName, isSlotFunction } from '../../common/functions.js';
 import { randomOwnerKey } from '../../common/owner-key.js';
 import { Adapter } from '../../driver/adapter.js';
 import { DmaController } from '../../driver/dma.js';
@@ -76,7 +76,7 @@ export async function runFunction(
   let loaded = false;
   let slot: number | undefined;
   let engine: Parameters<Slices['program']>[0];
-  if (fn === 'matmul-f32') {
+  if (!isSlotFunction(fn)) {
     const taken = slices.inUse().filter((s) => s.kind === 'compute');
     const base = firstFree(taken, a.identity.computeUnits, 1);
     if (base === undefined) throw new RaError(DeviceCode.NO_RESOURCE, 'every compute unit is in use');
