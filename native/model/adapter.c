@@ -152,6 +152,9 @@ void ra_adapter_halt(struct ra_adapter *a)
 {
     a->halted = true;
     set32(a, RA_REG_STATUS, reg32(a, RA_REG_STATUS) | RA_STATUS_HALTED);
+    /* its descriptors never move another byte: other models' commands must not wait for them (§8.9) */
+    for (unsigned q = 0; q < RA_QUEUE_MAX; q++)
+        ra_fabric_unpin(a, q);
 }
 
 /* §8.3 fabric: a port names an adapter of this process or, with --fabric, of another model

@@ -283,10 +283,29 @@ describe('one fabric across two model processes', () => {
     expect((await readB(13, data.length)).equals(data)).toBe(true);
   });
 
-  it('B killed (kill -9, its manifest left behind): FABRIC; a new B on the same port is found', async () => {
+  it('B halted (FAULT_HANG): its port fails with FABRIC; B power-cycled: reachable again', async () => {
+    B.adapter.injectFault(Fault.HANG);
+    await new Promise((r) => setTimeout(r, 50));
+    await expect(fabricCopy(0, 0, 4096)).rejects.toMatchObject({ code: 'FABRIC' });
+    await stopServer(B);
+    B = await startServer(fabricDir, PORT_B);
+    dstB = await new Slices(B.adapter).program({ kind: 'memory', ownerKey: key, base: 0, length: 16 * MiB });
+    const data = seededBytes(4096, 0x4736);
+    await loadA(data, 0);
+    await fabricCopy(0, 0, data.length);
+    expect((await readB(0, data.length)).equals(data)).toBe(true);
+  });
+
+  it('B killed (kill -9, its manifest left behind) during a copy: the copy and later ones fail with FABRIC; a new B on the same port is found', async () => {
     const oldDir = B.model.dir;
+    // validated while B runs, held before its first chunk, B killed meanwhile
+    A.adapter.injectFault(Fault.STALL_NEXT_DMA, 300);
+    await new Promise((r) => setTimeout(r, 20));
+    const inProgress = fabricCopy(0, 0, 8 * MiB);
+    await new Promise((r) => setTimeout(r, 50));
     B.model.kill('SIGKILL');
     await B.model.waitExit();
+    await expect(inProgress).rejects.toMatchObject({ code: 'FABRIC' });
     expect(existsSync(path.join(fabricDir, `port-${PORT_B}.manifest`))).toBe(true);
     await expect(fabricCopy(0, 0, 4096)).rejects.toMatchObject({ code: 'FABRIC' });
     B.dma.close();
@@ -332,5 +351,31 @@ describe('one fabric across two model processes', () => {
     } finally {
       agent.close();
     }
+  });
+
+  // Last: it leaves A halted.
+  it("A halted (FAULT_HANG) while its copy into B's slice is held: B's RELEASE does not wait for it", async () => {
+    const slices = new Slices(B.adapter);
+    const tmp = await slices.program({ kind: 'memory', ownerKey: key, base: 32 * MiB, length: 4 * MiB });
+    A.adapter.injectFault(Fault.STALL_NEXT_DMA, 5000);
+    await new Promise((r) => setTimeout(r, 20));
+    const stuck = A.dma
+      .submit({
+        op: 'copy',
+        ownerKey: key,
+        src: onA(),
+        srcOffset: 0,
+        dst: onB(tmp),
+        dstOffset: 0,
+        bytes: 4 * MiB,
+      })
+      .catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 50));
+    A.adapter.injectFault(Fault.HANG);
+    await new Promise((r) => setTimeout(r, 50));
+    const t0 = Date.now();
+    await slices.release(tmp, key);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(await stuck).toMatchObject({ code: expect.stringMatching(/ADAPTER_HUNG|TIMEOUT/) });
   });
 });
