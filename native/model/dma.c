@@ -142,6 +142,14 @@ static void loc_init(struct loc *l, bool used, uint32_t word, uint64_t offset, s
                       .out = out};
 }
 
+static bool port_is_local(const struct ra_model *m, uint32_t port)
+{
+    for (unsigned i = 0; i < m->adapters_open; i++)
+        if (m->adapters[i].port == port)
+            return true;
+    return false;
+}
+
 /* The engine a JOB runs is chosen by its CTX slice (§12): a CONTEXT slice runs its slot's function,
  * a COMPUTE slice the hardened matmul. §8.7 check 8. */
 static uint32_t resolve_engine(struct ra_adapter *a, struct ra_item *it)
@@ -191,8 +199,11 @@ static uint32_t validate_item(struct ra_adapter *a, unsigned q, uint32_t owner, 
         return RA_ERR_BAD_ARGUMENT;
     for (int i = 0; i < 2; i++) {
         struct loc *l = &locs[i];
+        /* a slice index is checked against its own adapter's CAP_SLICES: another model's once its
+         * port has answered (below), this model's here */
         if (l->used && ((l->kind != RA_LOC_ADAPTER && l->kind != RA_LOC_HOST) ||
-                        (l->kind == RA_LOC_ADAPTER && l->index >= cfg->slices)))
+                        (l->kind == RA_LOC_ADAPTER &&
+                         (l->index >= RA_SLICE_MAX || (port_is_local(a->model, l->port) && l->index >= cfg->slices)))))
             return RA_ERR_BAD_ARGUMENT;
     }
     /* 4: fabric ports */

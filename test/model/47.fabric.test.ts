@@ -28,8 +28,14 @@ interface Server {
   host: HostBuffer;
 }
 
-async function startServer(fabricDir: string, fabricBase: number): Promise<Server> {
-  const model = await ModelProcess.start({ adapters: 1, memoryBytes: 256 * MiB, fabricDir, fabricBase });
+async function startServer(fabricDir: string, fabricBase: number, extraArgs: string[] = []): Promise<Server> {
+  const model = await ModelProcess.start({
+    adapters: 1,
+    memoryBytes: 256 * MiB,
+    fabricDir,
+    fabricBase,
+    extraArgs,
+  });
   const adapter = Adapter.open(model.uri(0));
   const dma = new DmaController(adapter);
   const host = await HostBuffer.create(adapter, 65 * MiB);
@@ -56,7 +62,7 @@ describe('one fabric across two model processes', () => {
 
   beforeAll(async () => {
     fabricDir = mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : '/tmp', 'rafabric-fabric-'));
-    A = await startServer(fabricDir, PORT_A);
+    A = await startServer(fabricDir, PORT_A, ['--slices', '16']); // fewer slice entries than B's 256
     B = await startServer(fabricDir, PORT_B);
     srcA = await new Slices(A.adapter).program({ kind: 'memory', ownerKey: key, base: 0, length: 128 * MiB });
     dstB = await new Slices(B.adapter).program({
@@ -151,6 +157,28 @@ describe('one fabric across two model processes', () => {
     expect(after.bytesMoved - before.bytesMoved).toBe(4096);
     expect(after.jobs - before.jobs).toBe(1);
     expect(after.lastActiveNs).toBeGreaterThan(0);
+  });
+
+  it("names a slice index that exists on B (200) but not in A's own 16-entry table", async () => {
+    const high = await new Slices(B.adapter).program(
+      { kind: 'memory', ownerKey: key, base: 176 * MiB, length: 2 * MiB },
+      200,
+    );
+    const data = seededBytes(4096, 0x4712);
+    await loadA(data, 0);
+    await A.dma.submit({
+      op: 'copy',
+      ownerKey: key,
+      src: onA(),
+      srcOffset: 0,
+      dst: onB(high),
+      dstOffset: 64,
+      bytes: data.length,
+    });
+    expect((await readB(64, data.length, high)).equals(data)).toBe(true);
+    await new Slices(B.adapter).release(high, key);
+    // beyond B's table (256 entries): BAD_ARGUMENT
+    await expect(fabricCopy(0, 0, 1, { dst: onB(256) })).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
   });
 
   it("reads B's slice too: A's engine copies B -> A's host buffer", async () => {
