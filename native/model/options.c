@@ -23,7 +23,7 @@ static const char usage_text[] =
     "every socket listens, with each adapter's fabric port (ports=P0,P1,...). SIGTERM/SIGINT remove\n"
     "the files and exit 0.\n"
     "\n"
-    "  --adapters N          adapters to serve, 1..64 (fabric ports 0..N-1)\n"
+    "  --adapters N          adapters to serve, 1..64 (fabric ports 0..N-1 without --fabric)\n"
     "  --dir DIR             existing directory for the files and sockets\n"
     "  --memory BYTES        on-card memory per adapter (default 8G; a multiple of --mem-align)\n"
     "  --slots N             programmable-logic slots, 1..32 (default 4)\n"

@@ -125,6 +125,19 @@ describe('one fabric across two model processes', () => {
     expect(existsSync(path.join(fabricDir, `port-${PORT_B}.manifest`))).toBe(true);
   });
 
+  it('a model started without --fabric-base claims the lowest free ports', async () => {
+    const c = await ModelProcess.start({ adapters: 2, memoryBytes: 16 * MiB, fabricDir });
+    try {
+      expect(c.ports).toEqual([1, 2]);
+      const adapter = Adapter.open(c.uri(1));
+      expect(adapter.identity.fabricId).toBe(2);
+      adapter.close();
+    } finally {
+      await c.stop();
+    }
+    expect(existsSync(path.join(fabricDir, 'port-1.manifest'))).toBe(false);
+  });
+
   it('a model asking for a port another running model holds is refused with a clear message', async () => {
     await expect(
       ModelProcess.start({ adapters: 1, memoryBytes: 16 * MiB, fabricDir, fabricBase: PORT_B }),
