@@ -535,6 +535,7 @@ static bool complete_op(struct ra_adapter *a, unsigned q)
             charge(it);
         }
     }
+    ra_fabric_unpin(a, q); /* every byte is written: other models' commands need not wait any more */
     if (qs->closing) {
         finalize_closed_queue(a, q);
         return true;

@@ -274,7 +274,7 @@ describe('one fabric across two model processes', () => {
     });
   });
 
-  it("B's RELEASE waits for A's copy in progress into the slice, then scrubs it (no write after the scrub)", async () => {
+  it("B's RELEASE waits for A's copy in progress into the slice (new ones are refused meanwhile), then scrubs it", async () => {
     const slices = new Slices(B.adapter);
     const tmp = await slices.program({ kind: 'memory', ownerKey: key, base: 0, length: 8 * MiB });
     await loadA(seededBytes(8 * MiB, 0x4722), 0);
@@ -295,6 +295,24 @@ describe('one fabric across two model processes', () => {
       .then(() => order.push('copy'));
     await new Promise((r) => setTimeout(r, 100));
     const release = slices.release(tmp, key).then(() => order.push('release'));
+    // while the RELEASE waits, a new descriptor from A (another queue) naming the slice is refused
+    await new Promise((r) => setTimeout(r, 100));
+    const other = new DmaController(A.adapter);
+    try {
+      await expect(
+        other.submit({
+          op: 'copy',
+          ownerKey: key,
+          src: onA(),
+          srcOffset: 0,
+          dst: onB(tmp),
+          dstOffset: 0,
+          bytes: 1,
+        }),
+      ).rejects.toMatchObject({ code: 'SLICE_STATE' });
+    } finally {
+      other.close();
+    }
     await Promise.all([copy, release]);
     expect(order).toEqual(['copy', 'release']);
     // same placement again: RELEASE scrubbed what the copy wrote, so it reads zeros
