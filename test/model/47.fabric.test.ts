@@ -278,8 +278,8 @@ describe('one fabric across two model processes', () => {
     const slices = new Slices(B.adapter);
     const tmp = await slices.program({ kind: 'memory', ownerKey: key, base: 0, length: 8 * MiB });
     await loadA(seededBytes(8 * MiB, 0x4722), 0);
-    // A validates (and pins) the copy, then holds it 400 ms before moving a byte (§6 STALL_NEXT_DMA)
-    A.adapter.injectFault(Fault.STALL_NEXT_DMA, 400);
+    // A validates (and pins) the copy, then holds it 800 ms before moving a byte (§6 STALL_NEXT_DMA)
+    A.adapter.injectFault(Fault.STALL_NEXT_DMA, 800);
     await new Promise((r) => setTimeout(r, 20));
     const order: string[] = [];
     const copy = A.dma
@@ -358,7 +358,7 @@ describe('one fabric across two model processes', () => {
   it('B killed (kill -9, its manifest left behind) during a copy: the copy and later ones fail with FABRIC; a new B on the same port is found', async () => {
     const oldDir = B.model.dir;
     // validated while B runs, held before its first chunk, B killed meanwhile
-    A.adapter.injectFault(Fault.STALL_NEXT_DMA, 300);
+    A.adapter.injectFault(Fault.STALL_NEXT_DMA, 800);
     await new Promise((r) => setTimeout(r, 20));
     const inProgress = fabricCopy(0, 0, 8 * MiB);
     await new Promise((r) => setTimeout(r, 50));
