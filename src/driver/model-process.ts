@@ -33,8 +33,7 @@ export interface ModelOptions {
 export class ModelProcess {
   private exited: Promise<number | null>;
   private stderr = '';
-  /** Fabric port of each adapter (REG_FABRIC_ID), from the model's ready line. */
-  ports: number[] = [];
+  private fabricPorts: readonly number[] = [];
 
   private constructor(
     readonly child: ChildProcess,
@@ -53,6 +52,11 @@ export class ModelProcess {
   /** URI of adapter i. */
   uri(i: number): string {
     return `shm://${path.join(this.dir, `ra${i}.sock`)}`;
+  }
+
+  /** Fabric port of each adapter (its REG_FABRIC_ID, ra-spec §8.9), from the model's ready line. */
+  get ports(): readonly number[] {
+    return this.fabricPorts;
   }
 
   get uris(): string[] {
@@ -105,7 +109,7 @@ export class ModelProcess {
         const line = /ready .*ports=([0-9,]+)\n/.exec(out);
         if (line) {
           clearTimeout(timer);
-          model.ports = line[1]!.split(',').map(Number);
+          model.fabricPorts = line[1]!.split(',').map(Number);
           resolve();
         }
       });
