@@ -23,7 +23,7 @@ import {
   type Placement as RvlPlacement,
 } from '../rvl/index.js';
 import type { SlicePlacement } from '../rvl/plan.js';
-import type { AllocationStore, StoredAllocation } from '../store/store.js';
+import type { AllocationStore, StoredAllocation, StoreHealth } from '../store/store.js';
 import { type BitstreamLimits, defaultBitstreamLimits, validateBitstreamUpload } from './bitstream-upload.js';
 import { Mutex } from './mutex.js';
 import { type PoolSnapshot, toAdapterViews, toInventory } from './pool.js';
@@ -115,12 +115,14 @@ export class Grm implements GrmApi {
     return toAdapterViews(await this.readPool(), this.keyIndex());
   }
 
-  health(): { ok: boolean; adapters: number; unhealthy: number } {
+  health(): { ok: boolean; adapters: number; unhealthy: number; store: StoreHealth } {
     const unhealthy = this.lastPool.adapters.filter((a) => a.health === 'unhealthy').length;
+    const store = this.o.store.health(); // a store that cannot write makes every change fail
     return {
-      ok: this.lastPool.adapters.length > unhealthy,
+      ok: this.lastPool.adapters.length > unhealthy && store.writable,
       adapters: this.lastPool.adapters.length,
       unhealthy,
+      store,
     };
   }
 
@@ -165,7 +167,7 @@ export class Grm implements GrmApi {
       const id = `a-${randomBytes(6).toString('hex')}`;
       const ownerKey = newOwnerKey();
       const placements = result.plan.placements;
-      this.o.store.recordIntent({
+      await this.o.store.recordIntent({
         id,
         tenant,
         ownerKey,
@@ -175,7 +177,7 @@ export class Grm implements GrmApi {
       try {
         await this.configure(id, tenant, ownerKey, placements);
       } catch (err) {
-        this.o.store.abortIntent(id);
+        await this.o.store.abortIntent(id);
         throw err;
       }
       const now = new Date();
@@ -195,11 +197,11 @@ export class Grm implements GrmApi {
         ),
       };
       try {
-        this.o.store.commit(allocation); // durable before the client hears "201"
+        await this.o.store.commit(allocation); // durable before the client hears "201"
       } catch (err) {
         // Not committed: the client hears an error, so the slices must not stay programmed.
         await this.unprogram(id, ownerKey, placements);
-        this.o.store.abortIntent(id);
+        await this.o.store.abortIntent(id);
         throw err;
       }
       this.allocations.set(id, allocation);
@@ -243,7 +245,7 @@ export class Grm implements GrmApi {
         return { ...r, placements: [...r.placements.filter((p) => !failed(p.adapter)), ...fresh] };
       }),
     };
-    this.o.store.update(replaced);
+    await this.o.store.update(replaced);
     this.allocations.set(a.id, replaced);
     return replaced;
   }
@@ -351,6 +353,10 @@ export class Grm implements GrmApi {
   }
 
   async releaseLocked(a: StoredAllocation, why: string): Promise<void> {
+    // Durable first: a store that cannot write leaves the allocation whole (active, slices programmed);
+    // a slice whose release fails after this is an orphan that reconciliation releases.
+    await this.o.store.remove(a.id);
+    this.allocations.delete(a.id);
     for (const r of a.resources) {
       for (const p of r.placements) {
         await this.agentFor(p.adapter)
@@ -363,8 +369,6 @@ export class Grm implements GrmApi {
           );
       }
     }
-    this.o.store.remove(a.id);
-    this.allocations.delete(a.id);
     this.jobsEndedMs.delete(a.id);
     this.log.info({ allocation: a.id, why }, 'released');
   }
@@ -519,12 +523,12 @@ export class Grm implements GrmApi {
   }
 
   /** Records the resource's new placement: durable before anything old is released. */
-  private commitResource(
+  private async commitResource(
     a: StoredAllocation,
     index: number,
     placement: Placement,
     target: number,
-  ): StoredAllocation {
+  ): Promise<StoredAllocation> {
     const resource = a.resources[index]!;
     const resized: AllocatedResource = {
       ...resource,
@@ -535,7 +539,9 @@ export class Grm implements GrmApi {
       ...a,
       resources: a.resources.map((r, i) => (i === index ? resized : r)),
     };
-    this.o.store.update(updated);
+    // Durable before the old slice goes: a crash from here on leaves the old slice as a stray
+    // (reconciliation releases it), never the allocation pointing at a released slice.
+    await this.o.store.update(updated);
     this.allocations.set(a.id, updated);
     return updated;
   }
@@ -615,7 +621,7 @@ export class Grm implements GrmApi {
         };
         // Durable before the old slice goes: a crash from here on leaves the old slice as a stray
         // (reconciliation releases it), never the allocation pointing at a released slice.
-        const updated = this.commitResource(a, m.index, placement, m.target);
+        const updated = await this.commitResource(a, m.index, placement, m.target);
         await this.agentFor(m.from.adapter)
           .call('release', { adapter: m.from.adapter, entry: m.from.entry, ownerKey: m.ownerKey })
           .catch((e: Error) =>

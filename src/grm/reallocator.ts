@@ -130,7 +130,7 @@ export async function reallocateOnce(grm: Grm, nowMs = Date.now()): Promise<Real
     }
     if (dead) {
       const lost = { ...a, state: 'lost' as const };
-      grm.store.update(lost);
+      await grm.store.update(lost);
       grm.allocations.set(a.id, lost);
       events.push({
         allocation: a.id,

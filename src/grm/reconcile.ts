@@ -60,7 +60,7 @@ export async function reconcile(grm: Grm): Promise<Difference[]> {
       diffs.push(diff);
     }
   }
-  for (const i of intents.values()) store.abortIntent(i.id);
+  for (const i of intents.values()) await store.abortIntent(i.id);
 
   for (const a of [...grm.allocations.values()]) {
     const missing = a.resources
@@ -68,7 +68,7 @@ export async function reconcile(grm: Grm): Promise<Difference[]> {
       .filter((p) => !present.has(`${p.adapter}#${p.slice}`));
     if (missing.length === 0 || a.state === 'lost') continue;
     const lost = { ...a, state: 'lost' as const };
-    store.update(lost);
+    await store.update(lost);
     grm.allocations.set(a.id, lost);
     diffs.push({
       kind: 'lost-allocation',

@@ -15,8 +15,14 @@ export const StoreCode = {
   LOCKED: 'LOCKED',
   /** Used after close(). */
   CLOSED: 'CLOSED',
-  /** A write or fsync failed: the store refuses further writes until it is reopened. */
+  /** A file operation failed while opening or compacting. */
   IO_FAILED: 'IO_FAILED',
+  /**
+   * A write could not be made durable (disk full, I/O error): that operation did not happen. After a
+   * full disk the store takes writes again once there is space; after an I/O error only a restart
+   * (reopen and reconciliation) does.
+   */
+  UNAVAILABLE: 'STORE_UNAVAILABLE',
 } as const;
 
 export type StoreCodeName = (typeof StoreCode)[keyof typeof StoreCode];

@@ -2,7 +2,7 @@
 // of the layers above (GRM, API), where durability is not what is under test.
 import { StoreCode, StoreError } from './errors.js';
 import { applyOperation, cloneState, emptyState, type MutableState, type Operation } from './state.js';
-import type { AllocationStore, Intent, StoredAllocation, StoreState } from './store.js';
+import type { AllocationStore, Intent, StoredAllocation, StoreHealth, StoreState } from './store.js';
 import { checkAllocation, checkId, checkIntent, normalized } from './validate.js';
 
 export class MemoryStore implements AllocationStore {
@@ -14,27 +14,31 @@ export class MemoryStore implements AllocationStore {
     return { ...cloneState(this.state), diagnostics: { repairedTail: false, ignoredBytes: 0, warnings: [] } };
   }
 
-  recordIntent(intent: Intent): void {
+  async recordIntent(intent: Intent): Promise<void> {
     this.apply(() => ({ op: 'intent', data: normalized(intent, checkIntent, 'intent') }));
   }
 
-  commit(allocation: StoredAllocation): void {
+  async commit(allocation: StoredAllocation): Promise<void> {
     this.apply(() => ({ op: 'commit', data: normalized(allocation, checkAllocation, 'allocation') }));
   }
 
-  update(allocation: StoredAllocation): void {
+  async update(allocation: StoredAllocation): Promise<void> {
     this.apply(() => ({ op: 'update', data: normalized(allocation, checkAllocation, 'allocation') }));
   }
 
-  abortIntent(id: string): void {
+  async abortIntent(id: string): Promise<void> {
     this.apply(() => ({ op: 'abort', data: { id: normalized(id, checkId, 'id') } }));
   }
 
-  remove(id: string): void {
+  async remove(id: string): Promise<void> {
     this.apply(() => ({ op: 'remove', data: { id: normalized(id, checkId, 'id') } }));
   }
 
-  close(): void {
+  health(): StoreHealth {
+    return this.closed ? { writable: false, problem: 'the store is closed' } : { writable: true };
+  }
+
+  async close(): Promise<void> {
     this.closed = true;
   }
 

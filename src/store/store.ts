@@ -1,7 +1,9 @@
 // The allocation store's interface: the embedded journal store (journal-store.ts), the in-memory store
 // for unit tests of other layers (memory-store.ts) and, later, the cluster (etcd) store implement it.
 // The store is the truth for allocations (DESIGN.md, "Boundaries that matter"): the GRM records an
-// intent before it touches any adapter, and answers 201 only after commit() has returned.
+// intent before it touches any adapter, and answers 201 only after commit()'s promise has resolved.
+// Writes are promises so a store can group concurrent commits under one fsync (journal-store.ts): each
+// resolves only once its own record is durable, and rejects when it is not (then nothing changed).
 import type { Allocation, Placement } from '../grm/types.js';
 
 export interface StoredAllocation extends Allocation {
@@ -35,18 +37,27 @@ export interface StoreState {
   diagnostics: StoreDiagnostics;
 }
 
+/** Whether the store can take writes now (GET /healthz reports it). */
+export interface StoreHealth {
+  writable: boolean;
+  /** Why not, and what to do. */
+  problem?: string;
+}
+
 export interface AllocationStore {
   /** State as of the last durable write (a copy: mutating it changes nothing in the store). */
   load(): StoreState;
-  /** Durable before return; written BEFORE any adapter is touched. Refuses an id already in use. */
-  recordIntent(intent: Intent): void;
-  /** Durable before return; removes the intent with the same id. The GRM answers 201 only after this. */
-  commit(allocation: StoredAllocation): void;
+  /** Durable on resolve; written BEFORE any adapter is touched. Refuses an id already in use. */
+  recordIntent(intent: Intent): Promise<void>;
+  /** Durable on resolve; removes the intent with the same id. The GRM answers 201 only after this. */
+  commit(allocation: StoredAllocation): Promise<void>;
   /** Resize, migration, state changes (durable). The allocation must exist and keep its tenant. */
-  update(allocation: StoredAllocation): void;
+  update(allocation: StoredAllocation): Promise<void>;
   /** Rollback finished: the intent is forgotten (durable). */
-  abortIntent(id: string): void;
+  abortIntent(id: string): Promise<void>;
   /** Released (durable). */
-  remove(id: string): void;
-  close(): void;
+  remove(id: string): Promise<void>;
+  health(): StoreHealth;
+  /** Waits for writes in flight, then closes. */
+  close(): Promise<void>;
 }

@@ -9,9 +9,9 @@ const stores: [string, () => AllocationStore][] = [
   ['JournalStore', () => JournalStore.open(tempDir())],
 ];
 
-function codeOf(fn: () => unknown): string | undefined {
+async function codeOf(fn: () => unknown): Promise<string | undefined> {
   try {
-    fn();
+    await fn();
   } catch (err) {
     expect(err).toBeInstanceOf(StoreError);
     return (err as StoreError).code;
@@ -20,77 +20,79 @@ function codeOf(fn: () => unknown): string | undefined {
 }
 
 describe.each(stores)('%s', (_name, make) => {
-  it('starts empty, with clean diagnostics', () => {
+  it('starts empty, with clean diagnostics', async () => {
     const store = make();
     const state = store.load();
     expect(state.allocations.size).toBe(0);
     expect(state.intents.size).toBe(0);
     expect(state.diagnostics).toEqual({ repairedTail: false, ignoredBytes: 0, warnings: [] });
-    store.close();
+    await store.close();
   });
 
-  it('records an intent, commits it (the intent goes), updates and removes the allocation', () => {
+  it('records an intent, commits it (the intent goes), updates and removes the allocation', async () => {
     const store = make();
-    store.recordIntent(intent('a1'));
+    await store.recordIntent(intent('a1'));
     expect([...store.load().intents.keys()]).toEqual(['a1']);
-    store.commit(allocation('a1'));
+    await store.commit(allocation('a1'));
     expect(store.load().intents.size).toBe(0);
     expect(store.load().allocations.get('a1')).toEqual(allocation('a1'));
     const renewed = allocation('a1', {
       policy: { leaseMs: 30_000 },
       leaseExpiresAt: '2025-06-01T12:00:30.000Z',
     });
-    store.update(renewed);
+    await store.update(renewed);
     expect(store.load().allocations.get('a1')).toEqual(renewed);
-    store.remove('a1');
+    await store.remove('a1');
     expect(store.load().allocations.size).toBe(0);
-    store.close();
+    await store.close();
   });
 
-  it('aborts an intent after a rollback', () => {
+  it('aborts an intent after a rollback', async () => {
     const store = make();
-    store.recordIntent(intent('a1'));
-    store.abortIntent('a1');
+    await store.recordIntent(intent('a1'));
+    await store.abortIntent('a1');
     expect(plain(store.load())).toEqual({ allocations: {}, intents: {} });
-    store.close();
+    await store.close();
   });
 
-  it('commits without a prior intent (nothing to remove)', () => {
+  it('commits without a prior intent (nothing to remove)', async () => {
     const store = make();
-    store.commit(allocation('a1'));
+    await store.commit(allocation('a1'));
     expect(store.load().allocations.has('a1')).toBe(true);
-    store.close();
+    await store.close();
   });
 
-  it('refuses an id recorded twice, committed twice, or an intent for a committed id (CONFLICT)', () => {
+  it('refuses an id recorded twice, committed twice, or an intent for a committed id (CONFLICT)', async () => {
     const store = make();
-    store.recordIntent(intent('a1'));
-    expect(codeOf(() => store.recordIntent(intent('a1')))).toBe('CONFLICT');
-    store.commit(allocation('a1'));
-    expect(codeOf(() => store.commit(allocation('a1')))).toBe('CONFLICT');
-    expect(codeOf(() => store.recordIntent(intent('a1')))).toBe('CONFLICT');
-    store.close();
+    await store.recordIntent(intent('a1'));
+    expect(await codeOf(() => store.recordIntent(intent('a1')))).toBe('CONFLICT');
+    await store.commit(allocation('a1'));
+    expect(await codeOf(() => store.commit(allocation('a1')))).toBe('CONFLICT');
+    expect(await codeOf(() => store.recordIntent(intent('a1')))).toBe('CONFLICT');
+    await store.close();
   });
 
-  it("refuses a commit that contradicts its intent's tenant or owner key, and a tenant change by update", () => {
+  it("refuses a commit that contradicts its intent's tenant or owner key, and a tenant change by update", async () => {
     const store = make();
-    store.recordIntent(intent('a1'));
-    expect(codeOf(() => store.commit(allocation('a1', { tenant: 'tenant-b' })))).toBe('CONFLICT');
-    expect(codeOf(() => store.commit(allocation('a1', { ownerKey: 'ffffffffffffffff' })))).toBe('CONFLICT');
-    store.commit(allocation('a1'));
-    expect(codeOf(() => store.update(allocation('a1', { tenant: 'tenant-b' })))).toBe('CONFLICT');
-    store.close();
+    await store.recordIntent(intent('a1'));
+    expect(await codeOf(() => store.commit(allocation('a1', { tenant: 'tenant-b' })))).toBe('CONFLICT');
+    expect(await codeOf(() => store.commit(allocation('a1', { ownerKey: 'ffffffffffffffff' })))).toBe(
+      'CONFLICT',
+    );
+    await store.commit(allocation('a1'));
+    expect(await codeOf(() => store.update(allocation('a1', { tenant: 'tenant-b' })))).toBe('CONFLICT');
+    await store.close();
   });
 
-  it('refuses update/remove/abortIntent of an unknown id (NOT_FOUND) and changes nothing', () => {
+  it('refuses update/remove/abortIntent of an unknown id (NOT_FOUND) and changes nothing', async () => {
     const store = make();
-    store.commit(allocation('a1'));
+    await store.commit(allocation('a1'));
     const before = plain(store.load());
-    expect(codeOf(() => store.update(allocation('zz')))).toBe('NOT_FOUND');
-    expect(codeOf(() => store.remove('zz'))).toBe('NOT_FOUND');
-    expect(codeOf(() => store.abortIntent('a1'))).toBe('NOT_FOUND');
+    expect(await codeOf(() => store.update(allocation('zz')))).toBe('NOT_FOUND');
+    expect(await codeOf(() => store.remove('zz'))).toBe('NOT_FOUND');
+    expect(await codeOf(() => store.abortIntent('a1'))).toBe('NOT_FOUND');
     expect(plain(store.load())).toEqual(before);
-    store.close();
+    await store.close();
   });
 
   it.each([
@@ -121,69 +123,71 @@ describe.each(stores)('%s', (_name, make) => {
       allocation('a1', { policy: { maxAdapters: 0 } }),
       /policy\.maxAdapters must be an integer >= 1/,
     ],
-  ])('refuses an allocation with %s (INVALID_ARGUMENT, naming the field)', (_what, bad, message) => {
+  ])('refuses an allocation with %s (INVALID_ARGUMENT, naming the field)', async (_what, bad, message) => {
     const store = make();
-    expect(() => store.commit(bad as never)).toThrow(message);
-    expect(codeOf(() => store.commit(bad as never))).toBe('INVALID_ARGUMENT');
+    await expect(store.commit(bad as never)).rejects.toThrow(message);
+    expect(await codeOf(() => store.commit(bad as never))).toBe('INVALID_ARGUMENT');
     expect(store.load().allocations.size).toBe(0);
-    store.close();
+    await store.close();
   });
 
-  it('refuses malformed intents and ids', () => {
+  it('refuses malformed intents and ids', async () => {
     const store = make();
-    expect(codeOf(() => store.recordIntent({ ...intent('a1'), placements: 'ra0' } as never))).toBe(
+    expect(await codeOf(() => store.recordIntent({ ...intent('a1'), placements: 'ra0' } as never))).toBe(
       'INVALID_ARGUMENT',
     );
-    expect(codeOf(() => store.recordIntent(intent('')))).toBe('INVALID_ARGUMENT');
-    expect(codeOf(() => store.remove(42 as never))).toBe('INVALID_ARGUMENT');
-    expect(codeOf(() => store.commit({ ...allocation('a1'), bytes: 10n } as never))).toBe('INVALID_ARGUMENT');
-    store.close();
+    expect(await codeOf(() => store.recordIntent(intent('')))).toBe('INVALID_ARGUMENT');
+    expect(await codeOf(() => store.remove(42 as never))).toBe('INVALID_ARGUMENT');
+    expect(await codeOf(() => store.commit({ ...allocation('a1'), bytes: 10n } as never))).toBe(
+      'INVALID_ARGUMENT',
+    );
+    await store.close();
   });
 
-  it('keeps its own copies: mutating an input or a loaded state changes nothing stored', () => {
+  it('keeps its own copies: mutating an input or a loaded state changes nothing stored', async () => {
     const store = make();
     const a = allocation('a1');
-    store.commit(a);
+    await store.commit(a);
     a.tenant = 'mutated';
     const loaded = store.load();
     loaded.allocations.get('a1')!.resources[0]!.bytes = 1;
     loaded.allocations.delete('a1');
     expect(store.load().allocations.get('a1')).toEqual(allocation('a1'));
-    store.close();
+    await store.close();
   });
 
-  it('drops undefined optional fields, as a replay from JSON would', () => {
+  it('drops undefined optional fields, as a replay from JSON would', async () => {
     const store = make();
-    store.commit({ ...allocation('a1'), leaseExpiresAt: undefined });
+    await store.commit({ ...allocation('a1'), leaseExpiresAt: undefined });
     expect('leaseExpiresAt' in store.load().allocations.get('a1')!).toBe(false);
-    store.close();
+    await store.close();
   });
 
-  it('refuses every call after close (CLOSED); close twice is harmless', () => {
+  it('refuses every call after close (CLOSED); close twice is harmless', async () => {
     const store = make();
-    store.close();
-    store.close();
-    expect(codeOf(() => store.load())).toBe('CLOSED');
-    expect(codeOf(() => store.commit(allocation('a1')))).toBe('CLOSED');
-    expect(codeOf(() => store.remove('a1'))).toBe('CLOSED');
+    await store.close();
+    await store.close();
+    expect(await codeOf(() => store.load())).toBe('CLOSED');
+    expect(await codeOf(() => store.commit(allocation('a1')))).toBe('CLOSED');
+    expect(await codeOf(() => store.remove('a1'))).toBe('CLOSED');
   });
 });
 
 describe('JournalStore options', () => {
-  it('refuses a compaction interval that is not a positive integer', () => {
+  it('refuses a compaction interval that is not a positive integer', async () => {
     expect(() => JournalStore.open(tempDir(), { compactEveryRecords: 0 })).toThrow(/compactEveryRecords/);
   });
 
-  it('keeps the state across close and reopen', () => {
+  it('keeps the state across close and reopen', async () => {
     const dir = tempDir();
     const store = JournalStore.open(dir);
-    store.recordIntent(intent('i1'));
-    store.commit(allocation('a1'));
+    await store.recordIntent(intent('i1'));
+    await store.commit(allocation('a1'));
     const before = plain(store.load());
-    store.close();
+    await store.close();
     const again = JournalStore.open(dir);
     expect(plain(again.load())).toEqual(before);
     expect(again.lastSeq).toBe(2);
-    again.close();
+    await again.close();
   });
 });

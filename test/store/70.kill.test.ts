@@ -47,9 +47,9 @@ const store = JournalStore.open(process.argv[2], { compactEveryRecords: 7 });
 for (let k = store.lastSeq; ; k++) {
   const id = 'x' + Math.floor(k / 2);
   if (k % 2 === 0) {
-    store.recordIntent({ id, tenant: 't', ownerKey: '${KEY}', placements: [{ adapter: 'ra0', slice: k % 64 }], createdAt: '${CREATED}' });
+    await store.recordIntent({ id, tenant: 't', ownerKey: '${KEY}', placements: [{ adapter: 'ra0', slice: k % 64 }], createdAt: '${CREATED}' });
   } else {
-    store.commit({ id, tenant: 't', state: 'active', resources: [], policy: {}, createdAt: '${CREATED}', ownerKey: '${KEY}' });
+    await store.commit({ id, tenant: 't', state: 'active', resources: [], policy: {}, createdAt: '${CREATED}', ownerKey: '${KEY}' });
   }
   writeSync(1, (k + 1) + '\\n');
 }
@@ -130,7 +130,7 @@ describe('kill -9 of a writing process', () => {
         /took over a stale lock of dead process/,
       );
       durable = store.lastSeq;
-      store.close();
+      await store.close();
     }
   }, 60_000);
 });
