@@ -4,6 +4,7 @@ import { BitstreamCode } from '../bitstream/codes.js';
 import { DriverCode, RaError } from '../driver/errors.js';
 import { Err } from '../driver/regs.js';
 import { GrmCode } from '../grm/types.js';
+import { StoreCode } from '../store/errors.js';
 
 /** Codes the HTTP edge raises itself, before the GRM is asked anything. */
 export const ApiCode = {
@@ -52,6 +53,9 @@ export const statusByCode: ReadonlyMap<string, number> = new Map<string, number>
   [BitstreamCode.LOAD_MISMATCH, 502],
   // BITSTREAM_KEY is absent on purpose: a malformed server-side key or trust store is our fault (500),
   // and its message names server paths.
+  // The allocation store cannot make a change durable (disk full, I/O error): nothing changed; retry later.
+  [StoreCode.UNAVAILABLE, 503],
+  [StoreCode.IO_FAILED, 503],
   // The adapter is (for now) out of reach: retry later.
   [DriverCode.TIMEOUT, 503],
   [DriverCode.ADAPTER_GONE, 503],
