@@ -130,6 +130,17 @@ export class ModelProcess {
     this.child.kill(signal);
   }
 
+  /**
+   * Leaves the model running after this process ends (a graceful `serve --state` stop): drops our pipes
+   * and handle so they do not keep this process alive. The model ignores SIGPIPE (native/model/main.c),
+   * so its later output to the closed pipes is lost, not fatal.
+   */
+  leaveRunning(): void {
+    this.child.stdout?.destroy();
+    this.child.stderr?.destroy();
+    this.child.unref();
+  }
+
   /** SIGTERM, wait, and remove the folder if we made it. */
   async stop(): Promise<void> {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');

@@ -110,7 +110,8 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
         stopLoop();
         openAgent.close();
         await openStore.close();
-        if (!keepModel) {
+        if (keepModel) model?.leaveRunning();
+        else {
           if (model) await model.stop();
           else stopReusedModel(modelDir, o.log);
           if (ownsState) rmSync(stateDir, { recursive: true, force: true });
