@@ -30,7 +30,7 @@
 //   replay skips (and open then finishes the compaction). Records must be consecutive: a gap refuses the open.
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { fsyncDirectory, readIfExists, writeAll } from './durable.js';
+import { fsyncDirectory, readIfExists, writeAll, writeFileDurably } from './durable.js';
 import { StoreCode, StoreError } from './errors.js';
 import { encodeRecord, JOURNAL_FILE, type JournalRecord, scanJournal } from './journal.js';
 import { DirectoryLock } from './lock.js';
@@ -85,8 +85,9 @@ export interface JournalStoreOptions {
   repair?: boolean;
 }
 
-/** Free space at which a store that hit a full disk reports itself writable again. */
-const WRITABLE_AGAIN_FREE_BYTES = 1024 * 1024;
+/** health() after a full disk writes a probe file this big (a few records) to see whether space is back. */
+const PROBE_BYTES = 16 * 1024;
+const PROBE_FILE = 'probe.tmp';
 
 interface Queued {
   seq: number;
@@ -274,11 +275,15 @@ export class JournalStore implements AllocationStore {
           'reopens the store and reconciles it with the adapters',
       };
     }
-    if (this.diskFull && freeBytes(this.dir) < WRITABLE_AGAIN_FREE_BYTES) {
-      return {
-        writable: false,
-        problem: `the disk holding ${this.dir} is full (${this.diskFull.message}); free some space`,
-      };
+    if (this.diskFull) {
+      const probe = probeWrite(this.dir);
+      if (probe) {
+        return {
+          writable: false,
+          problem: `the disk holding ${this.dir} is full (${probe.message}); free some space`,
+        };
+      }
+      this.diskFull = undefined;
     }
     return { writable: true };
   }
@@ -492,9 +497,20 @@ function fsyncAsync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
 }
 
-function freeBytes(dir: string): number {
-  const stats = fs.statfsSync(dir);
-  return stats.bavail * stats.bsize;
+/**
+ * After a full disk: can a record-sized write be made durable now? Writes, fsyncs and removes a probe
+ * file of PROBE_BYTES; returns the error when it cannot.
+ */
+function probeWrite(dir: string): Error | undefined {
+  const path = join(dir, PROBE_FILE);
+  try {
+    writeFileDurably(path, 'x'.repeat(PROBE_BYTES));
+    return undefined;
+  } catch (err) {
+    return err as Error;
+  } finally {
+    fs.rmSync(path, { force: true });
+  }
 }
 
 /** The marker, rewritten when damaged and `repair` asks for it. */
