@@ -165,7 +165,9 @@ export class JournalStore implements AllocationStore {
         marker === undefined && journalBytes === undefined && !fs.existsSync(join(dir, SNAPSHOT_FILE));
       const scan = scanJournal(journalBytes ?? Buffer.alloc(0), journalPath, { repair });
       const recovered = recover(dir, scan.records, journalPath);
-      if (marker && (journalBytes === undefined || journalBytes.length === 0)) {
+      // No record left (the file missing, empty, or only a torn line): legitimate only if none was ever
+      // durable in it since the newest snapshot.
+      if (marker && scan.records.length === 0) {
         checkJournalNotLost(
           dir,
           marker.journalAfterSeq,
@@ -535,7 +537,12 @@ function checkJournalNotLost(
 ): void {
   if (journalAfterSeq === null || snapshotSeq > journalAfterSeq) return;
   const path = join(dir, JOURNAL_FILE);
-  const found = journalBytes === undefined ? 'missing' : 'empty';
+  const found =
+    journalBytes === undefined
+      ? 'missing'
+      : journalBytes.length === 0
+        ? 'empty'
+        : 'without a complete record';
   const problem =
     `${path} is ${found}, but ${join(dir, MARKER_FILE)} says records were written to it after seq ` +
     `${journalAfterSeq} (the snapshot ends at seq ${snapshotSeq})`;

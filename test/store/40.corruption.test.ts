@@ -202,3 +202,61 @@ describe('snapshot problems refuse the open', () => {
     expect(refusal(dir).message).toMatch(/records 1\.\.2 are missing \(is .*snapshot\.json missing\?\)/);
   });
 });
+
+// Regression (issue 8 item 7): an emptied or deleted journal used to open as an empty store, so the GRM
+// scrubbed every slice as an orphan. The marker (store.json) says the journal held records.
+describe('a lost journal refuses the open', () => {
+  it.each([
+    ['emptied', (p: string) => fs.writeFileSync(p, '')],
+    ['deleted', (p: string) => fs.rmSync(p)],
+    ['cut to a torn line', (p: string) => fs.writeFileSync(p, '{"seq":1,"op":"com')],
+  ])(
+    'a journal %s while records followed the snapshot: CORRUPT; repair opens from the snapshot',
+    async (_how, damage) => {
+      const { dir } = await fiveRecords();
+      damage(join(dir, 'journal.jsonl'));
+      expect(refusal(dir).message).toMatch(
+        /journal\.jsonl is .*store\.json says records were written to it after seq 0.*--repair/,
+      );
+      const repaired = JournalStore.open(dir, { repair: true });
+      expect(repaired.load().allocations.size).toBe(0);
+      expect(repaired.load().diagnostics.warnings.join('\n')).toMatch(/repair: .*journal\.jsonl is/);
+      await repaired.commit(allocation('after-repair'));
+      await repaired.close();
+      const again = JournalStore.open(dir);
+      expect([...again.load().allocations.keys()]).toEqual(['after-repair']);
+      await again.close();
+    },
+  );
+
+  it('an empty journal after a compaction is no loss (the snapshot is newer than the marker)', async () => {
+    const dir = tempDir();
+    const store = JournalStore.open(dir);
+    await store.commit(allocation('a1'));
+    store.compact();
+    await store.close();
+    expect(fs.statSync(join(dir, 'journal.jsonl')).size).toBe(0);
+    const again = JournalStore.open(dir);
+    expect([...again.load().allocations.keys()]).toEqual(['a1']);
+    await again.close();
+  });
+
+  it('a store written before the marker existed opens and gets one (noted)', async () => {
+    const { dir } = await fiveRecords();
+    fs.rmSync(join(dir, 'store.json'));
+    const store = JournalStore.open(dir);
+    expect(store.load().allocations.size).toBe(1);
+    expect(store.load().diagnostics.warnings.join('\n')).toMatch(/created .*store\.json/);
+    await store.close();
+    expect(JSON.parse(fs.readFileSync(join(dir, 'store.json'), 'utf8')).journalAfterSeq).toBe(0);
+  });
+
+  it('a damaged marker is refused; repair rewrites it', async () => {
+    const { dir } = await fiveRecords();
+    fs.writeFileSync(join(dir, 'store.json'), '{"format":"x"');
+    expect(refusal(dir).message).toMatch(/store\.json is damaged/);
+    const repaired = JournalStore.open(dir, { repair: true });
+    expect(repaired.load().allocations.size).toBe(1);
+    await repaired.close();
+  });
+});
