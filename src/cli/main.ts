@@ -3,7 +3,9 @@
 import { Command, CommanderError } from 'commander';
 import { RaError } from '../driver/errors.js';
 import { registerAdapterCommands } from './commands/adapter.js';
+import { registerAgentCommand } from './commands/agent.js';
 import { registerBitstreamCommands } from './commands/bitstream.js';
+import { registerCertsCommand } from './commands/certs.js';
 import { registerClientCommands } from './commands/client.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerModelCommand } from './commands/model.js';
@@ -22,6 +24,8 @@ export function buildProgram(): Command {
   registerModelCommand(program);
   registerAdapterCommands(program);
   registerBitstreamCommands(program);
+  registerAgentCommand(program);
+  registerCertsCommand(program);
   return program;
 }
 
