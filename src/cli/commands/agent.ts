@@ -78,6 +78,7 @@ export function registerAgentCommand(program: Command): void {
           server,
           adapters,
           modelDir: host_.modelDir,
+          modelPid: host_.model?.pid,
           reusedModel: host_.reusedModel,
           instance: host_.rpc.instance,
         },
