@@ -1,6 +1,7 @@
 // A GRM wired to two remote agents (two servers, each its own agent process and device model):
 // one allocation takes memory from adapters of both servers, and every slice is found in the
 // registers of the adapter its placement names.
+import { createCipheriv } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,9 +9,20 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RemoteAgentClient } from '../../src/agent/rpc/client.js';
 import { openShippedCatalog } from '../../src/bitstream/shipped.js';
+import { Slots } from '../../src/driver/slots.js';
 import { Grm } from '../../src/grm/grm.js';
 import { MemoryStore } from '../../src/store/index.js';
-import { type AgentProcess, cli, MiB, remoteClient, slicesOf, startAgent, stopModel } from './helpers.js';
+import { Prng } from '../helpers/prng.js';
+import {
+  type AgentProcess,
+  cli,
+  MiB,
+  remoteClient,
+  slicesOf,
+  startAgent,
+  stopModel,
+  withAdapter,
+} from './helpers.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'grm-remote-'));
 const certs = path.join(work, 'certs');
@@ -83,5 +95,36 @@ describe('GRM with two remote agents', () => {
 
     await grm.release('alice', allocation.id);
     for (const p of placements) expect(slicesOf(uriOf(p.adapter))).toEqual([]);
+  });
+
+  it('loads a bitstream, runs an aes-256-gcm job through a remote agent, equal to node:crypto', async () => {
+    const prng = new Prng(0x40_5eed);
+    const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => prng.int(0, 255)));
+    const allocation = await grm.allocate('alice', {
+      resources: [{ kind: 'accelerator', function: 'aes-256-gcm' }],
+    });
+    const [placement] = allocation.resources[0]!.placements;
+    const key = bytes(32);
+    const iv = bytes(12);
+    const input = bytes(300_000);
+    const { output } = await grm.runJob('alice', allocation.id, {
+      function: 'aes-256-gcm',
+      params: { key: key.toString('hex'), iv: iv.toString('hex') },
+      input: input.toString('base64'),
+    });
+    const c = createCipheriv('aes-256-gcm', key, iv);
+    expect(
+      Buffer.from(output, 'base64').equals(Buffer.concat([c.update(input), c.final(), c.getAuthTag()])),
+    ).toBe(true);
+    // The context slice is in the registers of the adapter the placement names.
+    expect(slicesOf(uriOf(placement!.adapter)).find((s) => s.index === placement!.slice)).toMatchObject({
+      kind: 'context',
+    });
+    // The bitstream was loaded through the network: the slot says so.
+    const slot = withAdapter(uriOf(placement!.adapter), (a) => new Slots(a).list()[placement!.slot!]);
+    expect(slot).toMatchObject({ function: 'aes-256-gcm', state: 'busy' }); // busy: a context is in use
+    await grm.release('alice', allocation.id);
+    for (const server of servers)
+      for (let i = 0; i < 2; i++) expect(slicesOf(agents.get(server)!.uri(i))).toEqual([]);
   });
 });
