@@ -55,11 +55,13 @@ describe('GRM with two remote agents', () => {
   });
   afterAll(async () => {
     for (const c of clients) c.close();
+    const codes: (number | null)[] = [];
     for (const [server, a] of agents) {
-      expect(await a.stop()).toBe(0);
+      codes.push(await a.stop());
       stopModel(path.join(work, server));
     }
     rmSync(work, { recursive: true, force: true });
+    expect(codes).toEqual(servers.map(() => 0));
   });
 
   /** The registers of the adapter behind an id like "server2/ra1". */

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { cli, root } from './helpers.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'agent-cmd-'));
@@ -77,6 +77,10 @@ describe('rafabric agent', () => {
       err += d;
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    // A failed expectation must not leave the agent running (its model dies with it: no --dir).
+    onTestFinished(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
     await expect
       .poll(() => out, { timeout: 30_000 })
       .toMatch(/^agent server1 listening on 127\.0\.0\.1:\d+\n$/);

@@ -20,6 +20,16 @@ export function cli(args: string[], extraEnv: Record<string, string> = {}) {
   });
 }
 
+/** Every agent process started here: killed when the test worker exits, even after a failed test. */
+const started = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of started) child.kill('SIGKILL');
+});
+
+export const AGENT_READY_TIMEOUT_MS = 30_000;
+/** A SIGTERM'd agent that has not exited by then is killed (and its exit code reads null). */
+export const AGENT_STOP_TIMEOUT_MS = 10_000;
+
 export interface AgentProcess {
   child: ChildProcess;
   server: string;
@@ -58,19 +68,35 @@ export async function startAgent(o: {
     o.stateDir,
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  started.add(child);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      started.delete(child);
+      resolve(code);
+    }),
+  );
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     let err = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`agent ${o.server} not ready after ${AGENT_READY_TIMEOUT_MS} ms: ${err}${out}`));
+    }, AGENT_READY_TIMEOUT_MS);
     child.stderr!.on('data', (d) => {
       err += d;
     });
     child.stdout!.on('data', (d) => {
       out += d;
       const m = new RegExp(`^agent ${o.server} listening on 127\\.0\\.0\\.1:(\\d+)$`, 'm').exec(out);
-      if (m) resolve(Number(m[1]));
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
     });
-    child.once('exit', (code) => reject(new Error(`agent ${o.server} exited with ${code}: ${err}${out}`)));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`agent ${o.server} exited with ${code}: ${err}${out}`));
+    });
   });
   return {
     child,
@@ -81,7 +107,10 @@ export async function startAgent(o: {
     uri: (i) => `shm://${path.join(o.stateDir, 'model', `ra${i}.sock`)}`,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      return exited;
+      const timer = setTimeout(() => child.kill('SIGKILL'), AGENT_STOP_TIMEOUT_MS);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
     },
   };
 }
