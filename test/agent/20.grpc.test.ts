@@ -289,13 +289,12 @@ describe('agent over gRPC with mutual TLS', () => {
     }
   });
 
-  it('a GRM refuses an agent of another major version even when the agent would talk', async () => {
-    // An agent that answers Hello with 3.0 and checks nothing: the refusal must be the GRM's own.
+  /** A bare gRPC server answering Hello with `reply` and checking nothing: refusals are the GRM's own. */
+  async function helloStub(reply: object): Promise<{ port: number; stop(): void }> {
     const server = new grpc.Server();
     const service = packageDefinition[SERVICE_NAME] as unknown as grpc.ServiceDefinition;
     server.addService(service, {
-      Hello: (_call: unknown, cb: grpc.sendUnaryData<unknown>) =>
-        cb(null, { protocolVersion: '3.0', server: 'server2', instance: 'x', adapters: 0 }),
+      Hello: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, reply),
     });
     const tls = readTls(certs, 'server2');
     const port = await new Promise<number>((resolve, reject) =>
@@ -305,16 +304,60 @@ describe('agent over gRPC with mutual TLS', () => {
         (e, p) => (e ? reject(e) : resolve(p)),
       ),
     );
-    const grm = remoteClient(certs, { server: 'server2', address: `127.0.0.1:${port}` });
+    return { port, stop: () => server.forceShutdown() };
+  }
+
+  it.each([
+    [
+      'an agent of another major version, even when the agent would talk',
+      { protocolVersion: '3.0', server: 'server2', instance: 'x', adapters: 0 },
+      'VERSION_MISMATCH',
+      /GRM speaks protocol 1\.0, agent server2 at 127\.0\.0\.1:\d+ speaks 3\.0: major versions differ/,
+    ],
+    [
+      'an agent that says it serves another server',
+      { protocolVersion: '1.0', server: 'server9', instance: 'x', adapters: 0 },
+      'AGENT_MISMATCH',
+      /agent at 127\.0\.0\.1:\d+ owns server 'server9', not 'server2'/,
+    ],
+  ])('a GRM refuses %s', async (_what, reply, code, message) => {
+    const stub = await helloStub(reply);
+    const grm = remoteClient(certs, { server: 'server2', address: `127.0.0.1:${stub.port}` });
     try {
       const err = await failure(grm.call('inventory'));
-      expect(err.code).toBe('VERSION_MISMATCH');
-      expect(err.message).toMatch(
-        /GRM speaks protocol 1\.0, agent server2 at 127\.0\.0\.1:\d+ speaks 3\.0: major versions differ/,
-      );
+      expect(err.code).toBe(code);
+      expect(err.message).toMatch(message);
     } finally {
       grm.close();
-      server.forceShutdown();
+      stub.stop();
+    }
+  });
+
+  it('serves at most 16 Watch streams at once and says so to the 17th', async () => {
+    const errors: RaError[] = [];
+    let snapshots = 0;
+    const opened = Array.from({ length: 16 }, () =>
+      client.watch(
+        () => {
+          snapshots++;
+        },
+        { intervalMs: 60_000 },
+      ),
+    );
+    // Each of the 16 has its snapshot (so it is open on the agent) before the 17th asks.
+    await expect.poll(() => snapshots, { timeout: 10_000 }).toBe(16);
+    const extra = client.watch(() => undefined, {
+      intervalMs: 60_000,
+      onError: (e) => errors.push(e),
+      retryMs: 60_000,
+    });
+    try {
+      await expect.poll(() => errors.length, { timeout: 5000 }).toBe(1);
+      expect(errors[0]).toMatchObject({ code: 'BUSY' });
+      expect(errors[0]!.message).toMatch(/already serves 16 Watch streams; close one/);
+    } finally {
+      extra.close();
+      for (const w of opened) w.close();
     }
   });
 
