@@ -1,7 +1,7 @@
 // `rafabric certs`: a cluster CA and certificates signed by it, checked with node:crypto (not with
 // the openssl that made them): chain, names, key pairs, file modes; reuse of an existing CA; refusals.
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -69,6 +69,15 @@ describe('rafabric certs', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(existsSync(target)).toBe(false);
+  });
+
+  it('refuses a --dir that is a file', () => {
+    const file = path.join(work, 'a-file');
+    writeFileSync(file, 'not a folder');
+    const r = cli(['certs', '--dir', file, '--agents', 's1']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--dir: .*a-file exists and is not a folder/);
+    expect(readFileSync(file, 'utf8')).toBe('not a folder');
   });
 
   it('fails clearly when openssl is not installed, and writes nothing', () => {

@@ -3,7 +3,7 @@
 // command-line tool, which Node cannot do alone. The equivalent openssl lines are in docs/cluster.md.
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DriverCode, RaError } from '../../driver/errors.js';
@@ -87,6 +87,8 @@ export function validateMembers(o: CertsOptions): void {
  */
 export function makeClusterCerts(o: CertsOptions, openssl = requireOpenssl()): CertsResult {
   validateMembers(o);
+  if (existsSync(o.dir) && !statSync(o.dir).isDirectory())
+    throw new RaError(DriverCode.INVALID_ARGUMENT, `--dir: ${o.dir} exists and is not a folder`);
   mkdirSync(o.dir, { recursive: true, mode: 0o700 });
   const caCert = path.join(o.dir, CA_CERT_FILE);
   const caKey = path.join(o.dir, CA_KEY_FILE);
