@@ -115,6 +115,24 @@ describe('agent over gRPC with mutual TLS', () => {
         s.ownerKey.toString(16).padStart(16, '0'),
       ]),
     ).toEqual([[0, 'memory', baseBytes, lengthBytes, key]]);
+    // The inventory's slice table is the registers' slice table.
+    const after = (await client.call<{ adapters: AgentAdapter[] }>('inventory')).adapters.find(
+      (a) => a.id === target.id,
+    )!;
+    expect(after.slices).toEqual(
+      slicesOf(uri).map((s) => ({
+        entry: s.index,
+        kind: s.kind,
+        state: s.state,
+        base: s.base,
+        length: s.length,
+        ownerKey: s.ownerKey.toString(16).padStart(16, '0'),
+        bytesMoved: s.bytesMoved,
+        busyNs: s.busyNs,
+        jobs: s.jobs,
+        lastActiveNs: s.lastActiveNs,
+      })),
+    );
     // The agent's refusals come back with the adapter's own code, and change nothing.
     const overlap = await failure(
       client.call('program', {

@@ -5,7 +5,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { cli, root } from './helpers.js';
+import { modelPidOf } from '../../src/agent/host.js';
+import { cli, root, startAgent, stopModel } from './helpers.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'agent-cmd-'));
 const certs = path.join(work, 'certs');
@@ -96,5 +97,22 @@ describe('rafabric agent', () => {
     expect(err).toMatch(new RegExp(`"signal":"${signal}".*agent stopping`));
     expect(alive(started.modelPid)).toBe(false);
     expect(existsSync(started.modelDir)).toBe(false);
+  });
+
+  it('with --dir, leaves its device model running on SIGTERM and the next agent takes it over', async () => {
+    const stateDir = path.join(work, 'kept');
+    const first = await startAgent({ server: 'server1', certs, stateDir, adapters: 1, memory: '16M' });
+    const modelPid = modelPidOf(stateDir)!;
+    try {
+      expect(await first.stop()).toBe(0);
+      expect(alive(modelPid)).toBe(true);
+      const second = await startAgent({ server: 'server1', certs, stateDir, adapters: 1, memory: '16M' });
+      expect(await second.stop()).toBe(0);
+      expect(modelPidOf(stateDir)).toBe(modelPid); // the same model, not a new one
+      expect(alive(modelPid)).toBe(true);
+    } finally {
+      stopModel(stateDir);
+    }
+    await expect.poll(() => alive(modelPid), { timeout: 10_000 }).toBe(false);
   });
 });
