@@ -40,6 +40,7 @@ mkdir -p $R/lib/modules
 mount --bind "$R$MODULES" $R/lib/modules
 SHARE=$(arg rafabric.share)
 if [ -n "$SHARE" ]; then
+	mkdir -p "$R$SHARE" # under the guest's own /tmp, say, it does not exist yet
 	mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 share "$R$SHARE" || fatal "9p mount of the share at $SHARE failed"
 fi
 # The host may have no kmod: busybox modprobe does the job (it skips soft dependencies, so callers
