@@ -125,7 +125,7 @@ describe('QEMU: one VM, one adapter', () => {
       const result = JSON.parse(line.text.slice('RESULT '.length)) as GuestResult;
       const totalMs = Date.now() - started;
       console.log(
-        `${name} (${backend}): boot to shell ${shell.atMs} ms, VM total ${totalMs} ms, guest steps ${JSON.stringify(result.steps)}`,
+        `${name} (${backend}): boot to shell ${shell.atMs} ms, VM total ${totalMs} ms, interrupts delivered ${result.interruptsDelivered}, guest steps ${JSON.stringify(result.steps)}`,
       );
       return { vm, result, bootToShellMs: shell.atMs, totalMs, sliceBaseBytes, ownerKey, slot, seed };
     } catch (err) {
@@ -189,6 +189,17 @@ describe('QEMU: one VM, one adapter', () => {
     expect(run.result.interruptsDelivered).toBe(0); // polled: sysfs resources carry no interrupts
     // no IOMMU in this VM: vfio:// is refused at once with a diagnostic
     expect(run.result.vfioError).toMatch(/no IOMMU group.*open pci:\/\//);
+    await releaseSlice(run);
+  });
+
+  it('vfio backend behind a virtual IOMMU: the same, with MSI-X interrupts delivered', async () => {
+    onTestFailed(() => {
+      failed = true;
+    });
+    const run = await runVm('vm-vfio', 'vfio', 2);
+    checkHostSide(run);
+    // the admin commands completed on MSI-X interrupts through the VFIO eventfds
+    expect(run.result.interruptsDelivered).toBeGreaterThan(0);
     await releaseSlice(run);
   });
 });
