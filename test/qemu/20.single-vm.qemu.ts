@@ -49,6 +49,7 @@ interface Run {
   result: GuestResult;
   bootToShellMs: number;
   totalMs: number;
+  sliceIndex: number;
   sliceBaseBytes: number;
   ownerKey: bigint;
   slot: number;
@@ -77,7 +78,12 @@ describe('QEMU: one VM, one adapter', () => {
   });
 
   /** Boots a VM for `backend`, runs the guest script, returns its report. */
-  async function runVm(name: string, backend: 'pci' | 'vfio', slot: number): Promise<Run> {
+  async function runVm(
+    name: string,
+    backend: 'pci' | 'vfio',
+    slot: number,
+    sliceIndex: number,
+  ): Promise<Run> {
     const started = Date.now();
     const topology = parseTopology({
       adapterMemoryBytes: 256 * MiB,
@@ -89,6 +95,7 @@ describe('QEMU: one VM, one adapter', () => {
     const ownerKey = BigInt(prng.int(1, 2 ** 31)) * 2n + 1n;
     const seed = `${name}-${prng.int(0, 2 ** 31)}`;
     const args = {
+      sliceIndex,
       backend,
       seed,
       sliceBaseBytes,
@@ -127,7 +134,17 @@ describe('QEMU: one VM, one adapter', () => {
       console.log(
         `${name} (${backend}): boot to shell ${shell.atMs} ms, VM total ${totalMs} ms, interrupts delivered ${result.interruptsDelivered}, guest steps ${JSON.stringify(result.steps)}`,
       );
-      return { vm, result, bootToShellMs: shell.atMs, totalMs, sliceBaseBytes, ownerKey, slot, seed };
+      return {
+        vm,
+        result,
+        bootToShellMs: shell.atMs,
+        totalMs,
+        sliceIndex,
+        sliceBaseBytes,
+        ownerKey,
+        slot,
+        seed,
+      };
     } catch (err) {
       failed = true;
       await vm.stop();
@@ -151,7 +168,7 @@ describe('QEMU: one VM, one adapter', () => {
     expect(createHash('sha256').update(seen).digest('hex')).toBe(result.writtenSha256);
     expect(Buffer.compare(seen, expected)).toBe(0);
     // the slice the guest programmed, read from the adapter's own registers
-    const slice = new Slices(host).read(0);
+    const slice = new Slices(host).read(run.sliceIndex);
     expect(slice).toMatchObject({
       state: 'active',
       kind: 'memory',
@@ -175,15 +192,15 @@ describe('QEMU: one VM, one adapter', () => {
 
   async function releaseSlice(run: Run): Promise<void> {
     const slices = new Slices(host);
-    await slices.drain(0, run.ownerKey);
-    await slices.release(0, run.ownerKey);
+    await slices.drain(run.sliceIndex, run.ownerKey);
+    await slices.release(run.sliceIndex, run.ownerKey);
   }
 
   it('pci backend: identity, CXL pairing, memory slice written through /dev/dax, bitstream loaded', async () => {
     onTestFailed(() => {
       failed = true;
     });
-    const run = await runVm('vm-pci', 'pci', 1);
+    const run = await runVm('vm-pci', 'pci', 1, 0);
     checkHostSide(run);
     expect(run.result.bdfs).toEqual(['0000:00:10.0']);
     expect(run.result.interruptsDelivered).toBe(0); // polled: sysfs resources carry no interrupts
@@ -196,7 +213,7 @@ describe('QEMU: one VM, one adapter', () => {
     onTestFailed(() => {
       failed = true;
     });
-    const run = await runVm('vm-vfio', 'vfio', 2);
+    const run = await runVm('vm-vfio', 'vfio', 2, 1);
     checkHostSide(run);
     // the admin commands completed on MSI-X interrupts through the VFIO eventfds
     expect(run.result.interruptsDelivered).toBeGreaterThan(0);

@@ -1,6 +1,6 @@
 // Runs inside the guest of test/qemu/20.single-vm.qemu.ts, with the host's node over 9p and the
 // checkout's dist/ (so `npm run build` first). Argument: a JSON object from the host
-// { backend: 'pci' | 'vfio', seed, sliceBaseBytes, sliceBytes, ownerKey, slot, descriptor }. Prints
+// { backend: 'pci' | 'vfio', sliceIndex, seed, sliceBaseBytes, sliceBytes, ownerKey, slot, descriptor }. Prints
 // progress lines and one
 // "RESULT {json}" line; the host checks everything it can from its own side (model registers, the
 // memory file) rather than trusting this report.
@@ -85,13 +85,13 @@ result.region = region;
 const key = BigInt(args.ownerKey);
 const slices = new Slices(adapter);
 await step('slice', async () => {
-  await slices.reserve(0, {
+  await slices.reserve(args.sliceIndex, {
     kind: 'memory',
     ownerKey: key,
     base: args.sliceBaseBytes,
     length: args.sliceBytes,
   });
-  await slices.activate(0, key);
+  await slices.activate(args.sliceIndex, key);
 });
 const data = pattern(args.seed, args.sliceBytes);
 await step('dax-write', () => {
