@@ -14,8 +14,9 @@ import { Adapter } from '../../src/driver/adapter.js';
 import { ModelProcess } from '../../src/driver/model-process.js';
 import { Slices } from '../../src/driver/slices.js';
 import { Slots } from '../../src/driver/slots.js';
-import { attachAdapter, modelFiles } from '../../src/modes/qemu/attach.js';
-import { MiB, parseTopology, placeAdapters } from '../../src/modes/qemu/topology.js';
+import { modelFiles } from '../../src/modes/qemu/attach.js';
+import { planVms } from '../../src/modes/qemu/plan.js';
+import { MiB, parseTopology } from '../../src/modes/qemu/topology.js';
 import { findGuestImage, QemuVm } from '../../src/modes/qemu/vm.js';
 import { Prng } from '../helpers/prng.js';
 
@@ -90,7 +91,6 @@ describe('QEMU: one VM, one adapter', () => {
       queues: 2,
       vms: [{ name, vcpus: 1, adapters: 1, iommu: backend === 'vfio' }],
     });
-    const attachments = placeAdapters(topology).map((p) => attachAdapter(model.dir, p));
     const sliceBaseBytes = prng.int(1, 64) * SLICE_BYTES;
     const ownerKey = BigInt(prng.int(1, 2 ** 31)) * 2n + 1n;
     const seed = `${name}-${prng.int(0, 2 ** 31)}`;
@@ -113,17 +113,13 @@ describe('QEMU: one VM, one adapter', () => {
         '',
       ].join('\n'),
     );
-    const vm = QemuVm.start(
-      {
-        vm: topology.vms[0]!,
-        adapters: attachments,
-        guest: findGuestImage(),
-        qmpSocket: path.join(workDir, `${name}.qmp`),
-        sharedDir: workDir,
-        script,
-      },
+    const [plan] = planVms(topology, {
+      modelDir: model.dir,
       workDir,
-    );
+      guest: findGuestImage(),
+      scriptFor: () => script,
+    });
+    const vm = QemuVm.start(plan!, workDir);
     try {
       const shell = await vm.waitForLine(/^guest: shell up/, VM_TIMEOUT_MS);
       const line = await vm.waitForLine(/^RESULT /, VM_TIMEOUT_MS);

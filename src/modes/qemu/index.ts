@@ -10,6 +10,7 @@ export {
   qemuArgs,
   type VmLaunchPlan,
 } from './command-line.js';
+export { type PlanOptions, planVms } from './plan.js';
 export {
   type PlacedAdapter,
   parseTopology,
