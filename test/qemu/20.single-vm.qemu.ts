@@ -6,7 +6,7 @@
 // A second VM with a virtual IOMMU runs the same through the vfio backend (MSI-X interrupts).
 // Needs qemu/setup.sh (as root) and `npm run build`; serial logs are kept on failure.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
@@ -191,6 +191,28 @@ describe('QEMU: one VM, one adapter', () => {
     await slices.drain(run.sliceIndex, run.ownerKey);
     await slices.release(run.sliceIndex, run.ownerKey);
   }
+
+  it('a VM that does not power off by itself is stopped over QMP (quit), serial log kept', async () => {
+    onTestFailed(() => {
+      failed = true;
+    });
+    const script = path.join(workDir, 'vm-idle.sh');
+    writeFileSync(script, 'sleep 600\n');
+    const [plan] = planVms(parseTopology({ vms: [{ name: 'vm-idle', adapters: 1 }] }), {
+      modelDir: model.dir,
+      workDir,
+      guest: findGuestImage(),
+      scriptFor: () => script,
+    });
+    const vm = QemuVm.start(plan!, workDir);
+    const deadline = Date.now() + 20_000;
+    while (!existsSync(plan!.qmpSocket) && vm.running && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(vm.running).toBe(true);
+    expect(await vm.stop()).toBe('quit');
+    expect(vm.running).toBe(false);
+    expect(existsSync(vm.serialLogPath)).toBe(true);
+  });
 
   it('pci backend: identity, CXL pairing, memory slice written through /dev/dax, bitstream loaded', async () => {
     onTestFailed(() => {
