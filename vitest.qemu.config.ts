@@ -7,7 +7,7 @@ export default defineConfig({
     pool: 'forks',
     include: ['test/qemu/**/*.qemu.ts'],
     fileParallelism: false,
-    testTimeout: 240_000,
+    testTimeout: 300_000,
     hookTimeout: 60_000,
   },
 });

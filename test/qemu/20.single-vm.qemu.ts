@@ -21,7 +21,7 @@ import { findGuestImage, QemuVm } from '../../src/modes/qemu/vm.js';
 import { Prng } from '../helpers/prng.js';
 
 const repo = path.resolve(import.meta.dirname, '..', '..');
-const VM_TIMEOUT_MS = 150_000;
+const VM_TIMEOUT_MS = 240_000; // generous: TCG on a shared, loaded 2-core host
 const SLICE_BYTES = 2 * MiB;
 const DESCRIPTOR = path.join(repo, 'bitstreams', 'crc32c.rabit.json');
 
