@@ -13,7 +13,7 @@ import { ModelProcess } from '../driver/model-process.js';
 import { JournalStore } from '../store/journal-store.js';
 import { Grm } from './grm.js';
 import { startReallocator } from './reallocator.js';
-import { type Difference, reconcile } from './reconcile.js';
+import { type Difference, reconcile, startReconciler } from './reconcile.js';
 
 export interface EmbeddedOptions {
   adapters: number;
@@ -22,6 +22,8 @@ export interface EmbeddedOptions {
   stateDir?: string;
   server?: string;
   reallocateEveryMs?: number;
+  /** Background reconciliation of the index with the slice tables (default: reallocateEveryMs). */
+  reconcileEveryMs?: number;
   /** Open a damaged store anyway, dropping what cannot be trusted (`serve --repair`; see docs/grm.md). */
   repairStore?: boolean;
   log: Logger;
@@ -98,6 +100,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
     });
     const reconciled = await grm.exclusive(() => reconcile(grm));
     const stopLoop = startReallocator(grm, o.reallocateEveryMs ?? 1000);
+    const stopReconciler = startReconciler(grm, o.reconcileEveryMs ?? o.reallocateEveryMs ?? 1000);
     const openAgent = agent;
     const openStore = store;
     return {
@@ -108,6 +111,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
       reconciled,
       async stop({ keepModel = false } = {}) {
         stopLoop();
+        stopReconciler();
         openAgent.close();
         await openStore.close();
         if (keepModel) model?.leaveRunning();
