@@ -62,8 +62,8 @@ async function runCounted(
     params ? Buffer.from(params, 'hex') : undefined,
   );
   const label = `${id}/job-${++scratchSeq}`;
-  const index = await ctx.pool.ready();
   const scratch = await ctx.locks.run(id, async (): Promise<RvlPlacement> => {
+    const index = await ctx.pool.ready();
     usable(ctx, tenant, id); // lost or released while the job waited for the lock
     const memory = { kind: 'memory' as const, bytes: scratchBytes };
     let r = index.plan({

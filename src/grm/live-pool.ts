@@ -76,11 +76,6 @@ export class LivePool {
     return this.building;
   }
 
-  /** The index if built (maintenance passes never build it). */
-  get built(): AvailabilityIndex | undefined {
-    return this.index;
-  }
-
   private async build(): Promise<AvailabilityIndex> {
     const reading = await this.read();
     if (this.index) return this.index;

@@ -5,6 +5,7 @@ import { adaptersOf, type GrmContext } from './context.js';
 
 /** Removes the store record, then releases every slice on the adapters (in parallel), then the index's. */
 export async function releaseAllocation(ctx: GrmContext, a: StoredAllocation, why: string): Promise<void> {
+  await ctx.pool.ready();
   const adapters = adaptersOf(a);
   // Registers first, index after: a report read in between would see the slices gone.
   const done = ctx.pool.begin(adapters);

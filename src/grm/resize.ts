@@ -78,8 +78,9 @@ export async function resize(
 ): Promise<Allocation> {
   const req = validateResize(body);
   resizable(usable(ctx, tenant, id), req);
-  await ctx.pool.ready();
+  // The lock is queued for before anything awaits: operations on one allocation keep their order.
   const step = await ctx.locks.run(id, async (): Promise<Allocation | Move> => {
+    const index = await ctx.pool.ready();
     // Looked up under the lock: a resize, migration or release queued before us may have run.
     const a = notMoving(ctx, usable(ctx, tenant, id));
     const resource = resizable(a, req);
@@ -96,7 +97,6 @@ export async function resize(
         `${field} ${target} is more than any adapter holds (the largest has ${capacity}); ask for at most that`,
         { field, resource: req.resource },
       );
-    const index = ctx.pool.built!;
     let plan: ResizePlan;
     if (target < slice.length) plan = index.planShrink(slice, target);
     else if (target === slice.length) return publicView(a);
@@ -135,12 +135,12 @@ export async function migrate(
     return resource;
   };
   single(usable(ctx, tenant, id));
-  await ctx.pool.ready();
   const move = await ctx.locks.run(id, async () => {
+    const index = await ctx.pool.ready();
     const a = notMoving(ctx, usable(ctx, tenant, id)); // fresh: something queued before us may have moved it
     const resource = single(a);
     const slice = sliceOf(ctx, a, resource.placements[0]!);
-    const r = ctx.pool.built!.planMigration(slice, toAdapters);
+    const r = index.planMigration(slice, toAdapters);
     if (!r.ok) throw unavailable(r);
     if (r.plan.kind !== 'migrate') throw new RaError(GrmCode.CONFLICT, 'the migration plan moves nothing');
     return reserveMove(ctx, a, resourceIndex, slice, r.plan, resource.bytes ?? slice.length);
