@@ -74,7 +74,8 @@ export async function reconcile(grm: { maintenance: Maintenance }): Promise<Diff
     });
   }
   for (const d of diffs) m.log.warn({ ...d }, `reconcile: ${d.message}`);
-  m.log.info(
+  // A quiet background pass is not news; a difference is.
+  m.log[diffs.length > 0 ? 'info' : 'debug'](
     { differences: diffs.length, adapters: check.adapters.length },
     'reconciled store and index with the adapters',
   );
