@@ -37,9 +37,9 @@ function recordedGrm(pool: ReturnType<typeof useEmbedded>['pool'], expectProgram
     },
   });
   class RecordingStore extends MemoryStore {
-    override commit(a: StoredAllocation): void {
+    override commit(a: StoredAllocation): Promise<void> {
       events.push(`commit ${a.resources[0]!.placements[0]!.adapter}`);
-      super.commit(a);
+      return super.commit(a);
     }
   }
   const grm = new Grm({
