@@ -56,6 +56,8 @@ export const statusByCode: ReadonlyMap<string, number> = new Map<string, number>
   // The allocation store cannot make a change durable (disk full, I/O error): nothing changed; retry later.
   [StoreCode.UNAVAILABLE, 503],
   [StoreCode.IO_FAILED, 503],
+  // Another GRM replica changed the allocation first (etcd store): nothing changed; read it and retry.
+  [StoreCode.STALE_REVISION, 409],
   // The adapter is (for now) out of reach: retry later.
   [DriverCode.TIMEOUT, 503],
   [DriverCode.ADAPTER_GONE, 503],

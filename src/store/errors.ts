@@ -3,6 +3,11 @@
 import { RaError } from '../driver/errors.js';
 
 export const StoreCode = {
+  /**
+   * Compare-and-swap refused: another writer (a GRM replica) changed the record since the revision the
+   * caller saw. Nothing changed: refresh() and decide again.
+   */
+  STALE_REVISION: 'STALE_REVISION',
   /** The caller passed a malformed allocation or intent: fix the input, retrying cannot help. */
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
   /** update/remove/abortIntent named an id the store does not hold. */

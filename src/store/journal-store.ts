@@ -35,6 +35,7 @@ import { StoreCode, StoreError } from './errors.js';
 import { encodeRecord, JOURNAL_FILE, type JournalRecord, scanJournal } from './journal.js';
 import { DirectoryLock } from './lock.js';
 import { MARKER_FILE, readMarker, writeMarker } from './marker.js';
+import { checkExpectedRevision, Revisions } from './revisions.js';
 import {
   decodeSnapshot,
   encodeSnapshot,
@@ -60,6 +61,7 @@ import type {
   StoredAllocation,
   StoreHealth,
   StoreState,
+  WriteOptions,
 } from './store.js';
 import { checkAllocation, checkId, checkIntent, normalized, ShapeError } from './validate.js';
 
@@ -123,6 +125,14 @@ export class JournalStore implements AllocationStore {
   private writer: Promise<void> | undefined;
   private journalBytes: number;
   private fsyncCount = 0;
+  /**
+   * Revisions (store.ts, WriteOptions) are record seqs: one writer, so its own sequence orders every write.
+   * Records found on open all have the seq the store opened at (the snapshot keeps no per-record seq):
+   * revisions identify versions within one open, which is what a caller holding one needs.
+   */
+  private revisions: Revisions;
+  /** The revisions with every queued record applied: what a compare-and-swap is checked against. */
+  private aheadRevisions: Revisions;
 
   private constructor(
     readonly dir: string,
@@ -140,6 +150,11 @@ export class JournalStore implements AllocationStore {
     this.ahead = cloneState(state);
     this.queuedSeq = seq;
     this.journalBytes = journalBytes;
+    this.revisions = new Revisions(
+      new Map([...state.allocations.keys()].map((id) => [id, seq])),
+      new Map([...state.intents.keys()].map((id) => [id, seq])),
+    );
+    this.aheadRevisions = this.revisions.clone();
   }
 
   /** Opens (creating if needed) the store in `dir`: takes the lock, loads the snapshot, replays the journal. */
@@ -237,24 +252,37 @@ export class JournalStore implements AllocationStore {
     };
   }
 
-  recordIntent(intent: Intent): Promise<void> {
-    return this.append(() => ({ op: 'intent', data: normalized(intent, checkIntent, 'intent') }));
+  async recordIntent(intent: Intent): Promise<void> {
+    await this.append(() => ({ op: 'intent', data: normalized(intent, checkIntent, 'intent') }));
   }
 
-  commit(allocation: StoredAllocation): Promise<void> {
-    return this.append(() => ({ op: 'commit', data: normalized(allocation, checkAllocation, 'allocation') }));
+  async commit(allocation: StoredAllocation): Promise<void> {
+    await this.append(() => ({ op: 'commit', data: normalized(allocation, checkAllocation, 'allocation') }));
   }
 
-  update(allocation: StoredAllocation): Promise<void> {
-    return this.append(() => ({ op: 'update', data: normalized(allocation, checkAllocation, 'allocation') }));
+  async update(allocation: StoredAllocation, options: WriteOptions = {}): Promise<void> {
+    await this.append(
+      () => ({ op: 'update', data: normalized(allocation, checkAllocation, 'allocation') }),
+      options,
+    );
   }
 
-  abortIntent(id: string): Promise<void> {
-    return this.append(() => ({ op: 'abort', data: { id: normalized(id, checkId, 'id') } }));
+  async abortIntent(id: string, options: WriteOptions = {}): Promise<void> {
+    await this.append(() => ({ op: 'abort', data: { id: normalized(id, checkId, 'id') } }), options);
   }
 
-  remove(id: string): Promise<void> {
-    return this.append(() => ({ op: 'remove', data: { id: normalized(id, checkId, 'id') } }));
+  async remove(id: string, options: WriteOptions = {}): Promise<void> {
+    await this.append(() => ({ op: 'remove', data: { id: normalized(id, checkId, 'id') } }), options);
+  }
+
+  /** The seq of the durable record that last wrote `id` (store.ts, WriteOptions). */
+  revisionOf(id: string): number | undefined {
+    return this.revisions.of(id);
+  }
+
+  /** One writer: nothing to re-read. */
+  async refresh(): Promise<StoreState> {
+    return this.load();
   }
 
   /** Seq of the last durable record (0 when none was ever written). */
@@ -336,21 +364,24 @@ export class JournalStore implements AllocationStore {
   }
 
   /** Queues the record; resolves once it is durable (see the group commit at the head of this file). */
-  private append(build: () => Operation): Promise<void> {
+  private append(build: () => Operation, options: WriteOptions = {}): Promise<number> {
     let operation: Operation;
     try {
       this.ensureWritable();
       operation = build();
+      const expected = checkExpectedRevision(options.expectedRevision);
       checkApplicable(this.ahead, operation);
+      this.aheadRevisions.check(operation, expected);
     } catch (err) {
       return Promise.reject(err);
     }
     applyOperation(this.ahead, operation);
     this.queuedSeq += 1;
     const seq = this.queuedSeq;
+    this.aheadRevisions.apply(operation, seq);
     const line = Buffer.from(encodeRecord(seq, operation.op, operation.data), 'utf8');
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ seq, operation, line, resolve, reject });
+    return new Promise<number>((resolve, reject) => {
+      this.queue.push({ seq, operation, line, resolve: () => resolve(seq), reject });
       if (!this.writer) this.writer = this.writeQueued();
     });
   }
@@ -391,6 +422,7 @@ export class JournalStore implements AllocationStore {
     }
     for (const q of batch) {
       applyOperation(this.state, q.operation);
+      this.revisions.apply(q.operation, q.seq);
       this.seq = q.seq;
       this.journalBytes += q.line.length;
       this.journalRecords += 1;
@@ -440,6 +472,7 @@ export class JournalStore implements AllocationStore {
   private refuseQueued(batch: Queued[], err: StoreError): () => void {
     const refused = [...batch, ...this.queue.splice(0)];
     this.ahead = cloneState(this.state);
+    this.aheadRevisions = this.revisions.clone();
     this.queuedSeq = this.seq;
     return () => {
       for (const q of refused) q.reject(err);
