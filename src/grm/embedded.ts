@@ -10,7 +10,9 @@ import type { Catalog } from '../bitstream/catalog.js';
 import { openServerCatalog } from '../bitstream/shipped.js';
 import { Adapter } from '../driver/adapter.js';
 import { ModelProcess } from '../driver/model-process.js';
+import { EtcdStore } from '../store/etcd-store.js';
 import { JournalStore } from '../store/journal-store.js';
+import type { AllocationStore } from '../store/store.js';
 import { Grm } from './grm.js';
 import { startReallocator } from './reallocator.js';
 import { type Difference, reconcile, startReconciler } from './reconcile.js';
@@ -26,6 +28,8 @@ export interface EmbeddedOptions {
   reconcileEveryMs?: number;
   /** Open a damaged store anyway, dropping what cannot be trusted (`serve --repair`; see docs/grm.md). */
   repairStore?: boolean;
+  /** Keep allocations in etcd at these client URLs instead of the journal in the state folder. */
+  etcdEndpoints?: string[];
   log: Logger;
   /** Bitstream catalog (default: shipped bitstreams + `<state>/bitstreams`, no registration key trusted). */
   catalog?: Catalog;
@@ -83,14 +87,17 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
   }
   // A failure from here on must undo what was started, or the process would stay up on the model's pipes.
   let agent: Agent | undefined;
-  let store: JournalStore | undefined;
+  let store: AllocationStore | undefined;
   try {
     const catalog = o.catalog ?? openServerCatalog({ dir: path.join(stateDir, 'bitstreams') });
     agent = Agent.open(server, uris, catalog);
     const [grmSide, agentSide] = inProcessChannel();
     serveAgent(agentSide, agent.handlers());
-    store = JournalStore.open(path.join(stateDir, 'store'), { repair: o.repairStore ?? false });
-    for (const warning of store.load().diagnostics.warnings) o.log.warn({ store: store.dir }, warning);
+    const where = o.etcdEndpoints ? o.etcdEndpoints.join(',') : path.join(stateDir, 'store');
+    store = o.etcdEndpoints
+      ? await EtcdStore.open({ endpoints: o.etcdEndpoints })
+      : JournalStore.open(where, { repair: o.repairStore ?? false });
+    for (const warning of store.load().diagnostics.warnings) o.log.warn({ store: where }, warning);
     const grm = new Grm({
       agents: [new AgentClient(grmSide, server)],
       store,

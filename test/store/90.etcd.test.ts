@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdStore, MAX_VALUE_BYTES } from '../../src/store/etcd-store.js';
 import { type EtcdCluster, leaderIndex, rawPut, rawRange, startEtcd } from '../helpers/etcd.js';
+import { client, serve, serveFails, stop } from '../helpers/serve.js';
 import { allocation, intent, plain } from './helpers.js';
 import { codeOf, describeOperations } from './operations-cases.js';
 
@@ -248,5 +249,77 @@ describe('EtcdStore on a 3-member etcd cluster', () => {
       await store.close();
       await etcd.stop();
     }
+  }, 60_000);
+});
+
+describe('rafabric serve --etcd', () => {
+  it('keeps allocations in etcd; etcd down: 503 STORE_UNAVAILABLE and /healthz 503; back: 201 again', async () => {
+    const etcd = await startEtcd(1);
+    const endpoint = etcd.endpoints[0]!;
+    let served: Awaited<ReturnType<typeof serve>> | undefined;
+    try {
+      served = await serve([
+        '--emulate',
+        '2',
+        '--memory',
+        '64M',
+        '--etcd',
+        endpoint,
+        '--tokens',
+        'alice=token-alice-1',
+      ]);
+      const call = client(served.url, 'token-alice-1');
+      const body = { resources: [{ kind: 'memory', bytes: 4 * 2 ** 20 }] };
+      const created = await call('POST', '/v1/allocations', body);
+      expect(created.status).toBe(201);
+      const id = created.body!.id as string;
+      const stored = await held(endpoint, '/rafabric/v1/');
+      expect(Object.keys(stored.allocations)).toEqual([id]);
+      expect(stored.allocations[id]).toMatchObject({ id, tenant: 'alice', state: 'active' });
+      expect(stored.intents).toEqual({});
+
+      await etcd.members[0]!.stop('SIGKILL');
+      const refused = await call('POST', '/v1/allocations', body);
+      expect(refused.status).toBe(503);
+      expect(refused.body!.error).toMatchObject({ code: 'STORE_UNAVAILABLE' });
+      const health = await fetch(`${served.url}/healthz`);
+      expect(health.status).toBe(503);
+      // Reads answer from what this GRM last saw.
+      expect((await call('GET', `/v1/allocations/${id}`)).status).toBe(200);
+
+      etcd.members[0]!.start();
+      await etcd.members[0]!.waitHealthy();
+      const started = performance.now();
+      let again = await call('POST', '/v1/allocations', body);
+      while (again.status === 503 && performance.now() - started < 15_000) {
+        await new Promise((r) => setTimeout(r, 200));
+        again = await call('POST', '/v1/allocations', body);
+      }
+      expect(again.status).toBe(201);
+      expect((await call('DELETE', `/v1/allocations/${id}`)).status).toBeLessThan(300);
+      const after = await held(endpoint, '/rafabric/v1/');
+      expect(Object.keys(after.allocations)).toEqual([again.body!.id]);
+    } finally {
+      if (served) await stop(served, 'SIGTERM');
+      await etcd.stop();
+    }
+  }, 90_000);
+
+  it('refuses --repair with --etcd, and a malformed endpoint, with a clear message', async () => {
+    const repair = await serveFails(['--etcd', 'http://127.0.0.1:1', '--repair', '--tokens', 'a=token-a-12345']);
+    expect(repair.code).not.toBe(0);
+    expect(repair.stderr).toMatch(/--repair applies to the journal store only/);
+    const bad = await serveFails([
+      '--emulate',
+      '1',
+      '--memory',
+      '64M',
+      '--etcd',
+      '127.0.0.1:2379',
+      '--tokens',
+      'a=token-a-12345',
+    ]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/must be http:\/\/HOST:PORT/);
   }, 60_000);
 });

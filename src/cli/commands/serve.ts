@@ -64,6 +64,10 @@ export function registerServeCommand(program: Command): void {
     )
     .option('--operators <names>', 'tenants that may publish bitstreams to every tenant: NAME,NAME')
     .option(
+      '--etcd <urls>',
+      'keep allocations in etcd (http://HOST:PORT[,...], members of one cluster) instead of the journal',
+    )
+    .option(
       '--repair',
       'open a damaged allocation store anyway, dropping the records that cannot be trusted (see docs/grm.md)',
     )
@@ -79,6 +83,11 @@ export function registerServeCommand(program: Command): void {
       const port = parseInteger('--port', String(o.port), 0, 65535);
       const memoryBytes = parseSize('--memory', String(o.memory));
       const stateDir = typeof o.state === 'string' ? o.state : undefined;
+      const etcdEndpoints =
+        typeof o.etcd === 'string' ? o.etcd.split(',').map((url) => url.trim()) : undefined;
+      if (etcdEndpoints && o.repair === true) {
+        throw new Error('--repair applies to the journal store only: it cannot be used with --etcd');
+      }
       let pool: Embedded;
       let address: string;
       let api: ReturnType<typeof createApiServer>;
@@ -88,6 +97,7 @@ export function registerServeCommand(program: Command): void {
           memoryBytes,
           ...(stateDir ? { stateDir } : {}),
           repairStore: o.repair === true,
+          ...(etcdEndpoints ? { etcdEndpoints } : {}),
           log,
           ...catalogOptions({
             ...(typeof o.bitstreams === 'string' ? { bitstreams: o.bitstreams } : {}),
