@@ -224,7 +224,7 @@ export class EtcdStore implements AllocationStore {
     expected: number | undefined,
     value: string | undefined,
   ): Promise<void> {
-    this.ensureOpen();
+    // Not ensureOpen(): a write accepted before close() runs to its end (close() waits for it).
     // Checked against what this replica last saw: a clear CONFLICT/NOT_FOUND without a round trip.
     checkApplicable(this.state, operation);
     const { id } = operation.data;
