@@ -12,8 +12,15 @@ const READY_TIMEOUT_MS = 15_000;
 
 /** The etcd binary, or an error that says how to install it. */
 export function etcdBinary(): string {
-  for (const candidate of [process.env.RAFABRIC_ETCD, '/usr/bin/etcd', '/usr/local/bin/etcd']) {
-    if (candidate && fs.existsSync(candidate)) return candidate;
+  const chosen = process.env.RAFABRIC_ETCD;
+  if (chosen !== undefined) {
+    if (fs.existsSync(chosen)) return chosen;
+    throw new Error(
+      `RAFABRIC_ETCD is ${chosen}, which does not exist: point it at the etcd binary or unset it`,
+    );
+  }
+  for (const candidate of ['/usr/bin/etcd', '/usr/local/bin/etcd']) {
+    if (fs.existsSync(candidate)) return candidate;
   }
   try {
     return execFileSync('sh', ['-c', 'command -v etcd'], { encoding: 'utf8' }).trim();

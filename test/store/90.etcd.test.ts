@@ -305,8 +305,14 @@ describe('rafabric serve --etcd', () => {
     }
   }, 90_000);
 
-  it('refuses --repair with --etcd, and a malformed endpoint, with a clear message', async () => {
-    const repair = await serveFails(['--etcd', 'http://127.0.0.1:1', '--repair', '--tokens', 'a=token-a-12345']);
+  it('refuses --repair with --etcd, a malformed endpoint, and an etcd that does not answer, with a clear message', async () => {
+    const repair = await serveFails([
+      '--etcd',
+      'http://127.0.0.1:1',
+      '--repair',
+      '--tokens',
+      'a=token-a-12345',
+    ]);
     expect(repair.code).not.toBe(0);
     expect(repair.stderr).toMatch(/--repair applies to the journal store only/);
     const bad = await serveFails([
@@ -321,5 +327,18 @@ describe('rafabric serve --etcd', () => {
     ]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/must be http:\/\/HOST:PORT/);
+    // Nothing listens on port 1: the store cannot open, serve says why and exits.
+    const down = await serveFails([
+      '--emulate',
+      '1',
+      '--memory',
+      '64M',
+      '--etcd',
+      'http://127.0.0.1:1',
+      '--tokens',
+      'a=token-a-12345',
+    ]);
+    expect(down.code).not.toBe(0);
+    expect(down.stderr).toMatch(/etcd at http:\/\/127\.0\.0\.1:1 did not answer.*STORE_UNAVAILABLE/s);
   }, 60_000);
 });
