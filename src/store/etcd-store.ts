@@ -318,7 +318,7 @@ export class EtcdStore implements AllocationStore {
           this.callOptions(),
         );
       } catch (err) {
-        throw this.unavailable(err, 'reading the store');
+        throw this.unavailable(err, 'reading the store', false);
       }
       atRevision ??= page.header.revision;
       for (const kv of page.kvs) this.readKv(kv, state, revisions);
@@ -365,7 +365,7 @@ export class EtcdStore implements AllocationStore {
   }
 
   /** etcd did not answer: STORE_UNAVAILABLE, saying whether the write may still have happened. */
-  private unavailable(err: unknown, what: string): StoreError {
+  private unavailable(err: unknown, what: string, write = true): StoreError {
     if (err instanceof StoreError) return err;
     const cause = err instanceof Error ? err : new Error(String(err));
     this.unreachable = cause;
@@ -374,9 +374,11 @@ export class EtcdStore implements AllocationStore {
       StoreCode.UNAVAILABLE,
       `${what}: etcd at ${this.endpoints.join(',')} did not answer within ${this.deadlineMs} ms ` +
         `(${cause.message}). ` +
-        (timedOut
-          ? 'If the request reached etcd it may still apply: refresh() before deciding again. '
-          : 'The operation did not happen. ') +
+        (!write
+          ? ''
+          : timedOut
+            ? 'If the request reached etcd it may still apply: refresh() before deciding again. '
+            : 'The operation did not happen. ') +
         'Retry once etcd is reachable (check that its members run and have a quorum).',
       { endpoints: this.endpoints },
     );

@@ -217,6 +217,50 @@ describe('EtcdStore while etcd is down', () => {
   }, 60_000);
 });
 
+describe('EtcdStore while etcd hangs (SIGSTOP)', () => {
+  it('every call ends at its deadline with STORE_UNAVAILABLE saying the write may still apply; SIGCONT: writes resume', async () => {
+    const etcd = await startEtcd(1);
+    const prefix = freshPrefix();
+    const deadlineMs = 800;
+    const store = await EtcdStore.open({ endpoints: etcd.endpoints, keyPrefix: prefix, deadlineMs });
+    const member = etcd.members[0]!;
+    try {
+      await store.commit(allocation('a0'));
+      member.process!.kill('SIGSTOP');
+      for (const [call, says] of [
+        [() => store.commit(allocation('a1')), /did not answer within 800 ms.*may still apply/s],
+        [() => store.refresh(), /reading the store: etcd at .* did not answer/],
+      ] as const) {
+        const started = performance.now();
+        const err = await (call() as Promise<unknown>).catch((e: unknown) => e);
+        const elapsedMs = performance.now() - started;
+        expect(err).toMatchObject({
+          code: 'STORE_UNAVAILABLE',
+          message: expect.stringMatching(says),
+        });
+        expect(elapsedMs).toBeLessThan(deadlineMs + 700);
+      }
+      const hung = await store.update(allocation('a0', { state: 'lost' })).catch((e: unknown) => e);
+      expect(hung).toMatchObject({ code: 'STORE_UNAVAILABLE' });
+      member.process!.kill('SIGCONT');
+      const started = performance.now();
+      for (;;) {
+        const code = await codeOf(() => store.commit(allocation('a2')));
+        if (code === undefined) break;
+        expect(performance.now() - started).toBeLessThan(15_000);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const stored = await held(etcd.endpoints[0]!, prefix);
+      expect(stored.allocations.a0).toBeDefined();
+      expect(stored.allocations.a2).toEqual(allocation('a2'));
+    } finally {
+      member.process?.kill('SIGCONT');
+      await store.close();
+      await etcd.stop();
+    }
+  }, 60_000);
+});
+
 describe('EtcdStore on a 3-member etcd cluster', () => {
   it('keeps serving writes when the leader is killed, and every acknowledged write is on the survivors', async () => {
     const etcd = await startEtcd(3);
