@@ -196,6 +196,12 @@ describe('EtcdStore while etcd is down', () => {
 
       etcd.members[0]!.start();
       await etcd.members[0]!.waitHealthy();
+      // health() probes etcd by itself (no write needed) and turns writable again.
+      const healthStarted = performance.now();
+      while (!store.health().writable) {
+        expect(performance.now() - healthStarted).toBeLessThan(15_000);
+        await new Promise((r) => setTimeout(r, 200));
+      }
       // The client reconnects by itself; a host's circuit breaker retries after at most 5 s.
       const resumeStarted = performance.now();
       for (;;) {
