@@ -30,24 +30,49 @@ export interface StateChange {
 
 const KIND_CODE = { memory: 1, compute: 2, context: 3 } as const;
 const KIND_OF = [undefined, 'memory', 'compute', 'context'] as const;
-/** Bytes per entry: base and length (f64), owner (i32), slot (u32), kind (u8). */
-const ENTRY_BYTES = 25;
+const NO_NUMBERS = new Float64Array(0);
+const NO_INTS = new Int32Array(0);
+const NO_KINDS = new Uint8Array(0);
+const NO_SLOTS = new Uint16Array(0);
+/** Column types by level: the numbers (base, length) and the slot. */
+const LEVELS = [
+  { numbers: Uint16Array, slots: Uint16Array, limit: 2 ** 16 },
+  { numbers: Uint32Array, slots: Uint16Array, limit: 2 ** 32 },
+  { numbers: Float64Array, slots: Uint32Array, limit: Number.POSITIVE_INFINITY },
+] as const;
+const WIDE = 2;
+
+/** The largest power of two that divides `align`: memory bases and lengths are stored in these units. */
+function unitOf(align: number): number {
+  let unit = 1;
+  while (unit < 2 ** 30 && align % (unit * 2) === 0) unit *= 2;
+  return unit;
+}
+
+type Numbers = Uint16Array | Uint32Array | Float64Array;
 
 /**
  * Slices by slice-table entry, as columns (issue 11: 10,000 adapters x 256 entries would otherwise be
  * millions of slice objects): kind, slot, base, length and owner (an allocation number, owners.ts) per
- * entry in one ArrayBuffer that grows to the highest entry used. Slices held by a reservation also keep
- * their object (it carries the reservation and the engine it loads): few, and only until commit or
- * rollback. `get` builds a new object for a committed slice on each call.
+ * entry in one ArrayBuffer that grows to the highest entry used. Base and length take 16 bits while
+ * they fit (11 bytes an entry), then 32 (15 bytes) — memory counted in units of the alignment's power
+ * of two (ra-spec §5.4 CAP_MEM_ALIGN), so an 8 GiB adapter aligned to 2 MiB counts 4,096 units — and
+ * doubles (25 bytes, bytes as they are) once a value does not fit (an unaligned foreign slice, a huge
+ * adapter); a table only widens. Slices held by a reservation also keep their object (it carries the
+ * reservation and the engine it loads): few, and only until commit or rollback. `get` builds a new
+ * object for a committed slice.
  */
 export class EntryTable {
   private capacity = 0;
-  private bases = new Float64Array(0);
-  private lengths = new Float64Array(0);
-  private ownerOf = new Int32Array(0);
-  private slotOf = new Uint32Array(0);
+  /** Index in LEVELS. */
+  private level = 0;
+  private readonly unit: number;
+  private bases: Numbers = NO_NUMBERS;
+  private lengths: Numbers = NO_NUMBERS;
+  private ownerOf: Int32Array = NO_INTS;
+  private slotOf: Uint16Array | Uint32Array = NO_SLOTS;
   /** 0: free; else KIND_CODE. */
-  private kinds = new Uint8Array(0);
+  private kinds: Uint8Array = NO_KINDS;
   private held: Map<number, LiveSlice> | undefined;
   private count = 0;
   /** The lowest entry whose kind is 0 (capacity when every stored entry is taken). */
@@ -57,31 +82,84 @@ export class EntryTable {
     private readonly adapter: string,
     private readonly limit: number,
     private readonly owners: Owners,
-  ) {}
+    memoryAlignBytes: number,
+  ) {
+    this.unit = unitOf(memoryAlignBytes);
+  }
 
   get size(): number {
     return this.count;
   }
 
-  private grow(entry: number): void {
-    const capacity = Math.min(this.limit, Math.max(8, 2 ** Math.ceil(Math.log2(entry + 1))));
-    const buffer = new ArrayBuffer(capacity * ENTRY_BYTES);
-    const bases = new Float64Array(buffer, 0, capacity);
-    const lengths = new Float64Array(buffer, capacity * 8, capacity);
-    const ownerOf = new Int32Array(buffer, capacity * 16, capacity);
-    const slotOf = new Uint32Array(buffer, capacity * 20, capacity);
-    const kinds = new Uint8Array(buffer, capacity * 24, capacity);
-    bases.set(this.bases);
-    lengths.set(this.lengths);
-    ownerOf.set(this.ownerOf);
-    slotOf.set(this.slotOf);
-    kinds.set(this.kinds);
-    this.bases = bases;
-    this.lengths = lengths;
-    this.ownerOf = ownerOf;
-    this.slotOf = slotOf;
-    this.kinds = kinds;
+  /** New columns of `capacity` entries at `level`, holding the present ones. */
+  private rebuild(capacity: number, level: number): void {
+    const old = { ...this };
+    const { numbers: N, slots: S } = LEVELS[level]!;
+    const n = N.BYTES_PER_ELEMENT;
+    const s = S.BYTES_PER_ELEMENT;
+    // Widest first, so every view starts on a multiple of its element size.
+    const buffer = new ArrayBuffer(capacity * (2 * n + 4 + s + 1));
+    this.bases = new N(buffer, 0, capacity);
+    this.lengths = new N(buffer, capacity * n, capacity);
+    this.ownerOf = new Int32Array(buffer, capacity * 2 * n, capacity);
+    this.slotOf = new S(buffer, capacity * (2 * n + 4), capacity);
+    this.kinds = new Uint8Array(buffer, capacity * (2 * n + 4 + s), capacity);
+    this.ownerOf.set(old.ownerOf);
+    this.slotOf.set(old.slotOf);
+    this.kinds.set(old.kinds);
+    const scale = (old.level === WIDE) === (level === WIDE) ? 1 : this.unit;
+    for (let e = 0; e < old.capacity; e++) {
+      const memory = old.kinds[e] === KIND_CODE.memory;
+      this.bases[e] = memory ? old.bases[e]! * scale : old.bases[e]!;
+      this.lengths[e] = memory ? old.lengths[e]! * scale : old.lengths[e]!;
+    }
     this.capacity = capacity;
+    this.level = level;
+  }
+
+  private grow(entry: number): void {
+    this.rebuild(Math.min(this.limit, Math.max(8, 2 ** Math.ceil(Math.log2(entry + 1)))), this.level);
+  }
+
+  /** A number of this kind as stored (memory in units below WIDE). */
+  private stored(kind: LiveSlice['kind'], value: number): number {
+    return kind === 'memory' && this.level !== WIDE ? value / this.unit : value;
+  }
+
+  /** Whether the columns at `level` can store these numbers. */
+  private fits(
+    s: { kind: LiveSlice['kind']; base: number; length: number; slot?: number | undefined },
+    level: number,
+  ): boolean {
+    if (level === WIDE) return true;
+    const u = s.kind === 'memory' ? this.unit : 1;
+    const { limit } = LEVELS[level]!;
+    return (
+      s.base % u === 0 &&
+      s.length % u === 0 &&
+      s.base / u < limit &&
+      s.length / u < limit &&
+      (s.slot ?? 0) < 2 ** 16
+    );
+  }
+
+  /** Widens the columns until they can store `s`. */
+  private widenFor(s: { kind: LiveSlice['kind']; base: number; length: number; slot?: number | undefined }) {
+    let level = this.level;
+    while (!this.fits(s, level)) level++;
+    if (level !== this.level) this.rebuild(this.capacity, level);
+  }
+
+  private baseOf(e: number): number {
+    return this.kinds[e] === KIND_CODE.memory && this.level !== WIDE
+      ? this.bases[e]! * this.unit
+      : this.bases[e]!;
+  }
+
+  private lengthOf(e: number): number {
+    return this.kinds[e] === KIND_CODE.memory && this.level !== WIDE
+      ? this.lengths[e]! * this.unit
+      : this.lengths[e]!;
   }
 
   has(entry: number): boolean {
@@ -98,8 +176,8 @@ export class EntryTable {
       adapter: this.adapter,
       entry,
       kind,
-      base: this.bases[entry]!,
-      length: this.lengths[entry]!,
+      base: this.baseOf(entry),
+      length: this.lengthOf(entry),
       allocation: this.owners.name(this.ownerOf[entry]!),
     };
     if (kind === 'context') s.slot = this.slotOf[entry]!;
@@ -121,7 +199,7 @@ export class EntryTable {
       this.has(e) &&
       !this.held?.has(e) &&
       KIND_OF[this.kinds[e]!] === s.kind &&
-      this.bases[e] === s.base &&
+      this.baseOf(e) === s.base &&
       (s.kind !== 'context' || this.slotOf[e] === s.slot) &&
       this.owners.name(this.ownerOf[e]!) === s.allocation
     );
@@ -136,10 +214,11 @@ export class EntryTable {
   set(s: LiveSlice): void {
     const e = s.entry;
     if (e >= this.capacity) this.grow(e);
+    this.widenFor(s);
     if (this.kinds[e] !== 0) throw new Error(`internal: entry ${this.adapter}#${e} is taken`);
     this.kinds[e] = KIND_CODE[s.kind];
-    this.bases[e] = s.base;
-    this.lengths[e] = s.length;
+    this.bases[e] = this.stored(s.kind, s.base);
+    this.lengths[e] = this.stored(s.kind, s.length);
     this.slotOf[e] = s.kind === 'context' ? s.slot! : 0;
     this.ownerOf[e] = this.owners.acquire(s.allocation, this.adapter);
     if (s.heldBy) {
@@ -155,7 +234,9 @@ export class EntryTable {
   }
 
   setLength(entry: number, length: number): void {
-    this.lengths[entry] = length;
+    const kind = KIND_OF[this.kinds[entry]!]!;
+    this.widenFor({ kind, base: 0, length });
+    this.lengths[entry] = this.stored(kind, length);
   }
 
   /** A held slice is committed: only its columns remain. */
@@ -243,7 +324,7 @@ export class AdapterState implements AdapterAvailability {
     this.functionsSupported = [...a.functionsSupported];
     this.sliceEntries = a.sliceEntries;
     this.slotCount = a.slotCount;
-    this.slices = new EntryTable(a.id, a.sliceEntries, owners);
+    this.slices = new EntryTable(a.id, a.sliceEntries, owners, a.memoryAlignBytes);
     const of = (kind: string) => slices.filter((s) => s.kind === kind);
     this.rawMemory = new ExtentColumn(complement(of('memory'), a.memoryBytes));
     for (let i = 0; i < this.rawMemory.size; i++)
