@@ -25,6 +25,11 @@ export interface Entry extends Keyed {
 /** A slot-derived membership: the list's name and the key listed there. */
 type Membership = [list: string, key: Keyed];
 
+/** Extent lists pack (rank, base): every base there is a multiple of the list's alignment. */
+function packUnitOf(name: string): number | undefined {
+  return name === 'c' ? 1 : name.startsWith('m|') ? Number(name.slice(2)) : undefined;
+}
+
 /** Numbers per key: extents (length, rank, base), contexts (length, rank, slot, base), else 2. */
 function widthOf(name: string): 2 | 3 | 4 {
   return name === 'c' || name.startsWith('m|') ? 3 : name.startsWith('x|') ? 4 : 2;
@@ -88,7 +93,7 @@ export class Catalog {
     for (const group of groups) {
       let list = byGroup.get(group);
       if (!list) {
-        list = new SortedList(widthOf(name));
+        list = new SortedList(widthOf(name), packUnitOf(name));
         byGroup.set(group, list);
       }
       list.insert(entry);
@@ -115,7 +120,7 @@ export class Catalog {
       .get(name)
       ?.get(`${health}|${server}`)
       ?.find(probe, (rank) => accept(this.byRank[rank]!));
-    return key && { ...key, a: this.byRank[key.k1]! };
+    return key && { k0: key.k0, k1: key.k1, k2: key.k2, k3: key.k3, a: this.byRank[key.k1]! };
   }
 
   isListed(a: AdapterState): boolean {

@@ -6,6 +6,7 @@ import { ExtentColumn } from '../../src/rvl/extent-column.js';
 import { type Extent, giveRange, takeRange } from '../../src/rvl/extents.js';
 import { AvailabilityIndex, buildAvailability, type ExistingSlice } from '../../src/rvl/index.js';
 import { Owners } from '../../src/rvl/owners.js';
+import { type Keyed, SortedList } from '../../src/rvl/sorted-list.js';
 import { Prng } from '../helpers/prng.js';
 import { adapter, contexts, GiB, loaded, MiB, memory, pool } from './fixtures.js';
 
@@ -14,7 +15,7 @@ describe('compact live state', () => {
     const rng = new Prng(11);
     const owners = new Owners();
     const model = new Map<string, { id: number; count: number; adapters: Set<string> }>();
-    for (let step = 0; step < 20000; step++) {
+    for (let step = 0; step < 8000; step++) {
       const name = `a-${rng.int(0, 400)}`;
       const live = model.get(name);
       if (live && rng.chance(0.5)) {
@@ -30,7 +31,7 @@ describe('compact live state', () => {
         entry.adapters.add(adapterId);
         model.set(name, entry);
       }
-      if (step % 500 === 0 || step > 19900) {
+      if (step % 400 === 0 || step > 7990) {
         expect(owners.size).toBe(model.size);
         for (let n = 0; n <= 400; n++) {
           const m = model.get(`a-${n}`);
@@ -42,6 +43,38 @@ describe('compact live state', () => {
         }
       }
     }
+  });
+
+  it('ordered lists (packed extent keys, then unpacked) keep the order and answers of a sorted array', () => {
+    const rng = new Prng(13);
+    const list = new SortedList(3, 4);
+    let reference: Keyed[] = [];
+    const order = (x: Keyed, y: Keyed) => x.k0 - y.k0 || x.k1 - y.k1 || x.k2 - y.k2;
+    const key = (k0: number, k1: number, k2: number): Keyed => ({ k0, k1, k2, k3: 0 });
+    for (let step = 0; step < 4000; step++) {
+      // After 3000 steps a base that is no multiple of 4 (and one past 2^26 units) unpacks the list.
+      const odd = step === 3000 ? 1 : step === 3001 ? 4 * 2 ** 26 : 0;
+      if (reference.length && rng.chance(0.4) && !odd) {
+        const [k] = reference.splice(rng.int(0, reference.length - 1), 1);
+        expect(list.remove(k!)).toBe(true);
+        expect(list.remove(k!)).toBe(false);
+      } else {
+        const k = key(rng.int(1, 50), rng.int(0, 30), 4 * rng.int(0, 40) + odd);
+        if (reference.some((r) => order(r, k) === 0)) continue;
+        list.insert(k);
+        reference.push(k);
+      }
+      reference.sort(order);
+      if (step % 50 === 0 || (step >= 2999 && step <= 3003)) {
+        expect(list.toArray()).toEqual(reference);
+        const need = rng.int(1, 52);
+        const skip = rng.int(0, 30);
+        const probe = key(need, Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY);
+        const want = reference.find((r) => r.k0 >= need && r.k1 !== skip);
+        expect(list.find(probe, (rank) => rank !== skip)).toEqual(want);
+      }
+    }
+    expect(list.size).toBe(reference.length);
   });
 
   it('the typed free list edits as takeRange and giveRange do, and reports the same changes', () => {
