@@ -48,7 +48,7 @@ describe('compact live state', () => {
   it('ordered lists (packed extent keys, then unpacked) keep the order and answers of a sorted array', () => {
     const rng = new Prng(13);
     const list = new SortedList(3, 4);
-    let reference: Keyed[] = [];
+    const reference: Keyed[] = [];
     const order = (x: Keyed, y: Keyed) => x.k0 - y.k0 || x.k1 - y.k1 || x.k2 - y.k2;
     const key = (k0: number, k1: number, k2: number): Keyed => ({ k0, k1, k2, k3: 0 });
     for (let step = 0; step < 4000; step++) {
