@@ -1,8 +1,9 @@
-// addon.cc - module entry: registers Device and HostMapping, and reports how the addon was built.
+// addon.cc - module entry: registers Device, HostMapping and MemoryMapping, and reports how the addon was built.
 #include <napi.h>
 
 #include "device.h"
 #include "host_mapping.h"
+#include "memory_mapping.h"
 
 #define RAFABRIC_ADDON_VERSION "0.1.0"
 
@@ -19,13 +20,14 @@ static Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   out.Set("nodeVersion", std::string(node->release) + " " + std::to_string(node->major) + "." +
                              std::to_string(node->minor) + "." + std::to_string(node->patch));
   out.Set("compiler", __VERSION__);
-  out.Set("backends", Napi::String::New(env, "shm"));
+  out.Set("backends", Napi::String::New(env, "shm,pci,vfio,dax"));
   return out;
 }
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Device", Device::Init(env));
   exports.Set("HostMapping", HostMapping::Init(env));
+  exports.Set("MemoryMapping", MemoryMapping::Init(env));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
   return exports;
 }

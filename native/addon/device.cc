@@ -94,6 +94,7 @@ Napi::Value Device::WatchGone(const Napi::CallbackInfo& info) {
 }
 
 void Device::StartWatch(Napi::Env env, int index, int fd, Napi::Function callback) {
+  if (fd < 0) return;  // a polled backend (pci://) has no interrupt fds: waits poll on their timer
   uv_loop_t* loop = nullptr;
   napi_get_uv_event_loop(env, &loop);
   auto* w = new Watch();

@@ -159,6 +159,7 @@
 #define RA_LOC_SLICE_MASK       0xFFFF
 #define RA_LOC_ADAPTER          0x1    /* adapter memory slice on fabric port PORT */
 #define RA_LOC_HOST             0x2    /* host region HANDLE (slice bits ignored) */
+#define RA_LOC_FABRIC_PORTS     0x100  /* ports of a fabric shared by several models (REG_FABRIC_PORTS with ra-model --fabric) */
 
 #define RA_CQE_BYTES            16
 #define RA_CQE_COOKIE           0x00   /* u32 */

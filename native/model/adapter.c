@@ -22,8 +22,11 @@
 
 static int open_file(const char *path, uint64_t bytes, int *fd, uint8_t **map, dev_t *dev, ino_t *ino)
 {
-    /* O_TRUNC first: a file left behind by a model that died (FAULT_EXIT) must not leak its bytes */
-    *fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    /* A new file, never the old one truncated: a file left behind by a model that died (FAULT_EXIT)
+     * must not leak its bytes, and another model that still maps it over the fabric (§8.9) must
+     * keep a valid mapping (a truncated file would raise SIGBUS there). */
+    unlink(path);
+    *fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (*fd < 0) {
         fprintf(stderr, RA_MODEL_NAME ": cannot create %s: %s\n", path, strerror(errno));
         return -1;
@@ -55,14 +58,15 @@ static void init_registers(struct ra_adapter *a)
     if (getrandom(&serial, sizeof serial, 0) != (ssize_t)sizeof serial)
         serial = ra_now_ns() ^ ((uint64_t)getpid() << 32);
     /* random high bits, the fabric port in the low byte: unique across adapters and processes */
-    serial = (serial & ~0xFFull) | a->index;
+    serial = (serial & ~0xFFull) | (a->port & 0xFFu);
 
     set32(a, RA_REG_SPEC_VERSION, RA_MODEL_SPEC_VERSION);
     set32(a, RA_REG_DEVICE_ID, RA_MODEL_DEVICE_ID);
-    set32(a, RA_REG_FABRIC_ID, a->index);
+    set32(a, RA_REG_FABRIC_ID, a->port);
     set64(a, RA_REG_SERIAL, serial);
     set32(a, RA_REG_MODEL_PEER_ID, 0);
-    set32(a, RA_REG_FABRIC_PORTS, cfg->adapters);
+    /* §8.9: a shared fabric has RA_LOC_FABRIC_PORTS ports; alone, the ports are this model's adapters */
+    set32(a, RA_REG_FABRIC_PORTS, cfg->fabric_dir != NULL ? RA_LOC_FABRIC_PORTS : cfg->adapters);
     set64(a, RA_REG_CAP_MEM_BYTES, cfg->memory_bytes);
     set32(a, RA_REG_CAP_SLOTS, cfg->slots);
     set32(a, RA_REG_CAP_SLOT_BYTES, cfg->slot_bytes);
@@ -108,6 +112,9 @@ int ra_adapter_open(struct ra_model *m, unsigned index)
     if (open_file(a->mem_path, m->cfg.memory_bytes, &a->mem_fd, &a->mem, &a->mem_dev, &a->mem_ino) != 0)
         return -1;
     a->mem_created = true;
+    a->mem_bytes = m->cfg.memory_bytes;
+    if (ra_fabric_join(a) != 0) /* the port: FABRIC_ID is written below */
+        return -1;
 
     /* §14: the model's vectors are its doorbells; one eventfd each, shared by every client */
     unsigned vectors = RA_VEC_QUEUE0 + m->cfg.queues;
@@ -145,15 +152,21 @@ void ra_adapter_halt(struct ra_adapter *a)
 {
     a->halted = true;
     set32(a, RA_REG_STATUS, reg32(a, RA_REG_STATUS) | RA_STATUS_HALTED);
+    /* its descriptors never move another byte: other models' commands must not wait for them (§8.9) */
+    for (unsigned q = 0; q < RA_QUEUE_MAX; q++)
+        ra_fabric_unpin(a, q);
 }
 
-/* §8 fabric: a port names an adapter of this process; a halted adapter does not answer on it. */
+/* §8.3 fabric: a port names an adapter of this process or, with --fabric, of another model
+ * (§8.9); a halted adapter does not answer on it. */
 struct ra_adapter *ra_adapter_by_port(struct ra_model *m, uint32_t port)
 {
-    if (port >= m->adapters_open)
-        return NULL;
-    struct ra_adapter *t = &m->adapters[port];
-    return t->halted ? NULL : t;
+    for (unsigned i = 0; i < m->adapters_open; i++) {
+        struct ra_adapter *t = &m->adapters[i];
+        if (t->port == port && t->model != NULL)
+            return t->halted ? NULL : t;
+    }
+    return ra_fabric_port(m, port);
 }
 
 void ra_adapter_close(struct ra_adapter *a, bool remove_files)
@@ -161,6 +174,7 @@ void ra_adapter_close(struct ra_adapter *a, bool remove_files)
     struct ra_model *m = a->model;
     if (m == NULL)
         return;
+    ra_fabric_leave(a); /* first: other models stop reaching this adapter */
     ra_server_close_all(a);
     for (unsigned q = 0; q < RA_QUEUE_MAX; q++)
         ra_dma_queue_drop(a, q);
@@ -178,6 +192,7 @@ void ra_adapter_close(struct ra_adapter *a, bool remove_files)
         close(a->mem_fd);
     if (a->bar_fd >= 0)
         close(a->bar_fd);
+    ra_fabric_close_gate(a, remove_files);
     if (remove_files) {
         if (a->bar_created)
             unlink(a->bar_path);

@@ -96,6 +96,7 @@ static void unblock_all(struct ra_adapter *a)
     for (uint32_t h = 0; h < RA_HOSTMEM_MAX; h++)
         a->hostmem[h].blocked = false;
     a->resetting = false;
+    ra_fabric_publish_gate(a); /* §8.9: other models may name the slices again */
 }
 
 void ra_admin_complete(struct ra_adapter *a, uint32_t status)
@@ -128,7 +129,7 @@ void ra_admin_complete(struct ra_adapter *a, uint32_t status)
 /* Apply the command in progress once nothing it blocked is in use. */
 void ra_admin_continue(struct ra_adapter *a)
 {
-    if (!a->cmd_busy || a->cmd_configuring || a->halted || !ra_dma_quiet(a))
+    if (!a->cmd_busy || a->cmd_configuring || a->halted || !ra_dma_quiet(a) || !ra_fabric_quiet(a))
         return;
     uint32_t status = a->cmd_ops->apply(a, &a->cmd);
     unblock_all(a);

@@ -10,7 +10,8 @@
  * what makes the same code correct on weaker CPUs.
  *
  * Counters and tables written only by the adapter use relaxed read-modify-write sequences: the
- * model is the single writer, clients only read them.
+ * model is the single writer, clients only read them; 64-bit counters are atomic adds, because a
+ * slice's counters are also charged by other models whose DMA engines reach it (§8.8, §8.9).
  */
 #ifndef RA_BAR_H
 #define RA_BAR_H
@@ -54,9 +55,10 @@ static inline void add32(struct ra_adapter *a, uint32_t off, uint32_t v)
     set32(a, off, reg32(a, off) + v);
 }
 
+/* Atomic: another model charges slice counters of this adapter over the fabric (§8.9). */
 static inline void add64(struct ra_adapter *a, uint32_t off, uint64_t v)
 {
-    set64(a, off, reg64(a, off) + v);
+    __atomic_fetch_add((uint64_t *)(a->bar + off), v, __ATOMIC_RELAXED);
 }
 
 /* Registers a client may also write (CMD_LOCK, QCB_OWNER, DEBUG_FAULT) change only by CAS. */

@@ -13,7 +13,12 @@
  * names (RELEASE, DRAIN, UNREGISTER, RESET, FORCE) wait for it (admin.c).
  *
  * Host regions are client files that a client could truncate under us; a SIGBUS while touching one
- * is caught (sigsetjmp guard) and fails that descriptor with HOSTMEM instead of the whole model.
+ * is caught (sigsetjmp guard) and fails that descriptor with HOSTMEM instead of the whole model
+ * (FABRIC when the address is another model's adapter memory).
+ *
+ * A location on another model's port (§8.9, fabric.c) is validated like a local one, from that
+ * adapter's own slice table, after the queue has pinned the slice there; every chunk first checks
+ * that the other model still runs, and the pins are released once the chain has completed.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -28,12 +33,13 @@
 /* ---- SIGBUS guard ------------------------------------------------------------------------------ */
 static sigjmp_buf guard_jmp;
 static volatile sig_atomic_t guard_armed;
+static void *volatile guard_addr; /* the address that faulted */
 
 static void on_sigbus(int sig, siginfo_t *info, void *uctx)
 {
-    (void)info;
     (void)uctx;
     if (guard_armed) {
+        guard_addr = info->si_addr;
         guard_armed = 0;
         siglongjmp(guard_jmp, 1);
     }
@@ -100,6 +106,13 @@ static void free_op(struct ra_op *op)
     memset(op, 0, sizeof *op);
 }
 
+/* The chain on queue q is done with: pins on other models' slices go (§8.9), then its memory. */
+static void release_op(struct ra_adapter *a, unsigned q)
+{
+    ra_fabric_unpin(a, q);
+    free_op(&a->queues[q].op);
+}
+
 static void fail_op(struct ra_op *op, uint32_t status)
 {
     for (uint32_t i = 0; op->items != NULL && i < op->count; i++) {
@@ -127,6 +140,14 @@ static void loc_init(struct loc *l, bool used, uint32_t word, uint64_t offset, s
                       .index = word & RA_LOC_SLICE_MASK,
                       .offset = offset,
                       .out = out};
+}
+
+static bool port_is_local(const struct ra_model *m, uint32_t port)
+{
+    for (unsigned i = 0; i < m->adapters_open; i++)
+        if (m->adapters[i].port == port)
+            return true;
+    return false;
 }
 
 /* The engine a JOB runs is chosen by its CTX slice (§12): a CONTEXT slice runs its slot's function,
@@ -158,7 +179,7 @@ static uint32_t resolve_engine(struct ra_adapter *a, struct ra_item *it)
 
 /* §8.7: the checks in the datasheet's order, so that a descriptor with one fault gets exactly the
  * code listed for it. `owner` is QCB_OWNER (check 1 is done per chain by the caller). */
-static uint32_t validate_item(struct ra_adapter *a, uint32_t owner, struct ra_item *it)
+static uint32_t validate_item(struct ra_adapter *a, unsigned q, uint32_t owner, struct ra_item *it)
 {
     const struct ra_desc *d = &it->desc;
     const struct ra_config *cfg = &a->model->cfg;
@@ -178,8 +199,11 @@ static uint32_t validate_item(struct ra_adapter *a, uint32_t owner, struct ra_it
         return RA_ERR_BAD_ARGUMENT;
     for (int i = 0; i < 2; i++) {
         struct loc *l = &locs[i];
+        /* a slice index is checked against its own adapter's CAP_SLICES: another model's once its
+         * port has answered (below), this model's here */
         if (l->used && ((l->kind != RA_LOC_ADAPTER && l->kind != RA_LOC_HOST) ||
-                        (l->kind == RA_LOC_ADAPTER && l->index >= cfg->slices)))
+                        (l->kind == RA_LOC_ADAPTER &&
+                         (l->index >= RA_SLICE_MAX || (port_is_local(a->model, l->port) && l->index >= cfg->slices)))))
             return RA_ERR_BAD_ARGUMENT;
     }
     /* 4: fabric ports */
@@ -187,6 +211,16 @@ static uint32_t validate_item(struct ra_adapter *a, uint32_t owner, struct ra_it
         struct loc *l = &locs[i];
         if (l->used && l->kind == RA_LOC_ADAPTER && (l->adapter = ra_adapter_by_port(a->model, l->port)) == NULL)
             return RA_ERR_FABRIC;
+    }
+    /* another model's port (§8.9): check 3 against its CAP_SLICES, then pin the slice there before
+     * its state, key and placement are read, so that its owner's commands wait for this chain */
+    for (int i = 0; i < 2; i++) {
+        struct loc *l = &locs[i];
+        if (!l->used || l->kind != RA_LOC_ADAPTER || !l->adapter->remote)
+            continue;
+        if (l->index >= reg32(l->adapter, RA_REG_CAP_SLICES))
+            return RA_ERR_BAD_ARGUMENT;
+        ra_fabric_pin(a, q, l->adapter, l->index);
     }
     /* 5: every named slice ACTIVE (and no command waiting on it); locations are memory slices */
     for (int i = 0; i < 2; i++) {
@@ -237,7 +271,11 @@ static uint32_t validate_item(struct ra_adapter *a, uint32_t owner, struct ra_it
         uint8_t *base;
         if (l->kind == RA_LOC_ADAPTER) {
             size = reg64(l->adapter, slice_reg(l->index, RA_SLICE_LENGTH));
-            base = l->adapter->mem + reg64(l->adapter, slice_reg(l->index, RA_SLICE_BASE));
+            uint64_t slice_base = reg64(l->adapter, slice_reg(l->index, RA_SLICE_BASE));
+            /* another model's slice table is only as good as its file: never reach past its memory */
+            if (l->adapter->remote && (slice_base > l->adapter->mem_bytes || size > l->adapter->mem_bytes - slice_base))
+                return RA_ERR_BOUNDS;
+            base = l->adapter->mem + slice_base;
             *l->out = (struct ra_extent){.adapter = l->adapter, .slice = (int)l->index, .hostmem = -1};
         } else {
             size = a->hostmem[l->port].bytes;
@@ -260,7 +298,7 @@ static uint32_t validate_op(struct ra_adapter *a, unsigned q)
     if (owner == 0)
         return RA_ERR_QUEUE; /* §8.7 check 1: a queue nobody owns still consumes */
     for (uint32_t i = 0; i < op->count; i++) {
-        uint32_t status = validate_item(a, owner, &op->items[i]);
+        uint32_t status = validate_item(a, q, owner, &op->items[i]);
         if (status != RA_ERR_OK)
             return status;
     }
@@ -271,7 +309,7 @@ static uint32_t validate_op(struct ra_adapter *a, unsigned q)
  * OWNER = 0; submissions not consumed are dropped; counters are kept. */
 static void finalize_closed_queue(struct ra_adapter *a, unsigned q)
 {
-    free_op(&a->queues[q].op);
+    release_op(a, q);
     memset(&a->queues[q], 0, sizeof a->queues[q]);
     set32(a, qcb(q, RA_QCB_SQ_HEAD), reg32(a, qcb(q, RA_QCB_SQ_TAIL)));
     set32(a, qcb(q, RA_QCB_CQ_HEAD), reg32(a, qcb(q, RA_QCB_CQ_TAIL)));
@@ -386,6 +424,20 @@ static uint64_t step_item(struct ra_item *it, uint64_t budget, bool *done, uint3
     return chunk;
 }
 
+/* §8.9: a chunk touching another model's adapter first checks that that model still runs. */
+static bool reachable(const struct ra_item *it)
+{
+    return (it->src.adapter == NULL || !it->src.adapter->remote || ra_fabric_alive(it->src.adapter)) &&
+           (it->dst.adapter == NULL || !it->dst.adapter->remote || ra_fabric_alive(it->dst.adapter));
+}
+
+static bool in_remote_memory(const struct ra_extent *e, const void *addr)
+{
+    const uint8_t *p = addr;
+    return e->adapter != NULL && e->adapter->remote && p >= e->adapter->mem &&
+           p < e->adapter->mem + e->adapter->mem_bytes;
+}
+
 /* sigsetjmp lives in its own frame so that no caller variable can be clobbered by the longjmp */
 static bool guarded_step(struct ra_item *it, uint64_t budget, uint64_t *moved, bool *done, uint32_t *status)
 {
@@ -405,8 +457,13 @@ static uint64_t run_op(struct ra_op *op, uint64_t budget)
         uint64_t t0 = ra_now_ns(), moved = 0;
         bool done = false;
         uint32_t status = RA_ERR_OK;
-        if (!guarded_step(it, budget - spent, &moved, &done, &status))
-            status = RA_ERR_HOSTMEM; /* SIGBUS: a host region file shrank under the mapping */
+        if (!reachable(it))
+            status = RA_ERR_FABRIC; /* the other model stopped: what was written stays, no more */
+        else if (!guarded_step(it, budget - spent, &moved, &done, &status))
+            /* SIGBUS: a host region file (or another model's memory file) shrank under the mapping */
+            status = in_remote_memory(&it->src, guard_addr) || in_remote_memory(&it->dst, guard_addr)
+                         ? RA_ERR_FABRIC
+                         : RA_ERR_HOSTMEM;
         it->busy_ns += ra_now_ns() - t0;
         spent += moved ? moved : 1;
         if (status != RA_ERR_OK) {
@@ -447,8 +504,12 @@ static void charge(const struct ra_item *it)
         uint32_t s = (uint32_t)e->slice;
         if (reg64(t, slice_reg(s, RA_SLICE_OWNER_KEY)) != it->desc.owner_key)
             continue; /* not the slice the descriptor named any more */
-        uint64_t clock_ns = ra_clock_ns(t->model);
-        set64(t, RA_REG_CLOCK_NS, clock_ns);
+        if (t->remote && !ra_fabric_alive(t))
+            continue; /* §8.9: another model that stopped keeps no counters */
+        /* another model's clock is its own: read it, never write it (its owner refreshes it) */
+        uint64_t clock_ns = t->remote ? reg64(t, RA_REG_CLOCK_NS) : ra_clock_ns(t->model);
+        if (!t->remote)
+            set64(t, RA_REG_CLOCK_NS, clock_ns);
         add64(t, slice_reg(s, RA_SLICE_BYTES_MOVED), bytes);
         add64(t, slice_reg(s, RA_SLICE_BUSY_NS), it->busy_ns);
         add64(t, slice_reg(s, RA_SLICE_JOBS), 1);
@@ -474,6 +535,7 @@ static bool complete_op(struct ra_adapter *a, unsigned q)
             charge(it);
         }
     }
+    ra_fabric_unpin(a, q); /* every byte is written: other models' commands need not wait any more */
     if (qs->closing) {
         finalize_closed_queue(a, q);
         return true;
@@ -489,7 +551,7 @@ static bool complete_op(struct ra_adapter *a, unsigned q)
     if (op->status != RA_ERR_OK)
         add64(a, qcb(q, RA_QCB_ERRORS), 1);
     set32_release(a, qcb(q, RA_QCB_CQ_TAIL), tail + 1);
-    free_op(op);
+    release_op(a, q);
     if (reg32(a, qcb(q, RA_QCB_IRQ_ENABLE)) != 0)
         ra_server_raise(a, reg32(a, qcb(q, RA_QCB_OWNER)), RA_VEC_QUEUE0 + q);
     return true;
@@ -624,7 +686,7 @@ bool ra_dma_touches(const struct ra_adapter *a, int slice, int hostmem)
 /* Shutdown: forget the queue's private state, touch no register. */
 void ra_dma_queue_drop(struct ra_adapter *a, unsigned q)
 {
-    free_op(&a->queues[q].op);
+    release_op(a, q);
     memset(&a->queues[q], 0, sizeof a->queues[q]);
 }
 
@@ -648,7 +710,7 @@ void ra_dma_queue_reset_indices(struct ra_adapter *a, unsigned q)
     if (qs->closing) {
         finalize_closed_queue(a, q);
     } else {
-        free_op(&qs->op);
+        release_op(a, q);
         memset(qs, 0, sizeof *qs);
     }
     set32(a, qcb(q, RA_QCB_SQ_TAIL), 0);

@@ -49,7 +49,7 @@ static bool is_model_file(const struct ra_model *m, const struct stat *st)
             (st->st_dev == t->mem_dev && st->st_ino == t->mem_ino))
             return true;
     }
-    return false;
+    return ra_fabric_is_model_file(m, st->st_dev, st->st_ino);
 }
 
 /* Open the named file if it may become host region `bytes` long; -1 otherwise. */

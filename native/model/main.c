@@ -62,6 +62,7 @@ static void shutdown_model(struct ra_model *m)
 {
     for (unsigned i = 0; i < m->adapters_open; i++)
         ra_adapter_close(&m->adapters[i], true);
+    ra_fabric_shutdown(m);
     free(m->adapters);
     if (m->timer_fd >= 0)
         close(m->timer_fd);
@@ -114,7 +115,10 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < m->adapters_open; i++)
         if (ra_server_listen(&m->adapters[i]) != 0)
             goto out;
-    printf(RA_MODEL_NAME ": ready adapters=%u dir=%s\n", m->cfg.adapters, m->cfg.dir);
+    printf(RA_MODEL_NAME ": ready adapters=%u dir=%s ports=", m->cfg.adapters, m->cfg.dir);
+    for (unsigned i = 0; i < m->adapters_open; i++)
+        printf("%s%u", i ? "," : "", m->adapters[i].port);
+    printf("\n");
     fflush(stdout);
     rc = ra_loop_run(m);
 out:

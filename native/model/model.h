@@ -32,6 +32,7 @@
 
 struct ra_model;
 struct ra_adapter;
+struct ra_fabric_peer;
 struct ra_peer;
 struct ra_job;
 
@@ -50,6 +51,8 @@ struct ra_config {
     uint64_t config_rate;   /* bytes per second */
     uint64_t mem_align_bytes;
     uint64_t max_transfer_bytes;            /* §3 CAP_MAX_TRANSFER: largest DESC_LENGTH */
+    const char *fabric_dir;                 /* §8.9: fabric directory shared with other models, or NULL */
+    int fabric_base;                        /* §8.9: first fabric port (--fabric-base), -1 = claim free ports */
 };
 
 /* ---- epoll tags (loop.c) ------------------------------------------------------------------- */
@@ -171,6 +174,7 @@ struct ra_queue_state {
     bool broken;                           /* SQ_TAIL - SQ_HEAD > depth: ignored until SQ_TAIL changes */
     uint32_t broken_tail;
     bool chain_wait;                       /* chain not fully submitted: wait for SQ_TAIL to move */
+    uint64_t pinned_ports[RA_LOC_FABRIC_PORTS / 64]; /* §8.9: other models' ports this chain pins */
     uint32_t chain_wait_tail;
     bool spinning;                         /* adaptive polling (QCB_POLL_US) in progress */
     bool closing;                          /* owner left: finish the descriptor in progress, then free */
@@ -196,11 +200,22 @@ struct ra_command {
 };
 
 /* ---- one adapter (adapter.c) ------------------------------------------------------------------ */
+struct ra_fabric_gate;
+
 struct ra_adapter {
     struct ra_model *model;
-    unsigned index;                        /* = FABRIC_ID */
+    unsigned index;                        /* position in this model: DIR/ra<index>.* */
+    uint32_t port;                         /* = FABRIC_ID: index, or the port claimed on the fabric (§8.9) */
+    bool remote;                           /* §8.9: another model's adapter, seen through its files */
     uint8_t *bar;
     uint8_t *mem;
+    uint64_t mem_bytes;                    /* size of the memory mapping */
+    struct ra_fabric_gate *gate;           /* §8.9: blocked slices and fabric pins; NULL without --fabric */
+    dev_t gate_dev;
+    ino_t gate_ino;
+    char gate_path[4096];
+    char manifest_path[4096];
+    bool gate_created, manifest_created;
     int bar_fd;
     int mem_fd;
     int listen_fd;
@@ -241,6 +256,8 @@ struct ra_model {
     unsigned rr_next;                      /* round-robin start adapter */
     struct ra_watch timer_watch;
     struct ra_watch signal_watch;
+    struct ra_fabric_peer *peers[RA_LOC_FABRIC_PORTS]; /* §8.9: other models' ports, mapped on first use */
+    struct ra_fabric_peer *retired;        /* replaced mappings: descriptors may still point into them */
 };
 
 
@@ -258,6 +275,20 @@ void ra_adapter_close(struct ra_adapter *a, bool remove_files);
 void ra_adapter_heartbeat(struct ra_adapter *a);
 void ra_adapter_halt(struct ra_adapter *a);
 struct ra_adapter *ra_adapter_by_port(struct ra_model *m, uint32_t port);
+
+/* fabric.c (§8.9) */
+int ra_fabric_join(struct ra_adapter *a);
+void ra_fabric_leave(struct ra_adapter *a);
+void ra_fabric_close_gate(struct ra_adapter *a, bool remove_file);
+void ra_fabric_shutdown(struct ra_model *m);
+struct ra_adapter *ra_fabric_port(struct ra_model *m, uint32_t port);
+bool ra_fabric_alive(const struct ra_adapter *remote);
+bool ra_fabric_slice_blocked(const struct ra_adapter *remote, uint32_t slice);
+void ra_fabric_pin(struct ra_adapter *a, unsigned q, struct ra_adapter *remote, uint32_t slice);
+void ra_fabric_unpin(struct ra_adapter *a, unsigned q);
+void ra_fabric_publish_gate(struct ra_adapter *a);
+bool ra_fabric_quiet(struct ra_adapter *a);
+bool ra_fabric_is_model_file(const struct ra_model *m, dev_t dev, ino_t ino);
 
 /* ivshmem_server.c */
 bool ra_server_probe_live(const char *sock_path);

@@ -20,9 +20,10 @@ static const char usage_text[] =
     "\n"
     "Serves N reconfigurable adapters (RAs): DIR/ra<i>.bar (register file), DIR/ra<i>.mem (on-card\n"
     "memory, sparse) and DIR/ra<i>.sock (ivshmem-server protocol). Prints one line with 'ready' when\n"
-    "every socket listens. SIGTERM/SIGINT remove the files and exit 0.\n"
+    "every socket listens, with each adapter's fabric port (ports=P0,P1,...). SIGTERM/SIGINT remove\n"
+    "the files and exit 0.\n"
     "\n"
-    "  --adapters N          adapters to serve, 1..64 (fabric ports 0..N-1)\n"
+    "  --adapters N          adapters to serve, 1..64 (fabric ports 0..N-1 without --fabric)\n"
     "  --dir DIR             existing directory for the files and sockets\n"
     "  --memory BYTES        on-card memory per adapter (default 8G; a multiple of --mem-align)\n"
     "  --slots N             programmable-logic slots, 1..32 (default 4)\n"
@@ -35,6 +36,11 @@ static const char usage_text[] =
     "  --config-rate B/S     configuration port speed in bytes per second (default 1000000000)\n"
     "  --mem-align BYTES     memory slice granularity, a power of two >= 4K (default 2M)\n"
     "  --max-transfer BYTES  largest length one descriptor may carry, 4K..1T (default 1G)\n"
+    "  --fabric DIR          join the fabric of the models sharing the existing directory DIR: their\n"
+    "                        adapters' memory slices become reachable by DMA and these adapters'\n"
+    "                        by theirs (ra-spec §8.9); the fabric has 256 ports\n"
+    "  --fabric-base PORT    with --fabric: the adapters take ports PORT..PORT+N-1 (default: the\n"
+    "                        lowest free ports of the fabric)\n"
     "  --help                print this text\n"
     "\n"
     "Sizes take the suffixes K, M, G, T (powers of 1024).\n"
@@ -88,7 +94,7 @@ static bool is_power_of_two(uint64_t v)
 
 enum {
     OPT_ADAPTERS = 1, OPT_DIR, OPT_MEMORY, OPT_SLOTS, OPT_SLOT_BYTES, OPT_COMPUTE_UNITS, OPT_CONTEXTS,
-    OPT_SLICES, OPT_QUEUES, OPT_RING_DEPTH, OPT_CONFIG_RATE, OPT_MEM_ALIGN, OPT_MAX_TRANSFER, OPT_HELP,
+    OPT_SLICES, OPT_QUEUES, OPT_RING_DEPTH, OPT_CONFIG_RATE, OPT_MEM_ALIGN, OPT_MAX_TRANSFER, OPT_FABRIC, OPT_FABRIC_BASE, OPT_HELP,
 };
 
 void ra_options_parse(int argc, char **argv, struct ra_config *cfg)
@@ -107,6 +113,8 @@ void ra_options_parse(int argc, char **argv, struct ra_config *cfg)
         {"config-rate", required_argument, NULL, OPT_CONFIG_RATE},
         {"mem-align", required_argument, NULL, OPT_MEM_ALIGN},
         {"max-transfer", required_argument, NULL, OPT_MAX_TRANSFER},
+        {"fabric", required_argument, NULL, OPT_FABRIC},
+        {"fabric-base", required_argument, NULL, OPT_FABRIC_BASE},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -124,6 +132,8 @@ void ra_options_parse(int argc, char **argv, struct ra_config *cfg)
         .config_rate = 1000000000ull,
         .mem_align_bytes = 2ull << 20,
         .max_transfer_bytes = RA_MODEL_MAX_TRANSFER,
+        .fabric_dir = NULL,
+        .fabric_base = -1,
     };
     bool have_adapters = false;
     opterr = 0;
@@ -164,6 +174,14 @@ void ra_options_parse(int argc, char **argv, struct ra_config *cfg)
         case OPT_MAX_TRANSFER:
             cfg->max_transfer_bytes = parse_size("max-transfer", optarg, 4096, 1ull << 40);
             break;
+        case OPT_FABRIC:
+            if (optarg[0] == '\0')
+                fail("--fabric must name a directory, got ''");
+            cfg->fabric_dir = optarg;
+            break;
+        case OPT_FABRIC_BASE:
+            cfg->fabric_base = (int)parse_size("fabric-base", optarg, 0, RA_LOC_FABRIC_PORTS - 1);
+            break;
         case OPT_HELP:
             fputs(usage_text, stdout);
             exit(0);
@@ -183,7 +201,15 @@ void ra_options_parse(int argc, char **argv, struct ra_config *cfg)
         fail("--memory must be a multiple of --mem-align (%llu), got %llu",
              (unsigned long long)cfg->mem_align_bytes, (unsigned long long)cfg->memory_bytes);
 
+    if (cfg->fabric_base >= 0 && cfg->fabric_dir == NULL)
+        fail("--fabric-base needs --fabric DIR (the fabric whose ports it numbers); see --help");
+    if (cfg->fabric_base >= 0 && (unsigned)cfg->fabric_base + cfg->adapters > RA_LOC_FABRIC_PORTS)
+        fail("--fabric-base %d with %u adapters passes the last fabric port %d; use a base <= %u", cfg->fabric_base,
+             cfg->adapters, RA_LOC_FABRIC_PORTS - 1, RA_LOC_FABRIC_PORTS - cfg->adapters);
     struct stat st;
+    if (cfg->fabric_dir != NULL && (stat(cfg->fabric_dir, &st) != 0 || !S_ISDIR(st.st_mode)))
+        fail("--fabric %s is not a directory; create it first (every model of the fabric names the same one)",
+             cfg->fabric_dir);
     if (stat(cfg->dir, &st) != 0)
         fail("--dir %s: %s; create the directory first", cfg->dir, strerror(errno));
     if (!S_ISDIR(st.st_mode))

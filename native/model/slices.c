@@ -322,6 +322,9 @@ void ra_slices_reset(struct ra_adapter *a)
 /* May a new descriptor name this slice? (§8.7 check 5, plus a command waiting for it) */
 bool ra_slice_usable(const struct ra_adapter *a, uint32_t index)
 {
+    if (a->remote) /* §8.9: its owner publishes what waits in its gate */
+        return reg32_acquire(a, slice_reg(index, RA_SLICE_STATE)) == RA_SLICE_S_ACTIVE &&
+               !ra_fabric_slice_blocked(a, index);
     return reg32(a, slice_reg(index, RA_SLICE_STATE)) == RA_SLICE_S_ACTIVE && !a->slices[index].blocked &&
            !a->resetting;
 }

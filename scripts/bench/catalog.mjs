@@ -20,7 +20,6 @@ export const areas = [
   { area: 'jobs', names: ['job.aes256gcm_gbps', 'job.sha256_gbps'] },
   {
     area: 'rvl',
-    waitsFor: 'issue 11 (the RVL benchmark module scripts/bench/rvl.mjs)',
     names: [
       ...sizes('rvl.plans_per_s', [100, 1000, 10000]),
       ...sizes('rvl.plan_p99_ms', [100, 1000, 10000]),
@@ -29,11 +28,7 @@ export const areas = [
     ],
   },
   { area: 'grm', names: ['grm.e2e_pairs_per_s', 'grm.e2e_p99_ms', 'grm.migration_interference'] },
-  {
-    area: 'cluster',
-    waitsFor: 'issue 12 (one fabric across servers)',
-    names: ['dma.fabric_gbps.64MiB'],
-  },
+  { area: 'fabric', names: ['dma.fabric_gbps.64MiB'] },
   {
     area: 'access',
     waitsFor: 'issue 13 (instance access: the direct data path)',

@@ -6,11 +6,13 @@
 //   rvl.acceptance.{70,90,100}: a seeded churn trace (Poisson arrivals, exponential lifetimes) of mixed
 //     memory/compute/accelerator requests at that offered load, index vs first-fit, with a fluid bound.
 //   grm.rss_mb.10000: resident memory of a child process holding the index for 10,000 adapters with
-//     256-entry slice tables, mostly full.
+//     256-entry slice tables, mostly full, after two full GCs; with where it goes (the process before
+//     any index, V8 heap in use, ArrayBuffers, heap reserved but unused) and the peak during the build.
 // Usage: node scripts/bench/rvl.mjs [--quick] [--json]   (exported: run({ quick }) -> results)
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
 
 const here = fileURLToPath(import.meta.url);
 const root = path.resolve(path.dirname(here), '../..');
@@ -376,6 +378,8 @@ async function acceptanceFigures(api, quick) {
 /** Child process: builds the index for `adapters` adapters with nearly full slice tables, reports RSS. */
 async function rssChild(adapters) {
   const api = await rvl();
+  globalThis.gc?.();
+  const baselineMb = process.memoryUsage().rss / MiB;
   const index = api.AvailabilityIndex.fromInventory(pool(adapters));
   globalThis.gc?.();
   const emptyTablesMb = process.memoryUsage().rss / MiB;
@@ -428,13 +432,19 @@ async function rssChild(adapters) {
   }
   globalThis.gc?.();
   globalThis.gc?.();
-  const { rss, heapUsed } = process.memoryUsage();
+  const { rss, heapUsed, heapTotal, arrayBuffers } = process.memoryUsage();
+  const newSpace = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
   // Planning still works on the full pool (and is not a no-op).
   const r = index.plan({ resources: [{ kind: 'memory', bytes: 16 * MiB }] });
   process.stdout.write(
     JSON.stringify({
       rssMb: rss / MiB,
       heapMb: heapUsed / MiB,
+      arrayBuffersMb: arrayBuffers / MiB,
+      heapUnusedMb: (heapTotal - heapUsed) / MiB,
+      newSpaceMb: (newSpace?.space_size ?? 0) / MiB,
+      baselineMb,
+      peakMb: process.resourceUsage().maxRSS / 1024,
       emptyTablesMb,
       adapters,
       slices,
@@ -458,7 +468,15 @@ function rssFigure(adapters) {
     reference: 'target 200 MB (issue 11)',
     referenceValue: 200,
     ratio: m.rssMb / 200,
+    // Where it goes: the process with the RVL loaded and no index; live V8 heap; ArrayBuffers (slice
+    // columns, free memory, owner tables); heap V8 reserves but does not use (young generation, free
+    // space in old pages after the build's garbage: the collector's, not the index's).
+    baselineMb: m.baselineMb,
     heapMb: m.heapMb,
+    arrayBuffersMb: m.arrayBuffersMb,
+    heapUnusedMb: m.heapUnusedMb,
+    newSpaceMb: m.newSpaceMb,
+    peakMb: m.peakMb,
     // The same index before any slice is reported: per-adapter overhead alone.
     rssEmptyTablesMb: m.emptyTablesMb,
     adapters: m.adapters,

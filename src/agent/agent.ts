@@ -4,7 +4,7 @@
 
 import type { Catalog } from '../bitstream/catalog.js';
 import { loadBitstream } from '../bitstream/loader.js';
-import { AgentCode } from '../common/codes.js';
+import { AgentCode, DriverCode } from '../common/codes.js';
 import { RaError } from '../common/errors.js';
 import { isSlotFunction } from '../common/functions.js';
 import { adapterId } from '../common/ids.js';
@@ -285,22 +285,36 @@ export class Agent {
   }
 
   /**
-   * DMA between two memory slices of this server's adapters (migration keeps contents), executed by
-   * the source adapter in pieces of at most its CAP_MAX_TRANSFER (ra-spec §3).
+   * DMA between two memory slices (migration keeps contents), executed by the source adapter of this
+   * server in pieces of at most its CAP_MAX_TRANSFER (ra-spec §3). The destination is an adapter of
+   * this server (`dstAdapter`) or, over a fabric shared by several servers' models, any adapter of
+   * the fabric by its port (`dstFabricPort`, ra-spec §8.9): the bytes move adapter to adapter.
    */
   async copy(p: Record<string, unknown>): Promise<void> {
     const src = this.get({ adapter: p.srcAdapter });
-    const dst = this.get({ adapter: p.dstAdapter });
     const ident = src.adapter.identity;
+    const dstPort = this.destinationPort(p, ident.fabricPorts);
     await copyInPieces(src.dma, ident.maxTransferBytes, ident.ringDepth, {
       op: 'copy',
       ownerKey: keyOf(p),
       src: { adapter: src.adapter.identity.fabricId, slice: int(p, 'srcEntry') },
       srcOffset: int(p, 'srcOffset'),
-      dst: { adapter: dst.adapter.identity.fabricId, slice: int(p, 'dstEntry') },
+      dst: { adapter: dstPort, slice: int(p, 'dstEntry') },
       dstOffset: int(p, 'dstOffset'),
       bytes: int(p, 'bytes'),
     });
+  }
+
+  /** Fabric port of a copy's destination: `dstFabricPort` if given, else that of local `dstAdapter`. */
+  private destinationPort(p: Record<string, unknown>, fabricPorts: number): number {
+    if (p.dstFabricPort === undefined) return this.get({ adapter: p.dstAdapter }).adapter.identity.fabricId;
+    const port = int(p, 'dstFabricPort');
+    if (port >= fabricPorts)
+      throw new RaError(
+        DriverCode.INVALID_ARGUMENT,
+        `dstFabricPort ${port} is not a port of this fabric (ports 0..${fabricPorts - 1}, ra-spec §8.9)`,
+      );
+    return port;
   }
 
   handlers(): Record<string, Handler> {

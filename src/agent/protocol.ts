@@ -1,5 +1,7 @@
-// GRM <-> agent protocol: newline-delimited JSON messages over any byte stream, so the same code
-// runs in-process (a pair of PassThrough streams) today and over TCP or virtio-serial later.
+// GRM <-> agent protocol. The GRM talks to every agent through one seam, AgentClient: call(method,
+// params) with the methods of src/agent/agent.ts. Two implementations: the in-process one here
+// (embedded mode: newline-delimited JSON over a pair of PassThrough streams) and the network one,
+// gRPC with mutual TLS (src/agent/rpc/client.ts, docs/cluster.md).
 //   request  {"id": 7, "method": "program", "params": {...}}
 //   response {"id": 7, "result": {...}}  or  {"id": 7, "error": {"code", "message"}}
 import { type Duplex, Duplex as DuplexStream, PassThrough } from 'node:stream';
@@ -78,7 +80,17 @@ export function serveAgent(stream: Duplex, handlers: Record<string, Handler>): v
   );
 }
 
-export class AgentClient {
+/** What the GRM holds for each server's agent. */
+export interface AgentClient {
+  /** The server whose adapters the agent owns (adapter ids are `<server>/ra<N>`). */
+  readonly server: string;
+  /** One agent method; fails with the agent's RaError, or TIMEOUT after timeoutMs. */
+  call<T>(method: string, params?: Record<string, unknown>, timeoutMs?: number): Promise<T>;
+  close(): void;
+}
+
+/** The in-process AgentClient: JSON lines over a stream served by serveAgent. */
+export class StreamAgentClient implements AgentClient {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private closedError: RaError | undefined;
@@ -143,6 +155,9 @@ export class AgentClient {
     this.fail('closed');
   }
 }
+
+/** `new AgentClient(stream, server)` builds the in-process client (embedded mode). */
+export const AgentClient = StreamAgentClient;
 
 /** Two connected duplex streams: what one writes, the other reads. */
 export function inProcessChannel(): [Duplex, Duplex] {

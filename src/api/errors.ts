@@ -45,9 +45,13 @@ const statusOf: Record<AnyCode, number> = {
   [StoreCode.CONFLICT]: 500,
   [StoreCode.CORRUPT]: 500,
   [StoreCode.LOCKED]: 500,
-  [StoreCode.IO_FAILED]: 500,
-  // Closed while shutting down: retry against the server once it is back.
+  // The store cannot make a change durable (disk full, I/O error, etcd away) or is closed while
+  // shutting down: nothing changed; retry later.
+  [StoreCode.UNAVAILABLE]: 503,
+  [StoreCode.IO_FAILED]: 503,
   [StoreCode.CLOSED]: 503,
+  // Another GRM replica changed the allocation first (etcd store): nothing changed; read it and retry.
+  [StoreCode.STALE_REVISION]: 409,
   // The agent behind an adapter failed the GRM: the gateway failed (502), or is out of reach (503).
   [AgentCode.UNKNOWN_ADAPTER]: 502,
   [AgentCode.NO_BITSTREAM]: 502,
@@ -56,6 +60,15 @@ const statusOf: Record<AnyCode, number> = {
   [AgentCode.FAILED]: 502,
   [AgentCode.DISCONNECTED]: 502,
   [AgentCode.TIMEOUT]: 503,
+  [AgentCode.UNREACHABLE]: 503,
+  [AgentCode.BUSY]: 503,
+  [AgentCode.VERSION_MISMATCH]: 502,
+  [AgentCode.MISMATCH]: 502,
+  // The server lacks a tool it needs: ours to fix.
+  [AgentCode.OPENSSL_MISSING]: 500,
+  [AgentCode.OPENSSL_FAILED]: 500,
+  [AgentCode.CERTS_INCOMPLETE]: 500,
+  [AgentCode.LISTEN_FAILED]: 500,
   // The client sent a bad bitstream: fix the descriptor or the image.
   [BitstreamCode.DESCRIPTOR]: 400,
   [BitstreamCode.PATH]: 400,

@@ -19,10 +19,21 @@ function refuseProtoKeys(key: string, value: unknown): unknown {
   return value;
 }
 
-/** Parses a request body as JSON; throws RaError INVALID_REQUEST naming what was wrong. */
-export function parseJsonBody(text: string): unknown {
-  if (text.length === 0)
+/**
+ * Methods whose routes take no body: fetch and curl clients still send `Content-Type: application/json`
+ * with an empty body on them, which is no body, not a malformed one.
+ */
+const bodylessMethods = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Parses a request body as JSON; throws RaError INVALID_REQUEST naming what was wrong. An empty body is
+ * `undefined` for bodyless methods and refused for the others.
+ */
+export function parseJsonBody(text: string, method = 'POST'): unknown {
+  if (text.length === 0) {
+    if (bodylessMethods.has(method.toUpperCase())) return undefined;
     throw new RaError(GrmCode.INVALID_REQUEST, 'request body is empty; send a JSON object');
+  }
   try {
     return suspicious.test(text) ? JSON.parse(text, refuseProtoKeys) : JSON.parse(text);
   } catch (err) {

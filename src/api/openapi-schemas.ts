@@ -30,7 +30,16 @@ export const schemas = {
   Health: {
     type: 'object',
     required: ['ok', 'adapters', 'unhealthy'],
-    properties: { ok: { type: 'boolean' }, adapters: count, unhealthy: count },
+    properties: {
+      ok: { type: 'boolean' },
+      adapters: count,
+      unhealthy: count,
+      store: {
+        type: 'object',
+        required: ['writable'],
+        properties: { writable: { type: 'boolean' }, problem: { type: 'string' } },
+      },
+    },
   },
   ResourceRequest: {
     oneOf: [

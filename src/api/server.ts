@@ -20,10 +20,19 @@ import { publicRoutes } from './routes/public.js';
 /** Job inputs travel as base64 inside JSON, so the default limit is generous. */
 export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
 
+/**
+ * Time a client gets to send a whole request (headers and body). 0 (fastify's default) would let a
+ * body trickle in a byte at a time and hold its connection and buffer forever; a minute moves the
+ * largest body at ~1 MiB/s. Answers are not bounded by this (a long job may take longer).
+ */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+
 export interface ApiServerOptions {
   /** token -> tenant, as parseTokens returns. */
   tokens: Map<string, string>;
   bodyLimitBytes?: number;
+  /** See DEFAULT_REQUEST_TIMEOUT_MS. */
+  requestTimeoutMs?: number;
   /** A pino logger (default: the project's, under component "api"), or false for none. */
   logger?: FastifyBaseLogger | false;
 }
@@ -34,6 +43,7 @@ export function createApiServer(grm: GrmApi, options: ApiServerOptions): Fastify
   const app = Fastify({
     ...(logger === false ? { logger: false } : { loggerInstance: logger }),
     bodyLimit: bodyLimitBytes,
+    requestTimeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     // Longer than any valid id, so a long id gets our 400 rather than the router's 404.
     routerOptions: { maxParamLength: 1024 },
     frameworkErrors: frameworkErrors(bodyLimitBytes),
@@ -43,9 +53,9 @@ export function createApiServer(grm: GrmApi, options: ApiServerOptions): Fastify
   installErrorHandling(app, bodyLimitBytes);
   // Only JSON bodies: dropping text/plain makes any other content type a 415 instead of a string body.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     try {
-      done(null, parseJsonBody(body as string));
+      done(null, parseJsonBody(body as string, request.method));
     } catch (err) {
       done(err as Error, undefined);
     }

@@ -4,7 +4,9 @@ import { Command, CommanderError } from 'commander';
 import { DriverCode } from '../common/codes.js';
 import { RaError } from '../common/errors.js';
 import { registerAdapterCommands } from './commands/adapter.js';
+import { registerAgentCommand } from './commands/agent.js';
 import { registerBitstreamCommands } from './commands/bitstream.js';
+import { registerCertsCommand } from './commands/certs.js';
 import { registerClientCommands } from './commands/client.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerModelCommand } from './commands/model.js';
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
   registerModelCommand(program);
   registerAdapterCommands(program);
   registerBitstreamCommands(program);
+  registerAgentCommand(program);
+  registerCertsCommand(program);
   return program;
 }
 

@@ -100,8 +100,16 @@ const RvlOwnCode = {
 /** Error codes of the RVL. INVALID_REQUEST: the request (or a resize) is malformed. */
 export const RvlCode = { ...RequestCode, ...RvlOwnCode } as const;
 
-/** The store's codes: prefixed, because its refusals are the GRM's bugs, not the client's (§ store). */
+/**
+ * The store's codes: prefixed, because most of its refusals are the GRM's bugs, not the client's.
+ * STALE_REVISION keeps its plain name: it is the client-facing answer (409) of a lost compare-and-swap.
+ */
 export const StoreCode = {
+  /**
+   * Compare-and-swap refused: another writer (a GRM replica) changed the record since the revision the
+   * caller saw. Nothing changed: refresh() and decide again.
+   */
+  STALE_REVISION: 'STALE_REVISION',
   /** The caller passed a malformed allocation or intent: fix the input, retrying cannot help. */
   INVALID_ARGUMENT: 'STORE_INVALID_ARGUMENT',
   /** update/remove/abortIntent named an id the store does not hold. */
@@ -114,8 +122,14 @@ export const StoreCode = {
   LOCKED: 'STORE_LOCKED',
   /** Used after close(). */
   CLOSED: 'STORE_CLOSED',
-  /** A write or fsync failed: the store refuses further writes until it is reopened. */
+  /** A file operation failed while opening or compacting. */
   IO_FAILED: 'STORE_IO_FAILED',
+  /**
+   * A write could not be made durable (disk full, I/O error, etcd out of reach): that operation did not
+   * happen. After a full disk the store takes writes again once there is space; after an I/O error only
+   * a restart (reopen and reconciliation) does.
+   */
+  UNAVAILABLE: 'STORE_UNAVAILABLE',
 } as const;
 
 /** The agent's codes (GRM <-> agent protocol and the agent's own refusals). */
@@ -134,6 +148,22 @@ export const AgentCode = {
   TIMEOUT: 'AGENT_TIMEOUT',
   /** The connection to the agent closed. */
   DISCONNECTED: 'AGENT_DISCONNECTED',
+  /** gRPC transport: no connection to the agent (down, restarting, unreachable, TLS handshake failed). */
+  UNREACHABLE: 'AGENT_UNREACHABLE',
+  /** gRPC transport: GRM and agent speak incompatible protocol versions. */
+  VERSION_MISMATCH: 'AGENT_VERSION_MISMATCH',
+  /** gRPC transport: the agent answered for another server than the GRM expected there. */
+  MISMATCH: 'AGENT_MISMATCH',
+  /** The agent refused another Watch stream: it serves a bounded number at once. */
+  BUSY: 'AGENT_BUSY',
+  /** `rafabric certs` needs the openssl command and did not find it. */
+  OPENSSL_MISSING: 'AGENT_OPENSSL_MISSING',
+  /** openssl failed while making a certificate or key. */
+  OPENSSL_FAILED: 'AGENT_OPENSSL_FAILED',
+  /** A certificate directory lacks a file the agent or the GRM needs. */
+  CERTS_INCOMPLETE: 'AGENT_CERTS_INCOMPLETE',
+  /** The agent could not listen on its address (in use, not local, no permission). */
+  LISTEN_FAILED: 'AGENT_LISTEN_FAILED',
 } as const;
 
 /** Stable codes for bitstream refusals (docs/bitstreams.md, "Refusals"), raised before any register. */

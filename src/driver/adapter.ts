@@ -80,12 +80,15 @@ export class Adapter {
     device.watchGone(() => this.waiter.markGone('the adapter closed its connection (device model exited?)'));
   }
 
-  /** Opens `shm:///dir/raN.sock` (the embedded model; other backends arrive with QEMU mode). */
+  /**
+   * Opens an adapter by URI: `shm:///dir/raN.sock` (the embedded model's socket), or inside a QEMU
+   * guest `pci://0000:00:03.0` (sysfs, polled) or `vfio://0000:00:03.0` (VFIO, MSI-X), ra-spec §14.3.
+   */
   static open(uri: string): Adapter {
     if (typeof uri !== 'string' || !/^[a-z]+:\/\/\S+$/.test(uri)) {
       throw new RaError(
         DriverCode.INVALID_ARGUMENT,
-        `adapter URI '${uri}' is malformed: use shm:///path/to/ra0.sock`,
+        `adapter URI '${uri}' is malformed: use shm:///path/to/ra0.sock, pci://0000:00:03.0 or vfio://0000:00:03.0`,
       );
     }
     let device: NativeDevice;

@@ -16,6 +16,13 @@ export interface ModelOptions {
   contexts?: number;
   configBytesPerSec?: number;
   slotBytes?: number;
+  /**
+   * Fabric directory shared with other models (ra-spec §8.9): this model's adapters claim ports in
+   * it and reach the memory slices of the other models' adapters by DMA.
+   */
+  fabricDir?: string;
+  /** With `fabricDir`: the first fabric port (ports base..base+adapters-1); else the lowest free ones. */
+  fabricBase?: number;
   /** Extra ra-model arguments. */
   extraArgs?: string[];
   /** Stop the model when this process dies (tests, serve). */
@@ -26,6 +33,7 @@ export interface ModelOptions {
 export class ModelProcess {
   private exited: Promise<number | null>;
   private stderr = '';
+  private fabricPorts: readonly number[] = [];
 
   private constructor(
     readonly child: ChildProcess,
@@ -44,6 +52,11 @@ export class ModelProcess {
   /** URI of adapter i. */
   uri(i: number): string {
     return `shm://${path.join(this.dir, `ra${i}.sock`)}`;
+  }
+
+  /** Fabric port of each adapter (its REG_FABRIC_ID, ra-spec §8.9), from the model's ready line. */
+  get ports(): readonly number[] {
+    return this.fabricPorts;
   }
 
   get uris(): string[] {
@@ -72,6 +85,8 @@ export class ModelProcess {
     opt('--contexts', o.contexts);
     opt('--config-rate', o.configBytesPerSec);
     opt('--slot-bytes', o.slotBytes);
+    if (o.fabricDir !== undefined) args.push('--fabric', o.fabricDir);
+    opt('--fabric-base', o.fabricBase);
     args.push(...(o.extraArgs ?? []));
     const env = { ...process.env, ...(o.dieWithParent === false ? {} : { RA_MODEL_DIE_WITH_PARENT: '1' }) };
     // A model that must outlive us (serve --state) gets its own process group: a Ctrl-C or kill of the
@@ -91,8 +106,10 @@ export class ModelProcess {
       );
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString();
-        if (out.includes('ready')) {
+        const line = /ready .*ports=([0-9,]+)\n/.exec(out);
+        if (line) {
           clearTimeout(timer);
+          model.fabricPorts = line[1]!.split(',').map(Number);
           resolve();
         }
       });
@@ -111,6 +128,17 @@ export class ModelProcess {
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
     this.child.kill(signal);
+  }
+
+  /**
+   * Leaves the model running after this process ends (a graceful `serve --state` stop): drops our pipes
+   * and handle so they do not keep this process alive. The model ignores SIGPIPE (native/model/main.c),
+   * so its later output to the closed pipes is lost, not fatal.
+   */
+  leaveRunning(): void {
+    this.child.stdout?.destroy();
+    this.child.stderr?.destroy();
+    this.child.unref();
   }
 
   /** SIGTERM, wait, and remove the folder if we made it. */

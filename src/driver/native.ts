@@ -33,6 +33,12 @@ export interface BuildInfo {
 interface Addon {
   Device: new (uri: string) => NativeDevice;
   HostMapping: new (path: string, offset: number, bytes: number, create: boolean) => NativeHostMapping;
+  /** Adapter memory by URI: `dax:///dev/daxX.Y` (a CXL region in devdax mode inside a QEMU guest). */
+  MemoryMapping: new (
+    uri: string,
+    offset: number,
+    bytes: number,
+  ) => NativeHostMapping;
   buildInfo(): BuildInfo;
 }
 

@@ -162,6 +162,7 @@ export const Loc = {
   SLICE_MASK: 0xFFFF,
   ADAPTER: 0x1, // adapter memory slice on fabric port PORT
   HOST: 0x2, // host region HANDLE (slice bits ignored)
+  FABRIC_PORTS: 0x100, // ports of a fabric shared by several models (REG_FABRIC_PORTS with ra-model --fabric)
 } as const;
 
 export const Cqe = {

@@ -1,5 +1,5 @@
-// One-at-a-time section: planning reads the pool and programming changes it, so the two must not
-// interleave between requests (the store's compare-and-swap will do this job in cluster mode).
+// One-at-a-time section for the GRM's maintenance passes (reconciliation, reallocation): two passes
+// must not repair the same difference twice. Allocations never take it.
 export class Mutex {
   private tail: Promise<unknown> = Promise.resolve();
 

@@ -1,79 +1,89 @@
-// The pool as the agents read it from the registers, turned into what the RVL plans against and what
+// The pool as the agents read it from the registers, turned into what the index plans against and what
 // the API shows. Slices are attributed to allocations by owner key: the registers are the truth for
 // devices, the store for allocations (DESIGN "Boundaries").
 import type { AgentAdapter } from '../agent/agent.js';
-import type { ExistingSlice, Inventory, SlotInventory } from '../rvl/index.js';
+import type { AdapterInventory, ExistingSlice, SlotInventory } from '../rvl/index.js';
+import type { SliceSample } from '../rvl/reclaim.js';
+import { engineLabel } from './engines.js';
 import type { AdapterView } from './types.js';
-
-export interface PoolSnapshot {
-  adapters: AgentAdapter[];
-}
 
 /** owner key (hex) -> allocation id; unknown keys are attributed to "orphan:<key>". */
 export type KeyIndex = ReadonlyMap<string, string>;
 
-/** The payload sha256 a tenant's accelerator of function `fn` must run on (undefined: none). */
-export type ImageChoice = (fn: string) => string | undefined;
+/** Who holds an owner key, as the index labels its slices. */
+export type LabelOf = (ownerKey: string) => string;
+
+export const orphanLabel = (ownerKey: string): string => `orphan:${ownerKey}`;
 
 /**
- * A function engine is offered for sharing only when its image (SLOT_IMAGE_HASH, ra-spec §9) is the
- * one chosen for the requesting tenant; any other engine, another tenant's for instance, is shown as
- * a bitstream of its own, which no accelerator request shares.
+ * A function engine is named by function and image (engines.ts); a tenant's logic bitstream by its
+ * image name, never shared.
  */
-function engineOf(s: AgentAdapter['slots'][number], choose: ImageChoice | undefined) {
+function engineOf(s: AgentAdapter['slots'][number]): Pick<SlotInventory, 'function' | 'bitstream'> {
   if (s.function === 'pipeline') return { bitstream: s.image ?? '' };
   if (!s.function) return {};
-  if (choose && s.imageHash !== choose(s.function)) return { bitstream: `image:${s.imageHash ?? ''}` };
-  return { function: s.function };
+  return { function: engineLabel(s.function, s.imageHash ?? '') };
 }
 
-function slotsOf(a: AgentAdapter, choose: ImageChoice | undefined): SlotInventory[] {
-  return a.slots
-    .filter((s) => s.state === 'ready' || s.state === 'busy')
-    .map((s) => ({
-      index: s.index,
-      ...engineOf(s, choose),
-      contexts: s.contexts,
-      contextsUsed: s.contextsUsed,
-    }));
-}
-
-export function toInventory(pool: PoolSnapshot, keys: KeyIndex, choose?: ImageChoice): Inventory {
-  const slices: ExistingSlice[] = [];
-  for (const a of pool.adapters) {
-    for (const s of a.slices) {
-      if (s.kind !== 'memory' && s.kind !== 'compute' && s.kind !== 'context') continue;
-      slices.push({
-        adapter: a.id,
-        entry: s.entry,
-        kind: s.kind,
-        base: s.base,
-        length: s.length,
-        ...(s.slot !== undefined ? { slot: s.slot } : {}),
-        allocation: keys.get(s.ownerKey) ?? `orphan:${s.ownerKey}`,
-      });
-    }
-  }
+/**
+ * One adapter as the index holds it. `labels` gives, per function, the labels of every image of it
+ * the catalog knows: the adapter supports each of them (it can load any image of a function it runs).
+ */
+export function toIndexAdapter(
+  a: AgentAdapter,
+  labels: ReadonlyMap<string, readonly string[]>,
+): AdapterInventory {
   return {
-    adapters: pool.adapters.map((a) => ({
-      id: a.id,
-      server: a.server,
-      health: a.health,
-      memoryBytes: a.memoryBytes,
-      memoryAlignBytes: a.memoryAlignBytes,
-      computeUnits: a.computeUnits,
-      slots: slotsOf(a, choose),
-      slotCount: a.slotCount,
-      contextsPerEngine: a.contextsPerEngine,
-      sliceEntries: a.sliceEntries,
-      functionsSupported: a.functionsSupported,
-    })),
-    slices,
+    id: a.id,
+    server: a.server,
+    health: a.health,
+    memoryBytes: a.memoryBytes,
+    memoryAlignBytes: a.memoryAlignBytes,
+    computeUnits: a.computeUnits,
+    slots: a.slots
+      .filter((s) => s.state === 'ready' || s.state === 'busy')
+      .map((s) => ({ index: s.index, ...engineOf(s), contexts: s.contexts, contextsUsed: s.contextsUsed })),
+    slotCount: a.slotCount,
+    contextsPerEngine: a.contextsPerEngine,
+    sliceEntries: a.sliceEntries,
+    functionsSupported: a.functionsSupported.flatMap((fn) => labels.get(fn) ?? []),
   };
 }
 
-export function toAdapterViews(pool: PoolSnapshot, keys: KeyIndex): AdapterView[] {
-  return pool.adapters.map((a) => {
+/** The adapter's slices as the index holds them, each labelled with whoever holds its owner key. */
+export function slicesOf(a: AgentAdapter, labelOf: LabelOf): ExistingSlice[] {
+  const out: ExistingSlice[] = [];
+  for (const s of a.slices) {
+    if (s.kind !== 'memory' && s.kind !== 'compute' && s.kind !== 'context') continue;
+    out.push({
+      adapter: a.id,
+      entry: s.entry,
+      kind: s.kind,
+      base: s.base,
+      length: s.length,
+      ...(s.slot !== undefined ? { slot: s.slot } : {}),
+      allocation: labelOf(s.ownerKey),
+    });
+  }
+  return out;
+}
+
+/** Every slice's utilization counters (ra-spec §10), stamped with its adapter's clock (REG_CLOCK_NS). */
+export function samplesOf(a: AgentAdapter, labelOf: LabelOf): SliceSample[] {
+  return a.slices.map((s) => ({
+    adapter: a.id,
+    entry: s.entry,
+    allocation: labelOf(s.ownerKey),
+    sampledAtNs: a.clockNs,
+    lastActiveNs: s.lastActiveNs,
+    busyNs: s.busyNs,
+    bytesMoved: s.bytesMoved,
+    jobs: s.jobs,
+  }));
+}
+
+export function toAdapterViews(adapters: readonly AgentAdapter[], keys: KeyIndex): AdapterView[] {
+  return adapters.map((a) => {
     const used = (kind: string) => a.slices.filter((s) => s.kind === kind).reduce((n, s) => n + s.length, 0);
     const usedSlots = a.slots.filter((s) => s.state !== 'empty').length;
     return {

@@ -4,11 +4,9 @@
 // contents cannot be read off a dead adapter).
 // Idleness has one rule, the RVL's (src/rvl/reclaim.ts, two samples of the ra-spec §10 counters), plus
 // what only the GRM knows: an allocation with a job in flight is in use.
-import type { AgentAdapter } from '../agent/agent.js';
 import { grew, idleSlices, type SliceSample } from '../rvl/reclaim.js';
 import type { StoredAllocation } from '../store/store.js';
-import type { Grm } from './grm.js';
-import type { KeyIndex, PoolSnapshot } from './pool.js';
+import type { Maintenance } from './maintenance.js';
 
 export interface ReallocationEvent {
   allocation: string;
@@ -20,31 +18,9 @@ export interface ReallocationEvent {
  * Per GRM, per slice: the earliest sample since which its counters have not moved (the earlier of
  * the rule's two samples), so that an idle period can span many passes.
  */
-const windowStarts = new WeakMap<Grm, Map<string, SliceSample>>();
+const windowStarts = new WeakMap<Maintenance, Map<string, SliceSample>>();
 
 const sliceKey = (s: { adapter: string; entry: number }) => `${s.adapter}#${s.entry}`;
-
-/** Every attributed slice's counters, stamped with its adapter's clock (REG_CLOCK_NS). */
-function samplesOf(pool: PoolSnapshot, keys: KeyIndex): SliceSample[] {
-  return pool.adapters.flatMap((a: AgentAdapter) =>
-    a.slices.flatMap((s) => {
-      const allocation = keys.get(s.ownerKey);
-      if (allocation === undefined) return [];
-      return [
-        {
-          adapter: a.id,
-          entry: s.entry,
-          allocation,
-          sampledAtNs: a.clockNs,
-          lastActiveNs: s.lastActiveNs,
-          busyNs: s.busyNs,
-          bytesMoved: s.bytesMoved,
-          jobs: s.jobs,
-        },
-      ];
-    }),
-  );
-}
 
 /**
  * The earlier sample of a slice first seen in this pass: unused since the allocation was created,
@@ -60,7 +36,7 @@ function creationSample(s: SliceSample, a: StoredAllocation, nowMs: number): Sli
  * A slice missing from the registers proves nothing (reconciliation deals with it).
  */
 function isIdle(
-  grm: Grm,
+  m: Maintenance,
   a: StoredAllocation,
   limitMs: number,
   starts: ReadonlyMap<string, SliceSample>,
@@ -69,7 +45,7 @@ function isIdle(
 ): boolean {
   // Work in flight is use, and so is a job that returned within the limit: the engine finished it
   // earlier (its counters say when), but its result was still being delivered.
-  if (grm.jobsInFlight(a.id) > 0 || nowMs - grm.lastJobEndedMs(a.id) < limitMs) return false;
+  if (m.jobsInFlight(a.id) > 0 || nowMs - m.lastJobEndedMs(a.id) < limitMs) return false;
   const placements = a.resources
     .flatMap((r) => r.placements)
     .map((p) => sliceKey({ adapter: p.adapter, entry: p.slice }));
@@ -82,7 +58,7 @@ function isIdle(
 
 /** Moves each slice's window start: a new slice starts at its creation, one whose counters moved now. */
 function advanceWindows(
-  grm: Grm,
+  allocations: ReadonlyMap<string, StoredAllocation>,
   starts: Map<string, SliceSample>,
   latest: readonly SliceSample[],
   nowMs: number,
@@ -92,82 +68,91 @@ function advanceWindows(
     const key = sliceKey(s);
     seen.add(key);
     const start = starts.get(key);
-    const a = grm.allocations.get(s.allocation);
+    const a = allocations.get(s.allocation);
     if (!start || start.allocation !== s.allocation) starts.set(key, a ? creationSample(s, a, nowMs) : s);
     else if (grew(start, s) || s.lastActiveNs !== start.lastActiveNs) starts.set(key, s);
   }
   for (const key of [...starts.keys()]) if (!seen.has(key)) starts.delete(key);
 }
 
-export async function reallocateOnce(grm: Grm, nowMs = Date.now()): Promise<ReallocationEvent[]> {
-  const pool = await grm.readPool();
-  const latest = samplesOf(pool, grm.keyIndex());
-  const starts = windowStarts.get(grm) ?? new Map<string, SliceSample>();
-  windowStarts.set(grm, starts);
-  advanceWindows(grm, starts, latest, nowMs);
-  const events: ReallocationEvent[] = [];
-  const adapters = new Map(pool.adapters.map((a) => [a.id, a]));
-  for (const a of [...grm.allocations.values()]) {
-    if (a.state !== 'active') continue;
-    const placements = a.resources.flatMap((r) => r.placements);
-    const dead = placements.find((p) => adapters.get(p.adapter)?.health === 'unhealthy');
+/**
+ * What one allocation needs, decided and done under its lock with its present record: a release,
+ * resize or migration that ran since the pass read the adapters is seen.
+ */
+function act(
+  m: Maintenance,
+  id: string,
+  unhealthy: (adapter: string) => boolean,
+  idle: (a: StoredAllocation, limitMs: number) => boolean,
+  nowMs: number,
+): Promise<ReallocationEvent | undefined> {
+  return m.withAllocation(id, async (a) => {
+    if (a?.state !== 'active') return undefined;
+    const dead = a.resources.flatMap((r) => r.placements).find((p) => unhealthy(p.adapter));
     if (dead && a.policy.onAdapterFailure === 'replace') {
-      const replaced = await grm
-        .replaceFailedSlices(a, (adapter) => adapters.get(adapter)?.health === 'unhealthy')
-        .catch((err: Error) => err);
-      if (!(replaced instanceof Error)) {
-        events.push({
+      const replaced = await m.replaceFailedSlices(a, unhealthy).catch((err: Error) => err);
+      if (!(replaced instanceof Error))
+        return {
           allocation: a.id,
           action: 'replaced',
           detail: `slices on ${dead.adapter} programmed again on healthy adapters; their memory contents are lost`,
-        });
-        continue;
-      }
-      grm.log.warn(
+        };
+      m.log.warn(
         { allocation: a.id, err: replaced.message },
         'could not replace the failed slices: marking the allocation lost',
       );
     }
     if (dead) {
-      const lost = { ...a, state: 'lost' as const };
-      grm.store.update(lost);
-      grm.allocations.set(a.id, lost);
-      events.push({
-        allocation: a.id,
-        action: 'adapter-lost',
-        detail: `adapter ${dead.adapter} is unhealthy`,
-      });
-      continue;
+      await m.markLost(a);
+      return { allocation: a.id, action: 'adapter-lost', detail: `adapter ${dead.adapter} is unhealthy` };
     }
     if (a.leaseExpiresAt && Date.parse(a.leaseExpiresAt) <= nowMs) {
-      await grm.releaseLocked(a, 'lease expired');
-      events.push({
-        allocation: a.id,
-        action: 'lease-expired',
-        detail: `lease ended at ${a.leaseExpiresAt}`,
-      });
-      continue;
+      await m.release(a, 'lease expired');
+      return { allocation: a.id, action: 'lease-expired', detail: `lease ended at ${a.leaseExpiresAt}` };
     }
     const limitMs = a.policy.idleReclaimMs;
-    if (!limitMs) continue;
-    if (isIdle(grm, a, limitMs, starts, latest, nowMs)) {
-      await grm.releaseLocked(a, `idle for more than ${limitMs} ms`);
-      events.push({ allocation: a.id, action: 'idle-reclaimed', detail: `no use for over ${limitMs} ms` });
+    if (limitMs && idle(a, limitMs)) {
+      await m.release(a, `idle for more than ${limitMs} ms`);
+      return { allocation: a.id, action: 'idle-reclaimed', detail: `no use for over ${limitMs} ms` };
     }
+    return undefined;
+  });
+}
+
+export async function reallocateOnce(
+  grm: { maintenance: Maintenance },
+  nowMs = Date.now(),
+): Promise<ReallocationEvent[]> {
+  const m = grm.maintenance;
+  const { adapters, samples } = await m.observe();
+  const active = new Map(m.activeAllocations().map((a) => [a.id, a]));
+  const starts = windowStarts.get(m) ?? new Map<string, SliceSample>();
+  windowStarts.set(m, starts);
+  advanceWindows(active, starts, samples, nowMs);
+  const health = new Map(adapters.map((a) => [a.id, a.health]));
+  const unhealthy = (adapter: string) => health.get(adapter) === 'unhealthy';
+  const idle = (a: StoredAllocation, limitMs: number) => isIdle(m, a, limitMs, starts, samples, nowMs);
+  const events: ReallocationEvent[] = [];
+  for (const id of active.keys()) {
+    const event = await act(m, id, unhealthy, idle, nowMs);
+    if (event) events.push(event);
   }
-  for (const e of events) grm.log.info({ ...e }, `reallocation: ${e.action}`);
+  for (const e of events) m.log.info({ ...e }, `reallocation: ${e.action}`);
   return events;
 }
 
-/** Runs reallocateOnce every `intervalMs` until the returned stop() is called. */
-export function startReallocator(grm: Grm, intervalMs: number): () => void {
+/** Runs reallocateOnce every `intervalMs` (beside allocation) until the returned stop() is called. */
+export function startReallocator(
+  grm: { maintenance: Maintenance; exclusive<T>(fn: () => Promise<T>): Promise<T> },
+  intervalMs: number,
+): () => void {
   let running = false;
   const timer = setInterval(() => {
     if (running) return;
     running = true;
     grm
       .exclusive(() => reallocateOnce(grm))
-      .catch((err: Error) => grm.log.error({ err: err.message }, 'reallocation pass failed'))
+      .catch((err: Error) => grm.maintenance.log.error({ err: err.message }, 'reallocation pass failed'))
       .finally(() => {
         running = false;
       });

@@ -1,6 +1,11 @@
-// Restart reconciliation: the store is the truth for allocations, the registers for devices.
-// Every difference is repaired and reported (DESIGN "Boundaries that matter").
-import type { Grm } from './grm.js';
+// Reconciliation: the store is the truth for allocations, the registers for devices (DESIGN
+// "Boundaries that matter"). A pass reads the agents' slice tables, re-indexes every adapter that had
+// no operation in flight, and repairs and reports every difference: slices of an intent a crash left,
+// slices with a key no allocation holds and slices with an allocation's key outside its placements are
+// released; an allocation whose slice vanished is marked lost. Slices held by reservations (allocations,
+// resizes and migrations configuring) and running jobs' scratch slices are in flight, not differences.
+// It runs at start, in the background beside allocation, and notices agents that answer again.
+import type { CheckedSlice, Maintenance } from './maintenance.js';
 
 export interface Difference {
   kind: 'rolled-back-intent' | 'orphan-slice' | 'stray-slice' | 'lost-allocation';
@@ -10,73 +15,89 @@ export interface Difference {
   message: string;
 }
 
-export async function reconcile(grm: Grm): Promise<Difference[]> {
-  const store = grm.store;
-  const { intents } = store.load();
-  const pool = await grm.readPool();
-  const byKey = grm.keyIndex();
-  const intentByKey = new Map([...intents.values()].map((i) => [i.ownerKey, i]));
-  const diffs: Difference[] = [];
-  const present = new Set<string>();
-
-  for (const a of pool.adapters) {
-    for (const s of a.slices) {
-      const allocationId = byKey.get(s.ownerKey);
-      const allocation = allocationId ? grm.allocations.get(allocationId) : undefined;
-      const expected = allocation?.resources.some((r) =>
-        r.placements.some((p) => p.adapter === a.id && p.slice === s.entry),
-      );
-      if (allocation && expected) {
-        present.add(`${a.id}#${s.entry}`);
-        continue;
-      }
-      const intent = intentByKey.get(s.ownerKey);
-      const diff: Difference = intent
-        ? {
-            kind: 'rolled-back-intent',
-            adapter: a.id,
-            entry: s.entry,
-            allocation: intent.id,
-            message: `slice ${a.id}#${s.entry} belonged to allocation ${intent.id}, which never committed: released`,
-          }
-        : allocation
-          ? {
-              kind: 'stray-slice',
-              adapter: a.id,
-              entry: s.entry,
-              allocation: allocation.id,
-              message: `slice ${a.id}#${s.entry} has the key of ${allocation.id} but is not one of its placements (job scratch or interrupted migration): released`,
-            }
-          : {
-              kind: 'orphan-slice',
-              adapter: a.id,
-              entry: s.entry,
-              message: `slice ${a.id}#${s.entry} has an owner key no allocation holds: released`,
-            };
-      await grm
-        .agentFor(a.id)
-        .call('release', { adapter: a.id, entry: s.entry, ownerKey: s.ownerKey })
-        .catch((e: Error) => (diff.message += ` (release failed: ${e.message})`));
-      diffs.push(diff);
-    }
+function differenceOf(s: CheckedSlice): Difference | undefined {
+  const at = `slice ${s.adapter}#${s.entry}`;
+  const where = { adapter: s.adapter, entry: s.entry };
+  switch (s.owner.kind) {
+    case 'placement':
+    case 'in-flight':
+      return undefined;
+    case 'intent':
+      return {
+        kind: 'rolled-back-intent',
+        ...where,
+        allocation: s.owner.allocation,
+        message: `${at} belonged to allocation ${s.owner.allocation}, which never committed: released`,
+      };
+    case 'stray':
+      return {
+        kind: 'stray-slice',
+        ...where,
+        allocation: s.owner.allocation,
+        message: `${at} has the key of ${s.owner.allocation} but is not one of its placements (job scratch or interrupted migration): released`,
+      };
+    case 'orphan':
+      return {
+        kind: 'orphan-slice',
+        ...where,
+        message: `${at} has an owner key no allocation holds: released`,
+      };
   }
-  for (const i of intents.values()) store.abortIntent(i.id);
+}
 
-  for (const a of [...grm.allocations.values()]) {
-    const missing = a.resources
-      .flatMap((r) => r.placements)
-      .filter((p) => !present.has(`${p.adapter}#${p.slice}`));
-    if (missing.length === 0 || a.state === 'lost') continue;
-    const lost = { ...a, state: 'lost' as const };
-    store.update(lost);
-    grm.allocations.set(a.id, lost);
+export async function reconcile(grm: { maintenance: Maintenance }): Promise<Difference[]> {
+  const m = grm.maintenance;
+  const check = await m.checkRegisters();
+  for (const server of check.reconnected)
+    m.log.warn({ server }, 'agent answers again: its adapters were compared with the index');
+  const diffs: Difference[] = [];
+  for (const s of check.slices) {
+    const diff = differenceOf(s);
+    if (!diff) continue;
+    await m.releaseSlice(s).catch((e: Error) => (diff.message += ` (release failed: ${e.message})`));
+    diffs.push(diff);
+  }
+  for (const i of m.staleIntents()) await m.dropIntent(i.id);
+
+  for (const { allocation, placements } of check.missing) {
+    const marked = await m.withAllocation(allocation.id, async (a) => {
+      // Changed since the check (released, resized, migrated): the next pass looks again.
+      if (a !== allocation) return false;
+      await m.markLost(a);
+      return true;
+    });
+    if (!marked) continue;
     diffs.push({
       kind: 'lost-allocation',
-      allocation: a.id,
-      message: `allocation ${a.id} lost ${missing.length} slice(s) (${missing.map((p) => `${p.adapter}#${p.slice}`).join(', ')}): marked lost`,
+      allocation: allocation.id,
+      message: `allocation ${allocation.id} lost ${placements.length} slice(s) (${placements.map((p) => `${p.adapter}#${p.slice}`).join(', ')}): marked lost`,
     });
   }
-  for (const d of diffs) grm.log.warn({ ...d }, `reconcile: ${d.message}`);
-  grm.log.info({ differences: diffs.length }, 'reconciled store with adapters');
+  for (const d of diffs) m.log.warn({ ...d }, `reconcile: ${d.message}`);
+  // A quiet background pass is not news; a difference is.
+  m.log[diffs.length > 0 ? 'info' : 'debug'](
+    { differences: diffs.length, adapters: check.adapters.length },
+    'reconciled store and index with the adapters',
+  );
   return diffs;
+}
+
+/** Runs a reconciliation pass every `intervalMs` (one at a time, beside allocation) until stop(). */
+export function startReconciler(
+  grm: { maintenance: Maintenance; exclusive<T>(fn: () => Promise<T>): Promise<T> },
+  intervalMs: number,
+): () => void {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    grm
+      .exclusive(() => reconcile(grm))
+      .catch((err: Error) => grm.maintenance.log.error({ err: err.message }, 'reconciliation pass failed'))
+      .finally(() => {
+        running = false;
+      });
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

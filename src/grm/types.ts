@@ -60,7 +60,13 @@ export interface GrmApi {
   registerBitstream(tenant: string, body: unknown): Promise<{ id: string }>;
   /** Operators only: every tenant may use the bitstream from now on. */
   publishBitstream(tenant: string, id: string): Promise<{ id: string }>;
-  health(): { ok: boolean; adapters: number; unhealthy: number };
+  /** `store` is absent for a GRM without a durable store (fakes in tests). */
+  health(): {
+    ok: boolean;
+    adapters: number;
+    unhealthy: number;
+    store?: { writable: boolean; problem?: string };
+  };
 }
 
 /** Error codes of the GRM (RaError.code), with every other layer's in src/common/codes.ts. */

@@ -12,8 +12,10 @@ import { Adapter } from '../driver/adapter.js';
 import { ModelProcess } from '../driver/model-process.js';
 import { Grm } from '../grm/grm.js';
 import { startReallocator } from '../grm/reallocator.js';
-import { type Difference, reconcile } from '../grm/reconcile.js';
+import { type Difference, reconcile, startReconciler } from '../grm/reconcile.js';
+import { EtcdStore } from '../store/etcd-store.js';
 import { JournalStore } from '../store/journal-store.js';
+import type { AllocationStore } from '../store/store.js';
 
 export interface EmbeddedOptions {
   adapters: number;
@@ -22,6 +24,12 @@ export interface EmbeddedOptions {
   stateDir?: string;
   server?: string;
   reallocateEveryMs?: number;
+  /** Background reconciliation of the index with the slice tables (default: reallocateEveryMs). */
+  reconcileEveryMs?: number;
+  /** Open a damaged store anyway, dropping what cannot be trusted (`serve --repair`; see docs/grm.md). */
+  repairStore?: boolean;
+  /** Keep allocations in etcd at these client URLs instead of the journal in the state folder. */
+  etcdEndpoints?: string[];
   log: Logger;
   /** Bitstream catalog (default: shipped bitstreams + `<state>/bitstreams`, no registration key trusted). */
   catalog?: Catalog;
@@ -35,6 +43,10 @@ export interface Embedded {
   model: ModelProcess | undefined;
   modelDir: string;
   reconciled: Difference[];
+  /**
+   * Stops the GRM. `keepModel` leaves the device model running with its slices and memory, so a GRM
+   * started again on the same state folder finds every allocation as it was (a graceful restart).
+   */
   stop(options?: { keepModel?: boolean }): Promise<void>;
 }
 
@@ -73,37 +85,58 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
     writeFileSync(path.join(modelDir, 'ra-model.pid'), `${model.pid}\n`);
     o.log.info({ dir: modelDir, modelPid: model.pid, adapters: o.adapters }, 'device model started');
   }
-  const catalog = o.catalog ?? openServerCatalog({ dir: path.join(stateDir, 'bitstreams') });
-  const agent = Agent.open(server, uris, catalog);
-  const [grmSide, agentSide] = inProcessChannel();
-  serveAgent(agentSide, agent.handlers());
-  const store = JournalStore.open(path.join(stateDir, 'store'));
-  const grm = new Grm({
-    agents: [new AgentClient(grmSide, server)],
-    store,
-    catalog,
-    log: o.log,
-    ...(o.operators ? { operators: o.operators } : {}),
-  });
-  const reconciled = await grm.exclusive(() => reconcile(grm));
-  const stopLoop = startReallocator(grm, o.reallocateEveryMs ?? 1000);
-  return {
-    grm,
-    agent,
-    model,
-    modelDir,
-    reconciled,
-    async stop({ keepModel = false } = {}) {
-      stopLoop();
-      agent.close();
-      store.close();
-      if (!keepModel) {
-        if (model) await model.stop();
-        else stopReusedModel(modelDir, o.log);
-        if (ownsState) rmSync(stateDir, { recursive: true, force: true });
-      }
-    },
-  };
+  // A failure from here on must undo what was started, or the process would stay up on the model's pipes.
+  let agent: Agent | undefined;
+  let store: AllocationStore | undefined;
+  try {
+    const catalog = o.catalog ?? openServerCatalog({ dir: path.join(stateDir, 'bitstreams') });
+    agent = Agent.open(server, uris, catalog);
+    const [grmSide, agentSide] = inProcessChannel();
+    serveAgent(agentSide, agent.handlers());
+    const where = o.etcdEndpoints ? o.etcdEndpoints.join(',') : path.join(stateDir, 'store');
+    store = o.etcdEndpoints
+      ? await EtcdStore.open({ endpoints: o.etcdEndpoints })
+      : JournalStore.open(where, { repair: o.repairStore ?? false });
+    for (const warning of store.load().diagnostics.warnings) o.log.warn({ store: where }, warning);
+    const grm = new Grm({
+      agents: [new AgentClient(grmSide, server)],
+      store,
+      catalog,
+      log: o.log,
+      ...(o.operators ? { operators: o.operators } : {}),
+    });
+    const reconciled = await grm.exclusive(() => reconcile(grm));
+    const stopLoop = startReallocator(grm, o.reallocateEveryMs ?? 1000);
+    const stopReconciler = startReconciler(grm, o.reconcileEveryMs ?? o.reallocateEveryMs ?? 1000);
+    const openAgent = agent;
+    const openStore = store;
+    return {
+      grm,
+      agent: openAgent,
+      model,
+      modelDir,
+      reconciled,
+      async stop({ keepModel = false } = {}) {
+        stopLoop();
+        stopReconciler();
+        openAgent.close();
+        await openStore.close();
+        if (keepModel) model?.leaveRunning();
+        else {
+          if (model) await model.stop();
+          else stopReusedModel(modelDir, o.log);
+          if (ownsState) rmSync(stateDir, { recursive: true, force: true });
+        }
+      },
+    };
+  } catch (err) {
+    agent?.close();
+    await store?.close();
+    // A model we started for a store that cannot open holds nothing yet: stop it.
+    if (model) await model.stop();
+    if (ownsState) rmSync(stateDir, { recursive: true, force: true });
+    throw err;
+  }
 }
 
 /** Stops a model an earlier GRM started (its pid is in the model folder). */

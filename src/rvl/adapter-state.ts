@@ -2,9 +2,14 @@
 // every strategy helper reads it unchanged), plus its slices by entry, its raw (unaligned) free memory
 // and its slot inventory, kept current by small in-place edits instead of being rebuilt. Each edit
 // reports which aligned free extents left and joined, so the index can update its ordered lists.
+// Compact (issue 11: 10,000 adapters of 256 entries): slices are columns of typed arrays, free memory
+// is one Float64Array of raw (unaligned) extents; `freeMemory` and `freeEntries` are computed from them
+// when read (the planner's hot path reads neither: it asks the catalog and `lowestFreeEntry`).
 import type { AdapterAvailability, SlotAvailability } from './availability.js';
+import { ExtentColumn } from './extent-column.js';
 import { alignedPart, complement, type Extent, type ExtentChange, giveRange, takeRange } from './extents.js';
 import type { AdapterHealth, AdapterInventory, ExistingSlice, SlotInventory } from './inventory.js';
+import type { Owners } from './owners.js';
 
 /** A slice the index knows: committed (or found by an agent), or held by a reservation. */
 export interface LiveSlice extends ExistingSlice {
@@ -23,75 +28,261 @@ export interface StateChange {
   slots: boolean;
 }
 
+const KIND_CODE = { memory: 1, compute: 2, context: 3 } as const;
+const KIND_OF = [undefined, 'memory', 'compute', 'context'] as const;
+const NO_NUMBERS = new Float64Array(0);
+const NO_INTS = new Int32Array(0);
+const NO_KINDS = new Uint8Array(0);
+const NO_SLOTS = new Uint16Array(0);
+/** Column types by level: the numbers (base, length) and the slot. */
+const LEVELS = [
+  { numbers: Uint16Array, slots: Uint16Array, limit: 2 ** 16 },
+  { numbers: Uint32Array, slots: Uint16Array, limit: 2 ** 32 },
+  { numbers: Float64Array, slots: Uint32Array, limit: Number.POSITIVE_INFINITY },
+] as const;
+const WIDE = 2;
+
+/** The largest power of two that divides `align`: memory bases and lengths are stored in these units. */
+function unitOf(align: number): number {
+  let unit = 1;
+  while (unit < 2 ** 30 && align % (unit * 2) === 0) unit *= 2;
+  return unit;
+}
+
+type Numbers = Uint16Array | Uint32Array | Float64Array;
+
 /**
- * Slices by slice-table entry: a plain array indexed by entry (a Map costs several times more per
- * slice, and a pool of 10,000 adapters x 256 entries holds millions). Iterates in entry order.
+ * Slices by slice-table entry, as columns (issue 11: 10,000 adapters x 256 entries would otherwise be
+ * millions of slice objects): kind, slot, base, length and owner (an allocation number, owners.ts) per
+ * entry in one ArrayBuffer that grows to the highest entry used. Base and length take 16 bits while
+ * they fit (11 bytes an entry), then 32 (15 bytes) — memory counted in units of the alignment's power
+ * of two (ra-spec §5.4 CAP_MEM_ALIGN), so an 8 GiB adapter aligned to 2 MiB counts 4,096 units — and
+ * doubles (25 bytes, bytes as they are) once a value does not fit (an unaligned foreign slice, a huge
+ * adapter); a table only widens. Slices held by a reservation also keep their object (it carries the
+ * reservation and the engine it loads): few, and only until commit or rollback. `get` builds a new
+ * object for a committed slice.
  */
 export class EntryTable {
-  private readonly byEntry: (LiveSlice | undefined)[] = [];
+  private capacity = 0;
+  /** Index in LEVELS. */
+  private level = 0;
+  private readonly unit: number;
+  private bases: Numbers = NO_NUMBERS;
+  private lengths: Numbers = NO_NUMBERS;
+  private ownerOf: Int32Array = NO_INTS;
+  private slotOf: Uint16Array | Uint32Array = NO_SLOTS;
+  /** 0: free; else KIND_CODE. */
+  private kinds: Uint8Array = NO_KINDS;
+  private held: Map<number, LiveSlice> | undefined;
   private count = 0;
+  /** The lowest entry whose kind is 0 (capacity when every stored entry is taken). */
+  private lowest = 0;
+
+  constructor(
+    private readonly adapter: string,
+    private readonly limit: number,
+    private readonly owners: Owners,
+    memoryAlignBytes: number,
+  ) {
+    this.unit = unitOf(memoryAlignBytes);
+  }
 
   get size(): number {
     return this.count;
   }
 
-  get(entry: number): LiveSlice | undefined {
-    return this.byEntry[entry];
+  /** New columns of `capacity` entries at `level`, holding the present ones. */
+  private rebuild(capacity: number, level: number): void {
+    const old = { ...this };
+    const { numbers: N, slots: S } = LEVELS[level]!;
+    const n = N.BYTES_PER_ELEMENT;
+    const s = S.BYTES_PER_ELEMENT;
+    // Widest first, so every view starts on a multiple of its element size.
+    const buffer = new ArrayBuffer(capacity * (2 * n + 4 + s + 1));
+    this.bases = new N(buffer, 0, capacity);
+    this.lengths = new N(buffer, capacity * n, capacity);
+    this.ownerOf = new Int32Array(buffer, capacity * 2 * n, capacity);
+    this.slotOf = new S(buffer, capacity * (2 * n + 4), capacity);
+    this.kinds = new Uint8Array(buffer, capacity * (2 * n + 4 + s), capacity);
+    this.ownerOf.set(old.ownerOf);
+    this.slotOf.set(old.slotOf);
+    this.kinds.set(old.kinds);
+    const scale = (old.level === WIDE) === (level === WIDE) ? 1 : this.unit;
+    for (let e = 0; e < old.capacity; e++) {
+      const memory = old.kinds[e] === KIND_CODE.memory;
+      this.bases[e] = memory ? old.bases[e]! * scale : old.bases[e]!;
+      this.lengths[e] = memory ? old.lengths[e]! * scale : old.lengths[e]!;
+    }
+    this.capacity = capacity;
+    this.level = level;
+  }
+
+  private grow(entry: number): void {
+    this.rebuild(Math.min(this.limit, Math.max(8, 2 ** Math.ceil(Math.log2(entry + 1)))), this.level);
+  }
+
+  /** A number of this kind as stored (memory in units below WIDE). */
+  private stored(kind: LiveSlice['kind'], value: number): number {
+    return kind === 'memory' && this.level !== WIDE ? value / this.unit : value;
+  }
+
+  /** Whether the columns at `level` can store these numbers. */
+  private fits(
+    s: { kind: LiveSlice['kind']; base: number; length: number; slot?: number | undefined },
+    level: number,
+  ): boolean {
+    if (level === WIDE) return true;
+    const u = s.kind === 'memory' ? this.unit : 1;
+    const { limit } = LEVELS[level]!;
+    return (
+      s.base % u === 0 &&
+      s.length % u === 0 &&
+      s.base / u < limit &&
+      s.length / u < limit &&
+      (s.slot ?? 0) < 2 ** 16
+    );
+  }
+
+  /** Widens the columns until they can store `s`. */
+  private widenFor(s: { kind: LiveSlice['kind']; base: number; length: number; slot?: number | undefined }) {
+    let level = this.level;
+    while (!this.fits(s, level)) level++;
+    if (level !== this.level) this.rebuild(this.capacity, level);
+  }
+
+  private baseOf(e: number): number {
+    return this.kinds[e] === KIND_CODE.memory && this.level !== WIDE
+      ? this.bases[e]! * this.unit
+      : this.bases[e]!;
+  }
+
+  private lengthOf(e: number): number {
+    return this.kinds[e] === KIND_CODE.memory && this.level !== WIDE
+      ? this.lengths[e]! * this.unit
+      : this.lengths[e]!;
   }
 
   has(entry: number): boolean {
-    return this.byEntry[entry] !== undefined;
+    return entry < this.capacity && this.kinds[entry] !== 0;
   }
 
-  set(entry: number, s: LiveSlice): void {
-    while (this.byEntry.length < entry) this.byEntry.push(undefined);
-    if (this.byEntry[entry] === undefined) this.count++;
-    this.byEntry[entry] = s;
+  /** The slice at `entry`: the held object, or a new object for a committed slice. */
+  get(entry: number): LiveSlice | undefined {
+    if (!this.has(entry)) return undefined;
+    const held = this.held?.get(entry);
+    if (held) return held;
+    const kind = KIND_OF[this.kinds[entry]!]!;
+    const s: LiveSlice = {
+      adapter: this.adapter,
+      entry,
+      kind,
+      base: this.baseOf(entry),
+      length: this.lengthOf(entry),
+      allocation: this.owners.name(this.ownerOf[entry]!),
+    };
+    if (kind === 'context') s.slot = this.slotOf[entry]!;
+    return s;
+  }
+
+  /** Whether `s` is the held object at its entry. */
+  holds(s: LiveSlice): boolean {
+    return this.held?.get(s.entry) === s;
+  }
+
+  /**
+   * Whether the committed slice at `s.entry` is `s`: same kind, base, slot and allocation (the length
+   * may differ while a resize is under way).
+   */
+  isCommitted(s: ExistingSlice): boolean {
+    const e = s.entry;
+    return (
+      this.has(e) &&
+      !this.held?.has(e) &&
+      KIND_OF[this.kinds[e]!] === s.kind &&
+      this.baseOf(e) === s.base &&
+      (s.kind !== 'context' || this.slotOf[e] === s.slot) &&
+      this.owners.name(this.ownerOf[e]!) === s.allocation
+    );
+  }
+
+  /** Whether the slice at `entry` carries owner number `owner` and is committed (not held). */
+  committedOf(entry: number, owner: number): boolean {
+    return this.has(entry) && this.ownerOf[entry] === owner && !this.held?.has(entry);
+  }
+
+  /** Stores `s` at its entry, which must be free; a slice with `heldBy` keeps its object. */
+  set(s: LiveSlice): void {
+    const e = s.entry;
+    if (e >= this.capacity) this.grow(e);
+    this.widenFor(s);
+    if (this.kinds[e] !== 0) throw new Error(`internal: entry ${this.adapter}#${e} is taken`);
+    this.kinds[e] = KIND_CODE[s.kind];
+    this.bases[e] = this.stored(s.kind, s.base);
+    this.lengths[e] = this.stored(s.kind, s.length);
+    this.slotOf[e] = s.kind === 'context' ? s.slot! : 0;
+    this.ownerOf[e] = this.owners.acquire(s.allocation, this.adapter);
+    if (s.heldBy) {
+      this.held ??= new Map();
+      this.held.set(e, s);
+    }
+    this.count++;
+    if (e === this.lowest) {
+      let next = e + 1;
+      while (next < this.capacity && this.kinds[next] !== 0) next++;
+      this.lowest = next;
+    }
+  }
+
+  setLength(entry: number, length: number): void {
+    const kind = KIND_OF[this.kinds[entry]!]!;
+    this.widenFor({ kind, base: 0, length });
+    this.lengths[entry] = this.stored(kind, length);
+  }
+
+  /** A held slice is committed: only its columns remain. */
+  settle(entry: number): void {
+    this.held?.delete(entry);
+    if (this.held?.size === 0) this.held = undefined;
   }
 
   delete(entry: number): void {
-    if (this.byEntry[entry] === undefined) return;
-    this.byEntry[entry] = undefined;
+    if (!this.has(entry)) return;
+    this.owners.release(this.ownerOf[entry]!);
+    this.kinds[entry] = 0;
+    this.settle(entry);
     this.count--;
+    if (entry < this.lowest) this.lowest = entry;
+  }
+
+  /** Gives back every owner number (the adapter's state is replaced by a new one). */
+  dispose(): void {
+    for (const e of this.entries()) this.owners.release(this.ownerOf[e]!);
+    this.kinds.fill(0);
+    this.count = 0;
+    this.lowest = 0;
+    this.held = undefined;
+  }
+
+  /** The lowest free entry below the table's size, or -1 when it is full. */
+  lowestFree(): number {
+    return this.lowest < this.limit ? this.lowest : -1;
+  }
+
+  /** Free entries, ascending. */
+  freeEntries(): number[] {
+    const out: number[] = [];
+    for (let e = this.lowest; e < this.limit; e++) if (e >= this.capacity || this.kinds[e] === 0) out.push(e);
+    return out;
+  }
+
+  /** Entries in use, ascending. */
+  *entries(): IterableIterator<number> {
+    for (let e = 0; e < this.capacity; e++) if (this.kinds[e] !== 0) yield e;
   }
 
   *values(): IterableIterator<LiveSlice> {
-    for (const s of this.byEntry) if (s !== undefined) yield s;
+    for (const e of this.entries()) yield this.get(e)!;
   }
-}
-
-function insertByBase(extents: Extent[], e: Extent): void {
-  let lo = 0;
-  let hi = extents.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (extents[mid]!.base < e.base) lo = mid + 1;
-    else hi = mid;
-  }
-  extents.splice(lo, 0, e);
-}
-
-function removeByBase(extents: Extent[], base: number): void {
-  let lo = 0;
-  let hi = extents.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (extents[mid]!.base < base) lo = mid + 1;
-    else hi = mid;
-  }
-  if (extents[lo]?.base !== base) throw new Error(`internal: no free extent at ${base}`);
-  extents.splice(lo, 1);
-}
-
-function insertSorted(values: number[], v: number): void {
-  let lo = 0;
-  let hi = values.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (values[mid]! < v) lo = mid + 1;
-    else hi = mid;
-  }
-  values.splice(lo, 0, v);
 }
 
 export class AdapterState implements AdapterAvailability {
@@ -107,21 +298,22 @@ export class AdapterState implements AdapterAvailability {
   readonly slotCount: number;
   /** Position in id order: the tie-break of every ordered list (lower id first, as the seed walks). */
   rank = 0;
-  freeMemory: Extent[];
-  memorySlackBytes: number;
+  memorySlackBytes = 0;
   freeCompute: Extent[];
   slots: SlotAvailability[];
-  freeEntries: number[];
   /** Free memory before alignment: coalescing on release needs the unaligned edges. */
-  private readonly rawMemory: Extent[];
+  private readonly rawMemory: ExtentColumn;
   /** The slot table as an inventory lists it (SLOT_CONTEXTS_USED included), by slot index. */
   private readonly slotInventory: (SlotInventory | undefined)[];
   /** Context slices per slot: a slot is idle only when it has none. */
   private readonly contextSlices: number[];
-  readonly slices = new EntryTable();
+  readonly slices: EntryTable;
 
-  /** `slices` are kept as given (the index's own objects); they must fit (buildAvailability checked). */
-  constructor(a: AdapterInventory, slices: readonly LiveSlice[]) {
+  /**
+   * `slices` must fit (validateInventory checked); their data is copied into columns, and held ones
+   * (with `heldBy`) are kept as the index's own objects.
+   */
+  constructor(a: AdapterInventory, slices: readonly LiveSlice[], owners: Owners) {
     this.id = a.id;
     this.server = a.server;
     this.health = a.health;
@@ -132,11 +324,11 @@ export class AdapterState implements AdapterAvailability {
     this.functionsSupported = [...a.functionsSupported];
     this.sliceEntries = a.sliceEntries;
     this.slotCount = a.slotCount;
+    this.slices = new EntryTable(a.id, a.sliceEntries, owners, a.memoryAlignBytes);
     const of = (kind: string) => slices.filter((s) => s.kind === kind);
-    this.rawMemory = complement(of('memory'), a.memoryBytes);
-    this.freeMemory = [];
-    this.memorySlackBytes = 0;
-    for (const e of this.rawMemory) this.memoryJoined(e);
+    this.rawMemory = new ExtentColumn(complement(of('memory'), a.memoryBytes));
+    for (let i = 0; i < this.rawMemory.size; i++)
+      this.memorySlackBytes += this.slackOf(this.rawMemory.baseAt(i), this.rawMemory.lengthAt(i));
     this.freeCompute = complement(of('compute'), a.computeUnits);
     this.slotInventory = Array.from({ length: a.slotCount }, (_, i) => {
       const s = a.slots.find((x) => x.index === i);
@@ -150,14 +342,36 @@ export class AdapterState implements AdapterAvailability {
       takeRange(this.slots[s.slot!]!.freeContexts, s.base, s.length);
     }
     for (const slot of this.slots) this.refreshIdle(slot.index);
-    for (const s of slices) this.slices.set(s.entry, s);
-    this.freeEntries = [];
-    for (let i = 0; i < a.sliceEntries; i++) if (!this.slices.has(i)) this.freeEntries.push(i);
+    // Highest entry first: the columns grow once.
+    for (const s of [...slices].sort((x, y) => y.entry - x.entry)) this.slices.set(s);
+  }
+
+  /** Free memory aligned to memoryAlignBytes (ra-spec §5.4), computed from the raw free extents. */
+  get freeMemory(): Extent[] {
+    const out: Extent[] = [];
+    for (let i = 0; i < this.rawMemory.size; i++) {
+      const aligned = alignedPart(
+        { base: this.rawMemory.baseAt(i), length: this.rawMemory.lengthAt(i) },
+        this.memoryAlignBytes,
+      );
+      if (aligned) out.push(aligned);
+    }
+    return out;
+  }
+
+  /** Free slice-table entries, ascending (computed; the planner reads `lowestFreeEntry`). */
+  get freeEntries(): number[] {
+    return this.slices.freeEntries();
+  }
+
+  /** The entry a new slice takes (the from-scratch planner's `freeEntries[0]`), or -1 when full. */
+  get lowestFreeEntry(): number {
+    return this.slices.lowestFree();
   }
 
   /** May receive a new slice from some request (degraded ones only when the policy allows). */
   get eligible(): boolean {
-    return this.health !== 'unhealthy' && this.freeEntries.length > 0;
+    return this.health !== 'unhealthy' && this.slices.size < this.sliceEntries;
   }
 
   /** The slot as availability shows it when it holds no context slice. */
@@ -183,30 +397,23 @@ export class AdapterState implements AdapterAvailability {
       !slot.empty && this.contextSlices[index] === 0 && (this.slotInventory[index]?.contextsUsed ?? 0) === 0;
   }
 
-  private memoryJoined(e: Extent): Extent | undefined {
-    const aligned = alignedPart(e, this.memoryAlignBytes);
-    this.memorySlackBytes += e.length - (aligned?.length ?? 0);
-    if (aligned) insertByBase(this.freeMemory, aligned);
-    return aligned;
+  /** Free bytes of a raw extent that no aligned slice can use. */
+  private slackOf(base: number, length: number): number {
+    return length - (alignedPart({ base, length }, this.memoryAlignBytes)?.length ?? 0);
   }
 
-  private memoryLeft(e: Extent): Extent | undefined {
-    const aligned = alignedPart(e, this.memoryAlignBytes);
-    this.memorySlackBytes -= e.length - (aligned?.length ?? 0);
-    if (aligned) removeByBase(this.freeMemory, aligned.base);
-    return aligned;
-  }
-
-  /** Applies an edit of the raw free memory and mirrors it on the aligned list. */
+  /** Mirrors an edit of the raw free memory on the aligned extents (and the slack). */
   private editMemory(raw: ExtentChange): ExtentChange {
     const removed: Extent[] = [];
     const added: Extent[] = [];
     for (const e of raw.removed) {
-      const aligned = this.memoryLeft(e);
+      const aligned = alignedPart(e, this.memoryAlignBytes);
+      this.memorySlackBytes -= e.length - (aligned?.length ?? 0);
       if (aligned) removed.push(aligned);
     }
     for (const e of raw.added) {
-      const aligned = this.memoryJoined(e);
+      const aligned = alignedPart(e, this.memoryAlignBytes);
+      this.memorySlackBytes += e.length - (aligned?.length ?? 0);
       if (aligned) added.push(aligned);
     }
     return { removed, added };
@@ -214,24 +421,20 @@ export class AdapterState implements AdapterAvailability {
 
   private takeQuantity(kind: 'memory' | 'compute', base: number, length: number): StateChange {
     if (kind === 'memory')
-      return { memory: this.editMemory(takeRange(this.rawMemory, base, length)), slots: false };
+      return { memory: this.editMemory(this.rawMemory.take(base, length)), slots: false };
     return { compute: takeRange(this.freeCompute, base, length), slots: false };
   }
 
   private giveQuantity(kind: 'memory' | 'compute', base: number, length: number): StateChange {
     if (kind === 'memory')
-      return { memory: this.editMemory(giveRange(this.rawMemory, base, length)), slots: false };
+      return { memory: this.editMemory(this.rawMemory.give(base, length)), slots: false };
     return { compute: giveRange(this.freeCompute, base, length), slots: false };
   }
 
   /** Whether [base, base+length) of this kind (and slot) is free now. */
   isFree(kind: ExistingSlice['kind'], base: number, length: number, slot?: number): boolean {
-    const list =
-      kind === 'memory'
-        ? this.rawMemory
-        : kind === 'compute'
-          ? this.freeCompute
-          : this.slots[slot!]?.freeContexts;
+    if (kind === 'memory') return this.rawMemory.contains(base, length);
+    const list = kind === 'compute' ? this.freeCompute : this.slots[slot!]?.freeContexts;
     return !!list?.some((e) => e.base <= base && base + length <= e.base + e.length);
   }
 
@@ -258,10 +461,9 @@ export class AdapterState implements AdapterAvailability {
 
   /** Marks `s` taken: its entry and its extent (contexts of its slot). The caller checked it is free. */
   addSlice(s: LiveSlice): StateChange {
-    const at = this.freeEntries.indexOf(s.entry);
-    if (at < 0) throw new Error(`internal: entry ${this.id}#${s.entry} is not free`);
-    this.freeEntries.splice(at, 1);
-    this.slices.set(s.entry, s);
+    if (s.entry >= this.sliceEntries || this.slices.has(s.entry))
+      throw new Error(`internal: entry ${this.id}#${s.entry} is not free`);
+    this.slices.set(s);
     if (s.kind !== 'context') return this.takeQuantity(s.kind, s.base, s.length);
     const i = s.slot!;
     takeRange(this.slots[i]!.freeContexts, s.base, s.length);
@@ -272,11 +474,13 @@ export class AdapterState implements AdapterAvailability {
     return { slots: true };
   }
 
-  /** Frees `s`: its entry and extent. A released engine stays loaded (idle) for the next request. */
+  /**
+   * Frees the slice at `s.entry` (the caller checked it is `s`): its entry and extent. A released engine
+   * stays loaded (idle) for the next request.
+   */
   removeSlice(s: LiveSlice): StateChange {
-    if (this.slices.get(s.entry) !== s) throw new Error(`internal: ${this.id}#${s.entry} is not this slice`);
+    if (!this.slices.has(s.entry)) throw new Error(`internal: ${this.id}#${s.entry} is not in use`);
     this.slices.delete(s.entry);
-    insertSorted(this.freeEntries, s.entry);
     if (s.kind !== 'context') return this.giveQuantity(s.kind, s.base, s.length);
     const i = s.slot!;
     giveRange(this.slots[i]!.freeContexts, s.base, s.length);
@@ -291,6 +495,7 @@ export class AdapterState implements AdapterAvailability {
   grow(s: LiveSlice, toLength: number): StateChange {
     const change = this.takeQuantity(s.kind as 'memory' | 'compute', s.base + s.length, toLength - s.length);
     s.length = toLength;
+    this.slices.setLength(s.entry, toLength);
     return change;
   }
 
@@ -298,6 +503,7 @@ export class AdapterState implements AdapterAvailability {
   shrink(s: LiveSlice, toLength: number): StateChange {
     const change = this.giveQuantity(s.kind as 'memory' | 'compute', s.base + toLength, s.length - toLength);
     s.length = toLength;
+    this.slices.setLength(s.entry, toLength);
     return change;
   }
 

@@ -9,7 +9,9 @@
 //   x|<fn>     free context ranges of slots with function fn loaded (length, rank, slot, base)
 //   e|<fn>     adapters supporting fn with an empty slot            (contextsPerEngine, rank)
 //   i|<fn>     adapters supporting fn with an idle slot not running fn (contextsPerEngine, rank)
-//   E, I       adapters with an empty / an idle slot (logic)       (rank)
+//   E, I       adapters with an empty / an idle slot (logic)       (0, rank)
+//
+// The lists hold keys only (sorted-list.ts: numbers, no object per entry); the rank names the adapter.
 import type { AdapterState } from './adapter-state.js';
 import type { Extent, ExtentChange } from './extents.js';
 import type { AdapterHealth } from './inventory.js';
@@ -20,7 +22,18 @@ export interface Entry extends Keyed {
   readonly a: AdapterState;
 }
 
-type Membership = [list: string, entry: Entry];
+/** A slot-derived membership: the list's name and the key listed there. */
+type Membership = [list: string, key: Keyed];
+
+/** Extent lists pack (rank, base): every base there is a multiple of the list's alignment. */
+function packUnitOf(name: string): number | undefined {
+  return name === 'c' ? 1 : name.startsWith('m|') ? Number(name.slice(2)) : undefined;
+}
+
+/** Numbers per key: extents (length, rank, base), contexts (length, rank, slot, base), else 2. */
+function widthOf(name: string): 2 | 3 | 4 {
+  return name === 'c' || name.startsWith('m|') ? 3 : name.startsWith('x|') ? 4 : 2;
+}
 
 /** Where an attached adapter is listed: the health and server it was listed under, and its slot entries. */
 interface Listing {
@@ -36,8 +49,8 @@ export function quantityList(kind: QuantityKind, alignBytes: number): string {
   return kind === 'memory' ? `m|${alignBytes}` : 'c';
 }
 
-function extentEntry(a: AdapterState, e: Extent): Entry {
-  return { k0: e.length, k1: a.rank, k2: e.base, k3: 0, a };
+function extentEntry(a: AdapterState, e: Extent): Keyed {
+  return { k0: e.length, k1: a.rank, k2: e.base, k3: 0 };
 }
 
 function slotMemberships(a: AdapterState): Membership[] {
@@ -49,14 +62,14 @@ function slotMemberships(a: AdapterState): Membership[] {
     anyIdle ||= slot.idle;
     if (slot.empty || slot.function === undefined) continue;
     for (const r of slot.freeContexts)
-      out.push([`x|${slot.function}`, { k0: r.length, k1: a.rank, k2: slot.index, k3: r.base, a }]);
+      out.push([`x|${slot.function}`, { k0: r.length, k1: a.rank, k2: slot.index, k3: r.base }]);
   }
-  const engine = { k0: a.contextsPerEngine, k1: a.rank, k2: 0, k3: 0, a };
+  const engine = { k0: a.contextsPerEngine, k1: a.rank, k2: 0, k3: 0 };
   for (const fn of new Set(a.functionsSupported)) {
     if (anyEmpty) out.push([`e|${fn}`, engine]);
     if (a.slots.some((s) => s.idle && s.function !== fn)) out.push([`i|${fn}`, engine]);
   }
-  const byRank = { k0: 0, k1: a.rank, k2: 0, k3: 0, a };
+  const byRank = { k0: 0, k1: a.rank, k2: 0, k3: 0 };
   if (anyEmpty) out.push(['E', byRank]);
   if (anyIdle) out.push(['I', byRank]);
   return out;
@@ -64,12 +77,14 @@ function slotMemberships(a: AdapterState): Membership[] {
 
 export class Catalog {
   /** list name -> group (`health|server` or `health|*`) -> ordered list. */
-  private readonly lists = new Map<string, Map<string, SortedList<Entry>>>();
+  private readonly lists = new Map<string, Map<string, SortedList>>();
   private readonly listed = new Map<AdapterState, Listing>();
+  /** The adapter of each rank (every key's second number). */
+  private readonly byRank: AdapterState[] = [];
   /** Memory alignments present in the pool: a memory search asks each of their lists. */
   readonly memoryAligns = new Set<number>();
 
-  private put(name: string, groups: [string, string], entry: Entry): void {
+  private put(name: string, groups: [string, string], entry: Keyed): void {
     let byGroup = this.lists.get(name);
     if (!byGroup) {
       byGroup = new Map();
@@ -78,7 +93,7 @@ export class Catalog {
     for (const group of groups) {
       let list = byGroup.get(group);
       if (!list) {
-        list = new SortedList<Entry>();
+        list = new SortedList(widthOf(name), packUnitOf(name));
         byGroup.set(group, list);
       }
       list.insert(entry);
@@ -93,15 +108,19 @@ export class Catalog {
     }
   }
 
-  /** The first entry >= probe of list `name` for that health and server that `accept` takes. */
+  /** The first entry >= probe of list `name` for that health and server whose adapter `accept` takes. */
   first(
     name: string,
     health: AdapterHealth,
     server: string,
     probe: Keyed,
-    accept: (e: Entry) => boolean,
+    accept: (a: AdapterState) => boolean,
   ): Entry | undefined {
-    return this.lists.get(name)?.get(`${health}|${server}`)?.find(probe, accept);
+    const key = this.lists
+      .get(name)
+      ?.get(`${health}|${server}`)
+      ?.find(probe, (rank) => accept(this.byRank[rank]!));
+    return key && { k0: key.k0, k1: key.k1, k2: key.k2, k3: key.k3, a: this.byRank[key.k1]! };
   }
 
   isListed(a: AdapterState): boolean {
@@ -112,6 +131,7 @@ export class Catalog {
   attach(a: AdapterState): void {
     if (!a.eligible || this.listed.has(a)) return;
     this.memoryAligns.add(a.memoryAlignBytes);
+    this.byRank[a.rank] = a;
     const groups: [string, string] = [`${a.health}|${a.server}`, `${a.health}|${ALL_SERVERS}`];
     const memory = quantityList('memory', a.memoryAlignBytes);
     for (const e of a.freeMemory) this.put(memory, groups, extentEntry(a, e));

@@ -86,7 +86,7 @@ function searchGroups<T>(
   return undefined;
 }
 
-const isNew = (context: ResourceContext) => (e: Entry) => !context.used.has(e.a.id);
+const isNew = (context: ResourceContext) => (a: AdapterState) => !context.used.has(a.id);
 
 /** Best fit over one extent: the smallest free extent that holds the aligned need. */
 export function indexedSingleExtent(

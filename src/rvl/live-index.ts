@@ -15,6 +15,7 @@ import type {
   Inventory,
   SlotInventory,
 } from './inventory.js';
+import { Owners } from './owners.js';
 import { placePreferred } from './placement.js';
 import { failedPlan, type Plan, type PlannedSlice, type PlanResult, type ResourceContext } from './plan.js';
 import type { SliceSample } from './reclaim.js';
@@ -37,6 +38,8 @@ interface Step {
   /** Commit-time work (a migration frees its source, a shrink its tail). */
   finish?(): void;
   slice?: LiveSlice;
+  /** The held slice becomes committed: the index keeps only its columns. */
+  settle?(): void;
 }
 
 export type ReservationState = 'held' | 'committed' | 'rolledBack';
@@ -82,6 +85,7 @@ export class Reservation {
       );
     for (const step of this.steps) {
       step.finish?.();
+      step.settle?.();
       if (step.slice) {
         delete step.slice.heldBy;
         delete step.slice.loads;
@@ -103,6 +107,8 @@ function stripped(s: LiveSlice): ExistingSlice {
   return slice;
 }
 
+const sampleKey = (adapter: string, entry: number) => `${adapter}#${entry}`;
+
 const stale = (message: string) => new RvlError(RvlCode.STALE_PLAN, `${message}: plan again`);
 
 export class AvailabilityIndex {
@@ -110,9 +116,10 @@ export class AvailabilityIndex {
   /** Adapters in id order (the from-scratch Availability's order), for fallbacks and baselines. */
   private ordered: AdapterState[] = [];
   private catalog = new Catalog();
-  /** Slices by allocation, for release(). */
-  private readonly byAllocation = new Map<string, LiveSlice[]>();
-  private readonly samples = new Map<LiveSlice, SliceSample>();
+  /** Allocation ids as owner numbers, and the adapters holding each allocation's slices (release()). */
+  private readonly owners = new Owners();
+  /** Latest utilization sample by `adapter#entry`; dropped when the slice goes. */
+  private readonly samples = new Map<string, SliceSample>();
 
   private constructor() {}
 
@@ -123,14 +130,7 @@ export class AvailabilityIndex {
     const slicesOf = new Map<string, ExistingSlice[]>(inventory.adapters.map((a) => [a.id, []]));
     for (const s of inventory.slices) slicesOf.get(s.adapter)!.push(s);
     for (const a of inventory.adapters)
-      index.states.set(
-        a.id,
-        new AdapterState(
-          a,
-          slicesOf.get(a.id)!.map((s) => ({ ...s })),
-        ),
-      );
-    for (const state of index.states.values()) for (const s of state.slices.values()) index.remember(s);
+      index.states.set(a.id, new AdapterState(a, slicesOf.get(a.id)!, index.owners));
     index.rank();
     return index;
   }
@@ -145,22 +145,9 @@ export class AvailabilityIndex {
     }
   }
 
-  private remember(s: LiveSlice): void {
-    const list = this.byAllocation.get(s.allocation);
-    if (!list) this.byAllocation.set(s.allocation, [s]);
-    else if (!list.includes(s)) {
-      // One string per allocation, however many equal copies the callers sent (memory: issue 11).
-      s.allocation = list[0]!.allocation;
-      list.push(s);
-    }
-  }
-
-  private forget(s: LiveSlice): void {
-    const list = this.byAllocation.get(s.allocation);
-    const at = list ? list.indexOf(s) : -1;
-    if (at >= 0) list!.splice(at, 1);
-    if (list?.length === 0) this.byAllocation.delete(s.allocation);
-    this.samples.delete(s);
+  /** The slice at `adapter#entry` is gone: so is its utilization sample. */
+  private forget(adapter: string, entry: number): void {
+    if (this.samples.size) this.samples.delete(sampleKey(adapter, entry));
   }
 
   get adapterCount(): number {
@@ -194,6 +181,7 @@ export class AvailabilityIndex {
 
   private removeSlice(a: AdapterState, s: LiveSlice): void {
     this.changed(a, a.removeSlice(s));
+    this.forget(a.id, s.entry);
   }
 
   /** Takes one placement in the live state, after checking it still fits; returns how to undo it. */
@@ -241,14 +229,13 @@ export class AvailabilityIndex {
     if (p.kind === 'context') slice.slot = p.slot!;
     if (load) slice.loads = load;
     this.addSlice(a, slice);
-    this.remember(slice);
     return {
       slice,
+      settle: () => this.holding(slice)?.slices.settle(slice.entry),
       undo: () => {
         const now = this.holding(slice);
         if (!now) return; // an agent report already replaced it
         this.removeSlice(now, slice);
-        this.forget(slice);
         if (load) {
           now.restoreSlot(p.slot!, previous);
           this.changed(now, { slots: true });
@@ -257,10 +244,14 @@ export class AvailabilityIndex {
     };
   }
 
-  /** The adapter state that holds this very slice now (an agent report may have replaced the state). */
+  /**
+   * The adapter state that holds this very slice now (an agent report may have replaced the state, or
+   * the slice): the same held object, or for a committed slice the same kind, base, slot and owner.
+   */
   private holding(slice: LiveSlice): AdapterState | undefined {
     const a = this.states.get(slice.adapter);
-    return a?.slices.get(slice.entry) === slice ? a : undefined;
+    if (!a) return undefined;
+    return (slice.heldBy ? a.slices.holds(slice) : a.slices.isCommitted(slice)) ? a : undefined;
   }
 
   /** Runs `steps` in order; if one fails, undoes those done and rethrows. */
@@ -293,7 +284,7 @@ export class AvailabilityIndex {
         if (!result.ok) return failedPlan(resourceIndex, resource, result);
         for (const [i, piece] of result.pieces.entries()) {
           const a = this.states.get(piece.adapter)!;
-          const placement: PlannedSlice = { resourceIndex, entry: a.freeEntries[0]!, ...piece };
+          const placement: PlannedSlice = { resourceIndex, entry: a.lowestFreeEntry, ...piece };
           placements.push(placement);
           context.used.add(placement.adapter);
           const last = resourceIndex === resources.length - 1 && i === result.pieces.length - 1;
@@ -349,9 +340,7 @@ export class AvailabilityIndex {
       const step = this.place(plan.to, s.allocation, token);
       step.finish = () => {
         const now = this.holding(s);
-        if (!now) return;
-        this.removeSlice(now, s);
-        this.forget(s);
+        if (now) this.removeSlice(now, s);
       };
       return this.held(s.allocation, [step]);
     }
@@ -375,7 +364,15 @@ export class AvailabilityIndex {
 
   /** Frees every committed slice of `allocation`; returns how many. Held reservations are not touched. */
   release(allocation: string): number {
-    const slices = [...(this.byAllocation.get(allocation) ?? [])].filter((s) => !s.heldBy);
+    const owner = this.owners.idOf(allocation);
+    if (owner === undefined) return 0;
+    const slices: LiveSlice[] = [];
+    for (const id of this.owners.adaptersOf(allocation)) {
+      const a = this.states.get(id);
+      if (!a) continue;
+      for (const entry of a.slices.entries())
+        if (a.slices.committedOf(entry, owner)) slices.push(a.slices.get(entry)!);
+    }
     for (const s of slices) this.releaseSlice(s);
     return slices.length;
   }
@@ -389,7 +386,6 @@ export class AvailabilityIndex {
         `slice ${s.adapter}#${s.entry} is held by a reservation: commit or roll it back first`,
       );
     this.removeSlice(a, s);
-    this.forget(s);
   }
 
   /** A taint change: unhealthy adapters take no new slice, degraded ones only when a policy allows. */
@@ -424,28 +420,32 @@ export class AvailabilityIndex {
         `a report of ${adapter.id} lists slices of other adapters`,
       );
     const old = this.states.get(adapter.id);
+    /** The index's slice at the entry a reported slice names, if the report shows that same slice. */
     const known = (s: ExistingSlice) => {
       const k = old?.slices.get(s.entry);
       return k && k.kind === s.kind && k.base === s.base && k.length === s.length && k.slot === s.slot
         ? k
         : undefined;
     };
-    const foreign = slices.filter((s) => !known(s));
-    const reported = new Set(slices.map((s) => known(s)).filter((k): k is LiveSlice => k !== undefined));
+    const foreign: ExistingSlice[] = [];
+    const reportedEntries = new Set<number>();
+    // The new state: the report's slices (keeping the index's owners, and held objects, where they
+    // match), then the held slices that still fit.
+    const nextSlices = slices.map((s) => {
+      const k = known(s);
+      if (k) reportedEntries.add(s.entry);
+      else foreign.push(s);
+      return k ?? s;
+    });
     const vanished: ExistingSlice[] = [];
     const keepHeld: LiveSlice[] = [];
     const lost = new Set<Reservation>();
     for (const s of old?.slices.values() ?? []) {
-      if (reported.has(s)) continue;
+      if (reportedEntries.has(s.entry)) continue;
       if (s.heldBy) keepHeld.push(s);
       else vanished.push(stripped(s));
     }
-    // The new state: the report's slices (keeping the index's objects and owners where they match),
-    // then the held slices that still fit.
-    const next = new AdapterState(
-      adapter,
-      slices.map((s) => known(s) ?? { ...s }),
-    );
+    const next = new AdapterState(adapter, nextSlices, this.owners);
     for (const s of keepHeld) {
       const slot = s.kind === 'context' ? next.slots[s.slot!] : undefined;
       // A load the reservation planned and the agent has not done yet is planned again.
@@ -455,8 +455,10 @@ export class AvailabilityIndex {
         s.entry < next.sliceEntries &&
         (!slot || !next.slots[slot.index]!.empty) &&
         next.isFree(s.kind, s.base, s.length, s.slot);
-      if (fits) next.addSlice(s);
-      else {
+      if (fits) {
+        next.addSlice(s);
+        reportedEntries.add(s.entry);
+      } else {
         const r = s.heldBy as Reservation;
         r.lostBecause = `agent reported ${adapter.id} without room for ${s.kind} slice #${s.entry}`;
         lost.add(r);
@@ -464,11 +466,10 @@ export class AvailabilityIndex {
     }
     if (old) {
       this.catalog.detach(old);
-      for (const s of old.slices.values())
-        if (!next.slices.has(s.entry) || next.slices.get(s.entry) !== s) this.forget(s);
+      for (const entry of old.slices.entries()) if (!reportedEntries.has(entry)) this.forget(old.id, entry);
+      old.slices.dispose();
     }
     this.states.set(adapter.id, next);
-    for (const s of next.slices.values()) this.remember(s);
     if (old) {
       next.rank = old.rank;
       this.ordered[old.rank] = next;
@@ -482,7 +483,7 @@ export class AvailabilityIndex {
     const unknown: SliceSample[] = [];
     for (const sample of samples) {
       const s = this.states.get(sample.adapter)?.slices.get(sample.entry);
-      if (s && s.allocation === sample.allocation) this.samples.set(s, sample);
+      if (s && s.allocation === sample.allocation) this.samples.set(sampleKey(s.adapter, s.entry), sample);
       else unknown.push(sample);
     }
     return unknown;

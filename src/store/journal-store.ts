@@ -9,22 +9,33 @@
 //   snapshot.json       the state as of journal record `seq` (checksummed; installed by atomic rename)
 //   snapshot.json.tmp   a snapshot being written (left only by an interrupted compaction; removed on open)
 //   journal.jsonl       records after the snapshot: {seq, op, data, crc} per line (journal.ts)
+//   store.json          the marker: which snapshot the journal continues from (marker.ts)
 //   lock                {pid, hostname, acquiredAt} of the process that has the directory open (lock.ts)
 //
 // Crash safety, step by step:
-// - append: write(line) then fsync; the operation returns (and the GRM acknowledges) only after fsync.
-//   A crash mid-append leaves a torn or damaged LAST line: it was never acknowledged, open cuts it away
-//   and says so in load().diagnostics. A damaged line with records after it refuses the open.
+// - append (group commit): a write queues its record; one writer at a time writes every queued line in
+//   one write() and one fsync, then resolves each of those writes. While that fsync runs, new records
+//   queue for the next one, so N concurrent commits cost far fewer than N fsyncs, and each caller (the
+//   GRM, then its client) hears success only after its own record is on disk.
+//   A crash mid-append leaves an incomplete LAST line (no newline): it was never acknowledged, open cuts
+//   it away and says so in load().diagnostics. Any other damage refuses the open (journal.ts), as does
+//   an emptied or deleted journal that the marker says held records; `repair: true` opens anyway.
+// - a failed write: the journal is cut back to its last durable length and every queued write rejects
+//   with STORE_UNAVAILABLE (nothing happened). After a full disk (ENOSPC, EDQUOT) the store takes
+//   writes again; after any other error, or a failed fsync (the kernel may have dropped the pages), it
+//   refuses writes until it is reopened.
 // - compaction: write snapshot.json.tmp + fsync, rename over snapshot.json, fsync the directory, truncate
 //   the journal + fsync. A crash before the rename leaves the old snapshot and the whole journal (the tmp
 //   file is deleted on open); a crash after it leaves journal records with seq <= the snapshot's seq, which
 //   replay skips (and open then finishes the compaction). Records must be consecutive: a gap refuses the open.
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { fsyncDirectory, readIfExists, writeAll } from './durable.js';
+import { fsyncDirectory, readIfExists, writeAll, writeFileDurably } from './durable.js';
 import { StoreCode, StoreError } from './errors.js';
 import { encodeRecord, JOURNAL_FILE, type JournalRecord, scanJournal } from './journal.js';
 import { DirectoryLock } from './lock.js';
+import { MARKER_FILE, readMarker, writeMarker } from './marker.js';
+import { checkExpectedRevision, Revisions } from './revisions.js';
 import {
   decodeSnapshot,
   encodeSnapshot,
@@ -43,7 +54,15 @@ import {
   type MutableState,
   type Operation,
 } from './state.js';
-import type { AllocationStore, Intent, StoreDiagnostics, StoredAllocation, StoreState } from './store.js';
+import type {
+  AllocationStore,
+  Intent,
+  StoreDiagnostics,
+  StoredAllocation,
+  StoreHealth,
+  StoreState,
+  WriteOptions,
+} from './store.js';
 import { checkAllocation, checkId, checkIntent, normalized, ShapeError } from './validate.js';
 
 export type CompactionStep =
@@ -60,6 +79,24 @@ export interface JournalStoreOptions {
    * that point). An exception thrown here stops the compaction, as a failed step would.
    */
   onCompactionStep?: (step: CompactionStep) => void;
+  /**
+   * Open a damaged store anyway (the operator's `serve --repair`): a damaged last journal line is cut, an
+   * emptied or deleted journal is accepted, a damaged marker rewritten. Each repair is a warning in
+   * load().diagnostics. Damage with records after it is refused even so.
+   */
+  repair?: boolean;
+}
+
+/** health() after a full disk writes a probe file this big (a few records) to see whether space is back. */
+const PROBE_BYTES = 16 * 1024;
+const PROBE_FILE = 'probe.tmp';
+
+interface Queued {
+  seq: number;
+  operation: Operation;
+  line: Buffer;
+  resolve: () => void;
+  reject: (err: Error) => void;
 }
 
 interface Recovered {
@@ -74,9 +111,28 @@ interface Recovered {
 
 export class JournalStore implements AllocationStore {
   private closed = false;
-  /** Set when a write or fsync failed: the file's state is unknown, so no further writes. */
+  /** Set when an fsync (or a cut after a failed write) failed: the file's state is unknown. */
   private failure: Error | undefined;
+  /** Set when a write hit a full disk; cleared by the next durable write. */
+  private diskFull: Error | undefined;
   private nextCompactionAt: number;
+  /** The durable state plus every queued record: what a new record is checked against. */
+  private ahead: MutableState;
+  /** Seq of the last record queued (>= this.seq). */
+  private queuedSeq: number;
+  private queue: Queued[] = [];
+  /** The writer loop, while one runs: close() waits for it. */
+  private writer: Promise<void> | undefined;
+  private journalBytes: number;
+  private fsyncCount = 0;
+  /**
+   * Revisions (store.ts, WriteOptions) are record seqs: one writer, so its own sequence orders every write.
+   * Records found on open all have the seq the store opened at (the snapshot keeps no per-record seq):
+   * revisions identify versions within one open, which is what a caller holding one needs.
+   */
+  private revisions: Revisions;
+  /** The revisions with every queued record applied: what a compare-and-swap is checked against. */
+  private aheadRevisions: Revisions;
 
   private constructor(
     readonly dir: string,
@@ -85,11 +141,20 @@ export class JournalStore implements AllocationStore {
     private state: MutableState,
     private seq: number,
     private journalRecords: number,
+    journalBytes: number,
     private readonly diagnostics: StoreDiagnostics,
     private readonly compactEveryRecords: number,
     private readonly onCompactionStep: ((step: CompactionStep) => void) | undefined,
   ) {
     this.nextCompactionAt = compactEveryRecords;
+    this.ahead = cloneState(state);
+    this.queuedSeq = seq;
+    this.journalBytes = journalBytes;
+    this.revisions = new Revisions(
+      new Map([...state.allocations.keys()].map((id) => [id, seq])),
+      new Map([...state.intents.keys()].map((id) => [id, seq])),
+    );
+    this.aheadRevisions = this.revisions.clone();
   }
 
   /** Opens (creating if needed) the store in `dir`: takes the lock, loads the snapshot, replays the journal. */
@@ -101,6 +166,7 @@ export class JournalStore implements AllocationStore {
         `compactEveryRecords must be an integer >= 1 (got ${String(compactEveryRecords)})`,
       );
     }
+    const repair = options.repair ?? false;
     fs.mkdirSync(dir, { recursive: true });
     const diagnostics: StoreDiagnostics = { repairedTail: false, ignoredBytes: 0, warnings: [] };
     const lock = DirectoryLock.acquire(dir, diagnostics.warnings);
@@ -109,8 +175,33 @@ export class JournalStore implements AllocationStore {
       removeUnfinishedSnapshot(dir, diagnostics.warnings);
       const journalPath = join(dir, JOURNAL_FILE);
       const journalBytes = readIfExists(journalPath);
-      const scan = scanJournal(journalBytes ?? Buffer.alloc(0), journalPath);
+      const marker = openMarker(dir, repair, diagnostics.warnings);
+      const fresh =
+        marker === undefined && journalBytes === undefined && !fs.existsSync(join(dir, SNAPSHOT_FILE));
+      const scan = scanJournal(journalBytes ?? Buffer.alloc(0), journalPath, { repair });
       const recovered = recover(dir, scan.records, journalPath);
+      // No record left (the file missing, empty, or only a torn line): legitimate only if none was ever
+      // durable in it since the newest snapshot.
+      if (marker && scan.records.length === 0) {
+        checkJournalNotLost(
+          dir,
+          marker.journalAfterSeq,
+          recovered.snapshotSeq,
+          journalBytes,
+          repair,
+          diagnostics,
+        );
+      }
+      // The marker says where the journal as found continues from (records[0].seq - 1), or keeps what it
+      // said for an empty journal; a store written before markers existed gets one.
+      const journalAfterSeq =
+        scan.records.length > 0 ? scan.records[0]!.seq - 1 : (marker?.journalAfterSeq ?? null);
+      if (marker === undefined && !fresh) {
+        diagnostics.warnings.push(`created ${join(dir, MARKER_FILE)} (the store was written without one)`);
+      }
+      if (marker === undefined || repair || marker.journalAfterSeq !== journalAfterSeq) {
+        writeMarker(dir, { journalAfterSeq: repair && scan.records.length === 0 ? null : journalAfterSeq });
+      }
       fd = fs.openSync(journalPath, 'a', 0o600);
       if (journalBytes === undefined) fsyncDirectory(dir);
       if (scan.ignoredBytes > 0) {
@@ -119,8 +210,11 @@ export class JournalStore implements AllocationStore {
         diagnostics.repairedTail = true;
         diagnostics.ignoredBytes = scan.ignoredBytes;
         diagnostics.warnings.push(
-          `cut ${scan.ignoredBytes} bytes from the end of ${journalPath} (${scan.tailProblem}): a crash ` +
-            'interrupted that append before it was acknowledged',
+          scan.repairedLine !== undefined
+            ? `repair: cut ${scan.ignoredBytes} bytes from the end of ${journalPath} (${scan.tailProblem}): ` +
+                `the record on line ${scan.repairedLine} is lost; reconciliation releases the slices it held`
+            : `cut ${scan.ignoredBytes} bytes from the end of ${journalPath} (${scan.tailProblem}): a crash ` +
+                'interrupted that append before it was acknowledged',
         );
       }
       const store = new JournalStore(
@@ -130,6 +224,7 @@ export class JournalStore implements AllocationStore {
         recovered.state,
         recovered.lastSeq,
         recovered.journalRecords,
+        scan.validBytes,
         diagnostics,
         compactEveryRecords,
         options.onCompactionStep,
@@ -157,24 +252,37 @@ export class JournalStore implements AllocationStore {
     };
   }
 
-  recordIntent(intent: Intent): void {
-    this.append(() => ({ op: 'intent', data: normalized(intent, checkIntent, 'intent') }));
+  async recordIntent(intent: Intent): Promise<void> {
+    await this.append(() => ({ op: 'intent', data: normalized(intent, checkIntent, 'intent') }));
   }
 
-  commit(allocation: StoredAllocation): void {
-    this.append(() => ({ op: 'commit', data: normalized(allocation, checkAllocation, 'allocation') }));
+  async commit(allocation: StoredAllocation): Promise<void> {
+    await this.append(() => ({ op: 'commit', data: normalized(allocation, checkAllocation, 'allocation') }));
   }
 
-  update(allocation: StoredAllocation): void {
-    this.append(() => ({ op: 'update', data: normalized(allocation, checkAllocation, 'allocation') }));
+  async update(allocation: StoredAllocation, options: WriteOptions = {}): Promise<void> {
+    await this.append(
+      () => ({ op: 'update', data: normalized(allocation, checkAllocation, 'allocation') }),
+      options,
+    );
   }
 
-  abortIntent(id: string): void {
-    this.append(() => ({ op: 'abort', data: { id: normalized(id, checkId, 'id') } }));
+  async abortIntent(id: string, options: WriteOptions = {}): Promise<void> {
+    await this.append(() => ({ op: 'abort', data: { id: normalized(id, checkId, 'id') } }), options);
   }
 
-  remove(id: string): void {
-    this.append(() => ({ op: 'remove', data: { id: normalized(id, checkId, 'id') } }));
+  async remove(id: string, options: WriteOptions = {}): Promise<void> {
+    await this.append(() => ({ op: 'remove', data: { id: normalized(id, checkId, 'id') } }), options);
+  }
+
+  /** The seq of the durable record that last wrote `id` (store.ts, WriteOptions). */
+  revisionOf(id: string): number | undefined {
+    return this.revisions.of(id);
+  }
+
+  /** One writer: nothing to re-read. */
+  async refresh(): Promise<StoreState> {
+    return this.load();
   }
 
   /** Seq of the last durable record (0 when none was ever written). */
@@ -182,11 +290,49 @@ export class JournalStore implements AllocationStore {
     return this.seq;
   }
 
+  /** fsyncs of the journal made by appends since open (group commit makes this < the records written). */
+  get journalFsyncs(): number {
+    return this.fsyncCount;
+  }
+
+  health(): StoreHealth {
+    if (this.closed) return { writable: false, problem: `the store in ${this.dir} is closed` };
+    if (this.failure) {
+      return {
+        writable: false,
+        problem:
+          `a write to the store in ${this.dir} failed (${this.failure.message}); restart the server so it ` +
+          'reopens the store and reconciles it with the adapters',
+      };
+    }
+    if (this.diskFull) {
+      const probe = probeWrite(this.dir);
+      if (probe) {
+        return {
+          writable: false,
+          problem: `the disk holding ${this.dir} is full (${probe.message}); free some space`,
+        };
+      }
+      this.diskFull = undefined;
+    }
+    return { writable: true };
+  }
+
   /**
    * Writes the whole state into snapshot.json and empties the journal. Runs by itself every
    * compactEveryRecords records; callable directly (tests, an operator's "compact now").
    */
   compact(): void {
+    if (this.writer) {
+      throw new StoreError(
+        StoreCode.CONFLICT,
+        'compaction asked for while writes are in flight: await them (or close()) first',
+      );
+    }
+    this.compactNow();
+  }
+
+  private compactNow(): void {
     this.ensureWritable();
     writeSnapshotTmp(this.dir, encodeSnapshot(this.seq, this.state));
     this.onCompactionStep?.('snapshot-written');
@@ -201,13 +347,15 @@ export class JournalStore implements AllocationStore {
       throw this.fail(err, 'truncating the journal after compaction');
     }
     this.journalRecords = 0;
+    this.journalBytes = 0;
     this.nextCompactionAt = this.compactEveryRecords;
     this.onCompactionStep?.('journal-truncated');
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    while (this.writer) await this.writer;
     try {
       fs.closeSync(this.fd);
     } finally {
@@ -215,27 +363,126 @@ export class JournalStore implements AllocationStore {
     }
   }
 
-  private append(build: () => Operation): void {
-    this.ensureWritable();
-    const operation = build();
-    checkApplicable(this.state, operation);
-    const seq = this.seq + 1;
+  /** Queues the record; resolves once it is durable (see the group commit at the head of this file). */
+  private append(build: () => Operation, options: WriteOptions = {}): Promise<number> {
+    let operation: Operation;
     try {
-      writeAll(this.fd, Buffer.from(encodeRecord(seq, operation.op, operation.data), 'utf8'));
-      fs.fsyncSync(this.fd);
+      this.ensureWritable();
+      operation = build();
+      const expected = checkExpectedRevision(options.expectedRevision);
+      checkApplicable(this.ahead, operation);
+      this.aheadRevisions.check(operation, expected);
     } catch (err) {
-      throw this.fail(err, `appending record ${seq} (${operation.op} ${operation.data.id})`);
+      return Promise.reject(err);
     }
-    this.seq = seq;
-    applyOperation(this.state, operation);
-    this.journalRecords += 1;
+    applyOperation(this.ahead, operation);
+    this.queuedSeq += 1;
+    const seq = this.queuedSeq;
+    this.aheadRevisions.apply(operation, seq);
+    const line = Buffer.from(encodeRecord(seq, operation.op, operation.data), 'utf8');
+    return new Promise<number>((resolve, reject) => {
+      this.queue.push({ seq, operation, line, resolve: () => resolve(seq), reject });
+      if (!this.writer) this.writer = this.writeQueued();
+    });
+  }
+
+  /**
+   * One writer: each pass writes every queued line with one write() and one fsync. The writer is marked
+   * idle before the last batch's callers resume, so they see a quiet store (compact(), close()).
+   */
+  private async writeQueued(): Promise<void> {
+    // Let the writes issued in the same tick join the first batch.
+    await Promise.resolve();
+    for (;;) {
+      const settle = await this.writeBatch(this.queue.splice(0));
+      if (this.queue.length === 0) this.writer = undefined;
+      settle();
+      if (!this.writer) return;
+    }
+  }
+
+  /** Writes and fsyncs one batch; returns what resolves (or rejects) its callers. */
+  private async writeBatch(batch: Queued[]): Promise<() => void> {
+    const first = batch[0]!;
+    const last = batch[batch.length - 1]!;
+    const what = `appending records ${first.seq}..${last.seq}`;
+    const wasEmpty = this.journalBytes === 0;
+    try {
+      writeAll(this.fd, Buffer.concat(batch.map((q) => q.line)));
+    } catch (err) {
+      return this.refuseQueued(batch, this.writeFailed(err as NodeJS.ErrnoException, what));
+    }
+    try {
+      await fsyncAsync(this.fd);
+      this.fsyncCount += 1;
+    } catch (err) {
+      // After a failed fsync the kernel may have dropped the pages: what is on disk is unknown.
+      this.failure = err as Error;
+      return this.refuseQueued(batch, this.unavailable(err as Error, what));
+    }
+    for (const q of batch) {
+      applyOperation(this.state, q.operation);
+      this.revisions.apply(q.operation, q.seq);
+      this.seq = q.seq;
+      this.journalBytes += q.line.length;
+      this.journalRecords += 1;
+    }
+    this.diskFull = undefined;
+    if (wasEmpty) this.markJournalInUse(first.seq - 1);
     if (this.journalRecords >= this.nextCompactionAt) this.compactAfterAppend();
+    return () => {
+      for (const q of batch) q.resolve();
+    };
+  }
+
+  /**
+   * The journal holds records now: say so in the marker, so that losing the journal is detected
+   * (marker.ts). Written after the records' fsync, so a crash in between leaves a non-empty journal,
+   * which open takes as it is (and marks). The records are durable either way: a failure here is noted.
+   */
+  private markJournalInUse(afterSeq: number): void {
+    try {
+      writeMarker(this.dir, { journalAfterSeq: afterSeq });
+    } catch (err) {
+      this.diagnostics.warnings.push(
+        `could not update ${join(this.dir, MARKER_FILE)} (${(err as Error).message}): a lost journal would ` +
+          'not be detected until the next open rewrites it',
+      );
+    }
+  }
+
+  /**
+   * A write failed part way: cut the journal back to its durable length. Then a full disk is a passing
+   * condition (writes resume when there is space); anything else, or a failed cut, stops all writes.
+   */
+  private writeFailed(err: NodeJS.ErrnoException, what: string): StoreError {
+    try {
+      fs.ftruncateSync(this.fd, this.journalBytes);
+      fs.fsyncSync(this.fd);
+    } catch (cutErr) {
+      this.failure = cutErr as Error;
+      return this.unavailable(err, what);
+    }
+    if (err.code === 'ENOSPC' || err.code === 'EDQUOT') this.diskFull = err;
+    else this.failure = err;
+    return this.unavailable(err, what);
+  }
+
+  /** Rejects the failed batch and everything queued behind it (checked against records now refused). */
+  private refuseQueued(batch: Queued[], err: StoreError): () => void {
+    const refused = [...batch, ...this.queue.splice(0)];
+    this.ahead = cloneState(this.state);
+    this.aheadRevisions = this.revisions.clone();
+    this.queuedSeq = this.seq;
+    return () => {
+      for (const q of refused) q.reject(err);
+    };
   }
 
   /** A failed automatic compaction loses nothing (the journal still holds every record): note it, go on. */
   private compactAfterAppend(): void {
     try {
-      this.compact();
+      this.compactNow();
     } catch (err) {
       this.nextCompactionAt = this.journalRecords + this.compactEveryRecords;
       this.diagnostics.warnings.push(
@@ -247,11 +494,18 @@ export class JournalStore implements AllocationStore {
 
   private fail(err: unknown, what: string): StoreError {
     this.failure = err as Error;
+    return this.unavailable(err as Error, what);
+  }
+
+  private unavailable(err: Error, what: string): StoreError {
+    const full = this.diskFull !== undefined && this.failure === undefined;
     return new StoreError(
-      StoreCode.IO_FAILED,
-      `${what} in ${join(this.dir, JOURNAL_FILE)} failed (${(err as Error).message}). The record may or may ` +
-        'not be on disk: the store refuses further writes. Close it and reopen (opening repairs the journal ' +
-        'tail); the GRM then reconciles the store with the adapters.',
+      StoreCode.UNAVAILABLE,
+      `${what} in ${join(this.dir, JOURNAL_FILE)} failed (${err.message}): the operation did not happen. ` +
+        (full
+          ? 'The disk is full: free some space and retry.'
+          : 'The store refuses further writes: restart the server (it reopens the store and reconciles it ' +
+            'with the adapters).'),
       { dir: this.dir },
     );
   }
@@ -265,12 +519,79 @@ export class JournalStore implements AllocationStore {
     this.ensureOpen();
     if (this.failure) {
       throw new StoreError(
-        StoreCode.IO_FAILED,
-        `an earlier write to the store in ${this.dir} failed (${this.failure.message}); close and reopen it`,
+        StoreCode.UNAVAILABLE,
+        `an earlier write to the store in ${this.dir} failed (${this.failure.message}); it refuses writes ` +
+          'until it is reopened: restart the server',
         { dir: this.dir },
       );
     }
   }
+}
+
+function fsyncAsync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
+}
+
+/**
+ * After a full disk: can a record-sized write be made durable now? Writes, fsyncs and removes a probe
+ * file of PROBE_BYTES; returns the error when it cannot.
+ */
+function probeWrite(dir: string): Error | undefined {
+  const path = join(dir, PROBE_FILE);
+  try {
+    writeFileDurably(path, 'x'.repeat(PROBE_BYTES));
+    return undefined;
+  } catch (err) {
+    return err as Error;
+  } finally {
+    fs.rmSync(path, { force: true });
+  }
+}
+
+/** The marker, rewritten when damaged and `repair` asks for it. */
+function openMarker(dir: string, repair: boolean, warnings: string[]) {
+  try {
+    return readMarker(dir);
+  } catch (err) {
+    if (!repair) throw err;
+    warnings.push(`repair: ${(err as Error).message.split('. ')[0]}; rewritten`);
+    return undefined;
+  }
+}
+
+/** An empty or missing journal is legitimate only if no record went into it since the newest snapshot. */
+function checkJournalNotLost(
+  dir: string,
+  journalAfterSeq: number | null,
+  snapshotSeq: number,
+  journalBytes: Buffer | undefined,
+  repair: boolean,
+  diagnostics: StoreDiagnostics,
+): void {
+  if (journalAfterSeq === null || snapshotSeq > journalAfterSeq) return;
+  const path = join(dir, JOURNAL_FILE);
+  const found =
+    journalBytes === undefined
+      ? 'missing'
+      : journalBytes.length === 0
+        ? 'empty'
+        : 'without a complete record';
+  const problem =
+    `${path} is ${found}, but ${join(dir, MARKER_FILE)} says records were written to it after seq ` +
+    `${journalAfterSeq} (the snapshot ends at seq ${snapshotSeq})`;
+  if (repair) {
+    diagnostics.warnings.push(
+      `repair: ${problem}; starting from the snapshot: allocations committed after seq ${snapshotSeq} are lost ` +
+        'and reconciliation releases their slices',
+    );
+    return;
+  }
+  throw new StoreError(
+    StoreCode.CORRUPT,
+    `${problem}: acknowledged allocations would be lost. Restore the directory from a backup; or start ` +
+      'with --repair to accept the loss (reconciliation then releases the slices no allocation holds).',
+    { file: path, journalAfterSeq, snapshotSeq },
+  );
 }
 
 function removeUnfinishedSnapshot(dir: string, warnings: string[]): void {

@@ -1,8 +1,10 @@
 // The journal file (journal.jsonl): one record per line, JSON {seq, op, data, crc}, where crc is the
-// CRC-32 of `seq|op|JSON(data)`. Records are appended whole and fsync'd one at a time, so a crash can
-// damage only the last one: a damaged last record was never acknowledged and is cut away; a damaged
-// record with records after it is real corruption and refuses the open (committed records are never
-// dropped silently).
+// CRC-32 of `seq|op|JSON(data)`. Records are appended whole (a group commit writes several lines in one
+// write) and acknowledged only after fsync, so a crash can leave only an incomplete last line: a last
+// line without its newline (or one of nothing but NUL bytes: the file was extended, its data never
+// written) was never acknowledged and is cut away. Any other damaged line — the last complete one
+// included — may hold an acknowledged record: that is corruption, and the open is refused unless the
+// operator asks for a repair (committed records are never dropped silently).
 import { checksum } from './checksum.js';
 import { StoreCode, StoreError } from './errors.js';
 import { type OperationName, operationNames } from './state.js';
@@ -26,6 +28,8 @@ export interface JournalScan {
   ignoredBytes: number;
   /** Why the tail was cut, when it was. */
   tailProblem?: string;
+  /** With `repair`: the damaged complete last line that was cut (its 1-based number). */
+  repairedLine?: number;
 }
 
 function recordChecksum(seq: number, op: string, data: unknown): number {
@@ -60,8 +64,18 @@ function decodeLine(text: string, line: number): JournalRecord | string {
   return { seq, op: op as OperationName, data, line };
 }
 
-/** Splits the journal into records; throws CORRUPT for a damaged record that is not the last one. */
-export function scanJournal(bytes: Buffer, file: string): JournalScan {
+/** A line of nothing but NUL bytes: the file grew but the append's data never reached the disk. */
+function isUnwritten(bytes: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (bytes[i] !== 0) return false;
+  return end > start;
+}
+
+/**
+ * Splits the journal into records; throws CORRUPT for a damaged record that is not a torn tail (see the
+ * head of this file). With `repair`, a damaged complete LAST line is cut instead (and reported in
+ * `repairedLine`); damage with records after it is refused even then.
+ */
+export function scanJournal(bytes: Buffer, file: string, { repair = false } = {}): JournalScan {
   const records: JournalRecord[] = [];
   let start = 0;
   let line = 0;
@@ -74,7 +88,23 @@ export function scanJournal(bytes: Buffer, file: string): JournalScan {
     }
     const decoded = decodeLine(bytes.toString('utf8', start, end), line);
     if (typeof decoded === 'string') {
-      if (end + 1 === bytes.length) return torn(records, start, bytes.length, `line ${line}: ${decoded}`);
+      const last = end + 1 === bytes.length;
+      if (last && isUnwritten(bytes, start, end)) {
+        return torn(records, start, bytes.length, `line ${line} is NUL bytes (its data was never written)`);
+      }
+      if (last && repair) {
+        return { ...torn(records, start, bytes.length, `line ${line}: ${decoded}`), repairedLine: line };
+      }
+      if (last) {
+        throw new StoreError(
+          StoreCode.CORRUPT,
+          `${file} line ${line} (byte ${start}), the last, is complete but damaged (${decoded}). A crash ` +
+            'mid-append leaves a line without its newline, so this record may have been acknowledged to a ' +
+            'client: the store refuses to open rather than drop it. Restore the directory from a backup; or ' +
+            `start with --repair to drop line ${line} (reconciliation then releases the slices it held).`,
+          { file, line, offset: start, problem: decoded },
+        );
+      }
       throw new StoreError(
         StoreCode.CORRUPT,
         `${file} line ${line} (byte ${start}) is damaged (${decoded}) and records follow it, so it is not a ` +

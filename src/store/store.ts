@@ -1,7 +1,9 @@
 // The allocation store's interface: the embedded journal store (journal-store.ts), the in-memory store
-// for unit tests of other layers (memory-store.ts) and, later, the cluster (etcd) store implement it.
+// for unit tests of other layers (memory-store.ts) and the cluster store on etcd (etcd-store.ts).
 // The store is the truth for allocations (DESIGN.md, "Boundaries that matter"): the GRM records an
-// intent before it touches any adapter, and answers 201 only after commit() has returned.
+// intent before it touches any adapter, and answers 201 only after commit()'s promise has resolved.
+// Writes are promises so a store can group concurrent commits under one fsync (journal-store.ts): each
+// resolves only once its own record is durable, and rejects when it is not (then nothing changed).
 import type { Allocation, Placement } from '../common/model.js';
 
 export interface StoredAllocation extends Allocation {
@@ -35,18 +37,54 @@ export interface StoreState {
   diagnostics: StoreDiagnostics;
 }
 
+/** Whether the store can take writes now (GET /healthz reports it). */
+export interface StoreHealth {
+  writable: boolean;
+  /** Why not, and what to do. */
+  problem?: string;
+}
+
+/**
+ * Compare-and-swap for a write. Every allocation and intent has a revision that changes with each write to
+ * it (etcd: the key's mod revision; journal: the record's seq; memory: a counter). Several GRM replicas
+ * share one etcd store: a replica that last saw an older revision than the store holds must not overwrite
+ * the newer state (STALE_REVISION, nothing changes).
+ */
+export interface WriteOptions {
+  /**
+   * The revision the caller last saw (revisionOf() or refresh()): the write happens only if the record
+   * still has it. Omitted: the write applies on top of this store instance's own latest write to that id
+   * (one instance's writes to one id are ordered), and fails only when another writer changed it since
+   * this instance last saw it — never, for the single-writer journal and memory stores.
+   */
+  expectedRevision?: number;
+}
+
 export interface AllocationStore {
   /** State as of the last durable write (a copy: mutating it changes nothing in the store). */
   load(): StoreState;
-  /** Durable before return; written BEFORE any adapter is touched. Refuses an id already in use. */
-  recordIntent(intent: Intent): void;
-  /** Durable before return; removes the intent with the same id. The GRM answers 201 only after this. */
-  commit(allocation: StoredAllocation): void;
+  /** Durable on resolve; written BEFORE any adapter is touched. Refuses an id already in use. */
+  recordIntent(intent: Intent): Promise<void>;
+  /**
+   * Durable on resolve; removes the intent with the same id (atomically). The GRM answers 201 only after
+   * this. revisionOf(id) then gives the allocation's revision.
+   */
+  commit(allocation: StoredAllocation): Promise<void>;
   /** Resize, migration, state changes (durable). The allocation must exist and keep its tenant. */
-  update(allocation: StoredAllocation): void;
+  update(allocation: StoredAllocation, options?: WriteOptions): Promise<void>;
   /** Rollback finished: the intent is forgotten (durable). */
-  abortIntent(id: string): void;
+  abortIntent(id: string, options?: WriteOptions): Promise<void>;
   /** Released (durable). */
-  remove(id: string): void;
-  close(): void;
+  remove(id: string, options?: WriteOptions): Promise<void>;
+  /** The revision of the allocation (else the intent) `id` as this instance last saw it; undefined: none. */
+  revisionOf(id: string): number | undefined;
+  /**
+   * Reads the store again (another replica's writes) and returns it as load() would then. The journal and
+   * memory stores have one writer, so this is load(); the etcd store fails with STORE_UNAVAILABLE while
+   * etcd is out of reach (load() still answers with what this instance last saw).
+   */
+  refresh(): Promise<StoreState>;
+  health(): StoreHealth;
+  /** Waits for writes in flight, then closes. */
+  close(): Promise<void>;
 }

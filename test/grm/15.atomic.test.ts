@@ -57,7 +57,7 @@ describe('commit failure', () => {
 
   it('unprograms the slices when the store cannot commit, and the client gets the error', async () => {
     class FailingStore extends MemoryStore {
-      override commit(): void {
+      override async commit(): Promise<void> {
         throw new RaError(StoreCode.IO_FAILED, 'injected: the disk is full');
       }
     }

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { stopModel } from '../helpers/serve.js';
 import { overlaps, readSliceTables } from './helpers.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -51,6 +52,7 @@ function serve(): Promise<{ child: ChildProcess; url: string }> {
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
   await new Promise((r) => setTimeout(r, 500));
+  stopModel(state); // a graceful stop with --state leaves the device model running
   rmSync(state, { recursive: true, force: true });
 });
 

@@ -37,24 +37,26 @@ const lastOps: [string, ModelOp][] = [
   ['remove', { op: 'remove', id: 'a1' }],
 ];
 
-function stateAfter(ops: ModelOp[]) {
+async function stateAfter(ops: ModelOp[]) {
   const memory = new MemoryStore();
-  for (const op of ops) expect(runOn(memory, op)).toBe('ok');
+  for (const op of ops) expect(await runOn(memory, op)).toBe('ok');
   return plain(memory.load());
 }
 
 /** A closed store whose journal ends with `last`, and where that record starts. */
-function journalEndingWith(last: ModelOp, compactFirst = false) {
+async function journalEndingWith(last: ModelOp, compactFirst = false) {
   const dir = tempDir();
   const store = JournalStore.open(dir);
-  for (const op of history) expect(runOn(store, op)).toBe('ok');
+  for (const op of history) expect(await runOn(store, op)).toBe('ok');
   if (compactFirst) store.compact();
-  expect(runOn(store, last)).toBe('ok');
-  store.close();
+  // The marker as a crash during the last append leaves it (it is rewritten only after a durable append).
+  const markerBefore = fs.readFileSync(join(dir, 'store.json'));
+  expect(await runOn(store, last)).toBe('ok');
+  await store.close();
   const journal = journalOf(dir);
   const starts = lineStarts(journal);
   const lastStart = starts[starts.length - 2]!;
-  return { dir, journal, lastStart };
+  return { dir, journal, lastStart, markerBefore };
 }
 
 function reopen(image: string) {
@@ -69,13 +71,14 @@ describe.each([
 ])('torn last record (%s)', (_where, compactFirst) => {
   it.each(lastOps)(
     'last record %s: cut at every byte offset gives before or after, nothing else',
-    (_n, last) => {
-      const before = stateAfter(history);
-      const after = stateAfter([...history, last]);
-      const { dir, journal, lastStart } = journalEndingWith(last, compactFirst);
+    async (_n, last) => {
+      const before = await stateAfter(history);
+      const after = await stateAfter([...history, last]);
+      const { dir, journal, lastStart, markerBefore } = await journalEndingWith(last, compactFirst);
       expect(journal.length - lastStart).toBeGreaterThan(40);
       for (let cut = lastStart; cut <= journal.length; cut++) {
         const image = crashImage(dir, journal.subarray(0, cut));
+        if (cut < journal.length) fs.writeFileSync(join(image, 'store.json'), markerBefore);
         const { store, state } = reopen(image);
         const intact = cut === journal.length;
         expect(plain(state), `cut at ${cut}`).toEqual(intact ? after : before);
@@ -84,8 +87,8 @@ describe.each([
         // The repair is durable: the damaged bytes are gone from the file.
         expect(fs.statSync(join(image, 'journal.jsonl')).size).toBe(intact ? journal.length : lastStart);
         // Appends continue after the repair, and a reopen replays them after the repaired prefix.
-        store.commit(allocation('after-crash'));
-        store.close();
+        await store.commit(allocation('after-crash'));
+        await store.close();
         const again = JournalStore.open(image);
         const expected = intact ? after : before;
         expect(plain(again.load()).allocations).toEqual({
@@ -93,7 +96,7 @@ describe.each([
           'after-crash': allocation('after-crash'),
         });
         expect(again.load().diagnostics.repairedTail).toBe(false);
-        again.close();
+        await again.close();
         fs.rmSync(image, { recursive: true });
       }
     },
@@ -101,18 +104,38 @@ describe.each([
 });
 
 describe('damaged last record', () => {
-  it('every single-byte flip in the last line (newline included) gives the state before it', () => {
+  it('a flipped newline makes the last line torn: the state before it', async () => {
+    const { dir, journal } = await journalEndingWith(lastOps[1]![1]);
+    const damaged = Buffer.from(journal);
+    damaged[damaged.length - 1] = 0x0b;
+    const { store, state } = reopen(crashImage(dir, damaged));
+    expect(plain(state)).toEqual(await stateAfter(history));
+    expect(state.diagnostics.repairedTail).toBe(true);
+    expect(state.diagnostics.warnings.join('\n')).toMatch(/cut \d+ bytes from the end of .*journal\.jsonl/);
+    await store.close();
+  });
+
+  // Regression (issue 8 item 7): a complete last line with a flipped byte was cut as a "torn tail", so
+  // an acknowledged allocation vanished; only a line without its newline is a torn append.
+  it('every other single-byte flip in the last complete line is refused (CORRUPT); --repair cuts it', async () => {
     const last = lastOps[1]![1];
-    const before = stateAfter(history);
-    const { dir, journal, lastStart } = journalEndingWith(last);
-    for (let at = lastStart; at < journal.length; at++) {
+    const before = await stateAfter(history);
+    const { dir, journal, lastStart } = await journalEndingWith(last);
+    for (let at = lastStart; at < journal.length - 1; at++) {
       const damaged = Buffer.from(journal);
       damaged[at] = damaged[at]! ^ 0x01;
-      const { store, state } = reopen(crashImage(dir, damaged));
-      expect(plain(state), `byte ${at} flipped`).toEqual(before);
-      expect(state.diagnostics.repairedTail).toBe(true);
-      expect(state.diagnostics.warnings.join('\n')).toMatch(/cut \d+ bytes from the end of .*journal\.jsonl/);
-      store.close();
+      const image = crashImage(dir, damaged);
+      expect(() => JournalStore.open(image), `byte ${at} flipped`).toThrow(
+        /line 4 \(byte \d+\), the last, is complete but damaged .*--repair/,
+      );
+      expect(journalOf(image).equals(damaged), 'a refused open rewrites nothing').toBe(true);
+      const repaired = JournalStore.open(image, { repair: true });
+      expect(plain(repaired.load()), `byte ${at} flipped, repaired`).toEqual(before);
+      expect(repaired.load().diagnostics.warnings.join('\n')).toMatch(
+        /repair: cut \d+ bytes .*line 4 is lost/,
+      );
+      await repaired.close();
+      fs.rmSync(image, { recursive: true });
     }
   });
 
@@ -121,25 +144,25 @@ describe('damaged last record', () => {
     ['without its newline', 1],
   ])(
     'a last record replaced by zeros %s (file extended, data never written) gives the state before it',
-    (_n, less) => {
-      const { dir, journal, lastStart } = journalEndingWith(lastOps[0]![1]);
+    async (_n, less) => {
+      const { dir, journal, lastStart } = await journalEndingWith(lastOps[0]![1]);
       const zeroed = Buffer.concat([
         journal.subarray(0, lastStart),
         Buffer.alloc(journal.length - lastStart - less),
       ]);
       zeroed[zeroed.length - 1] = less ? 0 : 0x0a;
       const { store, state } = reopen(crashImage(dir, zeroed));
-      expect(plain(state)).toEqual(stateAfter(history));
+      expect(plain(state)).toEqual(await stateAfter(history));
       expect(state.diagnostics.ignoredBytes).toBe(zeroed.length - lastStart);
-      store.close();
+      await store.close();
     },
   );
 
-  it('an empty journal file (crash right after creating it) opens empty', () => {
+  it('an empty journal file (crash right after creating it) opens empty', async () => {
     const image = tempDir();
     fs.writeFileSync(join(image, 'journal.jsonl'), '');
     const { store, state } = reopen(image);
     expect(plain(state)).toEqual({ allocations: {}, intents: {} });
-    store.close();
+    await store.close();
   });
 });

@@ -11,15 +11,15 @@ import { encodeRecord } from '../../src/store/journal.js';
 import { allocation, crashImage, intent, journalOf, lineStarts, tempDir } from './helpers.js';
 
 /** A closed store with five journal records (one per line), and its journal's lines. */
-function fiveRecords() {
+async function fiveRecords() {
   const dir = tempDir();
   const store = JournalStore.open(dir);
-  store.recordIntent(intent('a1'));
-  store.commit(allocation('a1'));
-  store.recordIntent(intent('a2'));
-  store.commit(allocation('a2'));
-  store.remove('a1');
-  store.close();
+  await store.recordIntent(intent('a1'));
+  await store.commit(allocation('a1'));
+  await store.recordIntent(intent('a2'));
+  await store.commit(allocation('a2'));
+  await store.remove('a1');
+  await store.close();
   const journal = journalOf(dir);
   const text = journal.toString('utf8');
   const lines = text
@@ -34,7 +34,7 @@ function refusal(dir: string): StoreError {
   const before = STORE_FILES_CONTENT(dir);
   let error: unknown;
   try {
-    JournalStore.open(dir).close();
+    void JournalStore.open(dir).close(); // nothing in flight: closes at once
   } catch (err) {
     error = err;
   }
@@ -51,8 +51,8 @@ function STORE_FILES_CONTENT(dir: string): Record<string, string> {
 }
 
 describe('corrupt journal records in the middle refuse the open', () => {
-  it('a damaged line 2 of 5: the message names the file, the line, the byte and the way out', () => {
-    const { dir, journal, starts } = fiveRecords();
+  it('a damaged line 2 of 5: the message names the file, the line, the byte and the way out', async () => {
+    const { dir, journal, starts } = await fiveRecords();
     const damaged = Buffer.from(journal);
     const at = journal.indexOf('tenant-a', starts[1]);
     expect(at).toBeLessThan(starts[2]!);
@@ -66,8 +66,8 @@ describe('corrupt journal records in the middle refuse the open', () => {
     expect(error.details).toMatchObject({ line: 2, offset: starts[1] });
   });
 
-  it('every single-byte flip of every line but the last is refused', () => {
-    const { dir, journal, starts } = fiveRecords();
+  it('every single-byte flip of every line but the last is refused', async () => {
+    const { dir, journal, starts } = await fiveRecords();
     const lastStart = starts[starts.length - 2]!;
     for (let at = 0; at < lastStart; at += 7) {
       const damaged = Buffer.from(journal);
@@ -77,32 +77,32 @@ describe('corrupt journal records in the middle refuse the open', () => {
     }
   });
 
-  it('a blank line in the middle is refused', () => {
-    const { dir, lines } = fiveRecords();
+  it('a blank line in the middle is refused', async () => {
+    const { dir, lines } = await fiveRecords();
     const image = crashImage(dir, Buffer.from([lines[0], '\n', ...lines.slice(1)].join('')));
     expect(refusal(image).message).toMatch(/line 2 .*not valid JSON/);
   });
 
-  it('a damaged last complete line followed by a torn tail (two damaged records) is refused', () => {
-    const { dir, lines } = fiveRecords();
+  it('a damaged last complete line followed by a torn tail (two damaged records) is refused', async () => {
+    const { dir, lines } = await fiveRecords();
     const image = crashImage(dir, Buffer.from(`${lines.slice(0, 4).join('')}{"seq":5,"op":"rem\n{"seq":6`));
     expect(refusal(image).message).toMatch(/line 5 .*is damaged/);
   });
 
-  it('a missing record (seq gap) is refused', () => {
-    const { dir, lines } = fiveRecords();
+  it('a missing record (seq gap) is refused', async () => {
+    const { dir, lines } = await fiveRecords();
     const image = crashImage(dir, Buffer.from([lines[0], lines[1], lines[3], lines[4]].join('')));
     expect(refusal(image).message).toMatch(/line 3 \(seq 4\): expected seq 3 after line 2/);
   });
 
-  it('records out of order are refused', () => {
-    const { dir, lines } = fiveRecords();
+  it('records out of order are refused', async () => {
+    const { dir, lines } = await fiveRecords();
     const image = crashImage(dir, Buffer.from([lines[0], lines[2], lines[1], lines[3], lines[4]].join('')));
     expect(refusal(image).message).toMatch(/line 2 \(seq 3\): expected seq 2/);
   });
 
-  it('a record with a valid checksum but an invalid payload is refused, even as the last line', () => {
-    const { dir, lines } = fiveRecords();
+  it('a record with a valid checksum but an invalid payload is refused, even as the last line', async () => {
+    const { dir, lines } = await fiveRecords();
     const bad = { ...allocation('a3'), ownerKey: 'not-hex' };
     for (const at of [2, 5]) {
       const records = [...lines.slice(0, 4), encodeRecord(5, 'commit', bad)];
@@ -120,16 +120,16 @@ describe('corrupt journal records in the middle refuse the open', () => {
     }
   });
 
-  it('a record that contradicts the ones before it is refused', () => {
-    const { dir, lines } = fiveRecords();
+  it('a record that contradicts the ones before it is refused', async () => {
+    const { dir, lines } = await fiveRecords();
     const image = crashImage(dir, Buffer.from([...lines, encodeRecord(6, 'remove', { id: 'a1' })].join('')));
     expect(refusal(image).message).toMatch(
       /line 6 \(seq 6\): contradicts the records before it: allocation a1 is not in the store/,
     );
   });
 
-  it('a record with an unknown op or an extra field is damaged (refused in the middle)', () => {
-    const { dir, lines } = fiveRecords();
+  it('a record with an unknown op or an extra field is damaged (refused in the middle)', async () => {
+    const { dir, lines } = await fiveRecords();
     const data = { id: 'a1' };
     const crc = checksum(`2|destroy|${JSON.stringify(data)}`);
     const unknownOp = `${JSON.stringify({ seq: 2, op: 'destroy', data, crc })}\n`;
@@ -142,19 +142,19 @@ describe('corrupt journal records in the middle refuse the open', () => {
 });
 
 describe('snapshot problems refuse the open', () => {
-  function compacted() {
+  async function compacted() {
     const dir = tempDir();
     const store = JournalStore.open(dir);
-    store.commit(allocation('a1'));
-    store.recordIntent(intent('a2'));
+    await store.commit(allocation('a1'));
+    await store.recordIntent(intent('a2'));
     store.compact();
-    store.commit(allocation('a3'));
-    store.close();
+    await store.commit(allocation('a3'));
+    await store.close();
     return dir;
   }
 
-  it('a damaged snapshot names the file and says not to delete it', () => {
-    const dir = compacted();
+  it('a damaged snapshot names the file and says not to delete it', async () => {
+    const dir = await compacted();
     const path = join(dir, 'snapshot.json');
     const text = fs.readFileSync(path, 'utf8');
     fs.writeFileSync(path, text.replace('tenant-a', 'tenant-A'));
@@ -175,15 +175,15 @@ describe('snapshot problems refuse the open', () => {
       (t: string) => t.replace('"version":1', '"version":2'),
       /version 2 is not supported/,
     ],
-  ])('a snapshot that is %s is refused', (_n, edit, message) => {
-    const dir = compacted();
+  ])('a snapshot that is %s is refused', async (_n, edit, message) => {
+    const dir = await compacted();
     const path = join(dir, 'snapshot.json');
     fs.writeFileSync(path, edit(fs.readFileSync(path, 'utf8')));
     expect(refusal(dir).message).toMatch(message);
   });
 
-  it('a snapshot with a valid checksum but an invalid allocation is refused, naming the field', () => {
-    const dir = compacted();
+  it('a snapshot with a valid checksum but an invalid allocation is refused, naming the field', async () => {
+    const dir = await compacted();
     const path = join(dir, 'snapshot.json');
     const snap = JSON.parse(fs.readFileSync(path, 'utf8'));
     snap.allocations[0].resources[0].placements[0].slice = 'one';
@@ -196,9 +196,67 @@ describe('snapshot problems refuse the open', () => {
     );
   });
 
-  it('a missing snapshot under a journal that starts after it is refused (records are missing)', () => {
-    const dir = compacted();
+  it('a missing snapshot under a journal that starts after it is refused (records are missing)', async () => {
+    const dir = await compacted();
     fs.unlinkSync(join(dir, 'snapshot.json'));
     expect(refusal(dir).message).toMatch(/records 1\.\.2 are missing \(is .*snapshot\.json missing\?\)/);
+  });
+});
+
+// Regression (issue 8 item 7): an emptied or deleted journal used to open as an empty store, so the GRM
+// scrubbed every slice as an orphan. The marker (store.json) says the journal held records.
+describe('a lost journal refuses the open', () => {
+  it.each([
+    ['emptied', (p: string) => fs.writeFileSync(p, '')],
+    ['deleted', (p: string) => fs.rmSync(p)],
+    ['cut to a torn line', (p: string) => fs.writeFileSync(p, '{"seq":1,"op":"com')],
+  ])(
+    'a journal %s while records followed the snapshot: CORRUPT; repair opens from the snapshot',
+    async (_how, damage) => {
+      const { dir } = await fiveRecords();
+      damage(join(dir, 'journal.jsonl'));
+      expect(refusal(dir).message).toMatch(
+        /journal\.jsonl is .*store\.json says records were written to it after seq 0.*--repair/,
+      );
+      const repaired = JournalStore.open(dir, { repair: true });
+      expect(repaired.load().allocations.size).toBe(0);
+      expect(repaired.load().diagnostics.warnings.join('\n')).toMatch(/repair: .*journal\.jsonl is/);
+      await repaired.commit(allocation('after-repair'));
+      await repaired.close();
+      const again = JournalStore.open(dir);
+      expect([...again.load().allocations.keys()]).toEqual(['after-repair']);
+      await again.close();
+    },
+  );
+
+  it('an empty journal after a compaction is no loss (the snapshot is newer than the marker)', async () => {
+    const dir = tempDir();
+    const store = JournalStore.open(dir);
+    await store.commit(allocation('a1'));
+    store.compact();
+    await store.close();
+    expect(fs.statSync(join(dir, 'journal.jsonl')).size).toBe(0);
+    const again = JournalStore.open(dir);
+    expect([...again.load().allocations.keys()]).toEqual(['a1']);
+    await again.close();
+  });
+
+  it('a store written before the marker existed opens and gets one (noted)', async () => {
+    const { dir } = await fiveRecords();
+    fs.rmSync(join(dir, 'store.json'));
+    const store = JournalStore.open(dir);
+    expect(store.load().allocations.size).toBe(1);
+    expect(store.load().diagnostics.warnings.join('\n')).toMatch(/created .*store\.json/);
+    await store.close();
+    expect(JSON.parse(fs.readFileSync(join(dir, 'store.json'), 'utf8')).journalAfterSeq).toBe(0);
+  });
+
+  it('a damaged marker is refused; repair rewrites it', async () => {
+    const { dir } = await fiveRecords();
+    fs.writeFileSync(join(dir, 'store.json'), '{"format":"x"');
+    expect(refusal(dir).message).toMatch(/store\.json is damaged/);
+    const repaired = JournalStore.open(dir, { repair: true });
+    expect(repaired.load().allocations.size).toBe(1);
+    await repaired.close();
   });
 });

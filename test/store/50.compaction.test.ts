@@ -16,19 +16,19 @@ import {
 import { allocation, crashImage, intent, Model, Prng, plain, randomOp, runOn, tempDir } from './helpers.js';
 
 /** A closed store with an older snapshot and journal records after it. */
-function storeWithHistory() {
+async function storeWithHistory() {
   const dir = tempDir();
   const store = JournalStore.open(dir);
-  store.commit(allocation('old-1'));
-  store.recordIntent(intent('old-2'));
+  await store.commit(allocation('old-1'));
+  await store.recordIntent(intent('old-2'));
   store.compact();
-  store.commit(allocation('a1'));
-  store.recordIntent(intent('a2'));
-  store.update(allocation('old-1', { state: 'lost' }));
-  store.abortIntent('old-2');
+  await store.commit(allocation('a1'));
+  await store.recordIntent(intent('a2'));
+  await store.update(allocation('old-1', { state: 'lost' }));
+  await store.abortIntent('old-2');
   const state = store.load();
   const seq = store.lastSeq;
-  store.close();
+  await store.close();
   return { dir, state, seq };
 }
 
@@ -75,8 +75,8 @@ describe('compaction interrupted between its steps (performed by hand)', () => {
     ],
   ];
 
-  it.each(steps)('%s: reopen gives the same state and appends go on', (_step, perform, warning) => {
-    const { dir, state, seq } = storeWithHistory();
+  it.each(steps)('%s: reopen gives the same state and appends go on', async (_step, perform, warning) => {
+    const { dir, state, seq } = await storeWithHistory();
     const image = crashImage(dir);
     perform(image, encodeSnapshot(seq, state));
     const store = JournalStore.open(image);
@@ -88,38 +88,38 @@ describe('compaction interrupted between its steps (performed by hand)', () => {
     expect(fs.existsSync(join(image, SNAPSHOT_TMP_FILE))).toBe(false);
     // An interrupted compaction found past its rename is finished on open: the journal is emptied.
     if (warning?.source.includes('finished')) expect(size(join(image, 'journal.jsonl'))).toBe(0);
-    store.commit(allocation('after'));
-    store.close();
+    await store.commit(allocation('after'));
+    await store.close();
     const again = JournalStore.open(image);
     expect(plain(again.load()).allocations).toEqual({
       ...plain(state).allocations,
       after: allocation('after'),
     });
     expect(again.lastSeq).toBe(seq + 1);
-    again.close();
+    await again.close();
   });
 
-  it('a snapshot installed but the journal not truncated, then more records: replay skips only the old ones', () => {
-    const { dir, state, seq } = storeWithHistory();
+  it('a snapshot installed but the journal not truncated, then more records: replay skips only the old ones', async () => {
+    const { dir, state, seq } = await storeWithHistory();
     const image = crashImage(dir);
     writeSnapshotTmp(image, encodeSnapshot(seq, state));
     renameSnapshotTmp(image);
     // The records a writer appended after the rename (as the store does when its truncate step fails).
     const writer = JournalStore.open(crashImage(dir));
-    writer.commit(allocation('a2'));
-    writer.remove('a1');
+    await writer.commit(allocation('a2'));
+    await writer.remove('a1');
     const expected = plain(writer.load());
-    writer.close();
+    await writer.close();
     fs.copyFileSync(join(writer.dir, 'journal.jsonl'), join(image, 'journal.jsonl'));
     const store = JournalStore.open(image);
     expect(plain(store.load())).toEqual(expected);
     expect(store.lastSeq).toBe(seq + 2);
-    store.close();
+    await store.close();
   });
 });
 
 describe("the store's own compaction, at each step", () => {
-  it('a crash image copied at every step of every compaction reopens to the state of that moment', () => {
+  it('a crash image copied at every step of every compaction reopens to the state of that moment', async () => {
     const dir = tempDir();
     const images: { step: CompactionStep; image: string; expected: ReturnType<typeof plain>; seq: number }[] =
       [];
@@ -132,9 +132,9 @@ describe("the store's own compaction, at each step", () => {
     const model = new Model();
     for (let i = 0; i < 60; i++) {
       const op = randomOp(rng, model);
-      expect(runOn(store, op)).toBe(model.apply(op));
+      expect(await runOn(store, op)).toBe(model.apply(op));
     }
-    store.close();
+    await store.close();
     const steps = new Set(images.map((i) => i.step));
     expect([...steps].sort()).toEqual([
       'directory-synced',
@@ -147,13 +147,13 @@ describe("the store's own compaction, at each step", () => {
       const reopened = JournalStore.open(image);
       expect(plain(reopened.load()), `image after ${step} at seq ${seq}`).toEqual(expected);
       expect(reopened.lastSeq).toBe(seq);
-      reopened.close();
+      await reopened.close();
     }
   });
 
   it.each(['snapshot-written', 'snapshot-renamed', 'directory-synced'] as const)(
     'a compaction that fails after %s loses nothing: the operation succeeds, writes go on',
-    (failAt) => {
+    async (failAt) => {
       const dir = tempDir();
       let failing = true;
       const store = JournalStore.open(dir, {
@@ -162,40 +162,40 @@ describe("the store's own compaction, at each step", () => {
           if (failing && step === failAt) throw new Error(`disk trouble after ${step}`);
         },
       });
-      store.commit(allocation('a1'));
-      store.recordIntent(intent('a2'));
-      store.commit(allocation('a2')); // third record: compaction runs and fails
+      await store.commit(allocation('a1'));
+      await store.recordIntent(intent('a2'));
+      await store.commit(allocation('a2')); // third record: compaction runs and fails
       expect(store.load().diagnostics.warnings.join('\n')).toMatch(
         new RegExp(`compaction at seq 3 failed \\(disk trouble after ${failAt}\\)`),
       );
-      store.remove('a1');
-      store.commit(allocation('a3'));
+      await store.remove('a1');
+      await store.commit(allocation('a3'));
       failing = false;
-      store.commit(allocation('a4')); // retried after three more records: succeeds
+      await store.commit(allocation('a4')); // retried after three more records: succeeds
       expect(fs.statSync(join(dir, 'journal.jsonl')).size).toBe(0);
       const expected = plain(store.load());
-      store.close();
+      await store.close();
       const again = JournalStore.open(dir);
       expect(plain(again.load())).toEqual(expected);
       expect(again.lastSeq).toBe(6);
-      again.close();
+      await again.close();
     },
   );
 
-  it('compacts by itself every compactEveryRecords records: the journal empties, the snapshot holds all', () => {
+  it('compacts by itself every compactEveryRecords records: the journal empties, the snapshot holds all', async () => {
     const dir = tempDir();
     const store = JournalStore.open(dir, { compactEveryRecords: 5 });
-    for (let i = 0; i < 4; i++) store.commit(allocation(`a${i}`));
+    for (let i = 0; i < 4; i++) await store.commit(allocation(`a${i}`));
     expect(size(join(dir, 'journal.jsonl'))).toBeGreaterThan(0);
     expect(fs.existsSync(join(dir, 'snapshot.json'))).toBe(false);
-    store.commit(allocation('a4'));
+    await store.commit(allocation('a4'));
     expect(size(join(dir, 'journal.jsonl'))).toBe(0);
     expect(JSON.parse(fs.readFileSync(join(dir, 'snapshot.json'), 'utf8')).seq).toBe(5);
-    store.commit(allocation('a5'));
+    await store.commit(allocation('a5'));
     const expected = plain(store.load());
-    store.close();
+    await store.close();
     const again = JournalStore.open(dir);
     expect(plain(again.load())).toEqual(expected);
-    again.close();
+    await again.close();
   });
 });

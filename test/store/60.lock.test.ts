@@ -32,28 +32,28 @@ function deadPid(): number {
 }
 
 describe('directory lock', () => {
-  it('holds our pid while open and is removed by close', () => {
+  it('holds our pid while open and is removed by close', async () => {
     const dir = tempDir();
     const store = JournalStore.open(dir);
     expect(JSON.parse(fs.readFileSync(join(dir, 'lock'), 'utf8'))).toMatchObject({
       pid: process.pid,
       hostname: hostname(),
     });
-    store.close();
+    await store.close();
     expect(fs.existsSync(join(dir, 'lock'))).toBe(false);
   });
 
-  it('refuses a second open while the first is open, and allows it after close', () => {
+  it('refuses a second open while the first is open, and allows it after close', async () => {
     const dir = tempDir();
     const first = JournalStore.open(dir);
     const error = lockedError(() => JournalStore.open(dir));
     expect(error.message).toContain(`is open in process ${process.pid}`);
     expect(error.message).toContain('two GRMs must not write one store');
-    first.commit(allocation('a1'));
-    first.close();
+    await first.commit(allocation('a1'));
+    await first.close();
     const second = JournalStore.open(dir);
     expect(second.load().allocations.has('a1')).toBe(true);
-    second.close();
+    await second.close();
   });
 
   it('refuses while another live process holds the lock, and takes it over once that process is killed', async () => {
@@ -72,26 +72,26 @@ describe('directory lock', () => {
       `took over a stale lock of dead process ${holder.pid} (since 2025-06-01T00:00:00.000Z)`,
     ]);
     expect(JSON.parse(fs.readFileSync(join(dir, 'lock'), 'utf8')).pid).toBe(process.pid);
-    store.close();
+    await store.close();
   });
 
-  it('takes over a stale lock of a dead pid', () => {
+  it('takes over a stale lock of a dead pid', async () => {
     const dir = tempDir();
     const pid = deadPid();
     writeLock(dir, { pid, hostname: hostname(), acquiredAt: '2025-06-01T00:00:00.000Z' });
     const store = JournalStore.open(dir);
     expect(store.load().diagnostics.warnings.join()).toContain(`dead process ${pid}`);
-    store.close();
+    await store.close();
   });
 
-  it('refuses a lock from another host (its holder cannot be checked), saying how to clear it', () => {
+  it('refuses a lock from another host (its holder cannot be checked), saying how to clear it', async () => {
     const dir = tempDir();
     writeLock(dir, { pid: deadPid(), hostname: 'elsewhere.example', acquiredAt: '2025-06-01T00:00:00.000Z' });
     const error = lockedError(() => JournalStore.open(dir));
     expect(error.message).toMatch(/on host elsewhere\.example .*If no GRM runs there, delete .*lock/);
   });
 
-  it('refuses an unreadable lock that is fresh (being written), takes over one that is old', () => {
+  it('refuses an unreadable lock that is fresh (being written), takes over one that is old', async () => {
     const dir = tempDir();
     writeLock(dir, '');
     expect(lockedError(() => JournalStore.open(dir)).message).toMatch(/is still being written\); retry/);
@@ -99,10 +99,10 @@ describe('directory lock', () => {
     fs.utimesSync(join(dir, 'lock'), old, old);
     const store = JournalStore.open(dir);
     expect(store.load().diagnostics.warnings.join()).toMatch(/took over an unreadable stale lock file/);
-    store.close();
+    await store.close();
   });
 
-  it('a refused open (corrupt journal) releases the lock it took', () => {
+  it('a refused open (corrupt journal) releases the lock it took', async () => {
     const dir = tempDir();
     fs.writeFileSync(join(dir, 'journal.jsonl'), 'garbage\n{"seq":1}\n');
     expect(() => JournalStore.open(dir)).toThrow(/line 1/);

@@ -21,7 +21,7 @@ afterEach(() => {
   for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-export const STORE_FILES = ['snapshot.json', 'snapshot.json.tmp', 'journal.jsonl'] as const;
+export const STORE_FILES = ['snapshot.json', 'snapshot.json.tmp', 'journal.jsonl', 'store.json'] as const;
 
 /** A copy of `dir`'s store files (no lock: its holder "died"), optionally with other journal bytes. */
 export function crashImage(dir: string, journal?: Buffer): string {
@@ -189,32 +189,32 @@ export class Model {
 }
 
 /** Runs one model operation against a store; returns 'ok' or the StoreError code. */
-export function runOn(
+export async function runOn(
   store: {
-    recordIntent(i: Intent): void;
-    commit(a: StoredAllocation): void;
-    update(a: StoredAllocation): void;
-    abortIntent(id: string): void;
-    remove(id: string): void;
+    recordIntent(i: Intent): Promise<void>;
+    commit(a: StoredAllocation): Promise<void>;
+    update(a: StoredAllocation): Promise<void>;
+    abortIntent(id: string): Promise<void>;
+    remove(id: string): Promise<void>;
   },
   m: ModelOp,
-): string {
+): Promise<string> {
   try {
     switch (m.op) {
       case 'recordIntent':
-        store.recordIntent(m.intent);
+        await store.recordIntent(m.intent);
         break;
       case 'commit':
-        store.commit(m.allocation);
+        await store.commit(m.allocation);
         break;
       case 'update':
-        store.update(m.allocation);
+        await store.update(m.allocation);
         break;
       case 'abortIntent':
-        store.abortIntent(m.id);
+        await store.abortIntent(m.id);
         break;
       case 'remove':
-        store.remove(m.id);
+        await store.remove(m.id);
         break;
     }
     return 'ok';

@@ -119,10 +119,10 @@ describe('benchmark runner', () => {
       expect([...measured, ...pending].filter((n) => n === name)).toEqual([name]);
     expect(pending.some((n) => n.startsWith('access.'))).toBe(true);
     const why = new Map(doc.notYetMeasurable.map((p) => [p.name, p.why]));
-    expect(why.get('rvl.plans_per_s.10000')).toMatch(/issue 11.*rvl\.mjs/);
+    expect(why.get('rvl.plans_per_s.10000')).toMatch(/scripts\/bench\/rvl\.mjs/); // no module in the fake set
     expect(why.get('grm.rss_mb.10000')).toMatch(/rvl\.mjs/);
     expect(why.get('qemu.boot_to_agent_s')).toMatch(/issue 14/);
-    expect(why.get('dma.fabric_gbps.64MiB')).toMatch(/issue 12/);
+    expect(why.get('dma.fabric_gbps.64MiB')).toMatch(/scripts\/bench\/fabric\.mjs/);
     expect(why.get('access.mapped_gbps')).toMatch(/issue 13/);
     expect(why.get('grm.e2e_p99_ms')).toMatch(/scripts\/bench\/grm\.mjs/); // no module in the fake set
     expect(why.get('regs.read_ns')).toMatch(/not measured by scripts\/bench\/driver\.mjs/);

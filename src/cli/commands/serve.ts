@@ -6,7 +6,8 @@ import type { Command } from 'commander';
 import { createApiServer, parseTokens } from '../../api/index.js';
 import { openServerCatalog } from '../../bitstream/shipped.js';
 import { log } from '../../common/log.js';
-import { startEmbedded } from '../../modes/embedded.js';
+import { type Embedded, startEmbedded } from '../../modes/embedded.js';
+import { exitCodes, printError } from '../output.js';
 import { parseInteger, parseSize } from '../parse.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -44,7 +45,7 @@ export function registerServeCommand(program: Command): void {
     .option('--memory <bytes>', 'memory per emulated adapter', '8G')
     .option('--port <port>', 'TCP port', '7470')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--state <dir>', 'keep state here: allocations survive a restart (and a crash)')
+    .option('--state <dir>', 'keep state here: allocations survive a restart, a stop and a crash')
     .option('--tokens <list>', 'tenant tokens: alice=TOKEN,bob=TOKEN (default: $RAFABRIC_TOKENS)')
     // Bitstream catalog and trust (docs/bitstreams.md, "Ownership").
     .option(
@@ -62,31 +63,71 @@ export function registerServeCommand(program: Command): void {
       "also trust the package's development key (its private key is public: tests only)",
     )
     .option('--operators <names>', 'tenants that may publish bitstreams to every tenant: NAME,NAME')
-    .action(async (o: Record<string, string> & { trust: string[]; trustDevKey?: boolean }) => {
-      const tokens = parseTokens(o.tokens ?? process.env.RAFABRIC_TOKENS ?? '');
+    .option(
+      '--etcd <urls>',
+      'keep allocations in etcd (http://HOST:PORT[,...], members of one cluster) instead of the journal',
+    )
+    .option(
+      '--repair',
+      'open a damaged allocation store anyway, dropping the records that cannot be trusted (see docs/grm.md)',
+    )
+    .option(
+      '--stop-model',
+      'with --state: stop the emulated adapters on exit too (their slices and memory are lost)',
+    )
+    .action(async (o: Record<string, string | boolean | undefined> & { trust: string[] }) => {
+      const tokens = parseTokens(String(o.tokens ?? process.env.RAFABRIC_TOKENS ?? ''));
       if (tokens.size === 0)
         throw new Error('no tenant tokens: pass --tokens alice=TOKEN or set RAFABRIC_TOKENS');
-      const adapters = parseInteger('--emulate', o.emulate!, 1, 64);
-      const port = parseInteger('--port', o.port!, 0, 65535);
-      const pool = await startEmbedded({
-        adapters,
-        memoryBytes: parseSize('--memory', o.memory!),
-        ...(o.state ? { stateDir: o.state } : {}),
-        log,
-        ...catalogOptions(o),
-      });
-      const api = createApiServer(pool.grm, { tokens, logger: false });
-      const address = await api.listen({ port, host: o.host! });
+      const adapters = parseInteger('--emulate', String(o.emulate), 1, 64);
+      const port = parseInteger('--port', String(o.port), 0, 65535);
+      const memoryBytes = parseSize('--memory', String(o.memory));
+      const stateDir = typeof o.state === 'string' ? o.state : undefined;
+      const etcdEndpoints =
+        typeof o.etcd === 'string' ? o.etcd.split(',').map((url) => url.trim()) : undefined;
+      if (etcdEndpoints && o.repair === true) {
+        throw new Error('--repair applies to the journal store only: it cannot be used with --etcd');
+      }
+      let pool: Embedded;
+      let address: string;
+      let api: ReturnType<typeof createApiServer>;
+      try {
+        pool = await startEmbedded({
+          adapters,
+          memoryBytes,
+          ...(stateDir ? { stateDir } : {}),
+          repairStore: o.repair === true,
+          ...(etcdEndpoints ? { etcdEndpoints } : {}),
+          log,
+          ...catalogOptions({
+            ...(typeof o.bitstreams === 'string' ? { bitstreams: o.bitstreams } : {}),
+            ...(stateDir ? { state: stateDir } : {}),
+            trust: o.trust,
+            trustDevKey: o.trustDevKey === true,
+            ...(typeof o.operators === 'string' ? { operators: o.operators } : {}),
+          }),
+        });
+        api = createApiServer(pool.grm, { tokens, logger: log.child({ component: 'api' }) });
+        address = await api.listen({ port, host: String(o.host) });
+      } catch (err) {
+        // A fatal startup error (store LOCKED/CORRUPT/IO_FAILED, port in use, ...) ends the process: the
+        // device model's pipes or the agent's handles must not keep a half-started server alive.
+        printError(err);
+        log.flush();
+        process.exit(exitCodes.failure);
+      }
       process.stdout.write(
         `rafabric: listening on ${address} (${adapters} adapters, ${pool.reconciled.length} differences reconciled)\n`,
       );
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGTERM', stop);
-        process.once('SIGINT', stop);
+      const signal = await new Promise<NodeJS.Signals>((resolve) => {
+        process.once('SIGTERM', () => resolve('SIGTERM'));
+        process.once('SIGINT', () => resolve('SIGINT'));
       });
-      log.info('shutting down');
+      // With a state folder the emulated adapters are the "hardware": they keep running (slices, memory)
+      // so the next `serve --state` finds every allocation active (docs/grm.md, "Restarts").
+      const keepModel = stateDir !== undefined && o.stopModel !== true;
+      log.info({ signal, keepModel }, 'shutting down');
       await api.close();
-      await pool.stop();
+      await pool.stop({ keepModel });
     });
 }

@@ -1,0 +1,120 @@
+// One server's agent, assembled (what `rafabric agent` runs): the server's device model (a child
+// process, as in embedded mode), the agent that owns its adapters, and the gRPC service in front.
+// With a state folder the model outlives the agent (a crash, kill -9 or SIGTERM leaves the tenants'
+// slices in place) and the next agent started on that folder takes it over.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openShippedCatalog } from '../bitstream/shipped.js';
+import { Adapter } from '../driver/adapter.js';
+import { ModelProcess } from '../driver/model-process.js';
+import { Agent } from './agent.js';
+import { type AgentServer, type AgentServerOptions, serveAgentRpc } from './rpc/server.js';
+import type { TlsFiles } from './rpc/tls.js';
+
+export interface AgentHostOptions {
+  server: string;
+  adapters: number;
+  memoryBytes: number;
+  host: string;
+  port: number;
+  tls: TlsFiles;
+  /** Keeps the device model's files and process across agent restarts. */
+  stateDir?: string;
+  onCallError?: AgentServerOptions['onCallError'];
+}
+
+export interface AgentHost {
+  agent: Agent;
+  rpc: AgentServer;
+  /** The model this agent started (undefined when it took over a running one). */
+  model: ModelProcess | undefined;
+  modelDir: string;
+  reusedModel: boolean;
+  stop(): Promise<void>;
+}
+
+const MODEL_PID_FILE = 'ra-model.pid';
+
+/** The adapter URIs of a model still serving `dir`, or undefined when none answers. */
+function runningModel(dir: string, adapters: number): string[] | undefined {
+  const uris = Array.from({ length: adapters }, (_, i) => `shm://${path.join(dir, `ra${i}.sock`)}`);
+  if (!existsSync(path.join(dir, 'ra0.sock'))) return undefined;
+  try {
+    for (const u of uris) Adapter.open(u).close();
+    return uris;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pid of the model a state folder's agent started (for stopping it when the folder is done). */
+export function modelPidOf(stateDir: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(path.join(stateDir, 'model', MODEL_PID_FILE), 'utf8'));
+    return Number.isInteger(pid) && pid > 1 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function startAgentHost(o: AgentHostOptions): Promise<AgentHost> {
+  const ownsDir = o.stateDir === undefined;
+  const base = existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+  const modelDir = ownsDir
+    ? mkdtempSync(path.join(base, 'rafabric-agent-'))
+    : path.join(o.stateDir!, 'model');
+  mkdirSync(modelDir, { recursive: true });
+  let model: ModelProcess | undefined;
+  let uris = ownsDir ? undefined : runningModel(modelDir, o.adapters);
+  const reusedModel = uris !== undefined;
+  if (!uris) {
+    model = await ModelProcess.start({
+      adapters: o.adapters,
+      dir: modelDir,
+      memoryBytes: o.memoryBytes,
+      dieWithParent: ownsDir,
+    });
+    uris = model.uris;
+    writeFileSync(path.join(modelDir, MODEL_PID_FILE), `${model.pid}\n`);
+  }
+  let agent: Agent | undefined;
+  try {
+    agent = Agent.open(o.server, uris, openShippedCatalog());
+    const rpc = await serveAgentRpc(agent, {
+      host: o.host,
+      port: o.port,
+      tls: o.tls,
+      ...(o.onCallError ? { onCallError: o.onCallError } : {}),
+    });
+    const opened = agent;
+    return {
+      agent: opened,
+      rpc,
+      model,
+      modelDir,
+      reusedModel,
+      async stop() {
+        await rpc.close();
+        opened.close();
+        if (ownsDir) {
+          await model?.stop();
+          rmSync(modelDir, { recursive: true, force: true });
+        } else if (model) {
+          // The model stays for the next agent: let go of its pipes so this process can exit
+          // (the model ignores SIGPIPE; its later log lines are dropped).
+          model.child.stdout?.destroy();
+          model.child.stderr?.destroy();
+          model.child.unref();
+        }
+      },
+    };
+  } catch (err) {
+    agent?.close();
+    if (ownsDir) {
+      await model?.stop();
+      rmSync(modelDir, { recursive: true, force: true });
+    }
+    throw err;
+  }
+}

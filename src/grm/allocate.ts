@@ -1,0 +1,191 @@
+// Allocate: plan on the live index and reserve at once (synchronously, so two concurrent plans never
+// take the same capacity), record the intent, configure every adapter in parallel, commit. Any failure
+// rolls back every adapter touched and gives the reservation back. No lock is held across I/O: the
+// reservation is what keeps other allocations off the capacity meanwhile.
+import { randomBytes } from 'node:crypto';
+import { RaError } from '../common/errors.js';
+import { ownerKeyHex, randomOwnerKey } from '../common/owner-key.js';
+import { type PlannedSlice, type PlanResult, type Reservation, RvlCode } from '../rvl/index.js';
+import type { StoredAllocation } from '../store/store.js';
+import { configure, unprogram } from './configure.js';
+import { type GrmContext, resourceOf, toPublicPlacement, unavailable } from './context.js';
+import { forTenant } from './engines.js';
+import { GrmCode, type ResourceRequest } from './types.js';
+import { validateAllocation } from './validate.js';
+
+const newOwnerKey = () => ownerKeyHex(randomOwnerKey());
+
+/** Plans and reserves in one synchronous step; a failed plan is RESOURCE_UNAVAILABLE. */
+function reserve(
+  ctx: GrmContext,
+  plan: () => PlanResult,
+  label: string,
+  readable?: (m: string) => string,
+): { placements: PlannedSlice[]; reservation: Reservation } {
+  const result = plan();
+  if (!result.ok) throw unavailable(result, readable);
+  try {
+    return { placements: result.plan.placements, reservation: ctx.pool.reserve(result.plan, label) };
+  } catch (err) {
+    // Planned and reserved in the same tick, so only a bug makes the plan stale: say so, as a conflict.
+    if ((err as RaError).code === RvlCode.STALE_PLAN)
+      throw new RaError(GrmCode.CONFLICT, `the plan could not be reserved: ${(err as Error).message}`);
+    throw err;
+  }
+}
+
+/**
+ * A logic request takes every context of its slot; the RVL plans with the adapter's maximum, the
+ * bitstream may provide fewer (its descriptor says how many).
+ */
+function contextsFor(ctx: GrmContext, p: PlannedSlice): number {
+  if (!p.loadBitstream || !('bitstream' in p.loadBitstream)) return p.length;
+  return Math.min(p.length, ctx.catalog.get(p.loadBitstream.bitstream).contexts);
+}
+
+export async function allocate(ctx: GrmContext, tenant: string, body: unknown): Promise<StoredAllocation> {
+  const { placement, policy } = validateAllocation(body);
+  // Before anything is planned or journaled: a bitstream this tenant may not use does not exist.
+  for (const r of placement.resources) if (r.kind === 'logic') ctx.catalog.get(r.bitstream, tenant);
+  const wanted = forTenant(ctx.catalog, tenant, placement);
+  const index = await ctx.pool.ready();
+  const id = `a-${randomBytes(6).toString('hex')}`;
+  const ownerKey = newOwnerKey();
+  const { placements, reservation } = reserve(ctx, () => index.plan(wanted.request), id, wanted.readable);
+  ctx.pool.own(ownerKey, id);
+  ctx.configuring.add(id);
+  let programmed = false;
+  try {
+    await ctx.store.recordIntent({
+      id,
+      tenant,
+      ownerKey,
+      placements: placements.map(toPublicPlacement),
+      createdAt: new Date().toISOString(),
+    });
+    try {
+      await configure(ctx, {
+        id,
+        ownerKey,
+        placements,
+        loadOf: wanted.loadOf,
+        lengthOf: (p) => contextsFor(ctx, p),
+      });
+      programmed = true;
+      if (reservation.lostBecause)
+        throw new RaError(
+          GrmCode.CONFLICT,
+          `an adapter reported something else where the allocation was configured (${reservation.lostBecause}); retry`,
+        );
+      const now = new Date();
+      const allocation: StoredAllocation = {
+        id,
+        tenant,
+        state: 'active',
+        ownerKey,
+        policy,
+        createdAt: now.toISOString(),
+        ...(policy.leaseMs ? { leaseExpiresAt: new Date(now.getTime() + policy.leaseMs).toISOString() } : {}),
+        resources: placement.resources.map((r, i) =>
+          resourceOf(
+            r as ResourceRequest,
+            placements.filter((p) => p.resourceIndex === i),
+          ),
+        ),
+      };
+      await ctx.store.commit(allocation); // durable before the client hears "201"
+      ctx.allocations.set(id, allocation);
+      commitReservation(ctx, reservation);
+      ctx.log.info({ allocation: id, tenant, slices: placements.length }, 'allocated');
+      return allocation;
+    } catch (err) {
+      // Not committed: the client hears an error, so the slices must not stay programmed.
+      if (programmed) await unprogram(ctx, id, ownerKey, placements);
+      await dropIntent(ctx, id);
+      throw err;
+    }
+  } catch (err) {
+    ctx.pool.rollback(reservation);
+    ctx.pool.disown(ownerKey);
+    throw err;
+  } finally {
+    ctx.configuring.delete(id);
+  }
+}
+
+/** Forgets the intent of an allocation that did not commit; a failure is left to reconciliation. */
+async function dropIntent(ctx: GrmContext, id: string): Promise<void> {
+  try {
+    await ctx.store.abortIntent(id);
+  } catch (e) {
+    ctx.log.error({ allocation: id, err: (e as Error).message }, 'intent not dropped; reconciliation will');
+  }
+}
+
+/**
+ * The index keeps the configured slices. A reservation an agent report contradicted after the store
+ * committed cannot be kept: it is given back, and the next reconciliation re-reads the adapter.
+ */
+function commitReservation(ctx: GrmContext, r: Reservation): void {
+  try {
+    ctx.pool.commit(r);
+  } catch (err) {
+    ctx.log.error(
+      { allocation: r.allocation, err: (err as Error).message },
+      'committed allocation not kept in the index; reconciliation will re-read its adapters',
+    );
+    ctx.pool.rollback(r);
+  }
+}
+
+/**
+ * Policy "replace": programs the slices that sat on failed adapters again on healthy ones, with the
+ * same owner key. A crash half way leaves slices with the allocation's key outside its placements,
+ * which reconciliation releases (stray slices), so no intent record is needed. The caller holds the
+ * allocation's lock.
+ */
+export async function replaceFailedSlices(
+  ctx: GrmContext,
+  a: StoredAllocation,
+  failed: (adapter: string) => boolean,
+): Promise<StoredAllocation> {
+  const wanted = a.resources.map((r): ResourceRequest | undefined => {
+    const gone = r.placements.filter((p) => failed(p.adapter));
+    if (gone.length === 0) return undefined;
+    if (r.kind === 'memory') return { kind: 'memory', bytes: gone.reduce((n, p) => n + (p.bytes ?? 0), 0) };
+    if (r.kind === 'compute') return { kind: 'compute', units: gone.reduce((n, p) => n + (p.units ?? 0), 0) };
+    if (r.kind === 'accelerator') return { kind: 'accelerator', function: r.function! };
+    return { kind: 'logic', bitstream: r.bitstream! };
+  });
+  const indices = wanted.flatMap((w, i) => (w ? [i] : []));
+  const request = forTenant(ctx.catalog, a.tenant, {
+    resources: indices.map((i) => wanted[i]!),
+    policy: { ...(a.policy.sameServer ? { sameServer: a.policy.sameServer } : {}) },
+  });
+  const index = await ctx.pool.ready();
+  const { placements, reservation } = reserve(ctx, () => index.plan(request.request), a.id, request.readable);
+  try {
+    await configure(ctx, { id: a.id, ownerKey: a.ownerKey, placements, loadOf: request.loadOf });
+    const replaced: StoredAllocation = {
+      ...a,
+      resources: a.resources.map((r, i) => {
+        const k = indices.indexOf(i);
+        if (k < 0) return r;
+        const fresh = placements.filter((p) => p.resourceIndex === k).map(toPublicPlacement);
+        return { ...r, placements: [...r.placements.filter((p) => !failed(p.adapter)), ...fresh] };
+      }),
+    };
+    try {
+      await ctx.store.update(replaced);
+    } catch (err) {
+      await unprogram(ctx, a.id, a.ownerKey, placements);
+      throw err;
+    }
+    ctx.allocations.set(a.id, replaced);
+    commitReservation(ctx, reservation);
+    return replaced;
+  } catch (err) {
+    ctx.pool.rollback(reservation);
+    throw err;
+  }
+}

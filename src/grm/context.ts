@@ -1,0 +1,113 @@
+// What the GRM's job modules (allocate, release, resize, jobs, bitstreams) share: the options, the
+// allocations the store holds, the live pool, the per-adapter command queues and the per-allocation
+// locks. Internal to src/grm: reconcile.ts and reallocator.ts see only the Maintenance interface.
+import type { Logger } from 'pino';
+import type { AgentClient } from '../agent/protocol.js';
+import type { Catalog } from '../bitstream/catalog.js';
+import { RaError } from '../common/errors.js';
+import type { PlanFailure, PlannedSlice } from '../rvl/index.js';
+import type { AllocationStore, StoredAllocation } from '../store/store.js';
+import type { AdapterCommands } from './adapter-commands.js';
+import type { BitstreamLimits } from './bitstream-upload.js';
+import type { KeyedLock } from './keyed-lock.js';
+import type { LivePool } from './live-pool.js';
+import {
+  type AllocatedResource,
+  type Allocation,
+  GrmCode,
+  type Placement,
+  type ResourceRequest,
+} from './types.js';
+
+export interface GrmOptions {
+  agents: AgentClient[];
+  store: AllocationStore;
+  catalog: Catalog;
+  log: Logger;
+  /** Tenants that may publish bitstreams to everyone; what they register is published at once. */
+  operators?: ReadonlySet<string>;
+  bitstreamLimits?: BitstreamLimits;
+}
+
+export interface GrmContext {
+  readonly options: GrmOptions;
+  readonly log: Logger;
+  readonly store: AllocationStore;
+  readonly catalog: Catalog;
+  /** Committed allocations (the store's, as of its last write). */
+  readonly allocations: Map<string, StoredAllocation>;
+  /** Allocations between plan and commit: their slices are held in the index. */
+  readonly configuring: Set<string>;
+  readonly pool: LivePool;
+  readonly commands: AdapterCommands;
+  /** Release, resize, migration commit and job scratch of one allocation, one at a time. */
+  readonly locks: KeyedLock;
+  /** Allocations whose memory is being copied to a reserved target slice. */
+  readonly moving: Set<string>;
+  /** Index labels of job scratch slices in use (not strays). */
+  readonly scratch: Set<string>;
+  /** Jobs running per allocation: work in flight is use, whatever the counters say yet. */
+  readonly jobsRunning: Map<string, number>;
+  /** When each allocation's last job returned (Date.now() ms): its result is use too. */
+  readonly jobsEndedMs: Map<string, number>;
+}
+
+export const notFound = (id: string): RaError =>
+  new RaError(GrmCode.NOT_FOUND, `allocation ${id} does not exist`);
+
+export const publicView = ({ ownerKey: _k, ...a }: StoredAllocation): Allocation => a;
+
+export function owned(ctx: GrmContext, tenant: string, id: string): StoredAllocation {
+  const a = typeof id === 'string' ? ctx.allocations.get(id) : undefined;
+  if (!a || a.tenant !== tenant) throw notFound(id); // another tenant's allocation does not exist for you
+  return a;
+}
+
+/**
+ * The tenant's allocation, refused when it is lost: its placements may name slices another
+ * allocation holds by now, so only GET and DELETE may touch it.
+ */
+export function usable(ctx: GrmContext, tenant: string, id: string): StoredAllocation {
+  const a = owned(ctx, tenant, id);
+  if (a.state === 'lost') {
+    throw new RaError(
+      GrmCode.ALLOCATION_LOST,
+      `allocation ${id} is lost (an adapter it used failed): it can only be read or released (DELETE); allocate anew`,
+    );
+  }
+  return a;
+}
+
+export function unavailable(f: PlanFailure, readable: (m: string) => string = (m) => m): RaError {
+  return new RaError(GrmCode.RESOURCE_UNAVAILABLE, readable(f.details.message), {
+    resource: f.details.resourceIndex,
+    why: f.details.why,
+    skipped: f.details.skipped,
+  });
+}
+
+export function toPublicPlacement(p: PlannedSlice): Placement {
+  return {
+    adapter: p.adapter,
+    slice: p.entry,
+    ...(p.kind === 'memory' ? { offset: p.base, bytes: p.bytes ?? p.length } : {}),
+    ...(p.kind === 'compute' ? { units: p.units ?? p.length } : {}),
+    ...(p.kind === 'context' ? { slot: p.slot!, context: p.base, contexts: p.length } : {}),
+  };
+}
+
+export function resourceOf(r: ResourceRequest, placements: PlannedSlice[]): AllocatedResource {
+  return {
+    kind: r.kind,
+    ...(r.kind === 'accelerator' ? { function: r.function } : {}),
+    ...(r.kind === 'logic' ? { bitstream: r.bitstream } : {}),
+    ...(r.kind === 'memory' ? { bytes: r.bytes } : {}),
+    ...(r.kind === 'compute' ? { units: r.units } : {}),
+    placements: placements.map(toPublicPlacement),
+  };
+}
+
+/** Every adapter an allocation has a slice on. */
+export const adaptersOf = (a: StoredAllocation): string[] => [
+  ...new Set(a.resources.flatMap((r) => r.placements.map((p) => p.adapter))),
+];

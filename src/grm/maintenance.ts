@@ -1,0 +1,161 @@
+// What reconciliation (reconcile.ts) and reallocation (reallocator.ts) may ask of the GRM, and nothing
+// more: read the registers into the live index, classify what they found, release a slice, and act on
+// one allocation under its lock. Both run beside allocation, never instead of it.
+import type { Logger } from 'pino';
+import type { AgentAdapter } from '../agent/agent.js';
+import type { SliceSample } from '../rvl/index.js';
+import type { Intent, StoredAllocation } from '../store/store.js';
+import { replaceFailedSlices } from './allocate.js';
+import type { GrmContext } from './context.js';
+import { markLost, releaseAllocation } from './release.js';
+import type { Placement } from './types.js';
+
+/** Whose a slice found in the registers is. */
+export type SliceOwner =
+  /** One of a committed allocation's placements: as it should be. */
+  | { kind: 'placement'; allocation: string }
+  /** Held by a reservation (an allocation, resize or migration configuring), or a running job's scratch. */
+  | { kind: 'in-flight' }
+  /** The key of an intent a crash left (never committed). */
+  | { kind: 'intent'; allocation: string }
+  /** The key of a committed allocation, not one of its placements (an interrupted job or migration). */
+  | { kind: 'stray'; allocation: string }
+  /** A key no allocation holds. */
+  | { kind: 'orphan' };
+
+export interface CheckedSlice {
+  adapter: string;
+  entry: number;
+  ownerKey: string;
+  owner: SliceOwner;
+  /** The slice's label in the index. */
+  label: string;
+}
+
+export interface RegisterCheck {
+  /** Adapters compared with their registers in this pass (the others had an operation in flight). */
+  adapters: string[];
+  /** Every slice in use on those adapters. */
+  slices: CheckedSlice[];
+  /** Active allocations with placements on those adapters that the registers do not hold. */
+  missing: { allocation: StoredAllocation; placements: Placement[] }[];
+  /** Servers whose agent answers again after failing. */
+  reconnected: string[];
+}
+
+export interface Observation {
+  /** The adapters as their agents reported them now (health from the heartbeat, counters). */
+  adapters: AgentAdapter[];
+  samples: SliceSample[];
+}
+
+export interface Maintenance {
+  readonly log: Logger;
+  /** Reads every agent, re-indexes the quiet adapters from their slice tables and classifies their slices. */
+  checkRegisters(): Promise<RegisterCheck>;
+  /** Reads every agent for health and utilization (the index is tainted, not re-indexed). */
+  observe(): Promise<Observation>;
+  /** Releases a slice on its adapter and frees it in the index. */
+  releaseSlice(s: CheckedSlice): Promise<void>;
+  /** Intents found in the store at start that no allocation in flight holds. */
+  staleIntents(): Intent[];
+  dropIntent(id: string): Promise<void>;
+  activeAllocations(): StoredAllocation[];
+  /** Runs fn under the allocation's lock with its present record (undefined once released). */
+  withAllocation<T>(id: string, fn: (a: StoredAllocation | undefined) => Promise<T>): Promise<T>;
+  /** The rest take the allocation as withAllocation gave it. */
+  markLost(a: StoredAllocation): Promise<StoredAllocation>;
+  release(a: StoredAllocation, why: string): Promise<void>;
+  replaceFailedSlices(a: StoredAllocation, failed: (adapter: string) => boolean): Promise<StoredAllocation>;
+  jobsInFlight(id: string): number;
+  /** When the allocation's last job finished, in Date.now() ms (0: never). */
+  lastJobEndedMs(id: string): number;
+}
+
+export function maintenanceOf(ctx: GrmContext, startupIntents: Map<string, Intent>): Maintenance {
+  const classify = (adapter: string, entry: number, ownerKey: string, label: string): SliceOwner => {
+    const held = ctx.pool.adapter(adapter)?.slices.get(entry);
+    if (held && (held.heldBy || ctx.scratch.has(held.allocation))) return { kind: 'in-flight' };
+    for (const i of startupIntents.values())
+      if (i.ownerKey === ownerKey) return { kind: 'intent', allocation: i.id };
+    const a = ctx.allocations.get(label);
+    if (a) {
+      const mine = a.resources.some((r) =>
+        r.placements.some((p) => p.adapter === adapter && p.slice === entry),
+      );
+      return mine ? { kind: 'placement', allocation: a.id } : { kind: 'stray', allocation: a.id };
+    }
+    if (ctx.configuring.has(label)) return { kind: 'in-flight' };
+    return { kind: 'orphan' };
+  };
+
+  return {
+    log: ctx.log,
+
+    async checkRegisters() {
+      await ctx.pool.ready();
+      const reading = await ctx.pool.read();
+      // From here to the return nothing awaits: the classification sees the index as just applied.
+      const applied = ctx.pool.apply(reading, true);
+      const checked = new Set(applied.checked.map((a) => a.id));
+      const slices: CheckedSlice[] = applied.checked.flatMap((a) =>
+        a.slices.map((s) => {
+          const label = ctx.pool.labelOf(s.ownerKey);
+          return {
+            adapter: a.id,
+            entry: s.entry,
+            ownerKey: s.ownerKey,
+            label,
+            owner: classify(a.id, s.entry, s.ownerKey, label),
+          };
+        }),
+      );
+      const missing: RegisterCheck['missing'] = [];
+      for (const a of ctx.allocations.values()) {
+        if (a.state !== 'active') continue;
+        const gone = a.resources.flatMap((r) =>
+          r.placements.filter(
+            (p) =>
+              checked.has(p.adapter) && ctx.pool.adapter(p.adapter)?.slices.get(p.slice)?.allocation !== a.id,
+          ),
+        );
+        if (gone.length > 0) missing.push({ allocation: a, placements: gone });
+      }
+      return { adapters: [...checked], slices, missing, reconnected: applied.reconnected };
+    },
+
+    async observe() {
+      await ctx.pool.ready();
+      const reading = await ctx.pool.read();
+      const applied = ctx.pool.apply(reading, false);
+      return { adapters: reading.adapters, samples: applied.samples };
+    },
+
+    async releaseSlice(s) {
+      const done = ctx.pool.begin([s.adapter]);
+      try {
+        await ctx.commands.run(s.adapter, 'release', { entry: s.entry, ownerKey: s.ownerKey });
+        ctx.pool.releaseSlice(s, s.label);
+      } finally {
+        done();
+      }
+    },
+
+    staleIntents: () => [...startupIntents.values()].filter((i) => !ctx.configuring.has(i.id)),
+
+    async dropIntent(id) {
+      await ctx.store.abortIntent(id);
+      startupIntents.delete(id);
+    },
+
+    activeAllocations: () => [...ctx.allocations.values()].filter((a) => a.state === 'active'),
+
+    withAllocation: (id, fn) => ctx.locks.run(id, () => fn(ctx.allocations.get(id))),
+
+    markLost: (a) => markLost(ctx, a),
+    release: (a, why) => releaseAllocation(ctx, a, why),
+    replaceFailedSlices: (a, failed) => replaceFailedSlices(ctx, a, failed),
+    jobsInFlight: (id) => ctx.jobsRunning.get(id) ?? 0,
+    lastJobEndedMs: (id) => ctx.jobsEndedMs.get(id) ?? 0,
+  };
+}

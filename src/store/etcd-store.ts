@@ -1,0 +1,513 @@
+// The cluster store: allocations and intents in etcd, so that several GRM replicas share one truth.
+//
+// Keys (under a prefix, `/rafabric/v1/` unless told otherwise), one JSON value each:
+//   <prefix>allocations/<id>   a committed allocation (checked by validate.ts on every read)
+//   <prefix>intents/<id>       an intent (an allocation being configured)
+//
+// Every write is one etcd transaction that compares the revisions this replica last saw (store.ts,
+// WriteOptions): recordIntent needs both keys absent; commit needs the allocation absent and the intent at
+// its revision, and puts the allocation and deletes the intent atomically; update/remove/abortIntent need
+// the key at the caller's expected revision (or at the one this replica last saw). A replica whose view is
+// stale (another replica wrote since) loses with STALE_REVISION and nothing changes. Writes of one replica
+// to one id are queued one after another, so a replica never races itself.
+//
+// etcd out of reach: a write fails with STORE_UNAVAILABLE (the API answers 503) within `deadlineMs`; load()
+// still answers with the state this replica last saw, refresh() fails. The etcd3 client reconnects by
+// itself (a host's circuit is retried after a few seconds), so writes work again once etcd is back.
+//
+// An acknowledged write is in etcd's raft log on a quorum of members (etcd fsyncs before it answers).
+import {
+  type DeleteBuilder,
+  Etcd3,
+  GRPCDeadlineExceededError,
+  type IKeyValue,
+  type ITxnResponse,
+  type PutBuilder,
+} from 'etcd3';
+import { StoreCode, StoreError } from './errors.js';
+import { checkExpectedRevision, Revisions, staleRevision } from './revisions.js';
+import {
+  applyOperation,
+  checkApplicable,
+  cloneState,
+  emptyState,
+  type MutableState,
+  type Operation,
+} from './state.js';
+import type {
+  AllocationStore,
+  Intent,
+  StoreDiagnostics,
+  StoredAllocation,
+  StoreHealth,
+  StoreState,
+  WriteOptions,
+} from './store.js';
+import { checkAllocation, checkId, checkIntent, normalized, ShapeError } from './validate.js';
+
+export const DEFAULT_KEY_PREFIX = '/rafabric/v1/';
+/** Default deadline of one store call (all its retries included), in milliseconds. */
+export const DEFAULT_DEADLINE_MS = 2000;
+/**
+ * The largest value one key may hold. An allocation is a few hundred bytes per placement; etcd refuses
+ * requests over 1.5 MiB, and a bound well under it keeps every read page small.
+ */
+export const MAX_VALUE_BYTES = 64 * 1024;
+/** Keys read per range request while loading (each page is at most this many values). */
+const PAGE_KEYS = 256;
+
+export interface EtcdStoreOptions {
+  /** etcd client URLs, e.g. `http://127.0.0.1:2379`: any member of one cluster. */
+  endpoints: string[];
+  /** Key prefix (ends with `/`); default `/rafabric/v1/`. Tests give each store its own. */
+  keyPrefix?: string;
+  /** Deadline of every call, retries included (default 2000 ms). */
+  deadlineMs?: number;
+}
+
+type Kind = 'allocations' | 'intents';
+
+export class EtcdStore implements AllocationStore {
+  private closed = false;
+  /** Writes queued per id: one replica's writes to one id run one after another. */
+  private readonly chains = new Map<string, Promise<void>>();
+  /** Set when etcd did not answer; cleared by the next call that it answered. */
+  private unreachable: Error | undefined;
+  private probing = false;
+
+  private constructor(
+    private readonly client: Etcd3,
+    readonly endpoints: string[],
+    private readonly prefix: string,
+    private readonly deadlineMs: number,
+    private state: MutableState,
+    private revisions: Revisions,
+    private readonly diagnostics: StoreDiagnostics,
+  ) {}
+
+  /** Connects and reads every allocation and intent under the prefix (refused: STORE_UNAVAILABLE, CORRUPT). */
+  static async open(options: EtcdStoreOptions): Promise<EtcdStore> {
+    const endpoints = checkEndpoints(options.endpoints);
+    const prefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX;
+    if (!prefix.startsWith('/') || !prefix.endsWith('/')) {
+      throw new StoreError(
+        StoreCode.INVALID_ARGUMENT,
+        `keyPrefix must start and end with "/" (got "${prefix}")`,
+      );
+    }
+    const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
+    if (!Number.isSafeInteger(deadlineMs) || deadlineMs < 1) {
+      throw new StoreError(
+        StoreCode.INVALID_ARGUMENT,
+        `deadlineMs must be an integer >= 1 (got ${String(deadlineMs)})`,
+      );
+    }
+    const client = new Etcd3({ hosts: endpoints, dialTimeout: deadlineMs });
+    const diagnostics: StoreDiagnostics = { repairedTail: false, ignoredBytes: 0, warnings: [] };
+    const store = new EtcdStore(
+      client,
+      endpoints,
+      prefix,
+      deadlineMs,
+      emptyState(),
+      new Revisions(),
+      diagnostics,
+    );
+    try {
+      await store.readAll();
+    } catch (err) {
+      client.close();
+      throw err;
+    }
+    return store;
+  }
+
+  load(): StoreState {
+    this.ensureOpen();
+    return {
+      ...cloneState(this.state),
+      diagnostics: { ...this.diagnostics, warnings: [...this.diagnostics.warnings] },
+    };
+  }
+
+  async refresh(): Promise<StoreState> {
+    this.ensureOpen();
+    await this.readAll();
+    return this.load();
+  }
+
+  revisionOf(id: string): number | undefined {
+    return this.revisions.of(id);
+  }
+
+  recordIntent(intent: Intent): Promise<void> {
+    return this.write(() => ({ op: 'intent', data: normalized(intent, checkIntent, 'intent') }));
+  }
+
+  commit(allocation: StoredAllocation): Promise<void> {
+    return this.write(() => ({ op: 'commit', data: normalized(allocation, checkAllocation, 'allocation') }));
+  }
+
+  update(allocation: StoredAllocation, options: WriteOptions = {}): Promise<void> {
+    return this.write(
+      () => ({ op: 'update', data: normalized(allocation, checkAllocation, 'allocation') }),
+      options,
+    );
+  }
+
+  abortIntent(id: string, options: WriteOptions = {}): Promise<void> {
+    return this.write(() => ({ op: 'abort', data: { id: normalized(id, checkId, 'id') } }), options);
+  }
+
+  remove(id: string, options: WriteOptions = {}): Promise<void> {
+    return this.write(() => ({ op: 'remove', data: { id: normalized(id, checkId, 'id') } }), options);
+  }
+
+  health(): StoreHealth {
+    if (this.closed) return { writable: false, problem: 'the etcd store is closed' };
+    if (!this.unreachable) return { writable: true };
+    this.probe();
+    return {
+      writable: false,
+      problem:
+        `etcd at ${this.endpoints.join(',')} did not answer (${this.unreachable.message}): writes fail with ` +
+        'STORE_UNAVAILABLE until it does; start etcd or restore its quorum',
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.chains.size > 0) await Promise.allSettled([...this.chains.values()]);
+    this.client.close();
+  }
+
+  private key(kind: Kind, id: string): string {
+    return `${this.prefix}${kind}/${id}`;
+  }
+
+  /** Call options of one store call: every retry the client makes shares the one deadline. */
+  private callOptions(): { deadline: number } {
+    return { deadline: Date.now() + this.deadlineMs };
+  }
+
+  /** Validates now (bad input is refused at once), then queues the transaction behind the id's writes. */
+  private write(build: () => Operation, options: WriteOptions = {}): Promise<void> {
+    let operation: Operation;
+    let expected: number | undefined;
+    let value: string | undefined;
+    try {
+      this.ensureOpen();
+      operation = build();
+      expected = checkExpectedRevision(options.expectedRevision);
+      value = encodeValue(operation);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const { id } = operation.data;
+    const before = this.chains.get(id) ?? Promise.resolve();
+    const run = before.then(() => this.transact(operation, expected, value));
+    const chained = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.chains.set(id, chained);
+    void chained.then(() => {
+      if (this.chains.get(id) === chained) this.chains.delete(id);
+    });
+    return run;
+  }
+
+  /** One compare-and-swap transaction (see the head of this file). */
+  private async transact(
+    operation: Operation,
+    expected: number | undefined,
+    value: string | undefined,
+  ): Promise<void> {
+    // Not ensureOpen(): a write accepted before close() runs to its end (close() waits for it).
+    // Checked against what this replica last saw: a clear CONFLICT/NOT_FOUND without a round trip.
+    checkApplicable(this.state, operation);
+    const { id } = operation.data;
+    const allocationKey = this.key('allocations', id);
+    const intentKey = this.key('intents', id);
+    const allocationRevision = this.revisions.allocations.get(id) ?? 0;
+    const intentRevision = this.revisions.intents.get(id) ?? 0;
+    // [key, mod revision it must have] (0: absent), the changes if they all hold, and what they compared.
+    let compares: [string, number][];
+    let changes: (PutBuilder | DeleteBuilder)[];
+    let compared: { kind: 'allocation' | 'intent'; revision: number };
+    switch (operation.op) {
+      case 'intent':
+        compares = [
+          [allocationKey, 0],
+          [intentKey, 0],
+        ];
+        changes = [this.client.put(intentKey).value(value!)];
+        compared = { kind: 'intent', revision: 0 };
+        break;
+      case 'commit':
+        compares = [
+          [allocationKey, 0],
+          [intentKey, intentRevision],
+        ];
+        changes = [this.client.put(allocationKey).value(value!), this.client.delete().key(intentKey)];
+        compared = { kind: 'intent', revision: intentRevision };
+        break;
+      case 'update':
+      case 'remove': {
+        this.revisions.check(operation, expected);
+        const revision = expected ?? allocationRevision;
+        compares = [[allocationKey, revision]];
+        changes = [
+          operation.op === 'update'
+            ? this.client.put(allocationKey).value(value!)
+            : this.client.delete().key(allocationKey),
+        ];
+        compared = { kind: 'allocation', revision };
+        break;
+      }
+      case 'abort': {
+        this.revisions.check(operation, expected);
+        const revision = expected ?? intentRevision;
+        compares = [[intentKey, revision]];
+        changes = [this.client.delete().key(intentKey)];
+        compared = { kind: 'intent', revision };
+        break;
+      }
+    }
+    const [[firstKey, firstRevision], ...more] = compares as [[string, number], ...[string, number][]];
+    const txn = this.client.if(firstKey, 'Mod', '==', firstRevision).options(this.callOptions());
+    for (const [key, revision] of more) txn.and(key, 'Mod', '==', revision);
+    txn.then(...changes).else(this.client.get(allocationKey), this.client.get(intentKey));
+    let response: ITxnResponse;
+    try {
+      response = await txn.commit();
+    } catch (err) {
+      throw this.unavailable(err, `${operation.op} of ${id}`);
+    }
+    this.unreachable = undefined;
+    if (response.succeeded) {
+      applyOperation(this.state, operation);
+      this.revisions.apply(operation, revisionNumber(response.header.revision, 'the transaction'));
+      return;
+    }
+    // Another writer changed these keys: learn what etcd holds, then say why the write lost.
+    const [allocationKv, intentKv] = response.responses.map((r) => r.response_range.kvs[0]);
+    this.learn('allocations', id, allocationKv);
+    this.learn('intents', id, intentKv);
+    if (alreadyApplied(operation, value, allocationKv, intentKv)) return;
+    checkApplicable(this.state, operation);
+    const current =
+      compared.kind === 'allocation' ? this.revisions.allocations.get(id) : this.revisions.intents.get(id);
+    throw staleRevision(compared.kind, id, compared.revision || undefined, current);
+  }
+
+  /** Reads every key under the prefix at one revision, page by page, and replaces this replica's view. */
+  private async readAll(): Promise<void> {
+    const state = emptyState();
+    const revisions = new Revisions();
+    const start = Buffer.from(this.prefix);
+    const end = prefixEnd(start);
+    let from = start;
+    let atRevision: string | undefined;
+    for (;;) {
+      let page: Awaited<ReturnType<Etcd3['kv']['range']>>;
+      try {
+        page = await this.client.kv.range(
+          { key: from, range_end: end, limit: PAGE_KEYS, ...(atRevision ? { revision: atRevision } : {}) },
+          this.callOptions(),
+        );
+      } catch (err) {
+        throw this.unavailable(err, 'reading the store', false);
+      }
+      atRevision ??= page.header.revision;
+      for (const kv of page.kvs) this.readKv(kv, state, revisions);
+      if (!page.more || page.kvs.length === 0) break;
+      from = Buffer.concat([page.kvs[page.kvs.length - 1]!.key, Buffer.from([0])]);
+    }
+    this.unreachable = undefined;
+    this.state = state;
+    this.revisions = revisions;
+  }
+
+  private readKv(kv: IKeyValue, state: MutableState, revisions: Revisions): void {
+    const key = kv.key.toString('utf8');
+    const rest = key.slice(this.prefix.length);
+    const slash = rest.indexOf('/');
+    const kind = rest.slice(0, slash);
+    if (slash < 0 || (kind !== 'allocations' && kind !== 'intents')) {
+      const warning = `ignored etcd key ${key}: not an allocation or an intent of this store`;
+      if (!this.diagnostics.warnings.includes(warning)) this.diagnostics.warnings.push(warning);
+      return;
+    }
+    const id = rest.slice(slash + 1);
+    const revision = revisionNumber(kv.mod_revision, key);
+    if (kind === 'allocations') {
+      state.allocations.set(id, decodeValue(kv, key, id, checkAllocation));
+      revisions.allocations.set(id, revision);
+    } else {
+      state.intents.set(id, decodeValue(kv, key, id, checkIntent));
+      revisions.intents.set(id, revision);
+    }
+  }
+
+  /** Takes what etcd holds for one key (read after a lost compare) into this replica's view. */
+  private learn(kind: Kind, id: string, kv: IKeyValue | undefined): void {
+    const revisions = kind === 'allocations' ? this.revisions.allocations : this.revisions.intents;
+    const key = this.key(kind, id);
+    if (!kv) revisions.delete(id);
+    else revisions.set(id, revisionNumber(kv.mod_revision, key));
+    if (kind === 'allocations') {
+      if (kv) this.state.allocations.set(id, decodeValue(kv, key, id, checkAllocation));
+      else this.state.allocations.delete(id);
+    } else if (kv) this.state.intents.set(id, decodeValue(kv, key, id, checkIntent));
+    else this.state.intents.delete(id);
+  }
+
+  /** etcd did not answer: STORE_UNAVAILABLE, saying whether the write may still have happened. */
+  private unavailable(err: unknown, what: string, write = true): StoreError {
+    if (err instanceof StoreError) return err;
+    const cause = err instanceof Error ? err : new Error(String(err));
+    this.unreachable = cause;
+    const timedOut = cause instanceof GRPCDeadlineExceededError;
+    return new StoreError(
+      StoreCode.UNAVAILABLE,
+      `${what}: etcd at ${this.endpoints.join(',')} did not answer within ${this.deadlineMs} ms ` +
+        `(${cause.message}). ` +
+        (!write
+          ? ''
+          : timedOut
+            ? 'If the request reached etcd it may still apply: refresh() before deciding again. '
+            : 'The operation did not happen. ') +
+        'Retry once etcd is reachable (check that its members run and have a quorum).',
+      { endpoints: this.endpoints },
+    );
+  }
+
+  /** After etcd stopped answering: one read in the background; an answer clears the failure. */
+  private probe(): void {
+    if (this.probing || this.closed) return;
+    this.probing = true;
+    this.client
+      .get(`${this.prefix}probe`)
+      .options(this.callOptions())
+      .exec()
+      .then(
+        () => {
+          this.unreachable = undefined;
+        },
+        (err: unknown) => {
+          this.unreachable = err instanceof Error ? err : new Error(String(err));
+        },
+      )
+      .finally(() => {
+        this.probing = false;
+      });
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new StoreError(StoreCode.CLOSED, 'the etcd store is closed; open it again');
+  }
+}
+
+/** `http://HOST:PORT` URLs (TLS to etcd is not supported yet: refused with a clear message). */
+function checkEndpoints(endpoints: unknown): string[] {
+  if (!Array.isArray(endpoints) || endpoints.length === 0) {
+    throw new StoreError(
+      StoreCode.INVALID_ARGUMENT,
+      'give at least one etcd endpoint, e.g. http://127.0.0.1:2379',
+    );
+  }
+  for (const endpoint of endpoints) {
+    const url = URL.canParse(String(endpoint)) ? new URL(String(endpoint)) : undefined;
+    if (url?.protocol !== 'http:' || url.port === '' || url.pathname !== '/') {
+      throw new StoreError(
+        StoreCode.INVALID_ARGUMENT,
+        `etcd endpoint ${JSON.stringify(endpoint)} must be http://HOST:PORT (TLS to etcd is not supported yet)`,
+      );
+    }
+  }
+  return endpoints.map(String);
+}
+
+/** The JSON value a write puts (none for abort/remove); bounded by MAX_VALUE_BYTES. */
+function encodeValue(operation: Operation): string | undefined {
+  if (operation.op === 'abort' || operation.op === 'remove') return undefined;
+  const value = JSON.stringify(operation.data);
+  const bytes = Buffer.byteLength(value);
+  if (bytes > MAX_VALUE_BYTES) {
+    throw new StoreError(
+      StoreCode.INVALID_ARGUMENT,
+      `${operation.op === 'intent' ? 'intent' : 'allocation'} ${operation.data.id} is ${bytes} bytes as JSON; ` +
+        `the etcd store keeps at most ${MAX_VALUE_BYTES} bytes per record: use fewer placements`,
+    );
+  }
+  return value;
+}
+
+function decodeValue<T extends { id: string }>(
+  kv: IKeyValue,
+  key: string,
+  id: string,
+  check: (value: unknown, path: string) => T,
+): T {
+  let value: T;
+  try {
+    value = check(JSON.parse(kv.value.toString('utf8')), key);
+  } catch (err) {
+    if (!(err instanceof ShapeError) && !(err instanceof SyntaxError)) throw err;
+    throw corrupt(key, `${err.message}`);
+  }
+  if (value.id !== id) throw corrupt(key, `it holds id ${value.id}`);
+  return value;
+}
+
+function corrupt(key: string, problem: string): StoreError {
+  return new StoreError(
+    StoreCode.CORRUPT,
+    `etcd key ${key} cannot be trusted (${problem}): the store refuses it rather than guess. Fix or delete ` +
+      'the key (etcdctl), then start again.',
+    { key },
+  );
+}
+
+function revisionNumber(revision: string, what: string): number {
+  const n = Number(revision);
+  if (!Number.isSafeInteger(n) || n < 1) throw corrupt(what, `revision ${revision} is not usable`);
+  return n;
+}
+
+/** The end of the key range holding every key that starts with `prefix` (etcd's range_end). */
+function prefixEnd(prefix: Buffer): Buffer {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i]! < 0xff) {
+      end[i]! += 1;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return Buffer.from([0]);
+}
+
+/**
+ * The compare failed, but etcd already holds exactly what this write puts: an earlier attempt of this
+ * same write succeeded and its answer was lost (the client retried it). Removals cannot be told apart
+ * from another replica's and are not taken as done.
+ */
+function alreadyApplied(
+  operation: Operation,
+  value: string | undefined,
+  allocationKv: IKeyValue | undefined,
+  intentKv: IKeyValue | undefined,
+): boolean {
+  switch (operation.op) {
+    case 'intent':
+      return intentKv?.value.toString('utf8') === value && allocationKv === undefined;
+    case 'commit':
+      return allocationKv?.value.toString('utf8') === value && intentKv === undefined;
+    case 'update':
+      return allocationKv?.value.toString('utf8') === value;
+    default:
+      return false;
+  }
+}

@@ -1,0 +1,128 @@
+// Runs inside the guest of test/qemu/20.single-vm.qemu.ts, with the host's node over 9p and the
+// checkout's dist/ (so `npm run build` first). Argument: a JSON object from the host
+// { backend: 'pci' | 'vfio', sliceIndex, seed, sliceBaseBytes, sliceBytes, ownerKey, slot, descriptor }. Prints
+// progress lines and one
+// "RESULT {json}" line; the host checks everything it can from its own side (model registers, the
+// memory file) rather than trusting this report.
+import { createHash } from 'node:crypto';
+
+const importsStarted = Date.now();
+const dist = new URL('../../../dist/', import.meta.url);
+const { Adapter } = await import(new URL('driver/adapter.js', dist).href);
+const { addon } = await import(new URL('driver/native.js', dist).href);
+const { Slices } = await import(new URL('driver/slices.js', dist).href);
+const { loadBitstream } = await import(new URL('bitstream/loader.js', dist).href);
+const guest = await import(new URL('modes/qemu/guest.js', dist).href);
+
+const args = JSON.parse(process.argv[2]);
+const started = Date.now();
+const result = { steps: { imports: started - importsStarted } };
+const step = async (name, fn) => {
+  const t0 = Date.now();
+  const value = await fn();
+  result.steps[name] = Date.now() - t0;
+  console.log(`guest: ${name} done in ${Date.now() - t0} ms`);
+  return value;
+};
+
+/** The bytes the guest writes: SHA-256 in counter mode over the seed (the host computes the same). */
+function pattern(seed, bytes) {
+  const out = Buffer.alloc(bytes);
+  for (let i = 0, off = 0; off < bytes; i++, off += 32) {
+    createHash('sha256').update(`${seed}:${i}`).digest().copy(out, off);
+  }
+  return out;
+}
+
+await step('modules', () => guest.loadModules(guest.CXL_MODULES));
+const bdfs = guest.findIvshmemDevices();
+result.bdfs = bdfs;
+if (bdfs.length !== 1)
+  throw new Error(`expected one ivshmem adapter, found ${bdfs.length}: ${bdfs.join(', ')}`);
+const bdf = bdfs[0];
+
+if (args.backend === 'vfio') {
+  await step('bind-vfio', () => guest.bindVfio(bdf));
+} else {
+  // The vfio backend in a VM without an IOMMU must refuse at once with a diagnostic.
+  try {
+    Adapter.open(`vfio://${bdf}`).close();
+    result.vfioError = null;
+  } catch (err) {
+    result.vfioError = err.message;
+  }
+}
+
+const adapter = await step('open', () => Adapter.open(`${args.backend}://${bdf}`));
+// Count the interrupts that reach this process (MSI-X through VFIO eventfds; none with pci://): the
+// adapter's native device is wrapped before its first wait installs a watch.
+let delivered = 0;
+const device = adapter.device;
+const watch = device.watch.bind(device);
+// (the addon's methods are read-only on the prototype: define an own property instead)
+Object.defineProperty(device, 'watch', {
+  value: (vector, callback) =>
+    watch(
+      vector,
+      callback &&
+        ((count) => {
+          delivered += count;
+          callback(count);
+        }),
+    ),
+});
+result.identity = {
+  serial: adapter.identity.serial,
+  memoryBytes: adapter.identity.memoryBytes,
+  slots: adapter.identity.slots,
+  queues: adapter.identity.queues,
+  peerId: adapter.peerId,
+};
+const memdev = await step('pair', () => guest.cxlMemdevBySerial(BigInt(`0x${adapter.identity.serial}`)));
+const region = await step('region', () => guest.createRamRegion(memdev, adapter.identity.memoryBytes));
+result.region = region;
+
+const key = BigInt(args.ownerKey);
+const slices = new Slices(adapter);
+await step('slice', async () => {
+  await slices.reserve(args.sliceIndex, {
+    kind: 'memory',
+    ownerKey: key,
+    base: args.sliceBaseBytes,
+    length: args.sliceBytes,
+  });
+  await slices.activate(args.sliceIndex, key);
+});
+const data = pattern(args.seed, args.sliceBytes);
+await step('dax-write', () => {
+  const map = new (addon().MemoryMapping)(
+    `dax:///dev/${region.dax}`,
+    region.dpaOffsetBytes + args.sliceBaseBytes,
+    args.sliceBytes,
+  );
+  new Uint8Array(map.buffer).set(data);
+  const back = Buffer.from(new Uint8Array(map.buffer));
+  map.close();
+  if (!back.equals(data)) throw new Error('the dax mapping does not read back what was written');
+});
+result.writtenSha256 = createHash('sha256').update(data).digest('hex');
+
+// A misaligned dax mapping is refused with a message, not a crash.
+try {
+  new (addon().MemoryMapping)(`dax:///dev/${region.dax}`, 4096, 4096).close();
+  result.misalignedError = null;
+} catch (err) {
+  result.misalignedError = err.message;
+}
+
+const loaded = await step('bitstream', () => loadBitstream(adapter, args.slot, args.descriptor));
+result.interruptsDelivered = delivered;
+result.loaded = {
+  id: loaded.id,
+  function: loaded.function,
+  payloadSha256: loaded.payloadSha256,
+  slot: loaded.slot.index,
+};
+adapter.close();
+result.totalMs = Date.now() - started;
+console.log(`RESULT ${JSON.stringify(result)}`);

@@ -1,0 +1,144 @@
+// The live index's compact structures against plain references: owner numbers against a Map, the
+// typed free list against the array functions of extents.ts, and slice columns that must widen
+// (16-bit, 32-bit, doubles) against the slices they were given.
+import { describe, expect, it } from 'vitest';
+import { ExtentColumn } from '../../src/rvl/extent-column.js';
+import { type Extent, giveRange, takeRange } from '../../src/rvl/extents.js';
+import { AvailabilityIndex, buildAvailability, type ExistingSlice } from '../../src/rvl/index.js';
+import { Owners } from '../../src/rvl/owners.js';
+import { type Keyed, SortedList } from '../../src/rvl/sorted-list.js';
+import { Prng } from '../helpers/prng.js';
+import { adapter, contexts, GiB, loaded, MiB, memory, pool } from './fixtures.js';
+
+describe('compact live state', () => {
+  it('owner numbers follow a Map through acquire and release (reuse, growth, deletion inside probe runs)', () => {
+    const rng = new Prng(11);
+    const owners = new Owners();
+    const model = new Map<string, { id: number; count: number; adapters: Set<string> }>();
+    for (let step = 0; step < 8000; step++) {
+      const name = `a-${rng.int(0, 400)}`;
+      const live = model.get(name);
+      if (live && rng.chance(0.5)) {
+        owners.release(live.id);
+        if (--live.count === 0) model.delete(name);
+      } else {
+        const adapterId = `ra${rng.int(0, 3)}`;
+        const id = owners.acquire(name, adapterId);
+        if (live) expect(id).toBe(live.id);
+        else expect([...model.values()].map((m) => m.id)).not.toContain(id);
+        const entry = live ?? { id, count: 0, adapters: new Set<string>() };
+        entry.count++;
+        entry.adapters.add(adapterId);
+        model.set(name, entry);
+      }
+      if (step % 400 === 0 || step > 7990) {
+        expect(owners.size).toBe(model.size);
+        for (let n = 0; n <= 400; n++) {
+          const m = model.get(`a-${n}`);
+          expect(owners.idOf(`a-${n}`)).toBe(m?.id);
+          if (m) {
+            expect(owners.name(m.id)).toBe(`a-${n}`);
+            expect(new Set(owners.adaptersOf(`a-${n}`))).toEqual(m.adapters);
+          }
+        }
+      }
+    }
+  });
+
+  it('ordered lists (packed extent keys, then unpacked) keep the order and answers of a sorted array', () => {
+    const rng = new Prng(13);
+    const list = new SortedList(3, 4);
+    const reference: Keyed[] = [];
+    const order = (x: Keyed, y: Keyed) => x.k0 - y.k0 || x.k1 - y.k1 || x.k2 - y.k2;
+    const key = (k0: number, k1: number, k2: number): Keyed => ({ k0, k1, k2, k3: 0 });
+    for (let step = 0; step < 4000; step++) {
+      // After 3000 steps a base that is no multiple of 4 (and one past 2^26 units) unpacks the list.
+      const odd = step === 3000 ? 1 : step === 3001 ? 4 * 2 ** 26 : 0;
+      if (reference.length && rng.chance(0.4) && !odd) {
+        const [k] = reference.splice(rng.int(0, reference.length - 1), 1);
+        expect(list.remove(k!)).toBe(true);
+        expect(list.remove(k!)).toBe(false);
+      } else {
+        const k = key(rng.int(1, 50), rng.int(0, 30), 4 * rng.int(0, 40) + odd);
+        if (reference.some((r) => order(r, k) === 0)) continue;
+        list.insert(k);
+        reference.push(k);
+      }
+      reference.sort(order);
+      if (step % 50 === 0 || (step >= 2999 && step <= 3003)) {
+        expect(list.toArray()).toEqual(reference);
+        const need = rng.int(1, 52);
+        const skip = rng.int(0, 30);
+        const probe = key(need, Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY);
+        const want = reference.find((r) => r.k0 >= need && r.k1 !== skip);
+        expect(list.find(probe, (rank) => rank !== skip)).toEqual(want);
+      }
+    }
+    expect(list.size).toBe(reference.length);
+  });
+
+  it('the typed free list edits as takeRange and giveRange do, and reports the same changes', () => {
+    const rng = new Prng(12);
+    const limit = 1000;
+    let reference: Extent[] = [{ base: 0, length: limit }];
+    const column = new ExtentColumn(reference);
+    const taken: Extent[] = [];
+    for (let step = 0; step < 3000; step++) {
+      if (taken.length && rng.chance(0.45)) {
+        const [t] = taken.splice(rng.int(0, taken.length - 1), 1);
+        const want = giveRange(reference, t!.base, t!.length);
+        expect(column.give(t!.base, t!.length)).toEqual(want);
+      } else if (reference.length) {
+        const e = rng.pick(reference);
+        const base = e.base + rng.int(0, e.length - 1);
+        const length = rng.int(1, e.base + e.length - base);
+        expect(column.contains(base, length)).toBe(true);
+        const want = takeRange(reference, base, length);
+        expect(column.take(base, length)).toEqual(want);
+        taken.push({ base, length });
+      }
+      reference = [...reference];
+      expect(column.toArray()).toEqual(reference);
+      expect(column.size).toBe(reference.length);
+    }
+    // Bad edits are refused as the array functions refuse them.
+    const free = reference[0]!;
+    expect(() => column.give(free.base, 1)).toThrow(/already free/);
+    const used = taken[0]!;
+    expect(() => column.take(used.base, used.length)).toThrow(/not free/);
+  });
+
+  it('slice columns widen (16-bit units, 32-bit units, doubles) and keep every number exact', () => {
+    const big = adapter('a0', {
+      memoryBytes: 2 ** 44,
+      memoryAlignBytes: 2 * MiB,
+      slotCount: 70000,
+      slots: [loaded(66000, 'aes-256-gcm')],
+    });
+    const start: ExistingSlice[] = [memory('a0', 3, 0, 2 * MiB, 'x'), memory('a0', 0, 4 * MiB, 2 * MiB, 'y')];
+    const index = AvailabilityIndex.fromInventory(pool([big], start));
+    const sorted = (slices: ExistingSlice[]) => [...slices].sort((a, b) => a.entry - b.entry);
+    expect(index.toInventory().slices).toEqual(sorted(start));
+    // 2^40 bytes are 2^19 units of 2 MiB: past 16 bits.
+    const far = memory('a0', 5, 2 ** 40, GiB, 'z');
+    index.applyAdapterReport(big, [...start, far]);
+    expect(index.toInventory().slices).toEqual(sorted([...start, far]));
+    // An unaligned slice made by someone else: no unit holds it, doubles do.
+    const odd = memory('a0', 1, 8 * MiB + 5, 7, 'w');
+    // A context in a slot past 16 bits.
+    const ctx = contexts('a0', 200, 66000, 2, 3);
+    const all = [...start, far, odd, ctx];
+    const report = index.applyAdapterReport(big, all);
+    expect(report.foreign).toEqual([odd, ctx]);
+    expect(index.toInventory().slices).toEqual(sorted(all));
+    // The live state still equals the from-scratch one.
+    const rebuilt = buildAvailability(pool([big], all)).adapters[0]!;
+    const live = index.adapter('a0')!;
+    expect(live.freeMemory).toEqual(rebuilt.freeMemory);
+    expect(live.memorySlackBytes).toBe(rebuilt.memorySlackBytes);
+    expect(live.freeEntries).toEqual(rebuilt.freeEntries);
+    expect(live.slots[66000]!.freeContexts).toEqual(rebuilt.slots[66000]!.freeContexts);
+    expect(index.release('z')).toBe(1);
+    expect(index.toInventory().slices).toEqual(sorted([...start, odd, ctx]));
+  });
+});

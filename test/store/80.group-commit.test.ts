@@ -1,0 +1,69 @@
+// Group commit (issue 11 item 4): concurrent writes share one fsync, and each write's promise resolves
+// only once its own record is on disk (the kill test in 70.kill.test.ts checks the same across SIGKILL
+// with concurrent writers).
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { JournalStore } from '../../src/store/index.js';
+import { allocation, intent, plain, tempDir } from './helpers.js';
+
+describe('group commit', () => {
+  it('64 concurrent commits: fewer fsyncs than commits, all durable on reopen', async () => {
+    const dir = tempDir();
+    const store = JournalStore.open(dir);
+    const ids = Array.from({ length: 64 }, (_, i) => `g${i}`);
+    await Promise.all(ids.map((id) => store.commit(allocation(id))));
+    expect(store.lastSeq).toBe(64);
+    expect(store.journalFsyncs).toBeGreaterThanOrEqual(1);
+    expect(store.journalFsyncs).toBeLessThan(64);
+    await store.close();
+    const again = JournalStore.open(dir);
+    expect(Object.keys(plain(again.load()).allocations).sort()).toEqual([...ids].sort());
+    await again.close();
+  });
+
+  it('one writer at a time: sequential commits cost one fsync each', async () => {
+    const store = JournalStore.open(tempDir());
+    for (let i = 0; i < 5; i++) await store.commit(allocation(`s${i}`));
+    expect(store.journalFsyncs).toBe(5);
+    await store.close();
+  });
+
+  it("each promise resolves only after its record is in the fsync'd journal", async () => {
+    const dir = tempDir();
+    const store = JournalStore.open(dir);
+    const checks = Array.from({ length: 32 }, (_, i) => {
+      const fsyncsWhenQueued = store.journalFsyncs;
+      return store.commit(allocation(`c${i}`)).then(() => {
+        const journal = fs.readFileSync(join(dir, 'journal.jsonl'), 'utf8');
+        return journal.includes(`"id":"c${i}"`) && store.journalFsyncs > fsyncsWhenQueued;
+      });
+    });
+    expect(await Promise.all(checks)).toEqual(checks.map(() => true));
+    await store.close();
+  });
+
+  it('a refused write in a batch fails alone; load() shows only durable state while writes are queued', async () => {
+    const store = JournalStore.open(tempDir());
+    await store.recordIntent(intent('i1'));
+    const ok = store.commit(allocation('i1'));
+    const dup = store.commit(allocation('i1')); // checked against the queued commit: CONFLICT at once
+    const other = store.commit(allocation('o1'));
+    expect(store.load().allocations.size, 'nothing is visible before it is durable').toBe(0);
+    await expect(dup).rejects.toMatchObject({ code: 'STORE_CONFLICT' });
+    await Promise.all([ok, other]);
+    expect([...store.load().allocations.keys()].sort()).toEqual(['i1', 'o1']);
+    await store.close();
+  });
+
+  it('close() waits for the writes in flight', async () => {
+    const dir = tempDir();
+    const store = JournalStore.open(dir);
+    const writes = Array.from({ length: 16 }, (_, i) => store.commit(allocation(`w${i}`)));
+    await store.close();
+    await Promise.all(writes);
+    const again = JournalStore.open(dir);
+    expect(again.load().allocations.size).toBe(16);
+    await again.close();
+  });
+});
