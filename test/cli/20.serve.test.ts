@@ -56,12 +56,12 @@ async function withOneAllocation(): Promise<{ state: string; journal: string; id
 }
 
 describe('serve: fatal startup errors exit', () => {
-  it('a store held by another serve: exit 1 with the LOCKED message, the first keeps serving', async () => {
+  it('a store held by another serve: exit 1 with the STORE_LOCKED message, the first keeps serving', async () => {
     const state = stateDir();
     const first = await start(state);
     const { code, stderr } = await serveFails(base(state));
     expect(code).toBe(1);
-    expect(stderr).toMatch(/is open in process \d+.*\[LOCKED\]/s);
+    expect(stderr).toMatch(/is open in process \d+.*\[STORE_LOCKED\]/s);
     expect((await fetch(`${first.url}/healthz`)).status).toBe(200);
   }, 60_000);
 
@@ -75,7 +75,7 @@ describe('serve: fatal startup errors exit', () => {
 });
 
 describe('serve: damage at the journal end is refused unless --repair', () => {
-  it('a flipped byte in the last complete line: exit 1 CORRUPT; --repair starts, logs the note, rolls it back', async () => {
+  it('a flipped byte in the last complete line: exit 1 STORE_CORRUPT; --repair starts, logs the note, rolls it back', async () => {
     const { state, journal, id } = await withOneAllocation();
     const bytes = fs.readFileSync(journal);
     const lastStart = bytes.lastIndexOf(0x0a, bytes.length - 2) + 1;
@@ -83,7 +83,7 @@ describe('serve: damage at the journal end is refused unless --repair', () => {
     fs.writeFileSync(journal, bytes);
     const refused = await serveFails(base(state));
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/the last, is complete but damaged .*--repair.*\[CORRUPT\]/s);
+    expect(refused.stderr).toMatch(/the last, is complete but damaged .*--repair.*\[STORE_CORRUPT\]/s);
     expect(fs.readFileSync(journal).equals(bytes), 'a refused start rewrites nothing').toBe(true);
 
     const repaired = await start(state, ['--repair']);
@@ -97,14 +97,14 @@ describe('serve: damage at the journal end is refused unless --repair', () => {
     ['emptied', (journal: string) => fs.writeFileSync(journal, '')],
     ['deleted', (journal: string) => fs.rmSync(journal)],
   ])(
-    'an %s journal while the store held records: exit 1 CORRUPT, --repair starts',
+    'an %s journal while the store held records: exit 1 STORE_CORRUPT, --repair starts',
     async (_how, damage) => {
       const { state, journal } = await withOneAllocation();
       damage(journal);
       const refused = await serveFails(base(state));
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(
-        /journal\.jsonl is (empty|missing), but .*store\.json says records .*\[CORRUPT\]/s,
+        /journal\.jsonl is (empty|missing), but .*store\.json says records .*\[STORE_CORRUPT\]/s,
       );
       const repaired = await start(state, ['--repair']);
       expect(repaired.stderr()).toMatch(/repair: .*journal\.jsonl is (empty|missing)/);

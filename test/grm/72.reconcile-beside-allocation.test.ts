@@ -105,7 +105,7 @@ describe('reconciliation beside allocation', () => {
     const [slice] = tables();
     expect(slice).toMatchObject({
       adapter: port,
-      index: p.slice,
+      entry: p.slice,
       kind: 'memory',
       base: p.offset,
       state: 'active',
