@@ -2,26 +2,23 @@
 // Inter-server DMA throughput (ra-spec §8.9): two ra-model processes ("servers") joined by one
 // fabric directory; a 64 MiB OP_COPY on server A's adapter moves a slice of A into a slice of B's
 // adapter. Reference, measured in the same run on the same machine: C memcpy between two
-// MAP_SHARED files (build/Release/ra-bench memcpy), which is what the model's engine does per chunk.
+// MAP_SHARED files (build/Release/ra-bench memcpy from A's memory file into B's), which is what the
+// model's engine does per chunk.
 // Not a test: nothing here fails on noise. Needs `npm run build` (dist/ and build/Release/).
 //   node scripts/bench/fabric.mjs [--quick]
 // value: median GB/s of the timed copies after warm-up (doorbell to completion, as a driver sees it).
-// referenceValue: median over runs of ra-bench's best-of-N memcpy (favours the reference slightly).
+// referenceValue: median of ra-bench's memcpy samples (after its own warm-up) on the same pages.
 // ratio = value / referenceValue: the fraction of memcpy speed the fabric DMA reaches (1 = as fast).
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { cReference, MiB, median, root } from './stats.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const MiB = 1024 * 1024;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-function memcpyGbPerSec(dir, bytes, reps) {
-  const tool = path.join(root, 'build/Release/ra-bench');
-  const out = execFileSync(tool, ['memcpy', dir, String(bytes), String(reps)], { encoding: 'utf8' });
-  return JSON.parse(out).gbPerSec;
+/** C memcpy from A's memory file to B's, the same pages the fabric copy moves (GB/s per sample). */
+function memcpyGbPerSec(srcFile, dstFile, bytes, reps) {
+  return cReference('memcpy', srcFile, 0, dstFile, 0, bytes, 1, reps);
 }
 
 export async function run({ quick = false } = {}) {
@@ -72,10 +69,14 @@ export async function run({ quick = false } = {}) {
         gbps.push(bytes / Number(process.hrtime.bigint() - t0));
       }
       const value = median(gbps);
-      const refRuns = Array.from({ length: quick ? 3 : 5 }, () =>
-        memcpyGbPerSec(fabricDir, bytes, quick ? 3 : 5),
+      const referenceValue = median(
+        memcpyGbPerSec(
+          path.join(A.model.dir, 'ra0.mem'),
+          path.join(B.model.dir, 'ra0.mem'),
+          bytes,
+          quick ? 5 : 15,
+        ),
       );
-      const referenceValue = median(refRuns);
       return [
         {
           name: 'dma.fabric_gbps.64MiB',

@@ -13,7 +13,7 @@ describe('rafabric demo', () => {
       { encoding: 'utf8', timeout: 120_000 },
     );
     expect(r.stderr).not.toMatch(/Error/);
-    expect(r.status).toBe(0);
+    expect(r.status, `${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`).toBe(0);
     const out = JSON.parse(r.stdout) as { ok: boolean; steps: { step: string; check: string }[] };
     expect(out.ok).toBe(true);
     expect(out.steps.length).toBeGreaterThanOrEqual(7);

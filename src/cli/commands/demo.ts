@@ -161,11 +161,29 @@ export async function runDemo(o: {
         resources: [{ kind: 'memory', bytes: GiB }],
         policy: { idleReclaimMs: 200 },
       });
-      await new Promise((r) => setTimeout(r, 300));
-      const events = await grm.exclusive(() => reallocateOnce(grm));
-      const reclaimed = events.some((e) => e.allocation === idle.id && e.action === 'idle-reclaimed');
+      // The background loop (every second) or this pass may be the one that reclaims it: wait until
+      // the allocation is gone, then check its slice is gone from the adapters' slice tables too.
+      const gone = () => !grm.list(tenant).some((a) => a.id === idle.id);
+      const deadline = Date.now() + 10_000;
+      while (!gone() && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        await grm.exclusive(() => reallocateOnce(grm));
+      }
+      // Read back from the slice tables: the entry the allocation held must no longer hold its extent.
+      const held = idle.resources[0]!.placements[0]!;
+      const adapters = await grm.listAdapters();
+      const sliceLeft = adapters.some(
+        (a) =>
+          a.id === held.adapter &&
+          a.slices.some((s) => s.entry === held.slice && s.kind === 'memory' && s.base === held.offset),
+      );
+      const reclaimed = gone() && !sliceLeft;
       return {
-        result: reclaimed ? 'unused for 200 ms: reclaimed by the reallocation loop' : 'not reclaimed',
+        result: reclaimed
+          ? 'unused for 200 ms: reclaimed by the reallocation loop; its slice is free on the adapter'
+          : sliceLeft
+            ? 'its slice is still programmed on the adapter'
+            : 'not reclaimed within 10 s',
         placements: where(idle),
         check: reclaimed ? 'pass' : 'FAIL',
       };
