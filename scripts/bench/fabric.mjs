@@ -15,7 +15,6 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { cReference, MiB, median, root } from './stats.mjs';
 
-
 /** C memcpy from A's memory file to B's, the same pages the fabric copy moves (GB/s per sample). */
 function memcpyGbPerSec(srcFile, dstFile, bytes, reps) {
   return cReference('memcpy', srcFile, 0, dstFile, 0, bytes, 1, reps);
