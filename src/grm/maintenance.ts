@@ -159,3 +159,34 @@ export function maintenanceOf(ctx: GrmContext, startupIntents: Map<string, Inten
     lastJobEndedMs: (id) => ctx.jobsEndedMs.get(id) ?? 0,
   };
 }
+
+/** What a background pass needs: the maintenance interface and the GRM's one-pass-at-a-time gate. */
+export interface MaintainedGrm {
+  maintenance: Maintenance;
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * Runs `pass` every `intervalMs`, beside allocation, never two at once (a pass still running when the
+ * timer fires skips that tick); a failed pass is logged as `what`. Returns stop().
+ */
+export function startPeriodicPass(
+  grm: MaintainedGrm,
+  what: string,
+  pass: () => Promise<unknown>,
+  intervalMs: number,
+): () => void {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    grm
+      .exclusive(pass)
+      .catch((err: Error) => grm.maintenance.log.error({ err: err.message }, `${what} failed`))
+      .finally(() => {
+        running = false;
+      });
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

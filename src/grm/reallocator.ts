@@ -6,7 +6,7 @@
 // what only the GRM knows: an allocation with a job in flight is in use.
 import { grew, idleSlices, type SliceSample } from '../rvl/reclaim.js';
 import type { StoredAllocation } from '../store/store.js';
-import type { Maintenance } from './maintenance.js';
+import { type MaintainedGrm, type Maintenance, startPeriodicPass } from './maintenance.js';
 
 export interface ReallocationEvent {
   allocation: string;
@@ -142,21 +142,6 @@ export async function reallocateOnce(
 }
 
 /** Runs reallocateOnce every `intervalMs` (beside allocation) until the returned stop() is called. */
-export function startReallocator(
-  grm: { maintenance: Maintenance; exclusive<T>(fn: () => Promise<T>): Promise<T> },
-  intervalMs: number,
-): () => void {
-  let running = false;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = true;
-    grm
-      .exclusive(() => reallocateOnce(grm))
-      .catch((err: Error) => grm.maintenance.log.error({ err: err.message }, 'reallocation pass failed'))
-      .finally(() => {
-        running = false;
-      });
-  }, intervalMs);
-  timer.unref();
-  return () => clearInterval(timer);
+export function startReallocator(grm: MaintainedGrm, intervalMs: number): () => void {
+  return startPeriodicPass(grm, 'reallocation pass', () => reallocateOnce(grm), intervalMs);
 }

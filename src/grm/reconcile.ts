@@ -5,7 +5,7 @@
 // released; an allocation whose slice vanished is marked lost. Slices held by reservations (allocations,
 // resizes and migrations configuring) and running jobs' scratch slices are in flight, not differences.
 // It runs at start, in the background beside allocation, and notices agents that answer again.
-import type { CheckedSlice, Maintenance } from './maintenance.js';
+import { type CheckedSlice, type MaintainedGrm, type Maintenance, startPeriodicPass } from './maintenance.js';
 
 export interface Difference {
   kind: 'rolled-back-intent' | 'orphan-slice' | 'stray-slice' | 'lost-allocation';
@@ -83,21 +83,6 @@ export async function reconcile(grm: { maintenance: Maintenance }): Promise<Diff
 }
 
 /** Runs a reconciliation pass every `intervalMs` (one at a time, beside allocation) until stop(). */
-export function startReconciler(
-  grm: { maintenance: Maintenance; exclusive<T>(fn: () => Promise<T>): Promise<T> },
-  intervalMs: number,
-): () => void {
-  let running = false;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = true;
-    grm
-      .exclusive(() => reconcile(grm))
-      .catch((err: Error) => grm.maintenance.log.error({ err: err.message }, 'reconciliation pass failed'))
-      .finally(() => {
-        running = false;
-      });
-  }, intervalMs);
-  timer.unref();
-  return () => clearInterval(timer);
+export function startReconciler(grm: MaintainedGrm, intervalMs: number): () => void {
+  return startPeriodicPass(grm, 'reconciliation pass', () => reconcile(grm), intervalMs);
 }
