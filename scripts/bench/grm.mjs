@@ -35,7 +35,7 @@ export async function run({ quick }) {
   const modelDir = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/rafabric-bench-model-') : undefined;
   if (modelDir) symlinkSync(modelDir, path.join(stateDir, 'model'));
   const server = await startServe(stateDir);
-  // serve stops its model on SIGTERM; should serve itself hang, the model it started goes by its pid
+  // serve stops its model on SIGTERM (--stop-model); should serve itself hang, the model it started goes by its pid
   const stopModel = () => {
     try {
       process.kill(Number(readFileSync(path.join(stateDir, 'model', 'ra-model.pid'), 'utf8')), 'SIGTERM');
@@ -102,6 +102,7 @@ async function startServe(stateDir) {
       '0',
       '--state',
       stateDir,
+      '--stop-model', // with --state a graceful stop would leave the device model running
       '--tokens',
       `bench=${token}`,
     ],

@@ -42,6 +42,7 @@ describe('rafabric adapters | alloc | exec | free against a real serve', () => {
         '0',
         '--state',
         state,
+        '--stop-model', // with --state a graceful stop would leave the device model running
         '--tokens',
         `alice=${TOKEN}`,
       ],
