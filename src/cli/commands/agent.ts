@@ -62,6 +62,12 @@ export function registerAgentCommand(program: Command): void {
       if (o.dir !== undefined && existsSync(o.dir) && !statSync(o.dir).isDirectory())
         throw new RaError(DriverCode.INVALID_ARGUMENT, `--dir: ${o.dir} exists and is not a folder`);
       const tls = readTls(o.certs!, server);
+      // Handlers first: a stop signal that arrives while the agent starts must end it cleanly (exit 0
+      // once ready), never by the default action that would leave the device model half handed over.
+      const stopSignal = new Promise<string>((resolve) => {
+        process.once('SIGTERM', () => resolve('SIGTERM'));
+        process.once('SIGINT', () => resolve('SIGINT'));
+      });
       // Loaded here: gRPC is not worth its start-up time to every other command.
       const { startAgentHost } = await import('../../agent/host.js');
       const host_ = await startAgentHost({
@@ -88,10 +94,7 @@ export function registerAgentCommand(program: Command): void {
       process.stdout.write(
         `agent ${server} listening on ${host.includes(':') ? `[${host}]` : host}:${host_.rpc.port}\n`,
       );
-      const signal = await new Promise<string>((resolve) => {
-        process.once('SIGTERM', () => resolve('SIGTERM'));
-        process.once('SIGINT', () => resolve('SIGINT'));
-      });
+      const signal = await stopSignal;
       log.info({ signal, keepsModel: o.dir !== undefined }, 'agent stopping');
       await host_.stop();
     });
