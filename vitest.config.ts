@@ -8,5 +8,10 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // In CI only, a failed test runs once more. Two tests (test/grm/70.concurrency-64 and
+    // test/agent/50.agent-command, "with --dir ...") failed once each in four clean-clone runs when
+    // the 2-core machine was loaded. Retrying keeps a flake from blocking a landing, and a test that
+    // fails twice still fails. Each flake is named in the issue notes: find the cause, then remove this.
+    retry: process.env.CI ? 1 : 0,
   },
 });
