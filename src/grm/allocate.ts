@@ -5,7 +5,13 @@
 import { randomBytes } from 'node:crypto';
 import { RaError } from '../common/errors.js';
 import { ownerKeyHex, randomOwnerKey } from '../common/owner-key.js';
-import { type PlannedSlice, type PlanResult, type Reservation, RvlCode } from '../rvl/index.js';
+import {
+  type PlannedSlice,
+  type PlanResult,
+  type Reservation,
+  type Resource,
+  RvlCode,
+} from '../rvl/index.js';
 import type { StoredAllocation } from '../store/store.js';
 import { configure, unprogram } from './configure.js';
 import { type GrmContext, resourceOf, toPublicPlacement, unavailable } from './context.js';
@@ -149,7 +155,7 @@ export async function replaceFailedSlices(
   a: StoredAllocation,
   failed: (adapter: string) => boolean,
 ): Promise<StoredAllocation> {
-  const wanted = a.resources.map((r): ResourceRequest | undefined => {
+  const wanted = a.resources.map((r): Resource | undefined => {
     const gone = r.placements.filter((p) => failed(p.adapter));
     if (gone.length === 0) return undefined;
     if (r.kind === 'memory') return { kind: 'memory', bytes: gone.reduce((n, p) => n + (p.bytes ?? 0), 0) };

@@ -1,5 +1,5 @@
-// The GRM's public data model: what clients ask for and what they get back (HTTP API, CLI). The
-// shapes the store keeps too are in src/common/model.ts (re-exported here).
+// The GRM's public interface. Its data model (requests, allocations, placements) is the schema in
+// src/common/schema/model.ts, with types derived from it (src/common/model.ts, re-exported here).
 
 export type {
   AllocatedResource,
@@ -7,25 +7,13 @@ export type {
   AllocationPolicy,
   AllocationRequest,
   AllocationState,
+  JobRequest,
   Placement,
+  ResizeRequest,
   ResourceRequest,
 } from '../common/model.js';
 
 import type { Allocation } from '../common/model.js';
-
-export interface ResizeRequest {
-  /** Index into resources; the resource must be memory or compute. */
-  resource: number;
-  bytes?: number;
-  units?: number;
-}
-
-export interface JobRequest {
-  function: string;
-  params?: { key?: string; iv?: string; m?: number; n?: number; k?: number };
-  /** base64 */
-  input: string;
-}
 
 export interface AdapterView {
   id: string;

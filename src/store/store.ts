@@ -4,22 +4,12 @@
 // intent before it touches any adapter, and answers 201 only after commit()'s promise has resolved.
 // Writes are promises so a store can group concurrent commits under one fsync (journal-store.ts): each
 // resolves only once its own record is durable, and rejects when it is not (then nothing changed).
-import type { Allocation, Placement } from '../common/model.js';
+// The records it keeps (StoredAllocation: an allocation with its owner key; Intent: an allocation being
+// configured) are the data model's (src/common/schema/model.ts), checked against it on every write and
+// read (validate.ts).
+import type { Intent, StoredAllocation } from '../common/model.js';
 
-export interface StoredAllocation extends Allocation {
-  /** The key written into every slice-table entry of the allocation: 16 hex digits. */
-  ownerKey: string;
-}
-
-/** An allocation being configured: written before any adapter is touched, so a restart can roll it back. */
-export interface Intent {
-  id: string;
-  tenant: string;
-  ownerKey: string;
-  /** Adapter + slice entries about to be programmed. */
-  placements: Placement[];
-  createdAt: string;
-}
+export type { Intent, StoredAllocation };
 
 /** What opening the store found and repaired (an in-memory store never repairs anything). */
 export interface StoreDiagnostics {

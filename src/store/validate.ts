@@ -1,9 +1,13 @@
-// Shape and type checks for everything the store accepts from a caller or reads back from disk.
-// Checks are strict (unknown fields are refused) so that a typo in a caller, or a damaged file, is caught
-// at the boundary instead of surfacing later as a wrong allocation. Each failure names the field's path.
-import type { AllocatedResource, AllocationPolicy, Placement } from '../common/model.js';
+// Shape and type checks for everything the store accepts from a caller or reads back from disk: the
+// data model's schemas (src/common/schema/model.ts: the same ones the GRM's requests are validated
+// against, so the store accepts every record the GRM can make) compiled by ajv. Checks are strict
+// (unknown fields are refused) so that a typo in a caller, or a damaged file, is caught at the
+// boundary instead of surfacing later as a wrong allocation. Each failure names the field's path.
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import type { Intent, StoredAllocation } from '../common/model.js';
+import { intentSchema, MAX_EXACT_INTEGER, storedAllocationSchema } from '../common/schema/model.js';
+import { compile, firstProblem, type Wording } from '../common/schema/validator.js';
 import { StoreCode, StoreError } from './errors.js';
-import type { Intent, StoredAllocation } from './store.js';
 
 type Fields = Record<string, unknown>;
 
@@ -13,6 +17,7 @@ export class ShapeError extends Error {
 }
 
 function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') {
@@ -36,130 +41,39 @@ export function fields(value: unknown, path: string, allowed: readonly string[])
   return value as Fields;
 }
 
-function array(value: unknown, path: string): unknown[] {
-  if (!Array.isArray(value)) fail(path, 'an array', value);
-  return value;
-}
+/** The store's words: an operator reading about a damaged file or a caller's bug. */
+const storeWording: Wording = {
+  alternatives: (values) => values.map(String).join(' | '),
+  integer: (minimum, maximum) =>
+    `an integer >= ${minimum ?? 0}${maximum === MAX_EXACT_INTEGER ? ' below 2^53' : maximum === undefined ? '' : ` and <= ${maximum}`}`,
+};
 
-function text(o: Fields, key: string, path: string, optional = false): void {
-  const value = o[key];
-  if (value === undefined && optional) return;
-  if (typeof value !== 'string' || value.length === 0) fail(`${path}.${key}`, 'a non-empty string', value);
-}
-
-function count(o: Fields, key: string, path: string, optional = false, min = 0): void {
-  const value = o[key];
-  if (value === undefined && optional) return;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    fail(`${path}.${key}`, `an integer >= ${min}`, value);
+function shapeError(errors: readonly ErrorObject[], value: unknown, path: string): ShapeError {
+  const problem = firstProblem(errors, value, path, storeWording);
+  if (problem.unknownFields) {
+    return new ShapeError(
+      `${problem.field}.${problem.unknownFields[0]} is not a known field (known: ${problem.knownFields?.join(', ')})`,
+    );
   }
+  return new ShapeError(`${problem.field} ${problem.rule} (got ${describe(problem.value)})`);
 }
 
-function timestamp(o: Fields, key: string, path: string, optional = false): void {
-  const value = o[key];
-  if (value === undefined && optional) return;
-  if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) {
-    fail(`${path}.${key}`, 'a date-time string', value);
-  }
+function checker<T>(validate: ValidateFunction<T>) {
+  return (value: unknown, path: string): T => {
+    if (!validate(value)) throw shapeError(validate.errors ?? [], value, path);
+    return value;
+  };
 }
 
-function oneOf(o: Fields, key: string, path: string, allowed: readonly string[]): void {
-  const value = o[key];
-  if (typeof value !== 'string' || !allowed.includes(value)) {
-    fail(`${path}.${key}`, allowed.join(' | '), value);
-  }
-}
-
-function ownerKey(o: Fields, path: string): void {
-  const value = o.ownerKey;
-  if (typeof value !== 'string' || !/^[0-9a-fA-F]{16}$/.test(value)) {
-    fail(`${path}.ownerKey`, '16 hex digits', value);
-  }
-}
-
-const placementFields = ['adapter', 'slice', 'offset', 'bytes', 'units', 'slot', 'context', 'contexts'];
-
-function checkPlacement(value: unknown, path: string): Placement {
-  const o = fields(value, path, placementFields);
-  text(o, 'adapter', path);
-  count(o, 'slice', path);
-  for (const key of placementFields.slice(2)) count(o, key, path, true);
-  return o as unknown as Placement;
-}
-
-function checkPlacements(value: unknown, path: string): void {
-  array(value, path).forEach((p, i) => {
-    checkPlacement(p, `${path}[${i}]`);
-  });
-}
-
-function checkResource(value: unknown, path: string): AllocatedResource {
-  const o = fields(value, path, ['kind', 'function', 'bitstream', 'bytes', 'units', 'placements']);
-  oneOf(o, 'kind', path, ['accelerator', 'memory', 'compute', 'logic']);
-  text(o, 'function', path, true);
-  text(o, 'bitstream', path, true);
-  count(o, 'bytes', path, true);
-  count(o, 'units', path, true);
-  checkPlacements(o.placements, `${path}.placements`);
-  return o as unknown as AllocatedResource;
-}
-
-function checkPolicy(value: unknown, path: string): AllocationPolicy {
-  const o = fields(value, path, [
-    'sameServer',
-    'maxAdapters',
-    'allowSplit',
-    'leaseMs',
-    'idleReclaimMs',
-    'onAdapterFailure',
-  ]);
-  text(o, 'sameServer', path, true);
-  count(o, 'maxAdapters', path, true, 1);
-  if (o.allowSplit !== undefined && typeof o.allowSplit !== 'boolean') {
-    fail(`${path}.allowSplit`, 'a boolean', o.allowSplit);
-  }
-  count(o, 'leaseMs', path, true);
-  count(o, 'idleReclaimMs', path, true);
-  if (o.onAdapterFailure !== undefined && o.onAdapterFailure !== 'fail' && o.onAdapterFailure !== 'replace') {
-    fail(`${path}.onAdapterFailure`, '"fail" or "replace"', o.onAdapterFailure);
-  }
-  return o as AllocationPolicy;
-}
-
-const allocationFields = [
-  'id',
-  'tenant',
-  'state',
-  'resources',
-  'policy',
-  'createdAt',
-  'leaseExpiresAt',
-  'ownerKey',
-];
+const validStoredAllocation = checker(compile<StoredAllocation>(storedAllocationSchema));
+const validIntent = checker(compile<Intent>(intentSchema));
 
 export function checkAllocation(value: unknown, path = 'allocation'): StoredAllocation {
-  const o = fields(value, path, allocationFields);
-  text(o, 'id', path);
-  text(o, 'tenant', path);
-  oneOf(o, 'state', path, ['active', 'released', 'lost']);
-  array(o.resources, `${path}.resources`).forEach((r, i) => {
-    checkResource(r, `${path}.resources[${i}]`);
-  });
-  checkPolicy(o.policy, `${path}.policy`);
-  timestamp(o, 'createdAt', path);
-  timestamp(o, 'leaseExpiresAt', path, true);
-  ownerKey(o, path);
-  return o as unknown as StoredAllocation;
+  return validStoredAllocation(value, path);
 }
 
 export function checkIntent(value: unknown, path = 'intent'): Intent {
-  const o = fields(value, path, ['id', 'tenant', 'ownerKey', 'placements', 'createdAt']);
-  text(o, 'id', path);
-  text(o, 'tenant', path);
-  ownerKey(o, path);
-  checkPlacements(o.placements, `${path}.placements`);
-  timestamp(o, 'createdAt', path);
-  return o as unknown as Intent;
+  return validIntent(value, path);
 }
 
 export function checkId(value: unknown, path = 'id'): string {

@@ -17,19 +17,19 @@ const KEY = '0123456789abcdef';
 const CREATED = '2025-01-01T00:00:00.000Z';
 
 /**
- * src/store, and src/common (errors and codes) it imports, as plain ES modules in a temporary directory
- * (type-only imports are erased).
+ * src/store, and src/common (errors, codes and the data model's schemas) it imports, as plain ES
+ * modules in a temporary directory (type-only imports are erased), with the project's node_modules
+ * linked in for ajv.
  */
 function transpileStore(): string {
   const out = tempDir('transpiled');
-  const folders: [string, (f: string) => boolean][] = [
-    ['store', (f) => f.endsWith('.ts')],
-    ['common', (f) => f.endsWith('.ts')],
-  ];
-  for (const [folder, wanted] of folders) {
+  const copy = (folder: string) => {
     const src = join(import.meta.dirname, '../../src', folder);
     fs.mkdirSync(join(out, folder));
-    for (const file of fs.readdirSync(src).filter(wanted)) {
+    for (const entry of fs.readdirSync(src, { withFileTypes: true })) {
+      const file = entry.name;
+      if (entry.isDirectory()) copy(join(folder, file));
+      if (!entry.isFile() || !file.endsWith('.ts')) continue;
       const { outputText } = ts.transpileModule(fs.readFileSync(join(src, file), 'utf8'), {
         compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
         fileName: file,
@@ -37,7 +37,10 @@ function transpileStore(): string {
       expect(outputText, file).not.toContain('../grm/');
       fs.writeFileSync(join(out, folder, file.replace(/\.ts$/, '.js')), outputText);
     }
-  }
+  };
+  copy('store');
+  copy('common');
+  fs.symlinkSync(join(import.meta.dirname, '../../node_modules'), join(out, 'node_modules'), 'dir');
   fs.writeFileSync(join(out, 'package.json'), '{"type":"module"}');
   fs.writeFileSync(
     join(out, 'writer.js'),

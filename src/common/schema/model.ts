@@ -1,0 +1,330 @@
+// The data model, written once as JSON Schema (2020-12, the dialect of OpenAPI 3.1): what clients ask
+// for (allocation, resize and job requests), what they get back (allocations and their placements) and
+// what the store keeps (the same allocation with its owner key, and intents). Everything else derives
+// from these objects: the GRM's and the RVL's request validation (ajv, validator.ts), the store's record
+// checks (src/store/validate.ts), the OpenAPI components (src/api/openapi-schemas.ts) and the TypeScript
+// types (types.ts, json-schema-to-ts). A new field is one edit here.
+//
+// Conventions: every object lists its properties with additionalProperties false (a typo is refused,
+// not ignored); sizes are bytes as JSON numbers, exact below 2^53; `x-rule` is the refusal in words
+// where the schema alone would only print a regular expression; `description` documents a field in
+// the OpenAPI document. What a schema cannot say (cross-field limits, a job's input size) is checked
+// after it by small named functions in the layer that owns the rule.
+import { acceleratorFunctionNames } from '../functions.js';
+
+/** Largest integer a JSON number carries exactly (2^53 - 1). */
+export const MAX_EXACT_INTEGER = Number.MAX_SAFE_INTEGER;
+/** Longest name (server, function, bitstream, adapter id) a request may carry. */
+export const MAX_NAME_LENGTH = 256;
+/** Most resources one allocation may ask for. */
+export const MAX_RESOURCES = 64;
+/** Longest lease or idle time a policy may give: one year. */
+export const MAX_POLICY_MS = 365 * 24 * 3600 * 1000;
+/** Largest matmul dimension a job may give (the compute units' limit). */
+export const MAX_MATMUL_DIMENSION = 4096;
+
+/** Allocation ids: what the GRM makes (`a-` and 12 hex digits) and what a URL path may carry. */
+export const ALLOCATION_ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
+
+const positiveInteger = { type: 'integer', minimum: 1, maximum: MAX_EXACT_INTEGER } as const;
+const count = { type: 'integer', minimum: 0, maximum: MAX_EXACT_INTEGER } as const;
+const name = { type: 'string', minLength: 1, maxLength: MAX_NAME_LENGTH } as const;
+const nonEmpty = { type: 'string', minLength: 1 } as const;
+const timestamp = { type: 'string', format: 'date-time' } as const;
+const milliseconds = { type: 'integer', minimum: 1, maximum: MAX_POLICY_MS } as const;
+
+// ---- requests -------------------------------------------------------------------------------------
+
+const acceleratorRequest = {
+  type: 'object',
+  required: ['kind', 'function'],
+  additionalProperties: false,
+  properties: {
+    kind: { const: 'accelerator' },
+    function: {
+      enum: acceleratorFunctionNames,
+      'x-rule': `must be one of ${acceleratorFunctionNames.join(', ')} (matmul is kind "compute"; custom logic is kind "logic")`,
+    },
+  },
+} as const;
+
+export const memoryRequestSchema = {
+  type: 'object',
+  required: ['kind', 'bytes'],
+  additionalProperties: false,
+  properties: { kind: { const: 'memory' }, bytes: positiveInteger },
+} as const;
+
+export const computeRequestSchema = {
+  type: 'object',
+  required: ['kind', 'units'],
+  additionalProperties: false,
+  properties: { kind: { const: 'compute' }, units: { ...positiveInteger, description: 'Compute units' } },
+} as const;
+
+export const logicRequestSchema = {
+  type: 'object',
+  required: ['kind', 'bitstream'],
+  additionalProperties: false,
+  properties: {
+    kind: { const: 'logic' },
+    bitstream: { ...name, description: 'Catalog id of the bitstream to load into a slot' },
+  },
+} as const;
+
+/** One resource a client asks for: what it needs, never where (DESIGN.md "Requests"). */
+export const resourceRequestSchema = {
+  type: 'object',
+  discriminator: { propertyName: 'kind' },
+  oneOf: [acceleratorRequest, memoryRequestSchema, computeRequestSchema, logicRequestSchema],
+} as const;
+
+/** The policy fields the placement planner (src/rvl) reads; the allocation policy adds the GRM's. */
+export const placementPolicyProperties = {
+  sameServer: { ...name, description: 'Server the instance runs on: adapters there are preferred' },
+  maxAdapters: { ...positiveInteger, description: 'Most adapters the whole allocation may span' },
+  allowSplit: {
+    type: 'boolean',
+    default: true,
+    description: 'Spread memory/compute over several adapters when no single one fits',
+  },
+} as const;
+
+export const allocationPolicySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    ...placementPolicyProperties,
+    leaseMs: {
+      ...milliseconds,
+      description: 'Lease: the allocation is released automatically this many ms after it was created',
+    },
+    onAdapterFailure: {
+      enum: ['fail', 'replace'],
+      default: 'fail',
+      description:
+        'When an adapter holding part of the allocation turns unhealthy: mark the allocation lost, or ' +
+        'program the failed slices again on healthy adapters (the memory contents there are lost)',
+    },
+    idleReclaimMs: {
+      ...milliseconds,
+      description: "Reclaim the allocation's slices when idle for longer than this (absent: never)",
+    },
+  },
+} as const;
+
+export const allocationRequestSchema = {
+  type: 'object',
+  required: ['resources'],
+  additionalProperties: false,
+  properties: {
+    resources: { type: 'array', minItems: 1, maxItems: MAX_RESOURCES, items: resourceRequestSchema },
+    policy: allocationPolicySchema,
+  },
+} as const;
+
+export const resizeRequestSchema = {
+  type: 'object',
+  required: ['resource'],
+  additionalProperties: false,
+  description: 'Give bytes for a memory resource, units for a compute resource (exactly one)',
+  properties: {
+    resource: {
+      type: 'integer',
+      minimum: 0,
+      maximum: MAX_RESOURCES - 1,
+      description: "Index into the allocation's resources",
+      'x-rule': 'must be the index of a memory or compute resource',
+    },
+    bytes: positiveInteger,
+    units: positiveInteger,
+  },
+} as const;
+
+const jobInput = {
+  type: 'string',
+  contentEncoding: 'base64',
+  description: 'The input, base64',
+} as const;
+const dimension = { type: 'integer', minimum: 1, maximum: MAX_MATMUL_DIMENSION } as const;
+
+/** Job parameters of each function; a function without parameters takes none. */
+const aesJob = {
+  type: 'object',
+  required: ['function', 'input'],
+  additionalProperties: false,
+  properties: {
+    function: { const: 'aes-256-gcm' },
+    params: {
+      type: 'object',
+      required: ['key', 'iv'],
+      additionalProperties: false,
+      properties: {
+        key: { type: 'string', pattern: '^[0-9a-fA-F]{64}$', 'x-rule': 'must be 64 hex digits (aes-256)' },
+        iv: { type: 'string', pattern: '^[0-9a-fA-F]{24}$', 'x-rule': 'must be 24 hex digits (12 bytes)' },
+      },
+    },
+    input: jobInput,
+  },
+} as const;
+
+const matmulJob = {
+  type: 'object',
+  required: ['function', 'input'],
+  additionalProperties: false,
+  properties: {
+    function: { const: 'matmul-f32' },
+    params: {
+      type: 'object',
+      required: ['m', 'n', 'k'],
+      additionalProperties: false,
+      description: 'C (m x n) = A (m x k) * B (k x n); the input is A then B, f32 little-endian',
+      properties: { m: dimension, n: dimension, k: dimension },
+    },
+    input: jobInput,
+  },
+} as const;
+
+const streamJob = {
+  type: 'object',
+  required: ['function', 'input'],
+  additionalProperties: false,
+  properties: {
+    function: { enum: ['sha256', 'crc32c', 'pipeline'] },
+    params: { type: 'object', additionalProperties: false, properties: {} },
+    input: jobInput,
+  },
+} as const;
+
+export const jobRequestSchema = {
+  type: 'object',
+  discriminator: { propertyName: 'function' },
+  oneOf: [aesJob, matmulJob, streamJob],
+} as const;
+
+// ---- what the GRM asks the placement planner (src/rvl) -------------------------------------------
+
+/** Most adapters a placement policy may list. */
+export const MAX_ADAPTERS_LISTED = 64;
+
+/**
+ * A resource as the planner places it: a client's resource, except that an accelerator names its
+ * engine by label (`<function>@<image hash>`, src/grm/engines.ts) and may ask for several contexts.
+ */
+export const placementResourceSchema = {
+  type: 'object',
+  discriminator: { propertyName: 'kind' },
+  oneOf: [
+    {
+      type: 'object',
+      required: ['kind', 'function'],
+      additionalProperties: false,
+      properties: {
+        kind: { const: 'accelerator' },
+        function: name,
+        contexts: { ...positiveInteger, description: 'Contexts of the engine (default 1)' },
+      },
+    },
+    memoryRequestSchema,
+    computeRequestSchema,
+    logicRequestSchema,
+  ],
+} as const;
+
+export const placementPolicySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    ...placementPolicyProperties,
+    allowDegraded: { type: 'boolean', default: false, description: 'May degraded adapters receive slices?' },
+    adaptersInUse: {
+      type: 'array',
+      maxItems: MAX_ADAPTERS_LISTED,
+      items: name,
+      description:
+        'Adapters the allocation already holds slices on (growing it): preferred, and counted by maxAdapters',
+    },
+  },
+} as const;
+
+export const placementRequestSchema = {
+  type: 'object',
+  required: ['resources'],
+  additionalProperties: false,
+  properties: {
+    resources: { type: 'array', minItems: 1, items: placementResourceSchema },
+    policy: placementPolicySchema,
+  },
+} as const;
+
+// ---- what clients get back, and what the store keeps ---------------------------------------------
+
+/** Where one piece of a resource is: an adapter and a slice-table index there (ra-spec §5). */
+export const placementSchema = {
+  type: 'object',
+  required: ['adapter', 'slice'],
+  additionalProperties: false,
+  properties: {
+    adapter: { ...nonEmpty, description: 'Adapter id: <server>/ra<fabric port>' },
+    slice: { ...count, description: 'Slice-table index on that adapter' },
+    offset: { ...count, description: 'memory: offset in the adapter memory, bytes' },
+    bytes: { ...count, description: 'memory: length, bytes' },
+    units: { ...count, description: 'compute: compute units' },
+    slot: { ...count, description: 'accelerator/logic: the slot' },
+    context: { ...count, description: 'accelerator/logic: first context of the slice' },
+    contexts: { ...count, description: 'accelerator/logic: number of contexts' },
+  },
+} as const;
+
+export const allocatedResourceSchema = {
+  type: 'object',
+  required: ['kind', 'placements'],
+  additionalProperties: false,
+  properties: {
+    kind: { enum: ['accelerator', 'memory', 'compute', 'logic'] },
+    function: nonEmpty,
+    bitstream: nonEmpty,
+    bytes: count,
+    units: count,
+    placements: { type: 'array', items: placementSchema },
+  },
+} as const;
+
+export const allocationSchema = {
+  type: 'object',
+  required: ['id', 'tenant', 'state', 'resources', 'policy', 'createdAt'],
+  additionalProperties: false,
+  properties: {
+    id: { type: 'string', pattern: ALLOCATION_ID_PATTERN, 'x-rule': 'must be 1 to 64 of A-Z a-z 0-9 _ -' },
+    tenant: nonEmpty,
+    state: { enum: ['active', 'released', 'lost'] },
+    resources: { type: 'array', items: allocatedResourceSchema },
+    policy: allocationPolicySchema,
+    createdAt: timestamp,
+    leaseExpiresAt: timestamp,
+  },
+} as const;
+
+/** The key written into every slice-table entry of an allocation (ra-spec §5): 64 bits as hex. */
+const ownerKey = { type: 'string', pattern: '^[0-9a-fA-F]{16}$', 'x-rule': 'must be 16 hex digits' } as const;
+
+/** An allocation as the store keeps it: with its owner key, which clients never see. */
+export const storedAllocationSchema = {
+  ...allocationSchema,
+  required: [...allocationSchema.required, 'ownerKey'],
+  properties: { ...allocationSchema.properties, ownerKey },
+} as const;
+
+/** An allocation being configured: written before any adapter is touched, so a restart can roll it back. */
+export const intentSchema = {
+  type: 'object',
+  required: ['id', 'tenant', 'ownerKey', 'placements', 'createdAt'],
+  additionalProperties: false,
+  properties: {
+    id: allocationSchema.properties.id,
+    tenant: nonEmpty,
+    ownerKey,
+    placements: { type: 'array', items: placementSchema, description: 'Slices about to be programmed' },
+    createdAt: timestamp,
+  },
+} as const;
