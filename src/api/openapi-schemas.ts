@@ -1,9 +1,18 @@
-// JSON Schemas (2020-12, as OpenAPI 3.1 uses) of the API's bodies, mirroring src/grm/types.ts. They
-// document the contract; the GRM, not these schemas, validates requests (GrmApi validates its input).
+// JSON Schemas (2020-12, as OpenAPI 3.1 uses) of the API's bodies. The data model (requests,
+// allocations, placements) is the schema the GRM validates requests against (src/common/schema/
+// model.ts), used here as it is; the rest (errors, health, adapters, bitstreams) is the API's own.
+import {
+  allocatedResourceSchema,
+  allocationPolicySchema,
+  allocationRequestSchema,
+  allocationSchema,
+  jobRequestSchema,
+  placementSchema,
+  resizeRequestSchema,
+  resourceRequestSchema,
+} from '../common/schema/model.js';
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const count = { type: 'integer', minimum: 0 } as const;
-const positive = { type: 'integer', minimum: 1 } as const;
 const base64 = { type: 'string', contentEncoding: 'base64' } as const;
 const totalFree = {
   type: 'object',
@@ -41,116 +50,14 @@ export const schemas = {
       },
     },
   },
-  ResourceRequest: {
-    oneOf: [
-      {
-        type: 'object',
-        required: ['kind', 'function'],
-        properties: { kind: { const: 'accelerator' }, function: { type: 'string', maxLength: 256 } },
-      },
-      {
-        type: 'object',
-        required: ['kind', 'bytes'],
-        properties: { kind: { const: 'memory' }, bytes: positive },
-      },
-      {
-        type: 'object',
-        required: ['kind', 'units'],
-        properties: { kind: { const: 'compute' }, units: positive },
-      },
-      {
-        type: 'object',
-        required: ['kind', 'bitstream'],
-        properties: { kind: { const: 'logic' }, bitstream: { type: 'string', maxLength: 256 } },
-      },
-    ],
-  },
-  AllocationPolicy: {
-    type: 'object',
-    properties: {
-      sameServer: {
-        type: 'string',
-        minLength: 1,
-        maxLength: 256,
-        description: 'Prefer adapters on this server',
-      },
-      maxAdapters: positive,
-      allowSplit: { type: 'boolean', default: true },
-      leaseMs: { ...count, description: 'Released automatically this many ms after it was created' },
-      onAdapterFailure: {
-        enum: ['fail', 'replace'],
-        default: 'fail',
-        description:
-          'When an adapter holding part of it fails: mark the allocation lost, or replace the failed slices on healthy adapters (their contents are lost)',
-      },
-      idleReclaimMs: { ...count, description: 'Reclaim slices idle for longer than this' },
-    },
-  },
-  AllocationRequest: {
-    type: 'object',
-    required: ['resources'],
-    properties: {
-      resources: { type: 'array', minItems: 1, maxItems: 64, items: ref('ResourceRequest') },
-      policy: ref('AllocationPolicy'),
-    },
-  },
-  Placement: {
-    type: 'object',
-    required: ['adapter', 'slice'],
-    properties: {
-      adapter: { type: 'string' },
-      slice: count,
-      offset: count,
-      bytes: count,
-      units: count,
-      slot: count,
-      context: count,
-      contexts: count,
-    },
-  },
-  AllocatedResource: {
-    type: 'object',
-    required: ['kind', 'placements'],
-    properties: {
-      kind: { enum: ['accelerator', 'memory', 'compute', 'logic'] },
-      function: { type: 'string' },
-      bitstream: { type: 'string' },
-      bytes: count,
-      units: count,
-      placements: { type: 'array', items: ref('Placement') },
-    },
-  },
-  Allocation: {
-    type: 'object',
-    required: ['id', 'tenant', 'state', 'resources', 'policy', 'createdAt'],
-    properties: {
-      id: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
-      tenant: { type: 'string' },
-      state: { enum: ['active', 'released', 'lost'] },
-      resources: { type: 'array', items: ref('AllocatedResource') },
-      policy: ref('AllocationPolicy'),
-      createdAt: { type: 'string', format: 'date-time' },
-      leaseExpiresAt: { type: 'string', format: 'date-time' },
-    },
-  },
-  ResizeRequest: {
-    type: 'object',
-    required: ['resource'],
-    description: 'Give bytes for a memory resource, units for a compute resource',
-    properties: { resource: count, bytes: positive, units: positive },
-  },
-  JobRequest: {
-    type: 'object',
-    required: ['function', 'input'],
-    properties: {
-      function: { type: 'string' },
-      params: {
-        type: 'object',
-        properties: { key: base64, iv: base64, m: positive, n: positive, k: positive },
-      },
-      input: base64,
-    },
-  },
+  ResourceRequest: resourceRequestSchema,
+  AllocationPolicy: allocationPolicySchema,
+  AllocationRequest: allocationRequestSchema,
+  Placement: placementSchema,
+  AllocatedResource: allocatedResourceSchema,
+  Allocation: allocationSchema,
+  ResizeRequest: resizeRequestSchema,
+  JobRequest: jobRequestSchema,
   JobResult: { type: 'object', required: ['output'], properties: { output: base64 } },
   AdapterView: {
     type: 'object',
