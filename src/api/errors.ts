@@ -5,6 +5,7 @@ import {
   type AnyCode,
   ApiCode,
   BitstreamCode,
+  CliCode,
   DeviceCode,
   DriverCode,
   GrmCode,
@@ -69,6 +70,9 @@ const statusOf: Record<AnyCode, number> = {
   [AgentCode.OPENSSL_FAILED]: 500,
   [AgentCode.CERTS_INCOMPLETE]: 500,
   [AgentCode.LISTEN_FAILED]: 500,
+  // The command line's own codes never come from behind the API; should one, it is our bug.
+  [CliCode.USAGE]: 500,
+  [CliCode.GRM_UNREACHABLE]: 500,
   // The client sent a bad bitstream: fix the descriptor or the image.
   [BitstreamCode.DESCRIPTOR]: 400,
   [BitstreamCode.PATH]: 400,

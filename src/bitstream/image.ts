@@ -1,7 +1,7 @@
 // The bitstream image the adapter verifies (ra-spec §13): a 128-byte header, then the payload.
 // Building and parsing it here keeps the layout in one place for the loader, the catalog and tests.
 import { createHash } from 'node:crypto';
-import { DriverCode } from '../common/codes.js';
+import { DeviceCode, DriverCode } from '../common/codes.js';
 import { RaError } from '../common/errors.js';
 import { Bar, Img } from '../driver/regs.js';
 
@@ -53,7 +53,7 @@ export function parseImageHeader(
 ): ImageHeader & { magic: number; format: number; headerBytes: number } {
   if (image.length < Img.HEADER_BYTES) {
     throw new RaError(
-      'IMG_SIZE',
+      DeviceCode.IMG_SIZE,
       `image is ${image.length} bytes, shorter than its ${Img.HEADER_BYTES}-byte header`,
     );
   }

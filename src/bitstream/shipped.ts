@@ -2,6 +2,7 @@
 // the GRM's catalog (a writable folder of tenants' bitstreams beside the shipped ones), and loading a
 // function's newest compatible one into a free slot (for `adapter run`, the demo).
 import path from 'node:path';
+import { DeviceCode } from '../common/codes.js';
 import { RaError } from '../common/errors.js';
 import type { Adapter } from '../driver/adapter.js';
 import { packageRoot } from '../driver/native.js';
@@ -69,7 +70,7 @@ export async function loadFunctionIntoFreeSlot(
   const free = new Slots(adapter).list().find((s) => s.state === 'empty' || s.state === 'error');
   if (!free) {
     throw new RaError(
-      'NO_RESOURCE',
+      DeviceCode.NO_RESOURCE,
       `every slot of ${adapter.uri} holds an engine: unload one, or load ${entry.id} over it with --force`,
     );
   }

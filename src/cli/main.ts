@@ -1,7 +1,7 @@
 // The `rafabric` command. Each subcommand family lives in src/cli/commands/<name>.ts and exports
 // register(program); this file only wires them and turns errors into one clear line and an exit code.
 import { Command, CommanderError } from 'commander';
-import { DriverCode } from '../common/codes.js';
+import { CliCode, DriverCode } from '../common/codes.js';
 import { RaError } from '../common/errors.js';
 import { registerAdapterCommands } from './commands/adapter.js';
 import { registerAgentCommand } from './commands/agent.js';
@@ -30,6 +30,12 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * Refusals of what the user typed: the command line's own, and the driver's refusal of an argument
+ * before it touched a register (the bitstream and key tools and the certificate lookup raise it too).
+ */
+const usageCodes: ReadonlySet<string> = new Set([CliCode.USAGE, DriverCode.INVALID_ARGUMENT]);
+
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram().exitOverride();
   try {
@@ -41,9 +47,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     printError(err);
     process.exitCode =
-      err instanceof RaError && err.code === DriverCode.INVALID_ARGUMENT
-        ? exitCodes.usage
-        : exitCodes.failure;
+      err instanceof RaError && usageCodes.has(err.code) ? exitCodes.usage : exitCodes.failure;
   }
 }
 

@@ -1,5 +1,5 @@
 // Parsing and validating CLI values. Every refusal names the flag and says what is expected.
-import { DriverCode } from '../common/codes.js';
+import { CliCode } from '../common/codes.js';
 import { RaError } from '../common/errors.js';
 
 const SIZE = /^(\d+)\s*([KMGT]i?B?|B)?$/i;
@@ -8,34 +8,26 @@ const MULT: Record<string, number> = { '': 1, B: 1, K: 1024, M: 1024 ** 2, G: 10
 /** "8G", "512M", "4096" -> bytes (powers of 1024). */
 export function parseSize(flag: string, text: string, { allowZero = false } = {}): number {
   const m = SIZE.exec(String(text).trim());
-  if (!m)
-    throw new RaError(
-      DriverCode.INVALID_ARGUMENT,
-      `${flag}: '${text}' is not a size (examples: 4096, 512M, 8G)`,
-    );
+  if (!m) throw new RaError(CliCode.USAGE, `${flag}: '${text}' is not a size (examples: 4096, 512M, 8G)`);
   const unit = (m[2] ?? '').toUpperCase().charAt(0);
   const value = Number(m[1]) * (MULT[unit] ?? 1);
   if (!Number.isSafeInteger(value) || value < (allowZero ? 0 : 1))
-    throw new RaError(DriverCode.INVALID_ARGUMENT, `${flag}: '${text}' is out of range`);
+    throw new RaError(CliCode.USAGE, `${flag}: '${text}' is out of range`);
   return value;
 }
 
 export function parseInteger(flag: string, text: string, min: number, max: number): number {
   if (!/^\d+$/.test(String(text).trim()))
-    throw new RaError(DriverCode.INVALID_ARGUMENT, `${flag}: '${text}' is not a whole number`);
+    throw new RaError(CliCode.USAGE, `${flag}: '${text}' is not a whole number`);
   const v = Number(text);
-  if (v < min || v > max)
-    throw new RaError(DriverCode.INVALID_ARGUMENT, `${flag}: must be ${min}..${max}, got ${v}`);
+  if (v < min || v > max) throw new RaError(CliCode.USAGE, `${flag}: must be ${min}..${max}, got ${v}`);
   return v;
 }
 
 export function parseHex(flag: string, text: string, bytes: number): Buffer {
   const clean = String(text).replace(/^0x/i, '');
   if (!/^[0-9a-f]*$/i.test(clean) || clean.length !== bytes * 2) {
-    throw new RaError(
-      DriverCode.INVALID_ARGUMENT,
-      `${flag}: expected ${bytes} bytes as ${bytes * 2} hex digits`,
-    );
+    throw new RaError(CliCode.USAGE, `${flag}: expected ${bytes} bytes as ${bytes * 2} hex digits`);
   }
   return Buffer.from(clean, 'hex');
 }
@@ -43,11 +35,7 @@ export function parseHex(flag: string, text: string, bytes: number): Buffer {
 /** "shm:///dir/ra0.sock@4096" -> { uri, offset }. */
 export function parseUriAt(flag: string, text: string): { uri: string; offset: number } {
   const at = text.lastIndexOf('@');
-  if (at < 0)
-    throw new RaError(
-      DriverCode.INVALID_ARGUMENT,
-      `${flag}: expected URI@OFFSET, e.g. shm:///tmp/ra/ra0.sock@0`,
-    );
+  if (at < 0) throw new RaError(CliCode.USAGE, `${flag}: expected URI@OFFSET, e.g. shm:///tmp/ra/ra0.sock@0`);
   return {
     uri: text.slice(0, at),
     offset: parseSize(`${flag} offset`, text.slice(at + 1), { allowZero: true }),

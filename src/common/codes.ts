@@ -205,6 +205,14 @@ export const BitstreamCode = {
   LOAD_MISMATCH: 'BITSTREAM_LOAD_MISMATCH',
 } as const;
 
+/** Codes of the `rafabric` command line itself (never raised behind the HTTP API). */
+export const CliCode = {
+  /** The command line is wrong (a flag's value, a missing flag): exit status 2. */
+  USAGE: 'CLI_USAGE',
+  /** A client command (`rafabric adapters|alloc|free|exec`) could not reach the GRM's HTTP API. */
+  GRM_UNREACHABLE: 'CLI_GRM_UNREACHABLE',
+} as const;
+
 /** Codes the HTTP edge raises itself, before the GRM is asked anything. */
 export const ApiCode = {
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
@@ -226,6 +234,7 @@ export const codeSetsByOwner = {
   agent: AgentCode,
   bitstream: BitstreamCode,
   api: ApiCode,
+  cli: CliCode,
 } as const;
 
 type ValuesOf<T> = T[keyof T];
@@ -237,6 +246,7 @@ export type StoreCodeName = ValuesOf<typeof StoreCode>;
 export type AgentCodeName = ValuesOf<typeof AgentCode>;
 export type BitstreamCodeName = ValuesOf<typeof BitstreamCode>;
 export type ApiCodeName = ValuesOf<typeof ApiCode>;
+export type CliCodeName = ValuesOf<typeof CliCode>;
 /** Every code any layer raises. */
 export type AnyCode = {
   [Owner in keyof typeof codeSetsByOwner]: ValuesOf<(typeof codeSetsByOwner)[Owner]>;

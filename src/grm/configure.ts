@@ -2,6 +2,7 @@
 // parallel, each in plan order (a slot's bitstream load before the context slices that use it); any
 // failure waits for every adapter to settle, then releases every slice that was programmed, so one
 // allocation stays atomic across adapters (DESIGN "Boundaries that matter").
+import { DeviceCode } from '../common/codes.js';
 import { RaError } from '../common/errors.js';
 import type { PlannedSlice } from '../rvl/index.js';
 import type { GrmContext } from './context.js';
@@ -57,7 +58,7 @@ export async function configure(ctx: GrmContext, c: Configuration): Promise<void
   ctx.log.warn({ allocation: c.id, err: e.message }, 'configuration failed: rolling back');
   await unprogram(ctx, c.id, c.ownerKey, programmed);
   throw new RaError(
-    e.code === 'OVERLAP' || e.code === 'NO_RESOURCE' || e.code === 'SLOT_BUSY'
+    e.code === DeviceCode.OVERLAP || e.code === DeviceCode.NO_RESOURCE || e.code === DeviceCode.SLOT_BUSY
       ? GrmCode.CONFLICT
       : GrmCode.ADAPTER_FAILURE,
     `configuring the adapters failed and was rolled back: ${e.message}`,

@@ -6,7 +6,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AgentCode, DriverCode } from '../../common/codes.js';
+import { AgentCode, CliCode } from '../../common/codes.js';
 import { RaError } from '../../common/errors.js';
 import { CA_CERT_FILE, CA_KEY_FILE, certFile, keyFile, MEMBER_NAME } from './tls.js';
 
@@ -62,24 +62,20 @@ export function validateMembers(o: CertsOptions): void {
   const names = [...o.agents, ...(o.grm !== undefined ? [o.grm] : [])];
   if (names.length === 0)
     throw new RaError(
-      DriverCode.INVALID_ARGUMENT,
+      CliCode.USAGE,
       'nothing to make: name agents with --agents a,b or the GRM with --grm NAME',
     );
   for (const n of names) {
     if (!MEMBER_NAME.test(n))
       throw new RaError(
-        DriverCode.INVALID_ARGUMENT,
+        CliCode.USAGE,
         `'${n.slice(0, 80)}' is not a valid member name: use a DNS name (letters, digits, '-', '.'; at most 63 per label)`,
       );
-    if (n === 'ca')
-      throw new RaError(DriverCode.INVALID_ARGUMENT, "'ca' is reserved for the cluster CA's files");
+    if (n === 'ca') throw new RaError(CliCode.USAGE, "'ca' is reserved for the cluster CA's files");
   }
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup)
-    throw new RaError(
-      DriverCode.INVALID_ARGUMENT,
-      `'${dup}' is named twice; every agent and the GRM need their own name`,
-    );
+    throw new RaError(CliCode.USAGE, `'${dup}' is named twice; every agent and the GRM need their own name`);
 }
 
 /**
@@ -89,7 +85,7 @@ export function validateMembers(o: CertsOptions): void {
 export function makeClusterCerts(o: CertsOptions, openssl = requireOpenssl()): CertsResult {
   validateMembers(o);
   if (existsSync(o.dir) && !statSync(o.dir).isDirectory())
-    throw new RaError(DriverCode.INVALID_ARGUMENT, `--dir: ${o.dir} exists and is not a folder`);
+    throw new RaError(CliCode.USAGE, `--dir: ${o.dir} exists and is not a folder`);
   mkdirSync(o.dir, { recursive: true, mode: 0o700 });
   const caCert = path.join(o.dir, CA_CERT_FILE);
   const caKey = path.join(o.dir, CA_KEY_FILE);

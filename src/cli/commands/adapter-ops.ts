@@ -2,7 +2,7 @@
 // give everything back. Policy-free tooling on top of the driver.
 
 import { loadFunctionIntoFreeSlot } from '../../bitstream/shipped.js';
-import { DeviceCode, DriverCode } from '../../common/codes.js';
+import { CliCode, DeviceCode } from '../../common/codes.js';
 import { RaError } from '../../common/errors.js';
 import { type FunctionName, functionNames, isFunctionName, isSlotFunction } from '../../common/functions.js';
 import { randomOwnerKey } from '../../common/owner-key.js';
@@ -61,12 +61,8 @@ export async function runFunction(
   args: RunFunctionArgs,
 ): Promise<{ output: Buffer; slot?: number; loaded: boolean }> {
   if (!isFunctionName(args.fn))
-    throw new RaError(
-      DriverCode.INVALID_ARGUMENT,
-      `--function: '${args.fn}' is not one of ${functionNames.join(', ')}`,
-    );
-  if (args.input.length === 0)
-    throw new RaError(DriverCode.INVALID_ARGUMENT, '--in: the input file is empty');
+    throw new RaError(CliCode.USAGE, `--function: '${args.fn}' is not one of ${functionNames.join(', ')}`);
+  if (args.input.length === 0) throw new RaError(CliCode.USAGE, '--in: the input file is empty');
   const fn: FunctionName = args.fn;
   const params = jobParams(fn, args);
   const key = fn === 'aes-256-gcm' ? parseHex('--key', args.keyHex ?? '', 32) : undefined;
@@ -135,12 +131,12 @@ function jobParams(fn: FunctionName, args: RunFunctionArgs): Uint8Array | undefi
   if (fn !== 'matmul-f32') return undefined;
   const dims = (args.dims ?? '').split(',').map((d) => Number(d));
   if (dims.length !== 3 || dims.some((d) => !Number.isInteger(d) || d < 1 || d > 4096)) {
-    throw new RaError(DriverCode.INVALID_ARGUMENT, '--dims: expected m,n,k with each 1..4096');
+    throw new RaError(CliCode.USAGE, '--dims: expected m,n,k with each 1..4096');
   }
   const [m, n, k] = dims as [number, number, number];
   if (args.input.length !== (m * k + k * n) * 4) {
     throw new RaError(
-      DriverCode.INVALID_ARGUMENT,
+      CliCode.USAGE,
       `--in: matmul ${m}x${k} by ${k}x${n} needs ${(m * k + k * n) * 4} bytes of f32, got ${args.input.length}`,
     );
   }
@@ -218,7 +214,7 @@ export async function readMemory(a: Adapter, offset: number, bytes: number): Pro
 }
 
 export async function writeMemory(a: Adapter, offset: number, data: Uint8Array): Promise<void> {
-  if (data.length === 0) throw new RaError(DriverCode.INVALID_ARGUMENT, 'nothing to write');
+  if (data.length === 0) throw new RaError(CliCode.USAGE, 'nothing to write');
   const ownerKey = randomOwnerKey();
   await withDma(a, data.length, (dma, host) => {
     host.bytes.set(data);

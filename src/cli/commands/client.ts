@@ -1,7 +1,7 @@
 // `rafabric adapters|alloc|free|exec`: a client of a running GRM over its HTTP API.
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { GrmCode } from '../../common/codes.js';
+import { CliCode, GrmCode } from '../../common/codes.js';
 import { RaError } from '../../common/errors.js';
 import { formatBytes, formatTable, printJson } from '../output.js';
 import { parseSize } from '../parse.js';
@@ -24,7 +24,7 @@ async function request(o: ClientOptions, method: string, path: string, body?: un
     });
   } catch (err) {
     throw new RaError(
-      'UNREACHABLE',
+      CliCode.GRM_UNREACHABLE,
       `cannot reach the GRM at ${o.url}: ${(err as Error).cause ?? (err as Error).message} (is \`rafabric serve\` running?)`,
     );
   }
@@ -46,7 +46,7 @@ export function parseResource(text: string): Record<string, unknown> {
   const [kind, value] = text.split('=', 2);
   if (!value)
     throw new RaError(
-      'INVALID_REQUEST',
+      CliCode.USAGE,
       `--resource: '${text}' must look like memory=16G, compute=2, accelerator=aes-256-gcm or logic=BITSTREAM`,
     );
   if (kind === 'memory') return { kind, bytes: parseSize('--resource memory', value) };
@@ -54,7 +54,7 @@ export function parseResource(text: string): Record<string, unknown> {
   if (kind === 'accelerator') return { kind, function: value };
   if (kind === 'logic') return { kind, bitstream: value };
   throw new RaError(
-    'INVALID_REQUEST',
+    CliCode.USAGE,
     `--resource: unknown kind '${kind}' (memory, compute, accelerator, logic)`,
   );
 }
