@@ -1,9 +1,11 @@
 // The only input checks the HTTP edge makes: the body is a JSON object and a path id is well formed.
 // Field validation is the GRM's job (GrmApi: "every method validates its input").
 import { RaError } from '../common/errors.js';
+import { ALLOCATION_ID_PATTERN } from '../common/schema/model.js';
 import { GrmCode } from '../grm/types.js';
 
-export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+/** Allocation ids, as the data model defines them. */
+export const ID_PATTERN = new RegExp(ALLOCATION_ID_PATTERN);
 export const ID_RULE = 'ids are 1 to 64 characters of A-Z, a-z, 0-9, "_" or "-"';
 
 function describe(value: unknown): string {

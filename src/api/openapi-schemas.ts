@@ -1,7 +1,8 @@
 // JSON Schemas (2020-12, as OpenAPI 3.1 uses) of the API's bodies. The data model (requests,
-// allocations, placements) is the schema the GRM validates requests against (src/common/schema/
-// model.ts), used here as it is; the rest (errors, health, adapters, bitstreams) is the API's own.
+// allocations, placements, adapters) is src/common/schema/model.ts, the schemas the GRM validates
+// requests against, used here as they are; the rest (errors, health, bitstreams) is the API's own.
 import {
+  adapterViewSchema,
   allocatedResourceSchema,
   allocationPolicySchema,
   allocationRequestSchema,
@@ -14,11 +15,6 @@ import {
 
 const count = { type: 'integer', minimum: 0 } as const;
 const base64 = { type: 'string', contentEncoding: 'base64' } as const;
-const totalFree = {
-  type: 'object',
-  required: ['total', 'free'],
-  properties: { total: count, free: count },
-} as const;
 
 export const schemas = {
   Error: {
@@ -59,34 +55,7 @@ export const schemas = {
   ResizeRequest: resizeRequestSchema,
   JobRequest: jobRequestSchema,
   JobResult: { type: 'object', required: ['output'], properties: { output: base64 } },
-  AdapterView: {
-    type: 'object',
-    required: ['id', 'server', 'health', 'memory', 'computeUnits', 'slots', 'slices'],
-    properties: {
-      id: { type: 'string' },
-      server: { type: 'string' },
-      health: { enum: ['healthy', 'degraded', 'unhealthy'] },
-      memory: { ...totalFree, description: 'bytes' },
-      computeUnits: totalFree,
-      slots: totalFree,
-      slices: {
-        type: 'array',
-        items: {
-          type: 'object',
-          required: ['entry', 'kind', 'state', 'base', 'length'],
-          properties: {
-            entry: count,
-            kind: { type: 'string' },
-            state: { type: 'string' },
-            base: count,
-            length: count,
-            slot: count,
-            allocation: { type: 'string', description: "Shown only for the caller's own allocations" },
-          },
-        },
-      },
-    },
-  },
+  AdapterView: adapterViewSchema,
   BitstreamSummary: {
     type: 'object',
     required: ['id', 'function', 'version', 'signed'],

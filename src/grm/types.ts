@@ -2,6 +2,7 @@
 // src/common/schema/model.ts, with types derived from it (src/common/model.ts, re-exported here).
 
 export type {
+  AdapterView,
   AllocatedResource,
   Allocation,
   AllocationPolicy,
@@ -13,25 +14,7 @@ export type {
   ResourceRequest,
 } from '../common/model.js';
 
-import type { Allocation } from '../common/model.js';
-
-export interface AdapterView {
-  id: string;
-  server: string;
-  health: 'healthy' | 'degraded' | 'unhealthy';
-  memory: { total: number; free: number };
-  computeUnits: { total: number; free: number };
-  slots: { total: number; free: number };
-  slices: {
-    entry: number;
-    kind: string;
-    state: string;
-    base: number;
-    length: number;
-    slot?: number;
-    allocation?: string;
-  }[];
-}
+import type { AdapterView, Allocation } from '../common/model.js';
 
 /** What the HTTP API and the CLI need from the GRM. Every method validates its input. */
 export interface GrmApi {

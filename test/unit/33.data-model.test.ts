@@ -49,6 +49,7 @@ const documented: Record<string, Schema> = {
   Placement: model.placementSchema,
   AllocatedResource: model.allocatedResourceSchema,
   Allocation: model.allocationSchema,
+  AdapterView: model.adapterViewSchema,
 };
 
 /** The served document, as a client reads it (JSON, no shared references). */

@@ -328,3 +328,44 @@ export const intentSchema = {
     createdAt: timestamp,
   },
 } as const;
+
+// ---- the pool as a client sees it -----------------------------------------------------------------
+
+const totalFree = {
+  type: 'object',
+  required: ['total', 'free'],
+  additionalProperties: false,
+  properties: { total: count, free: count },
+} as const;
+
+/** One adapter of the pool (GET /v1/adapters): capacity, health and its slice table. */
+export const adapterViewSchema = {
+  type: 'object',
+  required: ['id', 'server', 'health', 'memory', 'computeUnits', 'slots', 'slices'],
+  additionalProperties: false,
+  properties: {
+    id: { ...nonEmpty, description: 'Adapter id: <server>/ra<fabric port>' },
+    server: nonEmpty,
+    health: { enum: ['healthy', 'degraded', 'unhealthy'] },
+    memory: { ...totalFree, description: 'bytes' },
+    computeUnits: totalFree,
+    slots: totalFree,
+    slices: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['entry', 'kind', 'state', 'base', 'length'],
+        additionalProperties: false,
+        properties: {
+          entry: { ...count, description: 'Slice-table index' },
+          kind: { type: 'string' },
+          state: { type: 'string' },
+          base: count,
+          length: count,
+          slot: count,
+          allocation: { type: 'string', description: "Shown only for the caller's own allocations" },
+        },
+      },
+    },
+  },
+} as const;

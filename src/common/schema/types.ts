@@ -4,6 +4,7 @@
 // default where it reads them).
 import type { FromSchema, JSONSchema } from 'json-schema-to-ts';
 import type {
+  adapterViewSchema,
   allocatedResourceSchema,
   allocationPolicySchema,
   allocationRequestSchema,
@@ -35,3 +36,4 @@ export type Intent = Model<typeof intentSchema>;
 export type PlacementResource = Model<typeof placementResourceSchema>;
 export type PlacementPolicy = Model<typeof placementPolicySchema>;
 export type PlacementRequest = Model<typeof placementRequestSchema>;
+export type AdapterView = Model<typeof adapterViewSchema>;
