@@ -1,0 +1,125 @@
+// The elastic policy of one resource (compute units or accelerator contexts) and its decision: from
+// the utilization the ra-spec §10 counters gave over the last window, grow, shrink or leave it. Pure:
+// no clock is read, no adapter is touched; the reallocator and the simulator feed it the same way.
+// Memory is never elastic: its contents matter, so it changes size only when its tenant asks.
+//
+// Sizing is proportional (desired = ceil(size × utilization / target), as the Kubernetes horizontal
+// autoscaler does), with three guards against flapping:
+// - a band: nothing happens while utilization stays within ±bandFraction of the target;
+// - a cooldown: nothing happens within cooldownMs of the resource's last change (or its creation);
+// - a shrink stabilization: a shrink goes only to the largest size recommended during the last
+//   SHRINK_WINDOW_COOLDOWNS × cooldownMs (the horizontal autoscaler's scale-down stabilization), so
+//   quiet windows between busy ones do not undo a growth: a noisy signal settles at its peaks' size.
+// ceil() makes the sizes consistent: after any change the predicted utilization is at most the
+// target, and a steady signal recommends the size it already has.
+
+/** What a tenant asks for one elastic resource. Sizes are in the resource's unit (units, contexts). */
+export interface ElasticPolicy {
+  /** Never fewer than this, by the policy or by preemption. */
+  min: number;
+  /** Never more than this. */
+  max: number;
+  /** Busy share the policy steers toward, 0 < target ≤ 1 (ra-spec §10 SLICE_BUSY_NS over a window). */
+  targetUtilization: number;
+  /** Least time between two changes of this resource. */
+  cooldownMs: number;
+}
+
+/** The resource kinds a policy may resize: compute units and accelerator contexts, never memory. */
+export const ELASTIC_KINDS = ['compute', 'accelerator'] as const;
+export type ElasticKind = (typeof ELASTIC_KINDS)[number];
+
+/** Half-width of the dead band around the target, as a fraction of the target. */
+export const DEFAULT_BAND_FRACTION = 0.2;
+
+/** The shrink stabilization window, in cooldowns. */
+export const SHRINK_WINDOW_COOLDOWNS = 4;
+
+/** What the policy remembers of one resource between decisions. */
+export interface ElasticState {
+  size: number;
+  /** When the size last changed (creation counts), in the caller's ms clock. */
+  lastChangeMs: number;
+  /** Recommendations of the shrink stabilization window, oldest first. */
+  recent: { atMs: number; desired: number }[];
+}
+
+export type ElasticAction =
+  | { kind: 'none'; size: number; reason: string }
+  | { kind: 'grow'; from: number; to: number; reason: string }
+  | { kind: 'shrink'; from: number; to: number; reason: string };
+
+export function initialState(size: number, createdAtMs: number): ElasticState {
+  return { size, lastChangeMs: createdAtMs, recent: [] };
+}
+
+const clamp = (n: number, p: ElasticPolicy) => Math.min(p.max, Math.max(p.min, n));
+
+/** The size that would bring `utilization` (measured at `size`) to at most the target. */
+export function recommendedSize(size: number, utilization: number, p: ElasticPolicy): number {
+  return clamp(Math.ceil((size * utilization) / p.targetUtilization - 1e-9), p);
+}
+
+/**
+ * Decides for one resource from the utilization of the window that ended at `nowMs`, and returns the
+ * state to keep (the caller applies the action; if it cannot, it keeps the old state's size).
+ */
+export function decide(
+  p: ElasticPolicy,
+  state: ElasticState,
+  utilization: number,
+  nowMs: number,
+  bandFraction = DEFAULT_BAND_FRACTION,
+): { action: ElasticAction; state: ElasticState } {
+  const u = Math.min(1, Math.max(0, utilization));
+  const desired = recommendedSize(state.size, u, p);
+  const windowMs = SHRINK_WINDOW_COOLDOWNS * p.cooldownMs;
+  const recent = [...state.recent.filter((r) => nowMs - r.atMs < windowMs), { atMs: nowMs, desired }];
+  const keep = { ...state, recent };
+  const none = (reason: string) => ({
+    action: { kind: 'none' as const, size: state.size, reason },
+    state: keep,
+  });
+  // Out of bounds (the tenant's min or max changed, or preemption left it low): back inside at once.
+  if (state.size < p.min || state.size > p.max) {
+    const to = clamp(state.size, p);
+    return changed(state, to, nowMs, recent, `size ${state.size} is outside [${p.min}, ${p.max}]`);
+  }
+  if (nowMs - state.lastChangeMs < p.cooldownMs) return none('cooling down');
+  const low = p.targetUtilization * (1 - bandFraction);
+  const high = p.targetUtilization * (1 + bandFraction);
+  if (u > high && desired > state.size)
+    return changed(state, desired, nowMs, recent, `utilization ${pct(u)} above ${pct(high)}`);
+  if (u < low) {
+    const to = Math.max(...recent.map((r) => r.desired));
+    if (to < state.size) return changed(state, to, nowMs, recent, `utilization ${pct(u)} below ${pct(low)}`);
+  }
+  return none(`utilization ${pct(u)} within the band or already at the bound`);
+}
+
+const pct = (u: number) => `${Math.round(u * 100)}%`;
+
+function changed(
+  state: ElasticState,
+  to: number,
+  nowMs: number,
+  recent: ElasticState['recent'],
+  reason: string,
+): { action: ElasticAction; state: ElasticState } {
+  const kind = to > state.size ? 'grow' : 'shrink';
+  return {
+    action: { kind, from: state.size, to, reason },
+    state: { size: to, lastChangeMs: nowMs, recent },
+  };
+}
+
+/** Why a policy is unusable, or undefined: min ≥ 1, max ≥ min, 0 < target ≤ 1, cooldown ≥ 0. */
+export function policyProblem(p: ElasticPolicy): string | undefined {
+  if (!Number.isSafeInteger(p.min) || p.min < 1) return 'min must be a whole number ≥ 1';
+  if (!Number.isSafeInteger(p.max) || p.max < p.min) return 'max must be a whole number ≥ min';
+  if (!(p.targetUtilization > 0 && p.targetUtilization <= 1))
+    return 'targetUtilization must be a fraction in (0, 1]';
+  if (!Number.isSafeInteger(p.cooldownMs) || p.cooldownMs < 0)
+    return 'cooldownMs must be a whole number of milliseconds ≥ 0';
+  return undefined;
+}
