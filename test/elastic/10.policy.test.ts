@@ -108,17 +108,32 @@ describe('elastic policy', () => {
     expect(r.kinds.includes('shrink')).toBe(false);
   });
 
-  it('waits out the cooldown after a change and after creation', () => {
-    const created = initialState(4, 10_000);
-    expect(decide(policy, created, 1, 10_000 + policy.cooldownMs - 1).action.kind).toBe('none');
-    expect(decide(policy, created, 1, 10_000 + policy.cooldownMs).action.kind).toBe('grow');
+  it('waits out the cooldown before a shrink (after any change or creation) and before a grow that follows a shrink', () => {
+    const created = initialState(8, 10_000);
+    const at = (ms: number) => 10_000 + ms;
+    expect(decide(policy, created, 0, at(policy.cooldownMs - 1)).action.kind).toBe('none');
+    expect(decide(policy, created, 0, at(policy.cooldownMs)).action.kind).toBe('shrink');
+    const shrunk = decide(policy, created, 0, at(policy.cooldownMs)).state;
+    expect(decide(policy, shrunk, 1, at(2 * policy.cooldownMs - 1)).action.kind).toBe('none');
+    expect(decide(policy, shrunk, 1, at(2 * policy.cooldownMs)).action.kind).toBe('grow');
+  });
+
+  it('a grow may follow a grow at once: a burst ramps up in consecutive periods', () => {
+    const first = decide(policy, initialState(2, 0), 1, 1000);
+    expect(first.action).toMatchObject({ kind: 'grow', from: 2, to: 4 });
+    expect(decide(policy, first.state, 1, 2000).action).toMatchObject({ kind: 'grow', from: 4, to: 7 });
+  });
+
+  it('a saturated resource grows even when the band reaches above 100% (target near 1)', () => {
+    const p = { ...policy, targetUtilization: 0.9 };
+    expect(decide(p, initialState(4, 0), 1, 1000).action).toMatchObject({ kind: 'grow', from: 4, to: 5 });
   });
 
   it('names what is wrong with an unusable policy', () => {
     expect(policyProblem({ ...policy, min: 0 })).toMatch(/min/);
     expect(policyProblem({ ...policy, max: 1 })).toMatch(/max/);
     expect(policyProblem({ ...policy, targetUtilization: 0 })).toMatch(/targetUtilization/);
-    expect(policyProblem({ ...policy, targetUtilization: 1.5 })).toMatch(/targetUtilization/);
+    expect(policyProblem({ ...policy, targetUtilization: 1 })).toMatch(/targetUtilization/);
     expect(policyProblem({ ...policy, cooldownMs: -1 })).toMatch(/cooldownMs/);
     expect(policyProblem(policy)).toBeUndefined();
   });

@@ -6,7 +6,9 @@
 // Sizing is proportional (desired = ceil(size × utilization / target), as the Kubernetes horizontal
 // autoscaler does), with three guards against flapping:
 // - a band: nothing happens while utilization stays within ±bandFraction of the target;
-// - a cooldown: nothing happens within cooldownMs of the resource's last change (or its creation);
+// - a cooldown: no shrink within cooldownMs of the resource's last change (or its creation), and no
+//   grow within cooldownMs of a shrink; a grow may follow a grow at once (a burst ramps up in
+//   consecutive periods; only reversals are flapping);
 // - a shrink stabilization: a shrink goes only to the largest size recommended during the last
 //   SHRINK_WINDOW_COOLDOWNS × cooldownMs (the horizontal autoscaler's scale-down stabilization), so
 //   quiet windows between busy ones do not undo a growth: a noisy signal settles at its peaks' size.
@@ -19,7 +21,7 @@ export interface ElasticPolicy {
   min: number;
   /** Never more than this. */
   max: number;
-  /** Busy share the policy steers toward, 0 < target ≤ 1 (ra-spec §10 SLICE_BUSY_NS over a window). */
+  /** Busy share the policy steers toward, 0 < target ≤ 0.95 (ra-spec §10 SLICE_BUSY_NS over a window). */
   targetUtilization: number;
   /** Least time between two changes of this resource. */
   cooldownMs: number;
@@ -32,6 +34,12 @@ export type ElasticKind = (typeof ELASTIC_KINDS)[number];
 /** Half-width of the dead band around the target, as a fraction of the target. */
 export const DEFAULT_BAND_FRACTION = 0.2;
 
+/** The highest target a policy may set: above it, saturation could not be told from the target. */
+export const MAX_TARGET_UTILIZATION = 0.95;
+
+/** A busy share at or above this is saturation: the slice was busy the whole window. */
+const SATURATED = 0.99;
+
 /** The shrink stabilization window, in cooldowns. */
 export const SHRINK_WINDOW_COOLDOWNS = 4;
 
@@ -40,6 +48,8 @@ export interface ElasticState {
   size: number;
   /** When the size last changed (creation counts), in the caller's ms clock. */
   lastChangeMs: number;
+  /** The direction of the last change; absent after creation. */
+  lastChange?: 'grow' | 'shrink';
   /** Recommendations of the shrink stabilization window, oldest first. */
   recent: { atMs: number; desired: number }[];
 }
@@ -85,12 +95,17 @@ export function decide(
     const to = clamp(state.size, p);
     return changed(state, to, nowMs, recent, `size ${state.size} is outside [${p.min}, ${p.max}]`);
   }
-  if (nowMs - state.lastChangeMs < p.cooldownMs) return none('cooling down');
+  const cooling = nowMs - state.lastChangeMs < p.cooldownMs;
   const low = p.targetUtilization * (1 - bandFraction);
-  const high = p.targetUtilization * (1 + bandFraction);
-  if (u > high && desired > state.size)
+  // A saturated resource hides how much more it needs: it is above the band whatever the target
+  // (a target near 1 puts the band's top above 100%, which a busy share never reaches).
+  const high = Math.min(SATURATED, p.targetUtilization * (1 + bandFraction));
+  if (u >= high && desired > state.size) {
+    if (cooling && state.lastChange === 'shrink') return none('cooling down after a shrink');
     return changed(state, desired, nowMs, recent, `utilization ${pct(u)} above ${pct(high)}`);
+  }
   if (u < low) {
+    if (cooling) return none('cooling down');
     const to = Math.max(...recent.map((r) => r.desired));
     if (to < state.size) return changed(state, to, nowMs, recent, `utilization ${pct(u)} below ${pct(low)}`);
   }
@@ -109,16 +124,17 @@ function changed(
   const kind = to > state.size ? 'grow' : 'shrink';
   return {
     action: { kind, from: state.size, to, reason },
-    state: { size: to, lastChangeMs: nowMs, recent },
+    state: { size: to, lastChangeMs: nowMs, lastChange: kind, recent },
   };
 }
 
-/** Why a policy is unusable, or undefined: min ≥ 1, max ≥ min, 0 < target ≤ 1, cooldown ≥ 0. */
+/** Why a policy is unusable, or undefined: min ≥ 1, max ≥ min, 0 < target ≤ 0.95, cooldown ≥ 0. */
 export function policyProblem(p: ElasticPolicy): string | undefined {
   if (!Number.isSafeInteger(p.min) || p.min < 1) return 'min must be a whole number ≥ 1';
   if (!Number.isSafeInteger(p.max) || p.max < p.min) return 'max must be a whole number ≥ min';
-  if (!(p.targetUtilization > 0 && p.targetUtilization <= 1))
-    return 'targetUtilization must be a fraction in (0, 1]';
+  // Busy shares are capped at 1: a saturated slice must read as above the target to grow at all.
+  if (!(p.targetUtilization > 0 && p.targetUtilization <= MAX_TARGET_UTILIZATION))
+    return `targetUtilization must be a fraction in (0, ${MAX_TARGET_UTILIZATION}]`;
   if (!Number.isSafeInteger(p.cooldownMs) || p.cooldownMs < 0)
     return 'cooldownMs must be a whole number of milliseconds ≥ 0';
   return undefined;
