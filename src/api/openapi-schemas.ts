@@ -84,8 +84,36 @@ export const schemas = {
           'When an adapter holding part of it fails: mark the allocation lost, or replace the failed slices on healthy adapters (their contents are lost)',
       },
       idleReclaimMs: { ...count, description: 'Reclaim slices idle for longer than this' },
+      // --- issue 15 ---
+      elastic: {
+        type: 'object',
+        additionalProperties: false,
+        description:
+          'Resize resources of a kind with their utilization instead of releasing them when idle (docs/realloc.md); memory is never elastic',
+        properties: { compute: ref('ElasticPolicy') },
+      },
+      priority: { type: 'integer', minimum: 0, maximum: 1000, default: 0 },
+      preemptible: {
+        type: 'boolean',
+        default: false,
+        description: 'May be shrunk to its elastic min or reclaimed for an allocation of higher priority',
+      },
+      // --- end issue 15 ---
     },
   },
+  // --- issue 15 ---
+  ElasticPolicy: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['min', 'max', 'targetUtilization', 'cooldownMs'],
+    properties: {
+      min: positive,
+      max: positive,
+      targetUtilization: { type: 'number', exclusiveMinimum: 0, maximum: 0.95 },
+      cooldownMs: count,
+    },
+  },
+  // --- end issue 15 ---
   AllocationRequest: {
     type: 'object',
     required: ['resources'],

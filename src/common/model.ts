@@ -26,6 +26,29 @@ export interface AllocationPolicy {
   onAdapterFailure?: 'fail' | 'replace';
   /** Reclaim the allocation's slices when idle for longer than this (absent: never). */
   idleReclaimMs?: number;
+  // --- elastic allocations, priorities, preemption (issue 15; docs/realloc.md) ---
+  /**
+   * Resize the allocation's resources of a kind with their utilization (ra-spec §10 counters) instead
+   * of releasing them when idle: compute units today. Memory is never elastic.
+   */
+  elastic?: { compute?: ElasticPolicy };
+  /** Higher goes first: may shrink or reclaim preemptible allocations of lower priority (default 0). */
+  priority?: number;
+  /** May be shrunk to its elastic min or reclaimed for an allocation of higher priority (default false). */
+  preemptible?: boolean;
+  // --- end issue 15 ---
+}
+
+/** An elastic resource's bounds and steering, in its unit (src/grm/elastic/policy.ts decides with them). */
+export interface ElasticPolicy {
+  /** Never fewer than this, by the policy or by preemption. */
+  min: number;
+  /** Never more than this. */
+  max: number;
+  /** Busy share the policy steers toward, (0, 0.95] (ra-spec §10 SLICE_BUSY_NS over a window). */
+  targetUtilization: number;
+  /** Least time between a change and a shrink, or between a shrink and a grow. */
+  cooldownMs: number;
 }
 
 export interface AllocationRequest {

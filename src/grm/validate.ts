@@ -5,6 +5,7 @@ import { RaError } from '../common/errors.js';
 import { acceleratorFunctionNames, isAcceleratorFunction, isFunctionName } from '../common/functions.js';
 import { type PlacementRequest, validateRequest } from '../rvl/index.js';
 import { quoted } from '../rvl/request.js';
+import { ELASTIC_POLICY_FIELDS, validateElasticFields } from './elastic/validate.js';
 import { type AllocationPolicy, GrmCode, type JobRequest, type ResizeRequest } from './types.js';
 
 export const MAX_RESOURCES = 64;
@@ -63,10 +64,26 @@ export function validateAllocation(body: unknown): ValidatedAllocation {
   if (!isRecord(policyIn)) throw invalid('policy must be an object', { field: 'policy' });
   onlyKeys(
     policyIn,
-    ['sameServer', 'maxAdapters', 'allowSplit', 'leaseMs', 'idleReclaimMs', 'onAdapterFailure'],
+    [
+      'sameServer',
+      'maxAdapters',
+      'allowSplit',
+      'leaseMs',
+      'idleReclaimMs',
+      'onAdapterFailure',
+      ...ELASTIC_POLICY_FIELDS, // issue 15
+    ],
     'policy',
   );
-  const { leaseMs: _l, idleReclaimMs: _i, onAdapterFailure, ...placementPolicy } = policyIn;
+  const {
+    leaseMs: _l,
+    idleReclaimMs: _i,
+    onAdapterFailure,
+    elastic: _e, // issue 15: checked by validateElasticFields
+    priority: _p,
+    preemptible: _pr,
+    ...placementPolicy
+  } = policyIn;
   if (onAdapterFailure !== undefined && onAdapterFailure !== 'fail' && onAdapterFailure !== 'replace') {
     throw invalid('policy.onAdapterFailure must be "fail" or "replace"', {
       field: 'policy.onAdapterFailure',
@@ -110,6 +127,7 @@ export function validateAllocation(body: unknown): ValidatedAllocation {
   if (leaseMs) policy.leaseMs = leaseMs;
   if (idleReclaimMs) policy.idleReclaimMs = idleReclaimMs;
   if (onAdapterFailure) policy.onAdapterFailure = onAdapterFailure;
+  Object.assign(policy, validateElasticFields(policyIn, body.resources)); // issue 15
   return { placement, policy };
 }
 

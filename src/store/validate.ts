@@ -112,6 +112,9 @@ function checkPolicy(value: unknown, path: string): AllocationPolicy {
     'leaseMs',
     'idleReclaimMs',
     'onAdapterFailure',
+    'elastic', // issue 15
+    'priority', // issue 15
+    'preemptible', // issue 15
   ]);
   text(o, 'sameServer', path, true);
   count(o, 'maxAdapters', path, true, 1);
@@ -123,8 +126,27 @@ function checkPolicy(value: unknown, path: string): AllocationPolicy {
   if (o.onAdapterFailure !== undefined && o.onAdapterFailure !== 'fail' && o.onAdapterFailure !== 'replace') {
     fail(`${path}.onAdapterFailure`, '"fail" or "replace"', o.onAdapterFailure);
   }
+  checkElasticFields(o, path); // issue 15
   return o as AllocationPolicy;
 }
+
+// --- issue 15: elastic allocations, priorities, preemption ---
+function checkElasticFields(o: Fields, path: string): void {
+  count(o, 'priority', path, true);
+  if (o.preemptible !== undefined && typeof o.preemptible !== 'boolean')
+    fail(`${path}.preemptible`, 'a boolean', o.preemptible);
+  if (o.elastic === undefined) return;
+  const e = fields(o.elastic, `${path}.elastic`, ['compute']);
+  if (e.compute === undefined) return;
+  const c = fields(e.compute, `${path}.elastic.compute`, ['min', 'max', 'targetUtilization', 'cooldownMs']);
+  count(c, 'min', `${path}.elastic.compute`, false, 1);
+  count(c, 'max', `${path}.elastic.compute`, false, 1);
+  count(c, 'cooldownMs', `${path}.elastic.compute`);
+  const t = c.targetUtilization;
+  if (typeof t !== 'number' || !(t > 0 && t <= 1))
+    fail(`${path}.elastic.compute.targetUtilization`, 'a fraction in (0, 1]', t);
+}
+// --- end issue 15 ---
 
 const allocationFields = [
   'id',

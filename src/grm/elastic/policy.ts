@@ -14,18 +14,10 @@
 //   quiet windows between busy ones do not undo a growth: a noisy signal settles at its peaks' size.
 // ceil() makes the sizes consistent: after any change the predicted utilization is at most the
 // target, and a steady signal recommends the size it already has.
+import type { ElasticPolicy } from '../../common/model.js';
 
-/** What a tenant asks for one elastic resource. Sizes are in the resource's unit (units, contexts). */
-export interface ElasticPolicy {
-  /** Never fewer than this, by the policy or by preemption. */
-  min: number;
-  /** Never more than this. */
-  max: number;
-  /** Busy share the policy steers toward, 0 < target ≤ 0.95 (ra-spec §10 SLICE_BUSY_NS over a window). */
-  targetUtilization: number;
-  /** Least time between two changes of this resource. */
-  cooldownMs: number;
-}
+/** What a tenant asks for one elastic resource: the data model's (src/common/model.ts). */
+export type { ElasticPolicy };
 
 /** The resource kinds a policy may resize: compute units and accelerator contexts, never memory. */
 export const ELASTIC_KINDS = ['compute', 'accelerator'] as const;
