@@ -180,6 +180,31 @@ export const schemas = {
     },
   },
   JobResult: { type: 'object', required: ['output'], properties: { output: base64 } },
+  // --- issue 15 ---
+  AllocationEvent: {
+    type: 'object',
+    required: ['at', 'action', 'detail'],
+    properties: {
+      at: { type: 'string', format: 'date-time' },
+      action: {
+        enum: [
+          'grew',
+          'shrank',
+          'preempted-shrink',
+          'preempted-reclaim',
+          'lease-expired',
+          'idle-reclaimed',
+          'adapter-lost',
+          'replaced',
+        ],
+      },
+      detail: { type: 'string' },
+      resource: count,
+      from: count,
+      to: count,
+    },
+  },
+  // --- end issue 15 ---
   AdapterView: {
     type: 'object',
     required: ['id', 'server', 'health', 'memory', 'computeUnits', 'slots', 'slices'],

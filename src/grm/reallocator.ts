@@ -165,7 +165,8 @@ export async function reallocateOnce(
   const at = new Date(nowMs).toISOString();
   for (const e of events) {
     m.log.info({ ...e }, `reallocation: ${e.action}`);
-    m.events.record(e.allocation, { at, action: e.action, detail: e.detail });
+    const tenant = active.get(e.allocation)?.tenant;
+    if (tenant) m.events.record(e.allocation, tenant, { at, action: e.action, detail: e.detail });
   }
   if (policy === 'elastic') {
     const memory = elasticMemories.get(m) ?? newElasticMemory();

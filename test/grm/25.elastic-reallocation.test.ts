@@ -207,9 +207,11 @@ describe('elastic reallocation on the embedded pool', () => {
         .map((x) => x.length)
         .sort((x, y) => x - y),
     ).toEqual([4, 7]);
-    expect(grm().maintenance.events.of(low.id)).toEqual([
+    // The reclaimed tenant reads why, though its allocation is gone; another tenant cannot.
+    expect(grm().allocationEvents('alice', low.id)).toEqual([
       expect.objectContaining({ action: 'preempted-reclaim' }),
     ]);
+    expect(() => grm().allocationEvents('bob', low.id)).toThrow(/does not exist/);
     expect(grm().maintenance.events.of(fixed.id)).toEqual([]);
   });
 });

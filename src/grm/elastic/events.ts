@@ -28,17 +28,18 @@ export const EVENTS_PER_ALLOCATION = 64;
 export const ALLOCATIONS_WITH_EVENTS = 10_000;
 
 export class AllocationEvents {
-  private readonly byAllocation = new Map<string, AllocationEvent[]>();
+  private readonly byAllocation = new Map<string, { tenant: string; events: AllocationEvent[] }>();
 
-  record(allocation: string, event: AllocationEvent): void {
-    let ring = this.byAllocation.get(allocation);
+  /** Kept under the allocation's tenant, readable by it after the allocation is gone (reclaimed). */
+  record(allocation: string, tenant: string, event: AllocationEvent): void {
+    let ring = this.byAllocation.get(allocation)?.events;
     if (!ring) {
       if (this.byAllocation.size >= ALLOCATIONS_WITH_EVENTS) {
         const oldest = this.byAllocation.keys().next().value as string;
         this.byAllocation.delete(oldest);
       }
       ring = [];
-      this.byAllocation.set(allocation, ring);
+      this.byAllocation.set(allocation, { tenant, events: ring });
     }
     ring.push(event);
     if (ring.length > EVENTS_PER_ALLOCATION) ring.shift();
@@ -46,6 +47,11 @@ export class AllocationEvents {
 
   /** Oldest first; [] for an allocation with none. */
   of(allocation: string): AllocationEvent[] {
-    return [...(this.byAllocation.get(allocation) ?? [])];
+    return [...(this.byAllocation.get(allocation)?.events ?? [])];
+  }
+
+  /** Whether `tenant` has events of `allocation` (one it held, perhaps released since). */
+  heldBy(allocation: string, tenant: string): boolean {
+    return this.byAllocation.get(allocation)?.tenant === tenant;
   }
 }

@@ -16,6 +16,7 @@ import { byEntry, resourceUtilization } from './utilization.js';
 
 export interface ElasticAction {
   allocation: string;
+  tenant: string;
   event: AllocationEvent;
 }
 
@@ -106,6 +107,7 @@ async function preempt(
       await m.resizeCompute(victim, i, p.to);
       done.push({
         allocation: victim.id,
+        tenant: victim.tenant,
         event: {
           at,
           action: 'preempted-shrink',
@@ -121,6 +123,7 @@ async function preempt(
       });
       done.push({
         allocation: victim.id,
+        tenant: victim.tenant,
         event: {
           at,
           action: 'preempted-reclaim',
@@ -189,6 +192,7 @@ async function actOn(
   if (got !== size)
     done.push({
       allocation: a.id,
+      tenant: a.tenant,
       event: {
         at,
         action: got > size ? 'grew' : 'shrank',
@@ -234,7 +238,7 @@ export async function elasticPass(
   for (const key of [...mem.states.keys()])
     if (!m.activeAllocations().some((a) => key.startsWith(`${a.id}#`))) mem.states.delete(key);
   for (const d of done) {
-    events.record(d.allocation, d.event);
+    events.record(d.allocation, d.tenant, d.event);
     m.log.info({ allocation: d.allocation, ...d.event }, `reallocation: ${d.event.action}`);
   }
   return done;
