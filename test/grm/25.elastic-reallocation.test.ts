@@ -2,6 +2,7 @@
 // allocation and shrinks an idle one to its min, preempts a lower-priority preemptible allocation and
 // never a non-preemptible one. Sizes are read from the adapters' slice tables, not from the GRM.
 import { afterEach, describe, expect, it } from 'vitest';
+import { growBusyStep, shrinkIdleStep } from '../../src/grm/elastic/demo-steps.js';
 import { type ReallocationPolicy, reallocateOnce } from '../../src/grm/reallocator.js';
 import type { Allocation } from '../../src/grm/types.js';
 import { Prng } from '../helpers/prng.js';
@@ -12,8 +13,7 @@ function unitsInRegisters(modelDir: string, adapters: number, a: Allocation, res
   const p = a.resources[resource]!.placements[0]!;
   const index = Number(p.adapter.split('/ra')[1]);
   const slice = readSliceTables(modelDir, adapters).find((s) => s.adapter === index && s.entry === p.slice);
-  if (!slice || slice.kind !== 'compute')
-    throw new Error(`no compute slice ${p.adapter}#${p.slice} in the registers`);
+  if (slice?.kind !== 'compute') throw new Error(`no compute slice ${p.adapter}#${p.slice} in the registers`);
   return slice.length;
 }
 
@@ -213,5 +213,14 @@ describe('elastic reallocation on the embedded pool', () => {
     ]);
     expect(() => grm().allocationEvents('bob', low.id)).toThrow(/does not exist/);
     expect(grm().maintenance.events.of(fixed.id)).toEqual([]);
+  });
+
+  it('the demo steps compute their checks from the slice tables', async () => {
+    const grow = await growBusyStep(grm(), 'alice');
+    expect(grow).toMatchObject({ check: 'pass', unitsBefore: 2 });
+    expect(grow.unitsAfter).toBeGreaterThan(2);
+    const shrink = await shrinkIdleStep(grm(), 'alice');
+    expect(shrink).toMatchObject({ check: 'pass', unitsBefore: 6, unitsAfter: 2 });
+    expect(readSliceTables(ctx.pool.modelDir, 1)).toEqual([]);
   });
 });
