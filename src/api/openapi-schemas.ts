@@ -55,6 +55,30 @@ export const schemas = {
   ResizeRequest: resizeRequestSchema,
   JobRequest: jobRequestSchema,
   JobResult: { type: 'object', required: ['output'], properties: { output: base64 } },
+  AllocationEvent: {
+    type: 'object',
+    required: ['at', 'action', 'detail'],
+    description: 'What reallocation did to an allocation (docs/realloc.md)',
+    properties: {
+      at: { type: 'string', format: 'date-time' },
+      action: {
+        enum: [
+          'grew',
+          'shrank',
+          'preempted-shrink',
+          'preempted-reclaim',
+          'lease-expired',
+          'idle-reclaimed',
+          'adapter-lost',
+          'replaced',
+        ],
+      },
+      detail: { type: 'string' },
+      resource: { type: 'integer', minimum: 0 },
+      from: { type: 'integer', minimum: 0 },
+      to: { type: 'integer', minimum: 0 },
+    },
+  },
   AdapterView: adapterViewSchema,
   BitstreamSummary: {
     type: 'object',

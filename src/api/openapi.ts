@@ -120,6 +120,19 @@ export const openApiDocument = {
         responses: { '204': { description: 'Released' }, '404': failure('NotFound'), ...common },
       },
     },
+    // issue 15
+    '/v1/allocations/{id}/events': {
+      parameters: [idParameter],
+      get: {
+        summary:
+          'What reallocation did to the allocation (grew, shrank, preempted, reclaimed, lost), oldest first',
+        responses: {
+          '200': ok('Events', { type: 'array', items: ref('AllocationEvent') }),
+          '404': failure('NotFound'),
+          ...common,
+        },
+      },
+    },
     '/v1/allocations/{id}/jobs': {
       parameters: [idParameter],
       post: {

@@ -9,6 +9,7 @@ export type {
   AllocationPolicy,
   AllocationRequest,
   AllocationState,
+  ElasticPolicy,
   Intent,
   JobRequest,
   Placement,

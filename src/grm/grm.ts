@@ -9,6 +9,7 @@ import { AdapterCommands } from './adapter-commands.js';
 import { allocate } from './allocate.js';
 import { listBitstreams, publishBitstream, registerBitstream } from './bitstreams.js';
 import { type GrmContext, type GrmOptions, owned, publicView } from './context.js';
+import type { AllocationEvent } from './elastic/events.js';
 import { runJob } from './jobs.js';
 import { KeyedLock } from './keyed-lock.js';
 import { LivePool } from './live-pool.js';
@@ -105,6 +106,12 @@ export class Grm implements GrmApi {
   /** Moves a memory slice to a new extent (on one of `toAdapters`), contents preserved by DMA. */
   migrate(tenant: string, id: string, resourceIndex: number, toAdapters: string[]): Promise<Allocation> {
     return migrate(this.ctx, tenant, id, resourceIndex, toAdapters);
+  }
+
+  /** What reallocation did to the allocation, oldest first; readable after a reclaim (issue 15). */
+  allocationEvents(tenant: string, id: string): AllocationEvent[] {
+    if (!this.maintenance.events.heldBy(id, tenant)) owned(this.ctx, tenant, id); // NOT_FOUND otherwise
+    return this.maintenance.events.of(id);
   }
 
   runJob(tenant: string, id: string, body: unknown): Promise<{ output: string }> {

@@ -7,7 +7,9 @@ import type { SliceSample } from '../rvl/index.js';
 import type { Intent, StoredAllocation } from '../store/store.js';
 import { replaceFailedSlices } from './allocate.js';
 import type { GrmContext } from './context.js';
+import { AllocationEvents } from './elastic/events.js';
 import { markLost, releaseAllocation } from './release.js';
+import { resize } from './resize.js';
 import type { Placement } from './types.js';
 
 /** Whose a slice found in the registers is. */
@@ -70,6 +72,10 @@ export interface Maintenance {
   jobsInFlight(id: string): number;
   /** When the allocation's last job finished, in Date.now() ms (0: never). */
   lastJobEndedMs(id: string): number;
+  /** What reallocation did to each allocation, for its tenant (issue 15). */
+  readonly events: AllocationEvents;
+  /** Resizes a single-slice compute resource (issue 15: elastic); takes the allocation's lock itself. */
+  resizeCompute(a: StoredAllocation, resource: number, units: number): Promise<StoredAllocation>;
 }
 
 export function maintenanceOf(ctx: GrmContext, startupIntents: Map<string, Intent>): Maintenance {
@@ -91,6 +97,7 @@ export function maintenanceOf(ctx: GrmContext, startupIntents: Map<string, Inten
 
   return {
     log: ctx.log,
+    events: new AllocationEvents(),
 
     async checkRegisters() {
       await ctx.pool.ready();
@@ -157,6 +164,10 @@ export function maintenanceOf(ctx: GrmContext, startupIntents: Map<string, Inten
     replaceFailedSlices: (a, failed) => replaceFailedSlices(ctx, a, failed),
     jobsInFlight: (id) => ctx.jobsRunning.get(id) ?? 0,
     lastJobEndedMs: (id) => ctx.jobsEndedMs.get(id) ?? 0,
+    resizeCompute: async (a, resource, units) => {
+      await resize(ctx, a.tenant, a.id, { resource, units });
+      return ctx.allocations.get(a.id) ?? a;
+    },
   };
 }
 

@@ -4,15 +4,36 @@
 // contents cannot be read off a dead adapter).
 // Idleness has one rule, the RVL's (src/rvl/reclaim.ts, two samples of the ra-spec §10 counters), plus
 // what only the GRM knows: an allocation with a job in flight is in use.
+// Two policies (docs/realloc.md): 'elastic' (default) grows busy and shrinks idle allocations that carry
+// policy.elastic (src/grm/elastic/) and releases none of them for idleness; 'release-when-idle' is the
+// behaviour from before elastic allocations: idle allocations are released, none is resized.
 import { grew, idleSlices, type SliceSample } from '../rvl/reclaim.js';
 import type { StoredAllocation } from '../store/store.js';
+import { type ElasticMemory, elasticPass, newElasticMemory } from './elastic/reallocate.js';
 import { type MaintainedGrm, type Maintenance, startPeriodicPass } from './maintenance.js';
 
 export interface ReallocationEvent {
   allocation: string;
-  action: 'lease-expired' | 'idle-reclaimed' | 'adapter-lost' | 'replaced';
+  action:
+    | 'lease-expired'
+    | 'idle-reclaimed'
+    | 'adapter-lost'
+    | 'replaced'
+    | 'grew'
+    | 'shrank'
+    | 'preempted-shrink'
+    | 'preempted-reclaim';
   detail: string;
+  /** grew, shrank, preempted-shrink: the resource and its size before and after. */
+  resource?: number;
+  from?: number;
+  to?: number;
 }
+
+export type ReallocationPolicy = 'elastic' | 'release-when-idle';
+
+/** Per GRM: what the elastic pass keeps between passes (its window start, each resource's state). */
+const elasticMemories = new WeakMap<Maintenance, ElasticMemory>();
 
 /**
  * Per GRM, per slice: the earliest sample since which its counters have not moved (the earlier of
@@ -85,6 +106,7 @@ function act(
   unhealthy: (adapter: string) => boolean,
   idle: (a: StoredAllocation, limitMs: number) => boolean,
   nowMs: number,
+  policy: ReallocationPolicy,
 ): Promise<ReallocationEvent | undefined> {
   return m.withAllocation(id, async (a) => {
     if (a?.state !== 'active') return undefined;
@@ -111,7 +133,9 @@ function act(
       return { allocation: a.id, action: 'lease-expired', detail: `lease ended at ${a.leaseExpiresAt}` };
     }
     const limitMs = a.policy.idleReclaimMs;
-    if (limitMs && idle(a, limitMs)) {
+    // Elastic allocations shrink to their min when idle instead (src/grm/elastic/).
+    const elastic = policy === 'elastic' && a.policy.elastic?.compute !== undefined;
+    if (limitMs && !elastic && idle(a, limitMs)) {
       await m.release(a, `idle for more than ${limitMs} ms`);
       return { allocation: a.id, action: 'idle-reclaimed', detail: `no use for over ${limitMs} ms` };
     }
@@ -122,6 +146,7 @@ function act(
 export async function reallocateOnce(
   grm: { maintenance: Maintenance },
   nowMs = Date.now(),
+  policy: ReallocationPolicy = 'elastic',
 ): Promise<ReallocationEvent[]> {
   const m = grm.maintenance;
   const { adapters, samples } = await m.observe();
@@ -134,14 +159,34 @@ export async function reallocateOnce(
   const idle = (a: StoredAllocation, limitMs: number) => isIdle(m, a, limitMs, starts, samples, nowMs);
   const events: ReallocationEvent[] = [];
   for (const id of active.keys()) {
-    const event = await act(m, id, unhealthy, idle, nowMs);
+    const event = await act(m, id, unhealthy, idle, nowMs, policy);
     if (event) events.push(event);
   }
-  for (const e of events) m.log.info({ ...e }, `reallocation: ${e.action}`);
+  const at = new Date(nowMs).toISOString();
+  for (const e of events) {
+    m.log.info({ ...e }, `reallocation: ${e.action}`);
+    const tenant = active.get(e.allocation)?.tenant;
+    if (tenant) m.events.record(e.allocation, tenant, { at, action: e.action, detail: e.detail });
+  }
+  if (policy === 'elastic') {
+    const memory = elasticMemories.get(m) ?? newElasticMemory();
+    elasticMemories.set(m, memory);
+    const done = await elasticPass(m, memory, m.events, samples, nowMs);
+    events.push(...done.map((d) => ({ allocation: d.allocation, ...d.event })));
+  }
   return events;
 }
 
 /** Runs reallocateOnce every `intervalMs` (beside allocation) until the returned stop() is called. */
-export function startReallocator(grm: MaintainedGrm, intervalMs: number): () => void {
-  return startPeriodicPass(grm, 'reallocation pass', () => reallocateOnce(grm), intervalMs);
+export function startReallocator(
+  grm: MaintainedGrm,
+  intervalMs: number,
+  policy: ReallocationPolicy = 'elastic',
+): () => void {
+  return startPeriodicPass(
+    grm,
+    'reallocation pass',
+    () => reallocateOnce(grm, Date.now(), policy),
+    intervalMs,
+  );
 }

@@ -15,6 +15,7 @@ export type {
 } from '../common/model.js';
 
 import type { AdapterView, Allocation } from '../common/model.js';
+import type { AllocationEvent } from './elastic/events.js';
 
 /** What the HTTP API and the CLI need from the GRM. Every method validates its input. */
 export interface GrmApi {
@@ -25,6 +26,8 @@ export interface GrmApi {
   resize(tenant: string, id: string, request: unknown): Promise<Allocation>;
   release(tenant: string, id: string): Promise<void>;
   runJob(tenant: string, id: string, job: unknown): Promise<{ output: string }>;
+  /** What reallocation did to the allocation (grew, shrank, preempted, ...), oldest first (issue 15). */
+  allocationEvents(tenant: string, id: string): AllocationEvent[];
   /** The bitstreams `tenant` may use (every one when absent). */
   listBitstreams(tenant?: string): { id: string; function: string; version: string; signed: boolean }[];
   /** Registers a bitstream as the tenant's own (published at once when the tenant is an operator). */

@@ -13,6 +13,7 @@ import {
 } from '../common/schema/model.js';
 import { compile, firstProblem, requestRefusal, requestWording } from '../common/schema/validator.js';
 import type { PlacementRequest } from '../rvl/index.js';
+import { validateElasticFields } from './elastic/validate.js';
 import { type AllocationPolicy, GrmCode, type JobRequest, type ResizeRequest } from './types.js';
 
 export { MAX_RESOURCES };
@@ -46,7 +47,14 @@ export interface ValidatedAllocation {
   policy: AllocationPolicy;
 }
 
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
 export function validateAllocation(body: unknown): ValidatedAllocation {
+  // The elastic fields' own refusals say more than a schema can ("memory is never elastic"), and their
+  // cross-field rules (min <= units <= max, a compute resource to apply to) come first (issue 15).
+  if (isRecord(body) && isRecord(body.policy) && Array.isArray(body.resources))
+    validateElasticFields(body.policy, body.resources);
   if (!checkAllocationRequest(body))
     throw refusal(
       checkAllocationRequest.errors,

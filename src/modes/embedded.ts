@@ -11,7 +11,7 @@ import { openServerCatalog } from '../bitstream/shipped.js';
 import { Adapter } from '../driver/adapter.js';
 import { ModelProcess } from '../driver/model-process.js';
 import { Grm } from '../grm/grm.js';
-import { startReallocator } from '../grm/reallocator.js';
+import { type ReallocationPolicy, startReallocator } from '../grm/reallocator.js';
 import { type Difference, reconcile, startReconciler } from '../grm/reconcile.js';
 import { EtcdStore } from '../store/etcd-store.js';
 import { JournalStore } from '../store/journal-store.js';
@@ -24,6 +24,8 @@ export interface EmbeddedOptions {
   stateDir?: string;
   server?: string;
   reallocateEveryMs?: number;
+  /** 'elastic' (default) resizes elastic allocations; 'release-when-idle' only releases idle ones. */
+  reallocationPolicy?: ReallocationPolicy;
   /** Background reconciliation of the index with the slice tables (default: reallocateEveryMs). */
   reconcileEveryMs?: number;
   /** Open a damaged store anyway, dropping what cannot be trusted (`serve --repair`; see docs/grm.md). */
@@ -106,7 +108,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
       ...(o.operators ? { operators: o.operators } : {}),
     });
     const reconciled = await grm.exclusive(() => reconcile(grm));
-    const stopLoop = startReallocator(grm, o.reallocateEveryMs ?? 1000);
+    const stopLoop = startReallocator(grm, o.reallocateEveryMs ?? 1000, o.reallocationPolicy);
     const stopReconciler = startReconciler(grm, o.reconcileEveryMs ?? o.reallocateEveryMs ?? 1000);
     const openAgent = agent;
     const openStore = store;

@@ -101,6 +101,8 @@ describe('OpenAPI document against live responses of the real GRM', () => {
     expect((await call('alice', 'GET', '/v1/allocations')).statusCode).toBe(200);
     expect((await call('alice', 'GET', `/v1/allocations/${id}`)).statusCode).toBe(200);
     expect((await call('bob', 'GET', `/v1/allocations/${id}`)).statusCode).toBe(404);
+    expect((await call('alice', 'GET', `/v1/allocations/${id}/events`)).statusCode).toBe(200);
+    expect((await call('bob', 'GET', `/v1/allocations/${id}/events`)).statusCode).toBe(404);
 
     expect(
       (await call('alice', 'PATCH', `/v1/allocations/${id}`, { resource: 0, bytes: 8 * MiB })).statusCode,

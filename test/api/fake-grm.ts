@@ -132,6 +132,13 @@ export class FakeGrm implements GrmApi {
     return allocation;
   }
 
+  /** The fake reallocates nothing: an allocation it holds has no events. */
+  allocationEvents(tenant: string, id: string): [] {
+    this.record('allocationEvents', [tenant, id]);
+    this.owned(tenant, id);
+    return [];
+  }
+
   async release(tenant: string, id: string): Promise<void> {
     this.record('release', [tenant, id]);
     this.owned(tenant, id);

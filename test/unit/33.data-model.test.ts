@@ -105,33 +105,33 @@ describe('one data model: one edit adds a field everywhere', () => {
   }
   afterAll(() => vi.resetModules());
 
-  const addPriority = (m: typeof model) => {
+  const addWeight = (m: typeof model) => {
     const properties = m.allocationPolicySchema.properties as Record<string, unknown>;
-    properties.priority = { type: 'integer', minimum: 0, maximum: 9, description: 'test-only field' };
+    properties.weight = { type: 'integer', minimum: 0, maximum: 9, description: 'test-only field' };
   };
 
   it('a policy field added to the schema alone is accepted by the GRM, kept by the store and documented', async () => {
-    const { grm, store, api } = await layersWith(addPriority);
-    const { policy } = grm.validateAllocation({ ...memoryRequest, policy: { priority: 3 } });
-    expect(policy).toEqual({ priority: 3 });
-    expect(store.checkAllocation(storedRecord(policy), 'allocation').policy).toEqual({ priority: 3 });
+    const { grm, store, api } = await layersWith(addWeight);
+    const { policy } = grm.validateAllocation({ ...memoryRequest, policy: { weight: 3 } });
+    expect(policy).toEqual({ weight: 3 });
+    expect(store.checkAllocation(storedRecord(policy), 'allocation').policy).toEqual({ weight: 3 });
     const doc = JSON.parse(JSON.stringify(api.openApiDocument));
-    expect(doc.components.schemas.AllocationPolicy.properties.priority).toMatchObject({ maximum: 9 });
-    expect(doc.components.schemas.Allocation.properties.policy.properties.priority).toBeDefined();
-    expect(() => grm.validateAllocation({ ...memoryRequest, policy: { priority: 10 } })).toThrow(
-      /policy\.priority must be a non-negative integer up to 9, got 10/,
+    expect(doc.components.schemas.AllocationPolicy.properties.weight).toMatchObject({ maximum: 9 });
+    expect(doc.components.schemas.Allocation.properties.policy.properties.weight).toBeDefined();
+    expect(() => grm.validateAllocation({ ...memoryRequest, policy: { weight: 10 } })).toThrow(
+      /policy\.weight must be a non-negative integer up to 9, got 10/,
     );
   });
 
   it('without the edit, the same field is refused by the GRM and the store (the check above can fail)', async () => {
     const { grm, store, api } = await layersWith();
-    expect(() => grm.validateAllocation({ ...memoryRequest, policy: { priority: 3 } })).toThrow(
-      /policy: unknown field\(s\) "priority"/,
+    expect(() => grm.validateAllocation({ ...memoryRequest, policy: { weight: 3 } })).toThrow(
+      /policy: unknown field\(s\) "weight"/,
     );
-    expect(() => store.checkAllocation(storedRecord({ priority: 3 }), 'allocation')).toThrow(
-      /allocation\.policy\.priority is not a known field/,
+    expect(() => store.checkAllocation(storedRecord({ weight: 3 }), 'allocation')).toThrow(
+      /allocation\.policy\.weight is not a known field/,
     );
-    expect(JSON.stringify(api.openApiDocument)).not.toContain('priority');
+    expect(JSON.stringify(api.openApiDocument)).not.toContain('"weight"');
   });
 });
 
@@ -165,6 +165,12 @@ function sample(schema: Schema, prng: Prng, choose: Record<string, readonly unkn
       const min = (schema.minimum as number | undefined) ?? 0;
       const max = (schema.maximum as number | undefined) ?? min + 100;
       return prng.chance(0.9) ? min + prng.int(0, Math.min(max - min, 7)) : max;
+    }
+    case 'number': {
+      const min =
+        (schema.exclusiveMinimum as number | undefined) ?? (schema.minimum as number | undefined) ?? 0;
+      const max = (schema.maximum as number | undefined) ?? min + 1;
+      return prng.chance(0.5) ? max : min + (max - min) / 2;
     }
     case 'boolean':
       return prng.chance(0.5);
@@ -214,6 +220,9 @@ describe('one data model: the real GRM behind the API', () => {
       // An hour: no lease ends and no idle reclaim runs while the test looks at the allocation.
       '.policy.leaseMs': [3_600_000],
       '.policy.idleReclaimMs': [3_600_000],
+      // Elastic bounds must hold the request's compute units (a cross-field rule no sampler draws from
+      // the schema); test/elastic/40.validate covers them.
+      '.policy.elastic': [undefined],
     };
     const outcomes = new Map<string, number>();
     const made: Schema[] = [];
@@ -258,7 +267,10 @@ describe('one data model: the real GRM behind the API', () => {
     const prng = new Prng(0x0bad);
     const before = journal().length;
     for (let i = 0; i < 20; i++) {
-      const request = sample(model.allocationRequestSchema, prng, { '.resources[].bytes': [4096] }) as {
+      const request = sample(model.allocationRequestSchema, prng, {
+        '.resources[].bytes': [4096],
+        '.policy.elastic': [undefined],
+      }) as {
         resources: Schema[];
         policy?: Schema;
       };

@@ -30,6 +30,11 @@ export function allocationRoutes(app: FastifyInstance, grm: GrmApi): void {
     },
   );
 
+  // issue 15: what reallocation did to the allocation (docs/realloc.md)
+  app.get('/allocations/:id/events', async (request) =>
+    grm.allocationEvents(tenantOf(request), pathId(request.params)),
+  );
+
   app.delete('/allocations/:id', async (request, reply) => {
     await grm.release(tenantOf(request), pathId(request.params));
     return reply.code(204).send();

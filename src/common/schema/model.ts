@@ -90,6 +90,36 @@ export const placementPolicyProperties = {
   },
 } as const;
 
+/** Highest allocation priority (policy.priority). */
+export const MAX_PRIORITY = 1000;
+/** Highest utilization an elastic policy may steer toward: a saturated slice must read above the band. */
+export const MAX_TARGET_UTILIZATION = 0.95;
+/** Longest elastic cooldown: one day. */
+export const MAX_COOLDOWN_MS = 24 * 3600 * 1000;
+
+/** An elastic resource's bounds and steering, in its unit (src/grm/elastic/policy.ts decides with them). */
+export const elasticPolicySchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['min', 'max', 'targetUtilization', 'cooldownMs'],
+  properties: {
+    min: { ...positiveInteger, description: 'Never fewer than this, by the policy or by preemption' },
+    max: { ...positiveInteger, description: 'Never more than this' },
+    targetUtilization: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      maximum: MAX_TARGET_UTILIZATION,
+      description: 'Busy share the policy steers toward (ra-spec §10 SLICE_BUSY_NS over a window)',
+    },
+    cooldownMs: {
+      type: 'integer',
+      minimum: 0,
+      maximum: MAX_COOLDOWN_MS,
+      description: 'Least time between a change and a shrink, or between a shrink and a grow',
+    },
+  },
+} as const;
+
 export const allocationPolicySchema = {
   type: 'object',
   additionalProperties: false,
@@ -109,6 +139,26 @@ export const allocationPolicySchema = {
     idleReclaimMs: {
       ...milliseconds,
       description: "Reclaim the allocation's slices when idle for longer than this (absent: never)",
+    },
+    elastic: {
+      type: 'object',
+      additionalProperties: false,
+      description:
+        'Resize resources of a kind with their utilization instead of releasing them when idle ' +
+        '(docs/realloc.md): compute units today; memory is never elastic (its contents matter)',
+      properties: { compute: elasticPolicySchema },
+    },
+    priority: {
+      type: 'integer',
+      minimum: 0,
+      maximum: MAX_PRIORITY,
+      default: 0,
+      description: 'Higher goes first: may shrink or reclaim preemptible allocations of lower priority',
+    },
+    preemptible: {
+      type: 'boolean',
+      default: false,
+      description: 'May be shrunk to its elastic min or reclaimed for an allocation of higher priority',
     },
   },
 } as const;

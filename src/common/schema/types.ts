@@ -9,6 +9,7 @@ import type {
   allocationPolicySchema,
   allocationRequestSchema,
   allocationSchema,
+  elasticPolicySchema,
   intentSchema,
   jobRequestSchema,
   placementPolicySchema,
@@ -24,6 +25,7 @@ type Model<S extends JSONSchema> = FromSchema<S, { keepDefaultedPropertiesOption
 
 export type ResourceRequest = Model<typeof resourceRequestSchema>;
 export type AllocationPolicy = Model<typeof allocationPolicySchema>;
+export type ElasticPolicy = Model<typeof elasticPolicySchema>;
 export type AllocationRequest = Model<typeof allocationRequestSchema>;
 export type ResizeRequest = Model<typeof resizeRequestSchema>;
 export type JobRequest = Model<typeof jobRequestSchema>;

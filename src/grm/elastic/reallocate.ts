@@ -1,0 +1,245 @@
+// The reallocation loop's elastic pass: for each elastic compute resource, the utilization of the
+// window since the last pass (ra-spec §10 counters), the policy's decision (policy.ts), and the resize
+// that carries it out through the GRM's resize path (in place, or by a migration when the adapter is
+// full). A grow that finds no room may preempt (preemption.ts) on the slice's adapter: shrink
+// lower-priority preemptible elastic allocations to their min, or reclaim preemptible ones. Every
+// action is recorded for the tenants it touched (events.ts) and logged.
+import { RaError } from '../../common/errors.js';
+import type { SliceSample } from '../../rvl/index.js';
+import type { StoredAllocation } from '../../store/store.js';
+import type { Maintenance } from '../maintenance.js';
+import { GrmCode } from '../types.js';
+import type { AllocationEvent, AllocationEvents } from './events.js';
+import { decide, type ElasticState, initialState } from './policy.js';
+import { type Holder, planPreemption } from './preemption.js';
+import { byEntry, resourceUtilization } from './utilization.js';
+
+export interface ElasticAction {
+  allocation: string;
+  tenant: string;
+  event: AllocationEvent;
+}
+
+/** What the elastic pass keeps between passes, per GRM. */
+export interface ElasticMemory {
+  /** The previous pass's samples, by adapter#entry (the start of this pass's window). */
+  previous: Map<string, SliceSample>;
+  /** Per allocation#resource. */
+  states: Map<string, ElasticState>;
+}
+
+export const newElasticMemory = (): ElasticMemory => ({ previous: new Map(), states: new Map() });
+
+const stateKey = (id: string, resource: number) => `${id}#${resource}`;
+
+/** The single-slice compute resources of an elastic allocation, by index. */
+function elasticResources(a: StoredAllocation): number[] {
+  if (a.state !== 'active' || !a.policy.elastic?.compute) return [];
+  return a.resources.flatMap((r, i) => (r.kind === 'compute' && r.placements.length === 1 ? [i] : []));
+}
+
+const unitsOf = (a: StoredAllocation, i: number) =>
+  a.resources[i]!.units ?? a.resources[i]!.placements[0]!.units ?? 0;
+
+const unavailable = (err: unknown) => err instanceof RaError && err.code === GrmCode.RESOURCE_UNAVAILABLE;
+
+/**
+ * Grows toward `to`, taking less when the pool has less: the largest size from `to` down that a resize
+ * gets. Returns the allocation as it is after (unchanged when nothing fitted).
+ */
+async function growUpTo(
+  m: Maintenance,
+  a: StoredAllocation,
+  i: number,
+  to: number,
+): Promise<StoredAllocation> {
+  for (let units = to; units > unitsOf(a, i); units--) {
+    try {
+      return await m.resizeCompute(a, i, units);
+    } catch (err) {
+      if (!unavailable(err)) throw err;
+    }
+  }
+  return a;
+}
+
+/** Compute holders on `adapter` other than `self`, as preemption sees them. */
+function holdersOn(m: Maintenance, adapter: string, self: string): Holder[] {
+  return m.activeAllocations().flatMap((a) => {
+    if (a.id === self) return [];
+    const units = a.resources
+      .filter((r) => r.kind === 'compute')
+      .flatMap((r) => r.placements)
+      .filter((p) => p.adapter === adapter)
+      .reduce((n, p) => n + (p.units ?? 0), 0);
+    if (units === 0) return [];
+    const single = elasticResources(a).length === 1;
+    return [
+      {
+        id: a.id,
+        priority: a.policy.priority ?? 0,
+        preemptible: a.policy.preemptible === true,
+        size: units,
+        // Only a single elastic compute resource can be shrunk by a plan counted in units.
+        ...(single && a.policy.elastic?.compute ? { min: a.policy.elastic.compute.min } : {}),
+      },
+    ];
+  });
+}
+
+/** Frees `need` compute units on `adapter` for `a` by preemption; the events of its victims. */
+async function preempt(
+  m: Maintenance,
+  a: StoredAllocation,
+  adapter: string,
+  need: number,
+  nowMs: number,
+): Promise<ElasticAction[]> {
+  const plan = planPreemption(need, a.policy.priority ?? 0, holdersOn(m, adapter, a.id));
+  if (!plan) return [];
+  const at = new Date(nowMs).toISOString();
+  const done: ElasticAction[] = [];
+  for (const p of plan.actions) {
+    const victim = m.activeAllocations().find((x) => x.id === p.id);
+    if (!victim) continue;
+    if (p.kind === 'shrink') {
+      const i = elasticResources(victim)[0]!;
+      await m.resizeCompute(victim, i, p.to);
+      done.push({
+        allocation: victim.id,
+        tenant: victim.tenant,
+        event: {
+          at,
+          action: 'preempted-shrink',
+          resource: i,
+          from: p.from,
+          to: p.to,
+          detail: `shrunk toward its min for allocation ${a.id} of priority ${a.policy.priority ?? 0}`,
+        },
+      });
+    } else {
+      await m.withAllocation(victim.id, async (v) => {
+        if (v?.state === 'active') await m.release(v, `preempted by ${a.id}`);
+      });
+      done.push({
+        allocation: victim.id,
+        tenant: victim.tenant,
+        event: {
+          at,
+          action: 'preempted-reclaim',
+          detail: `reclaimed for allocation ${a.id} of priority ${a.policy.priority ?? 0}`,
+        },
+      });
+    }
+  }
+  return done;
+}
+
+/** Grows back the victims of shrinks that freed nothing usable (best effort: the pool may have moved on). */
+async function undoShrinks(m: Maintenance, preempted: readonly ElasticAction[]): Promise<void> {
+  for (const x of preempted) {
+    const e = x.event;
+    if (e.action !== 'preempted-shrink' || e.resource === undefined || e.from === undefined) continue;
+    const victim = m.activeAllocations().find((v) => v.id === x.allocation);
+    if (victim) await growUpTo(m, victim, e.resource, e.from).catch(() => undefined);
+  }
+}
+
+/** One resource: decide from its utilization, act, and return what was done (to it or to others). */
+async function actOn(
+  m: Maintenance,
+  mem: ElasticMemory,
+  a: StoredAllocation,
+  i: number,
+  latest: ReadonlyMap<string, SliceSample>,
+  nowMs: number,
+): Promise<ElasticAction[]> {
+  const policy = a.policy.elastic!.compute!;
+  const p = a.resources[i]!.placements[0]!;
+  const measured = resourceUtilization([{ adapter: p.adapter, entry: p.slice }], a.id, mem.previous, latest);
+  // A job still running is charged to the counters only when it completes: work in flight is use.
+  const utilization = m.jobsInFlight(a.id) > 0 ? 1 : measured;
+  if (utilization === undefined) return [];
+  const size = unitsOf(a, i);
+  const key = stateKey(a.id, i);
+  const state = { ...(mem.states.get(key) ?? initialState(size, Date.parse(a.createdAt))), size };
+  const r = decide(policy, state, utilization, nowMs);
+  const at = new Date(nowMs).toISOString();
+  if (r.action.kind === 'none') {
+    mem.states.set(key, r.state);
+    return [];
+  }
+  const to = r.action.to;
+  const done: ElasticAction[] = [];
+  let after = a;
+  if (r.action.kind === 'shrink') after = await m.resizeCompute(a, i, to);
+  else {
+    after = await growUpTo(m, a, i, to);
+    if (unitsOf(after, i) < to) {
+      const before = unitsOf(after, i);
+      const preempted = await preempt(m, a, p.adapter, to - before, nowMs);
+      if (preempted.length > 0) after = await growUpTo(m, after, i, to);
+      // The plan counts units, not contiguous ranges: freed units may not be usable by this slice
+      // (fragmentation). A shrink that gave nothing is given back; a reclaim cannot be.
+      if (unitsOf(after, i) === before) await undoShrinks(m, preempted);
+      done.push(
+        ...preempted.filter((x) => x.event.action !== 'preempted-shrink' || unitsOf(after, i) > before),
+      );
+    }
+  }
+  const got = unitsOf(after, i);
+  mem.states.set(key, got === size ? { ...state, recent: r.state.recent } : { ...r.state, size: got });
+  if (got !== size)
+    done.push({
+      allocation: a.id,
+      tenant: a.tenant,
+      event: {
+        at,
+        action: got > size ? 'grew' : 'shrank',
+        resource: i,
+        from: size,
+        to: got,
+        detail: `compute ${size} -> ${got} units: ${r.action.reason}${got !== to ? ` (wanted ${to}; the pool had less)` : ''}`,
+      },
+    });
+  return done;
+}
+
+/**
+ * The elastic pass over every active allocation with an elastic policy, after the pass's other
+ * actions. `samples` are this pass's reading; they become the next window's start.
+ */
+export async function elasticPass(
+  m: Maintenance,
+  mem: ElasticMemory,
+  events: AllocationEvents,
+  samples: readonly SliceSample[],
+  nowMs: number,
+): Promise<ElasticAction[]> {
+  const latest = byEntry(samples);
+  const done: ElasticAction[] = [];
+  // Higher priority first: its growth may preempt; then by id, so the order is the same every pass.
+  const elastic = m
+    .activeAllocations()
+    .filter((a) => elasticResources(a).length > 0)
+    .sort((x, y) => (y.policy.priority ?? 0) - (x.policy.priority ?? 0) || x.id.localeCompare(y.id));
+  for (const a0 of elastic) {
+    for (const i of elasticResources(a0)) {
+      const a = m.activeAllocations().find((x) => x.id === a0.id); // fresh: preemption may have taken it
+      if (!a || !elasticResources(a).includes(i)) continue;
+      try {
+        done.push(...(await actOn(m, mem, a, i, latest, nowMs)));
+      } catch (err) {
+        m.log.warn({ allocation: a.id, resource: i, err: (err as Error).message }, 'elastic resize failed');
+      }
+    }
+  }
+  mem.previous = latest;
+  for (const key of [...mem.states.keys()])
+    if (!m.activeAllocations().some((a) => key.startsWith(`${a.id}#`))) mem.states.delete(key);
+  for (const d of done) {
+    events.record(d.allocation, d.tenant, d.event);
+    m.log.info({ allocation: d.allocation, ...d.event }, `reallocation: ${d.event.action}`);
+  }
+  return done;
+}
