@@ -6,7 +6,7 @@ import type { AgentAdapter } from '../agent/agent.js';
 import type { SliceSample } from '../rvl/index.js';
 import type { Intent, StoredAllocation } from '../store/store.js';
 import { replaceFailedSlices } from './allocate.js';
-import type { GrmContext } from './context.js';
+import { adaptersOf, type GrmContext } from './context.js';
 import { markLost, releaseAllocation } from './release.js';
 import type { Placement } from './types.js';
 
@@ -71,6 +71,8 @@ export interface Maintenance {
   /** When the allocation's last job finished, in Date.now() ms (0: never). */
   lastJobEndedMs(id: string): number;
 }
+
+const eventOf = (a: StoredAllocation) => ({ allocation: a.id, tenant: a.tenant, adapters: adaptersOf(a) });
 
 export function maintenanceOf(ctx: GrmContext, startupIntents: Map<string, Intent>): Maintenance {
   const classify = (adapter: string, entry: number, ownerKey: string, label: string): SliceOwner => {
@@ -152,9 +154,24 @@ export function maintenanceOf(ctx: GrmContext, startupIntents: Map<string, Inten
 
     withAllocation: (id, fn) => ctx.locks.run(id, () => fn(ctx.allocations.get(id))),
 
-    markLost: (a) => markLost(ctx, a),
-    release: (a, why) => releaseAllocation(ctx, a, why),
-    replaceFailedSlices: (a, failed) => replaceFailedSlices(ctx, a, failed),
+    async markLost(a) {
+      const lost = await markLost(ctx, a);
+      ctx.events.record({ ...eventOf(a), kind: 'lost', detail: 'an adapter it used is unhealthy' });
+      return lost;
+    },
+    async release(a, why) {
+      await releaseAllocation(ctx, a, why);
+      ctx.events.record({ ...eventOf(a), kind: 'reclaimed', detail: why });
+    },
+    async replaceFailedSlices(a, failed) {
+      const replaced = await replaceFailedSlices(ctx, a, failed);
+      ctx.events.record({
+        ...eventOf(replaced),
+        kind: 'replaced',
+        detail: 'slices on unhealthy adapters programmed again',
+      });
+      return replaced;
+    },
     jobsInFlight: (id) => ctx.jobsRunning.get(id) ?? 0,
     lastJobEndedMs: (id) => ctx.jobsEndedMs.get(id) ?? 0,
   };
