@@ -9,7 +9,9 @@
 
 const TOKEN_KEY = 'rafabric.token';
 const RECONNECT_MS = 1000;
-const SPARK_WINDOW_MS = 5 * 60 * 1000;
+/** The sparkline spans the history the GRM has (up to 5 minutes), and at least a minute. */
+const SPARK_MAX_MS = 5 * 60 * 1000;
+const SPARK_MIN_MS = 60 * 1000;
 const SVG = 'http://www.w3.org/2000/svg';
 
 const $ = (id) => document.getElementById(id);
@@ -88,10 +90,11 @@ function placementBar(kind, total, slices, unit) {
 function sparkline(points, nowMs) {
   const w = 120;
   const h = 24;
-  const line = points
-    .filter((p) => p.atMs >= nowMs - SPARK_WINDOW_MS)
+  const shown = points.filter((p) => p.atMs >= nowMs - SPARK_MAX_MS);
+  const windowMs = Math.max(SPARK_MIN_MS, nowMs - (shown[0]?.atMs ?? nowMs));
+  const line = shown
     .map((p) => {
-      const x = w - ((nowMs - p.atMs) / SPARK_WINDOW_MS) * w;
+      const x = w - ((nowMs - p.atMs) / windowMs) * w;
       const y = h - 1 - (p.percent / 100) * (h - 2);
       return `${x.toFixed(1)},${y.toFixed(1)}`;
     })
@@ -99,7 +102,9 @@ function sparkline(points, nowMs) {
   return svg('svg', { class: 'spark', viewBox: `0 0 ${w} ${h}` }, [
     svg('line', { class: 'base', x1: 0, y1: h - 1, x2: w, y2: h - 1 }),
     svg('polyline', { points: line }),
-    svg('title', {}, ['utilization over the last 5 minutes (share of time the slices were busy)']),
+    svg('title', {}, [
+      'utilization over the last minutes (share of time the slices were busy, capped at 100 %)',
+    ]),
   ]);
 }
 
