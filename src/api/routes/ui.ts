@@ -55,6 +55,15 @@ function noDashboard(): never {
   );
 }
 
+/** How long the page waits before it reconnects a stream that ended (the SSE retry field). */
+const RECONNECT_MS = 1000;
+
+/**
+ * A client that stops reading must not make the server buffer views without end: past this many bytes
+ * unsent, views are skipped (each view is whole, so the next one that fits replaces them).
+ */
+const MAX_UNSENT_BYTES = 1024 * 1024;
+
 /** One server-sent event: its name and a JSON body on one data line. */
 const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 
@@ -93,9 +102,10 @@ export function uiDataRoutes(app: FastifyInstance, grm: GrmApi): void {
       // Proxies that buffer (nginx) would hold the events back.
       'x-accel-buffering': 'no',
     });
-    reply.raw.write(`retry: ${1000}\n\n`);
+    reply.raw.write(`retry: ${RECONNECT_MS}\n\n`);
     open.add(reply);
     const send = (reading: Reading) => {
+      if (reply.raw.writableLength > MAX_UNSENT_BYTES) return;
       if ('error' in reading) {
         reply.raw.write(sse('problem', { message: `cannot read the pool: ${reading.error.message}` }));
         return;
