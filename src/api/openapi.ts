@@ -2,6 +2,7 @@
 // and that every example request below is accepted by the server.
 import { statusByCode } from './errors.js';
 import { schemas } from './openapi-schemas.js';
+import { uiPaths, uiSchemas } from './routes/ui-openapi.js';
 
 const json = (schema: object, example?: unknown) => ({
   'application/json': example === undefined ? { schema } : { schema, example },
@@ -187,9 +188,10 @@ export const openApiDocument = {
         },
       },
     },
+    ...uiPaths,
   },
   components: {
-    schemas,
+    schemas: { ...schemas, ...uiSchemas },
     securitySchemes: {
       bearer: { type: 'http', scheme: 'bearer', description: 'A token given to your tenant (--tokens)' },
     },

@@ -16,6 +16,7 @@ import { allocationRoutes } from './routes/allocations.js';
 import { bitstreamRoutes } from './routes/bitstreams.js';
 import { jobRoutes } from './routes/jobs.js';
 import { publicRoutes } from './routes/public.js';
+import { uiDataRoutes, uiPageRoutes } from './routes/ui.js';
 
 /** Job inputs travel as base64 inside JSON, so the default limit is generous. */
 export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
@@ -67,6 +68,7 @@ export function createApiServer(grm: GrmApi, options: ApiServerOptions): Fastify
     app.log.error({ err }, 'metrics: listAdapters failed'),
   );
   publicRoutes(app, grm, { registry, beforeScrape });
+  uiPageRoutes(app);
 
   app.register(
     async (v1) => {
@@ -75,6 +77,7 @@ export function createApiServer(grm: GrmApi, options: ApiServerOptions): Fastify
       allocationRoutes(v1, grm);
       jobRoutes(v1, grm);
       bitstreamRoutes(v1, grm);
+      uiDataRoutes(v1, grm);
     },
     { prefix: '/v1' },
   );

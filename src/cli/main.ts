@@ -11,6 +11,7 @@ import { registerClientCommands } from './commands/client.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerModelCommand } from './commands/model.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerTopCommand } from './commands/top.js';
 import { exitCodes, printError } from './output.js';
 
 export function buildProgram(): Command {
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerServeCommand(program);
   registerClientCommands(program);
+  registerTopCommand(program);
   registerModelCommand(program);
   registerAdapterCommands(program);
   registerBitstreamCommands(program);

@@ -9,6 +9,7 @@ import type { PlanFailure, PlannedSlice } from '../rvl/index.js';
 import type { AllocationStore, StoredAllocation } from '../store/store.js';
 import type { AdapterCommands } from './adapter-commands.js';
 import type { BitstreamLimits } from './bitstream-upload.js';
+import type { GrmEventLog } from './events.js';
 import type { KeyedLock } from './keyed-lock.js';
 import type { LivePool } from './live-pool.js';
 import {
@@ -50,6 +51,8 @@ export interface GrmContext {
   readonly jobsRunning: Map<string, number>;
   /** When each allocation's last job returned (Date.now() ms): its result is use too. */
   readonly jobsEndedMs: Map<string, number>;
+  /** Recent allocation events for the dashboard (events.ts); recording never fails an operation. */
+  readonly events: GrmEventLog;
 }
 
 export const notFound = (id: string): RaError =>

@@ -10,11 +10,13 @@ import { allocate } from './allocate.js';
 import { listBitstreams, publishBitstream, registerBitstream } from './bitstreams.js';
 import { type GrmContext, type GrmOptions, owned, publicView } from './context.js';
 import type { AllocationEvent } from './elastic/events.js';
+import { type GrmEventFeed, type GrmEventKind, GrmEventLog } from './events.js';
 import { runJob } from './jobs.js';
 import { KeyedLock } from './keyed-lock.js';
 import { LivePool } from './live-pool.js';
 import { type Maintenance, maintenanceOf } from './maintenance.js';
 import { Mutex } from './mutex.js';
+import { type DashboardSource, type PoolPicture, toPicture } from './picture.js';
 import { toAdapterViews } from './pool.js';
 import { releaseAllocation } from './release.js';
 import { migrate, resize } from './resize.js';
@@ -22,7 +24,7 @@ import type { AdapterView, Allocation, GrmApi } from './types.js';
 
 export type { GrmOptions } from './context.js';
 
-export class Grm implements GrmApi {
+export class Grm implements GrmApi, DashboardSource {
   private readonly ctx: GrmContext;
   /** Reconciliation and reallocation passes, one at a time (beside allocations, not instead of them). */
   private readonly passes = new Mutex();
@@ -47,6 +49,7 @@ export class Grm implements GrmApi {
       scratch: new Set(),
       jobsRunning: new Map(),
       jobsEndedMs: new Map(),
+      events: new GrmEventLog(),
     };
     const { allocations, intents } = o.store.load();
     for (const [id, a] of allocations) {
@@ -59,6 +62,26 @@ export class Grm implements GrmApi {
   /** The committed allocations (read-only). */
   get allocations(): ReadonlyMap<string, StoredAllocation> {
     return this.ctx.allocations;
+  }
+
+  /** Recent allocation events (allocated, released, resized, migrated, reclaimed, ...), read-only. */
+  get events(): GrmEventFeed {
+    return this.ctx.events;
+  }
+
+  /** The pool for the dashboard: slots, slices with owners and busy counters (read from the agents). */
+  async picture(): Promise<PoolPicture> {
+    const reading = await this.ctx.pool.read();
+    return toPicture(reading.adapters, this.ctx.allocations.values());
+  }
+
+  isOperator(tenant: string): boolean {
+    return this.ctx.options.operators?.has(tenant) ?? false;
+  }
+
+  private record(kind: GrmEventKind, a: Allocation, detail: string): void {
+    const adapters = [...new Set(a.resources.flatMap((r) => r.placements.map((p) => p.adapter)))];
+    this.ctx.events.record({ kind, allocation: a.id, tenant: a.tenant, adapters, detail });
   }
 
   /** Runs fn with no other reconciliation or reallocation pass in flight (allocations go on). */
@@ -88,24 +111,37 @@ export class Grm implements GrmApi {
   }
 
   async allocate(tenant: string, body: unknown): Promise<Allocation> {
-    return publicView(await allocate(this.ctx, tenant, body));
+    const allocated = publicView(await allocate(this.ctx, tenant, body));
+    this.record('allocated', allocated, `${allocated.resources.length} resource(s)`);
+    return allocated;
   }
 
   async release(tenant: string, id: string): Promise<void> {
     owned(this.ctx, tenant, id); // an unknown id fails at once, not behind the allocation's lock
     // Looked up again under the lock: a resize or migration queued before us may have changed it.
-    await this.ctx.locks.run(id, () =>
-      releaseAllocation(this.ctx, owned(this.ctx, tenant, id), 'released by its tenant'),
-    );
+    await this.ctx.locks.run(id, async () => {
+      const a = owned(this.ctx, tenant, id);
+      await releaseAllocation(this.ctx, a, 'released by its tenant');
+      this.record('released', a, 'released by its tenant');
+    });
   }
 
-  resize(tenant: string, id: string, body: unknown): Promise<Allocation> {
-    return resize(this.ctx, tenant, id, body);
+  async resize(tenant: string, id: string, body: unknown): Promise<Allocation> {
+    const resized = await resize(this.ctx, tenant, id, body);
+    this.record('resized', resized, 'resized by its tenant');
+    return resized;
   }
 
   /** Moves a memory slice to a new extent (on one of `toAdapters`), contents preserved by DMA. */
-  migrate(tenant: string, id: string, resourceIndex: number, toAdapters: string[]): Promise<Allocation> {
-    return migrate(this.ctx, tenant, id, resourceIndex, toAdapters);
+  async migrate(
+    tenant: string,
+    id: string,
+    resourceIndex: number,
+    toAdapters: string[],
+  ): Promise<Allocation> {
+    const moved = await migrate(this.ctx, tenant, id, resourceIndex, toAdapters);
+    this.record('migrated', moved, `resource ${resourceIndex} moved, contents copied by DMA`);
+    return moved;
   }
 
   /** What reallocation did to the allocation, oldest first; readable after a reclaim (issue 15). */

@@ -6,7 +6,7 @@ import type { AgentAdapter } from '../agent/agent.js';
 import type { SliceSample } from '../rvl/index.js';
 import type { Intent, StoredAllocation } from '../store/store.js';
 import { replaceFailedSlices } from './allocate.js';
-import type { GrmContext } from './context.js';
+import { adaptersOf, type GrmContext } from './context.js';
 import { AllocationEvents } from './elastic/events.js';
 import { markLost, releaseAllocation } from './release.js';
 import { resize } from './resize.js';
@@ -77,6 +77,8 @@ export interface Maintenance {
   /** Resizes a single-slice compute resource (issue 15: elastic); takes the allocation's lock itself. */
   resizeCompute(a: StoredAllocation, resource: number, units: number): Promise<StoredAllocation>;
 }
+
+const eventOf = (a: StoredAllocation) => ({ allocation: a.id, tenant: a.tenant, adapters: adaptersOf(a) });
 
 export function maintenanceOf(ctx: GrmContext, startupIntents: Map<string, Intent>): Maintenance {
   const classify = (adapter: string, entry: number, ownerKey: string, label: string): SliceOwner => {
@@ -159,9 +161,24 @@ export function maintenanceOf(ctx: GrmContext, startupIntents: Map<string, Inten
 
     withAllocation: (id, fn) => ctx.locks.run(id, () => fn(ctx.allocations.get(id))),
 
-    markLost: (a) => markLost(ctx, a),
-    release: (a, why) => releaseAllocation(ctx, a, why),
-    replaceFailedSlices: (a, failed) => replaceFailedSlices(ctx, a, failed),
+    async markLost(a) {
+      const lost = await markLost(ctx, a);
+      ctx.events.record({ ...eventOf(a), kind: 'lost', detail: 'an adapter it used is unhealthy' });
+      return lost;
+    },
+    async release(a, why) {
+      await releaseAllocation(ctx, a, why);
+      ctx.events.record({ ...eventOf(a), kind: 'reclaimed', detail: why });
+    },
+    async replaceFailedSlices(a, failed) {
+      const replaced = await replaceFailedSlices(ctx, a, failed);
+      ctx.events.record({
+        ...eventOf(replaced),
+        kind: 'replaced',
+        detail: 'slices on unhealthy adapters programmed again',
+      });
+      return replaced;
+    },
     jobsInFlight: (id) => ctx.jobsRunning.get(id) ?? 0,
     lastJobEndedMs: (id) => ctx.jobsEndedMs.get(id) ?? 0,
     resizeCompute: async (a, resource, units) => {

@@ -86,6 +86,8 @@ describe('GET /openapi.json', () => {
       (a, b) => Number(a.method === 'DELETE') - Number(b.method === 'DELETE'),
     );
     for (const { method, path, op } of ordered) {
+      // A stream never ends, so inject() cannot wait for it: test/ui/20.dashboard-api.test.ts reads it.
+      if (op.responses['200']?.content?.['text/event-stream']) continue;
       const example = op.requestBody?.content['application/json'].example;
       const res = await h.call(ALICE, method, path.replace('{id}', id), example);
       expect(res.statusCode, `${method} ${path}: ${res.body}`).toBeLessThan(300);

@@ -3,6 +3,8 @@
 // that the HTTP layer passes odd values through to it rather than judging them itself.
 import { BitstreamCode } from '../../src/bitstream/codes.js';
 import { RaError } from '../../src/common/errors.js';
+import { GrmEventLog } from '../../src/grm/events.js';
+import type { DashboardSource, PoolPicture } from '../../src/grm/picture.js';
 import {
   type AdapterView,
   type AllocatedResource,
@@ -40,7 +42,7 @@ export function adapterView(id: string, overrides: Partial<AdapterView> = {}): A
   };
 }
 
-export class FakeGrm implements GrmApi {
+export class FakeGrm implements GrmApi, DashboardSource {
   readonly calls: { method: Method; args: unknown[] }[] = [];
   readonly allocations = new Map<string, Allocation>();
   readonly bitstreams = [{ id: 'crc32c-1', function: 'crc32c', version: '1.0.0', signed: true }];
@@ -73,6 +75,32 @@ export class FakeGrm implements GrmApi {
       throw new RaError(GrmCode.NOT_FOUND, `no allocation ${id}`);
     }
     return allocation;
+  }
+
+  /** The dashboard's source: its adapters and allocations as a picture (no slots, no busy time). */
+  readonly events = new GrmEventLog();
+  operators = new Set<string>();
+  isOperator(tenant: string): boolean {
+    return this.operators.has(tenant);
+  }
+  async picture(): Promise<PoolPicture> {
+    const tenantOf = (id: string | undefined) => (id ? this.allocations.get(id)?.tenant : undefined);
+    return {
+      adapters: this.adapters.map((a) => ({
+        id: a.id,
+        server: a.server,
+        health: a.health,
+        memoryBytes: a.memory.total,
+        computeUnits: a.computeUnits.total,
+        clockNs: 0,
+        slots: [],
+        slices: a.slices.map((s) => {
+          const tenant = tenantOf(s.allocation);
+          return { ...s, ...(tenant ? { tenant } : {}), busyNs: 0 };
+        }),
+      })),
+      allocations: [...this.allocations.values()],
+    };
   }
 
   async listAdapters(): Promise<AdapterView[]> {

@@ -12,7 +12,12 @@ interface ClientOptions {
   json?: boolean;
 }
 
-async function request(o: ClientOptions, method: string, path: string, body?: unknown): Promise<unknown> {
+export async function request(
+  o: ClientOptions,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<unknown> {
   const token = o.token ?? process.env.RAFABRIC_TOKEN;
   if (!token) throw new RaError(GrmCode.UNAUTHORIZED, 'no token: pass --token TOKEN or set RAFABRIC_TOKEN');
   let res: Response;

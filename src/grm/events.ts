@@ -1,0 +1,75 @@
+// The GRM's recent events — allocated, released, resized, migrated, reclaimed, lost, replaced — in a
+// bounded ring (the oldest fall off), for the dashboard's event log and its live stream. It is a view
+// of what happened, not a record of truth: the store holds the allocations, the registers the devices.
+// Readers get copies and may subscribe; only the GRM's own modules record.
+
+export type GrmEventKind =
+  | 'allocated'
+  | 'released'
+  | 'resized'
+  | 'migrated'
+  | 'reclaimed'
+  | 'lost'
+  | 'replaced';
+
+export interface GrmEvent {
+  /** 1, 2, 3, ... in the order recorded (a reader can tell which ones it has seen). */
+  seq: number;
+  /** When it was recorded (ISO 8601). */
+  at: string;
+  kind: GrmEventKind;
+  allocation: string;
+  tenant: string;
+  /** Adapters the allocation holds slices on after the event (before it, for a release). */
+  adapters: string[];
+  /** Why (a reclaim's reason) or what (a resize's new size), in words. */
+  detail: string;
+}
+
+export type GrmEventInput = Omit<GrmEvent, 'seq' | 'at'>;
+
+/** What the API may do with the log: read it and follow it, never write. */
+export interface GrmEventFeed {
+  /** The events still in the ring, oldest first. */
+  recent(): GrmEvent[];
+  /** Calls `listener` with each event recorded from now on; returns the function that stops it. */
+  subscribe(listener: (event: GrmEvent) => void): () => void;
+}
+
+/** Enough for a few minutes of a busy pool's reallocation history in a dashboard. */
+export const DEFAULT_EVENT_CAPACITY = 500;
+
+export class GrmEventLog implements GrmEventFeed {
+  private readonly ring: GrmEvent[] = [];
+  private next = 1;
+  private readonly listeners = new Set<(event: GrmEvent) => void>();
+
+  constructor(private readonly capacity = DEFAULT_EVENT_CAPACITY) {
+    if (!Number.isInteger(capacity) || capacity < 1) {
+      throw new RangeError(`GrmEventLog: capacity must be a positive integer, got ${capacity}`);
+    }
+  }
+
+  record(input: GrmEventInput): GrmEvent {
+    const event: GrmEvent = { seq: this.next++, at: new Date().toISOString(), ...input };
+    this.ring.push(event);
+    if (this.ring.length > this.capacity) this.ring.shift();
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A reader's failure must not fail the allocation that recorded the event.
+      }
+    }
+    return event;
+  }
+
+  recent(): GrmEvent[] {
+    return this.ring.map((e) => ({ ...e, adapters: [...e.adapters] }));
+  }
+
+  subscribe(listener: (event: GrmEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
