@@ -154,6 +154,12 @@ export class LivePool {
     for (const s of r.slices) this.touch(s.adapter);
   }
 
+  /** Commits what a lost reservation still holds (its allocation is already durable). */
+  commitDespiteLoss(r: Reservation): void {
+    r.commitDespiteLoss();
+    for (const s of r.slices) this.touch(s.adapter);
+  }
+
   rollback(r: Reservation): void {
     if (r.state !== 'held') return;
     r.rollback();
