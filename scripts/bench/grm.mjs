@@ -47,22 +47,11 @@ export async function run({ quick }) {
     const api = client(server.url, server.token);
     const e2e = await endToEnd(api, quick);
     const fsyncRate = fdatasyncRate(stateDir, quick);
+    // RAFABRIC_BENCH_GRM=e2e: the end-to-end figures only (profiling, comparing a change quickly).
+    if (process.env.RAFABRIC_BENCH_GRM === 'e2e') return e2eResults(e2e, fsyncRate);
     const interference = await migrationInterference(api, path.join(stateDir, 'model'), quick);
     return [
-      result(
-        'grm.e2e_pairs_per_s',
-        e2e.pairsPerSec,
-        'pairs/s',
-        'fdatasync/s on the journal disk',
-        fsyncRate,
-        { clients: CLIENTS, adapters: ADAPTERS, windows: e2e.windows, windowMs: e2e.windowMs },
-      ),
-      result('grm.e2e_p99_ms', e2e.p99Ms, 'ms', null, null, {
-        clients: CLIENTS,
-        adapters: ADAPTERS,
-        p50Ms: e2e.p50Ms,
-        note: `p50 ${Math.round(e2e.p50Ms)} ms`,
-      }),
+      ...e2eResults(e2e, fsyncRate),
       result(
         'grm.migration_interference',
         interference.busyP99Ms,
@@ -86,12 +75,32 @@ export async function run({ quick }) {
   }
 }
 
+function e2eResults(e2e, fsyncRate) {
+  return [
+    result('grm.e2e_pairs_per_s', e2e.pairsPerSec, 'pairs/s', 'fdatasync/s on the journal disk', fsyncRate, {
+      clients: CLIENTS,
+      adapters: ADAPTERS,
+      windows: e2e.windows,
+      windowMs: e2e.windowMs,
+    }),
+    result('grm.e2e_p99_ms', e2e.p99Ms, 'ms', null, null, {
+      clients: CLIENTS,
+      adapters: ADAPTERS,
+      p50Ms: e2e.p50Ms,
+      note: `p50 ${Math.round(e2e.p50Ms)} ms`,
+    }),
+  ];
+}
+
 /** `rafabric serve` on an ephemeral port; resolves with its URL once it listens. */
 async function startServe(stateDir) {
   const token = randomBytes(16).toString('hex');
+  // RAFABRIC_BENCH_PROFILE=<dir>: serve writes a CPU profile there when it stops (node --cpu-prof).
+  const profileDir = process.env.RAFABRIC_BENCH_PROFILE;
   const child = spawn(
     process.execPath,
     [
+      ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
       path.join(root, 'bin/rafabric.js'),
       'serve',
       '--emulate',

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { RaError } from '../common/errors.js';
 import { ownerKeyHex, randomOwnerKey } from '../common/owner-key.js';
-import { type PlannedSlice, type PlanResult, type Reservation, RvlCode } from '../rvl/index.js';
+import { type PlannedSlice, type PlanResult, preferred, type Reservation, RvlCode } from '../rvl/index.js';
 import type { StoredAllocation } from '../store/store.js';
 import { configure, unprogram } from './configure.js';
 import { type GrmContext, resourceOf, toPublicPlacement, unavailable } from './context.js';
@@ -51,7 +51,12 @@ export async function allocate(ctx: GrmContext, tenant: string, body: unknown): 
   const index = await ctx.pool.ready();
   const id = `a-${randomBytes(6).toString('hex')}`;
   const ownerKey = newOwnerKey();
-  const { placements, reservation } = reserve(ctx, () => index.plan(wanted.request), id, wanted.readable);
+  const { placements, reservation } = reserve(
+    ctx,
+    () => index.plan(wanted.request, preferred, { busy: ctx.pool.busy }),
+    id,
+    wanted.readable,
+  );
   ctx.pool.own(ownerKey, id);
   ctx.configuring.add(id);
   let programmed = false;

@@ -42,6 +42,12 @@ interface Step {
   settle?(): void;
 }
 
+/** What the caller knows beyond the index (the GRM: which adapters have configuration in flight). */
+export interface PlanHints {
+  /** Load-aware tie-break: within one tier of the search, an adapter not busy is taken first. */
+  busy?: (adapterId: string) => boolean;
+}
+
 export type ReservationState = 'held' | 'committed' | 'rolledBack';
 
 /**
@@ -285,10 +291,14 @@ export class AvailabilityIndex {
    * Plans `request` on the live state without changing it. `preferred` (the default) answers from the
    * ordered lists; any other strategy (the firstFit baseline) runs on view().
    */
-  plan(request: unknown, strategy: PlacementStrategy = preferred): PlanResult {
+  plan(request: unknown, strategy: PlacementStrategy = preferred, hints: PlanHints = {}): PlanResult {
     if (strategy !== preferred) return strategy.plan(this.view(), request);
     const { resources, policy = {} } = validateRequest(request);
-    const context: ResourceContext = { policy, used: new Set(policy.adaptersInUse ?? []) };
+    const context: ResourceContext = {
+      policy,
+      used: new Set(policy.adaptersInUse ?? []),
+      ...(hints.busy ? { busy: hints.busy } : {}),
+    };
     const placements: PlannedSlice[] = [];
     // Later resources must see earlier ones taken: they are placed for real and undone at the end.
     const tentative: Step[] = [];

@@ -161,6 +161,31 @@ describe('live index', () => {
     expect(index.differences()).toEqual([]);
   });
 
+  it('load-aware tie-break: within a tier an adapter that is not busy is taken first; all busy, the best fit', () => {
+    const inv = pool(
+      [adapter('a0'), adapter('a1'), adapter('a2', { slots: [loaded(0, aes)] })],
+      [memory('a0', 0, 0, 2 * GiB)],
+    );
+    const index = AvailabilityIndex.fromInventory(inv);
+    const on = (request: object, busy?: string[]) =>
+      (
+        index.plan(request, preferred, busy ? { busy: (id) => busy.includes(id) } : {}) as {
+          plan: { placements: { adapter: string; loadBitstream?: unknown }[] };
+        }
+      ).plan.placements[0]!;
+    // Best fit: a0's 6 GiB extent; a0 busy, the next best (a1, id order among the whole ones).
+    expect(on(mem(MiB)).adapter).toBe('a0');
+    expect(on(mem(MiB), ['a0']).adapter).toBe('a1');
+    expect(on(mem(MiB), ['a0', 'a1', 'a2'])).toMatchObject({ adapter: 'a0' });
+    expect(on({ resources: [{ kind: 'compute', units: 1 }] }, ['a0']).adapter).toBe('a1');
+    // The hint never trades tiers: a busy adapter with the engine loaded beats loading it elsewhere.
+    const accel = { resources: [{ kind: 'accelerator', function: aes }] };
+    expect(on(accel, ['a2'])).toMatchObject({ adapter: 'a2' });
+    expect(on(accel, ['a2']).loadBitstream).toBeUndefined();
+    // Plans with the hint change nothing in the index.
+    expect(index.differences()).toEqual([]);
+  });
+
   it('a report of an unknown adapter adds it, in id order', () => {
     const index = AvailabilityIndex.fromInventory(pool([adapter('a2')]));
     index.applyAdapterReport(adapter('a1', { slots: [loaded(0, aes)] }), []);
