@@ -28,7 +28,10 @@ static int recv_msg(struct ra_dev *dev, int64_t *value, int *fd)
 	struct iovec iov = {.iov_base = value, .iov_len = sizeof(*value)};
 	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)};
 	*fd = -1;
-	ssize_t n = recvmsg(dev->conn_fd, &msg, MSG_CMSG_CLOEXEC);
+	ssize_t n;
+	do /* a signal (e.g. the profiler's SIGPROF) interrupting the wait is not the adapter's failure */
+		n = recvmsg(dev->conn_fd, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
 	if (n == 0)
 		return ra_dev_fail(dev, "adapter closed the connection during setup");
 	if (n < 0)

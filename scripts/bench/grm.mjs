@@ -45,24 +45,14 @@ export async function run({ quick }) {
   };
   try {
     const api = client(server.url, server.token);
-    const e2e = await endToEnd(api, quick);
+    const modelPid = () => Number(readFileSync(path.join(stateDir, 'model', 'ra-model.pid'), 'utf8'));
+    const e2e = await endToEnd(api, quick, { serve: server.pid, model: modelPid() });
     const fsyncRate = fdatasyncRate(stateDir, quick);
+    // RAFABRIC_BENCH_GRM=e2e: the end-to-end figures only (profiling, comparing a change quickly).
+    if (process.env.RAFABRIC_BENCH_GRM === 'e2e') return e2eResults(e2e, fsyncRate);
     const interference = await migrationInterference(api, path.join(stateDir, 'model'), quick);
     return [
-      result(
-        'grm.e2e_pairs_per_s',
-        e2e.pairsPerSec,
-        'pairs/s',
-        'fdatasync/s on the journal disk',
-        fsyncRate,
-        { clients: CLIENTS, adapters: ADAPTERS, windows: e2e.windows, windowMs: e2e.windowMs },
-      ),
-      result('grm.e2e_p99_ms', e2e.p99Ms, 'ms', null, null, {
-        clients: CLIENTS,
-        adapters: ADAPTERS,
-        p50Ms: e2e.p50Ms,
-        note: `p50 ${Math.round(e2e.p50Ms)} ms`,
-      }),
+      ...e2eResults(e2e, fsyncRate),
       result(
         'grm.migration_interference',
         interference.busyP99Ms,
@@ -86,12 +76,39 @@ export async function run({ quick }) {
   }
 }
 
+function e2eResults(e2e, fsyncRate) {
+  return [
+    result('grm.e2e_pairs_per_s', e2e.pairsPerSec, 'pairs/s', 'fdatasync/s on the journal disk', fsyncRate, {
+      clients: CLIENTS,
+      adapters: ADAPTERS,
+      windows: e2e.windows,
+      windowMs: e2e.windowMs,
+      cpuMsPerPair: e2e.cpuMsPerPair,
+      coreShare: e2e.coreShare,
+      note: `CPU ms per pair: ${Object.entries(e2e.cpuMsPerPair)
+        .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+        .join(', ')}; cores used: ${Object.entries(e2e.coreShare)
+        .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+        .join(', ')}`,
+    }),
+    result('grm.e2e_p99_ms', e2e.p99Ms, 'ms', null, null, {
+      clients: CLIENTS,
+      adapters: ADAPTERS,
+      p50Ms: e2e.p50Ms,
+      note: `p50 ${Math.round(e2e.p50Ms)} ms`,
+    }),
+  ];
+}
+
 /** `rafabric serve` on an ephemeral port; resolves with its URL once it listens. */
 async function startServe(stateDir) {
   const token = randomBytes(16).toString('hex');
+  // RAFABRIC_BENCH_PROFILE=<dir>: serve writes a CPU profile there when it stops (node --cpu-prof).
+  const profileDir = process.env.RAFABRIC_BENCH_PROFILE;
   const child = spawn(
     process.execPath,
     [
+      ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
       path.join(root, 'bin/rafabric.js'),
       'serve',
       '--emulate',
@@ -132,6 +149,7 @@ async function startServe(stateDir) {
   return {
     url,
     token,
+    pid: child.pid,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       let killed = false;
@@ -175,7 +193,7 @@ const smallRequest = (i) =>
  * pairs for a p99 (the pool may be slow); a pair counts in the window in which it completes.
  * Warm-up: every client completes one pair first. Median over windows.
  */
-async function endToEnd(api, quick) {
+async function endToEnd(api, quick, pids) {
   const windowMs = quick ? 1500 : 5000;
   const windows = quick ? 3 : 5;
   const minPairs = quick ? 50 : 200;
@@ -203,6 +221,7 @@ async function endToEnd(api, quick) {
     await until(() => completed >= CLIENTS || Date.now() - t0 > capMs);
     for (let w = 0; w < windows; w++) {
       const started = process.hrtime.bigint();
+      const cpuBefore = cpuMsOf(pids);
       window = { latenciesMs: [] };
       const current = window;
       await until(() => {
@@ -210,7 +229,14 @@ async function endToEnd(api, quick) {
         return (ms >= windowMs && current.latenciesMs.length >= minPairs) || ms >= capMs;
       });
       window = { latenciesMs: [] }; // later completions belong to no measured window
-      measured.push({ pairs: current.latenciesMs.length, seconds: elapsedMs(started) / 1000, ...current });
+      const cpu = cpuMsOf(pids);
+      for (const k of Object.keys(cpu)) cpu[k] -= cpuBefore[k];
+      measured.push({
+        pairs: current.latenciesMs.length,
+        seconds: elapsedMs(started) / 1000,
+        cpu,
+        ...current,
+      });
     }
   } finally {
     stop = true;
@@ -220,9 +246,31 @@ async function endToEnd(api, quick) {
     windows,
     windowMs,
     pairsPerSec: median(measured.map((m) => m.pairs / m.seconds)),
+    // Where the time goes: CPU ms per pair of each process, and what share of a core each used.
+    cpuMsPerPair: Object.fromEntries(
+      Object.keys(measured[0].cpu).map((k) => [k, median(measured.map((m) => m.cpu[k] / m.pairs))]),
+    ),
+    coreShare: Object.fromEntries(
+      Object.keys(measured[0].cpu).map((k) => [k, median(measured.map((m) => m.cpu[k] / 1000 / m.seconds))]),
+    ),
     p99Ms: median(measured.map((m) => quantile(m.latenciesMs, 0.99))),
     p50Ms: median(measured.map((m) => quantile(m.latenciesMs, 0.5))),
   };
+}
+
+/** CPU ms (user + system) used so far by serve, the device model and this process (the clients). */
+function cpuMsOf(pids) {
+  const tickMs = 10; // /proc/<pid>/stat counts in USER_HZ = 100 ticks/s on Linux
+  const ofPid = (pid) => {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return (Number(fields[11]) + Number(fields[12])) * tickMs; // utime, stime (fields 14, 15)
+    } catch {
+      return Number.NaN;
+    }
+  };
+  const self = process.cpuUsage();
+  return { serve: ofPid(pids.serve), model: ofPid(pids.model), clients: (self.user + self.system) / 1000 };
 }
 
 /** fdatasync/s of 4 KiB appends in `dir`: what bounds a commit that waits for its own sync. */

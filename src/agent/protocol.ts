@@ -1,7 +1,8 @@
 // GRM <-> agent protocol. The GRM talks to every agent through one seam, AgentClient: call(method,
-// params) with the methods of src/agent/agent.ts. Two implementations: the in-process one here
-// (embedded mode: newline-delimited JSON over a pair of PassThrough streams) and the network one,
-// gRPC with mutual TLS (src/agent/rpc/client.ts, docs/cluster.md).
+// params) with the methods of src/agent/agent.ts. Implementations: the in-process ones here (embedded
+// mode: DirectAgentClient calls the handlers; StreamAgentClient speaks newline-delimited JSON over a
+// pair of PassThrough streams) and the network one, gRPC with mutual TLS (src/agent/rpc/client.ts,
+// docs/cluster.md).
 //   request  {"id": 7, "method": "program", "params": {...}}
 //   response {"id": 7, "result": {...}}  or  {"id": 7, "error": {"code", "message"}}
 import { type Duplex, Duplex as DuplexStream, PassThrough } from 'node:stream';
@@ -153,6 +154,65 @@ export class StreamAgentClient implements AgentClient {
   close(): void {
     this.stream.end();
     this.fail('closed');
+  }
+}
+
+/**
+ * The in-process AgentClient without a wire (embedded mode): calls the agent's handlers directly.
+ * Same contract as the stream client (an unknown method or a failed handler rejects with an RaError
+ * carrying the agent's code, TIMEOUT after timeoutMs, DISCONNECTED once closed), minus a JSON encode,
+ * a JSON decode and four stream hops per call, which cost the embedded GRM as much CPU as planning.
+ * Nothing is copied: handlers only read their parameters and return objects of their own.
+ */
+export class DirectAgentClient implements AgentClient {
+  private closedError: RaError | undefined;
+  private readonly pending = new Set<(err: RaError) => void>();
+
+  constructor(
+    private readonly handlers: Record<string, Handler>,
+    readonly server: string,
+  ) {}
+
+  call<T>(method: string, params: Record<string, unknown> = {}, timeoutMs = CALL_TIMEOUT_MS): Promise<T> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    const handler = Object.hasOwn(this.handlers, method) ? this.handlers[method] : undefined;
+    if (!handler) return Promise.reject(new RaError(AgentCode.PROTOCOL, `unknown method ${method}`));
+    return new Promise<T>((resolve, reject) => {
+      const fail = (err: RaError) => {
+        clearTimeout(timer);
+        this.pending.delete(fail);
+        reject(err);
+      };
+      const timer = setTimeout(
+        () =>
+          fail(
+            new RaError(
+              AgentCode.TIMEOUT,
+              `${this.server}: agent did not answer ${method} within ${timeoutMs} ms`,
+            ),
+          ),
+        timeoutMs,
+      );
+      this.pending.add(fail);
+      handler(params).then(
+        (result) => {
+          if (!this.pending.has(fail)) return; // timed out or closed meanwhile
+          clearTimeout(timer);
+          this.pending.delete(fail);
+          resolve((result ?? null) as T);
+        },
+        (err: unknown) => {
+          if (!this.pending.has(fail)) return;
+          const e = err as RaError;
+          fail(new RaError(e.code ?? AgentCode.FAILED, e.message ?? String(err), e.details));
+        },
+      );
+    });
+  }
+
+  close(): void {
+    this.closedError ??= new RaError(AgentCode.DISCONNECTED, `${this.server}: closed`);
+    for (const fail of [...this.pending]) fail(this.closedError);
   }
 }
 

@@ -85,9 +85,13 @@ export class Slices {
     return Array.from({ length: this.adapter.identity.slices }, (_, i) => this.read(i));
   }
 
-  /** Entries in any state but free. */
+  /** Entries in any state but free (only their state word is read for the free ones). */
   inUse(): SliceInfo[] {
-    return this.list().filter((s) => s.state !== 'free');
+    const r = this.adapter.regs;
+    const out: SliceInfo[] = [];
+    for (let i = 0; i < this.adapter.identity.slices; i++)
+      if (r.read32(this.offset(i) + Slice.STATE) !== SliceState.FREE) out.push(this.read(i));
+    return out;
   }
 
   /** Lowest free entry, or undefined when the table is full. */

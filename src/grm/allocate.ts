@@ -8,6 +8,7 @@ import { ownerKeyHex, randomOwnerKey } from '../common/owner-key.js';
 import {
   type PlannedSlice,
   type PlanResult,
+  preferred,
   type Reservation,
   type Resource,
   RvlCode,
@@ -57,7 +58,12 @@ export async function allocate(ctx: GrmContext, tenant: string, body: unknown): 
   const index = await ctx.pool.ready();
   const id = `a-${randomBytes(6).toString('hex')}`;
   const ownerKey = newOwnerKey();
-  const { placements, reservation } = reserve(ctx, () => index.plan(wanted.request), id, wanted.readable);
+  const { placements, reservation } = reserve(
+    ctx,
+    () => index.plan(wanted.request, preferred, { busy: ctx.pool.busy }),
+    id,
+    wanted.readable,
+  );
   ctx.pool.own(ownerKey, id);
   ctx.configuring.add(id);
   let programmed = false;
@@ -129,19 +135,21 @@ async function dropIntent(ctx: GrmContext, id: string): Promise<void> {
 }
 
 /**
- * The index keeps the configured slices. A reservation an agent report contradicted after the store
- * committed cannot be kept: it is given back, and the next reconciliation re-reads the adapter.
+ * The index keeps the configured slices. A reservation an agent report contradicted while the store
+ * committed keeps what the index still holds: those slices are programmed and durable, and giving
+ * them back would let the next plan collide with them on the adapter (SLICE_STATE). The next
+ * reconciliation re-reads the adapters for the rest.
  */
 function commitReservation(ctx: GrmContext, r: Reservation): void {
-  try {
+  if (!r.lostBecause) {
     ctx.pool.commit(r);
-  } catch (err) {
-    ctx.log.error(
-      { allocation: r.allocation, err: (err as Error).message },
-      'committed allocation not kept in the index; reconciliation will re-read its adapters',
-    );
-    ctx.pool.rollback(r);
+    return;
   }
+  ctx.log.error(
+    { allocation: r.allocation, err: r.lostBecause },
+    'committed allocation partly lost from the index; reconciliation will re-read its adapters',
+  );
+  ctx.pool.commitDespiteLoss(r);
 }
 
 /**

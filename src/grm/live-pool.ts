@@ -57,6 +57,9 @@ export class LivePool {
   private readonly functions = new Map<string, string[]>();
   private largestCache: { adapters: number; memoryBytes: number; computeUnits: number } | undefined;
   private readonly unreachable = new Set<string>();
+  /** Held reservations per adapter, and the adapters each reservation holds slices on. */
+  private readonly heldOn = new Map<string, number>();
+  private readonly heldAdapters = new WeakMap<Reservation, string[]>();
 
   constructor(
     private readonly agents: readonly AgentClient[],
@@ -140,23 +143,57 @@ export class LivePool {
 
   /** Holds `plan` for `label` (synchronously: no other plan can take the same capacity). */
   reserve(plan: Plan, label: string): Reservation {
-    return this.live.reserve(plan, label);
+    return this.counted(this.live.reserve(plan, label), plan.placements);
   }
 
   reserveResize(plan: ResizePlan): Reservation {
     const r = this.live.reserveResize(plan);
     this.touch(plan.kind === 'migrate' ? plan.from.adapter : plan.slice.adapter);
+    return this.counted(r, plan.kind === 'migrate' ? [plan.from, plan.to] : [plan.slice]);
+  }
+
+  /**
+   * Adapters with configuration in flight: a held reservation (its commands are queued or running)
+   * or an open operation (a release). The planner's load-aware tie-break keeps new allocations off
+   * them while an equally placed idle adapter exists.
+   */
+  readonly busy = (adapter: string): boolean => this.heldOn.has(adapter) || this.open.has(adapter);
+
+  private counted(r: Reservation, on: readonly { adapter: string }[]): Reservation {
+    const adapters = [...new Set(on.map((p) => p.adapter))];
+    for (const id of adapters) this.heldOn.set(id, (this.heldOn.get(id) ?? 0) + 1);
+    this.heldAdapters.set(r, adapters);
     return r;
+  }
+
+  private settled(r: Reservation): void {
+    const adapters = this.heldAdapters.get(r);
+    if (!adapters) return;
+    this.heldAdapters.delete(r);
+    for (const id of adapters) {
+      const n = (this.heldOn.get(id) ?? 1) - 1;
+      if (n > 0) this.heldOn.set(id, n);
+      else this.heldOn.delete(id);
+    }
   }
 
   commit(r: Reservation): void {
     r.commit();
+    this.settled(r);
+    for (const s of r.slices) this.touch(s.adapter);
+  }
+
+  /** Commits what a lost reservation still holds (its allocation is already durable). */
+  commitDespiteLoss(r: Reservation): void {
+    r.commitDespiteLoss();
+    this.settled(r);
     for (const s of r.slices) this.touch(s.adapter);
   }
 
   rollback(r: Reservation): void {
     if (r.state !== 'held') return;
     r.rollback();
+    this.settled(r);
     for (const s of r.slices) this.touch(s.adapter);
   }
 

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { Agent } from '../agent/agent.js';
-import { AgentClient, inProcessChannel, serveAgent } from '../agent/protocol.js';
+import { DirectAgentClient } from '../agent/protocol.js';
 import type { Catalog } from '../bitstream/catalog.js';
 import { openServerCatalog } from '../bitstream/shipped.js';
 import { Adapter } from '../driver/adapter.js';
@@ -93,15 +93,13 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
   try {
     const catalog = o.catalog ?? openServerCatalog({ dir: path.join(stateDir, 'bitstreams') });
     agent = Agent.open(server, uris, catalog);
-    const [grmSide, agentSide] = inProcessChannel();
-    serveAgent(agentSide, agent.handlers());
     const where = o.etcdEndpoints ? o.etcdEndpoints.join(',') : path.join(stateDir, 'store');
     store = o.etcdEndpoints
       ? await EtcdStore.open({ endpoints: o.etcdEndpoints })
       : JournalStore.open(where, { repair: o.repairStore ?? false });
     for (const warning of store.load().diagnostics.warnings) o.log.warn({ store: where }, warning);
     const grm = new Grm({
-      agents: [new AgentClient(grmSide, server)],
+      agents: [new DirectAgentClient(agent.handlers(), server)],
       store,
       catalog,
       log: o.log,

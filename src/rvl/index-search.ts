@@ -88,6 +88,27 @@ function searchGroups<T>(
 
 const isNew = (context: ResourceContext) => (a: AdapterState) => !context.used.has(a.id);
 
+/**
+ * The first accepted entry of a list, preferring an adapter that is not busy (context.busy): the
+ * load-aware tie-break. Without the hint, or when every accepted adapter is busy, the plain first.
+ */
+function firstPreferringIdle(
+  space: SearchSpace,
+  context: ResourceContext,
+  name: string,
+  health: AdapterHealth,
+  server: string,
+  probe: Parameters<SearchSpace['catalog']['first']>[3],
+  accept: (a: AdapterState) => boolean,
+): Entry | undefined {
+  const busy = context.busy;
+  if (busy) {
+    const idle = space.catalog.first(name, health, server, probe, (a) => accept(a) && !busy(a.id));
+    if (idle) return idle;
+  }
+  return space.catalog.first(name, health, server, probe, accept);
+}
+
 /** Best fit over one extent: the smallest free extent that holds the aligned need. */
 export function indexedSingleExtent(
   space: SearchSpace,
@@ -110,7 +131,9 @@ export function indexedSingleExtent(
     let best: { entry: Entry; length: number } | undefined;
     for (const align of aligns) {
       const length = roundUp(need, align);
-      const entry = space.catalog.first(
+      const entry = firstPreferringIdle(
+        space,
+        context,
         quantityList(kind, align),
         health,
         server,
@@ -118,10 +141,13 @@ export function indexedSingleExtent(
         isNew(context),
       );
       if (!entry) continue;
+      const busyness = (e: Entry) => (context.busy?.(e.a.id) ? 1 : 0);
       const better =
         !best ||
-        entry.k0 - length < best.entry.k0 - best.length ||
-        (entry.k0 - length === best.entry.k0 - best.length && entry.k1 < best.entry.k1);
+        busyness(entry) < busyness(best.entry) ||
+        (busyness(entry) === busyness(best.entry) &&
+          (entry.k0 - length < best.entry.k0 - best.length ||
+            (entry.k0 - length === best.entry.k0 - best.length && entry.k1 < best.entry.k1)));
       if (better) best = { entry, length };
     }
     return best && quantityPiece(best.entry.a, kind, best.entry.k2, best.length, need);
@@ -161,10 +187,10 @@ export function indexedAcceleratorSlot(
   const fromNew = (health: AdapterHealth, server: string): Piece | undefined => {
     const fresh = isNew(context);
     const probe = { k0: contexts, k1: LOWEST, k2: LOWEST, k3: LOWEST };
-    const reuse = space.catalog.first(`x|${fn}`, health, server, probe, fresh);
+    const reuse = firstPreferringIdle(space, context, `x|${fn}`, health, server, probe, fresh);
     if (reuse)
       return { kind: 'context', adapter: reuse.a.id, base: reuse.k3, length: contexts, slot: reuse.k2 };
-    const empty = space.catalog.first(`e|${fn}`, health, server, probe, fresh);
+    const empty = firstPreferringIdle(space, context, `e|${fn}`, health, server, probe, fresh);
     if (empty)
       return loadPiece(
         empty.a,
@@ -172,7 +198,7 @@ export function indexedAcceleratorSlot(
         contexts,
         { function: fn },
       );
-    const idle = space.catalog.first(`i|${fn}`, health, server, probe, fresh);
+    const idle = firstPreferringIdle(space, context, `i|${fn}`, health, server, probe, fresh);
     if (idle)
       return loadPiece(
         idle.a,
@@ -203,7 +229,7 @@ export function indexedLogicSlot(
       ['E', SlotTier.EMPTY],
       ['I', SlotTier.REPLACE_IDLE],
     ] as const) {
-      const found = space.catalog.first(list, health, server, probe, fresh);
+      const found = firstPreferringIdle(space, context, list, health, server, probe, fresh);
       if (!found) continue;
       const a = found.a;
       const slot = firstSlot(a, (s) => (tier === SlotTier.EMPTY ? s.empty : s.idle));

@@ -18,7 +18,7 @@ export type {
   SliceKind,
   SlotInventory,
 } from './inventory.js';
-export { AvailabilityIndex, Reservation, type ReservationState } from './live-index.js';
+export { AvailabilityIndex, type PlanHints, Reservation, type ReservationState } from './live-index.js';
 export type {
   Plan,
   PlanFailure,

@@ -42,6 +42,12 @@ interface Step {
   settle?(): void;
 }
 
+/** What the caller knows beyond the index (the GRM: which adapters have configuration in flight). */
+export interface PlanHints {
+  /** Load-aware tie-break: within one tier of the search, an adapter not busy is taken first. */
+  busy?: (adapterId: string) => boolean;
+}
+
 export type ReservationState = 'held' | 'committed' | 'rolledBack';
 
 /**
@@ -83,6 +89,21 @@ export class Reservation {
         RvlCode.STALE_PLAN,
         `reservation of ${this.allocation} was lost (${this.lostBecause}): roll it back and plan again`,
       );
+    this.keep();
+  }
+
+  /**
+   * The slices are configured and the allocation is durable although a report lost part of the
+   * reservation: what the index still holds stays taken (a rollback would offer programmed capacity
+   * again, and the next plan would collide with it on the adapter); the lost part is the next
+   * reconciliation's to re-read.
+   */
+  commitDespiteLoss(): void {
+    this.expectHeld('commit');
+    this.keep();
+  }
+
+  private keep(): void {
     for (const step of this.steps) {
       step.finish?.();
       step.settle?.();
@@ -270,10 +291,14 @@ export class AvailabilityIndex {
    * Plans `request` on the live state without changing it. `preferred` (the default) answers from the
    * ordered lists; any other strategy (the firstFit baseline) runs on view().
    */
-  plan(request: unknown, strategy: PlacementStrategy = preferred): PlanResult {
+  plan(request: unknown, strategy: PlacementStrategy = preferred, hints: PlanHints = {}): PlanResult {
     if (strategy !== preferred) return strategy.plan(this.view(), request);
     const { resources, policy = {} } = validateRequest(request);
-    const context: ResourceContext = { policy, used: new Set(policy.adaptersInUse ?? []) };
+    const context: ResourceContext = {
+      policy,
+      used: new Set(policy.adaptersInUse ?? []),
+      ...(hints.busy ? { busy: hints.busy } : {}),
+    };
     const placements: PlannedSlice[] = [];
     // Later resources must see earlier ones taken: they are placed for real and undone at the end.
     const tentative: Step[] = [];
@@ -446,6 +471,9 @@ export class AvailabilityIndex {
       else vanished.push(stripped(s));
     }
     const next = new AdapterState(adapter, nextSlices, this.owners);
+    // Held slices that planned a load first: a slice sharing that engine fits only once the slot is
+    // loaded again, whatever the entry order (a report read before the load shows the slot empty).
+    keepHeld.sort((x, y) => (y.loads ? 1 : 0) - (x.loads ? 1 : 0));
     for (const s of keepHeld) {
       const slot = s.kind === 'context' ? next.slots[s.slot!] : undefined;
       // A load the reservation planned and the agent has not done yet is planned again.

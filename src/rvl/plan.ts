@@ -71,6 +71,13 @@ export interface ResourceContext {
   policy: PlacementPolicy;
   /** Adapters this request (or its allocation) already uses: "fewest adapters" and maxAdapters count them. */
   used: Set<string>;
+  /**
+   * Adapters with configuration in flight (the GRM's hint; never set by the RVL-only strategies).
+   * Among the candidates of one tier of the indexed search, one that is not busy is taken before a
+   * busy one, so concurrent allocations configure different adapters instead of queueing on one
+   * admin mailbox (ra-spec §5.2: one command at a time per adapter).
+   */
+  busy?: (adapterId: string) => boolean;
 }
 
 export type PieceResult =

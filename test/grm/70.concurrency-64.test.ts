@@ -49,7 +49,9 @@ describe('64 concurrent clients', () => {
         await new Promise((r) => setTimeout(r, 20));
       }
     })();
-    await Promise.all(
+    // The watcher stops even when a client fails: left running, it would read the adapters after
+    // the pool stopped and hide the failure behind a closed socket.
+    const clients = Promise.all(
       Array.from({ length: CLIENTS }, async (_, c) => {
         const rng = new Prng(1100 + c);
         const tenant = `tenant${c % 8}`;
@@ -66,7 +68,7 @@ describe('64 concurrent clients', () => {
             mine.push(a);
             counts.created++;
           } catch (err) {
-            expect((err as { code?: string }).code).toBe('RESOURCE_UNAVAILABLE');
+            expect((err as { code?: string }).code, (err as Error).message).toBe('RESOURCE_UNAVAILABLE');
             counts.refused++;
           }
         }
@@ -74,8 +76,12 @@ describe('64 concurrent clients', () => {
           kept.set(a.id, { allocation: a, ownerKey: grm().allocations.get(a.id)!.ownerKey });
       }),
     );
-    stop = true;
-    await beside;
+    try {
+      await clients;
+    } finally {
+      stop = true;
+      await beside;
+    }
     expect(problems).toEqual([]);
     expect(differences).toEqual([]);
     expect(counts.created).toBeGreaterThan(200);

@@ -122,6 +122,70 @@ describe('live index', () => {
     expect(index.differences()).toEqual([]);
   });
 
+  it('a lost reservation whose allocation is durable keeps what the index still holds taken', () => {
+    const inv = pool([adapter('a0', { memoryBytes: 16 * MiB }), adapter('a1', { memoryBytes: 16 * MiB })]);
+    const index = AvailabilityIndex.fromInventory(inv);
+    const r = index.reserve(planned(index, mem(24 * MiB)), 'x'); // 16 MiB on one adapter, 8 on the other
+    const [first, second] = r.slices;
+    expect(second!.adapter).not.toBe(first!.adapter);
+    const intruder = memory(first!.adapter, 9, 0, 2 * MiB, 'orphan:cd');
+    const lostOn = inv.adapters.find((a) => a.id === first!.adapter)!;
+    expect(index.applyAdapterReport(lostOn, [intruder]).lost).toEqual([r]);
+    r.commitDespiteLoss();
+    expect(r.state).toBe('committed');
+    // The slice on the other adapter is programmed: the index must not offer its memory again.
+    expect(index.toInventory().slices).toEqual(expect.arrayContaining([{ ...second!, allocation: 'x' }]));
+    expect(index.differences()).toEqual([]);
+  });
+
+  it('a report read before a held load finished keeps every reservation that shares the slot, whatever the entry order', () => {
+    // W loads aes into the empty slot 0 (entry 1, since entry 0 is taken); then entry 0 is freed and
+    // X, planned on W's engine, takes it. A report read before the load shows the slot empty and no
+    // slice: X's slice comes first in entry order, yet W's planned load is what makes it fit.
+    const inv = pool([adapter('a0')], [memory('a0', 0, 0, 2 * MiB, 'z')]);
+    const index = AvailabilityIndex.fromInventory(inv);
+    const accel = { resources: [{ kind: 'accelerator', function: aes }] };
+    const w = index.reserve(planned(index, accel), 'w');
+    expect(w.slices[0]).toMatchObject({ entry: 1, slot: 0 });
+    index.release('z');
+    const xPlan = planned(index, accel);
+    expect(xPlan.placements[0]).toMatchObject({ entry: 0, slot: 0 });
+    expect(xPlan.placements[0]!.loadBitstream).toBeUndefined();
+    const x = index.reserve(xPlan, 'x');
+    const held = index.toInventory();
+    const result = index.applyAdapterReport(inv.adapters[0]!, []);
+    expect(result.lost).toEqual([]);
+    expect(index.toInventory()).toEqual(held);
+    x.commit();
+    w.commit();
+    expect(index.differences()).toEqual([]);
+  });
+
+  it('load-aware tie-break: within a tier an adapter that is not busy is taken first; all busy, the best fit', () => {
+    const inv = pool(
+      [adapter('a0'), adapter('a1'), adapter('a2', { slots: [loaded(0, aes)] })],
+      [memory('a0', 0, 0, 2 * GiB)],
+    );
+    const index = AvailabilityIndex.fromInventory(inv);
+    const on = (request: object, busy?: string[]) =>
+      (
+        index.plan(request, preferred, busy ? { busy: (id) => busy.includes(id) } : {}) as {
+          plan: { placements: { adapter: string; loadBitstream?: unknown }[] };
+        }
+      ).plan.placements[0]!;
+    // Best fit: a0's 6 GiB extent; a0 busy, the next best (a1, id order among the whole ones).
+    expect(on(mem(MiB)).adapter).toBe('a0');
+    expect(on(mem(MiB), ['a0']).adapter).toBe('a1');
+    expect(on(mem(MiB), ['a0', 'a1', 'a2'])).toMatchObject({ adapter: 'a0' });
+    expect(on({ resources: [{ kind: 'compute', units: 1 }] }, ['a0']).adapter).toBe('a1');
+    // The hint never trades tiers: a busy adapter with the engine loaded beats loading it elsewhere.
+    const accel = { resources: [{ kind: 'accelerator', function: aes }] };
+    expect(on(accel, ['a2'])).toMatchObject({ adapter: 'a2' });
+    expect(on(accel, ['a2']).loadBitstream).toBeUndefined();
+    // Plans with the hint change nothing in the index.
+    expect(index.differences()).toEqual([]);
+  });
+
   it('a report of an unknown adapter adds it, in id order', () => {
     const index = AvailabilityIndex.fromInventory(pool([adapter('a2')]));
     index.applyAdapterReport(adapter('a1', { slots: [loaded(0, aes)] }), []);
