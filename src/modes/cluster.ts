@@ -37,6 +37,12 @@ export interface ClusterGrmOptions {
   repairStore?: boolean;
   reallocateEveryMs?: number;
   reconcileEveryMs?: number;
+  /**
+   * Run reconciliation and reallocation here (default). A second GRM on the same store and agents
+   * passes false: until replicas elect one to run them, two would release each other's new slices
+   * as orphans (src/grm/reconcile.ts).
+   */
+  maintenance?: boolean;
   log: Logger;
   catalog?: Catalog;
   operators?: ReadonlySet<string>;
@@ -101,9 +107,12 @@ export async function startClusterGrm(o: ClusterGrmOptions): Promise<ClusterGrm>
       log: o.log,
       ...(o.operators ? { operators: o.operators } : {}),
     });
-    const reconciled = await grm.exclusive(() => reconcile(grm));
-    const stopLoop = startReallocator(grm, o.reallocateEveryMs ?? 1000);
-    const stopReconciler = startReconciler(grm, o.reconcileEveryMs ?? o.reallocateEveryMs ?? 1000);
+    const maintains = o.maintenance ?? true;
+    const reconciled = maintains ? await grm.exclusive(() => reconcile(grm)) : [];
+    const stopLoop = maintains ? startReallocator(grm, o.reallocateEveryMs ?? 1000) : () => {};
+    const stopReconciler = maintains
+      ? startReconciler(grm, o.reconcileEveryMs ?? o.reallocateEveryMs ?? 1000)
+      : () => {};
     const openStore = store;
     return {
       grm,

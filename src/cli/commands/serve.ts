@@ -6,6 +6,8 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { createApiServer, parseTokens } from '../../api/index.js';
 import { openServerCatalog } from '../../bitstream/shipped.js';
+import { DriverCode } from '../../common/codes.js';
+import { RaError } from '../../common/errors.js';
 import { log } from '../../common/log.js';
 import type { Grm } from '../../grm/grm.js';
 import { type RemoteAgentAddress, startClusterGrm } from '../../modes/cluster.js';
@@ -89,6 +91,10 @@ export function registerServeCommand(program: Command): void {
       'remote agents instead of emulated adapters: NAME=HOST:PORT,... (each a `rafabric agent`)',
     )
     .option('--certs <dir>', 'with --agents: folder made by `rafabric certs` (ca.crt, grm.crt, grm.key)')
+    .option(
+      '--no-maintenance',
+      'with --agents: run no reconciliation or reallocation here (another GRM on the same store does)',
+    )
     // ---- end of cluster mode options ----
     .option(
       '--repair',
@@ -111,6 +117,8 @@ export function registerServeCommand(program: Command): void {
                 ['emulate', 'memory', 'stopModel'].filter((f) => command.getOptionValueSource(f) === 'cli'),
               )
             : undefined;
+        if (!agentList && command.getOptionValueSource('maintenance') === 'cli')
+          throw new RaError(DriverCode.INVALID_ARGUMENT, '--no-maintenance: only with --agents');
         // ---- end of cluster mode flags ----
         const tokens = parseTokens(String(o.tokens ?? process.env.RAFABRIC_TOKENS ?? ''));
         if (tokens.size === 0)
@@ -143,6 +151,7 @@ export function registerServeCommand(program: Command): void {
               ...(stateDir ? { stateDir } : {}),
               repairStore: o.repair === true,
               ...(etcdEndpoints ? { etcdEndpoints } : {}),
+              maintenance: o.maintenance !== false,
               log,
               ...catalog,
             });
