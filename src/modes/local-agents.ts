@@ -26,6 +26,11 @@ export interface LocalAgents {
   agents: LocalAgent[];
   certsDir: string;
   fabricDir: string;
+  /**
+   * Starts `server`'s agent again on the same address and --dir (after a crash or kill): it takes
+   * over the device model if that still runs, or starts a fresh one on the same fabric ports.
+   */
+  restart(server: string): Promise<LocalAgent>;
   /** SIGTERM every agent (SIGKILL after a bound), then stop their device models. */
   stop(): Promise<void>;
 }
@@ -51,49 +56,52 @@ export async function startLocalAgents(o: {
       if (pid !== undefined) await stopPid(pid);
     }
   };
-  try {
-    const agents = await Promise.all(
-      o.servers.map((server, i) => {
-        const stateDir = path.join(o.dir, server);
-        const fabricBase = i * o.adaptersPerServer;
-        const child = spawn(
-          process.execPath,
-          [
-            o.cli,
-            'agent',
-            '--server',
-            server,
-            '--adapters',
-            String(o.adaptersPerServer),
-            '--listen',
-            '127.0.0.1:0',
-            '--certs',
-            certsDir,
-            '--memory',
-            o.memory,
-            '--dir',
-            stateDir,
-            '--fabric',
-            fabricDir,
-            '--fabric-base',
-            String(fabricBase),
-          ],
-          { stdio: ['ignore', 'pipe', 'pipe'], env: o.env ?? { ...process.env, RAFABRIC_LOG: 'warn' } },
-        );
-        children.push({ child, stateDir });
-        return waitListening(child, server).then(
-          (address): LocalAgent => ({
-            server,
-            address,
-            stateDir,
-            fabricBase,
-            child,
-            uriOfPort: (port) => `shm://${path.join(stateDir, 'model', `ra${port - fabricBase}.sock`)}`,
-          }),
-        );
-      }),
+  const launch = (server: string, i: number, listen: string): Promise<LocalAgent> => {
+    const stateDir = path.join(o.dir, server);
+    const fabricBase = i * o.adaptersPerServer;
+    const child = spawn(
+      process.execPath,
+      [
+        o.cli,
+        'agent',
+        '--server',
+        server,
+        '--adapters',
+        String(o.adaptersPerServer),
+        '--listen',
+        listen,
+        '--certs',
+        certsDir,
+        '--memory',
+        o.memory,
+        '--dir',
+        stateDir,
+        '--fabric',
+        fabricDir,
+        '--fabric-base',
+        String(fabricBase),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: o.env ?? { ...process.env, RAFABRIC_LOG: 'warn' } },
     );
-    return { agents, certsDir, fabricDir, stop };
+    children.push({ child, stateDir });
+    return waitListening(child, server).then((address) => ({
+      server,
+      address,
+      stateDir,
+      fabricBase,
+      child,
+      uriOfPort: (port) => `shm://${path.join(stateDir, 'model', `ra${port - fabricBase}.sock`)}`,
+    }));
+  };
+  try {
+    const agents = await Promise.all(o.servers.map((server, i) => launch(server, i, '127.0.0.1:0')));
+    const restart = async (server: string) => {
+      const i = agents.findIndex((a) => a.server === server);
+      if (i < 0) throw new Error(`no agent for server ${server}`);
+      agents[i] = await launch(server, i, agents[i]!.address);
+      return agents[i]!;
+    };
+    return { agents, certsDir, fabricDir, restart, stop };
   } catch (err) {
     await stop();
     throw err;
