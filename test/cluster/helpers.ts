@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { Adapter } from '../../src/driver/adapter.js';
 import { type SliceInfo, Slices } from '../../src/driver/slices.js';
+import { startTicksOf } from '../../src/modes/cluster-up/processes.js';
 
 export const root = path.resolve(import.meta.dirname, '../..');
 export const CLI = path.join(root, 'bin/rafabric.js');
@@ -32,11 +33,7 @@ export function activeSlices(uri: string): SliceInfo[] {
   }
 }
 
+/** The process runs (a zombie has ended: only its parent's wait is missing). */
 export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return startTicksOf(pid) !== undefined;
 }
