@@ -100,9 +100,10 @@ export function registerAgentCommand(program: Command): void {
       const tls = readTls(o.certs!, server);
       // Handlers first: a stop signal that arrives while the agent starts must end it cleanly (exit 0
       // once ready), never by the default action that would leave the device model half handed over.
+      // They stay installed: a second signal while the agent stops is absorbed, not fatal.
       const stopSignal = new Promise<string>((resolve) => {
-        process.once('SIGTERM', () => resolve('SIGTERM'));
-        process.once('SIGINT', () => resolve('SIGINT'));
+        process.on('SIGTERM', () => resolve('SIGTERM'));
+        process.on('SIGINT', () => resolve('SIGINT'));
       });
       // Loaded here: gRPC is not worth its start-up time to every other command.
       const { startAgentHost } = await import('../../agent/host.js');
