@@ -21,6 +21,13 @@ export interface AgentHostOptions {
   tls: TlsFiles;
   /** Keeps the device model's files and process across agent restarts. */
   stateDir?: string;
+  /**
+   * Fabric directory shared with the other servers' models (ra-spec §8.9.1): this server's adapters
+   * join it, so DMA reaches the adapters of every server on the fabric.
+   */
+  fabricDir?: string;
+  /** With `fabricDir`: this server's first fabric port (ports base..base+adapters-1). */
+  fabricBase?: number;
   onCallError?: AgentServerOptions['onCallError'];
 }
 
@@ -69,11 +76,14 @@ export async function startAgentHost(o: AgentHostOptions): Promise<AgentHost> {
   let uris = ownsDir ? undefined : runningModel(modelDir, o.adapters);
   const reusedModel = uris !== undefined;
   if (!uris) {
+    if (o.fabricDir !== undefined) mkdirSync(o.fabricDir, { recursive: true });
     model = await ModelProcess.start({
       adapters: o.adapters,
       dir: modelDir,
       memoryBytes: o.memoryBytes,
       dieWithParent: ownsDir,
+      ...(o.fabricDir !== undefined ? { fabricDir: o.fabricDir } : {}),
+      ...(o.fabricBase !== undefined ? { fabricBase: o.fabricBase } : {}),
     });
     uris = model.uris;
     writeFileSync(path.join(modelDir, MODEL_PID_FILE), `${model.pid}\n`);

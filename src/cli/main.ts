@@ -8,6 +8,7 @@ import { registerAgentCommand } from './commands/agent.js';
 import { registerBitstreamCommands } from './commands/bitstream.js';
 import { registerCertsCommand } from './commands/certs.js';
 import { registerClientCommands } from './commands/client.js';
+import { registerClusterCommands } from './commands/cluster.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerModelCommand } from './commands/model.js';
 import { registerServeCommand } from './commands/serve.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerBitstreamCommands(program);
   registerAgentCommand(program);
   registerCertsCommand(program);
+  registerClusterCommands(program);
   return program;
 }
 

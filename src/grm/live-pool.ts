@@ -239,6 +239,11 @@ export class LivePool {
     return kind === 'memory' ? this.largestCache.memoryBytes : this.largestCache.computeUnits;
   }
 
+  /** Ids of the indexed adapters of these servers. */
+  adaptersOf(servers: ReadonlySet<string>): string[] {
+    return (this.index?.view().adapters ?? []).filter((a) => servers.has(a.server)).map((a) => a.id);
+  }
+
   health(): { adapters: number; unhealthy: number } {
     const adapters = this.index?.view().adapters ?? [];
     return { adapters: adapters.length, unhealthy: adapters.filter((a) => a.health === 'unhealthy').length };

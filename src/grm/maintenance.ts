@@ -49,6 +49,11 @@ export interface Observation {
   /** The adapters as their agents reported them now (health from the heartbeat, counters). */
   adapters: AgentAdapter[];
   samples: SliceSample[];
+  /**
+   * Adapters of servers whose agent did not answer (down, restarting, cut off): not in `adapters`,
+   * and unhealthy for the GRM until their agent answers again.
+   */
+  unreachable: string[];
 }
 
 export interface Maintenance {
@@ -137,7 +142,9 @@ export function maintenanceOf(ctx: GrmContext, startupIntents: Map<string, Inten
       await ctx.pool.ready();
       const reading = await ctx.pool.read();
       const applied = ctx.pool.apply(reading, false);
-      return { adapters: reading.adapters, samples: applied.samples };
+      const failed = new Set(reading.failed);
+      const unreachable = ctx.pool.adaptersOf(failed);
+      return { adapters: reading.adapters, samples: applied.samples, unreachable };
     },
 
     async releaseSlice(s) {

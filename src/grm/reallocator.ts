@@ -149,12 +149,16 @@ export async function reallocateOnce(
   policy: ReallocationPolicy = 'elastic',
 ): Promise<ReallocationEvent[]> {
   const m = grm.maintenance;
-  const { adapters, samples } = await m.observe();
+  const { adapters, samples, unreachable } = await m.observe();
   const active = new Map(m.activeAllocations().map((a) => [a.id, a]));
   const starts = windowStarts.get(m) ?? new Map<string, SliceSample>();
   windowStarts.set(m, starts);
   advanceWindows(active, starts, samples, nowMs);
-  const health = new Map(adapters.map((a) => [a.id, a.health]));
+  // An agent that does not answer takes its adapters with it: their allocations fail or move too.
+  const health = new Map<string, string>([
+    ...adapters.map((a): [string, string] => [a.id, a.health]),
+    ...unreachable.map((id): [string, string] => [id, 'unhealthy']),
+  ]);
   const unhealthy = (adapter: string) => health.get(adapter) === 'unhealthy';
   const idle = (a: StoredAllocation, limitMs: number) => isIdle(m, a, limitMs, starts, samples, nowMs);
   const events: ReallocationEvent[] = [];

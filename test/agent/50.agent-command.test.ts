@@ -115,4 +115,47 @@ describe('rafabric agent', () => {
     }
     await expect.poll(() => alive(modelPid), { timeout: 10_000 }).toBe(false);
   });
+
+  // The --dir takeover flake: a stop signal that reached the agent before its handlers were installed
+  // took the default action (exit by signal). Handlers now come first; this sends SIGTERM while the
+  // agent starts (its device model has just made its socket, the agent has not printed its line).
+  it('with --dir, a SIGTERM while it starts ends it cleanly (exit 0) and leaves the model running', async () => {
+    const stateDir = path.join(work, 'signalled-while-starting');
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(root, 'bin/rafabric.js'),
+        'agent',
+        '--server',
+        'server1',
+        '--adapters',
+        '1',
+        '--listen',
+        '127.0.0.1:0',
+        '--certs',
+        certs,
+        '--memory',
+        '16M',
+        '--dir',
+        stateDir,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RAFABRIC_LOG: 'silent' } },
+    );
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    onTestFinished(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      stopModel(stateDir);
+    });
+    const socket = path.join(stateDir, 'model', 'ra0.sock');
+    await expect.poll(() => existsSync(socket), { timeout: 30_000, interval: 2 }).toBe(true);
+    expect(out).toBe(''); // still starting
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const modelPid = modelPidOf(stateDir)!;
+    expect(alive(modelPid)).toBe(true);
+  });
 });

@@ -7,10 +7,11 @@ import { MEMBER_NAME, readTls } from '../../agent/rpc/tls.js';
 import { DriverCode } from '../../common/codes.js';
 import { RaError } from '../../common/errors.js';
 import { log } from '../../common/log.js';
+import { Loc } from '../../driver/regs.js';
 import { parseInteger, parseSize } from '../parse.js';
 
-/** "127.0.0.1:7480", "[::1]:0", "localhost:7480" -> host and port (0: any free port). */
-export function parseListen(text: string): { host: string; port: number } {
+/** "127.0.0.1:7480", "[::1]:0", "localhost:7480" -> host and port; refusals name `flag`. */
+export function parseHostPort(flag: string, text: string, minPort = 0): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(text);
   const host = m ? (m[1] ?? m[2]!) : '';
   if (
@@ -20,9 +21,35 @@ export function parseListen(text: string): { host: string; port: number } {
   )
     throw new RaError(
       DriverCode.INVALID_ARGUMENT,
-      `--listen: '${text}' is not HOST:PORT (examples: 127.0.0.1:7480, [::1]:7480, 0.0.0.0:0 for any free port)`,
+      `${flag}: '${text.slice(0, 80)}' is not HOST:PORT (examples: 127.0.0.1:7480, [::1]:7480${minPort === 0 ? ', 0.0.0.0:0 for any free port' : ''})`,
     );
-  return { host, port: parseInteger('--listen port', m[3]!, 0, 65535) };
+  return { host, port: parseInteger(`${flag} port`, m[3]!, minPort, 65535) };
+}
+
+/** --listen: HOST:PORT (0: any free port). */
+export function parseListen(text: string): { host: string; port: number } {
+  return parseHostPort('--listen', text);
+}
+
+/** --fabric and --fabric-base as startAgentHost options (ra-spec §8.9.1: 256 ports on a fabric). */
+export function parseFabric(
+  dir: string | undefined,
+  base: string | undefined,
+  adapters: number,
+): { fabricDir?: string; fabricBase?: number } {
+  if (dir === undefined) {
+    if (base !== undefined)
+      throw new RaError(
+        DriverCode.INVALID_ARGUMENT,
+        '--fabric-base: needs --fabric DIR (the fabric it numbers)',
+      );
+    return {};
+  }
+  if (existsSync(dir) && !statSync(dir).isDirectory())
+    throw new RaError(DriverCode.INVALID_ARGUMENT, `--fabric: ${dir} exists and is not a folder`);
+  if (base === undefined) return { fabricDir: dir };
+  const fabricBase = parseInteger('--fabric-base', base, 0, Loc.FABRIC_PORTS - adapters);
+  return { fabricDir: dir, fabricBase };
 }
 
 export function registerAgentCommand(program: Command): void {
@@ -44,6 +71,14 @@ export function registerAgentCommand(program: Command): void {
       '--dir <dir>',
       'keep the device model here: it outlives the agent and a restarted agent takes it over',
     )
+    .option(
+      '--fabric <dir>',
+      "fabric directory shared with the other servers' models: DMA reaches their adapters (ra-spec §8.9)",
+    )
+    .option(
+      '--fabric-base <port>',
+      "with --fabric: this server's first fabric port (0..255; default: the lowest free ports)",
+    )
     .action(async (o: Record<string, string>) => {
       const server = o.server!;
       if (!MEMBER_NAME.test(server))
@@ -61,12 +96,14 @@ export function registerAgentCommand(program: Command): void {
         );
       if (o.dir !== undefined && existsSync(o.dir) && !statSync(o.dir).isDirectory())
         throw new RaError(DriverCode.INVALID_ARGUMENT, `--dir: ${o.dir} exists and is not a folder`);
+      const fabric = parseFabric(o.fabric, o.fabricBase, adapters);
       const tls = readTls(o.certs!, server);
       // Handlers first: a stop signal that arrives while the agent starts must end it cleanly (exit 0
       // once ready), never by the default action that would leave the device model half handed over.
+      // They stay installed: a second signal while the agent stops is absorbed, not fatal.
       const stopSignal = new Promise<string>((resolve) => {
-        process.once('SIGTERM', () => resolve('SIGTERM'));
-        process.once('SIGINT', () => resolve('SIGINT'));
+        process.on('SIGTERM', () => resolve('SIGTERM'));
+        process.on('SIGINT', () => resolve('SIGINT'));
       });
       // Loaded here: gRPC is not worth its start-up time to every other command.
       const { startAgentHost } = await import('../../agent/host.js');
@@ -78,6 +115,7 @@ export function registerAgentCommand(program: Command): void {
         port,
         tls,
         ...(o.dir !== undefined ? { stateDir: o.dir } : {}),
+        ...fabric,
         onCallError: (method, err) => log.warn({ method, code: err.code, err: err.message }, 'call refused'),
       });
       log.info(

@@ -1,17 +1,22 @@
-// `rafabric demo`: the main job. A guided run on the embedded pool that exercises the whole stack and
-// checks every result against an independent implementation (node:crypto, a TS matmul).
+// `rafabric demo`: the main job. A guided run on several servers — each an agent process with its own
+// device model, the models joined by one fabric, a GRM reaching the agents over gRPC with mutual TLS —
+// that exercises the whole stack and checks every result against an independent implementation
+// (node:crypto, a TS matmul, the bytes written compared with the bytes read back).
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { openServerCatalog } from '../../bitstream/shipped.js';
 import { log } from '../../common/log.js';
+import { ownerKeyOf } from '../../common/owner-key.js';
 import { reallocateOnce } from '../../grm/reallocator.js';
-import type { Allocation } from '../../grm/types.js';
-import { startEmbedded } from '../../modes/embedded.js';
+import type { Allocation, Placement } from '../../grm/types.js';
+import { type ClusterGrm, startClusterGrm } from '../../modes/cluster.js';
+import { type LocalAgents, startLocalAgents } from '../../modes/local-agents.js';
 import { formatBytes, formatTable, printJson } from '../output.js';
 import { parseInteger, parseSize } from '../parse.js';
+import { fabricCopy, readSlice, writeSlice } from './demo-instance.js';
 
 interface Step {
   step: string;
@@ -44,22 +49,50 @@ function matmulReference(m: number, n: number, k: number, a: Float32Array, b: Fl
   return c;
 }
 
+/** A computed check's verdict. */
+const verdict = (ok: boolean): Step['check'] => (ok ? 'pass' : 'FAIL');
+
+/** bin/rafabric.js of this package: what the agent processes run. */
+const CLI = path.resolve(import.meta.dirname, '../../../bin/rafabric.js');
+const MiB = 1024 * 1024;
+const serverOf = (adapterId: string) => adapterId.slice(0, adapterId.indexOf('/'));
+
 export async function runDemo(o: {
-  adapters: number;
+  servers: number;
+  adaptersPerServer: number;
   memoryBytes: number;
   progress: (s: Step) => void;
 }): Promise<Step[]> {
   const steps: Step[] = [];
-  const bitstreamsDir = mkdtempSync(path.join(os.tmpdir(), 'rafabric-demo-bitstreams-'));
-  const pool = await startEmbedded({
-    adapters: o.adapters,
-    memoryBytes: o.memoryBytes,
-    log: log.child({}, { level: 'warn' }),
-    // The demo is a development setting: it trusts the package's development key, as serve does
-    // only with --trust-dev-key.
-    catalog: openServerCatalog({ dir: bitstreamsDir, trustDevKey: true }),
-  });
-  const grm = pool.grm;
+  const work = mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'rafabric-demo-'));
+  const servers = Array.from({ length: o.servers }, (_, i) => `server${i + 1}`);
+  // Every server is its own agent process with its own device model; the models share one fabric.
+  let local: LocalAgents | undefined;
+  let cluster: ClusterGrm | undefined;
+  try {
+    local = await startLocalAgents({
+      dir: work,
+      servers,
+      adaptersPerServer: o.adaptersPerServer,
+      memory: String(o.memoryBytes),
+      cli: CLI,
+    });
+    cluster = await startClusterGrm({
+      agents: local.agents.map((a) => ({ server: a.server, address: a.address })),
+      certsDir: local.certsDir,
+      log: log.child({}, { level: 'warn' }),
+      // The demo is a development setting: it trusts the package's development key, as serve does
+      // only with --trust-dev-key.
+      catalog: openServerCatalog({ dir: path.join(work, 'bitstreams'), trustDevKey: true }),
+    });
+  } catch (err) {
+    await cluster?.stop();
+    await local?.stop();
+    rmSync(work, { recursive: true, force: true });
+    throw err;
+  }
+  const agents = local.agents;
+  const grm = cluster.grm;
   const tenant = 'demo';
   const record = async (step: string, fn: () => Promise<Omit<Step, 'step' | 'ms'>>) => {
     const t0 = performance.now();
@@ -67,14 +100,26 @@ export async function runDemo(o: {
     steps.push(s);
     o.progress(s);
   };
+  /** A placement as the instance reaches it: its adapter's socket, fabric port and the owner key. */
+  const granted = (a: Allocation, p: Placement) => {
+    const server = serverOf(p.adapter);
+    const port = Number(p.adapter.slice(`${server}/ra`.length)); // "<server>/ra<port>"
+    return {
+      placement: p,
+      uri: agents.find((x) => x.server === server)!.uriOfPort(port),
+      fabricPort: port,
+      ownerKey: ownerKeyOf(grm.allocations.get(a.id)!.ownerKey),
+    };
+  };
   try {
-    await record('pool', async () => {
+    await record('pool: one agent process per server', async () => {
       const adapters = await grm.listAdapters();
       const memory = adapters.reduce((n, a) => n + a.memory.total, 0);
+      const seen = new Set(adapters.map((a) => a.server));
       return {
-        result: `${adapters.length} adapters, ${formatBytes(memory)} memory, ${adapters.reduce((n, a) => n + a.computeUnits.total, 0)} compute units`,
+        result: `${seen.size} servers (agents over gRPC + mTLS), ${adapters.length} adapters, ${formatBytes(memory)} memory, ${adapters.reduce((n, a) => n + a.computeUnits.total, 0)} compute units`,
         placements: adapters.map((a) => a.id).join(', '),
-        check: '-',
+        check: verdict(seen.size === o.servers && adapters.length === o.servers * o.adaptersPerServer),
       };
     });
     let aes: Allocation | undefined;
@@ -94,7 +139,7 @@ export async function runDemo(o: {
       return {
         result: `1 MiB encrypted on the adapter; equals node:crypto: ${ok}`,
         placements: where(aes),
-        check: ok ? 'pass' : 'FAIL',
+        check: verdict(ok),
       };
     });
     await record('sha256 on the same pool', async () => {
@@ -109,18 +154,61 @@ export async function runDemo(o: {
       return {
         result: `digest equals node:crypto: ${ok}; released`,
         placements: where(s),
-        check: ok ? 'pass' : 'FAIL',
+        check: verdict(ok),
       };
     });
     let spread: Allocation | undefined;
-    await record('memory spread across adapters', async () => {
-      const bytes = Math.floor(o.memoryBytes * 1.5);
+    await record('memory spread over two servers', async () => {
+      // More than one server's adapters hold: the allocation must take memory from another server.
+      const bytes = o.adaptersPerServer * o.memoryBytes + Math.floor(o.memoryBytes / 2);
       spread = await grm.allocate(tenant, { resources: [{ kind: 'memory', bytes }] });
-      const adapters = new Set(spread.resources[0]!.placements.map((p) => p.adapter));
+      const placements = spread.resources[0]!.placements;
+      const onServers = new Set(placements.map((p) => serverOf(p.adapter)));
+      // Every placement is a slice in its adapter's registers (read through that server's agent).
+      const views = await grm.listAdapters();
+      const programmed = placements.every((p) =>
+        views.some(
+          (v) =>
+            v.id === p.adapter &&
+            v.slices.some((x) => x.entry === p.slice && x.base === p.offset && x.length === p.bytes),
+        ),
+      );
       return {
-        result: `${formatBytes(bytes)} (more than one adapter holds) on ${adapters.size} adapters`,
+        result: `${formatBytes(bytes)} (more than one server holds) on ${placements.length} adapters of ${onServers.size} servers; every slice found in its adapter's slice table: ${programmed}`,
         placements: where(spread),
-        check: adapters.size > 1 ? 'pass' : 'FAIL',
+        check: verdict(onServers.size >= 2 && programmed),
+      };
+    });
+    await record('DMA between adapters of two servers (fabric)', async () => {
+      const placements = spread!.resources[0]!.placements;
+      const from = placements.find((p) => serverOf(p.adapter) === servers[0]);
+      const to = placements.find((p) => serverOf(p.adapter) !== servers[0]);
+      if (!from || !to)
+        return { result: 'the allocation has no slices on two servers', placements: '-', check: 'FAIL' };
+      const bytes = Math.min(16 * MiB, from.bytes!, to.bytes!);
+      const data = randomBytes(bytes);
+      const src = granted(spread!, from);
+      const dst = granted(spread!, to);
+      // The instance writes into server A's slice, server A's DMA engine copies it into server B's
+      // slice over the fabric, and the instance reads it back from server B's adapter.
+      const stage = <T>(what: string, p: Promise<T>) =>
+        p.catch((err: Error) => {
+          throw new Error(`${what}: ${err.message}`);
+        });
+      await stage(`writing into ${from.adapter}#${from.slice}`, writeSlice(src, data));
+      const { ms } = await stage(
+        `copying ${from.adapter} -> ${to.adapter} over the fabric`,
+        fabricCopy(src, dst, bytes),
+      );
+      const back = await stage(`reading ${to.adapter}#${to.slice}`, readSlice(dst, bytes));
+      const same = back.equals(data);
+      // Its memory is needed by the next steps (a job stages its input on the compute slice's server).
+      await grm.release(tenant, spread!.id);
+      const digest = createHash('sha256').update(back).digest('hex').slice(0, 12);
+      return {
+        result: `${formatBytes(bytes)} ${from.adapter} -> ${to.adapter} by ${from.adapter}'s DMA engine in ${ms.toFixed(1)} ms (${(bytes / MiB / (ms / 1000)).toFixed(0)} MiB/s); read back from ${to.adapter} equals what was written, byte for byte: ${same} (sha256 ${digest}...); released`,
+        placements: `${from.adapter}#${from.slice} -> ${to.adapter}#${to.slice}`,
+        check: verdict(same),
       };
     });
     await record('compute slice (GPU-core equivalent) + matmul', async () => {
@@ -139,21 +227,26 @@ export async function runDemo(o: {
       return {
         result: `${m}x${k} by ${k}x${n} f32 equals the TS reference bit for bit: ${ok}; released`,
         placements: where(c),
-        check: ok ? 'pass' : 'FAIL',
+        check: verdict(ok),
       };
     });
     await record('reallocation: grow a busy allocation (migrates by DMA)', async () => {
-      const small = await grm.allocate(tenant, { resources: [{ kind: 'memory', bytes: 64 * 1024 * 1024 }] });
+      const small = await grm.allocate(tenant, { resources: [{ kind: 'memory', bytes: 64 * MiB }] });
       const before = where(small);
-      const blocker = await grm.allocate(tenant, { resources: [{ kind: 'memory', bytes: 2 * 1024 * 1024 }] });
-      const grown = await grm.resize(tenant, small.id, { resource: 0, bytes: 256 * 1024 * 1024 });
+      const contents = randomBytes(4 * MiB);
+      await writeSlice(granted(small, small.resources[0]!.placements[0]!), contents);
+      const blocker = await grm.allocate(tenant, { resources: [{ kind: 'memory', bytes: 2 * MiB }] });
+      const grown = await grm.resize(tenant, small.id, { resource: 0, bytes: 256 * MiB });
       const moved = where(grown) !== before;
+      const placement = grown.resources[0]!.placements[0]!;
+      const kept = (await readSlice(granted(grown, placement), contents.length)).equals(contents);
+      const size = grown.resources[0]!.placements.reduce((n, p) => n + (p.bytes ?? 0), 0);
       await grm.release(tenant, blocker.id);
       await grm.release(tenant, grown.id);
       return {
-        result: `64 MiB -> 256 MiB ${moved ? 'moved to a free extent' : 'in place'}; released`,
+        result: `64 MiB -> ${formatBytes(size)} ${moved ? 'moved to a free extent' : 'in place'}; its contents read back unchanged: ${kept}; released`,
         placements: `${before} -> ${where(grown)}`,
-        check: 'pass',
+        check: verdict(kept && size === 256 * MiB),
       };
     });
     await record('reallocation: reclaim an idle allocation', async () => {
@@ -185,7 +278,7 @@ export async function runDemo(o: {
             ? 'its slice is still programmed on the adapter'
             : 'not reclaimed within 10 s',
         placements: where(idle),
-        check: reclaimed ? 'pass' : 'FAIL',
+        check: verdict(reclaimed),
       };
     });
     await record('release everything', async () => {
@@ -197,12 +290,13 @@ export async function runDemo(o: {
           ? 'every slice released and scrubbed; pool back to full capacity'
           : 'slices left behind',
         placements: '-',
-        check: clean ? 'pass' : 'FAIL',
+        check: verdict(clean),
       };
     });
   } finally {
-    await pool.stop();
-    rmSync(bitstreamsDir, { recursive: true, force: true });
+    await cluster.stop();
+    await local.stop();
+    rmSync(work, { recursive: true, force: true });
   }
   return steps;
 }
@@ -210,13 +304,17 @@ export async function runDemo(o: {
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('the main job: a guided run on an embedded pool, every result checked (table, or --json)')
-    .option('--adapters <n>', 'emulated adapters', '4')
+    .description(
+      'the main job: a guided run on several servers (one agent process each, one fabric), every result checked (table, or --json)',
+    )
+    .option('--servers <n>', 'servers, each its own agent process and device model (2..8)', '2')
+    .option('--adapters <n>', 'emulated adapters per server', '2')
     .option('--memory <bytes>', 'memory per adapter', '8G')
     .option('--json', 'machine-readable output')
-    .action(async (o: { adapters: string; memory: string; json?: boolean }) => {
+    .action(async (o: { servers: string; adapters: string; memory: string; json?: boolean }) => {
       const steps = await runDemo({
-        adapters: parseInteger('--adapters', o.adapters, 2, 64),
+        servers: parseInteger('--servers', o.servers, 2, 8),
+        adaptersPerServer: parseInteger('--adapters', o.adapters, 1, 32),
         memoryBytes: parseSize('--memory', o.memory),
         progress: (s) =>
           !o.json && process.stderr.write(`  ${s.check === 'FAIL' ? 'x' : '.'} ${s.step} (${s.ms} ms)\n`),

@@ -1,14 +1,32 @@
-// `rafabric serve`: the embedded pool (device model + agent + GRM) behind the HTTP API.
+// `rafabric serve`: the embedded pool (device model + agent + GRM) behind the HTTP API, or, with
+// --agents, a GRM on remote agents (cluster mode, docs/cluster.md).
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { createApiServer, parseTokens } from '../../api/index.js';
 import { openServerCatalog } from '../../bitstream/shipped.js';
+import { DriverCode } from '../../common/codes.js';
+import { RaError } from '../../common/errors.js';
 import { log } from '../../common/log.js';
-import { type Embedded, startEmbedded } from '../../modes/embedded.js';
+import type { Grm } from '../../grm/grm.js';
+import { type RemoteAgentAddress, startClusterGrm } from '../../modes/cluster.js';
+import { startEmbedded } from '../../modes/embedded.js';
 import { exitCodes, printError } from '../output.js';
 import { parseInteger, parseSize } from '../parse.js';
+import { checkClusterFlags } from './cluster-flags.js';
+
+/** What serve runs behind the API: the embedded pool or a GRM on remote agents. */
+interface Pool {
+  grm: Grm;
+  reconciled: unknown[];
+  /** For the listening line: "4 adapters", "3 agents: server1, server2, server3". */
+  describe: string;
+  stop(options?: { keepModel?: boolean }): Promise<void>;
+}
+
+const describeAgents = (agents: readonly RemoteAgentAddress[]) =>
+  `${agents.length} agent${agents.length === 1 ? '' : 's'}: ${agents.map((a) => a.server).join(', ')}`;
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -67,6 +85,17 @@ export function registerServeCommand(program: Command): void {
       '--etcd <urls>',
       'keep allocations in etcd (http://HOST:PORT[,...], members of one cluster) instead of the journal',
     )
+    // ---- cluster mode: remote agents named on the command line (docs/cluster.md) ----
+    .option(
+      '--agents <list>',
+      'remote agents instead of emulated adapters: NAME=HOST:PORT,... (each a `rafabric agent`)',
+    )
+    .option('--certs <dir>', 'with --agents: folder made by `rafabric certs` (ca.crt, grm.crt, grm.key)')
+    .option(
+      '--no-maintenance',
+      'with --agents: run no reconciliation or reallocation here (another GRM on the same store does)',
+    )
+    // ---- end of cluster mode options ----
     .option(
       '--repair',
       'open a damaged allocation store anyway, dropping the records that cannot be trusted (see docs/grm.md)',
@@ -75,59 +104,93 @@ export function registerServeCommand(program: Command): void {
       '--stop-model',
       'with --state: stop the emulated adapters on exit too (their slices and memory are lost)',
     )
-    .action(async (o: Record<string, string | boolean | undefined> & { trust: string[] }) => {
-      const tokens = parseTokens(String(o.tokens ?? process.env.RAFABRIC_TOKENS ?? ''));
-      if (tokens.size === 0)
-        throw new Error('no tenant tokens: pass --tokens alice=TOKEN or set RAFABRIC_TOKENS');
-      const adapters = parseInteger('--emulate', String(o.emulate), 1, 64);
-      const port = parseInteger('--port', String(o.port), 0, 65535);
-      const memoryBytes = parseSize('--memory', String(o.memory));
-      const stateDir = typeof o.state === 'string' ? o.state : undefined;
-      const etcdEndpoints =
-        typeof o.etcd === 'string' ? o.etcd.split(',').map((url) => url.trim()) : undefined;
-      if (etcdEndpoints && o.repair === true) {
-        throw new Error('--repair applies to the journal store only: it cannot be used with --etcd');
-      }
-      let pool: Embedded;
-      let address: string;
-      let api: ReturnType<typeof createApiServer>;
-      try {
-        pool = await startEmbedded({
-          adapters,
-          memoryBytes,
-          ...(stateDir ? { stateDir } : {}),
-          repairStore: o.repair === true,
-          ...(etcdEndpoints ? { etcdEndpoints } : {}),
-          log,
-          ...catalogOptions({
-            ...(typeof o.bitstreams === 'string' ? { bitstreams: o.bitstreams } : {}),
-            ...(stateDir ? { state: stateDir } : {}),
-            trust: o.trust,
-            trustDevKey: o.trustDevKey === true,
-            ...(typeof o.operators === 'string' ? { operators: o.operators } : {}),
-          }),
+    .action(
+      async (o: Record<string, string | boolean | undefined> & { trust: string[] }, command: Command) => {
+        // ---- cluster mode: flags checked before anything starts (exit 2, naming the flag) ----
+        const agentList =
+          typeof o.agents === 'string' || typeof o.certs === 'string'
+            ? checkClusterFlags(
+                {
+                  agents: typeof o.agents === 'string' ? o.agents : undefined,
+                  certs: typeof o.certs === 'string' ? o.certs : undefined,
+                },
+                ['emulate', 'memory', 'stopModel'].filter((f) => command.getOptionValueSource(f) === 'cli'),
+              )
+            : undefined;
+        if (!agentList && command.getOptionValueSource('maintenance') === 'cli')
+          throw new RaError(DriverCode.INVALID_ARGUMENT, '--no-maintenance: only with --agents');
+        // ---- end of cluster mode flags ----
+        const tokens = parseTokens(String(o.tokens ?? process.env.RAFABRIC_TOKENS ?? ''));
+        if (tokens.size === 0)
+          throw new Error('no tenant tokens: pass --tokens alice=TOKEN or set RAFABRIC_TOKENS');
+        const adapters = parseInteger('--emulate', String(o.emulate), 1, 64);
+        const port = parseInteger('--port', String(o.port), 0, 65535);
+        const memoryBytes = parseSize('--memory', String(o.memory));
+        const stateDir = typeof o.state === 'string' ? o.state : undefined;
+        const etcdEndpoints =
+          typeof o.etcd === 'string' ? o.etcd.split(',').map((url) => url.trim()) : undefined;
+        if (etcdEndpoints && o.repair === true) {
+          throw new Error('--repair applies to the journal store only: it cannot be used with --etcd');
+        }
+        let pool: Pool;
+        let address: string;
+        let api: ReturnType<typeof createApiServer>;
+        const catalog = catalogOptions({
+          ...(typeof o.bitstreams === 'string' ? { bitstreams: o.bitstreams } : {}),
+          ...(stateDir ? { state: stateDir } : {}),
+          trust: o.trust,
+          trustDevKey: o.trustDevKey === true,
+          ...(typeof o.operators === 'string' ? { operators: o.operators } : {}),
         });
-        api = createApiServer(pool.grm, { tokens, logger: log.child({ component: 'api' }) });
-        address = await api.listen({ port, host: String(o.host) });
-      } catch (err) {
-        // A fatal startup error (store LOCKED/CORRUPT/IO_FAILED, port in use, ...) ends the process: the
-        // device model's pipes or the agent's handles must not keep a half-started server alive.
-        printError(err);
-        log.flush();
-        process.exit(exitCodes.failure);
-      }
-      process.stdout.write(
-        `rafabric: listening on ${address} (${adapters} adapters, ${pool.reconciled.length} differences reconciled)\n`,
-      );
-      const signal = await new Promise<NodeJS.Signals>((resolve) => {
-        process.once('SIGTERM', () => resolve('SIGTERM'));
-        process.once('SIGINT', () => resolve('SIGINT'));
-      });
-      // With a state folder the emulated adapters are the "hardware": they keep running (slices, memory)
-      // so the next `serve --state` finds every allocation active (docs/grm.md, "Restarts").
-      const keepModel = stateDir !== undefined && o.stopModel !== true;
-      log.info({ signal, keepModel }, 'shutting down');
-      await api.close();
-      await pool.stop({ keepModel });
-    });
+        try {
+          // ---- cluster mode: a GRM on remote agents, no device model here ----
+          if (agentList) {
+            const cluster = await startClusterGrm({
+              agents: agentList.agents,
+              certsDir: agentList.certs,
+              ...(stateDir ? { stateDir } : {}),
+              repairStore: o.repair === true,
+              ...(etcdEndpoints ? { etcdEndpoints } : {}),
+              maintenance: o.maintenance !== false,
+              log,
+              ...catalog,
+            });
+            pool = { ...cluster, stop: () => cluster.stop(), describe: describeAgents(agentList.agents) };
+          } else {
+            // ---- end of cluster mode start ----
+            const embedded = await startEmbedded({
+              adapters,
+              memoryBytes,
+              ...(stateDir ? { stateDir } : {}),
+              repairStore: o.repair === true,
+              ...(etcdEndpoints ? { etcdEndpoints } : {}),
+              log,
+              ...catalog,
+            });
+            pool = { ...embedded, describe: `${adapters} adapters` };
+          }
+          api = createApiServer(pool.grm, { tokens, logger: log.child({ component: 'api' }) });
+          address = await api.listen({ port, host: String(o.host) });
+        } catch (err) {
+          // A fatal startup error (store LOCKED/CORRUPT/IO_FAILED, port in use, ...) ends the process: the
+          // device model's pipes or the agent's handles must not keep a half-started server alive.
+          printError(err);
+          log.flush();
+          process.exit(exitCodes.failure);
+        }
+        process.stdout.write(
+          `rafabric: listening on ${address} (${pool.describe}, ${pool.reconciled.length} differences reconciled)\n`,
+        );
+        const signal = await new Promise<NodeJS.Signals>((resolve) => {
+          process.once('SIGTERM', () => resolve('SIGTERM'));
+          process.once('SIGINT', () => resolve('SIGINT'));
+        });
+        // With a state folder the emulated adapters are the "hardware": they keep running (slices, memory)
+        // so the next `serve --state` finds every allocation active (docs/grm.md, "Restarts").
+        const keepModel = stateDir !== undefined && o.stopModel !== true;
+        log.info({ signal, keepModel }, 'shutting down');
+        await api.close();
+        await pool.stop({ keepModel });
+      },
+    );
 }
