@@ -99,6 +99,12 @@ struct ra_slot_state {
 
 /* ---- slices (slices.c) ------------------------------------------------------------------------ */
 struct ra_slice_state {
+    /* the entry as the model programmed it (§10.1): the BAR shows a copy that clients can overwrite */
+    uint32_t state;                        /* RA_SLICE_S_* */
+    uint32_t kind;                         /* RA_SLICE_K_* */
+    uint64_t owner_key;
+    uint64_t base;
+    uint64_t length;
     bool blocked;                          /* a command waits for it to go quiet: no new descriptors */
     bool key_set;
     uint8_t key[RA_MODEL_KEY_BYTES];       /* SLICE_SET_KEY: never written to the BAR */
@@ -323,6 +329,7 @@ void ra_slices_block_slot(struct ra_adapter *a, uint32_t slot);
 void ra_slices_release_on_slot(struct ra_adapter *a, uint32_t slot);
 void ra_slices_reset(struct ra_adapter *a);
 bool ra_slice_usable(const struct ra_adapter *a, uint32_t index);
+struct ra_slice_state ra_slice_entry(const struct ra_adapter *a, uint32_t index);
 
 /* hostmem.c */
 extern const struct ra_command ra_cmd_hostmem_register, ra_cmd_hostmem_unregister;
