@@ -187,6 +187,35 @@ struct ra_queue_state {
     uint64_t poll_until_ns;
 };
 
+/* ---- tenant windows (tenant.c, §18) ---------------------------------------------------------- */
+#define RA_TENANT_POLL_US_MAX 10000u       /* most µs a tenant's POLL_US keeps the model spinning */
+
+struct ra_tenant_chain {                   /* a chain taken from a window, in submission order */
+    uint32_t tenant_last;                  /* window SQ index of its last descriptor (CQE_SQ_INDEX) */
+    uint32_t cookie;
+    uint32_t status;                       /* not forwarded: the error it completes with */
+    bool forwarded;                        /* on the queue: its CQE comes from the register file's CQ */
+};
+
+struct ra_tenant {
+    bool open;
+    bool revoked;                          /* TENANT_CLOSE posted: nothing more is taken or delivered */
+    int fd;
+    uint8_t *map;                          /* the window file, RA_TW_BYTES */
+    char path[4096];
+    uint32_t queue;
+    uint64_t owner_key;                    /* put into every forwarded descriptor; never in the window */
+    uint32_t grant_count;
+    struct {
+        uint32_t port, slice;
+    } grants[RA_TENANT_GRANT_MAX];
+    uint32_t sq_head;                      /* window SQ consumed (the model's count, not the file's) */
+    uint32_t cq_tail;                      /* window CQ produced */
+    uint32_t hw_sq;                        /* SQ_TAIL of the queue, as the forwarder wrote it */
+    struct ra_tenant_chain chain[RA_RING_MAX_DEPTH];
+    uint32_t chain_head, chains;
+};
+
 /* ---- a posted admin command, copied out of the BAR before it is looked at (admin.c) ----------- */
 struct ra_cmd {
     uint32_t opcode;
@@ -249,6 +278,7 @@ struct ra_adapter {
     struct ra_slice_state slices[RA_SLICE_MAX];
     struct ra_queue_state queues[RA_QUEUE_MAX];
     struct ra_hostmem hostmem[RA_HOSTMEM_MAX];
+    struct ra_tenant tenants[RA_TENANT_MAX];
 };
 
 struct ra_model {
@@ -348,6 +378,12 @@ void ra_dma_queue_drop(struct ra_adapter *a, unsigned q);
 void ra_dma_queue_owner_left(struct ra_adapter *a, unsigned q);
 void ra_dma_queue_reset_indices(struct ra_adapter *a, unsigned q);
 void ra_dma_poll_update(struct ra_adapter *a, unsigned q, bool worked, uint64_t now_ns);
+
+/* tenant.c */
+extern const struct ra_command ra_cmd_tenant_open, ra_cmd_tenant_close;
+bool ra_tenants_pump(struct ra_adapter *a);
+bool ra_tenants_pending(const struct ra_adapter *a);
+void ra_tenants_close_all(struct ra_adapter *a);
 
 /* faults.c */
 bool ra_faults_check(struct ra_adapter *a);
