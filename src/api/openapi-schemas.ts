@@ -1,6 +1,8 @@
 // JSON Schemas (2020-12, as OpenAPI 3.1 uses) of the API's bodies, mirroring src/grm/types.ts. They
 // document the contract; the GRM, not these schemas, validates requests (GrmApi validates its input).
 
+import { accessGrantSchema } from './grant-schema.js';
+
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const count = { type: 'integer', minimum: 0 } as const;
 const positive = { type: 'integer', minimum: 1 } as const;
@@ -106,8 +108,10 @@ export const schemas = {
       slot: count,
       context: count,
       contexts: count,
+      grant: ref('AccessGrant'),
     },
   },
+  AccessGrant: accessGrantSchema,
   AllocatedResource: {
     type: 'object',
     required: ['kind', 'placements'],

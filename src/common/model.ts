@@ -2,6 +2,7 @@
 // and what the store keeps. Sizes are bytes as JSON numbers (exact up to 2^53, far above any adapter
 // pool). It lives below the layers so that the store need not import the GRM (DESIGN.md: a layer calls
 // only the layer below it); src/grm/types.ts re-exports it with the GRM's own request shapes.
+import type { AccessGrant } from './grant.js';
 
 export type ResourceRequest =
   | { kind: 'accelerator'; function: string }
@@ -44,6 +45,8 @@ export interface Placement {
   /** context slices: first context and count */
   context?: number;
   contexts?: number;
+  /** Direct access (issued on request, Grm.grants; revoked on release, resize and migration). */
+  grant?: AccessGrant;
 }
 
 export interface AllocatedResource {

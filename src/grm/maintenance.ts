@@ -7,6 +7,7 @@ import type { SliceSample } from '../rvl/index.js';
 import type { Intent, StoredAllocation } from '../store/store.js';
 import { replaceFailedSlices } from './allocate.js';
 import type { GrmContext } from './context.js';
+import { revokeGrants } from './grants.js';
 import { markLost, releaseAllocation } from './release.js';
 import type { Placement } from './types.js';
 
@@ -154,7 +155,10 @@ export function maintenanceOf(ctx: GrmContext, startupIntents: Map<string, Inten
 
     markLost: (a) => markLost(ctx, a),
     release: (a, why) => releaseAllocation(ctx, a, why),
-    replaceFailedSlices: (a, failed) => replaceFailedSlices(ctx, a, failed),
+    replaceFailedSlices: async (a, failed) => {
+      await revokeGrants(ctx, a); // placements change: grants are issued again on request
+      return replaceFailedSlices(ctx, a, failed);
+    },
     jobsInFlight: (id) => ctx.jobsRunning.get(id) ?? 0,
     lastJobEndedMs: (id) => ctx.jobsEndedMs.get(id) ?? 0,
   };
