@@ -171,7 +171,10 @@ export class TenantWindow {
     return this.take(cookie, what);
   }
 
-  /** Waits for `cookie`: spins spinUs, then looks again after each event-loop turn. */
+  /**
+   * Waits for `cookie`: spins spinUs (latency), then sleeps between looks (1 ms timers), so that a
+   * long job leaves the core to the adapter: a window has no interrupt in this version (ra-spec §18.5).
+   */
   async wait(cookie: number, what = 'tenant chain'): Promise<TenantCompletion> {
     const deadline = Date.now() + this.timeoutMs;
     const spinUntil = process.hrtime.bigint() + BigInt(this.spinUs * 1000);
@@ -179,7 +182,7 @@ export class TenantWindow {
       if (this.revoked) throw revokedError(what);
       if (Date.now() > deadline)
         throw new RaError(ClientCode.TIMEOUT, `${what}: no completion in ${this.timeoutMs} ms`);
-      if (process.hrtime.bigint() > spinUntil) await new Promise((r) => setImmediate(r));
+      if (process.hrtime.bigint() > spinUntil) await new Promise((r) => setTimeout(r, 1));
     }
     return this.take(cookie, what);
   }
