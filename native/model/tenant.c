@@ -73,8 +73,8 @@ static uint32_t open_check(struct ra_adapter *a, const struct ra_cmd *c)
         return RA_ERR_BAD_ARGUMENT;
     for (uint32_t k = 0; k < c->arg[3]; k++) {
         struct grant g = grant_at(c, k);
-        struct ra_adapter *t = ra_adapter_by_port(a->model, g.port);
-        if (g.port > RA_LOC_PORT_MASK || t == NULL)
+        struct ra_adapter *t = g.port <= RA_LOC_PORT_MASK ? ra_adapter_by_port(a->model, g.port) : NULL;
+        if (t == NULL)
             return RA_ERR_FABRIC;
         if (t->remote)
             continue; /* another model's slice: every descriptor is checked there (§8.9) */
