@@ -93,6 +93,8 @@
 #define RA_CMD_HOSTMEM_UNREGISTER 0x0A /* arg0 handle */
 #define RA_CMD_RESET            0x0B   /* all slices free and scrubbed, all slots empty, queues reset */
 #define RA_CMD_SLICE_RESIZE     0x0C   /* arg0 index, arg2 owner key, arg4 new length (memory/compute) */
+#define RA_CMD_TENANT_OPEN      0x0D   /* arg0 window, arg1 queue, arg2 owner key, arg3 grants; CMD_DATA = nonce + grants (§18) */
+#define RA_CMD_TENANT_CLOSE     0x0E   /* arg0 window, arg2 owner key: revoke the window (§18) */
 
 #define RA_LOAD_SRC_STAGING     0      /* image read from the staging window */
 #define RA_LOAD_SRC_MEMORY      1      /* image read from a memory slice: arg4 key, arg5 slice<<40 | offset */
@@ -275,5 +277,34 @@
 #define RA_ERR_JOB_PARAMS       22     /* job parameters invalid (sizes, dimensions, pipeline stages) */
 #define RA_ERR_ALIGN            23     /* memory slice base or length not a multiple of CAP_MEM_ALIGN */
 #define RA_ERR_COUNT            24     /* number of error codes; not an error */
+
+/* ---- §18 tenant windows: a page per granted queue, in its own file, showing only what was granted */
+#define RA_TENANT_MAX           16     /* tenant windows per adapter */
+#define RA_TENANT_GRANT_MAX     30     /* slices one window may name: (256 - nonce) / 8 bytes of CMD_DATA */
+#define RA_TENANT_NONCE_BYTES   16     /* TENANT_OPEN CMD_DATA[0..15]: random part of the window's file name */
+#define RA_TENANT_GRANT_BYTES   8      /* TENANT_OPEN CMD_DATA: u32 fabric port, u32 slice index, per grant */
+#define RA_TENANT_QUEUE_OWNER   0x10000 /* QCB_OWNER of a queue bound to window w: 0x10000 + w (never peer id + 1) */
+
+#define RA_TW_BYTES             0x8000 /* size of a window file */
+#define RA_TW_MAGIC             0x000  /* u32  RA_TW_MAGIC_VALUE once the window is set up */
+#define RA_TW_STATE             0x004  /* u32  RA_TW_S_* */
+#define RA_TW_QUEUE             0x008  /* u32  the adapter queue the window's ring feeds */
+#define RA_TW_RING_DEPTH        0x00C  /* u32  entries of the window's SQ and CQ (= CAP_RING_DEPTH) */
+#define RA_TW_FABRIC_ID         0x010  /* u32  the adapter's fabric port */
+#define RA_TW_GRANTED           0x014  /* u32  entries of the grant table */
+#define RA_TW_MAX_TRANSFER      0x018  /* u64  CAP_MAX_TRANSFER */
+#define RA_TW_QCB               0x040  /* queue fields at the offsets of §7 (SQ_TAIL, SQ_HEAD, CQ_TAIL, CQ_HEAD, POLL_US) */
+#define RA_TW_GRANTS            0x100  /* grant table, RA_TW_GRANT_STRIDE each */
+#define RA_TW_GRANT_STRIDE      0x20
+#define RA_TW_GRANT_PORT        0x00   /* u32  fabric port of the slice's adapter */
+#define RA_TW_GRANT_SLICE       0x04   /* u32  slice index on that adapter */
+#define RA_TW_GRANT_KIND        0x08   /* u32  RA_SLICE_K_* at open time (0 on another adapter) */
+#define RA_TW_GRANT_BASE        0x10   /* u64  SLICE_BASE at open time (0 on another adapter) */
+#define RA_TW_GRANT_LENGTH      0x18   /* u64  SLICE_LENGTH at open time (0 on another adapter) */
+#define RA_TW_SQ                0x1000 /* submission ring: depth x DESC_BYTES */
+#define RA_TW_CQ                0x5000 /* completion ring: depth x CQE_BYTES */
+#define RA_TW_MAGIC_VALUE       0x57544152 /* 'RATW' in memory order */
+#define RA_TW_S_OPEN            1      /* descriptors are taken */
+#define RA_TW_S_REVOKED         2      /* TENANT_CLOSE ran: nothing is taken any more, the file is unlinked */
 
 #endif /* RA_REGS_H */

@@ -47,6 +47,7 @@ static void reset_block(struct ra_adapter *a, const struct ra_cmd *c)
 static uint32_t reset_apply(struct ra_adapter *a, const struct ra_cmd *c)
 {
     (void)c;
+    ra_tenants_close_all(a); /* §18: a reset revokes every tenant window */
     for (unsigned q = 0; q < a->model->cfg.queues; q++)
         ra_dma_queue_reset_indices(a, q);
     ra_slices_reset(a);
@@ -73,6 +74,8 @@ static const struct ra_command *command(uint32_t opcode)
     case RA_CMD_HOSTMEM_UNREGISTER: return &ra_cmd_hostmem_unregister;
     case RA_CMD_RESET: return &cmd_reset;
     case RA_CMD_SLICE_RESIZE: return &ra_cmd_slice_resize;
+    case RA_CMD_TENANT_OPEN: return &ra_cmd_tenant_open;
+    case RA_CMD_TENANT_CLOSE: return &ra_cmd_tenant_close;
     default: return NULL;
     }
 }

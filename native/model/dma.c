@@ -155,10 +155,11 @@ static bool port_is_local(const struct ra_model *m, uint32_t port)
 static uint32_t resolve_engine(struct ra_adapter *a, struct ra_item *it)
 {
     uint32_t index = it->desc.ctx_slice;
-    uint32_t kind = reg32(a, slice_reg(index, RA_SLICE_KIND));
+    struct ra_slice_state entry = ra_slice_entry(a, index);
+    uint32_t kind = entry.kind;
     memset(&it->spec, 0, sizeof it->spec);
     if (kind == RA_SLICE_K_CONTEXT) {
-        const struct ra_slot_state *slot = ra_slot_loaded(a, (uint32_t)(reg64(a, slice_reg(index, RA_SLICE_BASE)) >> 16));
+        const struct ra_slot_state *slot = ra_slot_loaded(a, (uint32_t)(entry.base >> RA_SLICE_CTX_SLOT_SHIFT));
         if (slot == NULL)
             return RA_ERR_FUNCTION;
         it->spec.function = slot->function;
@@ -227,7 +228,7 @@ static uint32_t validate_item(struct ra_adapter *a, unsigned q, uint32_t owner, 
         struct loc *l = &locs[i];
         if (l->used && l->kind == RA_LOC_ADAPTER &&
             (!ra_slice_usable(l->adapter, l->index) ||
-             reg32(l->adapter, slice_reg(l->index, RA_SLICE_KIND)) != RA_SLICE_K_MEMORY))
+             ra_slice_entry(l->adapter, l->index).kind != RA_SLICE_K_MEMORY))
             return RA_ERR_SLICE_STATE;
     }
     if (job && !ra_slice_usable(a, d->ctx_slice))
@@ -236,10 +237,10 @@ static uint32_t validate_item(struct ra_adapter *a, unsigned q, uint32_t owner, 
     for (int i = 0; i < 2; i++) {
         struct loc *l = &locs[i];
         if (l->used && l->kind == RA_LOC_ADAPTER &&
-            (d->owner_key == 0 || d->owner_key != reg64(l->adapter, slice_reg(l->index, RA_SLICE_OWNER_KEY))))
+            (d->owner_key == 0 || d->owner_key != ra_slice_entry(l->adapter, l->index).owner_key))
             return RA_ERR_OWNER_KEY;
     }
-    if (job && (d->owner_key == 0 || d->owner_key != reg64(a, slice_reg(d->ctx_slice, RA_SLICE_OWNER_KEY))))
+    if (job && (d->owner_key == 0 || d->owner_key != ra_slice_entry(a, d->ctx_slice).owner_key))
         return RA_ERR_OWNER_KEY;
     /* 7: host regions are the executing adapter's, and only their registrant's queues reach them */
     for (int i = 0; i < 2; i++) {
@@ -270,8 +271,9 @@ static uint32_t validate_item(struct ra_adapter *a, unsigned q, uint32_t owner, 
         uint64_t size;
         uint8_t *base;
         if (l->kind == RA_LOC_ADAPTER) {
-            size = reg64(l->adapter, slice_reg(l->index, RA_SLICE_LENGTH));
-            uint64_t slice_base = reg64(l->adapter, slice_reg(l->index, RA_SLICE_BASE));
+            struct ra_slice_state entry = ra_slice_entry(l->adapter, l->index);
+            size = entry.length;
+            uint64_t slice_base = entry.base;
             /* another model's slice table is only as good as its file: never reach past its memory */
             if (l->adapter->remote && (slice_base > l->adapter->mem_bytes || size > l->adapter->mem_bytes - slice_base))
                 return RA_ERR_BOUNDS;
@@ -502,7 +504,7 @@ static void charge(const struct ra_item *it)
                 bytes += named[j].bytes;
         struct ra_adapter *t = e->adapter;
         uint32_t s = (uint32_t)e->slice;
-        if (reg64(t, slice_reg(s, RA_SLICE_OWNER_KEY)) != it->desc.owner_key)
+        if (ra_slice_entry(t, s).owner_key != it->desc.owner_key)
             continue; /* not the slice the descriptor named any more */
         if (t->remote && !ra_fabric_alive(t))
             continue; /* §8.9: another model that stopped keeps no counters */

@@ -101,6 +101,10 @@ static void service_adapters(struct ra_model *m)
         }
         ra_slots_tick(a, ra_now_ns()); /* read after the command: verifying an image takes time */
     }
+    /* §18: tenant windows feed their queues before the queues take a turn */
+    for (unsigned i = 0; i < m->adapters_open; i++)
+        if (!m->adapters[i].halted)
+            ra_tenants_pump(&m->adapters[i]);
     /* DMA: one turn per queue with work, starting at a rotating adapter */
     unsigned n = m->adapters_open;
     for (unsigned k = 0; k < n; k++) {
@@ -124,6 +128,7 @@ static void service_adapters(struct ra_model *m)
         struct ra_adapter *a = &m->adapters[i];
         if (a->halted)
             continue;
+        ra_tenants_pump(a); /* completions of this turn go back to their windows at once */
         ra_admin_continue(a);
         ra_hostmem_settle(a);
     }
@@ -138,6 +143,8 @@ static void spin(struct ra_model *m)
             struct ra_adapter *a = &m->adapters[i];
             if (a->halted)
                 continue;
+            if (ra_tenants_pending(a))
+                return;
             for (unsigned q = 0; q < m->cfg.queues; q++)
                 if (a->queues[q].spinning && ra_dma_runnable(a, q))
                     return;
@@ -162,7 +169,7 @@ static int next_timeout(struct ra_model *m)
         struct ra_adapter *a = &m->adapters[i];
         if (a->halted)
             continue;
-        if (a->admin_kicked)
+        if (a->admin_kicked || ra_tenants_pending(a))
             return 0;
         for (unsigned q = 0; q < m->cfg.queues; q++) {
             if (ra_dma_runnable(a, q))

@@ -99,6 +99,12 @@ struct ra_slot_state {
 
 /* ---- slices (slices.c) ------------------------------------------------------------------------ */
 struct ra_slice_state {
+    /* the entry as the model programmed it (§10.1): the BAR shows a copy that clients can overwrite */
+    uint32_t state;                        /* RA_SLICE_S_* */
+    uint32_t kind;                         /* RA_SLICE_K_* */
+    uint64_t owner_key;
+    uint64_t base;
+    uint64_t length;
     bool blocked;                          /* a command waits for it to go quiet: no new descriptors */
     bool key_set;
     uint8_t key[RA_MODEL_KEY_BYTES];       /* SLICE_SET_KEY: never written to the BAR */
@@ -181,6 +187,35 @@ struct ra_queue_state {
     uint64_t poll_until_ns;
 };
 
+/* ---- tenant windows (tenant.c, §18) ---------------------------------------------------------- */
+#define RA_TENANT_POLL_US_MAX 10000u       /* most µs a tenant's POLL_US keeps the model spinning */
+
+struct ra_tenant_chain {                   /* a chain taken from a window, in submission order */
+    uint32_t tenant_last;                  /* window SQ index of its last descriptor (CQE_SQ_INDEX) */
+    uint32_t cookie;
+    uint32_t status;                       /* not forwarded: the error it completes with */
+    bool forwarded;                        /* on the queue: its CQE comes from the register file's CQ */
+};
+
+struct ra_tenant {
+    bool open;
+    bool revoked;                          /* TENANT_CLOSE posted: nothing more is taken or delivered */
+    int fd;
+    uint8_t *map;                          /* the window file, RA_TW_BYTES */
+    char path[4096];
+    uint32_t queue;
+    uint64_t owner_key;                    /* put into every forwarded descriptor; never in the window */
+    uint32_t grant_count;
+    struct {
+        uint32_t port, slice;
+    } grants[RA_TENANT_GRANT_MAX];
+    uint32_t sq_head;                      /* window SQ consumed (the model's count, not the file's) */
+    uint32_t cq_tail;                      /* window CQ produced */
+    uint32_t hw_sq;                        /* SQ_TAIL of the queue, as the forwarder wrote it */
+    struct ra_tenant_chain chain[RA_RING_MAX_DEPTH];
+    uint32_t chain_head, chains;
+};
+
 /* ---- a posted admin command, copied out of the BAR before it is looked at (admin.c) ----------- */
 struct ra_cmd {
     uint32_t opcode;
@@ -243,6 +278,7 @@ struct ra_adapter {
     struct ra_slice_state slices[RA_SLICE_MAX];
     struct ra_queue_state queues[RA_QUEUE_MAX];
     struct ra_hostmem hostmem[RA_HOSTMEM_MAX];
+    struct ra_tenant tenants[RA_TENANT_MAX];
 };
 
 struct ra_model {
@@ -323,6 +359,7 @@ void ra_slices_block_slot(struct ra_adapter *a, uint32_t slot);
 void ra_slices_release_on_slot(struct ra_adapter *a, uint32_t slot);
 void ra_slices_reset(struct ra_adapter *a);
 bool ra_slice_usable(const struct ra_adapter *a, uint32_t index);
+struct ra_slice_state ra_slice_entry(const struct ra_adapter *a, uint32_t index);
 
 /* hostmem.c */
 extern const struct ra_command ra_cmd_hostmem_register, ra_cmd_hostmem_unregister;
@@ -341,6 +378,12 @@ void ra_dma_queue_drop(struct ra_adapter *a, unsigned q);
 void ra_dma_queue_owner_left(struct ra_adapter *a, unsigned q);
 void ra_dma_queue_reset_indices(struct ra_adapter *a, unsigned q);
 void ra_dma_poll_update(struct ra_adapter *a, unsigned q, bool worked, uint64_t now_ns);
+
+/* tenant.c */
+extern const struct ra_command ra_cmd_tenant_open, ra_cmd_tenant_close;
+bool ra_tenants_pump(struct ra_adapter *a);
+bool ra_tenants_pending(const struct ra_adapter *a);
+void ra_tenants_close_all(struct ra_adapter *a);
 
 /* faults.c */
 bool ra_faults_check(struct ra_adapter *a);

@@ -26,20 +26,48 @@ struct placement {
     uint64_t length;
 };
 
-static struct placement slice_placement(const struct ra_adapter *a, uint32_t i)
+/* An entry's state, kind, key and placement as the model programmed them (§10.1). The BAR is shared
+ * memory that any client can write (§2.2 rule 7): the model never reads those fields back from it, so
+ * a SLICE_BASE of 2^44 written there shows a wrong value and changes nothing. Another model's adapter
+ * (§8.9) is known only through its files: its entries are read from its BAR and bounds-checked by
+ * the caller (dma.c). */
+struct ra_slice_state ra_slice_entry(const struct ra_adapter *a, uint32_t i)
 {
-    return (struct placement){
+    if (!a->remote)
+        return a->slices[i];
+    return (struct ra_slice_state){
+        .state = reg32_acquire(a, slice_reg(i, RA_SLICE_STATE)),
         .kind = reg32(a, slice_reg(i, RA_SLICE_KIND)),
+        .owner_key = reg64(a, slice_reg(i, RA_SLICE_OWNER_KEY)),
         .base = reg64(a, slice_reg(i, RA_SLICE_BASE)),
         .length = reg64(a, slice_reg(i, RA_SLICE_LENGTH)),
     };
+}
+
+static struct placement slice_placement(const struct ra_adapter *a, uint32_t i)
+{
+    const struct ra_slice_state *s = &a->slices[i];
+    return (struct placement){.kind = s->kind, .base = s->base, .length = s->length};
+}
+
+/* State changes go to the model's copy and to the BAR (release: the fields before it are visible). */
+static void set_state(struct ra_adapter *a, uint32_t i, uint32_t state)
+{
+    a->slices[i].state = state;
+    set32_release(a, slice_reg(i, RA_SLICE_STATE), state);
+}
+
+static void set_length(struct ra_adapter *a, uint32_t i, uint64_t length)
+{
+    a->slices[i].length = length;
+    set64(a, slice_reg(i, RA_SLICE_LENGTH), length);
 }
 
 /* Does [p.base, p.base + p.length) meet a non-free slice of the same kind (and slot), other than skip? */
 static bool overlaps(const struct ra_adapter *a, struct placement p, uint32_t skip)
 {
     for (uint32_t i = 0; i < a->model->cfg.slices; i++) {
-        if (i == skip || reg32(a, slice_reg(i, RA_SLICE_STATE)) == RA_SLICE_S_FREE)
+        if (i == skip || a->slices[i].state == RA_SLICE_S_FREE)
             continue;
         struct placement o = slice_placement(a, i);
         if (o.kind != p.kind)
@@ -128,9 +156,9 @@ static uint32_t check_owned(const struct ra_adapter *a, const struct ra_cmd *c, 
         return RA_ERR_BAD_ARGUMENT;
     uint32_t i = (uint32_t)c->arg[0];
     uint64_t key = c->arg[2];
-    if (key == 0 || key != reg64(a, slice_reg(i, RA_SLICE_OWNER_KEY)))
+    if (key == 0 || key != a->slices[i].owner_key)
         return RA_ERR_OWNER_KEY; /* a FREE entry has key 0: it never matches */
-    if (!(allowed_states & (1u << reg32(a, slice_reg(i, RA_SLICE_STATE)))))
+    if (!(allowed_states & (1u << a->slices[i].state)))
         return RA_ERR_SLICE_STATE;
     return RA_ERR_OK;
 }
@@ -147,7 +175,7 @@ static uint32_t reserve_check(struct ra_adapter *a, const struct ra_cmd *c)
 {
     if (c->arg[0] >= a->model->cfg.slices)
         return RA_ERR_BAD_ARGUMENT;
-    if (reg32(a, slice_reg((uint32_t)c->arg[0], RA_SLICE_STATE)) != RA_SLICE_S_FREE)
+    if (a->slices[c->arg[0]].state != RA_SLICE_S_FREE)
         return RA_ERR_SLICE_STATE;
     if (c->arg[1] < RA_SLICE_K_MEMORY || c->arg[1] > RA_SLICE_K_CONTEXT || c->arg[2] == 0 || c->arg[4] == 0)
         return RA_ERR_BAD_ARGUMENT;
@@ -164,12 +192,15 @@ static uint32_t reserve_apply(struct ra_adapter *a, const struct ra_cmd *c)
         set_contexts_used(a, s, reg32(a, slot_reg(s, RA_SLOT_CONTEXTS_USED)) + (uint32_t)length);
     }
     explicit_bzero(&a->slices[i], sizeof a->slices[i]);
+    a->slices[i].kind = kind;
+    a->slices[i].owner_key = c->arg[2];
+    a->slices[i].base = base;
     bar_zero(a, slice_reg(i, 0), RA_SLICE_STRIDE); /* counters 0 */
     set32(a, slice_reg(i, RA_SLICE_KIND), kind);
     set64(a, slice_reg(i, RA_SLICE_OWNER_KEY), c->arg[2]);
     set64(a, slice_reg(i, RA_SLICE_BASE), base);
-    set64(a, slice_reg(i, RA_SLICE_LENGTH), length);
-    set32_release(a, slice_reg(i, RA_SLICE_STATE), RA_SLICE_S_RESERVED);
+    set_length(a, i, length);
+    set_state(a, i, RA_SLICE_S_RESERVED);
     return RA_ERR_OK;
 }
 
@@ -183,7 +214,7 @@ static uint32_t activate_check(struct ra_adapter *a, const struct ra_cmd *c)
 
 static uint32_t activate_apply(struct ra_adapter *a, const struct ra_cmd *c)
 {
-    set32(a, slice_reg((uint32_t)c->arg[0], RA_SLICE_STATE), RA_SLICE_S_ACTIVE);
+    set_state(a, (uint32_t)c->arg[0], RA_SLICE_S_ACTIVE);
     return RA_ERR_OK;
 }
 
@@ -197,7 +228,7 @@ static uint32_t drain_check(struct ra_adapter *a, const struct ra_cmd *c)
 
 static uint32_t drain_apply(struct ra_adapter *a, const struct ra_cmd *c)
 {
-    set32(a, slice_reg((uint32_t)c->arg[0], RA_SLICE_STATE), RA_SLICE_S_DRAINING);
+    set_state(a, (uint32_t)c->arg[0], RA_SLICE_S_DRAINING);
     return RA_ERR_OK;
 }
 
@@ -206,7 +237,7 @@ const struct ra_command ra_cmd_slice_drain = {.check = drain_check, .block = blo
 /* ---- RELEASE ---- */
 static void release(struct ra_adapter *a, uint32_t index, bool scrub)
 {
-    if (reg32(a, slice_reg(index, RA_SLICE_STATE)) == RA_SLICE_S_FREE)
+    if (a->slices[index].state == RA_SLICE_S_FREE)
         return;
     struct placement p = slice_placement(a, index);
     if (p.kind == RA_SLICE_K_MEMORY && scrub) {
@@ -241,7 +272,7 @@ static uint32_t set_key_check(struct ra_adapter *a, const struct ra_cmd *c)
 {
     uint32_t status = check_owned(a, c, STATES(RESERVED) | STATES(ACTIVE));
     if (status == RA_ERR_OK && (c->data_bytes != RA_MODEL_KEY_BYTES ||
-                                reg32(a, slice_reg((uint32_t)c->arg[0], RA_SLICE_KIND)) != RA_SLICE_K_CONTEXT))
+                                a->slices[c->arg[0]].kind != RA_SLICE_K_CONTEXT))
         status = RA_ERR_BAD_ARGUMENT;
     return status;
 }
@@ -271,7 +302,7 @@ static uint32_t resize_check(struct ra_adapter *a, const struct ra_cmd *c)
 
 static void resize_block(struct ra_adapter *a, const struct ra_cmd *c)
 {
-    if (c->arg[4] < reg64(a, slice_reg((uint32_t)c->arg[0], RA_SLICE_LENGTH)))
+    if (c->arg[4] < a->slices[c->arg[0]].length)
         block_slice(a, c);
 }
 
@@ -282,7 +313,7 @@ static uint32_t resize_apply(struct ra_adapter *a, const struct ra_cmd *c)
     uint64_t new_length = c->arg[4];
     if (p.kind == RA_SLICE_K_MEMORY && new_length < p.length)
         memory_scrub(a, p.base + new_length, p.length - new_length);
-    set64(a, slice_reg(i, RA_SLICE_LENGTH), new_length);
+    set_length(a, i, new_length);
     return RA_ERR_OK;
 }
 
@@ -291,7 +322,7 @@ const struct ra_command ra_cmd_slice_resize = {.check = resize_check, .block = r
 /* ---- helpers for slots.c, RESET and dma.c ---- */
 static bool context_on_slot(const struct ra_adapter *a, uint32_t i, uint32_t slot)
 {
-    if (reg32(a, slice_reg(i, RA_SLICE_STATE)) == RA_SLICE_S_FREE)
+    if (a->slices[i].state == RA_SLICE_S_FREE)
         return false;
     struct placement p = slice_placement(a, i);
     return p.kind == RA_SLICE_K_CONTEXT && CONTEXT_SLOT(p.base) == slot;
@@ -325,6 +356,6 @@ bool ra_slice_usable(const struct ra_adapter *a, uint32_t index)
     if (a->remote) /* §8.9: its owner publishes what waits in its gate */
         return reg32_acquire(a, slice_reg(index, RA_SLICE_STATE)) == RA_SLICE_S_ACTIVE &&
                !ra_fabric_slice_blocked(a, index);
-    return reg32(a, slice_reg(index, RA_SLICE_STATE)) == RA_SLICE_S_ACTIVE && !a->slices[index].blocked &&
+    return a->slices[index].state == RA_SLICE_S_ACTIVE && !a->slices[index].blocked &&
            !a->resetting;
 }

@@ -39,16 +39,14 @@ static uint32_t locate_image(struct ra_adapter *a, const struct ra_cmd *c, const
     if (index >= cfg->slices)
         return RA_ERR_BAD_ARGUMENT;
     uint32_t i = (uint32_t)index;
-    if (key == 0 || key != reg64(a, slice_reg(i, RA_SLICE_OWNER_KEY)))
+    struct ra_slice_state entry = ra_slice_entry(a, i); /* the model's copy, never the BAR's (§10.1) */
+    if (key == 0 || key != entry.owner_key)
         return RA_ERR_OWNER_KEY;
-    uint32_t state = reg32(a, slice_reg(i, RA_SLICE_STATE));
-    if (reg32(a, slice_reg(i, RA_SLICE_KIND)) != RA_SLICE_K_MEMORY ||
-        (state != RA_SLICE_S_RESERVED && state != RA_SLICE_S_ACTIVE))
+    if (entry.kind != RA_SLICE_K_MEMORY || (entry.state != RA_SLICE_S_RESERVED && entry.state != RA_SLICE_S_ACTIVE))
         return RA_ERR_SLICE_STATE;
-    uint64_t length = reg64(a, slice_reg(i, RA_SLICE_LENGTH));
-    if (offset > length || bytes > length - offset)
+    if (offset > entry.length || bytes > entry.length - offset)
         return RA_ERR_BOUNDS;
-    *image = a->mem + reg64(a, slice_reg(i, RA_SLICE_BASE)) + offset;
+    *image = a->mem + entry.base + offset;
     return RA_ERR_OK;
 }
 

@@ -18,6 +18,7 @@ import { HostBuffer } from '../driver/hostmem.js';
 import { jobBufferBytes, runJob } from '../driver/jobs.js';
 import { type SliceKindName, Slices } from '../driver/slices.js';
 import { Slots } from '../driver/slots.js';
+import { TenantWindows } from '../driver/tenants.js';
 import type { Handler } from './protocol.js';
 
 export interface AgentSlot {
@@ -218,6 +219,31 @@ export class Agent {
     await new Slices(adapter).resize(int(p, 'entry'), keyOf(p), int(p, 'length'));
   }
 
+  /**
+   * Opens a tenant window (ra-spec §18) onto slices that carry `ownerKey`: the instance's direct
+   * path. Returns the window file and, in embedded mode, the adapter memory file to map slices from.
+   */
+  async openWindow(
+    p: Record<string, unknown>,
+  ): Promise<{ window: number; queue: number; path: string; memoryPath?: string }> {
+    const { adapter } = this.get(p);
+    if (!Array.isArray(p.slices))
+      throw new RaError(AgentCode.INVALID_PARAMS, 'slices must be a list of {port, slice}');
+    const grants = p.slices.map((g: unknown) => {
+      const o = (typeof g === 'object' && g !== null ? g : {}) as Record<string, unknown>;
+      return { port: int(o, 'port'), slice: int(o, 'slice') };
+    });
+    const opened = await new TenantWindows(adapter).open(keyOf(p), grants);
+    const memoryPath = opened.path.replace(/\.tw\d+-[0-9a-f]+$/, '.mem');
+    return { ...opened, ...(memoryPath !== opened.path ? { memoryPath } : {}) };
+  }
+
+  /** Closes (revokes) a tenant window: nothing submitted through it afterwards reaches a slice. */
+  async closeWindow(p: Record<string, unknown>): Promise<void> {
+    const { adapter } = this.get(p);
+    await new TenantWindows(adapter).close(int(p, 'window'), keyOf(p));
+  }
+
   /** Loads a catalog bitstream (by id, or the newest for a function) into a slot. */
   async load(p: Record<string, unknown>): Promise<void> {
     const { adapter } = this.get(p);
@@ -326,6 +352,8 @@ export class Agent {
       load: (p) => this.load(p),
       runJob: (p) => this.runJob(p),
       copy: (p) => this.copy(p),
+      openWindow: (p) => this.openWindow(p),
+      closeWindow: (p) => this.closeWindow(p),
     };
   }
 

@@ -2,6 +2,7 @@
 // allocations, placements, adapters) is src/common/schema/model.ts, the schemas the GRM validates
 // requests against, used here as they are; the rest (errors, health, bitstreams) is the API's own.
 import {
+  accessGrantSchema,
   adapterViewSchema,
   allocatedResourceSchema,
   allocationPolicySchema,
@@ -50,6 +51,7 @@ export const schemas = {
   AllocationPolicy: allocationPolicySchema,
   AllocationRequest: allocationRequestSchema,
   Placement: placementSchema,
+  AccessGrant: accessGrantSchema,
   AllocatedResource: allocatedResourceSchema,
   Allocation: allocationSchema,
   ResizeRequest: resizeRequestSchema,

@@ -3,6 +3,7 @@
 // it (schema/types.ts). It lives below the layers so that the store need not import the GRM (DESIGN.md:
 // a layer calls only the layer below it).
 export type {
+  AccessGrant,
   AdapterView,
   AllocatedResource,
   Allocation,

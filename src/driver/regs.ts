@@ -85,6 +85,8 @@ export const Cmd = {
   HOSTMEM_UNREGISTER: 0x0A, // arg0 handle
   RESET: 0x0B, // all slices free and scrubbed, all slots empty, queues reset
   SLICE_RESIZE: 0x0C, // arg0 index, arg2 owner key, arg4 new length (memory/compute)
+  TENANT_OPEN: 0x0D, // arg0 window, arg1 queue, arg2 owner key, arg3 grants; CMD_DATA = nonce + grants (§18)
+  TENANT_CLOSE: 0x0E, // arg0 window, arg2 owner key: revoke the window (§18)
 } as const;
 
 export const Load = {
@@ -293,4 +295,42 @@ export const Err = {
   JOB_PARAMS: 22, // job parameters invalid (sizes, dimensions, pipeline stages)
   ALIGN: 23, // memory slice base or length not a multiple of CAP_MEM_ALIGN
   COUNT: 24, // number of error codes; not an error
+} as const;
+
+export const Tenant = {
+  MAX: 16, // tenant windows per adapter
+  GRANT_MAX: 30, // slices one window may name: (256 - nonce) / 8 bytes of CMD_DATA
+  NONCE_BYTES: 16, // TENANT_OPEN CMD_DATA[0..15]: random part of the window's file name
+  GRANT_BYTES: 8, // TENANT_OPEN CMD_DATA: u32 fabric port, u32 slice index, per grant
+  QUEUE_OWNER: 0x10000, // QCB_OWNER of a queue bound to window w: 0x10000 + w (never peer id + 1)
+} as const;
+
+export const Tw = {
+  BYTES: 0x8000, // size of a window file
+  MAGIC: 0x000, // u32  RA_TW_MAGIC_VALUE once the window is set up
+  STATE: 0x004, // u32  RA_TW_S_*
+  QUEUE: 0x008, // u32  the adapter queue the window's ring feeds
+  RING_DEPTH: 0x00C, // u32  entries of the window's SQ and CQ (= CAP_RING_DEPTH)
+  FABRIC_ID: 0x010, // u32  the adapter's fabric port
+  GRANTED: 0x014, // u32  entries of the grant table
+  MAX_TRANSFER: 0x018, // u64  CAP_MAX_TRANSFER
+  QCB: 0x040, // queue fields at the offsets of §7 (SQ_TAIL, SQ_HEAD, CQ_TAIL, CQ_HEAD, POLL_US)
+  GRANTS: 0x100, // grant table, RA_TW_GRANT_STRIDE each
+  SQ: 0x1000, // submission ring: depth x DESC_BYTES
+  CQ: 0x5000, // completion ring: depth x CQE_BYTES
+  MAGIC_VALUE: 0x57544152, // 'RATW' in memory order
+} as const;
+
+export const TwGrant = {
+  STRIDE: 0x20,
+  PORT: 0x00, // u32  fabric port of the slice's adapter
+  SLICE: 0x04, // u32  slice index on that adapter
+  KIND: 0x08, // u32  RA_SLICE_K_* at open time (0 on another adapter)
+  BASE: 0x10, // u64  SLICE_BASE at open time (0 on another adapter)
+  LENGTH: 0x18, // u64  SLICE_LENGTH at open time (0 on another adapter)
+} as const;
+
+export const TwState = {
+  OPEN: 1, // descriptors are taken
+  REVOKED: 2, // TENANT_CLOSE ran: nothing is taken any more, the file is unlinked
 } as const;

@@ -8,9 +8,10 @@ import type { Intent, StoredAllocation, StoreHealth } from '../store/store.js';
 import { AdapterCommands } from './adapter-commands.js';
 import { allocate } from './allocate.js';
 import { listBitstreams, publishBitstream, registerBitstream } from './bitstreams.js';
-import { type GrmContext, type GrmOptions, owned, publicView } from './context.js';
+import { type GrmContext, type GrmOptions, owned, publicView, usable } from './context.js';
 import type { AllocationEvent } from './elastic/events.js';
 import { type GrmEventFeed, type GrmEventKind, GrmEventLog } from './events.js';
+import { grantsOf, withGrants } from './grants.js';
 import { runJob } from './jobs.js';
 import { KeyedLock } from './keyed-lock.js';
 import { LivePool } from './live-pool.js';
@@ -108,6 +109,18 @@ export class Grm implements GrmApi, DashboardSource {
 
   list(tenant: string): Allocation[] {
     return [...this.ctx.allocations.values()].filter((a) => a.tenant === tenant).map(publicView);
+  }
+
+  /**
+   * The allocation with an access grant on each placement (ra-spec §18, docs/access.md): tenant
+   * windows are opened on first request and closed before any release, resize or migration.
+   */
+  async grants(tenant: string, id: string): Promise<Allocation> {
+    usable(this.ctx, tenant, id);
+    return this.ctx.locks.run(id, async () => {
+      const a = usable(this.ctx, tenant, id); // under the lock: a release queued before us has run
+      return withGrants(publicView(a), await grantsOf(this.ctx, a));
+    });
   }
 
   async allocate(tenant: string, body: unknown): Promise<Allocation> {

@@ -8,6 +8,7 @@ import type { Intent, StoredAllocation } from '../store/store.js';
 import { replaceFailedSlices } from './allocate.js';
 import { adaptersOf, type GrmContext } from './context.js';
 import { AllocationEvents } from './elastic/events.js';
+import { revokeGrants } from './grants.js';
 import { markLost, releaseAllocation } from './release.js';
 import { resize } from './resize.js';
 import type { Placement } from './types.js';
@@ -178,6 +179,7 @@ export function maintenanceOf(ctx: GrmContext, startupIntents: Map<string, Inten
       ctx.events.record({ ...eventOf(a), kind: 'reclaimed', detail: why });
     },
     async replaceFailedSlices(a, failed) {
+      await revokeGrants(ctx, a); // placements change: grants are issued again on request
       const replaced = await replaceFailedSlices(ctx, a, failed);
       ctx.events.record({
         ...eventOf(replaced),

@@ -2,10 +2,14 @@
 // allocation's lock, so a release waits for a resize or migration step of the same allocation.
 import type { StoredAllocation } from '../store/store.js';
 import { adaptersOf, type GrmContext } from './context.js';
+import { revokeGrants } from './grants.js';
 
 /** Removes the store record, then releases every slice on the adapters (in parallel), then the index's. */
 export async function releaseAllocation(ctx: GrmContext, a: StoredAllocation, why: string): Promise<void> {
   await ctx.pool.ready();
+  // Grants first (ra-spec §18.6): nothing submitted through them reaches a slice from here on, and
+  // the release is acknowledged only after every window was closed.
+  await revokeGrants(ctx, a);
   const adapters = adaptersOf(a);
   // Registers first, index after: a report read in between would see the slices gone.
   const done = ctx.pool.begin(adapters);
@@ -39,6 +43,7 @@ export async function releaseAllocation(ctx: GrmContext, a: StoredAllocation, wh
 
 /** The allocation answers GET and DELETE only from now on (durable). */
 export async function markLost(ctx: GrmContext, a: StoredAllocation): Promise<StoredAllocation> {
+  await revokeGrants(ctx, a);
   const lost: StoredAllocation = { ...a, state: 'lost' };
   await ctx.store.update(lost);
   ctx.allocations.set(a.id, lost);

@@ -8,6 +8,7 @@ import { serverOf } from '../common/ids.js';
 import type { ExistingSlice, Reservation, ResizePlan, SliceToProgram } from '../rvl/index.js';
 import type { StoredAllocation } from '../store/store.js';
 import { type GrmContext, publicView, unavailable, usable } from './context.js';
+import { revokeGrants } from './grants.js';
 import {
   type AllocatedResource,
   type Allocation,
@@ -104,6 +105,7 @@ export async function resize(
       if (!r.ok) throw unavailable(r);
       plan = r.plan;
     }
+    await revokeGrants(ctx, a); // the slice changes: its grants go first (ra-spec §18.6)
     if (plan.kind === 'migrate') return reserveMove(ctx, a, req.resource, slice, plan, target);
     const updated = await resizeInPlace(ctx, a, req.resource, slice, plan, target);
     ctx.log.info({ allocation: id, resource: req.resource, plan: plan.kind }, 'resized');
@@ -142,6 +144,7 @@ export async function migrate(
     const r = index.planMigration(slice, toAdapters);
     if (!r.ok) throw unavailable(r);
     if (r.plan.kind !== 'migrate') throw new RaError(GrmCode.CONFLICT, 'the migration plan moves nothing');
+    await revokeGrants(ctx, a); // moved contents are reached through new grants only (ra-spec §18.6)
     return reserveMove(ctx, a, resourceIndex, slice, r.plan, resource.bytes ?? slice.length);
   });
   const updated = await finishMove(ctx, move);

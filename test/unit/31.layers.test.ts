@@ -16,6 +16,8 @@ const root = path.join(import.meta.dirname, '../..');
  * - grm -> agent is type-only: the GRM speaks the agent protocol through AgentClient objects the
  *   composition root hands it, and reads the inventory shape (AgentAdapter); it never runs agent code.
  * - cli -> grm, rvl: `rafabric` prints GRM types and drives the embedded mode through src/modes.
+ * - client (the instance's library, docs/access.md) maps tenant windows and memory through the
+ *   driver's mappings and register access; it never reaches the GRM.
  */
 const allowed: Record<string, { layers: readonly string[]; typeOnly?: readonly string[] }> = {
   cli: { layers: ['api', 'modes', 'grm', 'rvl', 'store', 'agent', 'driver', 'bitstream', 'common'] },
@@ -25,6 +27,7 @@ const allowed: Record<string, { layers: readonly string[]; typeOnly?: readonly s
   rvl: { layers: ['common'] },
   store: { layers: ['common'] },
   agent: { layers: ['driver', 'bitstream', 'common'] },
+  client: { layers: ['driver', 'common'] },
   bitstream: { layers: ['driver', 'common'] },
   driver: { layers: ['common'] },
   common: { layers: [] },

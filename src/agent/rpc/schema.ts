@@ -30,6 +30,8 @@ export const rpcMethodOf = {
   load: 'Load',
   runJob: 'RunJob',
   copy: 'Copy',
+  openWindow: 'OpenWindow',
+  closeWindow: 'CloseWindow',
 } as const;
 export type AgentMethod = keyof typeof rpcMethodOf;
 
@@ -47,6 +49,8 @@ export const CALL_DEADLINE_MS: Record<AgentMethod | 'hello', number> = {
   load: 120_000,
   runJob: 120_000,
   copy: 120_000,
+  openWindow: 10_000,
+  closeWindow: 10_000,
 };
 
 function protoPath(): string {

@@ -310,6 +310,51 @@ export const placementRequestSchema = {
 // ---- what clients get back, and what the store keeps ---------------------------------------------
 
 /** Where one piece of a resource is: an adapter and a slice-table index there (ra-spec §5). */
+/** A slice another slice's window may name in a descriptor: fabric port and slice-table index. */
+const sliceReference = {
+  type: 'object',
+  required: ['port', 'slice'],
+  additionalProperties: false,
+  properties: { port: count, slice: count },
+} as const;
+
+/**
+ * Direct access to one placement through a tenant window (ra-spec §18, docs/access.md): what the
+ * allocation's instance needs to reach its slice without the GRM on the data path. Issued on request,
+ * revoked before any release, resize or migration; part of the allocation's public view only.
+ */
+export const accessGrantSchema = {
+  type: 'object',
+  required: ['adapter', 'port', 'window', 'windowIndex', 'queue', 'slice', 'reach'],
+  additionalProperties: false,
+  description: 'Direct access to the placement through a tenant window (docs/access.md, ra-spec §18)',
+  properties: {
+    adapter: { ...nonEmpty, description: 'The adapter holding the window: <server>/ra<fabric port>' },
+    port: { ...count, description: "That adapter's fabric port (the port of slice references)" },
+    window: {
+      ...nonEmpty,
+      description: 'Tenant window file (embedded mode); its random 128-bit name is the capability',
+    },
+    windowIndex: { ...count, description: 'Window index on the adapter' },
+    queue: { ...count, description: 'The adapter queue the window feeds' },
+    slice: { ...count, description: "The placement's slice on the adapter" },
+    memory: {
+      type: 'object',
+      required: ['path', 'base', 'bytes'],
+      additionalProperties: false,
+      description: 'Memory slices: map [base, base + bytes) of the adapter memory file (embedded mode)',
+      properties: { path: nonEmpty, base: count, bytes: count },
+    },
+    reach: {
+      type: 'array',
+      items: sliceReference,
+      description:
+        "Every slice the window may name: this allocation's slices on the adapter and its memory " +
+        'slices on other adapters (fabric copies, ra-spec §8.9)',
+    },
+  },
+} as const;
+
 export const placementSchema = {
   type: 'object',
   required: ['adapter', 'slice'],
@@ -323,6 +368,7 @@ export const placementSchema = {
     slot: { ...count, description: 'accelerator/logic: the slot' },
     context: { ...count, description: 'accelerator/logic: first context of the slice' },
     contexts: { ...count, description: 'accelerator/logic: number of contexts' },
+    grant: accessGrantSchema,
   },
 } as const;
 

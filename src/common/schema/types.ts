@@ -4,6 +4,7 @@
 // default where it reads them).
 import type { FromSchema, JSONSchema } from 'json-schema-to-ts';
 import type {
+  accessGrantSchema,
   adapterViewSchema,
   allocatedResourceSchema,
   allocationPolicySchema,
@@ -39,3 +40,4 @@ export type PlacementResource = Model<typeof placementResourceSchema>;
 export type PlacementPolicy = Model<typeof placementPolicySchema>;
 export type PlacementRequest = Model<typeof placementRequestSchema>;
 export type AdapterView = Model<typeof adapterViewSchema>;
+export type AccessGrant = Model<typeof accessGrantSchema>;

@@ -1,0 +1,378 @@
+/*
+ * tenant.c - tenant windows (ra-spec §18): a page per granted queue that shows its holder only what
+ * it was granted, as an SR-IOV virtual function or an NVMe queue pair does.
+ *
+ * A window is its own file, DIR/ra<i>.tw<w>-<nonce>, never the register file: it holds a header, the
+ * grant table (port, slice, placement; never an owner key), a submission and a completion ring. The
+ * agent opens it with CMD_TENANT_OPEN, binding it to one free queue q and one owner key, and closes
+ * (revokes) it with CMD_TENANT_CLOSE.
+ *
+ * The model forwards: it copies each complete chain out of the window's SQ into private memory, checks
+ * that every location and context the chain names is in the grant table, writes the chain into queue
+ * q's ring of the register file with the window's owner key in DESC_OWNER_KEY, and later copies the
+ * completion back into the window's CQ with the window's own SQ index. A chain naming anything not
+ * granted completes with ERR_OWNER_KEY (a host region: ERR_HOSTMEM) and is never forwarded. dma.c then
+ * validates and runs the forwarded chain exactly as any other (§8.7).
+ *
+ * Everything the model reads from a window is a value the tenant may have scribbled: indices are
+ * compared modulo 2^32 and masked by the depth, descriptors are copied before they are looked at, and
+ * nothing read from the window is used as a pointer or a length without those checks.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "bar.h"
+#include "model.h"
+
+static uint32_t tw32(const struct ra_tenant *t, uint32_t off)
+{
+    return __atomic_load_n((uint32_t *)(t->map + off), __ATOMIC_ACQUIRE);
+}
+
+static void tw_set32(struct ra_tenant *t, uint32_t off, uint32_t v)
+{
+    __atomic_store_n((uint32_t *)(t->map + off), v, __ATOMIC_RELEASE);
+}
+
+static void tw_set64(struct ra_tenant *t, uint32_t off, uint64_t v)
+{
+    __atomic_store_n((uint64_t *)(t->map + off), v, __ATOMIC_RELEASE);
+}
+
+static uint32_t depth(const struct ra_adapter *a)
+{
+    return a->model->cfg.ring_depth;
+}
+
+/* ---- TENANT_OPEN -------------------------------------------------------------------------------- */
+struct grant {
+    uint32_t port, slice;
+};
+
+static struct grant grant_at(const struct ra_cmd *c, uint32_t k)
+{
+    const uint8_t *p = c->data + RA_TENANT_NONCE_BYTES + k * RA_TENANT_GRANT_BYTES;
+    return (struct grant){.port = le32(p), .slice = le32(p + 4)};
+}
+
+/* §18.3 checks in order: window index, free window, queue, key, grant count and data, each grant. */
+static uint32_t open_check(struct ra_adapter *a, const struct ra_cmd *c)
+{
+    if (c->arg[0] >= RA_TENANT_MAX || a->tenants[c->arg[0]].open)
+        return RA_ERR_BAD_ARGUMENT;
+    if (c->arg[1] >= a->model->cfg.queues || reg32(a, qcb((unsigned)c->arg[1], RA_QCB_OWNER)) != 0)
+        return RA_ERR_QUEUE;
+    if (c->arg[2] == 0)
+        return RA_ERR_OWNER_KEY;
+    if (c->arg[3] == 0 || c->arg[3] > RA_TENANT_GRANT_MAX ||
+        c->data_bytes != RA_TENANT_NONCE_BYTES + c->arg[3] * RA_TENANT_GRANT_BYTES)
+        return RA_ERR_BAD_ARGUMENT;
+    for (uint32_t k = 0; k < c->arg[3]; k++) {
+        struct grant g = grant_at(c, k);
+        struct ra_adapter *t = g.port <= RA_LOC_PORT_MASK ? ra_adapter_by_port(a->model, g.port) : NULL;
+        if (t == NULL)
+            return RA_ERR_FABRIC;
+        if (t->remote)
+            continue; /* another model's slice: every descriptor is checked there (§8.9) */
+        if (g.slice >= a->model->cfg.slices)
+            return RA_ERR_BAD_ARGUMENT;
+        struct ra_slice_state e = ra_slice_entry(t, g.slice);
+        if (e.owner_key != c->arg[2])
+            return RA_ERR_OWNER_KEY;
+        if (e.state != RA_SLICE_S_RESERVED && e.state != RA_SLICE_S_ACTIVE)
+            return RA_ERR_SLICE_STATE;
+    }
+    return RA_ERR_OK;
+}
+
+static int create_window_file(struct ra_adapter *a, struct ra_tenant *t, unsigned w, const uint8_t *nonce)
+{
+    char hex[2 * RA_TENANT_NONCE_BYTES + 1];
+    for (unsigned i = 0; i < RA_TENANT_NONCE_BYTES; i++)
+        snprintf(hex + 2 * i, 3, "%02x", nonce[i]);
+    snprintf(t->path, sizeof t->path, "%s/ra%u.tw%u-%s", a->model->cfg.dir, a->index, w, hex);
+    /* a new file every time: a revoked holder's mapping stays on the old, unlinked inode */
+    unlink(t->path);
+    t->fd = open(t->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (t->fd < 0)
+        return -1;
+    if (ftruncate(t->fd, RA_TW_BYTES) != 0)
+        goto fail;
+    void *p = mmap(NULL, RA_TW_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, t->fd, 0);
+    if (p == MAP_FAILED)
+        goto fail;
+    t->map = p;
+    return 0;
+fail:
+    fprintf(stderr, RA_MODEL_NAME ": cannot create tenant window %s: %s\n", t->path, strerror(errno));
+    close(t->fd);
+    unlink(t->path);
+    t->fd = -1;
+    return -1;
+}
+
+static uint32_t open_apply(struct ra_adapter *a, const struct ra_cmd *c)
+{
+    unsigned w = (unsigned)c->arg[0], q = (unsigned)c->arg[1];
+    struct ra_tenant *t = &a->tenants[w];
+    memset(t, 0, sizeof *t);
+    t->fd = -1;
+    if (create_window_file(a, t, w, c->data) != 0)
+        return RA_ERR_NO_RESOURCE;
+    /* the queue was free at check time; a client may have claimed it since */
+    if (!cas32(a, qcb(q, RA_QCB_OWNER), 0, RA_TENANT_QUEUE_OWNER + w)) {
+        munmap(t->map, RA_TW_BYTES);
+        close(t->fd);
+        unlink(t->path);
+        memset(t, 0, sizeof *t);
+        return RA_ERR_QUEUE;
+    }
+    t->queue = q;
+    t->owner_key = c->arg[2];
+    t->grant_count = (uint32_t)c->arg[3];
+    /* a free queue has consistent indices (§7): the forwarder continues from them */
+    t->hw_sq = reg32(a, qcb(q, RA_QCB_SQ_TAIL));
+    set32(a, qcb(q, RA_QCB_IRQ_ENABLE), 0);
+    for (uint32_t k = 0; k < t->grant_count; k++) {
+        struct grant g = grant_at(c, k);
+        t->grants[k].port = g.port;
+        t->grants[k].slice = g.slice;
+        uint32_t off = RA_TW_GRANTS + k * RA_TW_GRANT_STRIDE;
+        struct ra_adapter *x = ra_adapter_by_port(a->model, g.port);
+        tw_set32(t, off + RA_TW_GRANT_PORT, g.port);
+        tw_set32(t, off + RA_TW_GRANT_SLICE, g.slice);
+        if (x != NULL && !x->remote) {
+            struct ra_slice_state e = ra_slice_entry(x, g.slice);
+            tw_set32(t, off + RA_TW_GRANT_KIND, e.kind);
+            tw_set64(t, off + RA_TW_GRANT_BASE, e.base);
+            tw_set64(t, off + RA_TW_GRANT_LENGTH, e.length);
+        }
+    }
+    tw_set32(t, RA_TW_QUEUE, q);
+    tw_set32(t, RA_TW_RING_DEPTH, depth(a));
+    tw_set32(t, RA_TW_FABRIC_ID, a->port);
+    tw_set32(t, RA_TW_GRANTED, t->grant_count);
+    tw_set64(t, RA_TW_MAX_TRANSFER, a->model->cfg.max_transfer_bytes);
+    tw_set32(t, RA_TW_STATE, RA_TW_S_OPEN);
+    tw_set32(t, RA_TW_MAGIC, RA_TW_MAGIC_VALUE); /* last: the window is set up */
+    t->open = true;
+    return RA_ERR_OK;
+}
+
+const struct ra_command ra_cmd_tenant_open = {.check = open_check, .apply = open_apply};
+
+/* ---- TENANT_CLOSE: revoked at once (block), the queue handed back once nothing runs on it -------- */
+static uint32_t close_check(struct ra_adapter *a, const struct ra_cmd *c)
+{
+    if (c->arg[0] >= RA_TENANT_MAX || !a->tenants[c->arg[0]].open)
+        return RA_ERR_BAD_ARGUMENT;
+    if (c->arg[2] == 0 || c->arg[2] != a->tenants[c->arg[0]].owner_key)
+        return RA_ERR_OWNER_KEY;
+    return RA_ERR_OK;
+}
+
+/* From here on nothing more of the window is taken or delivered; its file name is gone, so no one
+ * maps it again. A chain already forwarded finishes (a later SLICE_RELEASE waits for it, §5.4). */
+static void revoke_window(struct ra_tenant *t)
+{
+    t->revoked = true;
+    tw_set32(t, RA_TW_STATE, RA_TW_S_REVOKED);
+    unlink(t->path);
+}
+
+static void close_block(struct ra_adapter *a, const struct ra_cmd *c)
+{
+    revoke_window(&a->tenants[c->arg[0]]);
+}
+
+static void close_window(struct ra_adapter *a, struct ra_tenant *t)
+{
+    if (!t->revoked)
+        revoke_window(t);
+    ra_dma_queue_owner_left(a, t->queue); /* finishes a descriptor in progress, then OWNER = 0 */
+    munmap(t->map, RA_TW_BYTES);
+    close(t->fd);
+    memset(t, 0, sizeof *t);
+    t->fd = -1;
+}
+
+static uint32_t close_apply(struct ra_adapter *a, const struct ra_cmd *c)
+{
+    close_window(a, &a->tenants[c->arg[0]]);
+    return RA_ERR_OK;
+}
+
+const struct ra_command ra_cmd_tenant_close = {.check = close_check, .block = close_block, .apply = close_apply};
+
+/* CMD_RESET and power-off: every window is revoked and its queue handed back. */
+void ra_tenants_close_all(struct ra_adapter *a)
+{
+    for (unsigned w = 0; w < RA_TENANT_MAX; w++)
+        if (a->tenants[w].open)
+            close_window(a, &a->tenants[w]);
+}
+
+/* ---- forwarding ------------------------------------------------------------------------------------ */
+static bool granted(const struct ra_tenant *t, uint32_t port, uint32_t slice)
+{
+    for (uint32_t k = 0; k < t->grant_count; k++)
+        if (t->grants[k].port == port && t->grants[k].slice == slice)
+            return true;
+    return false;
+}
+
+/* §18.4: may this descriptor go to the queue? Only locations and contexts of the grant table. */
+static uint32_t check_granted(const struct ra_adapter *a, const struct ra_tenant *t, const uint8_t *d)
+{
+    uint8_t opcode = d[RA_DESC_OPCODE];
+    uint32_t words[2] = {le32(d + RA_DESC_SRC_LOC), le32(d + RA_DESC_DST_LOC)};
+    bool used[2] = {opcode != RA_OP_FILL, true};
+    for (int i = 0; i < 2; i++) {
+        if (!used[i])
+            continue;
+        uint32_t kind = words[i] >> RA_LOC_KIND_SHIFT;
+        if (kind == RA_LOC_HOST)
+            return RA_ERR_HOSTMEM; /* host regions belong to the agent's connection, never to a tenant */
+        if (kind != RA_LOC_ADAPTER)
+            return RA_ERR_BAD_ARGUMENT;
+        if (!granted(t, (words[i] >> RA_LOC_PORT_SHIFT) & RA_LOC_PORT_MASK, words[i] & RA_LOC_SLICE_MASK))
+            return RA_ERR_OWNER_KEY;
+    }
+    if (opcode == RA_OP_JOB && !granted(t, a->port, le16(d + RA_DESC_CTX_SLICE)))
+        return RA_ERR_OWNER_KEY;
+    return RA_ERR_OK;
+}
+
+static void post_cqe(struct ra_adapter *a, struct ra_tenant *t, const struct ra_tenant_chain *c, uint32_t status,
+                     uint32_t out_bytes)
+{
+    uint8_t cqe[RA_CQE_BYTES] = {0};
+    memcpy(cqe + RA_CQE_COOKIE, &c->cookie, 4);
+    memcpy(cqe + RA_CQE_STATUS, &status, 4);
+    memcpy(cqe + RA_CQE_SQ_INDEX, &c->tenant_last, 4);
+    memcpy(cqe + RA_CQE_OUT_BYTES, &out_bytes, 4);
+    memcpy(t->map + RA_TW_CQ + (t->cq_tail & (depth(a) - 1)) * RA_CQE_BYTES, cqe, sizeof cqe);
+    t->cq_tail++;
+    tw_set32(t, RA_TW_QCB + RA_QCB_CQ_TAIL, t->cq_tail); /* release: the CQE before the index (§2.2 rule 5) */
+}
+
+/* Completions, in submission order, while the window's CQ has room. */
+static bool deliver(struct ra_adapter *a, struct ra_tenant *t)
+{
+    bool worked = false;
+    unsigned q = t->queue;
+    while (t->chains > 0) {
+        if (t->cq_tail - tw32(t, RA_TW_QCB + RA_QCB_CQ_HEAD) >= depth(a))
+            break; /* full, or a CQ_HEAD the tenant scribbled: nothing is posted until it is sane */
+        struct ra_tenant_chain *c = &t->chain[t->chain_head];
+        if (c->forwarded) {
+            uint32_t hw_head = reg32(a, qcb(q, RA_QCB_CQ_HEAD));
+            if (reg32_acquire(a, qcb(q, RA_QCB_CQ_TAIL)) == hw_head)
+                break;
+            const uint8_t *e = a->bar + RA_BAR_RINGS + q * RA_RING_STRIDE + RA_RING_CQ_OFFSET +
+                               (hw_head & (depth(a) - 1)) * RA_CQE_BYTES;
+            post_cqe(a, t, c, le32(e + RA_CQE_STATUS), le32(e + RA_CQE_OUT_BYTES));
+            set32_release(a, qcb(q, RA_QCB_CQ_HEAD), hw_head + 1);
+        } else {
+            post_cqe(a, t, c, c->status, 0);
+        }
+        t->chain_head = (t->chain_head + 1) % RA_RING_MAX_DEPTH;
+        t->chains--;
+        worked = true;
+    }
+    return worked;
+}
+
+static void push_chain(struct ra_tenant *t, uint32_t last, uint32_t cookie, bool forwarded, uint32_t status)
+{
+    t->chain[(t->chain_head + t->chains) % RA_RING_MAX_DEPTH] =
+        (struct ra_tenant_chain){.tenant_last = last, .cookie = cookie, .forwarded = forwarded, .status = status};
+    t->chains++;
+}
+
+/* Take complete chains off the window's SQ while the queue and the completion bookkeeping have room. */
+static bool take(struct ra_adapter *a, struct ra_tenant *t)
+{
+    static uint8_t descs[RA_RING_MAX_DEPTH][RA_DESC_BYTES]; /* one thread (loop.c): private copies */
+    uint32_t n_max = depth(a), mask = depth(a) - 1;
+    unsigned q = t->queue;
+    bool worked = false;
+    while (t->chains < n_max) {
+        uint32_t tail = tw32(t, RA_TW_QCB + RA_QCB_SQ_TAIL);
+        if (tail == t->sq_head || tail - t->sq_head > n_max)
+            break; /* nothing, or indices the tenant broke: wait until it rewrites SQ_TAIL (§8.1) */
+        uint32_t n = 0;
+        bool ended = false;
+        while (t->sq_head + n != tail && !ended) {
+            memcpy(descs[n], t->map + RA_TW_SQ + ((t->sq_head + n) & mask) * RA_DESC_BYTES, RA_DESC_BYTES);
+            ended = (descs[n][RA_DESC_FLAGS] & RA_DESC_F_CHAIN) == 0;
+            n++;
+        }
+        if (!ended && n < n_max)
+            break; /* §8.5: a chain starts once its last descriptor is submitted */
+        uint32_t status = ended ? RA_ERR_OK : RA_ERR_BAD_ARGUMENT;
+        for (uint32_t k = 0; k < n && status == RA_ERR_OK; k++)
+            status = check_granted(a, t, descs[k]);
+        uint32_t last = t->sq_head + n - 1, cookie = le32(descs[n - 1] + RA_DESC_COOKIE);
+        if (status == RA_ERR_OK) {
+            if (n_max - (t->hw_sq - reg32_acquire(a, qcb(q, RA_QCB_SQ_HEAD))) < n)
+                break; /* the queue's ring is full: take it next turn */
+            for (uint32_t k = 0; k < n; k++) {
+                memcpy(descs[k] + RA_DESC_OWNER_KEY, &t->owner_key, 8); /* the tenant never sees the key */
+                bar_write(a, RA_BAR_RINGS + q * RA_RING_STRIDE + ((t->hw_sq + k) & mask) * RA_DESC_BYTES, descs[k],
+                          RA_DESC_BYTES);
+            }
+            t->hw_sq += n;
+            set32_release(a, qcb(q, RA_QCB_SQ_TAIL), t->hw_sq);
+        }
+        push_chain(t, last, cookie, status == RA_ERR_OK, status);
+        t->sq_head += n;
+        tw_set32(t, RA_TW_QCB + RA_QCB_SQ_HEAD, t->sq_head);
+        worked = true;
+    }
+    return worked;
+}
+
+/* One turn of every open window (loop.c): completions back, new chains in. The window's POLL_US is
+ * the queue's (§7 adaptive polling), bounded so a tenant cannot keep the model spinning for long. */
+bool ra_tenants_pump(struct ra_adapter *a)
+{
+    bool worked = false;
+    for (unsigned w = 0; w < RA_TENANT_MAX; w++) {
+        struct ra_tenant *t = &a->tenants[w];
+        if (!t->open || t->revoked)
+            continue;
+        /* the fields the adapter owns are shared memory too: a tenant that overwrote them gets them back */
+        if (tw32(t, RA_TW_QCB + RA_QCB_SQ_HEAD) != t->sq_head)
+            tw_set32(t, RA_TW_QCB + RA_QCB_SQ_HEAD, t->sq_head);
+        if (tw32(t, RA_TW_QCB + RA_QCB_CQ_TAIL) != t->cq_tail)
+            tw_set32(t, RA_TW_QCB + RA_QCB_CQ_TAIL, t->cq_tail);
+        uint32_t poll_us = tw32(t, RA_TW_QCB + RA_QCB_POLL_US);
+        set32(a, qcb(t->queue, RA_QCB_POLL_US), poll_us > RA_TENANT_POLL_US_MAX ? RA_TENANT_POLL_US_MAX : poll_us);
+        worked |= deliver(a, t);
+        worked |= take(a, t);
+        worked |= deliver(a, t);
+    }
+    return worked;
+}
+
+/* Is there anything a pump would do now? (loop.c: do not sleep, stop spinning) */
+bool ra_tenants_pending(const struct ra_adapter *a)
+{
+    for (unsigned w = 0; w < RA_TENANT_MAX; w++) {
+        const struct ra_tenant *t = &a->tenants[w];
+        if (!t->open || t->revoked)
+            continue;
+        uint32_t tail = tw32(t, RA_TW_QCB + RA_QCB_SQ_TAIL);
+        if (tail != t->sq_head && tail - t->sq_head <= depth(a) && t->chains < depth(a))
+            return true;
+        if (t->chains > 0 && (!t->chain[t->chain_head].forwarded ||
+                              reg32(a, qcb(t->queue, RA_QCB_CQ_TAIL)) != reg32(a, qcb(t->queue, RA_QCB_CQ_HEAD))))
+            return t->cq_tail - tw32(t, RA_TW_QCB + RA_QCB_CQ_HEAD) < depth(a);
+    }
+    return false;
+}

@@ -1,0 +1,242 @@
+// The instance's direct path (docs/access.md, ra-spec §18), each figure beside references measured
+// in the same run on the same machine:
+//   access.<fn>_gbps        64 MiB through aes-256-gcm / sha256 via a grant: input stored into the
+//                           mapped memory slice, the job on the instance's own window (polled), the
+//                           output read back out of the mapping. References: the same OpenSSL calls
+//                           the model's engine makes in one C process (ra-bench engine), and the
+//                           HTTP jobs endpoint (POST /v1/allocations/:id/jobs, base64, 32 MiB: its limit)
+//   access.mapped_copy_gbps  load/store through the mapped slice (TypedArray.set between two ranges
+//                           of it) vs C memcpy between the same two ranges of the same file
+//   access.poll_rtt_us      one-byte fill posted on the window, completion polled, one at a time, vs
+//                           a C shared-memory spin ping-pong between two processes: on a model alone
+//                           (access.poll_rtt_us) and on the GRM's pool, agent beside it (_grm)
+// Every output is checked against node:crypto once. Usage: node scripts/bench/access.mjs [--quick]
+// (prints the JSON results); run() is the area entry the suite's other modules also export.
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { pino } from 'pino';
+import { cReference, MiB, median, result, root, samples } from './stats.mjs';
+
+const { startEmbedded } = await import(path.join(root, 'dist/modes/embedded.js'));
+const { createApiServer } = await import(path.join(root, 'dist/api/server.js'));
+const { Instance, TenantWindow } = await import(path.join(root, 'dist/client/index.js'));
+const { Adapter, ModelProcess, Slices } = await import(path.join(root, 'dist/driver/index.js'));
+const { TenantWindows } = await import(path.join(root, 'dist/driver/tenants.js'));
+
+const log = (line) => process.stderr.write(`bench access: ${line}\n`);
+const OUT_OFFSET = 96 * MiB;
+
+function aes256gcm(key, iv, input) {
+  const c = createCipheriv('aes-256-gcm', key, iv);
+  return Buffer.concat([c.update(input), c.final(), c.getAuthTag()]);
+}
+
+export async function run({ quick }) {
+  const reps = quick ? 3 : 7;
+  // --quick: 16 MiB through the engines and 8 MiB over HTTP (figures say which); else 64 and 32 MiB
+  const INPUT_BYTES = (quick ? 16 : 64) * MiB;
+  const HTTP_INPUT_BYTES = (quick ? 8 : 32) * MiB; // 32 MiB: the jobs endpoint's input limit
+  const pool = await startEmbedded({ adapters: 2, memoryBytes: 512 * MiB, log: pino({ level: 'silent' }) });
+  const api = createApiServer(pool.grm, { tokens: new Map([['bench-token', 'bench']]), logger: false });
+  const url = await api.listen({ port: 0, host: '127.0.0.1' });
+  let inst;
+  const out = [];
+  try {
+    const a = await pool.grm.allocate('bench', {
+      resources: [
+        { kind: 'memory', bytes: 192 * MiB },
+        { kind: 'accelerator', function: 'aes-256-gcm' },
+        { kind: 'accelerator', function: 'sha256' },
+      ],
+    });
+    const granted = await pool.grm.grants('bench', a.id);
+    const [memP, aesP, shaP] = granted.resources.map((r) => r.placements[0]);
+    inst = Instance.open(granted, { pollUs: 10_000, spinUs: 50, timeoutMs: 120_000 });
+    const mem = inst.map(memP);
+    const key = randomBytes(32);
+    const iv = randomBytes(12);
+    const input = randomBytes(INPUT_BYTES);
+    for (const f of [
+      { name: 'access.aes256gcm_gbps', fn: 'aes-256-gcm', engine: aesP, ref: (x) => aes256gcm(key, iv, x) },
+      {
+        name: 'access.sha256_gbps',
+        fn: 'sha256',
+        engine: shaP,
+        ref: (x) => createHash('sha256').update(x).digest(),
+      },
+    ]) {
+      const aes = f.fn === 'aes-256-gcm';
+      const direct = async () => {
+        // in: the key block (aes, ra-spec §12.1 DESC_F_INLINE_KEY) and the input, stored into the slice
+        if (aes) mem.bytes.set(key, 0);
+        mem.bytes.set(input, aes ? 32 : 0);
+        const w = inst.window(f.engine.adapter);
+        const done = await w.wait(
+          w.post([
+            {
+              op: 'job',
+              ctxSlice: f.engine.slice,
+              src: inst.ref(memP),
+              srcOffset: 0,
+              dst: inst.ref(memP),
+              dstOffset: OUT_OFFSET,
+              bytes: INPUT_BYTES + (aes ? 32 : 0),
+              ...(aes ? { params: iv, inlineKey: true } : {}),
+            },
+          ]),
+        );
+        return Buffer.from(mem.bytes.subarray(OUT_OFFSET, OUT_OFFSET + done.outBytes)); // out: a copy
+      };
+      log(`${f.fn}: direct path`);
+      if (!(await direct()).equals(f.ref(input)))
+        throw new Error(`${f.fn} on the direct path differs from node:crypto`);
+      const directGbps = await samples(reps, async () => {
+        const t0 = process.hrtime.bigint();
+        await direct();
+        return INPUT_BYTES / Number(process.hrtime.bigint() - t0);
+      });
+      log(`${f.fn}: engine in one C process, then HTTP`);
+      const engineGbps = median(cReference('engine', f.fn, INPUT_BYTES, reps));
+      const httpInput = input.subarray(0, HTTP_INPUT_BYTES);
+      const body = JSON.stringify({
+        function: f.fn,
+        ...(aes ? { params: { key: key.toString('hex'), iv: iv.toString('hex') } } : {}),
+        input: httpInput.toString('base64'),
+      });
+      const http = async () => {
+        const res = await fetch(`${url}/v1/allocations/${a.id}/jobs`, {
+          method: 'POST',
+          headers: { authorization: 'Bearer bench-token', 'content-type': 'application/json' },
+          body,
+        });
+        if (!res.ok)
+          throw new Error(`jobs endpoint answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+        return Buffer.from((await res.json()).output, 'base64');
+      };
+      if (!(await http()).equals(f.ref(httpInput)))
+        throw new Error(`${f.fn} over HTTP differs from node:crypto`);
+      const httpGbps = await samples(reps, async () => {
+        const t0 = process.hrtime.bigint();
+        await http();
+        return HTTP_INPUT_BYTES / Number(process.hrtime.bigint() - t0);
+      });
+      out.push(
+        result(
+          f.name,
+          median(directGbps),
+          'GB/s',
+          "the model's engine in one C process (ra-bench engine)",
+          engineGbps,
+          {
+            inputBytes: INPUT_BYTES,
+            verified: true,
+            httpGbps: median(httpGbps),
+            httpInputBytes: HTTP_INPUT_BYTES,
+            httpRatio: median(directGbps) / median(httpGbps),
+          },
+        ),
+      );
+    }
+
+    log('load/store through the mapping, then the polled round trip');
+    // load/store through the mapping: 32 MiB from one range of the slice to another
+    const copyBytes = 32 * MiB;
+    const count = quick ? 4 : 16;
+    const storeGbps = await samples(reps, () => {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < count; i++) mem.bytes.set(mem.bytes.subarray(0, copyBytes), 64 * MiB);
+      return (copyBytes * count) / Number(process.hrtime.bigint() - t0);
+    });
+    const g = inst.grant(memP).memory;
+    const memcpy = cReference('memcpy', g.path, g.base, g.path, g.base + 64 * MiB, copyBytes, count, reps);
+    out.push(
+      result(
+        'access.mapped_copy_gbps',
+        median(storeGbps),
+        'GB/s',
+        'C memcpy between the same two ranges',
+        median(memcpy),
+        {
+          bytes: copyBytes,
+          copiesPerSample: count,
+        },
+      ),
+    );
+
+    // polled round trip: one 1-byte fill at a time on the instance's window
+    const w = inst.window(memP.adapter);
+    const tiny = [{ op: 'fill', dst: inst.ref(memP), dstOffset: 0, bytes: 1, value: 0x5a }];
+    const trips = quick ? 500 : 20_000;
+    const rtt = await samples(reps, () => {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < trips; i++) w.waitSync(w.post(tiny));
+      return Number(process.hrtime.bigint() - t0) / trips / 1e3;
+    });
+    out.push(
+      result(
+        'access.poll_rtt_us_grm',
+        median(rtt),
+        'us',
+        'C shared-memory spin ping-pong between two processes',
+        median(cReference('spin', trips, reps)),
+        {
+          tripsPerSample: trips,
+          pollUs: 10_000,
+        },
+      ),
+    );
+  } finally {
+    inst?.close();
+    await api.close();
+    await pool.stop();
+  }
+  // after the pool stopped: its model spins on its own windows and would share the cores
+  out.push(await bareRoundTrip(quick ? 500 : 20_000, reps));
+  return out;
+}
+
+/** The same round trip on a window of a model with nothing else running (no GRM, no agent). */
+async function bareRoundTrip(trips, reps) {
+  const model = await ModelProcess.start({ adapters: 1, memoryBytes: 64 * MiB });
+  const adapter = Adapter.open(model.uri(0));
+  let w;
+  try {
+    const key = 0x5eedn;
+    const slice = await new Slices(adapter).program({
+      kind: 'memory',
+      ownerKey: key,
+      base: 0,
+      length: 2 * MiB,
+    });
+    const port = adapter.identity.fabricId;
+    const opened = await new TenantWindows(adapter).open(key, [{ port, slice }]);
+    w = TenantWindow.open(opened.path, { pollUs: 10_000 });
+    const tiny = [{ op: 'fill', dst: { port, slice }, dstOffset: 0, bytes: 1, value: 0x5a }];
+    const rtt = await samples(reps, () => {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < trips; i++) w.waitSync(w.post(tiny));
+      return Number(process.hrtime.bigint() - t0) / trips / 1e3;
+    });
+    return result(
+      'access.poll_rtt_us',
+      median(rtt),
+      'us',
+      'C shared-memory spin ping-pong between two processes',
+      median(cReference('spin', trips, reps)),
+      {
+        tripsPerSample: trips,
+        pollUs: 10_000,
+        note: 'a window of a model with no GRM or agent beside it',
+      },
+    );
+  } finally {
+    w?.close();
+    adapter.close();
+    await model.stop();
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === path.join(root, 'scripts/bench/access.mjs')) {
+  const results = await run({ quick: process.argv.includes('--quick') });
+  process.stdout.write(`${JSON.stringify({ results }, null, 2)}\n`);
+}

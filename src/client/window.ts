@@ -1,0 +1,204 @@
+// A tenant window (ra-spec §18) as its holder sees it: the header, the grant table and the window's
+// own submission and completion rings, in a file of RA_TW_BYTES. Completions are polled: the model
+// spins on the window for POLL_US after work (§7 adaptive polling) and otherwise looks at it at least
+// every heartbeat tick; the client spins briefly, then yields to the event loop between looks.
+
+import { deviceError } from '../driver/errors.js';
+import { addon, type NativeHostMapping } from '../driver/native.js';
+import { RegisterFile } from '../driver/registers.js';
+import { Cqe, Desc, Err, Qcb, SliceKind, Tw, TwGrant, TwState } from '../driver/regs.js';
+import { type TenantDescriptor, writeDescriptor } from './descriptors.js';
+import { ClientCode, RaError, revokedError } from './errors.js';
+
+export interface WindowGrantEntry {
+  port: number;
+  slice: number;
+  kind: 'memory' | 'compute' | 'context' | 'unknown';
+  /** memory slices of the window's adapter: byte offset and length in its memory; 0 elsewhere */
+  base: number;
+  length: number;
+}
+
+export interface TenantCompletion {
+  cookie: number;
+  sqIndex: number;
+  outBytes: number;
+}
+
+export interface WindowOptions {
+  /** µs the model keeps spinning on this window after work (bounded by the model); default 200 */
+  pollUs?: number;
+  /** µs this process spins on the CQ before yielding to the event loop; default 50 */
+  spinUs?: number;
+  timeoutMs?: number;
+}
+
+const kinds: Record<number, WindowGrantEntry['kind']> = {
+  [SliceKind.MEMORY]: 'memory',
+  [SliceKind.COMPUTE]: 'compute',
+  [SliceKind.CONTEXT]: 'context',
+};
+
+export class TenantWindow {
+  readonly regs: RegisterFile;
+  readonly depth: number;
+  readonly queue: number;
+  readonly fabricId: number;
+  readonly grants: readonly WindowGrantEntry[];
+  private readonly view: DataView;
+  private readonly spinUs: number;
+  private readonly timeoutMs: number;
+  private tail: number;
+  private head: number;
+  private nextCookie = 1;
+  private readonly done = new Map<number, { status: number; completion: TenantCompletion }>();
+  private closed = false;
+
+  private constructor(
+    readonly path: string,
+    private readonly mapping: NativeHostMapping,
+    opts: WindowOptions,
+  ) {
+    this.regs = new RegisterFile(mapping.buffer);
+    this.view = new DataView(mapping.buffer);
+    if (this.regs.read32(Tw.MAGIC) !== Tw.MAGIC_VALUE) {
+      mapping.close();
+      throw new RaError(ClientCode.GRANT_INVALID, `${path} is not a tenant window (magic missing)`);
+    }
+    this.depth = this.regs.read32(Tw.RING_DEPTH);
+    this.queue = this.regs.read32(Tw.QUEUE);
+    this.fabricId = this.regs.read32(Tw.FABRIC_ID);
+    const count = Math.min(this.regs.read32(Tw.GRANTED), 64);
+    this.grants = [...Array(count).keys()].map((k) => {
+      const at = Tw.GRANTS + k * TwGrant.STRIDE;
+      return {
+        port: this.regs.read32(at + TwGrant.PORT),
+        slice: this.regs.read32(at + TwGrant.SLICE),
+        kind: kinds[this.regs.read32(at + TwGrant.KIND)] ?? 'unknown',
+        base: this.regs.readNumber(at + TwGrant.BASE),
+        length: this.regs.readNumber(at + TwGrant.LENGTH),
+      };
+    });
+    this.tail = this.regs.read32(Tw.QCB + Qcb.SQ_TAIL);
+    this.head = this.regs.read32(Tw.QCB + Qcb.CQ_TAIL);
+    this.regs.write32(Tw.QCB + Qcb.CQ_HEAD, this.head);
+    this.regs.write32(Tw.QCB + Qcb.POLL_US, opts.pollUs ?? 200);
+    this.spinUs = opts.spinUs ?? 50;
+    this.timeoutMs = opts.timeoutMs ?? 10_000;
+  }
+
+  /** Maps the window file named by a grant; a revoked window's file is gone (GRANT_REVOKED). */
+  static open(path: string, opts: WindowOptions = {}): TenantWindow {
+    let mapping: NativeHostMapping;
+    try {
+      mapping = new (addon().HostMapping)(path, 0, Tw.BYTES, false);
+    } catch (err) {
+      if (/ENOENT|No such file/.test((err as Error).message)) throw revokedError(`opening window ${path}`);
+      throw new RaError(
+        ClientCode.GRANT_INVALID,
+        `cannot map tenant window ${path}: ${(err as Error).message}`,
+      );
+    }
+    const w = new TenantWindow(path, mapping, opts);
+    if (w.revoked) {
+      w.close();
+      throw revokedError(`opening window ${path}`);
+    }
+    return w;
+  }
+
+  get revoked(): boolean {
+    return this.regs.read32(Tw.STATE) !== TwState.OPEN;
+  }
+
+  /** Submits one chain (one completion) and returns its cookie; does not wait. */
+  post(descs: readonly TenantDescriptor[]): number {
+    this.assertUsable('submitting');
+    if (descs.length === 0 || descs.length > this.depth)
+      throw new RaError(ClientCode.GRANT_INVALID, `a chain holds 1 to ${this.depth} descriptors`);
+    const consumed = this.regs.read32(Tw.QCB + Qcb.SQ_HEAD);
+    if (((this.tail - consumed) >>> 0) + descs.length > this.depth)
+      throw new RaError(
+        ClientCode.TIMEOUT,
+        `window ${this.path}: submission ring full; wait for completions`,
+      );
+    const cookie = this.nextCookie;
+    this.nextCookie = (this.nextCookie % 0xffffffff) + 1;
+    descs.forEach((d, i) => {
+      const at = Tw.SQ + ((this.tail + i) & (this.depth - 1)) * Desc.BYTES;
+      writeDescriptor(this.view, at, d, cookie, i < descs.length - 1);
+    });
+    this.tail = (this.tail + descs.length) >>> 0;
+    this.regs.write32(Tw.QCB + Qcb.SQ_TAIL, this.tail); // last: the descriptors before it (§2.2 rule 5)
+    return cookie;
+  }
+
+  /** Reads every completion produced; true when `cookie` is among those done. */
+  private reap(cookie: number): boolean {
+    const produced = this.regs.read32(Tw.QCB + Qcb.CQ_TAIL);
+    while (this.head !== produced) {
+      const at = Tw.CQ + (this.head & (this.depth - 1)) * Cqe.BYTES;
+      const c = this.view.getUint32(at + Cqe.COOKIE, true);
+      this.done.set(c, {
+        status: this.view.getUint32(at + Cqe.STATUS, true),
+        completion: {
+          cookie: c,
+          sqIndex: this.view.getUint32(at + Cqe.SQ_INDEX, true),
+          outBytes: this.view.getUint32(at + Cqe.OUT_BYTES, true),
+        },
+      });
+      this.head = (this.head + 1) >>> 0;
+    }
+    this.regs.write32(Tw.QCB + Qcb.CQ_HEAD, this.head);
+    return this.done.has(cookie);
+  }
+
+  private take(cookie: number, what: string): TenantCompletion {
+    const r = this.done.get(cookie)!;
+    this.done.delete(cookie);
+    if (r.status !== Err.OK) throw deviceError(r.status, what, { window: this.path });
+    return r.completion;
+  }
+
+  /** Spins until `cookie` completes, without yielding: for latency measurements and short jobs. */
+  waitSync(cookie: number, what = 'tenant chain'): TenantCompletion {
+    const deadline = Date.now() + this.timeoutMs;
+    while (!this.reap(cookie)) {
+      if (this.revoked) throw revokedError(what);
+      if (Date.now() > deadline)
+        throw new RaError(ClientCode.TIMEOUT, `${what}: no completion in ${this.timeoutMs} ms`);
+    }
+    return this.take(cookie, what);
+  }
+
+  /**
+   * Waits for `cookie`: spins spinUs (latency), then sleeps between looks (1 ms timers), so that a
+   * long job leaves the core to the adapter: a window has no interrupt in this version (ra-spec §18.5).
+   */
+  async wait(cookie: number, what = 'tenant chain'): Promise<TenantCompletion> {
+    const deadline = Date.now() + this.timeoutMs;
+    const spinUntil = process.hrtime.bigint() + BigInt(this.spinUs * 1000);
+    while (!this.reap(cookie)) {
+      if (this.revoked) throw revokedError(what);
+      if (Date.now() > deadline)
+        throw new RaError(ClientCode.TIMEOUT, `${what}: no completion in ${this.timeoutMs} ms`);
+      if (process.hrtime.bigint() > spinUntil) await new Promise((r) => setTimeout(r, 1));
+    }
+    return this.take(cookie, what);
+  }
+
+  async submit(descs: readonly TenantDescriptor[], what?: string): Promise<TenantCompletion> {
+    return this.wait(this.post(descs), what ?? `${descs[0]?.op ?? 'empty'} chain`);
+  }
+
+  private assertUsable(what: string): void {
+    if (this.closed) throw new RaError(ClientCode.GRANT_INVALID, `${what}: window ${this.path} is closed`);
+    if (this.revoked) throw revokedError(what);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.mapping.close();
+  }
+}
