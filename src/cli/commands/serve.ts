@@ -72,6 +72,10 @@ export function registerServeCommand(program: Command): void {
       'open a damaged allocation store anyway, dropping the records that cannot be trusted (see docs/grm.md)',
     )
     .option(
+      '--qemu <topology>',
+      'QEMU mode: boot the VMs of this topology file as the servers (qemu/README.md)',
+    )
+    .option(
       '--stop-model',
       'with --state: stop the emulated adapters on exit too (their slices and memory are lost)',
     )
@@ -79,6 +83,27 @@ export function registerServeCommand(program: Command): void {
       const tokens = parseTokens(String(o.tokens ?? process.env.RAFABRIC_TOKENS ?? ''));
       if (tokens.size === 0)
         throw new Error('no tenant tokens: pass --tokens alice=TOKEN or set RAFABRIC_TOKENS');
+      // QEMU mode (src/modes/qemu/serve.ts): the servers are the topology's VMs, not a local model.
+      if (typeof o.qemu === 'string') {
+        for (const f of ['state', 'etcd', 'repair', 'stopModel'] as const)
+          if (o[f] !== undefined)
+            throw new Error(`--qemu cannot be used with --${f === 'stopModel' ? 'stop-model' : f}`);
+        const { serveQemu } = await import('../../modes/qemu/serve.js');
+        const c = catalogOptions({
+          trust: o.trust,
+          trustDevKey: o.trustDevKey === true,
+          ...(typeof o.bitstreams === 'string' ? { bitstreams: o.bitstreams } : {}),
+          ...(typeof o.operators === 'string' ? { operators: o.operators } : {}),
+        });
+        return serveQemu({
+          topologyPath: o.qemu,
+          tokens,
+          port: parseInteger('--port', String(o.port), 0, 65535),
+          host: String(o.host),
+          log,
+          ...c,
+        });
+      }
       const adapters = parseInteger('--emulate', String(o.emulate), 1, 64);
       const port = parseInteger('--port', String(o.port), 0, 65535);
       const memoryBytes = parseSize('--memory', String(o.memory));
