@@ -93,7 +93,7 @@ describe('QEMU: two VMs are two servers of one pool', () => {
           ],
         }),
         workDir,
-        log: pino({ level: process.env.RAFABRIC_LOG ?? 'warn' }),
+        log: pino({ level: 'info' }, pino.destination({ dest: path.join(workDir, 'grm.log'), sync: true })),
         guestSidecar: (vm) => `${process.execPath} ${runner} ${requests(vm)}`,
         reallocateEveryMs: 500,
       });
@@ -111,7 +111,10 @@ describe('QEMU: two VMs are two servers of one pool', () => {
     for (const a of host.values()) a.close();
     await pool?.stop();
     console.log(`QEMU two-VM test: ${((Date.now() - started) / 1000).toFixed(1)} s in all`);
-    if (failed) console.log(`QEMU two-VM test failed: serial logs kept in ${path.join(workDir, 'logs')}`);
+    if (failed)
+      console.log(
+        `QEMU two-VM test failed: serial logs in ${path.join(workDir, 'logs')}, GRM log ${path.join(workDir, 'grm.log')}`,
+      );
     else rmSync(workDir, { recursive: true, force: true });
   }, 60_000);
 
@@ -138,7 +141,13 @@ describe('QEMU: two VMs are two servers of one pool', () => {
     onTestFailed(() => {
       failed = true;
     });
-    const adapters = await p().grm.listAdapters();
+    // The GRM reads both guests' registers through their agents (a first call may retry under load).
+    const adapters = await until('both adapters listed', 60_000, async () => {
+      const list = await p().grm.listAdapters();
+      return list.length === 2 ? list : undefined;
+    });
+    // biome-ignore lint/suspicious/noConsole: the test's own record of what the GRM saw
+    console.log(`adapters: ${JSON.stringify(adapters.map((x) => [x.id, x.health]))}`);
     expect(adapters.map((a) => [a.id, a.health]).sort()).toEqual([
       [adapterOf('vm-a'), 'healthy'],
       [adapterOf('vm-b'), 'healthy'],
@@ -237,9 +246,14 @@ describe('QEMU: two VMs are two servers of one pool', () => {
         (x) => ({ ok: true as const, allocation: x }),
         (err: Error) => ({ ok: false as const, err }),
       );
-    await until('the allocation to program its first slice on vm-a', 60_000, () =>
-      slicesA.inUse().length > 0 ? true : undefined,
-    );
+    let settled: string | undefined;
+    void allocating.then((o) => {
+      settled = o.ok ? 'succeeded' : `failed: ${o.err.message}`;
+    });
+    await until('the allocation to program its first slice on vm-a', 60_000, () => {
+      if (settled) throw new Error(`the allocation ${settled} before any slice appeared on vm-a`);
+      return slicesA.inUse().length > 0 ? true : undefined;
+    });
     await p().killVm('vm-a');
     const outcome = await allocating;
     if (outcome.ok) {

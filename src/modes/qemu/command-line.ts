@@ -74,7 +74,17 @@ const mib = (bytes: number): string => `${Math.ceil(bytes / MiB)}M`;
 
 /** The guest kernel command line. */
 export function kernelCommandLine(plan: VmLaunchPlan): string {
-  const args = ['console=ttyS0', 'panic=-1', 'quiet', 'loglevel=4', 'mitigations=off', 'tsc=reliable'];
+  // no_timer_check: under TCG on a loaded host the boot-time check of the IO-APIC timer can miss its
+  // window, and with interrupt remapping (intel-iommu) the kernel then panics instead of carrying on.
+  const args = [
+    'console=ttyS0',
+    'panic=-1',
+    'quiet',
+    'loglevel=4',
+    'mitigations=off',
+    'tsc=reliable',
+    'no_timer_check',
+  ];
   args.push(`rafabric.modules=${plan.guest.modulesDir}`);
   if (plan.sharedDir) args.push(`rafabric.share=${plan.sharedDir}`);
   if (plan.script) args.push(`rafabric.script=${plan.script}`);

@@ -27,6 +27,8 @@ import { findGuestImage, QemuVm } from './vm.js';
 /** The agent's port inside every guest (each guest has its own network). */
 export const GUEST_AGENT_PORT = 7480;
 const GRM_CERT_NAME = 'grm';
+const KEEPALIVE_MS = 20_000;
+const KEEPALIVE_TIMEOUT_MS = 20_000;
 /** Boot, node's start over 9p and CXL region creation under TCG on a loaded host. */
 const DEFAULT_BOOT_TIMEOUT_MS = 240_000;
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -93,7 +95,8 @@ function agentScript(o: {
     'ip link set lo up',
     'ip link set eth0 up',
     `ip addr add 10.0.2.15/24 dev eth0`,
-    'echo "rafabric-guest: network up uptime=$(cut -d" " -f1 /proc/uptime)"',
+    // epoch ms too: the agent's JSON log lines carry the same clock (where a boot's time goes).
+    'echo "rafabric-guest: network up uptime=$(cut -d" " -f1 /proc/uptime) epoch=$(date +%s)"',
     ...(o.sidecar ? [`( ${o.sidecar} ) &`] : []),
     `exec ${process.execPath} ${cli} agent --qemu-guest ${o.backend} --server ${o.vm} --adapters ${o.adapters} ` +
       `--listen 0.0.0.0:${GUEST_AGENT_PORT} --certs ${o.certsDir}`,
@@ -107,7 +110,9 @@ async function waitForAgent(vm: QemuVm, client: RemoteAgentClient, timeoutMs: nu
   const deadline = vm.startedAtMs + timeoutMs;
   for (;;) {
     try {
+      // Ready = serving: Hello, then one inventory (the guest's first call is slow under TCG).
       await client.handshake();
+      await client.call('inventory', {}, 60_000);
       return Date.now() - vm.startedAtMs;
     } catch (err) {
       if (!vm.running || Date.now() > deadline)
@@ -205,6 +210,10 @@ export async function startQemuPool(o: QemuPoolOptions): Promise<QemuPool> {
           address: `127.0.0.1:${ports.get(v.name)}`,
           tls: grmTls,
           grm: GRM_CERT_NAME,
+          // A TCG guest on a loaded host can take seconds to answer a ping: a 5 s keepalive timeout
+          // dropped healthy agents (measured), so the GRM waits longer before it calls one gone.
+          keepaliveMs: KEEPALIVE_MS,
+          keepaliveTimeoutMs: KEEPALIVE_TIMEOUT_MS,
         }),
       );
 
