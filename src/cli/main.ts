@@ -1,8 +1,6 @@
 // The `rafabric` command. Each subcommand family lives in src/cli/commands/<name>.ts and exports
-// register(program); this file only wires them and turns errors into one clear line and an exit code.
-import { Command, CommanderError } from 'commander';
-import { DriverCode } from '../common/codes.js';
-import { RaError } from '../common/errors.js';
+// register(program); this file only wires them (run.ts turns errors into one clear line and an exit code).
+import { Command } from 'commander';
 import { registerAdapterCommands } from './commands/adapter.js';
 import { registerAgentCommand } from './commands/agent.js';
 import { registerBitstreamCommands } from './commands/bitstream.js';
@@ -11,7 +9,7 @@ import { registerClientCommands } from './commands/client.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerModelCommand } from './commands/model.js';
 import { registerServeCommand } from './commands/serve.js';
-import { exitCodes, printError } from './output.js';
+import { runProgram } from './run.js';
 
 export function buildProgram(): Command {
   const program = new Command('rafabric')
@@ -31,20 +29,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram().exitOverride();
-  try {
-    await program.parseAsync(argv);
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode === 0 ? 0 : exitCodes.usage;
-      return;
-    }
-    printError(err);
-    process.exitCode =
-      err instanceof RaError && err.code === DriverCode.INVALID_ARGUMENT
-        ? exitCodes.usage
-        : exitCodes.failure;
-  }
+  await runProgram(buildProgram(), argv);
 }
 
 await main(process.argv);

@@ -1,0 +1,22 @@
+// Parses argv with a built program and turns errors into one clear line and an exit code (shared by
+// the full CLI, main.ts, and the agent-only entry, agent-main.ts).
+import { type Command, CommanderError } from 'commander';
+import { DriverCode } from '../common/codes.js';
+import { RaError } from '../common/errors.js';
+import { exitCodes, printError } from './output.js';
+
+export async function runProgram(program: Command, argv: string[]): Promise<void> {
+  try {
+    await program.exitOverride().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : exitCodes.usage;
+      return;
+    }
+    printError(err);
+    process.exitCode =
+      err instanceof RaError && err.code === DriverCode.INVALID_ARGUMENT
+        ? exitCodes.usage
+        : exitCodes.failure;
+  }
+}
