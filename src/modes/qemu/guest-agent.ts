@@ -47,13 +47,14 @@ export interface GuestAgent {
 /** Finds, pairs and opens the guest's adapters, then serves them. */
 export async function startGuestAgent(o: GuestAgentOptions): Promise<GuestAgent> {
   const say = o.progress ?? (() => undefined);
-  loadModules(CXL_MODULES);
+  // The count first: on a machine that is not a rafabric guest this refuses before loading modules.
   const bdfs = findIvshmemDevices();
   if (bdfs.length !== o.adapters)
     throw new RaError(
       DriverCode.INVALID_ARGUMENT,
-      `--adapters ${o.adapters}, but this guest has ${bdfs.length} ivshmem device(s)${bdfs.length ? ` (${bdfs.join(', ')})` : ''}: check the VM's topology`,
+      `--adapters ${o.adapters}, but this machine has ${bdfs.length} ivshmem device(s)${bdfs.length ? ` (${bdfs.join(', ')})` : ''}: run it in a QEMU guest of the topology (serve --qemu)`,
     );
+  loadModules(CXL_MODULES);
   const uris = bdfs.map((bdf) => `${o.backend}://${bdf}`);
   // Pairing and regions first, each adapter opened briefly to read its serial and memory size.
   const regions: CxlRegion[] = [];
