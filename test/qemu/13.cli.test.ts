@@ -59,7 +59,8 @@ describe('agent --qemu-guest', () => {
 });
 
 describe('serve --qemu', () => {
-  const serve = (...args: string[]) => run('serve', '--tokens', 'alice=s3cr3t-token-0123456789abcdef', '--port', '0', ...args);
+  const serve = (...args: string[]) =>
+    run('serve', '--tokens', 'alice=s3cr3t-token-0123456789abcdef', '--port', '0', ...args);
 
   it('refuses a topology file that does not exist, is not JSON, or is invalid', () => {
     expect(serve('--qemu', path.join(dir, 'none.json')).stderr).toMatch(/--qemu: cannot read .*none\.json/);

@@ -104,10 +104,14 @@ describe('QEMU: two VMs are two servers of one pool', () => {
       throw err;
     }
     for (const vm of ['vm-a', 'vm-b']) host.set(vm, Adapter.open(pool.models.get(vm)!.uri(0)));
+    // The instance runners start beside the agents (niced): wait until they have loaded.
+    await until("the guests' instance runners", 600_000, () =>
+      existsSync(path.join(requests('vm-b'), 'ready')) ? true : undefined,
+    );
     console.log(
       `QEMU cluster: boot to agent ready ${JSON.stringify(Object.fromEntries(pool.bootToAgentMs))} ms`,
     );
-  }, 700_000);
+  }, 1_200_000);
 
   afterAll(async () => {
     for (const a of host.values()) a.close();
@@ -135,7 +139,7 @@ describe('QEMU: two VMs are two servers of one pool', () => {
     // renamed into place: the runner never reads half a request
     renameSync(path.join(requests(vm), `${name}.json.tmp`), path.join(requests(vm), `${name}.json`));
     const done = path.join(requests(vm), `${name}.done.json`);
-    await until(`${vm}'s instance to answer ${name}`, 180_000, () => (existsSync(done) ? true : undefined));
+    await until(`${vm}'s instance to answer ${name}`, 120_000, () => (existsSync(done) ? true : undefined));
     return JSON.parse(readFileSync(done, 'utf8')) as { ok: boolean; error?: string; dax?: string };
   }
 

@@ -38,6 +38,8 @@ function serve(req) {
   }
 }
 
+// Imports done: the host waits for this before it sends requests (under TCG they can take minutes).
+writeFileSync(path.join(dir, 'ready'), `${Date.now()}\n`);
 for (;;) {
   for (const f of existsSync(dir) ? readdirSync(dir) : []) {
     if (!/^[a-z0-9-]+\.json$/.test(f) || f.endsWith('.done.json')) continue;
