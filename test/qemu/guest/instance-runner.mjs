@@ -52,7 +52,10 @@ for (;;) {
       answer = { ok: false, error: err.message };
     }
     renameSync(file, `${file}.taken`);
-    writeFileSync(path.join(dir, f.replace(/\.json$/, '.done.json')), JSON.stringify(answer));
+    // written whole, then renamed: the host never reads half an answer
+    const answerFile = path.join(dir, f.replace(/\.json$/, '.done.json'));
+    writeFileSync(`${answerFile}.tmp`, JSON.stringify(answer));
+    renameSync(`${answerFile}.tmp`, answerFile);
     console.log(`instance-runner: ${f} ${answer.ok ? 'done' : `failed: ${answer.error}`}`);
   }
   await new Promise((r) => setTimeout(r, 100));
