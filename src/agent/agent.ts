@@ -130,6 +130,12 @@ export class Agent {
     return [...this.owned.keys()];
   }
 
+  /** An open adapter and its DMA queue, for handlers a mode adds beside these (src/modes/qemu). */
+  opened(id: string): { adapter: Adapter; dma: DmaController } | undefined {
+    const o = this.owned.get(id);
+    return o ? { adapter: o.adapter, dma: o.dma } : undefined;
+  }
+
   private get(params: Record<string, unknown>): Owned {
     const id = params.adapter;
     const o = typeof id === 'string' ? this.owned.get(id) : undefined;

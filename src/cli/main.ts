@@ -1,8 +1,6 @@
 // The `rafabric` command. Each subcommand family lives in src/cli/commands/<name>.ts and exports
-// register(program); this file only wires them and turns errors into one clear line and an exit code.
-import { Command, CommanderError } from 'commander';
-import { CliCode, DriverCode } from '../common/codes.js';
-import { RaError } from '../common/errors.js';
+// register(program); this file only wires them (run.ts turns errors into one clear line and an exit code).
+import { Command } from 'commander';
 import { registerAdapterCommands } from './commands/adapter.js';
 import { registerAgentCommand } from './commands/agent.js';
 import { registerBitstreamCommands } from './commands/bitstream.js';
@@ -13,7 +11,7 @@ import { registerDemoCommand } from './commands/demo.js';
 import { registerModelCommand } from './commands/model.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerTopCommand } from './commands/top.js';
-import { exitCodes, printError } from './output.js';
+import { runProgram } from './run.js';
 
 export function buildProgram(): Command {
   const program = new Command('rafabric')
@@ -34,25 +32,8 @@ export function buildProgram(): Command {
   return program;
 }
 
-/**
- * Refusals of what the user typed: the command line's own, and the driver's refusal of an argument
- * before it touched a register (the bitstream and key tools and the certificate lookup raise it too).
- */
-const usageCodes: ReadonlySet<string> = new Set([CliCode.USAGE, DriverCode.INVALID_ARGUMENT]);
-
 export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram().exitOverride();
-  try {
-    await program.parseAsync(argv);
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode === 0 ? 0 : exitCodes.usage;
-      return;
-    }
-    printError(err);
-    process.exitCode =
-      err instanceof RaError && usageCodes.has(err.code) ? exitCodes.usage : exitCodes.failure;
-  }
+  await runProgram(buildProgram(), argv);
 }
 
 await main(process.argv);

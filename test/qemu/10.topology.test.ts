@@ -150,7 +150,7 @@ describe('command line of one VM', () => {
       'local,id=share,path=/w,security_model=none,multidevs=remap',
     ]);
     expect(kernelCommandLine(plan())).toBe(
-      'console=ttyS0 panic=-1 quiet loglevel=4 mitigations=off tsc=reliable rafabric.modules=/c/kernel/lib/modules rafabric.share=/w rafabric.script=/w/vm-a.sh',
+      'console=ttyS0 panic=-1 quiet loglevel=4 mitigations=off tsc=reliable no_timer_check rafabric.modules=/c/kernel/lib/modules rafabric.share=/w rafabric.script=/w/vm-a.sh',
     );
   });
 

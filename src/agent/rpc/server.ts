@@ -47,7 +47,10 @@ export interface AgentServer {
 }
 
 /** Starts serving `agent` on host:port (0: any free port) and resolves when listening. */
-export async function serveAgentRpc(agent: Agent, o: AgentServerOptions): Promise<AgentServer> {
+export async function serveAgentRpc(
+  agent: Pick<Agent, 'server' | 'adapterIds' | 'handlers' | 'inventory'>,
+  o: AgentServerOptions,
+): Promise<AgentServer> {
   const version = o.protocolVersion ?? PROTOCOL_VERSION;
   const instance = randomUUID();
   const handlers = agent.handlers();

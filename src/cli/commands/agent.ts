@@ -3,7 +3,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Command } from 'commander';
-import { MEMBER_NAME, readTls } from '../../agent/rpc/tls.js';
+import { MEMBER_NAME, readTls, type TlsFiles } from '../../agent/rpc/tls.js';
 import { DriverCode } from '../../common/codes.js';
 import { RaError } from '../../common/errors.js';
 import { log } from '../../common/log.js';
@@ -68,6 +68,10 @@ export function registerAgentCommand(program: Command): void {
     .requiredOption('--certs <dir>', 'folder made by `rafabric certs`: ca.crt, NAME.crt, NAME.key')
     .option('--memory <bytes>', 'on-card memory per adapter (e.g. 8G)', '8G')
     .option(
+      '--qemu-guest <backend>',
+      "inside a QEMU guest (qemu/README.md): open the guest's RAs through pci or vfio, no device model",
+    )
+    .option(
       '--dir <dir>',
       'keep the device model here: it outlives the agent and a restarted agent takes it over',
     )
@@ -105,6 +109,10 @@ export function registerAgentCommand(program: Command): void {
         process.on('SIGTERM', () => resolve('SIGTERM'));
         process.on('SIGINT', () => resolve('SIGINT'));
       });
+      if (o.qemuGuest !== undefined) {
+        await runGuestAgent({ server, adapters, host, port, tls, backend: o.qemuGuest }, stopSignal);
+        return;
+      }
       // Loaded here: gRPC is not worth its start-up time to every other command.
       const { startAgentHost } = await import('../../agent/host.js');
       const host_ = await startAgentHost({
@@ -136,4 +144,24 @@ export function registerAgentCommand(program: Command): void {
       log.info({ signal, keepsModel: o.dir !== undefined }, 'agent stopping');
       await host_.stop();
     });
+}
+
+/** `agent --qemu-guest`: the agent of a QEMU guest's adapters (src/modes/qemu/guest-agent.ts). */
+async function runGuestAgent(
+  o: { server: string; adapters: number; host: string; port: number; tls: TlsFiles; backend: string },
+  stopSignal: Promise<string>,
+): Promise<void> {
+  if (o.backend !== 'pci' && o.backend !== 'vfio')
+    throw new RaError(DriverCode.INVALID_ARGUMENT, `--qemu-guest: '${o.backend}' is not pci or vfio`);
+  const { startGuestAgent } = await import('../../modes/qemu/guest-agent.js');
+  const guest = await startGuestAgent({
+    ...o,
+    backend: o.backend,
+    onCallError: (method, err) => log.warn({ method, code: err.code, err: err.message }, 'call refused'),
+    progress: (line) => log.info(line),
+  });
+  process.stdout.write(`agent ${o.server} listening on ${o.host}:${guest.rpc.port}\n`);
+  const signal = await stopSignal;
+  log.info({ signal }, 'agent stopping');
+  await guest.stop();
 }

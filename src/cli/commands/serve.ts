@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { createApiServer, parseTokens } from '../../api/index.js';
 import { openServerCatalog } from '../../bitstream/shipped.js';
-import { DriverCode } from '../../common/codes.js';
+import { CliCode, DriverCode } from '../../common/codes.js';
 import { RaError } from '../../common/errors.js';
 import { log } from '../../common/log.js';
 import type { Grm } from '../../grm/grm.js';
@@ -101,6 +101,10 @@ export function registerServeCommand(program: Command): void {
       'open a damaged allocation store anyway, dropping the records that cannot be trusted (see docs/grm.md)',
     )
     .option(
+      '--qemu <topology>',
+      'QEMU mode: boot the VMs of this topology file as the servers (qemu/README.md)',
+    )
+    .option(
       '--stop-model',
       'with --state: stop the emulated adapters on exit too (their slices and memory are lost)',
     )
@@ -123,6 +127,31 @@ export function registerServeCommand(program: Command): void {
         const tokens = parseTokens(String(o.tokens ?? process.env.RAFABRIC_TOKENS ?? ''));
         if (tokens.size === 0)
           throw new Error('no tenant tokens: pass --tokens alice=TOKEN or set RAFABRIC_TOKENS');
+        // ---- QEMU mode (src/modes/qemu/serve.ts): the servers are the topology's VMs, not a local model ----
+        if (typeof o.qemu === 'string') {
+          for (const f of ['state', 'etcd', 'repair', 'stopModel', 'agents', 'certs'] as const)
+            if (o[f] !== undefined)
+              throw new RaError(
+                CliCode.USAGE,
+                `--qemu cannot be used with --${f === 'stopModel' ? 'stop-model' : f}`,
+              );
+          const { serveQemu } = await import('../../modes/qemu/serve.js');
+          const c = catalogOptions({
+            trust: o.trust,
+            trustDevKey: o.trustDevKey === true,
+            ...(typeof o.bitstreams === 'string' ? { bitstreams: o.bitstreams } : {}),
+            ...(typeof o.operators === 'string' ? { operators: o.operators } : {}),
+          });
+          return serveQemu({
+            topologyPath: o.qemu,
+            tokens,
+            port: parseInteger('--port', String(o.port), 0, 65535),
+            host: String(o.host),
+            log,
+            ...c,
+          });
+        }
+        // ---- end of QEMU mode ----
         const adapters = parseInteger('--emulate', String(o.emulate), 1, 64);
         const port = parseInteger('--port', String(o.port), 0, 65535);
         const memoryBytes = parseSize('--memory', String(o.memory));

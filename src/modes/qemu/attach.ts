@@ -24,9 +24,12 @@ export function modelFiles(modelDir: string, index: number): ModelFiles {
   };
 }
 
-/** Reads adapter `a`'s identity from the model's register file and describes it for QEMU. */
-export function attachAdapter(modelDir: string, a: PlacedAdapter): AdapterAttachment {
-  const files = modelFiles(modelDir, a.index);
+/**
+ * Reads adapter `a`'s identity from the model's register file and describes it for QEMU. The model
+ * serves it as ra<modelIndex> (one model for the topology: `a.index`; one model per VM: `a.local`).
+ */
+export function attachAdapter(modelDir: string, a: PlacedAdapter, modelIndex = a.index): AdapterAttachment {
+  const files = modelFiles(modelDir, modelIndex);
   const head = Buffer.alloc(IDENTITY_BYTES);
   const fd = openSync(files.barPath, 'r');
   try {

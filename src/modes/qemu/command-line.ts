@@ -54,7 +54,16 @@ export interface VmLaunchPlan {
   /** Host path of a shell script the guest runs before powering off; none: interactive shell. */
   script?: string;
   extraKernelArgs?: string[];
+  /**
+   * The guest agent's channel to the GRM: user-mode networking (no host interface, `restrict=on`: the
+   * guest reaches nothing outside) with one forward, 127.0.0.1:hostPort on the host -> guestPort in
+   * the guest (10.0.2.15). The GRM dials the agent there (qemu/README.md: why TCP).
+   */
+  agentForward?: { hostPort: number; guestPort: number };
 }
+
+/** The guest's address on QEMU's user-mode network (its built-in DHCP would hand out the same). */
+export const GUEST_IP = '10.0.2.15';
 
 /** PCI address of adapter `local`'s ivshmem device inside its guest. */
 export function guestPciAddress(local: number): string {
@@ -65,7 +74,17 @@ const mib = (bytes: number): string => `${Math.ceil(bytes / MiB)}M`;
 
 /** The guest kernel command line. */
 export function kernelCommandLine(plan: VmLaunchPlan): string {
-  const args = ['console=ttyS0', 'panic=-1', 'quiet', 'loglevel=4', 'mitigations=off', 'tsc=reliable'];
+  // no_timer_check: under TCG on a loaded host the boot-time check of the IO-APIC timer can miss its
+  // window, and with interrupt remapping (intel-iommu) the kernel then panics instead of carrying on.
+  const args = [
+    'console=ttyS0',
+    'panic=-1',
+    'quiet',
+    'loglevel=4',
+    'mitigations=off',
+    'tsc=reliable',
+    'no_timer_check',
+  ];
   args.push(`rafabric.modules=${plan.guest.modulesDir}`);
   if (plan.sharedDir) args.push(`rafabric.share=${plan.sharedDir}`);
   if (plan.script) args.push(`rafabric.script=${plan.script}`);
@@ -109,6 +128,14 @@ export function qemuArgs(plan: VmLaunchPlan): string[] {
     args.push(
       '-fsdev', `local,id=share,path=${plan.sharedDir},security_model=none,multidevs=remap`,
       '-device', 'virtio-9p-pci,fsdev=share,mount_tag=share,bus=pcie.0',
+    );
+  }
+  if (plan.agentForward) {
+    const { hostPort, guestPort } = plan.agentForward;
+    // biome-ignore format: option/value pairs
+    args.push(
+      '-netdev', `user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:${hostPort}-${GUEST_IP}:${guestPort}`,
+      '-device', 'virtio-net-pci,netdev=net0,bus=pcie.0',
     );
   }
   for (const a of plan.adapters) args.push(...adapterArgs(a));

@@ -213,3 +213,26 @@ export function bindVfio(bdf: string): void {
   if (!existsSync(driverLink) || path.basename(realpathSync(driverLink)) !== 'vfio-pci')
     throw new Error(`${bdf} did not bind to vfio-pci`);
 }
+
+/**
+ * The /dev/dax device of the adapter whose REG_SERIAL is `serial`, once its agent made the region: what
+ * an instance in the guest maps to reach its memory grant (byte X of the adapter's memory is byte
+ * `dpaOffsetBytes + X` of the device).
+ */
+export function daxOfSerial(serial: bigint, timeoutMs = 10_000): { dax: string; dpaOffsetBytes: number } {
+  const memdev = cxlMemdevBySerial(serial, timeoutMs);
+  const endpoint = waitFor(`the CXL endpoint port of ${memdev}`, timeoutMs, () => endpointOf(memdev));
+  const ed = path.join(CXL_DEVICES, endpoint);
+  const decoder = readdirSync(ed).find((n) => /^decoder\d+\.0$/.test(n));
+  const region = decoder ? read(path.join(CXL_DEVICES, decoder, 'region')) : '';
+  if (!decoder || !region)
+    throw new Error(`${memdev} has no CXL region: is the agent of this guest running (it creates them)?`);
+  const dax = waitFor(`the DAX device of ${region} in devdax mode`, timeoutMs, () =>
+    existsSync(DAX_DEVICES)
+      ? readdirSync(DAX_DEVICES).find(
+          (d) => realpathSync(path.join(DAX_DEVICES, d)).includes(`/${region}/`) && existsSync(`/dev/${d}`),
+        )
+      : undefined,
+  );
+  return { dax, dpaOffsetBytes: Number(read(path.join(CXL_DEVICES, decoder, 'dpa_resource'))) };
+}
