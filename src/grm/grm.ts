@@ -4,6 +4,7 @@
 // by deltas), per-adapter command queues and per-allocation locks. No lock is held across I/O by an
 // allocation; reconciliation and reallocation run beside it through the narrow Maintenance interface.
 import type { Logger } from 'pino';
+import { RaError } from '../common/errors.js';
 import type { Intent, StoredAllocation, StoreHealth } from '../store/store.js';
 import { AdapterCommands } from './adapter-commands.js';
 import { allocate } from './allocate.js';
@@ -16,10 +17,14 @@ import { type Maintenance, maintenanceOf } from './maintenance.js';
 import { Mutex } from './mutex.js';
 import { toAdapterViews } from './pool.js';
 import { releaseAllocation } from './release.js';
+import { applyReplicaChange, type ReplicaChange } from './replica-sync.js';
 import { migrate, resize } from './resize.js';
-import type { AdapterView, Allocation, GrmApi } from './types.js';
+import { type AdapterView, type Allocation, type GrmApi, GrmCode } from './types.js';
 
 export type { GrmOptions } from './context.js';
+
+/** Attempts of one allocation by a replica whose plan another replica's slices refused (OVERLAP). */
+const REPLICA_ALLOCATE_ATTEMPTS = 3;
 
 export class Grm implements GrmApi {
   private readonly ctx: GrmContext;
@@ -28,6 +33,8 @@ export class Grm implements GrmApi {
   readonly log: Logger;
   /** What reconcile.ts and reallocator.ts may do. */
   readonly maintenance: Maintenance;
+  /** Intents of allocations this process does not configure (found at start, or other replicas'). */
+  private readonly intents: Map<string, Intent>;
 
   constructor(o: GrmOptions) {
     this.log = o.log;
@@ -52,7 +59,8 @@ export class Grm implements GrmApi {
       this.ctx.allocations.set(id, a);
       pool.own(a.ownerKey, id);
     }
-    this.maintenance = maintenanceOf(this.ctx, new Map<string, Intent>(intents));
+    this.intents = new Map<string, Intent>(intents);
+    this.maintenance = maintenanceOf(this.ctx, this.intents);
   }
 
   /** The committed allocations (read-only). */
@@ -87,7 +95,22 @@ export class Grm implements GrmApi {
   }
 
   async allocate(tenant: string, body: unknown): Promise<Allocation> {
-    return publicView(await allocate(this.ctx, tenant, body));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return publicView(await allocate(this.ctx, tenant, body));
+      } catch (err) {
+        // A replica's plan can lose to slices another replica programmed since this index last read them
+        // (the adapter refused: rolled back, nothing kept). Read the slice tables again and plan again.
+        const conflict = err instanceof RaError && err.code === GrmCode.CONFLICT;
+        if (!this.ctx.options.replica || !conflict || attempt >= REPLICA_ALLOCATE_ATTEMPTS) throw err;
+        await this.maintenance.reindex();
+      }
+    }
+  }
+
+  /** Another replica's change to the store (replica-sync.ts). */
+  applyReplicaChange(change: ReplicaChange): void {
+    applyReplicaChange(this.ctx, this.intents, change);
   }
 
   async release(tenant: string, id: string): Promise<void> {

@@ -216,7 +216,11 @@ export class EtcdStore implements AllocationStore {
     if (this.closed) return;
     for (const event of response.events) {
       try {
-        this.applyKv(event.kv, event.type === 'Delete', revisionNumber(event.kv.mod_revision, 'a watch event'));
+        this.applyKv(
+          event.kv,
+          event.type === 'Delete',
+          revisionNumber(event.kv.mod_revision, 'a watch event'),
+        );
       } catch (err) {
         // A value that cannot be trusted is not taken (open() would refuse it); said in the diagnostics.
         const warning = `watch: ${(err as Error).message}`;
@@ -500,6 +504,8 @@ export class EtcdStore implements AllocationStore {
     for (const kv of kvs) {
       const key = kv.key.toString('utf8');
       if (!this.parseKey(key)) {
+        // The replicas' election and the agents' registrations share the prefix (etcd-leader.ts, etcd-agents.ts).
+        if (/^(election|agents)\//.test(key.slice(this.prefix.length))) continue;
         const warning = `ignored etcd key ${key}: not an allocation or an intent of this store`;
         if (!this.diagnostics.warnings.includes(warning)) this.diagnostics.warnings.push(warning);
         continue;

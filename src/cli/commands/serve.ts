@@ -7,8 +7,12 @@ import { createApiServer, parseTokens } from '../../api/index.js';
 import { openServerCatalog } from '../../bitstream/shipped.js';
 import { log } from '../../common/log.js';
 import { type Embedded, startEmbedded } from '../../modes/embedded.js';
+import { startReplica } from '../../modes/replica.js';
 import { exitCodes, printError } from '../output.js';
 import { parseInteger, parseSize } from '../parse.js';
+
+/** What serve needs of a started pool: embedded mode's, or a replica's. */
+type ServedPool = Pick<Embedded, 'grm' | 'reconciled' | 'stop'>;
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -67,6 +71,18 @@ export function registerServeCommand(program: Command): void {
       '--etcd <urls>',
       'keep allocations in etcd (http://HOST:PORT[,...], members of one cluster) instead of the journal',
     )
+    // --- GRM replicas on etcd (docs/cluster.md, "GRM replicas") ---
+    .option(
+      '--agents-from-etcd',
+      'with --etcd: use the agents registered in etcd (`rafabric agent --etcd`) instead of an embedded model',
+    )
+    .option('--certs <dir>', 'folder made by `rafabric certs`: ca.crt, grm.crt, grm.key (for remote agents)')
+    .option(
+      '--leader-ttl <seconds>',
+      'with --etcd: lease TTL of the leader election (a dead leader is replaced within it)',
+      '5',
+    )
+    // --- end of the replica options ---
     .option(
       '--repair',
       'open a damaged allocation store anyway, dropping the records that cannot be trusted (see docs/grm.md)',
@@ -88,25 +104,31 @@ export function registerServeCommand(program: Command): void {
       if (etcdEndpoints && o.repair === true) {
         throw new Error('--repair applies to the journal store only: it cannot be used with --etcd');
       }
-      let pool: Embedded;
+      let pool: ServedPool;
       let address: string;
       let api: ReturnType<typeof createApiServer>;
       try {
-        pool = await startEmbedded({
-          adapters,
-          memoryBytes,
-          ...(stateDir ? { stateDir } : {}),
-          repairStore: o.repair === true,
-          ...(etcdEndpoints ? { etcdEndpoints } : {}),
-          log,
-          ...catalogOptions({
-            ...(typeof o.bitstreams === 'string' ? { bitstreams: o.bitstreams } : {}),
-            ...(stateDir ? { state: stateDir } : {}),
-            trust: o.trust,
-            trustDevKey: o.trustDevKey === true,
-            ...(typeof o.operators === 'string' ? { operators: o.operators } : {}),
-          }),
-        });
+        // GRM replicas on etcd (src/modes/replica.ts); otherwise embedded mode.
+        const replica = etcdEndpoints
+          ? await startReplicaPool(etcdEndpoints, adapters, memoryBytes, stateDir, o)
+          : undefined;
+        pool =
+          replica ??
+          (await startEmbedded({
+            adapters,
+            memoryBytes,
+            ...(stateDir ? { stateDir } : {}),
+            repairStore: o.repair === true,
+            ...(etcdEndpoints ? { etcdEndpoints } : {}),
+            log,
+            ...catalogOptions({
+              ...(typeof o.bitstreams === 'string' ? { bitstreams: o.bitstreams } : {}),
+              ...(stateDir ? { state: stateDir } : {}),
+              trust: o.trust,
+              trustDevKey: o.trustDevKey === true,
+              ...(typeof o.operators === 'string' ? { operators: o.operators } : {}),
+            }),
+          }));
         api = createApiServer(pool.grm, { tokens, logger: log.child({ component: 'api' }) });
         address = await api.listen({ port, host: String(o.host) });
       } catch (err) {
@@ -130,4 +152,32 @@ export function registerServeCommand(program: Command): void {
       await api.close();
       await pool.stop({ keepModel });
     });
+}
+
+// --- GRM replicas on etcd: `serve --etcd` starts one replica (src/modes/replica.ts) ---
+async function startReplicaPool(
+  etcdEndpoints: string[],
+  adapters: number,
+  memoryBytes: number,
+  stateDir: string | undefined,
+  o: Record<string, string | boolean | undefined> & { trust: string[] },
+): Promise<ServedPool> {
+  const replica = await startReplica({
+    etcdEndpoints,
+    agentsFromEtcd: o.agentsFromEtcd === true,
+    ...(typeof o.certs === 'string' ? { certs: o.certs } : {}),
+    adapters,
+    memoryBytes,
+    ...(stateDir ? { stateDir } : {}),
+    leaderTtlSeconds: parseInteger('--leader-ttl', String(o.leaderTtl), 2, 3600),
+    log,
+    ...catalogOptions({
+      ...(typeof o.bitstreams === 'string' ? { bitstreams: o.bitstreams } : {}),
+      ...(stateDir ? { state: stateDir } : {}),
+      trust: o.trust,
+      trustDevKey: o.trustDevKey === true,
+      ...(typeof o.operators === 'string' ? { operators: o.operators } : {}),
+    }),
+  });
+  return replica;
 }
