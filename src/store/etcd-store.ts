@@ -461,7 +461,8 @@ export class EtcdStore implements AllocationStore {
   private applyOwn(operation: Operation, revision: number): void {
     const { id } = operation.data;
     const kind: Kind = operation.op === 'intent' || operation.op === 'abort' ? 'intents' : 'allocations';
-    if (revision <= this.heldRevision(kind, id)) return;
+    // The watch already passed this revision: it applied this very write (and maybe newer ones).
+    if (revision <= this.seenRevision || revision <= this.heldRevision(kind, id)) return;
     applyOperation(this.state, operation);
     this.revisions.apply(operation, revision);
     const allocationKey = this.key('allocations', id);

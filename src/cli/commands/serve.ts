@@ -82,6 +82,11 @@ export function registerServeCommand(program: Command): void {
       'with --etcd: lease TTL of the leader election (a dead leader is replaced within it)',
       '5',
     )
+    .option(
+      '--stale-intent-ms <ms>',
+      "with --etcd: another replica's allocation still configuring after this long is rolled back by the leader",
+      '10000',
+    )
     // --- end of the replica options ---
     .option(
       '--repair',
@@ -170,6 +175,7 @@ async function startReplicaPool(
     memoryBytes,
     ...(stateDir ? { stateDir } : {}),
     leaderTtlSeconds: parseInteger('--leader-ttl', String(o.leaderTtl), 2, 3600),
+    intentInFlightMs: parseInteger('--stale-intent-ms', String(o.staleIntentMs), 100, 3_600_000),
     log,
     ...catalogOptions({
       ...(typeof o.bitstreams === 'string' ? { bitstreams: o.bitstreams } : {}),
