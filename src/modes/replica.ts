@@ -122,13 +122,22 @@ export async function startReplica(o: ReplicaModeOptions): Promise<Replica> {
     () => grm.maintenance.reindex(),
     (err) => log.warn({ err: err.message }, 'slice tables not re-read'),
   );
+  // The watch carries the other replicas' changes within a round trip; a read of the store every period
+  // bounds how stale the view can be even when a watch broke silently (etcd restarted, a member lost).
+  const catchUp = coalesced(
+    () => store.refresh(),
+    (err) => log.debug({ err: err.message }, 'store not re-read (etcd out of reach?)'),
+  );
   store.onChange((change) => {
     grm.applyReplicaChange(change);
     if (change.kind === 'allocation') reindexSoon();
   });
   await store.watch();
   // Every replica re-reads the slice tables now and then (the leader's reconciliation does it too).
-  const reindexTimer = setInterval(reindexSoon, everyMs);
+  const reindexTimer = setInterval(() => {
+    catchUp();
+    reindexSoon();
+  }, everyMs);
   reindexTimer.unref();
 
   let stopLoops: (() => void) | undefined;

@@ -191,6 +191,10 @@ export class EtcdStore implements AllocationStore {
     }
     this.watcher = watcher;
     watcher.on('data', (response: IWatchResponse) => this.applyWatch(response));
+    // After a broken connection the watcher resumes from its last revision; a read closes any gap anyway.
+    watcher.on('connected', () => {
+      if (this.watcher === watcher) void this.readAll().catch(() => undefined);
+    });
     watcher.on('error', () => {
       // A compacted start revision or a cancelled watch: read everything, then follow again.
       void this.rewatch();
@@ -200,7 +204,8 @@ export class EtcdStore implements AllocationStore {
   private async rewatch(): Promise<void> {
     const old = this.watcher;
     this.watcher = undefined;
-    await old?.cancel().catch(() => undefined);
+    // Not awaited: cancelling needs etcd, which may be the reason the watch broke.
+    void old?.cancel().catch(() => undefined);
     for (let delayMs = 100; !this.closed; delayMs = Math.min(delayMs * 2, 2000)) {
       try {
         await this.readAll();
