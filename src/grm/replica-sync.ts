@@ -41,6 +41,8 @@ export function applyReplicaChange(
   change: ReplicaChange,
 ): void {
   if (change.kind === 'intent') {
+    // This replica's own intent, heard before its transaction answered: it is configuring it itself.
+    if (ctx.configuring.has(change.id)) return;
     if (change.value) {
       intents.set(change.id, change.value);
       ctx.pool.own(change.value.ownerKey, change.id);

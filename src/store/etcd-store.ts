@@ -22,7 +22,8 @@
 // round trip, and onChange() listeners (src/grm/replica-sync.ts) hear each one. Every record is applied
 // by revision: an event, a re-read or a lost compare older than what this replica already holds for a key
 // is skipped (removals leave a tombstone revision until the watch has passed it), so the view only moves
-// forward and a replica's own writes are not heard twice.
+// forward; an own write is applied once (it may be heard when the watch delivers it before the
+// transaction's answer: applying it again changes nothing).
 import {
   type DeleteBuilder,
   Etcd3,
