@@ -29,6 +29,7 @@ export const areas = [
   },
   { area: 'grm', names: ['grm.e2e_pairs_per_s', 'grm.e2e_p99_ms', 'grm.migration_interference'] },
   { area: 'fabric', names: ['dma.fabric_gbps.64MiB'] },
+  { area: 'replicas', names: ['grm.replica_allocs_per_s.1', 'grm.replica_allocs_per_s.2'] },
   {
     area: 'access',
     waitsFor: 'issue 13 (instance access: the direct data path)',

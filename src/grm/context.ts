@@ -12,6 +12,7 @@ import type { BitstreamLimits } from './bitstream-upload.js';
 import type { GrmEventLog } from './events.js';
 import type { KeyedLock } from './keyed-lock.js';
 import type { LivePool } from './live-pool.js';
+import type { ReplicaOptions } from './replica-sync.js';
 import {
   type AllocatedResource,
   type Allocation,
@@ -28,6 +29,8 @@ export interface GrmOptions {
   /** Tenants that may publish bitstreams to everyone; what they register is published at once. */
   operators?: ReadonlySet<string>;
   bitstreamLimits?: BitstreamLimits;
+  /** One of several GRM replicas sharing an etcd store (replica-sync.ts); absent: the only writer. */
+  replica?: ReplicaOptions;
 }
 
 export interface GrmContext {

@@ -4,6 +4,7 @@
 // by deltas), per-adapter command queues and per-allocation locks. No lock is held across I/O by an
 // allocation; reconciliation and reallocation run beside it through the narrow Maintenance interface.
 import type { Logger } from 'pino';
+import { RaError } from '../common/errors.js';
 import type { Intent, StoredAllocation, StoreHealth } from '../store/store.js';
 import { AdapterCommands } from './adapter-commands.js';
 import { allocate } from './allocate.js';
@@ -20,10 +21,14 @@ import { Mutex } from './mutex.js';
 import { type DashboardSource, type PoolPicture, toPicture } from './picture.js';
 import { toAdapterViews } from './pool.js';
 import { releaseAllocation } from './release.js';
+import { applyReplicaChange, type ReplicaChange } from './replica-sync.js';
 import { migrate, resize } from './resize.js';
-import type { AdapterView, Allocation, GrmApi } from './types.js';
+import { type AdapterView, type Allocation, type GrmApi, GrmCode } from './types.js';
 
 export type { GrmOptions } from './context.js';
+
+/** Attempts of one allocation by a replica whose plan another replica's slices refused (OVERLAP). */
+const REPLICA_ALLOCATE_ATTEMPTS = 3;
 
 export class Grm implements GrmApi, DashboardSource {
   private readonly ctx: GrmContext;
@@ -32,6 +37,8 @@ export class Grm implements GrmApi, DashboardSource {
   readonly log: Logger;
   /** What reconcile.ts and reallocator.ts may do. */
   readonly maintenance: Maintenance;
+  /** Intents of allocations this process does not configure (found at start, or other replicas'). */
+  private readonly intents: Map<string, Intent>;
 
   constructor(o: GrmOptions) {
     this.log = o.log;
@@ -57,7 +64,8 @@ export class Grm implements GrmApi, DashboardSource {
       this.ctx.allocations.set(id, a);
       pool.own(a.ownerKey, id);
     }
-    this.maintenance = maintenanceOf(this.ctx, new Map<string, Intent>(intents));
+    this.intents = new Map<string, Intent>(intents);
+    this.maintenance = maintenanceOf(this.ctx, this.intents);
   }
 
   /** The committed allocations (read-only). */
@@ -124,9 +132,24 @@ export class Grm implements GrmApi, DashboardSource {
   }
 
   async allocate(tenant: string, body: unknown): Promise<Allocation> {
-    const allocated = publicView(await allocate(this.ctx, tenant, body));
-    this.record('allocated', allocated, `${allocated.resources.length} resource(s)`);
-    return allocated;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const allocated = publicView(await allocate(this.ctx, tenant, body));
+        this.record('allocated', allocated, `${allocated.resources.length} resource(s)`);
+        return allocated;
+      } catch (err) {
+        // A replica's plan can lose to slices another replica programmed since this index last read them
+        // (the adapter refused: rolled back, nothing kept). Read the slice tables again and plan again.
+        const conflict = err instanceof RaError && err.code === GrmCode.CONFLICT;
+        if (!this.ctx.options.replica || !conflict || attempt >= REPLICA_ALLOCATE_ATTEMPTS) throw err;
+        await this.maintenance.reindex();
+      }
+    }
+  }
+
+  /** Another replica's change to the store (replica-sync.ts). */
+  applyReplicaChange(change: ReplicaChange): void {
+    applyReplicaChange(this.ctx, this.intents, change);
   }
 
   async release(tenant: string, id: string): Promise<void> {

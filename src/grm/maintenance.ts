@@ -10,6 +10,7 @@ import { adaptersOf, type GrmContext } from './context.js';
 import { AllocationEvents } from './elastic/events.js';
 import { revokeGrants } from './grants.js';
 import { markLost, releaseAllocation } from './release.js';
+import { intentInFlight } from './replica-sync.js';
 import { resize } from './resize.js';
 import type { Placement } from './types.js';
 
@@ -61,11 +62,19 @@ export interface Maintenance {
   readonly log: Logger;
   /** Reads every agent, re-indexes the quiet adapters from their slice tables and classifies their slices. */
   checkRegisters(): Promise<RegisterCheck>;
+  /**
+   * Reads every agent and re-indexes the quiet adapters from their slice tables, judging nothing: how a
+   * replica learns the slices other replicas programmed or released (replica-sync.ts).
+   */
+  reindex(): Promise<void>;
   /** Reads every agent for health and utilization (the index is tainted, not re-indexed). */
   observe(): Promise<Observation>;
   /** Releases a slice on its adapter and frees it in the index. */
   releaseSlice(s: CheckedSlice): Promise<void>;
-  /** Intents found in the store at start that no allocation in flight holds. */
+  /**
+   * Intents found in the store at start (and, for a replica, recorded by other replicas) that no
+   * allocation in flight holds.
+   */
   staleIntents(): Intent[];
   dropIntent(id: string): Promise<void>;
   activeAllocations(): StoredAllocation[];
@@ -90,8 +99,12 @@ export function maintenanceOf(ctx: GrmContext, startupIntents: Map<string, Inten
   const classify = (adapter: string, entry: number, ownerKey: string, label: string): SliceOwner => {
     const held = ctx.pool.adapter(adapter)?.slices.get(entry);
     if (held && (held.heldBy || ctx.scratch.has(held.allocation))) return { kind: 'in-flight' };
-    for (const i of startupIntents.values())
-      if (i.ownerKey === ownerKey) return { kind: 'intent', allocation: i.id };
+    for (const i of startupIntents.values()) {
+      if (i.ownerKey !== ownerKey) continue;
+      // Another replica's allocation configuring: in flight until its intent is stale (replica-sync.ts).
+      if (intentInFlight(ctx.options.replica, i)) return { kind: 'in-flight' };
+      return { kind: 'intent', allocation: i.id };
+    }
     const a = ctx.allocations.get(label);
     if (a) {
       const mine = a.resources.some((r) =>
@@ -110,6 +123,12 @@ export function maintenanceOf(ctx: GrmContext, startupIntents: Map<string, Inten
     async checkRegisters() {
       await ctx.pool.ready();
       const reading = await ctx.pool.read();
+      // A replica: the store view brought up to date after the read (every intent recorded before a slice
+      // in the reading was programmed is then known); a replica that no longer leads judges nothing.
+      if (ctx.options.replica && !(await ctx.options.replica.barrier())) {
+        ctx.pool.apply(reading, true);
+        return { adapters: [], slices: [], missing: [], reconnected: [] };
+      }
       // From here to the return nothing awaits: the classification sees the index as just applied.
       const applied = ctx.pool.apply(reading, true);
       const checked = new Set(applied.checked.map((a) => a.id));
@@ -139,6 +158,11 @@ export function maintenanceOf(ctx: GrmContext, startupIntents: Map<string, Inten
       return { adapters: [...checked], slices, missing, reconnected: applied.reconnected };
     },
 
+    async reindex() {
+      await ctx.pool.ready();
+      ctx.pool.apply(await ctx.pool.read(), true);
+    },
+
     async observe() {
       await ctx.pool.ready();
       const reading = await ctx.pool.read();
@@ -158,10 +182,14 @@ export function maintenanceOf(ctx: GrmContext, startupIntents: Map<string, Inten
       }
     },
 
-    staleIntents: () => [...startupIntents.values()].filter((i) => !ctx.configuring.has(i.id)),
+    staleIntents: () =>
+      [...startupIntents.values()].filter(
+        (i) => !ctx.configuring.has(i.id) && !intentInFlight(ctx.options.replica, i),
+      ),
 
     async dropIntent(id) {
-      await ctx.store.abortIntent(id);
+      // A replica compares the intent's revision as it saw it: one its replica committed meanwhile stays.
+      await ctx.store.abortIntent(id, { expectedRevision: ctx.store.revisionOf(id) });
       startupIntents.delete(id);
     },
 

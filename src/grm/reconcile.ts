@@ -50,14 +50,26 @@ export async function reconcile(grm: { maintenance: Maintenance }): Promise<Diff
   const check = await m.checkRegisters();
   for (const server of check.reconnected)
     m.log.warn({ server }, 'agent answers again: its adapters were compared with the index');
+  // Intents first, slices after: with several replicas, an intent's replica may wake up and commit it; once
+  // the intent is aborted (compare-and-swap) it cannot, so its slices are safe to release. An intent that
+  // could not be aborted (committed meanwhile, etcd out of reach) keeps its slices for the next pass.
+  const dropped = new Set<string>();
+  for (const i of m.staleIntents()) {
+    try {
+      await m.dropIntent(i.id);
+      dropped.add(i.id);
+    } catch (err) {
+      m.log.warn({ allocation: i.id, err: (err as Error).message }, 'reconcile: intent not rolled back yet');
+    }
+  }
   const diffs: Difference[] = [];
   for (const s of check.slices) {
+    if (s.owner.kind === 'intent' && !dropped.has(s.owner.allocation)) continue;
     const diff = differenceOf(s);
     if (!diff) continue;
     await m.releaseSlice(s).catch((e: Error) => (diff.message += ` (release failed: ${e.message})`));
     diffs.push(diff);
   }
-  for (const i of m.staleIntents()) await m.dropIntent(i.id);
 
   for (const { allocation, placements } of check.missing) {
     const marked = await m.withAllocation(allocation.id, async (a) => {

@@ -13,6 +13,7 @@ import { ModelProcess } from '../driver/model-process.js';
 import { Grm } from '../grm/grm.js';
 import { type ReallocationPolicy, startReallocator } from '../grm/reallocator.js';
 import { type Difference, reconcile, startReconciler } from '../grm/reconcile.js';
+import type { ReplicaOptions } from '../grm/replica-sync.js';
 import { EtcdStore } from '../store/etcd-store.js';
 import { JournalStore } from '../store/journal-store.js';
 import type { AllocationStore } from '../store/store.js';
@@ -37,6 +38,15 @@ export interface EmbeddedOptions {
   catalog?: Catalog;
   /** Tenants that may publish bitstreams (GrmOptions.operators). */
   operators?: ReadonlySet<string>;
+  /** A store opened by the caller (src/modes/replica.ts: the etcd store of a replica); closed by stop(). */
+  store?: AllocationStore;
+  /** One of several GRM replicas (GrmOptions.replica). */
+  replica?: ReplicaOptions;
+  /**
+   * Reconcile at start and run the reallocation and reconciliation loops (default true). A replica leaves
+   * them to the elected leader (src/modes/replica.ts).
+   */
+  maintenance?: boolean;
 }
 
 export interface Embedded {
@@ -94,9 +104,11 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
     const catalog = o.catalog ?? openServerCatalog({ dir: path.join(stateDir, 'bitstreams') });
     agent = Agent.open(server, uris, catalog);
     const where = o.etcdEndpoints ? o.etcdEndpoints.join(',') : path.join(stateDir, 'store');
-    store = o.etcdEndpoints
-      ? await EtcdStore.open({ endpoints: o.etcdEndpoints })
-      : JournalStore.open(where, { repair: o.repairStore ?? false });
+    store = o.store
+      ? o.store
+      : o.etcdEndpoints
+        ? await EtcdStore.open({ endpoints: o.etcdEndpoints })
+        : JournalStore.open(where, { repair: o.repairStore ?? false });
     for (const warning of store.load().diagnostics.warnings) o.log.warn({ store: where }, warning);
     const grm = new Grm({
       agents: [new DirectAgentClient(agent.handlers(), server)],
@@ -104,10 +116,16 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
       catalog,
       log: o.log,
       ...(o.operators ? { operators: o.operators } : {}),
+      ...(o.replica ? { replica: o.replica } : {}),
     });
-    const reconciled = await grm.exclusive(() => reconcile(grm));
-    const stopLoop = startReallocator(grm, o.reallocateEveryMs ?? 1000, o.reallocationPolicy);
-    const stopReconciler = startReconciler(grm, o.reconcileEveryMs ?? o.reallocateEveryMs ?? 1000);
+    const maintained = o.maintenance ?? true;
+    const reconciled = maintained ? await grm.exclusive(() => reconcile(grm)) : [];
+    const stopLoop = maintained
+      ? startReallocator(grm, o.reallocateEveryMs ?? 1000, o.reallocationPolicy)
+      : () => {};
+    const stopReconciler = maintained
+      ? startReconciler(grm, o.reconcileEveryMs ?? o.reallocateEveryMs ?? 1000)
+      : () => {};
     const openAgent = agent;
     const openStore = store;
     return {

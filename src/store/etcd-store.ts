@@ -16,13 +16,23 @@
 // itself (a host's circuit is retried after a few seconds), so writes work again once etcd is back.
 //
 // An acknowledged write is in etcd's raft log on a quorum of members (etcd fsyncs before it answers).
+//
+// Replicas (docs/cluster.md, "GRM replicas"): watch() follows etcd's changes under the prefix from the
+// revision the store was read at, so this replica's view takes the other replicas' writes within a watch
+// round trip, and onChange() listeners (src/grm/replica-sync.ts) hear each one. Every record is applied
+// by revision: an event, a re-read or a lost compare older than what this replica already holds for a key
+// is skipped (removals leave a tombstone revision until the watch has passed it), so the view only moves
+// forward; an own write is applied once (it may be heard when the watch delivers it before the
+// transaction's answer: applying it again changes nothing).
 import {
   type DeleteBuilder,
   Etcd3,
   GRPCDeadlineExceededError,
   type IKeyValue,
   type ITxnResponse,
+  type IWatchResponse,
   type PutBuilder,
+  type Watcher,
 } from 'etcd3';
 import { StoreCode, StoreError } from './errors.js';
 import { checkExpectedRevision, Revisions, staleRevision } from './revisions.js';
@@ -67,6 +77,11 @@ export interface EtcdStoreOptions {
 
 type Kind = 'allocations' | 'intents';
 
+/** Another writer's change to one record, as this replica learnt it (value undefined: removed). */
+export type StoreChange =
+  | { kind: 'allocation'; id: string; value: StoredAllocation | undefined; revision: number }
+  | { kind: 'intent'; id: string; value: Intent | undefined; revision: number };
+
 export class EtcdStore implements AllocationStore {
   private closed = false;
   /** Writes queued per id: one replica's writes to one id run one after another. */
@@ -74,6 +89,12 @@ export class EtcdStore implements AllocationStore {
   /** Set when etcd did not answer; cleared by the next call that it answered. */
   private unreachable: Error | undefined;
   private probing = false;
+  /** key -> revision of its removal as this replica applied it, until the watch has passed that revision. */
+  private readonly removedAt = new Map<string, number>();
+  private readonly listeners = new Set<(change: StoreChange) => void>();
+  private watcher: Watcher | undefined;
+  /** The etcd revision this replica's view is complete up to (the last read, or the watch's progress). */
+  private seenRevision = 0;
 
   private constructor(
     private readonly client: Etcd3,
@@ -140,6 +161,141 @@ export class EtcdStore implements AllocationStore {
     return this.revisions.of(id);
   }
 
+  /** Calls `listener` with every change another writer made that this replica learns (returns: unsubscribe). */
+  onChange(listener: (change: StoreChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The etcd revision this replica's view is complete up to. */
+  get revision(): number {
+    return this.seenRevision;
+  }
+
+  /**
+   * Follows etcd from the revision this replica last read: every other writer's change reaches the view
+   * (and onChange listeners) within a watch round trip. The etcd3 watcher resubscribes by itself after a
+   * broken connection, from the last revision it delivered; if etcd compacted that revision away the
+   * view is read whole again (refresh()). Idempotent.
+   */
+  async watch(): Promise<void> {
+    this.ensureOpen();
+    if (this.watcher) return;
+    const watcher = await this.client
+      .watch()
+      .prefix(this.prefix)
+      .startRevision(String(this.seenRevision + 1))
+      .create();
+    if (this.closed) {
+      await watcher.cancel();
+      return;
+    }
+    this.watcher = watcher;
+    watcher.on('data', (response: IWatchResponse) => this.applyWatch(response));
+    // After a broken connection the watcher resumes from its last revision; a read closes any gap anyway.
+    watcher.on('connected', () => {
+      if (this.watcher === watcher) void this.readAll().catch(() => undefined);
+    });
+    watcher.on('error', () => {
+      // A compacted start revision or a cancelled watch: read everything, then follow again.
+      void this.rewatch();
+    });
+  }
+
+  private async rewatch(): Promise<void> {
+    const old = this.watcher;
+    this.watcher = undefined;
+    // Not awaited: cancelling needs etcd, which may be the reason the watch broke.
+    void old?.cancel().catch(() => undefined);
+    for (let delayMs = 100; !this.closed; delayMs = Math.min(delayMs * 2, 2000)) {
+      try {
+        await this.readAll();
+        await this.watch();
+        return;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
+    }
+  }
+
+  private applyWatch(response: IWatchResponse): void {
+    if (this.closed) return;
+    for (const event of response.events) {
+      try {
+        this.applyKv(
+          event.kv,
+          event.type === 'Delete',
+          revisionNumber(event.kv.mod_revision, 'a watch event'),
+        );
+      } catch (err) {
+        // A value that cannot be trusted is not taken (open() would refuse it); said in the diagnostics.
+        const warning = `watch: ${(err as Error).message}`;
+        if (!this.diagnostics.warnings.includes(warning)) this.diagnostics.warnings.push(warning);
+      }
+    }
+    const revision = Number(response.header.revision);
+    if (Number.isSafeInteger(revision) && revision > this.seenRevision) this.seenRevision = revision;
+    for (const [key, removed] of this.removedAt) if (removed <= this.seenRevision) this.removedAt.delete(key);
+  }
+
+  /** The key's kind and id, or undefined for a key that is not an allocation or an intent. */
+  private parseKey(key: string): { kind: Kind; id: string } | undefined {
+    const rest = key.slice(this.prefix.length);
+    const slash = rest.indexOf('/');
+    const kind = rest.slice(0, slash);
+    if (slash < 0 || (kind !== 'allocations' && kind !== 'intents')) return undefined;
+    return { kind, id: rest.slice(slash + 1) };
+  }
+
+  /** The revision this replica holds for a key: its mod revision, or its removal's (0: never seen). */
+  private heldRevision(kind: Kind, id: string): number {
+    const revisions = kind === 'allocations' ? this.revisions.allocations : this.revisions.intents;
+    return revisions.get(id) ?? this.removedAt.get(this.key(kind, id)) ?? 0;
+  }
+
+  /**
+   * Applies one key as etcd held it at `revision` (a put's mod revision, a delete's revision) if that is
+   * newer than what this replica holds, and tells the listeners.
+   */
+  private applyKv(kv: IKeyValue, deleted: boolean, revision: number): void {
+    const key = kv.key.toString('utf8');
+    const parsed = this.parseKey(key);
+    if (!parsed) return;
+    const { kind, id } = parsed;
+    if (revision <= this.heldRevision(kind, id)) return;
+    const revisions = kind === 'allocations' ? this.revisions.allocations : this.revisions.intents;
+    let change: StoreChange;
+    if (kind === 'allocations') {
+      const value = deleted ? undefined : decodeValue(kv, key, id, checkAllocation);
+      if (value) this.state.allocations.set(id, value);
+      else this.state.allocations.delete(id);
+      change = { kind: 'allocation', id, value, revision };
+    } else {
+      const value = deleted ? undefined : decodeValue(kv, key, id, checkIntent);
+      if (value) this.state.intents.set(id, value);
+      else this.state.intents.delete(id);
+      change = { kind: 'intent', id, value, revision };
+    }
+    if (deleted) {
+      revisions.delete(id);
+      this.removedAt.set(key, revision);
+    } else {
+      revisions.set(id, revision);
+      this.removedAt.delete(key);
+    }
+    this.emit(change);
+  }
+
+  private emit(change: StoreChange): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch {
+        // A listener's failure is its own (replica-sync logs it); the view is already applied.
+      }
+    }
+  }
+
   recordIntent(intent: Intent): Promise<void> {
     return this.write(() => ({ op: 'intent', data: normalized(intent, checkIntent, 'intent') }));
   }
@@ -179,6 +335,8 @@ export class EtcdStore implements AllocationStore {
     if (this.closed) return;
     this.closed = true;
     while (this.chains.size > 0) await Promise.allSettled([...this.chains.values()]);
+    await this.watcher?.cancel().catch(() => undefined);
+    this.watcher = undefined;
     this.client.close();
   }
 
@@ -286,15 +444,15 @@ export class EtcdStore implements AllocationStore {
       throw this.unavailable(err, `${operation.op} of ${id}`);
     }
     this.unreachable = undefined;
+    const revision = revisionNumber(response.header.revision, 'the transaction');
     if (response.succeeded) {
-      applyOperation(this.state, operation);
-      this.revisions.apply(operation, revisionNumber(response.header.revision, 'the transaction'));
+      this.applyOwn(operation, revision);
       return;
     }
     // Another writer changed these keys: learn what etcd holds, then say why the write lost.
     const [allocationKv, intentKv] = response.responses.map((r) => r.response_range.kvs[0]);
-    this.learn('allocations', id, allocationKv);
-    this.learn('intents', id, intentKv);
+    this.learn('allocations', id, allocationKv, revision);
+    this.learn('intents', id, intentKv, revision);
     if (alreadyApplied(operation, value, allocationKv, intentKv)) return;
     checkApplicable(this.state, operation);
     const current =
@@ -302,14 +460,36 @@ export class EtcdStore implements AllocationStore {
     throw staleRevision(compared.kind, id, compared.revision || undefined, current);
   }
 
-  /** Reads every key under the prefix at one revision, page by page, and replaces this replica's view. */
+  /**
+   * This replica's own write, acknowledged at `revision`. Skipped if the watch already delivered a newer
+   * change of the same record (another replica wrote after this one): the view never moves back.
+   */
+  private applyOwn(operation: Operation, revision: number): void {
+    const { id } = operation.data;
+    const kind: Kind = operation.op === 'intent' || operation.op === 'abort' ? 'intents' : 'allocations';
+    // The watch already passed this revision: it applied this very write (and maybe newer ones).
+    if (revision <= this.seenRevision || revision <= this.heldRevision(kind, id)) return;
+    applyOperation(this.state, operation);
+    this.revisions.apply(operation, revision);
+    const allocationKey = this.key('allocations', id);
+    const intentKey = this.key('intents', id);
+    if (operation.op === 'remove') this.removedAt.set(allocationKey, revision);
+    if (operation.op === 'abort' || operation.op === 'commit') this.removedAt.set(intentKey, revision);
+    if (operation.op === 'commit' || operation.op === 'update') this.removedAt.delete(allocationKey);
+    if (operation.op === 'intent') this.removedAt.delete(intentKey);
+  }
+
+  /**
+   * Reads every key under the prefix at one revision, page by page, and merges it into this replica's view
+   * by revision: a key read newer than held is taken, a held key the read does not show was removed (unless
+   * this replica wrote it after the read's revision). Listeners hear what changed.
+   */
   private async readAll(): Promise<void> {
-    const state = emptyState();
-    const revisions = new Revisions();
     const start = Buffer.from(this.prefix);
     const end = prefixEnd(start);
     let from = start;
     let atRevision: string | undefined;
+    const kvs: IKeyValue[] = [];
     for (;;) {
       let page: Awaited<ReturnType<Etcd3['kv']['range']>>;
       try {
@@ -321,47 +501,43 @@ export class EtcdStore implements AllocationStore {
         throw this.unavailable(err, 'reading the store', false);
       }
       atRevision ??= page.header.revision;
-      for (const kv of page.kvs) this.readKv(kv, state, revisions);
+      kvs.push(...page.kvs);
       if (!page.more || page.kvs.length === 0) break;
       from = Buffer.concat([page.kvs[page.kvs.length - 1]!.key, Buffer.from([0])]);
     }
     this.unreachable = undefined;
-    this.state = state;
-    this.revisions = revisions;
+    const readRevision = revisionNumber(atRevision, 'the read');
+    const present = new Set<string>();
+    for (const kv of kvs) {
+      const key = kv.key.toString('utf8');
+      if (!this.parseKey(key)) {
+        // The replicas' election and the agents' registrations share the prefix (etcd-leader.ts, etcd-agents.ts).
+        if (/^(election|agents)\//.test(key.slice(this.prefix.length))) continue;
+        const warning = `ignored etcd key ${key}: not an allocation or an intent of this store`;
+        if (!this.diagnostics.warnings.includes(warning)) this.diagnostics.warnings.push(warning);
+        continue;
+      }
+      present.add(key);
+      this.applyKv(kv, false, revisionNumber(kv.mod_revision, key));
+    }
+    for (const id of [...this.state.allocations.keys()])
+      if (!present.has(this.key('allocations', id))) this.applyAbsent('allocations', id, readRevision);
+    for (const id of [...this.state.intents.keys()])
+      if (!present.has(this.key('intents', id))) this.applyAbsent('intents', id, readRevision);
+    if (readRevision > this.seenRevision) this.seenRevision = readRevision;
   }
 
-  private readKv(kv: IKeyValue, state: MutableState, revisions: Revisions): void {
-    const key = kv.key.toString('utf8');
-    const rest = key.slice(this.prefix.length);
-    const slash = rest.indexOf('/');
-    const kind = rest.slice(0, slash);
-    if (slash < 0 || (kind !== 'allocations' && kind !== 'intents')) {
-      const warning = `ignored etcd key ${key}: not an allocation or an intent of this store`;
-      if (!this.diagnostics.warnings.includes(warning)) this.diagnostics.warnings.push(warning);
-      return;
-    }
-    const id = rest.slice(slash + 1);
-    const revision = revisionNumber(kv.mod_revision, key);
-    if (kind === 'allocations') {
-      state.allocations.set(id, decodeValue(kv, key, id, checkAllocation));
-      revisions.allocations.set(id, revision);
-    } else {
-      state.intents.set(id, decodeValue(kv, key, id, checkIntent));
-      revisions.intents.set(id, revision);
-    }
+  /** The key was absent at `revision` (a read or a lost compare said so). */
+  private applyAbsent(kind: Kind, id: string, revision: number): void {
+    const held = kind === 'allocations' ? this.state.allocations.has(id) : this.state.intents.has(id);
+    if (!held) return;
+    this.applyKv({ key: Buffer.from(this.key(kind, id)) } as IKeyValue, true, revision);
   }
 
-  /** Takes what etcd holds for one key (read after a lost compare) into this replica's view. */
-  private learn(kind: Kind, id: string, kv: IKeyValue | undefined): void {
-    const revisions = kind === 'allocations' ? this.revisions.allocations : this.revisions.intents;
-    const key = this.key(kind, id);
-    if (!kv) revisions.delete(id);
-    else revisions.set(id, revisionNumber(kv.mod_revision, key));
-    if (kind === 'allocations') {
-      if (kv) this.state.allocations.set(id, decodeValue(kv, key, id, checkAllocation));
-      else this.state.allocations.delete(id);
-    } else if (kv) this.state.intents.set(id, decodeValue(kv, key, id, checkIntent));
-    else this.state.intents.delete(id);
+  /** Takes what etcd held for one key at `revision` (read after a lost compare) into this replica's view. */
+  private learn(kind: Kind, id: string, kv: IKeyValue | undefined, revision: number): void {
+    if (kv) this.applyKv(kv, false, revisionNumber(kv.mod_revision, this.key(kind, id)));
+    else this.applyAbsent(kind, id, revision);
   }
 
   /** etcd did not answer: STORE_UNAVAILABLE, saying whether the write may still have happened. */

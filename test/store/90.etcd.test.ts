@@ -13,9 +13,15 @@ import { codeOf, describeOperations } from './operations-cases.js';
 /** A key prefix of its own for each store under test, so tests share one etcd without seeing each other. */
 const freshPrefix = () => `/rafabric-test/${randomUUID()}/`;
 
-/** What etcd holds under `prefix`: allocation and intent values by id, parsed. */
+/**
+ * What etcd holds under `prefix`: allocation and intent values by id, parsed (the replicas' election keys
+ * and agents' registrations share the prefix: not allocations, left out).
+ */
 async function held(endpoint: string, prefix: string) {
-  const kvs = await rawRange(endpoint, prefix);
+  const kvs = [
+    ...(await rawRange(endpoint, `${prefix}allocations/`)),
+    ...(await rawRange(endpoint, `${prefix}intents/`)),
+  ];
   const out: { allocations: Record<string, unknown>; intents: Record<string, unknown> } = {
     allocations: {},
     intents: {},

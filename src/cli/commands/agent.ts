@@ -72,6 +72,10 @@ export function registerAgentCommand(program: Command): void {
       "inside a QEMU guest (qemu/README.md): open the guest's RAs through pci or vfio, no device model",
     )
     .option(
+      '--etcd <urls>',
+      'register in etcd (http://HOST:PORT[,...]) under a lease, so `serve --etcd --agents-from-etcd` finds this agent',
+    )
+    .option(
       '--dir <dir>',
       'keep the device model here: it outlives the agent and a restarted agent takes it over',
     )
@@ -137,11 +141,25 @@ export function registerAgentCommand(program: Command): void {
         },
         host_.reusedModel ? 'took over the running device model' : 'device model started',
       );
+      // Registered once it serves (docs/cluster.md, "Agents in etcd"); the lease goes with the process.
+      const address = `${host.includes(':') ? `[${host}]` : host}:${host_.rpc.port}`;
+      let registration: { stop(): Promise<void> } | undefined;
+      try {
+        if (o.etcd !== undefined)
+          registration = await (await import('../../store/etcd-agents.js')).registerAgent({
+            endpoints: o.etcd.split(',').map((url) => url.trim()),
+            registration: { server, address },
+          });
+      } catch (err) {
+        await host_.stop();
+        throw err;
+      }
       process.stdout.write(
         `agent ${server} listening on ${host.includes(':') ? `[${host}]` : host}:${host_.rpc.port}\n`,
       );
       const signal = await stopSignal;
       log.info({ signal, keepsModel: o.dir !== undefined }, 'agent stopping');
+      await registration?.stop();
       await host_.stop();
     });
 }

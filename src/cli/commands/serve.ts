@@ -6,12 +6,13 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { createApiServer, parseTokens } from '../../api/index.js';
 import { openServerCatalog } from '../../bitstream/shipped.js';
-import { CliCode, DriverCode } from '../../common/codes.js';
+import { CliCode } from '../../common/codes.js';
 import { RaError } from '../../common/errors.js';
 import { log } from '../../common/log.js';
 import type { Grm } from '../../grm/grm.js';
 import { type RemoteAgentAddress, startClusterGrm } from '../../modes/cluster.js';
 import { startEmbedded } from '../../modes/embedded.js';
+import { startReplica } from '../../modes/replica.js';
 import { exitCodes, printError } from '../output.js';
 import { parseInteger, parseSize } from '../parse.js';
 import { checkClusterFlags } from './cluster-flags.js';
@@ -93,9 +94,25 @@ export function registerServeCommand(program: Command): void {
     .option('--certs <dir>', 'with --agents: folder made by `rafabric certs` (ca.crt, grm.crt, grm.key)')
     .option(
       '--no-maintenance',
-      'with --agents: run no reconciliation or reallocation here (another GRM on the same store does)',
+      'with --agents and no --etcd: run no reconciliation or reallocation here (another GRM on the same store does)',
     )
     // ---- end of cluster mode options ----
+    // --- GRM replicas on etcd (docs/cluster.md, "GRM replicas") ---
+    .option(
+      '--agents-from-etcd',
+      'with --etcd: use the agents registered in etcd (`rafabric agent --etcd`) instead of an embedded model',
+    )
+    .option(
+      '--leader-ttl <seconds>',
+      'with --etcd: lease TTL of the leader election (a dead leader is replaced within it)',
+      '5',
+    )
+    .option(
+      '--stale-intent-ms <ms>',
+      "with --etcd: another replica's allocation still configuring after this long is rolled back by the leader",
+      '10000',
+    )
+    // --- end of the replica options ---
     .option(
       '--repair',
       'open a damaged allocation store anyway, dropping the records that cannot be trusted (see docs/grm.md)',
@@ -121,8 +138,16 @@ export function registerServeCommand(program: Command): void {
                 ['emulate', 'memory', 'stopModel'].filter((f) => command.getOptionValueSource(f) === 'cli'),
               )
             : undefined;
-        if (!agentList && command.getOptionValueSource('maintenance') === 'cli')
-          throw new RaError(DriverCode.INVALID_ARGUMENT, '--no-maintenance: only with --agents');
+        if (
+          (!agentList || typeof o.etcd === 'string') &&
+          command.getOptionValueSource('maintenance') === 'cli'
+        )
+          throw new RaError(
+            CliCode.USAGE,
+            '--no-maintenance: only with --agents and without --etcd (replicas on etcd elect the one that maintains)',
+          );
+        if (o.agentsFromEtcd === true && (agentList || typeof o.etcd !== 'string'))
+          throw new RaError(CliCode.USAGE, '--agents-from-etcd: only with --etcd, and not with --agents');
         // ---- end of cluster mode flags ----
         const tokens = parseTokens(String(o.tokens ?? process.env.RAFABRIC_TOKENS ?? ''));
         if (tokens.size === 0)
@@ -172,14 +197,32 @@ export function registerServeCommand(program: Command): void {
           ...(typeof o.operators === 'string' ? { operators: o.operators } : {}),
         });
         try {
-          // ---- cluster mode: a GRM on remote agents, no device model here ----
-          if (agentList) {
+          // ---- GRM replicas on etcd (src/modes/replica.ts): agents named, found in etcd, or embedded ----
+          if (etcdEndpoints) {
+            const replica = await startReplica({
+              etcdEndpoints,
+              agentsFromEtcd: o.agentsFromEtcd === true,
+              ...(agentList ? { agents: agentList.agents, certs: agentList.certs } : {}),
+              ...(!agentList && typeof o.certs === 'string' ? { certs: o.certs } : {}),
+              adapters,
+              memoryBytes,
+              ...(stateDir ? { stateDir } : {}),
+              leaderTtlSeconds: parseInteger('--leader-ttl', String(o.leaderTtl), 2, 3600),
+              intentInFlightMs: parseInteger('--stale-intent-ms', String(o.staleIntentMs), 100, 3_600_000),
+              log,
+              ...catalog,
+            });
+            pool = {
+              ...replica,
+              describe: agentList ? describeAgents(agentList.agents) : replica.describe,
+            };
+          } else if (agentList) {
+            // ---- cluster mode: a GRM on remote agents, no device model here ----
             const cluster = await startClusterGrm({
               agents: agentList.agents,
               certsDir: agentList.certs,
               ...(stateDir ? { stateDir } : {}),
               repairStore: o.repair === true,
-              ...(etcdEndpoints ? { etcdEndpoints } : {}),
               maintenance: o.maintenance !== false,
               log,
               ...catalog,
@@ -192,7 +235,6 @@ export function registerServeCommand(program: Command): void {
               memoryBytes,
               ...(stateDir ? { stateDir } : {}),
               repairStore: o.repair === true,
-              ...(etcdEndpoints ? { etcdEndpoints } : {}),
               log,
               ...catalog,
             });

@@ -213,8 +213,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterInfo> {
         '--state',
         path.join(dir, 'grm', `replica${r + 1}`),
       ];
-      // Until replicas elect one to run them, only the first reconciles and reallocates (docs/cluster.md).
-      if (r > 0) args.push('--no-maintenance');
+      // The replicas elect through etcd the one that reconciles and reallocates (docs/cluster.md).
       const launched = launchDetached({
         name: `grm-replica${r + 1}`,
         command: process.execPath,
