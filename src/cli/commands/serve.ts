@@ -129,7 +129,7 @@ export function registerServeCommand(program: Command): void {
       async (o: Record<string, string | boolean | undefined> & { trust: string[] }, command: Command) => {
         // ---- cluster mode: flags checked before anything starts (exit 2, naming the flag) ----
         const agentList =
-          typeof o.agents === 'string' || typeof o.certs === 'string'
+          typeof o.agents === 'string' || (typeof o.certs === 'string' && o.agentsFromEtcd !== true)
             ? checkClusterFlags(
                 {
                   agents: typeof o.agents === 'string' ? o.agents : undefined,
