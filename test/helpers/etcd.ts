@@ -2,46 +2,17 @@
 // temporary data directories, stopped (and their directories removed) by stop(). Members can be killed
 // and started again on the same data directory (what they acknowledged is on disk).
 // etcd comes from Debian's etcd-server package (.ci/run installs it): without it the tests fail, saying so.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { etcdBinary, freePort } from '../../src/modes/cluster-up/etcd.js';
+
+export { etcdBinary };
 
 const READY_TIMEOUT_MS = 15_000;
 
-/** The etcd binary, or an error that says how to install it. */
-export function etcdBinary(): string {
-  const chosen = process.env.RAFABRIC_ETCD;
-  if (chosen !== undefined) {
-    if (fs.existsSync(chosen)) return chosen;
-    throw new Error(
-      `RAFABRIC_ETCD is ${chosen}, which does not exist: point it at the etcd binary or unset it`,
-    );
-  }
-  for (const candidate of ['/usr/bin/etcd', '/usr/local/bin/etcd']) {
-    if (fs.existsSync(candidate)) return candidate;
-  }
-  try {
-    return execFileSync('sh', ['-c', 'command -v etcd'], { encoding: 'utf8' }).trim();
-  } catch {
-    throw new Error(
-      'etcd is not installed: the etcd store tests need a real etcd server. Install it with ' +
-        '`apt-get install -y etcd-server` (.ci/run does), or set RAFABRIC_ETCD to the binary.',
-    );
-  }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+// The binary lookup (with the install hint) and the free-port probe are cluster up's own.
 
 export class EtcdMember {
   process: ChildProcess | undefined;

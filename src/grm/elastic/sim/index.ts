@@ -11,7 +11,6 @@ export { comparePolicies, DEFAULT_SETTINGS, type SimResult, simulate } from './r
 export {
   DEFAULT_TRACE,
   makeTrace,
-  SeededRandom,
   type SimTenant,
   type Trace,
   type TraceOptions,

@@ -5,28 +5,7 @@
 // for its peak (what it would reserve without elasticity), so the peaks together oversubscribe the
 // pool while the mean demand stays below it — the situation a shared pool exists for.
 
-/** mulberry32: a small seeded generator, so a trace is the same on every machine for a seed. */
-export class SeededRandom {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  }
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-  /** Exponentially distributed with this mean. */
-  exponential(mean: number): number {
-    return -mean * Math.log(1 - this.next());
-  }
-}
+import { Prng } from '../../../common/prng.js';
 
 export interface TenantClass {
   name: string;
@@ -120,13 +99,7 @@ export const DEFAULT_TRACE: TraceOptions = {
   ],
 };
 
-function demandOf(
-  c: TenantClass,
-  peakUnits: number,
-  steps: number,
-  stepMs: number,
-  rng: SeededRandom,
-): number[] {
+function demandOf(c: TenantClass, peakUnits: number, steps: number, stepMs: number, rng: Prng): number[] {
   const demand: number[] = [];
   // Start in a random phase: busy with the long-run probability of being busy.
   let busy = rng.next() < c.busyMeanMs / (c.busyMeanMs + c.idleMeanMs);
@@ -150,7 +123,7 @@ function demandOf(
 }
 
 export function makeTrace(o: TraceOptions = DEFAULT_TRACE): Trace {
-  const rng = new SeededRandom(o.seed);
+  const rng = new Prng(o.seed);
   const steps = Math.round(o.durationMs / o.stepMs);
   const tenants: SimTenant[] = [];
   for (const { class: c, count } of o.classes) {
