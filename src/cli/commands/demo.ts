@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { openServerCatalog } from '../../bitstream/shipped.js';
 import { log } from '../../common/log.js';
 import { ownerKeyOf } from '../../common/owner-key.js';
+import { growBusyStep, shrinkIdleStep } from '../../grm/elastic/demo-steps.js';
 import { reallocateOnce } from '../../grm/reallocator.js';
 import type { Allocation, Placement } from '../../grm/types.js';
 import { type ClusterGrm, startClusterGrm } from '../../modes/cluster.js';
@@ -230,7 +231,17 @@ export async function runDemo(o: {
         check: verdict(ok),
       };
     });
-    await record('reallocation: grow a busy allocation (migrates by DMA)', async () => {
+    // Reallocation driven by utilization (docs/realloc.md): the GRM acts, not the tenant; sizes are
+    // read back from the adapters' slice tables.
+    await record('reallocation: a busy elastic compute allocation grows by itself', async () => {
+      const o = await growBusyStep(grm, tenant);
+      return { result: o.result, placements: `${o.unitsBefore}u -> ${o.unitsAfter}u`, check: o.check };
+    });
+    await record('reallocation: an idle elastic allocation shrinks to its min', async () => {
+      const o = await shrinkIdleStep(grm, tenant);
+      return { result: o.result, placements: `${o.unitsBefore}u -> ${o.unitsAfter}u`, check: o.check };
+    });
+    await record('resize: a tenant grows its memory (migrates by DMA)', async () => {
       const small = await grm.allocate(tenant, { resources: [{ kind: 'memory', bytes: 64 * MiB }] });
       const before = where(small);
       const contents = randomBytes(4 * MiB);
