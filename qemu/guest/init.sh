@@ -32,7 +32,8 @@ mkdir -p $R/dev/pts $R/dev/shm
 mount -t devpts devpts $R/dev/pts
 mount -t tmpfs shm $R/dev/shm
 mount -t tmpfs run $R/run
-mount -t tmpfs tmp $R/tmp
+# /tmp stays the overlay's (host /tmp read-only below, the tmpfs upper above): a checkout under the
+# host's /tmp (a CI clone) must stay visible to the guest.
 
 MODULES=$(arg rafabric.modules)
 [ -n "$MODULES" ] && [ -d "$R$MODULES" ] || fatal "rafabric.modules names no folder on the host: '$MODULES'"
