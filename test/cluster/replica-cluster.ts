@@ -110,7 +110,17 @@ export async function startReplicaCluster(
     replicas.push(s);
     return s;
   };
-  for (let i = 0; i < o.replicas; i++) await startReplica();
+  try {
+    for (let i = 0; i < o.replicas; i++) await startReplica();
+  } catch (err) {
+    // A replica that does not start fails the suite's beforeAll, whose afterAll has no cluster to stop:
+    // stop what was started here (the agent's --dir model outlives the agent by design).
+    for (const s of replicas) await kill(s.child, 'SIGKILL');
+    await kill(agent, 'SIGKILL');
+    stopModel(agentDir);
+    rmSync(work, { recursive: true, force: true });
+    throw err;
+  }
   const uri = (i: number) => `shm://${path.join(agentDir, 'model', `ra${i}.sock`)}`;
   return {
     certs,
