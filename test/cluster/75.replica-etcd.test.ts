@@ -36,6 +36,20 @@ async function firstSuccessMs(history: History, url: string, deadlineMs: number)
   return Number.POSITIVE_INFINITY;
 }
 
+/** Bound on a replica's view catching up with another's after etcd returns (watch backoff + re-reads). */
+const CONVERGE_MS = 10_000;
+
+/** Ms until both replicas list the same allocations (Infinity if they still differ after `deadlineMs`). */
+async function untilViewsAgree(a: string, b: string, deadlineMs: number): Promise<number> {
+  const start = Date.now();
+  const keys = async (url: string) => [...(await listed(url)).keys()].sort().join(',');
+  while (Date.now() - start < deadlineMs) {
+    if ((await keys(a)) === (await keys(b))) return Date.now() - start;
+    await sleep(100);
+  }
+  return Number.POSITIVE_INFINITY;
+}
+
 describe('GRM replicas when etcd fails', () => {
   let etcd: EtcdCluster | undefined;
   let cluster: ReplicaCluster | undefined;
@@ -76,7 +90,12 @@ describe('GRM replicas when etcd fails', () => {
       call(b.url, 'DELETE', `/v1/allocations/${first.id}`),
     );
     expect(freed.outcome).toBe('ok');
-    await sleep(500);
+    // Replica a hears b's writes through its watch, which etcd's restart broke: the watch reconnects
+    // with backoff and a's once-a-second re-read of the store bounds the wait. Its view must agree
+    // with b's within CONVERGE_MS (measured: well under it), and then the history must check out.
+    const convergedMs = await untilViewsAgree(a.url, b.url, CONVERGE_MS);
+    console.log(`replica views agreed ${convergedMs} ms after the last write`);
+    expect(convergedMs).toBeLessThan(CONVERGE_MS);
     expect(
       checkHistory(history.ops, { listed: await listed(a.url), registers: cluster.registers() }),
     ).toEqual([]);
