@@ -1,7 +1,7 @@
 // Descriptors as a tenant writes them into its window's submission ring (ra-spec §8.2, §18.4):
 // locations name granted slices by fabric port and slice index; DESC_OWNER_KEY stays 0, the adapter
 // puts the window's key in.
-import { Desc, Loc, Op } from '../driver/regs.js';
+import { type Descriptor, encodeDescriptor, type Location } from '../driver/dma.js';
 import { ClientCode, RaError } from './errors.js';
 
 /** A granted memory slice: the fabric port of its adapter and its slice index there. */
@@ -26,15 +26,23 @@ export type TenantDescriptor =
       inlineKey?: boolean;
     };
 
-const opcodes = { copy: Op.COPY, fill: Op.FILL, job: Op.JOB } as const;
+/** A granted slice as the driver's descriptor location: fabric port and slice index (ra-spec §8.3). */
+const at = (ref: SliceRef): Location => ({ adapter: ref.port, slice: ref.slice });
 
-function location(ref: SliceRef): number {
-  return (
-    ((Loc.ADAPTER << Loc.KIND_SHIFT) |
-      ((ref.port & Loc.PORT_MASK) << Loc.PORT_SHIFT) |
-      (ref.slice & Loc.SLICE_MASK)) >>>
-    0
-  );
+/** The driver's descriptor with owner key 0: the adapter puts the grant's key in (ra-spec §18). */
+function toDriver(d: TenantDescriptor): Descriptor {
+  const common = { ownerKey: 0n, dst: at(d.dst), dstOffset: d.dstOffset };
+  if (d.op === 'fill') return { ...common, op: 'fill', bytes: d.bytes, value: d.value };
+  const src = { src: at(d.src), srcOffset: d.srcOffset, bytes: d.bytes };
+  if (d.op === 'copy') return { ...common, ...src, op: 'copy' };
+  return {
+    ...common,
+    ...src,
+    op: 'job',
+    ctxSlice: d.ctxSlice,
+    ...(d.params ? { params: d.params } : {}),
+    ...(d.inlineKey ? { inlineKey: true } : {}),
+  };
 }
 
 function check(d: TenantDescriptor): void {
@@ -49,28 +57,14 @@ function check(d: TenantDescriptor): void {
   if (d.op === 'job' && d.params && d.params.length > 16) fail('params hold at most 16 bytes');
 }
 
-/** Writes one descriptor at `at` of `view` (the window mapping). */
+/** Writes one descriptor at `offset` of `view` (the window mapping). */
 export function writeDescriptor(
   view: DataView,
-  at: number,
+  offset: number,
   d: TenantDescriptor,
   cookie: number,
   chained: boolean,
 ): void {
   check(d);
-  new Uint8Array(view.buffer, at, Desc.BYTES).fill(0);
-  view.setUint8(at + Desc.OPCODE, opcodes[d.op]);
-  const inlineKey = d.op === 'job' && d.inlineKey === true ? Desc.F_INLINE_KEY : 0;
-  view.setUint8(at + Desc.FLAGS, (chained ? Desc.F_CHAIN : 0) | inlineKey);
-  view.setUint16(at + Desc.CTX_SLICE, d.op === 'job' ? d.ctxSlice : 0, true);
-  view.setUint32(at + Desc.COOKIE, cookie, true);
-  if (d.op !== 'fill') {
-    view.setUint32(at + Desc.SRC_LOC, location(d.src), true);
-    view.setBigUint64(at + Desc.SRC_OFFSET, BigInt(d.srcOffset), true);
-  }
-  view.setUint32(at + Desc.DST_LOC, location(d.dst), true);
-  view.setBigUint64(at + Desc.DST_OFFSET, BigInt(d.dstOffset), true);
-  view.setBigUint64(at + Desc.LENGTH, BigInt(d.bytes), true);
-  if (d.op === 'fill') view.setUint8(at + Desc.PARAMS, d.value);
-  if (d.op === 'job' && d.params) new Uint8Array(view.buffer, at + Desc.PARAMS, 16).set(d.params);
+  encodeDescriptor(view, offset, toDriver(d), cookie, chained);
 }

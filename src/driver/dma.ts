@@ -190,24 +190,7 @@ export class DmaController {
   }
 
   private write(at: number, d: Descriptor, cookie: number, chained: boolean): void {
-    validate(d);
-    const v = this.view;
-    new Uint8Array(v.buffer, at, Desc.BYTES).fill(0);
-    v.setUint8(at + Desc.OPCODE, opcodes[d.op]);
-    const inlineKey = d.op === 'job' && d.inlineKey === true ? Desc.F_INLINE_KEY : 0;
-    v.setUint8(at + Desc.FLAGS, (chained ? Desc.F_CHAIN : 0) | inlineKey);
-    v.setUint16(at + Desc.CTX_SLICE, d.op === 'job' ? d.ctxSlice : 0, true);
-    v.setUint32(at + Desc.COOKIE, cookie, true);
-    v.setBigUint64(at + Desc.OWNER_KEY, d.ownerKey, true);
-    if (d.op !== 'fill') {
-      v.setUint32(at + Desc.SRC_LOC, encodeLocation(d.src), true);
-      v.setBigUint64(at + Desc.SRC_OFFSET, BigInt(d.srcOffset), true);
-    }
-    v.setUint32(at + Desc.DST_LOC, encodeLocation(d.dst), true);
-    v.setBigUint64(at + Desc.DST_OFFSET, BigInt(d.dstOffset), true);
-    v.setBigUint64(at + Desc.LENGTH, BigInt(d.bytes), true);
-    if (d.op === 'fill') v.setUint8(at + Desc.PARAMS, d.value);
-    if (d.op === 'job' && d.params) new Uint8Array(v.buffer, at + Desc.PARAMS, 16).set(d.params);
+    encodeDescriptor(this.view, at, d, cookie, chained);
   }
 
   /** Rings the queue's doorbell unless the adapter is polling us (QCB_AWAKE, ra-spec §8). */
@@ -313,6 +296,36 @@ export function readQueueStatus(adapter: Adapter, queue: number): QueueStatus {
     completed: r.readNumber(base + Qcb.COMPLETED),
     errors: r.readNumber(base + Qcb.ERRORS),
   };
+}
+
+/**
+ * Writes one descriptor (ra-spec §8.2) at `at` of `v`: the driver's submission queue, or a tenant
+ * window's ring (src/client, whose owner key is 0: the adapter puts the grant's key in, ra-spec §18).
+ */
+export function encodeDescriptor(
+  v: DataView,
+  at: number,
+  d: Descriptor,
+  cookie: number,
+  chained: boolean,
+): void {
+  validate(d);
+  new Uint8Array(v.buffer, at, Desc.BYTES).fill(0);
+  v.setUint8(at + Desc.OPCODE, opcodes[d.op]);
+  const inlineKey = d.op === 'job' && d.inlineKey === true ? Desc.F_INLINE_KEY : 0;
+  v.setUint8(at + Desc.FLAGS, (chained ? Desc.F_CHAIN : 0) | inlineKey);
+  v.setUint16(at + Desc.CTX_SLICE, d.op === 'job' ? d.ctxSlice : 0, true);
+  v.setUint32(at + Desc.COOKIE, cookie, true);
+  v.setBigUint64(at + Desc.OWNER_KEY, d.ownerKey, true);
+  if (d.op !== 'fill') {
+    v.setUint32(at + Desc.SRC_LOC, encodeLocation(d.src), true);
+    v.setBigUint64(at + Desc.SRC_OFFSET, BigInt(d.srcOffset), true);
+  }
+  v.setUint32(at + Desc.DST_LOC, encodeLocation(d.dst), true);
+  v.setBigUint64(at + Desc.DST_OFFSET, BigInt(d.dstOffset), true);
+  v.setBigUint64(at + Desc.LENGTH, BigInt(d.bytes), true);
+  if (d.op === 'fill') v.setUint8(at + Desc.PARAMS, d.value);
+  if (d.op === 'job' && d.params) new Uint8Array(v.buffer, at + Desc.PARAMS, 16).set(d.params);
 }
 
 export function encodeLocation(loc: Location): number {
