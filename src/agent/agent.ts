@@ -8,7 +8,7 @@ import { AgentCode, DriverCode } from '../common/codes.js';
 import { RaError } from '../common/errors.js';
 import { isSlotFunction } from '../common/functions.js';
 import { adapterId } from '../common/ids.js';
-import { isOwnerKeyHex, ownerKeyHex, ownerKeyOf } from '../common/owner-key.js';
+import { ownerKeyHex } from '../common/owner-key.js';
 import { Adapter } from '../driver/adapter.js';
 import { copyInPieces } from '../driver/copy.js';
 import { DmaController } from '../driver/dma.js';
@@ -19,6 +19,7 @@ import { jobBufferBytes, runJob } from '../driver/jobs.js';
 import { type SliceKindName, Slices } from '../driver/slices.js';
 import { Slots } from '../driver/slots.js';
 import { TenantWindows } from '../driver/tenants.js';
+import { bytesParam, intParam, jobParamsOf, ownerKeyParam } from './params.js';
 import type { Handler } from './protocol.js';
 
 export interface AgentSlot {
@@ -71,31 +72,6 @@ interface Owned {
 }
 
 const hexKey = ownerKeyHex;
-
-function keyOf(params: Record<string, unknown>): bigint {
-  const k = params.ownerKey;
-  if (!isOwnerKeyHex(k)) throw new RaError(AgentCode.INVALID_PARAMS, 'ownerKey must be 16 hex digits');
-  return ownerKeyOf(k);
-}
-
-function decoded(
-  params: Record<string, unknown>,
-  name: string,
-  encoding: 'hex' | 'base64',
-  pattern: RegExp,
-): Buffer {
-  const v = params[name];
-  if (typeof v !== 'string' || !pattern.test(v))
-    throw new RaError(AgentCode.INVALID_PARAMS, `${name} must be ${encoding}`);
-  return Buffer.from(v, encoding);
-}
-
-function int(params: Record<string, unknown>, name: string): number {
-  const v = params[name];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
-    throw new RaError(AgentCode.INVALID_PARAMS, `${name} must be a non-negative integer`);
-  return v;
-}
 
 export class Agent {
   private readonly owned = new Map<string, Owned>();
@@ -207,22 +183,22 @@ export class Agent {
       throw new RaError(AgentCode.INVALID_PARAMS, `unknown slice kind ${String(kind)}`);
     const placement = {
       kind,
-      ownerKey: keyOf(p),
-      base: int(p, 'base'),
-      length: int(p, 'length'),
-      ...(kind === 'context' ? { slot: int(p, 'slot') } : {}),
+      ownerKey: ownerKeyParam(p),
+      base: intParam(p, 'base'),
+      length: intParam(p, 'length'),
+      ...(kind === 'context' ? { slot: intParam(p, 'slot') } : {}),
     };
-    await new Slices(adapter).program(placement, int(p, 'entry'));
+    await new Slices(adapter).program(placement, intParam(p, 'entry'));
   }
 
   async release(p: Record<string, unknown>): Promise<void> {
     const { adapter } = this.get(p);
-    await new Slices(adapter).release(int(p, 'entry'), keyOf(p));
+    await new Slices(adapter).release(intParam(p, 'entry'), ownerKeyParam(p));
   }
 
   async resize(p: Record<string, unknown>): Promise<void> {
     const { adapter } = this.get(p);
-    await new Slices(adapter).resize(int(p, 'entry'), keyOf(p), int(p, 'length'));
+    await new Slices(adapter).resize(intParam(p, 'entry'), ownerKeyParam(p), intParam(p, 'length'));
   }
 
   /**
@@ -237,9 +213,9 @@ export class Agent {
       throw new RaError(AgentCode.INVALID_PARAMS, 'slices must be a list of {port, slice}');
     const grants = p.slices.map((g: unknown) => {
       const o = (typeof g === 'object' && g !== null ? g : {}) as Record<string, unknown>;
-      return { port: int(o, 'port'), slice: int(o, 'slice') };
+      return { port: intParam(o, 'port'), slice: intParam(o, 'slice') };
     });
-    const opened = await new TenantWindows(adapter).open(keyOf(p), grants);
+    const opened = await new TenantWindows(adapter).open(ownerKeyParam(p), grants);
     const memoryPath = opened.path.replace(/\.tw\d+-[0-9a-f]+$/, '.mem');
     return { ...opened, ...(memoryPath !== opened.path ? { memoryPath } : {}) };
   }
@@ -247,13 +223,13 @@ export class Agent {
   /** Closes (revokes) a tenant window: nothing submitted through it afterwards reaches a slice. */
   async closeWindow(p: Record<string, unknown>): Promise<void> {
     const { adapter } = this.get(p);
-    await new TenantWindows(adapter).close(int(p, 'window'), keyOf(p));
+    await new TenantWindows(adapter).close(intParam(p, 'window'), ownerKeyParam(p));
   }
 
   /** Loads a catalog bitstream (by id, or the newest for a function) into a slot. */
   async load(p: Record<string, unknown>): Promise<void> {
     const { adapter } = this.get(p);
-    const slot = int(p, 'slot');
+    const slot = intParam(p, 'slot');
     const entry =
       typeof p.bitstream === 'string'
         ? this.catalog.get(p.bitstream)
@@ -281,14 +257,13 @@ export class Agent {
     const fn = p.function;
     if (!isFunctionName(fn)) throw new RaError(AgentCode.INVALID_PARAMS, `unknown function ${String(fn)}`);
     // Every parameter is checked before anything changes on the adapter.
-    const input = decoded(p, 'input', 'base64', /^[A-Za-z0-9+/]+={0,2}$/);
-    const key = p.key === undefined ? undefined : decoded(p, 'key', 'hex', /^[0-9a-fA-F]{64}$/);
-    const params =
-      p.params === undefined ? undefined : decoded(p, 'params', 'hex', /^([0-9a-fA-F]{2}){1,16}$/);
-    const ownerKey = keyOf(p);
-    const engineEntry = int(p, 'engineEntry');
-    const memoryEntry = int(p, 'memoryEntry');
-    const memorySliceBytes = int(p, 'memoryBytes');
+    const input = bytesParam(p, 'input', 'base64', /^[A-Za-z0-9+/]+={0,2}$/);
+    const key = p.key === undefined ? undefined : bytesParam(p, 'key', 'hex', /^[0-9a-fA-F]{64}$/);
+    const params = jobParamsOf(fn, p);
+    const ownerKey = ownerKeyParam(p);
+    const engineEntry = intParam(p, 'engineEntry');
+    const memoryEntry = intParam(p, 'memoryEntry');
+    const memorySliceBytes = intParam(p, 'memoryBytes');
     // The scratch slice may sit on another adapter of this server: the engine reaches it over the fabric.
     const memoryPort =
       typeof p.memoryAdapter === 'string'
@@ -328,19 +303,19 @@ export class Agent {
     const dstPort = this.destinationPort(p, ident.fabricPorts);
     await copyInPieces(src.dma, ident.maxTransferBytes, ident.ringDepth, {
       op: 'copy',
-      ownerKey: keyOf(p),
-      src: { adapter: src.adapter.identity.fabricId, slice: int(p, 'srcEntry') },
-      srcOffset: int(p, 'srcOffset'),
-      dst: { adapter: dstPort, slice: int(p, 'dstEntry') },
-      dstOffset: int(p, 'dstOffset'),
-      bytes: int(p, 'bytes'),
+      ownerKey: ownerKeyParam(p),
+      src: { adapter: src.adapter.identity.fabricId, slice: intParam(p, 'srcEntry') },
+      srcOffset: intParam(p, 'srcOffset'),
+      dst: { adapter: dstPort, slice: intParam(p, 'dstEntry') },
+      dstOffset: intParam(p, 'dstOffset'),
+      bytes: intParam(p, 'bytes'),
     });
   }
 
   /** Fabric port of a copy's destination: `dstFabricPort` if given, else that of local `dstAdapter`. */
   private destinationPort(p: Record<string, unknown>, fabricPorts: number): number {
     if (p.dstFabricPort === undefined) return this.get({ adapter: p.dstAdapter }).adapter.identity.fabricId;
-    const port = int(p, 'dstFabricPort');
+    const port = intParam(p, 'dstFabricPort');
     if (port >= fabricPorts)
       throw new RaError(
         DriverCode.INVALID_ARGUMENT,

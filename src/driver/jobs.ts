@@ -1,5 +1,8 @@
 // Running one function job on slices the caller owns: input in by DMA, the engine, output back.
 // A driver-level sequence (no policy): which slices to use is the caller's decision.
+
+import type { MatmulDims } from '../common/job-scratch.js';
+import * as jobLayout from '../common/job-scratch.js';
 import type { DmaController } from './dma.js';
 import { DriverCode, RaError } from './errors.js';
 import type { FunctionName } from './functions.js';
@@ -28,7 +31,7 @@ export interface JobRequest {
 
 /** Bytes reserved in front of the input for the aes-256-gcm key block (ra-spec §12.1). */
 export function keyBlockBytes(fn: FunctionName): number {
-  return fn === 'aes-256-gcm' ? Desc.INLINE_KEY_BYTES : 0;
+  return jobLayout.keyBlockBytes(fn);
 }
 
 /** matmul-f32 dimensions as the descriptor carries them (ra-spec §12): u32 m, n, k little-endian. */
@@ -40,20 +43,21 @@ export function matmulParams(m: number, n: number, k: number): Buffer {
   return p;
 }
 
-/** Upper bound of the output an engine produces (ra-spec §12): matmul writes m*n f32 values. */
-export function maxOutputBytes(fn: FunctionName, inputBytes: number, params?: Uint8Array): number {
-  if (fn === 'matmul-f32' && params && params.length >= 12) {
-    const dims = Buffer.from(params.buffer, params.byteOffset, 12);
-    return dims.readUInt32LE(0) * dims.readUInt32LE(4) * 4;
-  }
-  return Math.max(inputBytes, 32) + 16;
+/** The matmul dimensions `params` carries (ra-spec §12), if it is matmul's 12-byte block. */
+function dimsOf(fn: FunctionName, params?: Uint8Array): MatmulDims | undefined {
+  if (fn !== 'matmul-f32' || !params || params.length < 12) return undefined;
+  const b = Buffer.from(params.buffer, params.byteOffset, 12);
+  return { m: b.readUInt32LE(0), n: b.readUInt32LE(4), k: b.readUInt32LE(8) };
 }
 
-const align64 = (n: number) => Math.ceil(n / 64) * 64;
+/** Upper bound of the output an engine produces (ra-spec §12): matmul writes m*n f32 values. */
+export function maxOutputBytes(fn: FunctionName, inputBytes: number, params?: Uint8Array): number {
+  return jobLayout.maxOutputBytes(fn, inputBytes, dimsOf(fn, params));
+}
 
 /** Bytes a job needs in its memory slice and host buffer: key block and input, then the output. */
 export function jobBufferBytes(fn: FunctionName, inputBytes: number, params?: Uint8Array): number {
-  return align64(keyBlockBytes(fn) + inputBytes) + maxOutputBytes(fn, inputBytes, params);
+  return jobLayout.jobBufferBytes(fn, inputBytes, dimsOf(fn, params));
 }
 
 /**
@@ -74,7 +78,7 @@ export async function runJob(
       `key: only aes-256-gcm takes one, of ${Desc.INLINE_KEY_BYTES} bytes; got ${req.key.length} bytes for ${req.fn}`,
     );
   const stagedBytes = keyBytes + req.input.length;
-  const outOffset = align64(stagedBytes);
+  const outOffset = Math.ceil(stagedBytes / 64) * 64; // 64-byte aligned, as jobBufferBytes counts it
   const outMax = maxOutputBytes(req.fn, req.input.length, req.params);
   if (outOffset + outMax > req.memorySliceBytes) {
     throw new RaError(

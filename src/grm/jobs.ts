@@ -5,7 +5,7 @@
 import { RaError } from '../common/errors.js';
 import type { FunctionName } from '../common/functions.js';
 import { serverOf } from '../common/ids.js';
-import { jobBufferBytes, matmulParams } from '../driver/jobs.js';
+import { jobBufferBytes, type MatmulDims } from '../common/job-scratch.js';
 import type { PlannedSlice } from '../rvl/index.js';
 import { type GrmContext, usable } from './context.js';
 import { GrmCode } from './types.js';
@@ -54,12 +54,8 @@ async function runCounted(
     throw new RaError(GrmCode.INVALID_REQUEST, `allocation ${id} has no ${job.function} engine`, {
       field: 'function',
     });
-  const params = jobParams(job.function, job.params);
-  const scratchBytes = jobBufferBytes(
-    job.function as FunctionName,
-    job.inputBytes.length,
-    params ? Buffer.from(params, 'hex') : undefined,
-  );
+  const dims = matmulDims(job.function, job.params);
+  const scratchBytes = jobBufferBytes(job.function as FunctionName, job.inputBytes.length, dims);
   const label = `${id}/job-${++scratchSeq}`;
   const scratch = await ctx.locks.run(id, async (): Promise<PlannedSlice> => {
     const index = await ctx.pool.ready();
@@ -108,8 +104,8 @@ async function runCounted(
       memoryBytes: scratch.length,
       ownerKey: a.ownerKey,
       input: job.input,
-      ...(job.function === 'aes-256-gcm' ? { key: job.params?.key } : {}),
-      ...(params ? { params } : {}),
+      ...(job.function === 'aes-256-gcm' ? { key: job.params?.key, iv: job.params?.iv } : {}),
+      ...dims,
     });
   } finally {
     const done = ctx.pool.begin([scratch.adapter]);
@@ -125,11 +121,12 @@ async function runCounted(
   }
 }
 
-function jobParams(
-  fn: string,
-  params: { iv?: string; m?: number; n?: number; k?: number } | undefined,
-): string | undefined {
-  if (fn === 'aes-256-gcm') return params?.iv;
+/**
+ * matmul-f32's dimensions by name, as the agent protocol carries them: the agent encodes the
+ * descriptor's parameter bytes (ra-spec §12), never the GRM.
+ */
+function matmulDims(fn: string, params: object | undefined): MatmulDims | undefined {
   if (fn !== 'matmul-f32' || !params) return undefined;
-  return matmulParams(params.m ?? 0, params.n ?? 0, params.k ?? 0).toString('hex');
+  const { m = 0, n = 0, k = 0 } = params as Partial<MatmulDims>;
+  return { m, n, k };
 }

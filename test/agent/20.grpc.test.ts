@@ -64,7 +64,7 @@ describe('agent over gRPC with mutual TLS', () => {
 
   it('shakes hands: both protocol versions, the server name, the agent instance', async () => {
     const hello = await client.handshake();
-    expect(hello).toMatchObject({ protocolVersion: '1.0', server: 'server1', adapters: 2 });
+    expect(hello).toMatchObject({ protocolVersion: '2.0', server: 'server1', adapters: 2 });
     expect(hello.instance).toMatch(/^[0-9a-f-]{36}$/);
   });
 
@@ -243,19 +243,19 @@ describe('agent over gRPC with mutual TLS', () => {
   });
 
   it('an agent refuses a GRM of another major version, naming both versions', async () => {
-    const future = remoteClient(certs, agent, { protocolVersion: '2.0' });
+    const future = remoteClient(certs, agent, { protocolVersion: '3.0' });
     try {
       const err = await failure(future.call('inventory'));
       expect(err.code).toBe('AGENT_VERSION_MISMATCH');
       expect(err.message).toMatch(
-        /agent server1 speaks protocol 1\.0, GRM grm speaks 2\.0: major versions differ/,
+        /agent server1 speaks protocol 2\.0, GRM grm speaks 3\.0: major versions differ/,
       );
     } finally {
       future.close();
     }
     // A newer minor version of the same major is welcome.
-    const minor = remoteClient(certs, agent, { protocolVersion: '1.7' });
-    expect((await minor.handshake()).protocolVersion).toBe('1.0');
+    const minor = remoteClient(certs, agent, { protocolVersion: '2.7' });
+    expect((await minor.handshake()).protocolVersion).toBe('2.0');
     minor.close();
   });
 
@@ -267,7 +267,7 @@ describe('agent over gRPC with mutual TLS', () => {
     try {
       const err = await new Promise<grpc.ServiceError>((resolve) =>
         raw.makeUnaryRequest(
-          '/rafabric.agent.v1.Agent/Inventory',
+          '/rafabric.agent.v2.Agent/Inventory',
           () => Buffer.alloc(0),
           (b: Buffer) => b,
           {},
@@ -295,14 +295,14 @@ describe('agent over gRPC with mutual TLS', () => {
       host: '127.0.0.1',
       port: 0,
       tls: readTls(certs, 'server2'),
-      protocolVersion: '2.3',
+      protocolVersion: '3.3',
     });
     const grm = remoteClient(certs, { server: 'server2', address: `127.0.0.1:${future.port}` });
     try {
       const err = await failure(grm.call('inventory'));
       expect(err.code).toBe('AGENT_VERSION_MISMATCH');
       expect(err.message).toMatch(
-        /agent server2 speaks protocol 2\.3, GRM grm speaks 1\.0: major versions differ/,
+        /agent server2 speaks protocol 3\.3, GRM grm speaks 2\.0: major versions differ/,
       );
     } finally {
       grm.close();
@@ -333,11 +333,11 @@ describe('agent over gRPC with mutual TLS', () => {
       'an agent of another major version, even when the agent would talk',
       { protocolVersion: '3.0', server: 'server2', instance: 'x', adapters: 0 },
       'AGENT_VERSION_MISMATCH',
-      /GRM speaks protocol 1\.0, agent server2 at 127\.0\.0\.1:\d+ speaks 3\.0: major versions differ/,
+      /GRM speaks protocol 2\.0, agent server2 at 127\.0\.0\.1:\d+ speaks 3\.0: major versions differ/,
     ],
     [
       'an agent that says it serves another server',
-      { protocolVersion: '1.0', server: 'server9', instance: 'x', adapters: 0 },
+      { protocolVersion: '2.0', server: 'server9', instance: 'x', adapters: 0 },
       'AGENT_MISMATCH',
       /agent at 127\.0\.0\.1:\d+ owns server 'server9', not 'server2'/,
     ],

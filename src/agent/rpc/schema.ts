@@ -8,8 +8,8 @@ import * as protoLoader from '@grpc/proto-loader';
 import { packageRoot } from '../../driver/native.js';
 
 /** "MAJOR.MINOR": a new major changes meaning, a new minor only adds (docs/cluster.md). */
-export const PROTOCOL_VERSION = '1.0';
-export const SERVICE_NAME = 'rafabric.agent.v1.Agent';
+export const PROTOCOL_VERSION = '2.0';
+export const SERVICE_NAME = 'rafabric.agent.v2.Agent';
 /** Metadata key on every unary call: the caller's protocol version. */
 export const VERSION_METADATA_KEY = 'rafabric-protocol';
 /** Metadata keys of an error reply: the RaError code and its details (JSON). */

@@ -3,9 +3,10 @@
 // guest has no such files. Here the agent stages them through the scratch memory slice itself,
 // mapped from the adapter's CXL region (/dev/daxN.0: byte X of it is byte X of the adapter's memory),
 // and the engine reads and writes that slice by DMA as it would after a host-buffer copy (§8, §12).
+
+import { bytesParam, intParam, jobParamsOf, ownerKeyParam } from '../../agent/params.js';
 import { AgentCode } from '../../common/codes.js';
 import { RaError } from '../../common/errors.js';
-import { isOwnerKeyHex, ownerKeyOf } from '../../common/owner-key.js';
 import type { Adapter } from '../../driver/adapter.js';
 import type { DmaController } from '../../driver/dma.js';
 import { isFunctionName } from '../../driver/functions.js';
@@ -23,20 +24,6 @@ export interface GuestAdapter {
   /** e.g. dax0.0: the adapter's whole memory in devdax mode, from device address `dpaOffsetBytes`. */
   dax: string;
   dpaOffsetBytes: number;
-}
-
-function field(p: Record<string, unknown>, name: string, pattern: RegExp, encoding: BufferEncoding): Buffer {
-  const v = p[name];
-  if (typeof v !== 'string' || !pattern.test(v))
-    throw new RaError(AgentCode.INVALID_PARAMS, `${name} must be ${encoding}`);
-  return Buffer.from(v, encoding);
-}
-
-function int(p: Record<string, unknown>, name: string): number {
-  const v = p[name];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
-    throw new RaError(AgentCode.INVALID_PARAMS, `${name} must be a non-negative integer`);
-  return v;
 }
 
 /**
@@ -57,14 +44,12 @@ export async function runJobThroughDax(
     );
   const fn = p.function;
   if (!isFunctionName(fn)) throw new RaError(AgentCode.INVALID_PARAMS, `unknown function ${String(fn)}`);
-  const input = field(p, 'input', /^[A-Za-z0-9+/]+={0,2}$/, 'base64');
-  const key = p.key === undefined ? undefined : field(p, 'key', /^[0-9a-fA-F]{64}$/, 'hex');
-  const params = p.params === undefined ? undefined : field(p, 'params', /^([0-9a-fA-F]{2}){1,16}$/, 'hex');
-  if (!isOwnerKeyHex(p.ownerKey))
-    throw new RaError(AgentCode.INVALID_PARAMS, 'ownerKey must be 16 hex digits');
-  const ownerKey = ownerKeyOf(p.ownerKey);
-  const engineEntry = int(p, 'engineEntry');
-  const memoryEntry = int(p, 'memoryEntry');
+  const input = bytesParam(p, 'input', 'base64', /^[A-Za-z0-9+/]+={0,2}$/);
+  const key = p.key === undefined ? undefined : bytesParam(p, 'key', 'hex', /^[0-9a-fA-F]{64}$/);
+  const params = jobParamsOf(fn, p);
+  const ownerKey = ownerKeyParam(p);
+  const engineEntry = intParam(p, 'engineEntry');
+  const memoryEntry = intParam(p, 'memoryEntry');
   if (fn === 'aes-256-gcm' && !key)
     throw new RaError(AgentCode.INVALID_PARAMS, 'aes-256-gcm jobs need key (64 hex digits)');
   if (input.length === 0) throw new RaError(AgentCode.INVALID_PARAMS, 'input is empty');
