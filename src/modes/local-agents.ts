@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { modelPidOf } from '../agent/host.js';
 import { makeClusterCerts } from '../agent/rpc/certs.js';
+import { fabricAgentArgs } from './fabric-agent.js';
 
 export const AGENT_READY_TIMEOUT_MS = 60_000;
 export const AGENT_STOP_BOUND_MS = 10_000;
@@ -61,26 +62,17 @@ export async function startLocalAgents(o: {
     const fabricBase = i * o.adaptersPerServer;
     const child = spawn(
       process.execPath,
-      [
-        o.cli,
-        'agent',
-        '--server',
+      fabricAgentArgs({
+        cli: o.cli,
         server,
-        '--adapters',
-        String(o.adaptersPerServer),
-        '--listen',
+        adaptersPerServer: o.adaptersPerServer,
         listen,
-        '--certs',
         certsDir,
-        '--memory',
-        o.memory,
-        '--dir',
+        memory: o.memory,
         stateDir,
-        '--fabric',
         fabricDir,
-        '--fabric-base',
-        String(fabricBase),
-      ],
+        fabricBase,
+      }),
       { stdio: ['ignore', 'pipe', 'pipe'], env: o.env ?? { ...process.env, RAFABRIC_LOG: 'warn' } },
     );
     children.push({ child, stateDir });

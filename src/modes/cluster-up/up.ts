@@ -8,6 +8,7 @@ import { modelPidOf } from '../../agent/host.js';
 import { makeClusterCerts } from '../../agent/rpc/certs.js';
 import { DriverCode } from '../../common/codes.js';
 import { RaError } from '../../common/errors.js';
+import { fabricAgentAdapters, fabricAgentArgs } from '../fabric-agent.js';
 import { startEtcd } from './etcd.js';
 import {
   isRunning,
@@ -144,31 +145,21 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterInfo> {
       const launched = launchDetached({
         name: `agent-${server}`,
         command: process.execPath,
-        args: [
-          o.cli,
-          'agent',
-          '--server',
+        args: fabricAgentArgs({
+          cli: o.cli,
           server,
-          '--adapters',
-          String(o.adaptersPerServer),
-          '--listen',
-          '127.0.0.1:0',
-          '--certs',
+          adaptersPerServer: o.adaptersPerServer,
+          listen: '127.0.0.1:0',
           certsDir,
-          '--memory',
-          o.memory,
-          '--dir',
+          memory: o.memory,
           stateDir,
-          '--fabric',
           fabricDir,
-          '--fabric-base',
-          String(fabricBase),
-        ],
+          fabricBase,
+        }),
         logsDir,
         env,
       });
-      // Adapter ids are NAME/ra<fabric port> (src/agent/agent.ts).
-      const adapters = Array.from({ length: o.adaptersPerServer }, (_, k) => `${server}/ra${fabricBase + k}`);
+      const adapters = fabricAgentAdapters({ server, adaptersPerServer: o.adaptersPerServer, fabricBase });
       const entry = {
         pid: launched.pid,
         startTicks: launched.startTicks,
