@@ -6,8 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { openShippedCatalog } from '../bitstream/shipped.js';
-import { Adapter } from '../driver/adapter.js';
-import { ModelProcess } from '../driver/model-process.js';
+import { ModelProcess, runningModelUris } from '../driver/model-process.js';
 import { Agent } from './agent.js';
 import { type AgentServer, type AgentServerOptions, serveAgentRpc } from './rpc/server.js';
 import type { TlsFiles } from './rpc/tls.js';
@@ -43,18 +42,6 @@ export interface AgentHost {
 
 const MODEL_PID_FILE = 'ra-model.pid';
 
-/** The adapter URIs of a model still serving `dir`, or undefined when none answers. */
-function runningModel(dir: string, adapters: number): string[] | undefined {
-  const uris = Array.from({ length: adapters }, (_, i) => `shm://${path.join(dir, `ra${i}.sock`)}`);
-  if (!existsSync(path.join(dir, 'ra0.sock'))) return undefined;
-  try {
-    for (const u of uris) Adapter.open(u).close();
-    return uris;
-  } catch {
-    return undefined;
-  }
-}
-
 /** The pid of the model a state folder's agent started (for stopping it when the folder is done). */
 export function modelPidOf(stateDir: string): number | undefined {
   try {
@@ -73,7 +60,7 @@ export async function startAgentHost(o: AgentHostOptions): Promise<AgentHost> {
     : path.join(o.stateDir!, 'model');
   mkdirSync(modelDir, { recursive: true });
   let model: ModelProcess | undefined;
-  let uris = ownsDir ? undefined : runningModel(modelDir, o.adapters);
+  let uris = ownsDir ? undefined : runningModelUris(modelDir, o.adapters);
   const reusedModel = uris !== undefined;
   if (!uris) {
     if (o.fabricDir !== undefined) mkdirSync(o.fabricDir, { recursive: true });

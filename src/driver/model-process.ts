@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Adapter } from './adapter.js';
 import { modelExecutable } from './native.js';
 
 export interface ModelOptions {
@@ -146,5 +147,21 @@ export class ModelProcess {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
     await this.exited;
     if (this.ownsDir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The adapter URIs of a model still serving `dir` (left running by an earlier GRM or agent after a
+ * crash or a graceful stop that kept it), or undefined when none answers: reusing it keeps every
+ * slice and byte its adapters hold.
+ */
+export function runningModelUris(dir: string, adapters: number): string[] | undefined {
+  const uris = Array.from({ length: adapters }, (_, i) => `shm://${path.join(dir, `ra${i}.sock`)}`);
+  if (!existsSync(path.join(dir, 'ra0.sock'))) return undefined;
+  try {
+    for (const u of uris) Adapter.open(u).close();
+    return uris;
+  } catch {
+    return undefined;
   }
 }

@@ -8,8 +8,7 @@ import { Agent } from '../agent/agent.js';
 import { DirectAgentClient } from '../agent/protocol.js';
 import type { Catalog } from '../bitstream/catalog.js';
 import { openServerCatalog } from '../bitstream/shipped.js';
-import { Adapter } from '../driver/adapter.js';
-import { ModelProcess } from '../driver/model-process.js';
+import { ModelProcess, runningModelUris } from '../driver/model-process.js';
 import { Grm } from '../grm/grm.js';
 import { type ReallocationPolicy, startReallocator } from '../grm/reallocator.js';
 import { type Difference, reconcile, startReconciler } from '../grm/reconcile.js';
@@ -62,18 +61,6 @@ export interface Embedded {
   stop(options?: { keepModel?: boolean }): Promise<void>;
 }
 
-/** A model left running by an earlier GRM (crash, kill -9) is reused, so allocations survive. */
-function runningModel(dir: string, adapters: number): string[] | undefined {
-  const uris = Array.from({ length: adapters }, (_, i) => `shm://${path.join(dir, `ra${i}.sock`)}`);
-  if (!existsSync(path.join(dir, 'ra0.sock'))) return undefined;
-  try {
-    for (const u of uris) Adapter.open(u).close();
-    return uris;
-  } catch {
-    return undefined;
-  }
-}
-
 export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
   const server = o.server ?? os.hostname();
   const ownsState = !o.stateDir;
@@ -83,7 +70,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
   const modelDir = path.join(stateDir, 'model');
   mkdirSync(modelDir, { recursive: true });
   let model: ModelProcess | undefined;
-  let uris = runningModel(modelDir, o.adapters);
+  let uris = runningModelUris(modelDir, o.adapters);
   if (uris) o.log.info({ dir: modelDir }, 'reusing the device model that is still running');
   else {
     // With a state folder the model outlives a crashed GRM (its adapters keep their slices).
