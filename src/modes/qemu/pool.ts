@@ -29,7 +29,13 @@ import { findGuestImage, QemuVm } from './vm.js';
 export const GUEST_AGENT_PORT = 7480;
 const GRM_CERT_NAME = 'grm';
 const KEEPALIVE_MS = 20_000;
-const KEEPALIVE_TIMEOUT_MS = 20_000;
+const KEEPALIVE_TIMEOUT_MS = 60_000;
+/**
+ * The agent protocol's deadlines (10 s for register work) are for agents on real servers; a TCG
+ * guest on a loaded 2-core host took longer than 10 s to answer an inventory (measured), and a
+ * deadline missed there makes the GRM call a healthy agent unreachable.
+ */
+const TCG_DEADLINE_FACTOR = 6;
 /** Boot, node's start over 9p and CXL region creation under TCG on a loaded host. */
 const DEFAULT_BOOT_TIMEOUT_MS = 240_000;
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -214,10 +220,11 @@ export async function startQemuPool(o: QemuPoolOptions): Promise<QemuPool> {
           address: `127.0.0.1:${ports.get(v.name)}`,
           tls: grmTls,
           grm: GRM_CERT_NAME,
-          // A TCG guest on a loaded host can take seconds to answer a ping: a 5 s keepalive timeout
-          // dropped healthy agents (measured), so the GRM waits longer before it calls one gone.
+          // A TCG guest on a loaded host can take seconds to answer a ping: 5 s and then 20 s
+          // keepalive timeouts dropped healthy agents (measured), so the GRM waits longer.
           keepaliveMs: KEEPALIVE_MS,
           keepaliveTimeoutMs: KEEPALIVE_TIMEOUT_MS,
+          deadlineFactor: TCG_DEADLINE_FACTOR,
         }),
       );
 
