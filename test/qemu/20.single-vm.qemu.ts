@@ -19,6 +19,7 @@ import { planVms } from '../../src/modes/qemu/plan.js';
 import { MiB, parseTopology } from '../../src/modes/qemu/topology.js';
 import { findGuestImage, QemuVm } from '../../src/modes/qemu/vm.js';
 import { Prng } from '../helpers/prng.js';
+import { bundleGuestScript } from './guest-bundle.js';
 import { MAX_PACE_FACTOR, serialTails, TcgPace } from './tcg-pace.js';
 
 const repo = path.resolve(import.meta.dirname, '..', '..');
@@ -73,12 +74,16 @@ describe('QEMU: one VM, one adapter', () => {
   let model: ModelProcess;
   let host: Adapter;
   let workDir: string;
+  /** test/qemu/guest/single-vm.mjs bundled into one file (guest-bundle.ts). */
+  let guestScript: string;
   let failed = false;
   const prng = new Prng(0x51e6);
 
   beforeAll(async () => {
     findGuestImage(); // a clear "run qemu/setup.sh" before anything starts
     workDir = mkdtempSync(path.join(os.tmpdir(), 'rafabric-qemu-'));
+    guestScript = path.join(workDir, 'single-vm.js');
+    await bundleGuestScript(path.join(repo, 'test/qemu/guest/single-vm.mjs'), guestScript);
     model = await ModelProcess.start({ adapters: 1, memoryBytes: 256 * MiB, extraArgs: ['--queues', '2'] });
     host = Adapter.open(model.uri(0));
   });
@@ -126,7 +131,7 @@ describe('QEMU: one VM, one adapter', () => {
       script,
       [
         'echo "guest: shell up uptime=$(cut -d" " -f1 /proc/uptime)"',
-        `exec node ${path.join(repo, 'test/qemu/guest/single-vm.mjs')} '${JSON.stringify(args)}'`,
+        `exec node ${guestScript} '${JSON.stringify(args)}'`,
         '',
       ].join('\n'),
     );
