@@ -39,6 +39,8 @@ export interface RemoteAgentOptions {
   /** Keepalive ping period; a peer that does not answer within keepaliveTimeoutMs is dropped. */
   keepaliveMs?: number;
   keepaliveTimeoutMs?: number;
+  /** Every default call deadline (CALL_DEADLINE_MS) times this (QEMU mode: agents in TCG guests). */
+  deadlineFactor?: number;
 }
 
 export interface AgentHello {
@@ -116,7 +118,7 @@ export class RemoteAgentClient implements AgentClient {
       'Hello',
       'hello',
       { protocolVersion: this.version, grm: this.o.grm ?? 'grm' },
-      CALL_DEADLINE_MS.hello,
+      CALL_DEADLINE_MS.hello * (this.o.deadlineFactor ?? 1),
     )) as AgentHello;
     const why = incompatibility(this.version, reply.protocolVersion);
     if (why)
@@ -148,7 +150,7 @@ export class RemoteAgentClient implements AgentClient {
       rpcMethodOf[method],
       method,
       request,
-      timeoutMs ?? CALL_DEADLINE_MS[method],
+      timeoutMs ?? CALL_DEADLINE_MS[method] * (this.o.deadlineFactor ?? 1),
     );
     return decodeReply(method, reply as Record<string, unknown>) as T;
   }

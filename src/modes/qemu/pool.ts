@@ -19,6 +19,7 @@ import { startReallocator } from '../../grm/reallocator.js';
 import { reconcile, startReconciler } from '../../grm/reconcile.js';
 import { JournalStore } from '../../store/journal-store.js';
 import type { AllocationStore } from '../../store/store.js';
+import { agentBundlePath } from './agent-bundle.js';
 import type { GuestImage, VmLaunchPlan } from './command-line.js';
 import { planVms } from './plan.js';
 import { placeAdapters, type Topology } from './topology.js';
@@ -28,7 +29,13 @@ import { findGuestImage, QemuVm } from './vm.js';
 export const GUEST_AGENT_PORT = 7480;
 const GRM_CERT_NAME = 'grm';
 const KEEPALIVE_MS = 20_000;
-const KEEPALIVE_TIMEOUT_MS = 20_000;
+const KEEPALIVE_TIMEOUT_MS = 60_000;
+/**
+ * The agent protocol's deadlines (10 s for register work) are for agents on real servers; a TCG
+ * guest on a loaded 2-core host took longer than 10 s to answer an inventory (measured), and a
+ * deadline missed there makes the GRM call a healthy agent unreachable.
+ */
+const TCG_DEADLINE_FACTOR = 6;
 /** Boot, node's start over 9p and CXL region creation under TCG on a loaded host. */
 const DEFAULT_BOOT_TIMEOUT_MS = 240_000;
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -81,13 +88,13 @@ function freePort(): Promise<number> {
 
 /** The guest's script: network, then the agent in the foreground (the VM powers off when it ends). */
 function agentScript(o: {
+  agentBundle: string;
   vm: string;
   adapters: number;
   backend: 'pci' | 'vfio';
   certsDir: string;
   sidecar?: string | undefined;
 }): string {
-  const cli = path.join(REPO_ROOT, 'bin', 'rafabric.js');
   return [
     'set -e',
     // No udev: the kernel names the one virtio-net interface eth0.
@@ -98,7 +105,8 @@ function agentScript(o: {
     // epoch ms too: the agent's JSON log lines carry the same clock (where a boot's time goes).
     'echo "rafabric-guest: network up uptime=$(cut -d" " -f1 /proc/uptime) epoch=$(date +%s)"',
     ...(o.sidecar ? [`( ${o.sidecar} ) &`] : []),
-    `exec ${process.execPath} ${cli} agent --qemu-guest ${o.backend} --server ${o.vm} --adapters ${o.adapters} ` +
+    // the bundle: one file over 9p instead of the ~270 modules of bin/rafabric.js agent
+    `exec ${process.execPath} ${o.agentBundle} agent --qemu-guest ${o.backend} --server ${o.vm} --adapters ${o.adapters} ` +
       `--listen 0.0.0.0:${GUEST_AGENT_PORT} --certs ${o.certsDir}`,
     '',
   ].join('\n');
@@ -132,6 +140,7 @@ export async function startQemuPool(o: QemuPoolOptions): Promise<QemuPool> {
         `topology: VM ${v.name} carries no adapter; in serve --qemu every VM is a server with adapters`,
       );
   const guest = o.guest ?? findGuestImage();
+  const agentBundle = agentBundlePath(REPO_ROOT);
   const timeoutMs = o.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS;
   const dirs = {
     certs: path.join(o.workDir, 'certs'),
@@ -185,6 +194,7 @@ export async function startQemuPool(o: QemuPoolOptions): Promise<QemuPool> {
       writeFileSync(
         script,
         agentScript({
+          agentBundle,
           vm: v.name,
           adapters: v.adapters,
           backend: v.iommu ? 'vfio' : 'pci',
@@ -210,10 +220,11 @@ export async function startQemuPool(o: QemuPoolOptions): Promise<QemuPool> {
           address: `127.0.0.1:${ports.get(v.name)}`,
           tls: grmTls,
           grm: GRM_CERT_NAME,
-          // A TCG guest on a loaded host can take seconds to answer a ping: a 5 s keepalive timeout
-          // dropped healthy agents (measured), so the GRM waits longer before it calls one gone.
+          // A TCG guest on a loaded host can take seconds to answer a ping: 5 s and then 20 s
+          // keepalive timeouts dropped healthy agents (measured), so the GRM waits longer.
           keepaliveMs: KEEPALIVE_MS,
           keepaliveTimeoutMs: KEEPALIVE_TIMEOUT_MS,
+          deadlineFactor: TCG_DEADLINE_FACTOR,
         }),
       );
 

@@ -10,6 +10,8 @@ import { type GuestImage, QEMU_EXECUTABLE, qemuArgs, type VmLaunchPlan } from '.
 
 export const DEFAULT_CACHE_DIR = '/var/cache/rafabric-qemu';
 const QMP_TIMEOUT_MS = 3_000;
+/** util-linux's setpriv (Debian: always there), for --pdeathsig; without it QEMU is started bare. */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
 /** The guest kernel, initramfs and modules that qemu/setup.sh put in the cache folder. */
 export function findGuestImage(cacheDir = process.env.RAFABRIC_QEMU_CACHE ?? DEFAULT_CACHE_DIR): GuestImage {
@@ -74,7 +76,12 @@ export class QemuVm {
   /** Starts QEMU for `plan`; the serial console goes to <logDir>/<vm name>.serial.log. */
   static start(plan: VmLaunchPlan, logDir: string): QemuVm {
     const logPath = path.join(logDir, `${plan.vm.name}.serial.log`);
-    const child = spawn(QEMU_EXECUTABLE, qemuArgs(plan), { stdio: ['pipe', 'pipe', 'pipe'] });
+    // Through setpriv --pdeathsig: a QEMU whose parent dies (a test runner killed by CI's timeout, a
+    // serve --qemu killed with SIGKILL) dies with it instead of running on with its VM.
+    const [file, args] = SETPRIV
+      ? [SETPRIV, ['--pdeathsig', 'KILL', QEMU_EXECUTABLE, ...qemuArgs(plan)]]
+      : [QEMU_EXECUTABLE, qemuArgs(plan)];
+    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const vm = new QemuVm(plan, child, logPath, Date.now());
     child.once('error', (err) => {
       vm.lines.push({
@@ -115,7 +122,7 @@ export class QemuVm {
       if (hit) return hit;
       if (!this.running)
         throw new Error(
-          `${this.name}: QEMU exited (${this.exitCode}) before ${re}; serial log ${this.serialLogPath}`,
+          `${this.name}: QEMU exited (${this.exitCode}) before ${re}${this.exitCode === 127 ? ` (${QEMU_EXECUTABLE} could not be executed: run qemu/setup.sh)` : ''}; serial log ${this.serialLogPath}`,
         );
       const left = deadline - Date.now();
       if (left <= 0)
