@@ -33,6 +33,8 @@ export interface DefragReport {
   moves: number;
   movedBytes: number;
   ms: number;
+  /** When the moves ended (Date.now() ms). */
+  endedAtMs: number;
   /** The allocations moved, each with its slices before and after. */
   moved: { allocation: string; from: string; to: string }[];
 }
@@ -96,7 +98,7 @@ async function execute(
   bytes: number,
 ): Promise<DefragReport> {
   const t0 = performance.now();
-  const report: DefragReport = { moves: 0, movedBytes: 0, ms: 0, moved: [] };
+  const report: DefragReport = { moves: 0, movedBytes: 0, ms: 0, endedAtMs: 0, moved: [] };
   for (const m of plan.moves) {
     let moved: Awaited<ReturnType<typeof moveOne>>;
     try {
@@ -128,6 +130,7 @@ async function execute(
     });
   }
   report.ms = performance.now() - t0;
+  report.endedAtMs = Date.now();
   return report;
 }
 
