@@ -107,6 +107,25 @@ describe('defragmentation plan', () => {
     expect(planDefrag(full('s2'), need(96 * MiB))).toMatchObject({ ok: false, why: 'NO_ROOM' });
   });
 
+  it('a split limited to one adapter (maxAdapters 1) is made to fit by moving a slice to the other adapter', () => {
+    const inv = pool(
+      [adapter('ra0', { memoryBytes: 128 * MiB }), adapter('ra1', { memoryBytes: 128 * MiB })],
+      [
+        memory('ra0', 0, 0, 32 * MiB, 'A'),
+        memory('ra0', 1, 64 * MiB, 32 * MiB, 'B'),
+        memory('ra1', 0, 0, 32 * MiB, 'C'),
+        memory('ra1', 1, 64 * MiB, 32 * MiB, 'D'),
+      ],
+    );
+    const request = { resources: [{ kind: 'memory' as const, bytes: 96 * MiB }], policy: { maxAdapters: 1 } };
+    const before = preferred.plan(buildAvailability(inv), request);
+    expect(before).toMatchObject({ ok: false, details: { why: 'MAX_ADAPTERS' } });
+    const r = planDefrag(inv, need(96 * MiB, { request }));
+    if (!r.ok) throw new Error(r.message);
+    expect(r.plan.movedBytes).toBe(32 * MiB);
+    expect(preferred.plan(buildAvailability(afterMoves(inv, r.plan.moves)), request).ok).toBe(true);
+  });
+
   it('the cost is the least over every aligned window (brute force), and every plan plans the request', () => {
     const rng = new Prng(153);
     const align = 2 * MiB;
