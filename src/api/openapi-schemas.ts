@@ -73,6 +73,7 @@ export const schemas = {
           'idle-reclaimed',
           'adapter-lost',
           'replaced',
+          'migrated',
         ],
       },
       detail: { type: 'string' },

@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { RaError } from '../common/errors.js';
 import { ownerKeyHex, randomOwnerKey } from '../common/owner-key.js';
 import {
+  type PlacementRequest,
+  type PlanFailure,
   type PlannedSlice,
   type PlanResult,
   preferred,
@@ -50,7 +52,18 @@ function contextsFor(ctx: GrmContext, p: PlannedSlice): number {
   return Math.min(p.length, ctx.catalog.get(p.loadBitstream.bitstream).contexts);
 }
 
-export async function allocate(ctx: GrmContext, tenant: string, body: unknown): Promise<StoredAllocation> {
+/**
+ * Called when the request's plan failed: makes room if it can (defrag.ts moves live memory slices)
+ * and resolves truthy, resolves falsy when it cannot help, or throws its own refusal.
+ */
+export type MakeRoom = (request: PlacementRequest, failure: PlanFailure) => Promise<unknown>;
+
+export async function allocate(
+  ctx: GrmContext,
+  tenant: string,
+  body: unknown,
+  makeRoom?: MakeRoom,
+): Promise<StoredAllocation> {
   const { placement, policy } = validateAllocation(body);
   // Before anything is planned or journaled: a bitstream this tenant may not use does not exist.
   for (const r of placement.resources) if (r.kind === 'logic') ctx.catalog.get(r.bitstream, tenant);
@@ -58,12 +71,12 @@ export async function allocate(ctx: GrmContext, tenant: string, body: unknown): 
   const index = await ctx.pool.ready();
   const id = `a-${randomBytes(6).toString('hex')}`;
   const ownerKey = newOwnerKey();
-  const { placements, reservation } = reserve(
-    ctx,
-    () => index.plan(wanted.request, preferred, { busy: ctx.pool.busy }),
-    id,
-    wanted.readable,
-  );
+  const plan = () => index.plan(wanted.request, preferred, { busy: ctx.pool.busy });
+  let planned = plan();
+  // Planned again right after the room was made, and reserved in that same tick.
+  if (!planned.ok && makeRoom && (await makeRoom(wanted.request, planned))) planned = plan();
+  const result = planned;
+  const { placements, reservation } = reserve(ctx, () => result, id, wanted.readable);
   ctx.pool.own(ownerKey, id);
   ctx.configuring.add(id);
   let programmed = false;

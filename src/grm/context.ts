@@ -31,6 +31,11 @@ export interface GrmOptions {
   bitstreamLimits?: BitstreamLimits;
   /** One of several GRM replicas sharing an etcd store (replica-sync.ts); absent: the only writer. */
   replica?: ReplicaOptions;
+  /**
+   * Most bytes of live memory one admission may move to defragment the pool (defrag.ts; default
+   * DEFAULT_DEFRAG_BUDGET_BYTES, 1 GiB; 0: never move).
+   */
+  defragBudgetBytes?: number;
 }
 
 export interface GrmContext {

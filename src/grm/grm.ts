@@ -7,9 +7,10 @@ import type { Logger } from 'pino';
 import { RaError } from '../common/errors.js';
 import type { Intent, StoredAllocation, StoreHealth } from '../store/store.js';
 import { AdapterCommands } from './adapter-commands.js';
-import { allocate } from './allocate.js';
+import { allocate, type MakeRoom } from './allocate.js';
 import { listBitstreams, publishBitstream, registerBitstream } from './bitstreams.js';
 import { type GrmContext, type GrmOptions, owned, publicView, usable } from './context.js';
+import { DEFAULT_DEFRAG_BUDGET_BYTES, type DefragReport, defragmentFor } from './defrag.js';
 import type { AllocationEvent } from './elastic/events.js';
 import { type GrmEventFeed, type GrmEventKind, GrmEventLog } from './events.js';
 import { grantsOf, withGrants } from './grants.js';
@@ -40,7 +41,13 @@ export class Grm implements GrmApi, DashboardSource {
   /** Intents of allocations this process does not configure (found at start, or other replicas'). */
   private readonly intents: Map<string, Intent>;
 
+  /** The last defragmentation an admission ran (defrag.ts), for the demo and the bench. */
+  private lastDefrag: DefragReport | undefined;
+
   constructor(o: GrmOptions) {
+    const budget = o.defragBudgetBytes;
+    if (budget !== undefined && (!Number.isSafeInteger(budget) || budget < 0))
+      throw new RangeError(`defragBudgetBytes must be a whole number of bytes >= 0, got ${budget}`);
     this.log = o.log;
     const pool = new LivePool(o.agents, o.catalog, o.log);
     this.ctx = {
@@ -134,7 +141,7 @@ export class Grm implements GrmApi, DashboardSource {
   async allocate(tenant: string, body: unknown): Promise<Allocation> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const allocated = publicView(await allocate(this.ctx, tenant, body));
+        const allocated = publicView(await allocate(this.ctx, tenant, body, this.makeRoom));
         this.record('allocated', allocated, `${allocated.resources.length} resource(s)`);
         return allocated;
       } catch (err) {
@@ -145,6 +152,21 @@ export class Grm implements GrmApi, DashboardSource {
         await this.maintenance.reindex();
       }
     }
+  }
+
+  /** Defragmentation by live migration for a memory request that found no extent large enough. */
+  private readonly makeRoom: MakeRoom = async (request, failure) => {
+    const report = await defragmentFor(this.ctx, request, failure, {
+      budgetBytes: this.ctx.options.defragBudgetBytes ?? DEFAULT_DEFRAG_BUDGET_BYTES,
+      record: (a, event) => this.maintenance.events.record(a.id, a.tenant, event),
+    });
+    if (report) this.lastDefrag = report;
+    return report;
+  };
+
+  /** What the last defragmentation moved and how long it took (undefined: none yet). */
+  lastDefragmentation(): DefragReport | undefined {
+    return this.lastDefrag && { ...this.lastDefrag, moved: [...this.lastDefrag.moved] };
   }
 
   /** Another replica's change to the store (replica-sync.ts). */

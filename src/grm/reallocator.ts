@@ -22,7 +22,8 @@ export interface ReallocationEvent {
     | 'grew'
     | 'shrank'
     | 'preempted-shrink'
-    | 'preempted-reclaim';
+    | 'preempted-reclaim'
+    | 'migrated';
   detail: string;
   /** grew, shrank, preempted-shrink: the resource and its size before and after. */
   resource?: number;

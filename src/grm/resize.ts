@@ -19,10 +19,12 @@ import {
 import { validateResize } from './validate.js';
 
 /** A migration between its reservation and its commit. */
-interface Move {
+export interface Move {
   id: string;
   ownerKey: string;
   index: number;
+  /** Which placement of the resource moves (0 for a single-slice resource). */
+  placement: number;
   from: ExistingSlice;
   to: SliceToProgram;
   target: number;
@@ -185,17 +187,18 @@ async function resizeInPlace(
       ...a.resources[index]!.placements[0]!,
       ...(slice.kind === 'memory' ? { bytes: plan.toLength } : { units: plan.toLength }),
     };
-    return await commitResource(ctx, a, index, placement, target);
+    return await commitResource(ctx, a, index, 0, placement, target);
   } finally {
     done();
   }
 }
 
-/** Records the resource's new placement: durable before anything old is released. */
+/** Records the resource's new placement (its `at`-th): durable before anything old is released. */
 async function commitResource(
   ctx: GrmContext,
   a: StoredAllocation,
   index: number,
+  at: number,
   placement: Placement,
   target: number,
 ): Promise<StoredAllocation> {
@@ -203,7 +206,7 @@ async function commitResource(
   const resized: AllocatedResource = {
     ...resource,
     ...(resource.kind === 'memory' ? { bytes: target } : { units: target }),
-    placements: [placement],
+    placements: resource.placements.map((p, i) => (i === at ? placement : p)),
   };
   const updated: StoredAllocation = {
     ...a,
@@ -216,15 +219,17 @@ async function commitResource(
 
 /**
  * Step 1 of a migration, under the allocation's lock: holds the target in the index (every plan
- * sees it taken), programs it with the allocation's key, and marks the allocation as moving.
+ * sees it taken), programs it with the allocation's key, and marks the allocation as moving. The
+ * caller revoked the allocation's grants. `placement` is which slice of the resource moves.
  */
-async function reserveMove(
+export async function reserveMove(
   ctx: GrmContext,
   a: StoredAllocation,
   index: number,
   from: ExistingSlice,
   plan: Extract<ResizePlan, { kind: 'migrate' }>,
   target: number,
+  placement = 0,
 ): Promise<Move> {
   const to = plan.to;
   const reservation = ctx.pool.reserveResize(plan);
@@ -241,14 +246,14 @@ async function reserveMove(
     throw err;
   }
   ctx.moving.add(a.id);
-  return { id: a.id, ownerKey: a.ownerKey, index, from, to, target, reservation };
+  return { id: a.id, ownerKey: a.ownerKey, index, placement, from, to, target, reservation };
 }
 
 /**
  * Steps 2 and 3: copies the contents by DMA without the lock, then commits the switch under it. A
  * release of the allocation during the copy wins: the target slice is released and the move reports it.
  */
-async function finishMove(ctx: GrmContext, m: Move): Promise<StoredAllocation> {
+export async function finishMove(ctx: GrmContext, m: Move): Promise<StoredAllocation> {
   const releaseTarget = async () => {
     await ctx.commands
       .run(m.to.adapter, 'release', { entry: m.to.entry, ownerKey: m.ownerKey })
@@ -301,7 +306,7 @@ async function finishMove(ctx: GrmContext, m: Move): Promise<StoredAllocation> {
       // (reconciliation releases it), never the allocation pointing at a released slice.
       let updated: StoredAllocation;
       try {
-        updated = await commitResource(ctx, a, m.index, placement, m.target);
+        updated = await commitResource(ctx, a, m.index, m.placement, placement, m.target);
       } catch (err) {
         await releaseTarget();
         throw err;

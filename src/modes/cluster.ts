@@ -43,6 +43,8 @@ export interface ClusterGrmOptions {
    * as orphans (src/grm/reconcile.ts).
    */
   maintenance?: boolean;
+  /** GrmOptions.defragBudgetBytes (serve --defrag-budget-bytes). */
+  defragBudgetBytes?: number;
   log: Logger;
   catalog?: Catalog;
   operators?: ReadonlySet<string>;
@@ -106,6 +108,7 @@ export async function startClusterGrm(o: ClusterGrmOptions): Promise<ClusterGrm>
       catalog,
       log: o.log,
       ...(o.operators ? { operators: o.operators } : {}),
+      ...(o.defragBudgetBytes !== undefined ? { defragBudgetBytes: o.defragBudgetBytes } : {}),
     });
     const maintains = o.maintenance ?? true;
     const reconciled = maintains ? await grm.exclusive(() => reconcile(grm)) : [];

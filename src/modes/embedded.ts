@@ -46,6 +46,8 @@ export interface EmbeddedOptions {
    * them to the elected leader (src/modes/replica.ts).
    */
   maintenance?: boolean;
+  /** GrmOptions.defragBudgetBytes (serve --defrag-budget-bytes). */
+  defragBudgetBytes?: number;
 }
 
 export interface Embedded {
@@ -104,6 +106,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
       log: o.log,
       ...(o.operators ? { operators: o.operators } : {}),
       ...(o.replica ? { replica: o.replica } : {}),
+      ...(o.defragBudgetBytes !== undefined ? { defragBudgetBytes: o.defragBudgetBytes } : {}),
     });
     const maintained = o.maintenance ?? true;
     const reconciled = maintained ? await grm.exclusive(() => reconcile(grm)) : [];

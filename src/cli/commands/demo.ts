@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { openServerCatalog } from '../../bitstream/shipped.js';
 import { log } from '../../common/log.js';
 import { ownerKeyOf } from '../../common/owner-key.js';
+import { defragStep } from '../../grm/defrag-demo.js';
 import { growBusyStep, shrinkIdleStep } from '../../grm/elastic/demo-steps.js';
 import { reallocateOnce } from '../../grm/reallocator.js';
 import type { Allocation, Placement } from '../../grm/types.js';
@@ -260,6 +261,16 @@ export async function runDemo(o: {
         check: verdict(kept && size === 256 * MiB),
       };
     });
+    await record(
+      'reallocation: a fragmented pool admits a large memory request (live migration)',
+      async () => {
+        const o = await defragStep(grm, tenant, {
+          write: (a, p, data) => writeSlice(granted(a, p), data),
+          read: (a, p, bytes) => readSlice(granted(a, p), bytes),
+        });
+        return { result: o.result, placements: o.placements, check: o.check };
+      },
+    );
     await record('reallocation: reclaim an idle allocation', async () => {
       const idle = await grm.allocate(tenant, {
         resources: [{ kind: 'memory', bytes: GiB }],

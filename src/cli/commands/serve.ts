@@ -66,6 +66,11 @@ export function registerServeCommand(program: Command): void {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--state <dir>', 'keep state here: allocations survive a restart, a stop and a crash')
     .option('--tokens <list>', 'tenant tokens: alice=TOKEN,bob=TOKEN (default: $RAFABRIC_TOKENS)')
+    .option(
+      '--defrag-budget-bytes <bytes>',
+      'most live memory one admission may move to defragment the pool (docs/realloc.md; 0: never)',
+      '1G',
+    )
     // Bitstream catalog and trust (docs/bitstreams.md, "Ownership").
     .option(
       '--bitstreams <dir>',
@@ -180,6 +185,9 @@ export function registerServeCommand(program: Command): void {
         const adapters = parseInteger('--emulate', String(o.emulate), 1, 64);
         const port = parseInteger('--port', String(o.port), 0, 65535);
         const memoryBytes = parseSize('--memory', String(o.memory));
+        const defragBudgetBytes = parseSize('--defrag-budget-bytes', String(o.defragBudgetBytes), {
+          allowZero: true,
+        });
         const stateDir = typeof o.state === 'string' ? o.state : undefined;
         const etcdEndpoints =
           typeof o.etcd === 'string' ? o.etcd.split(',').map((url) => url.trim()) : undefined;
@@ -224,6 +232,7 @@ export function registerServeCommand(program: Command): void {
               ...(stateDir ? { stateDir } : {}),
               repairStore: o.repair === true,
               maintenance: o.maintenance !== false,
+              defragBudgetBytes,
               log,
               ...catalog,
             });
@@ -235,6 +244,7 @@ export function registerServeCommand(program: Command): void {
               memoryBytes,
               ...(stateDir ? { stateDir } : {}),
               repairStore: o.repair === true,
+              defragBudgetBytes,
               log,
               ...catalog,
             });

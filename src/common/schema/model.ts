@@ -160,6 +160,13 @@ export const allocationPolicySchema = {
       default: false,
       description: 'May be shrunk to its elastic min or reclaimed for an allocation of higher priority',
     },
+    movable: {
+      type: 'boolean',
+      default: true,
+      description:
+        'May the GRM move its memory slices to defragment the pool for a request that finds no extent large ' +
+        'enough (docs/realloc.md): contents copied by DMA, grants revoked (request them again); false pins them',
+    },
   },
 } as const;
 

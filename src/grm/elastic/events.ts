@@ -1,6 +1,6 @@
 // What reallocation did to each allocation, kept for its tenant to read (GET
 // /v1/allocations/{id}/events): grew, shrank, preempted (shrunk or reclaimed for a higher priority),
-// reclaimed, lost. A bounded ring per allocation and a bound on allocations, so a long-running GRM keeps
+// reclaimed, lost, migrated (defragmentation). A bounded ring per allocation and a bound on allocations, so a long-running GRM keeps
 // a fixed amount: the oldest records go first. In memory: a restarted GRM starts with none.
 
 export type AllocationEventAction =
@@ -11,7 +11,9 @@ export type AllocationEventAction =
   | 'lease-expired'
   | 'idle-reclaimed'
   | 'adapter-lost'
-  | 'replaced';
+  | 'replaced'
+  /** A memory slice moved by DMA to defragment the pool (src/grm/defrag.ts); its grants were revoked. */
+  | 'migrated';
 
 export interface AllocationEvent {
   /** ISO 8601. */
