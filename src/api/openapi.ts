@@ -1,6 +1,7 @@
 // The OpenAPI 3.1 document served at /openapi.json. Tests check that every registered route is here
 // and that every example request below is accepted by the server.
 import { statusByCode } from './errors.js';
+import { transportResponses } from './openapi-responses.js';
 import { schemas } from './openapi-schemas.js';
 import { uiPaths, uiSchemas } from './routes/ui-openapi.js';
 
@@ -11,8 +12,11 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const ok = (description: string, schema: object) => ({ description, content: json(schema) });
 const failure = (name: string) => ({ $ref: `#/components/responses/${name}` });
 
+const transport = transportResponses;
+
 /** The error responses every authenticated operation can give. */
 const common = {
+  ...transport,
   '400': failure('BadRequest'),
   '401': failure('Unauthorized'),
   '500': failure('Internal'),
@@ -36,30 +40,42 @@ export const openApiDocument = {
   info: {
     title: 'rafabric GRM API',
     version: '1',
+    license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     description:
       'Allocate reconfigurable adapters (memory, compute units, accelerator functions, logic) pooled ' +
       'across servers, run jobs on them, and manage the bitstream catalog. Errors are always ' +
-      '{"error":{"code","message","details"?}}; the status of each code is in x-status-by-code.',
+      '{"error":{"code","message","details"?}}; the status of each code is in x-status-by-code. ' +
+      'Request bodies are JSON objects whose unknown fields are refused (400 INVALID_REQUEST naming ' +
+      'them), never ignored. A method a path does not list is refused with 405 METHOD_NOT_ALLOWED and ' +
+      'an Allow header naming the methods it takes; a path not listed here is 404 NOT_FOUND.',
   },
+  servers: [{ url: 'http://127.0.0.1:7470', description: '`rafabric serve` on its default address' }],
   'x-status-by-code': Object.fromEntries(statusByCode),
   security: [{ bearer: [] }],
   paths: {
     '/healthz': {
       get: {
+        operationId: 'getHealth',
         summary: 'GRM health (no auth)',
         security: [],
-        responses: { '200': ok('Healthy', ref('Health')), '503': ok('Not healthy', ref('Health')) },
+        responses: {
+          '200': ok('Healthy', ref('Health')),
+          ...transport,
+          '503': ok('Not healthy', ref('Health')),
+        },
       },
     },
     '/openapi.json': {
       get: {
+        operationId: 'getOpenApiDocument',
         summary: 'This document (no auth)',
         security: [],
-        responses: { '200': ok('OpenAPI 3.1 document', { type: 'object' }) },
+        responses: { '200': ok('OpenAPI 3.1 document', { type: 'object' }), ...transport },
       },
     },
     '/metrics': {
       get: {
+        operationId: 'getMetrics',
         summary: 'Prometheus metrics (no auth)',
         security: [],
         responses: {
@@ -67,21 +83,25 @@ export const openApiDocument = {
             description: 'Prometheus text format',
             content: { 'text/plain': { schema: { type: 'string' } } },
           },
+          ...transport,
         },
       },
     },
     '/v1/adapters': {
       get: {
+        operationId: 'listAdapters',
         summary: 'The adapters in the pool',
         responses: { '200': ok('Adapters', { type: 'array', items: ref('AdapterView') }), ...common },
       },
     },
     '/v1/allocations': {
       get: {
+        operationId: 'listAllocations',
         summary: "The caller's allocations",
         responses: { '200': ok('Allocations', { type: 'array', items: ref('Allocation') }), ...common },
       },
       post: {
+        operationId: 'createAllocation',
         summary: 'Allocate resources',
         requestBody: body('AllocationRequest', {
           resources: [
@@ -102,10 +122,12 @@ export const openApiDocument = {
     '/v1/allocations/{id}': {
       parameters: [idParameter],
       get: {
+        operationId: 'getAllocation',
         summary: 'One allocation',
         responses: { '200': ok('Allocation', ref('Allocation')), '404': failure('NotFound'), ...common },
       },
       patch: {
+        operationId: 'resizeAllocation',
         summary: 'Grow or shrink a memory or compute resource',
         requestBody: body('ResizeRequest', { resource: 0, bytes: 2147483648 }),
         responses: {
@@ -117,6 +139,7 @@ export const openApiDocument = {
         },
       },
       delete: {
+        operationId: 'releaseAllocation',
         summary: 'Release an allocation',
         responses: { '204': { description: 'Released' }, '404': failure('NotFound'), ...common },
       },
@@ -125,6 +148,7 @@ export const openApiDocument = {
     '/v1/allocations/{id}/events': {
       parameters: [idParameter],
       get: {
+        operationId: 'listAllocationEvents',
         summary:
           'What reallocation did to the allocation (grew, shrank, preempted, reclaimed, lost), oldest first',
         responses: {
@@ -137,6 +161,7 @@ export const openApiDocument = {
     '/v1/allocations/{id}/jobs': {
       parameters: [idParameter],
       post: {
+        operationId: 'runJob',
         summary: "Run a job on the allocation's function engine",
         requestBody: body('JobRequest', { function: 'crc32c', input: 'aGVsbG8gd29ybGQ=' }),
         responses: {
@@ -150,10 +175,12 @@ export const openApiDocument = {
     },
     '/v1/bitstreams': {
       get: {
+        operationId: 'listBitstreams',
         summary: 'The bitstream catalog',
         responses: { '200': ok('Bitstreams', { type: 'array', items: ref('BitstreamSummary') }), ...common },
       },
       post: {
+        operationId: 'registerBitstream',
         summary: 'Register a bitstream (verified against the trust store and signature policy)',
         requestBody: body('BitstreamRegistration', {
           descriptor: { id: 'my-crc', function: 'crc32c', version: '1.0.0' },
@@ -179,6 +206,7 @@ export const openApiDocument = {
         },
       ],
       post: {
+        operationId: 'publishBitstream',
         summary: "Operators only: make a tenant's bitstream usable by every tenant",
         responses: {
           '200': ok('Published', ref('BitstreamRegistered')),
