@@ -14,7 +14,7 @@ const committed = path.join(root, 'src/api/generated/openapi.d.ts');
 
 // Compiled by `npm run typecheck`: a request with only a lease is a valid AllocationRequest (a policy
 // field with a JSON Schema `default` was generated as required, so this did not compile).
-export const leaseOnly: components['schemas']['AllocationRequest'] = {
+const leaseOnly: components['schemas']['AllocationRequest'] = {
   resources: [{ kind: 'memory', bytes: 1024 }],
   policy: { leaseMs: 1000 },
 };
@@ -40,11 +40,12 @@ describe('generated API types (openapi-typescript)', () => {
   }, 120_000);
 
   it('leave every policy field optional in requests, as the server does', () => {
-    const policy = /AllocationPolicy: \{([^]*?)\n {8}\};/.exec(readFileSync(committed, 'utf8'))![1]!;
+    const policy = /AllocationPolicy: \{([\s\S]*?)\n {8}\};/.exec(readFileSync(committed, 'utf8'))![1]!;
     const fields = [...policy.matchAll(/^ {12}(\w+)(\??):/gm)].map((m) => `${m[1]}${m[2]}`);
     expect(fields).toContain('allowSplit?');
     expect(fields).toContain('onAdapterFailure?');
     expect(fields.filter((f) => !f.endsWith('?'))).toEqual([]);
+    expect(Object.keys(leaseOnly.policy!)).toEqual(['leaseMs']);
   });
 
   it('would make a field with a `default` required (why the document states defaults in words)', () => {
