@@ -10,9 +10,11 @@ import { openApiDocument } from '../../src/api/openapi.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const cli = path.join(root, 'node_modules/@redocly/cli/bin/cli.js');
-const pinned = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
-  devDependencies: Record<string, string>;
-}).devDependencies['@redocly/cli'];
+const pinned = (
+  JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    devDependencies: Record<string, string>;
+  }
+).devDependencies['@redocly/cli'];
 
 interface LintReport {
   totals: { errors: number; warnings: number; ignored: number };
@@ -68,7 +70,12 @@ describe('redocly lint (recommended) of the OpenAPI document', () => {
     const report = lint(broken, 'broken.json');
     const rules = new Set(report.problems.map((p) => p.ruleId));
     expect(report.totals.errors).toBeGreaterThan(0);
-    for (const rule of ['no-empty-servers', 'info-license', 'operation-operationId', 'operation-4xx-response'])
+    for (const rule of [
+      'no-empty-servers',
+      'info-license',
+      'operation-operationId',
+      'operation-4xx-response',
+    ])
       expect(rules, rule).toContain(rule);
   }, 120_000);
 });

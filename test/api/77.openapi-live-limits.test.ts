@@ -203,7 +203,9 @@ describe('limits and refusals the document states, enforced by the real GRM', ()
   });
 
   it('headers over 16 KiB are 431 on a public path, as documented (a real socket: Node answers it)', async () => {
-    const healthz = (openApiDocument.paths as Record<string, { get: { responses: object } }>)['/healthz']!;
+    const healthz = (openApiDocument.paths as unknown as Record<string, { get: { responses: object } }>)[
+      '/healthz'
+    ]!;
     expect(Object.keys(healthz.get.responses)).toContain('431');
     const address = await app.listen({ host: '127.0.0.1', port: 0 });
     const { port } = new URL(address);
