@@ -3,6 +3,7 @@
 import { statusByCode } from './errors.js';
 import { transportResponses } from './openapi-responses.js';
 import { schemas } from './openapi-schemas.js';
+import { ALLOCATION_BODY_LIMIT_BYTES, BITSTREAM_BODY_LIMIT_BYTES } from './routes/limits.js';
 import { uiPaths, uiSchemas } from './routes/ui-openapi.js';
 
 const json = (schema: object, example?: unknown) => ({
@@ -31,7 +32,13 @@ const idParameter = {
   schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
   example: 'a1b2c3',
 };
-const body = (name: string, example: unknown) => ({ required: true, content: json(ref(name), example) });
+/** A JSON request body and the most bytes the route reads (more is 413 before parsing: routes/limits.ts). */
+const body = (name: string, example: unknown, limit: string) => ({
+  required: true,
+  description: `At most ${limit}; a larger body is 413 PAYLOAD_TOO_LARGE`,
+  content: json(ref(name), example),
+});
+const JOB_BODY_LIMIT = 'the server body limit (64 MiB by default)';
 
 const errorResponse = (description: string) => ({ description, content: json(ref('Error')) });
 
@@ -103,13 +110,17 @@ export const openApiDocument = {
       post: {
         operationId: 'createAllocation',
         summary: 'Allocate resources',
-        requestBody: body('AllocationRequest', {
-          resources: [
-            { kind: 'memory', bytes: 1073741824 },
-            { kind: 'accelerator', function: 'aes-256-gcm' },
-          ],
-          policy: { allowSplit: true, leaseMs: 60000 },
-        }),
+        requestBody: body(
+          'AllocationRequest',
+          {
+            resources: [
+              { kind: 'memory', bytes: 1073741824 },
+              { kind: 'accelerator', function: 'aes-256-gcm' },
+            ],
+            policy: { allowSplit: true, leaseMs: 60000 },
+          },
+          `${ALLOCATION_BODY_LIMIT_BYTES} bytes`,
+        ),
         responses: {
           '201': ok('Allocated', ref('Allocation')),
           '404': failure('NotFound'),
@@ -129,7 +140,11 @@ export const openApiDocument = {
       patch: {
         operationId: 'resizeAllocation',
         summary: 'Grow or shrink a memory or compute resource',
-        requestBody: body('ResizeRequest', { resource: 0, bytes: 2147483648 }),
+        requestBody: body(
+          'ResizeRequest',
+          { resource: 0, bytes: 2147483648 },
+          `${ALLOCATION_BODY_LIMIT_BYTES} bytes`,
+        ),
         responses: {
           '200': ok('Resized', ref('Allocation')),
           '404': failure('NotFound'),
@@ -163,7 +178,7 @@ export const openApiDocument = {
       post: {
         operationId: 'runJob',
         summary: "Run a job on the allocation's function engine",
-        requestBody: body('JobRequest', { function: 'crc32c', input: 'aGVsbG8gd29ybGQ=' }),
+        requestBody: body('JobRequest', { function: 'crc32c', input: 'aGVsbG8gd29ybGQ=' }, JOB_BODY_LIMIT),
         responses: {
           '200': ok('Job output', ref('JobResult')),
           '404': failure('NotFound'),
@@ -182,10 +197,11 @@ export const openApiDocument = {
       post: {
         operationId: 'registerBitstream',
         summary: 'Register a bitstream (verified against the trust store and signature policy)',
-        requestBody: body('BitstreamRegistration', {
-          descriptor: { id: 'my-crc', function: 'crc32c', version: '1.0.0' },
-          image: 'UkFCSVQ=',
-        }),
+        requestBody: body(
+          'BitstreamRegistration',
+          { descriptor: { id: 'my-crc', function: 'crc32c', version: '1.0.0' }, image: 'UkFCSVQ=' },
+          `${BITSTREAM_BODY_LIMIT_BYTES} bytes (the staging window's image as base64, plus the descriptor)`,
+        ),
         responses: {
           '201': ok('Registered', ref('BitstreamRegistered')),
           '403': failure('Forbidden'),

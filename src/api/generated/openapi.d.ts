@@ -930,6 +930,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description At most 65536 bytes; a larger body is 413 PAYLOAD_TOO_LARGE */
         requestBody: {
             content: {
                 /**
@@ -1089,6 +1090,7 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description At most 65536 bytes; a larger body is 413 PAYLOAD_TOO_LARGE */
         requestBody: {
             content: {
                 /**
@@ -1193,6 +1195,7 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description At most the server body limit (64 MiB by default); a larger body is 413 PAYLOAD_TOO_LARGE */
         requestBody: {
             content: {
                 /**
@@ -1284,6 +1287,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description At most 4456448 bytes (the staging window's image as base64, plus the descriptor); a larger body is 413 PAYLOAD_TOO_LARGE */
         requestBody: {
             content: {
                 /**
