@@ -9,11 +9,8 @@ import {
   allocationPolicySchema,
   allocationRequestSchema,
   allocationSchema,
-  computeRequestSchema,
   elasticPolicySchema,
   jobRequestSchema,
-  logicRequestSchema,
-  memoryRequestSchema,
   placementSchema,
   resizeRequestSchema,
   resourceRequestSchema,
@@ -22,16 +19,37 @@ import {
 const count = { type: 'integer', minimum: 0 } as const;
 const base64 = { type: 'string', contentEncoding: 'base64' } as const;
 
+type Json = Record<string, unknown>;
+
+/**
+ * The branches of a discriminated oneOf as components, named after their tag value ("memory" ->
+ * MemoryRequest) unless `names` says otherwise: a branch another helper adds gets a name too.
+ */
+function branchComponents(
+  schema: unknown,
+  suffix: string,
+  names: Record<string, string> = {},
+): Record<string, unknown> {
+  const { discriminator, oneOf } = schema as { discriminator: { propertyName: string }; oneOf: Json[] };
+  return Object.fromEntries(
+    oneOf.map((branch) => {
+      const tag = (branch.properties as Record<string, Json>)[discriminator.propertyName]!;
+      const first = String('const' in tag ? tag.const : (tag.enum as unknown[])[0]);
+      const pascal = first.replace(/(^|[^A-Za-z0-9])([A-Za-z0-9])/g, (_m, _sep, c: string) =>
+        c.toUpperCase(),
+      );
+      return [names[first] ?? `${pascal}${suffix}`, branch];
+    }),
+  );
+}
+
 /**
  * The data model's schemas under their component names. A schema nested in another (the policy of an
  * allocation, a branch of a oneOf) is found by identity and written as a $ref to its component, so
  * each is described once and generated clients get one named type for it.
  */
-const modelComponents = {
-  AcceleratorRequest: resourceRequestSchema.oneOf[0],
-  MemoryRequest: memoryRequestSchema,
-  ComputeRequest: computeRequestSchema,
-  LogicRequest: logicRequestSchema,
+const modelComponents: Record<string, unknown> = {
+  ...branchComponents(resourceRequestSchema, 'Request'),
   ResourceRequest: resourceRequestSchema,
   ElasticPolicy: elasticPolicySchema,
   AllocationPolicy: allocationPolicySchema,
@@ -41,14 +59,15 @@ const modelComponents = {
   AllocatedResource: allocatedResourceSchema,
   Allocation: allocationSchema,
   ResizeRequest: resizeRequestSchema,
-  AesGcmJob: jobRequestSchema.oneOf[0],
-  MatmulJob: jobRequestSchema.oneOf[1],
-  StreamJob: jobRequestSchema.oneOf[2],
+  ...branchComponents(jobRequestSchema, 'Job', {
+    'aes-256-gcm': 'AesGcmJob',
+    'matmul-f32': 'MatmulJob',
+    sha256: 'StreamJob',
+  }),
   JobRequest: jobRequestSchema,
   AdapterView: adapterViewSchema,
-} as const;
+};
 
-type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const refTo = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
