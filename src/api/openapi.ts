@@ -1,7 +1,9 @@
 // The OpenAPI 3.1 document served at /openapi.json. Tests check that every registered route is here
 // and that every example request below is accepted by the server.
 import { statusByCode } from './errors.js';
+import { transportResponses } from './openapi-responses.js';
 import { schemas } from './openapi-schemas.js';
+import { ALLOCATION_BODY_LIMIT_BYTES, BITSTREAM_BODY_LIMIT_BYTES } from './routes/limits.js';
 import { uiPaths, uiSchemas } from './routes/ui-openapi.js';
 
 const json = (schema: object, example?: unknown) => ({
@@ -11,8 +13,11 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const ok = (description: string, schema: object) => ({ description, content: json(schema) });
 const failure = (name: string) => ({ $ref: `#/components/responses/${name}` });
 
+const transport = transportResponses;
+
 /** The error responses every authenticated operation can give. */
 const common = {
+  ...transport,
   '400': failure('BadRequest'),
   '401': failure('Unauthorized'),
   '500': failure('Internal'),
@@ -27,7 +32,13 @@ const idParameter = {
   schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
   example: 'a1b2c3',
 };
-const body = (name: string, example: unknown) => ({ required: true, content: json(ref(name), example) });
+/** A JSON request body and the most bytes the route reads (more is 413 before parsing: routes/limits.ts). */
+const body = (name: string, example: unknown, limit: string) => ({
+  required: true,
+  description: `At most ${limit}; a larger body is 413 PAYLOAD_TOO_LARGE`,
+  content: json(ref(name), example),
+});
+const JOB_BODY_LIMIT = 'the server body limit (64 MiB by default)';
 
 const errorResponse = (description: string) => ({ description, content: json(ref('Error')) });
 
@@ -36,30 +47,42 @@ export const openApiDocument = {
   info: {
     title: 'rafabric GRM API',
     version: '1',
+    license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     description:
       'Allocate reconfigurable adapters (memory, compute units, accelerator functions, logic) pooled ' +
       'across servers, run jobs on them, and manage the bitstream catalog. Errors are always ' +
-      '{"error":{"code","message","details"?}}; the status of each code is in x-status-by-code.',
+      '{"error":{"code","message","details"?}}; the status of each code is in x-status-by-code. ' +
+      'Request bodies are JSON objects whose unknown fields are refused (400 INVALID_REQUEST naming ' +
+      'them), never ignored. A method a path does not list is refused with 405 METHOD_NOT_ALLOWED and ' +
+      'an Allow header naming the methods it takes; a path not listed here is 404 NOT_FOUND.',
   },
+  servers: [{ url: 'http://127.0.0.1:7470', description: '`rafabric serve` on its default address' }],
   'x-status-by-code': Object.fromEntries(statusByCode),
   security: [{ bearer: [] }],
   paths: {
     '/healthz': {
       get: {
+        operationId: 'getHealth',
         summary: 'GRM health (no auth)',
         security: [],
-        responses: { '200': ok('Healthy', ref('Health')), '503': ok('Not healthy', ref('Health')) },
+        responses: {
+          '200': ok('Healthy', ref('Health')),
+          ...transport,
+          '503': ok('Not healthy', ref('Health')),
+        },
       },
     },
     '/openapi.json': {
       get: {
+        operationId: 'getOpenApiDocument',
         summary: 'This document (no auth)',
         security: [],
-        responses: { '200': ok('OpenAPI 3.1 document', { type: 'object' }) },
+        responses: { '200': ok('OpenAPI 3.1 document', { type: 'object' }), ...transport },
       },
     },
     '/metrics': {
       get: {
+        operationId: 'getMetrics',
         summary: 'Prometheus metrics (no auth)',
         security: [],
         responses: {
@@ -67,29 +90,37 @@ export const openApiDocument = {
             description: 'Prometheus text format',
             content: { 'text/plain': { schema: { type: 'string' } } },
           },
+          ...transport,
         },
       },
     },
     '/v1/adapters': {
       get: {
+        operationId: 'listAdapters',
         summary: 'The adapters in the pool',
         responses: { '200': ok('Adapters', { type: 'array', items: ref('AdapterView') }), ...common },
       },
     },
     '/v1/allocations': {
       get: {
+        operationId: 'listAllocations',
         summary: "The caller's allocations",
         responses: { '200': ok('Allocations', { type: 'array', items: ref('Allocation') }), ...common },
       },
       post: {
+        operationId: 'createAllocation',
         summary: 'Allocate resources',
-        requestBody: body('AllocationRequest', {
-          resources: [
-            { kind: 'memory', bytes: 1073741824 },
-            { kind: 'accelerator', function: 'aes-256-gcm' },
-          ],
-          policy: { allowSplit: true, leaseMs: 60000 },
-        }),
+        requestBody: body(
+          'AllocationRequest',
+          {
+            resources: [
+              { kind: 'memory', bytes: 1073741824 },
+              { kind: 'accelerator', function: 'aes-256-gcm' },
+            ],
+            policy: { allowSplit: true, leaseMs: 60000 },
+          },
+          `${ALLOCATION_BODY_LIMIT_BYTES} bytes`,
+        ),
         responses: {
           '201': ok('Allocated', ref('Allocation')),
           '404': failure('NotFound'),
@@ -102,12 +133,18 @@ export const openApiDocument = {
     '/v1/allocations/{id}': {
       parameters: [idParameter],
       get: {
+        operationId: 'getAllocation',
         summary: 'One allocation',
         responses: { '200': ok('Allocation', ref('Allocation')), '404': failure('NotFound'), ...common },
       },
       patch: {
+        operationId: 'resizeAllocation',
         summary: 'Grow or shrink a memory or compute resource',
-        requestBody: body('ResizeRequest', { resource: 0, bytes: 2147483648 }),
+        requestBody: body(
+          'ResizeRequest',
+          { resource: 0, bytes: 2147483648 },
+          `${ALLOCATION_BODY_LIMIT_BYTES} bytes`,
+        ),
         responses: {
           '200': ok('Resized', ref('Allocation')),
           '404': failure('NotFound'),
@@ -117,6 +154,7 @@ export const openApiDocument = {
         },
       },
       delete: {
+        operationId: 'releaseAllocation',
         summary: 'Release an allocation',
         responses: { '204': { description: 'Released' }, '404': failure('NotFound'), ...common },
       },
@@ -125,6 +163,7 @@ export const openApiDocument = {
     '/v1/allocations/{id}/events': {
       parameters: [idParameter],
       get: {
+        operationId: 'listAllocationEvents',
         summary:
           'What reallocation did to the allocation (grew, shrank, preempted, reclaimed, lost), oldest first',
         responses: {
@@ -137,8 +176,9 @@ export const openApiDocument = {
     '/v1/allocations/{id}/jobs': {
       parameters: [idParameter],
       post: {
+        operationId: 'runJob',
         summary: "Run a job on the allocation's function engine",
-        requestBody: body('JobRequest', { function: 'crc32c', input: 'aGVsbG8gd29ybGQ=' }),
+        requestBody: body('JobRequest', { function: 'crc32c', input: 'aGVsbG8gd29ybGQ=' }, JOB_BODY_LIMIT),
         responses: {
           '200': ok('Job output', ref('JobResult')),
           '404': failure('NotFound'),
@@ -150,15 +190,18 @@ export const openApiDocument = {
     },
     '/v1/bitstreams': {
       get: {
+        operationId: 'listBitstreams',
         summary: 'The bitstream catalog',
         responses: { '200': ok('Bitstreams', { type: 'array', items: ref('BitstreamSummary') }), ...common },
       },
       post: {
+        operationId: 'registerBitstream',
         summary: 'Register a bitstream (verified against the trust store and signature policy)',
-        requestBody: body('BitstreamRegistration', {
-          descriptor: { id: 'my-crc', function: 'crc32c', version: '1.0.0' },
-          image: 'UkFCSVQ=',
-        }),
+        requestBody: body(
+          'BitstreamRegistration',
+          { descriptor: { id: 'my-crc', function: 'crc32c', version: '1.0.0' }, image: 'UkFCSVQ=' },
+          `${BITSTREAM_BODY_LIMIT_BYTES} bytes (the staging window's image as base64, plus the descriptor)`,
+        ),
         responses: {
           '201': ok('Registered', ref('BitstreamRegistered')),
           '403': failure('Forbidden'),
@@ -179,6 +222,7 @@ export const openApiDocument = {
         },
       ],
       post: {
+        operationId: 'publishBitstream',
         summary: "Operators only: make a tenant's bitstream usable by every tenant",
         responses: {
           '200': ok('Published', ref('BitstreamRegistered')),

@@ -85,7 +85,7 @@ export async function allocate(
       id,
       tenant,
       ownerKey,
-      placements: placements.map(toPublicPlacement),
+      placements: placements.map((p) => toPublicPlacement(p, contextsFor(ctx, p))),
       createdAt: new Date().toISOString(),
     });
     try {
@@ -94,7 +94,7 @@ export async function allocate(
         ownerKey,
         placements,
         loadOf: wanted.loadOf,
-        lengthOf: (p) => contextsFor(ctx, p),
+        lengthOf: (p) => contextsFor(ctx, p), // and reported so: placements say what the slices hold
       });
       programmed = true;
       if (reservation.lostBecause)
@@ -115,6 +115,7 @@ export async function allocate(
           resourceOf(
             r as ResourceRequest,
             placements.filter((p) => p.resourceIndex === i),
+            (p) => contextsFor(ctx, p),
           ),
         ),
       };
@@ -198,7 +199,7 @@ export async function replaceFailedSlices(
       resources: a.resources.map((r, i) => {
         const k = indices.indexOf(i);
         if (k < 0) return r;
-        const fresh = placements.filter((p) => p.resourceIndex === k).map(toPublicPlacement);
+        const fresh = placements.filter((p) => p.resourceIndex === k).map((p) => toPublicPlacement(p));
         return { ...r, placements: [...r.placements.filter((p) => !failed(p.adapter)), ...fresh] };
       }),
     };

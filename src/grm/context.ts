@@ -97,24 +97,34 @@ export function unavailable(f: PlanFailure, readable: (m: string) => string = (m
   });
 }
 
-export function toPublicPlacement(p: PlannedSlice): Placement {
+/**
+ * A planned slice as the allocation reports it: what the adapter holds once programmed (ra-spec §5),
+ * its length in the slice table (memory rounded up to the adapter's alignment, a logic slice's
+ * contexts as programmed: `length`, when the caller programs fewer than planned), never the amount
+ * of the request it carries (the resource keeps that).
+ */
+export function toPublicPlacement(p: PlannedSlice, length = p.length): Placement {
   return {
     adapter: p.adapter,
     slice: p.entry,
-    ...(p.kind === 'memory' ? { offset: p.base, bytes: p.bytes ?? p.length } : {}),
-    ...(p.kind === 'compute' ? { units: p.units ?? p.length } : {}),
-    ...(p.kind === 'context' ? { slot: p.slot!, context: p.base, contexts: p.length } : {}),
+    ...(p.kind === 'memory' ? { offset: p.base, bytes: length } : {}),
+    ...(p.kind === 'compute' ? { units: length } : {}),
+    ...(p.kind === 'context' ? { slot: p.slot!, context: p.base, contexts: length } : {}),
   };
 }
 
-export function resourceOf(r: ResourceRequest, placements: PlannedSlice[]): AllocatedResource {
+export function resourceOf(
+  r: ResourceRequest,
+  placements: PlannedSlice[],
+  lengthOf: (p: PlannedSlice) => number = (p) => p.length,
+): AllocatedResource {
   return {
     kind: r.kind,
     ...(r.kind === 'accelerator' ? { function: r.function } : {}),
     ...(r.kind === 'logic' ? { bitstream: r.bitstream } : {}),
     ...(r.kind === 'memory' ? { bytes: r.bytes } : {}),
     ...(r.kind === 'compute' ? { units: r.units } : {}),
-    placements: placements.map(toPublicPlacement),
+    placements: placements.map((p) => toPublicPlacement(p, lengthOf(p))),
   };
 }
 

@@ -8,6 +8,7 @@ import type { AllocationRequest } from '../common/model.js';
 import {
   allocationRequestSchema,
   jobRequestSchema,
+  MAX_JOB_INPUT_BYTES,
   MAX_RESOURCES,
   resizeRequestSchema,
 } from '../common/schema/model.js';
@@ -16,8 +17,7 @@ import type { PlacementRequest } from '../rvl/index.js';
 import { validateElasticFields } from './elastic/validate.js';
 import { type AllocationPolicy, GrmCode, type JobRequest, type ResizeRequest } from './types.js';
 
-export { MAX_RESOURCES };
-export const MAX_JOB_INPUT_BYTES = 32 * 1024 * 1024;
+export { MAX_JOB_INPUT_BYTES, MAX_RESOURCES };
 /** A job's output travels base64 in the response: bounded like its input. */
 export const MAX_JOB_OUTPUT_BYTES = 32 * 1024 * 1024;
 

@@ -1,20 +1,26 @@
 // The dashboard's part of the OpenAPI document (openapi.ts merges it): the page, the view, the event
 // log and its live stream.
+import { transportResponses } from '../openapi-responses.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const failure = (name: string) => ({ $ref: `#/components/responses/${name}` });
 const common = {
+  ...transportResponses,
   '400': failure('BadRequest'),
   '401': failure('Unauthorized'),
   '404': failure('NotFound'),
   '500': failure('Internal'),
   '503': failure('Unavailable'),
 };
-const page = (summary: string, type: string) => ({
+const page = (operationId: string, summary: string, type: string) => ({
   get: {
+    operationId,
     summary,
     security: [],
-    responses: { '200': { description: summary, content: { [type]: { schema: { type: 'string' } } } } },
+    responses: {
+      '200': { description: summary, content: { [type]: { schema: { type: 'string' } } } },
+      ...transportResponses,
+    },
   },
 });
 
@@ -118,11 +124,16 @@ export const uiSchemas = {
 };
 
 export const uiPaths = {
-  '/ui': page('The dashboard page (no auth: it asks for the token and keeps it in the tab)', 'text/html'),
-  '/ui/app.js': page("The dashboard page's script", 'text/javascript'),
-  '/ui/style.css': page("The dashboard page's style sheet", 'text/css'),
+  '/ui': page(
+    'getDashboardPage',
+    'The dashboard page (no auth: it asks for the token and keeps it in the tab)',
+    'text/html',
+  ),
+  '/ui/app.js': page('getDashboardScript', "The dashboard page's script", 'text/javascript'),
+  '/ui/style.css': page('getDashboardStyle', "The dashboard page's style sheet", 'text/css'),
   '/v1/dashboard': {
     get: {
+      operationId: 'getDashboard',
       summary: 'The pool as the caller may see it: adapters, placements, utilization, allocations, events',
       responses: {
         '200': { description: 'The view', content: { 'application/json': { schema: ref('DashboardView') } } },
@@ -132,6 +143,7 @@ export const uiPaths = {
   },
   '/v1/events': {
     get: {
+      operationId: 'listEvents',
       summary: "Recent GRM events (the last 500) of the caller's allocations; an operator's: all",
       responses: {
         '200': {
@@ -144,6 +156,7 @@ export const uiPaths = {
   },
   '/v1/events/stream': {
     get: {
+      operationId: 'streamEvents',
       summary:
         'Server-sent events: a "view" event (a DashboardView as JSON) at once, every second and after every GRM event; "problem" when the pool cannot be read. Send the bearer token in the Authorization header (read the stream with fetch; EventSource cannot set it).',
       responses: {

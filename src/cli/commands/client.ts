@@ -1,43 +1,14 @@
 // `rafabric adapters|alloc|free|exec`: a client of a running GRM over its HTTP API.
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { CliCode, GrmCode } from '../../common/codes.js';
+import { CliCode } from '../../common/codes.js';
 import { RaError } from '../../common/errors.js';
+import { type ApiSchemas, call, type GrmAddress } from '../grm-client.js';
 import { formatBytes, formatTable, printJson } from '../output.js';
 import { parseSize } from '../parse.js';
 
-interface ClientOptions {
-  url: string;
-  token?: string;
+interface ClientOptions extends GrmAddress {
   json?: boolean;
-}
-
-export async function request(
-  o: ClientOptions,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<unknown> {
-  const token = o.token ?? process.env.RAFABRIC_TOKEN;
-  if (!token) throw new RaError(GrmCode.UNAUTHORIZED, 'no token: pass --token TOKEN or set RAFABRIC_TOKEN');
-  let res: Response;
-  try {
-    res = await fetch(new URL(path, o.url), {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-  } catch (err) {
-    throw new RaError(
-      CliCode.GRM_UNREACHABLE,
-      `cannot reach the GRM at ${o.url}: ${(err as Error).cause ?? (err as Error).message} (is \`rafabric serve\` running?)`,
-    );
-  }
-  if (res.status === 204) return undefined;
-  const data = (await res.json()) as { error?: { code: string; message: string } };
-  if (!res.ok)
-    throw new RaError(data.error?.code ?? `HTTP_${res.status}`, data.error?.message ?? res.statusText);
-  return data;
 }
 
 const common = (c: Command) =>
@@ -47,7 +18,7 @@ const common = (c: Command) =>
     .option('--json', 'machine-readable output');
 
 /** "memory=16G", "accelerator=aes-256-gcm", "compute=2", "logic=pipeline-xor-crc" -> resource. */
-export function parseResource(text: string): Record<string, unknown> {
+export function parseResource(text: string): ApiSchemas['ResourceRequest'] {
   const [kind, value] = text.split('=', 2);
   if (!value)
     throw new RaError(
@@ -56,7 +27,9 @@ export function parseResource(text: string): Record<string, unknown> {
     );
   if (kind === 'memory') return { kind, bytes: parseSize('--resource memory', value) };
   if (kind === 'compute') return { kind, units: Number(value) };
-  if (kind === 'accelerator') return { kind, function: value };
+  // The GRM checks the function name and answers with the ones it knows.
+  if (kind === 'accelerator')
+    return { kind, function: value as ApiSchemas['AcceleratorRequest']['function'] };
   if (kind === 'logic') return { kind, bitstream: value };
   throw new RaError(
     CliCode.USAGE,
@@ -68,14 +41,7 @@ export function registerClientCommands(program: Command): void {
   common(
     program.command('adapters').description('list the pool: capacity, free space and slices per adapter'),
   ).action(async (o: ClientOptions) => {
-    const adapters = (await request(o, 'GET', '/v1/adapters')) as {
-      id: string;
-      health: string;
-      memory: { total: number; free: number };
-      computeUnits: { total: number; free: number };
-      slots: { total: number; free: number };
-      slices: unknown[];
-    }[];
+    const adapters = await call(o, (api) => api.GET('/v1/adapters'));
     if (o.json) return printJson(adapters);
     process.stdout.write(
       `${formatTable(
@@ -108,10 +74,14 @@ export function registerClientCommands(program: Command): void {
         ...(o.sameServer ? { sameServer: o.sameServer } : {}),
         ...(o.lease ? { leaseMs: Number(o.lease) } : {}),
       };
-      const a = (await request(o, 'POST', '/v1/allocations', {
-        resources: o.resource.map(parseResource),
-        ...(Object.keys(policy).length ? { policy } : {}),
-      })) as { id: string; resources: { kind: string; placements: Record<string, unknown>[] }[] };
+      const a = await call(o, (api) =>
+        api.POST('/v1/allocations', {
+          body: {
+            resources: o.resource.map(parseResource),
+            ...(Object.keys(policy).length ? { policy } : {}),
+          },
+        }),
+      );
       if (o.json) return printJson(a);
       process.stdout.write(
         `allocation ${a.id}\n${formatTable(
@@ -135,7 +105,7 @@ export function registerClientCommands(program: Command): void {
 
   common(program.command('free <id>').description('release an allocation')).action(
     async (id: string, o: ClientOptions) => {
-      await request(o, 'DELETE', `/v1/allocations/${encodeURIComponent(id)}`);
+      await call(o, (api) => api.DELETE('/v1/allocations/{id}', { params: { path: { id } } }));
       if (o.json) printJson({ released: id });
       else process.stdout.write(`released ${id}\n`);
     },
@@ -158,11 +128,16 @@ export function registerClientCommands(program: Command): void {
       ) => {
         const input = readFileSync(o.in);
         const params = o.key || o.iv ? { key: o.key, iv: o.iv } : undefined;
-        const r = (await request(o, 'POST', `/v1/allocations/${encodeURIComponent(id)}/jobs`, {
+        // Sent as typed on the command line: the GRM checks the function and its params against the
+        // document's JobRequest and names what is wrong.
+        const body = {
           function: o.function,
           ...(params ? { params } : {}),
           input: input.toString('base64'),
-        })) as { output: string };
+        } as ApiSchemas['JobRequest'];
+        const r = await call(o, (api) =>
+          api.POST('/v1/allocations/{id}/jobs', { params: { path: { id } }, body }),
+        );
         const out = Buffer.from(r.output, 'base64');
         writeFileSync(o.out, out);
         if (o.json)

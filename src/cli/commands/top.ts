@@ -6,8 +6,8 @@ import type { Command } from 'commander';
 import type { DashboardView, ViewAdapter, ViewSlice } from '../../api/routes/ui-view.js';
 import { GrmCode } from '../../common/codes.js';
 import { RaError } from '../../common/errors.js';
+import { call, grmClient } from '../grm-client.js';
 import { formatBytes } from '../output.js';
-import { request } from './client.js';
 
 const ESC = '\x1b[';
 const ALT_SCREEN_ON = `${ESC}?1049h${ESC}?25l`;
@@ -133,8 +133,9 @@ interface TopOptions {
 
 /** Follows the stream, calling `draw` with each view, until `signal` aborts. */
 async function follow(o: TopOptions, token: string, signal: AbortSignal, draw: (v: DashboardView) => void) {
-  const res = await fetch(new URL('/v1/events/stream', o.url), {
-    headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
+  const { data: stream, response: res } = await grmClient({ url: o.url, token }).GET('/v1/events/stream', {
+    headers: { accept: 'text/event-stream' },
+    parseAs: 'stream',
     signal,
   });
   if (res.status === 401)
@@ -142,10 +143,10 @@ async function follow(o: TopOptions, token: string, signal: AbortSignal, draw: (
       GrmCode.UNAUTHORIZED,
       'the GRM did not accept the token; check RAFABRIC_TOKEN or --token',
     );
-  if (!res.ok || !res.body) throw new Error(`the event stream answered HTTP ${res.status}`);
+  if (!res.ok || !stream) throw new Error(`the event stream answered HTTP ${res.status}`);
   const decoder = new TextDecoder();
   let buffer = '';
-  for await (const chunk of res.body) {
+  for await (const chunk of stream) {
     buffer += decoder.decode(chunk as Uint8Array, { stream: true });
     const blocks = buffer.split('\n\n');
     buffer = blocks.pop() ?? '';
@@ -220,7 +221,8 @@ export function registerTopCommand(program: Command): void {
       if (!token)
         throw new RaError(GrmCode.UNAUTHORIZED, 'no token: pass --token TOKEN or set RAFABRIC_TOKEN');
       if (o.once || !process.stdout.isTTY || !process.stdin.isTTY) {
-        const view = (await request({ ...o, token }, 'GET', '/v1/dashboard')) as DashboardView;
+        // The server's own type of the view: the renderer shares it with the dashboard page.
+        const view = (await call({ ...o, token }, (api) => api.GET('/v1/dashboard'))) as DashboardView;
         process.stdout.write(`${renderFrame(view, { colour: false, widthCols: 100 }).join('\n')}\n`);
         return;
       }

@@ -198,10 +198,15 @@ export const resizeRequestSchema = {
   },
 } as const;
 
+/** Largest job input, bytes (src/grm/validate.ts checks the decoded length). */
+export const MAX_JOB_INPUT_BYTES = 32 * 1024 * 1024;
 const jobInput = {
   type: 'string',
   contentEncoding: 'base64',
-  description: 'The input, base64',
+  minLength: 1,
+  maxLength: Math.ceil(MAX_JOB_INPUT_BYTES / 3) * 4,
+  description: `The input, base64 (standard alphabet): 1 to ${MAX_JOB_INPUT_BYTES} bytes`,
+  'x-rule': `must be base64 of 1 to ${MAX_JOB_INPUT_BYTES} bytes`,
 } as const;
 const dimension = { type: 'integer', minimum: 1, maximum: MAX_MATMUL_DIMENSION } as const;
 
@@ -217,8 +222,18 @@ const aesJob = {
       required: ['key', 'iv'],
       additionalProperties: false,
       properties: {
-        key: { type: 'string', pattern: '^[0-9a-fA-F]{64}$', 'x-rule': 'must be 64 hex digits (aes-256)' },
-        iv: { type: 'string', pattern: '^[0-9a-fA-F]{24}$', 'x-rule': 'must be 24 hex digits (12 bytes)' },
+        key: {
+          type: 'string',
+          pattern: '^[0-9a-fA-F]{64}$',
+          description: 'The 32-byte key as 64 hex digits (as `openssl rand -hex 32` prints), not base64',
+          'x-rule': 'must be 64 hex digits (aes-256)',
+        },
+        iv: {
+          type: 'string',
+          pattern: '^[0-9a-fA-F]{24}$',
+          description: 'The 12-byte IV as 24 hex digits, not base64',
+          'x-rule': 'must be 24 hex digits (12 bytes)',
+        },
       },
     },
     input: jobInput,
@@ -370,11 +385,20 @@ export const placementSchema = {
     adapter: { ...nonEmpty, description: 'Adapter id: <server>/ra<fabric port>' },
     slice: { ...count, description: 'Slice-table index on that adapter' },
     offset: { ...count, description: 'memory: offset in the adapter memory, bytes' },
-    bytes: { ...count, description: 'memory: length, bytes' },
-    units: { ...count, description: 'compute: compute units' },
+    bytes: {
+      ...count,
+      description:
+        "memory: the slice's length on the adapter, bytes: what it holds, rounded up to the adapter's " +
+        "alignment (ra-spec §5.4), so it may exceed what was asked for (the resource's bytes)",
+    },
+    units: { ...count, description: "compute: the slice's compute units on the adapter" },
     slot: { ...count, description: 'accelerator/logic: the slot' },
     context: { ...count, description: 'accelerator/logic: first context of the slice' },
-    contexts: { ...count, description: 'accelerator/logic: number of contexts' },
+    contexts: {
+      ...count,
+      description:
+        "accelerator/logic: the slice's contexts on the adapter (a logic slice holds every context its bitstream provides)",
+    },
     grant: accessGrantSchema,
   },
 } as const;
@@ -387,14 +411,19 @@ export const allocatedResourceSchema = {
     kind: { enum: ['accelerator', 'memory', 'compute', 'logic'] },
     function: nonEmpty,
     bitstream: nonEmpty,
-    bytes: count,
-    units: count,
-    placements: { type: 'array', items: placementSchema },
+    bytes: { ...count, description: 'memory: what was asked for (or resized to), bytes' },
+    units: { ...count, description: 'compute: what was asked for (or resized to), units' },
+    placements: {
+      type: 'array',
+      items: placementSchema,
+      description: 'The slices that hold the resource, as the adapters hold them',
+    },
   },
 } as const;
 
 export const allocationSchema = {
   type: 'object',
+  description: 'An allocation; its policy is the policy as requested (absent fields are not filled in)',
   required: ['id', 'tenant', 'state', 'resources', 'policy', 'createdAt'],
   additionalProperties: false,
   properties: {
