@@ -279,6 +279,7 @@ async function finishMove(ctx: GrmContext, m: Move): Promise<StoredAllocation> {
         .catch((err: unknown) => {
           copyError = err;
         });
+      ctx.metrics.copyDone(Math.min(m.from.length, m.to.length), copyError);
     }
     return await ctx.locks.run(m.id, async () => {
       const a = ctx.allocations.get(m.id);
@@ -320,6 +321,7 @@ async function finishMove(ctx: GrmContext, m: Move): Promise<StoredAllocation> {
       } finally {
         done();
       }
+      ctx.metrics.reallocated('migrated');
       return updated;
     });
   } finally {
