@@ -6,6 +6,7 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Fault } from '../../src/driver/regs.js';
+import { shrinkIdleStep } from '../../src/grm/elastic/demo-steps.js';
 import { reallocateOnce } from '../../src/grm/reallocator.js';
 import type { Allocation } from '../../src/grm/types.js';
 import { MiB } from '../grm/helpers.js';
@@ -285,5 +286,26 @@ describe('metrics move with real actions (embedded GRM, checked against the regi
       (before.get('rafabric_allocations', { state: 'active' }) ?? 0) - 1,
     );
     expectDeviceGaugesMatch(after, readRegisters(live), server());
+  });
+
+  it('an idle elastic allocation shrinking to its min counts as shrank, as often as its slice shrank', async () => {
+    const before = await live.scrape();
+    const step = await shrinkIdleStep(live.pool.grm, 'alice');
+    // The step reads the compute slice's units from the slice table (ra-spec 10) before and after.
+    expect(step.check, step.result).toBe('pass');
+    expect(step.unitsAfter).toBeLessThan(step.unitsBefore);
+    const after = await live.scrape();
+    const delta = (action: string) =>
+      after.count('rafabric_reallocations_total', { action }) -
+      before.count('rafabric_reallocations_total', { action });
+    // The step's allocation (released at its end): its event record says how many shrinks it took.
+    const id = live.pool.grm.events
+      .recent()
+      .filter((e) => e.kind === 'allocated')
+      .at(-1)!.allocation;
+    const shrinks = live.pool.grm.maintenance.events.of(id).filter((e) => e.action === 'shrank').length;
+    expect(shrinks).toBeGreaterThanOrEqual(1);
+    expect(delta('shrank')).toBe(shrinks);
+    expect(delta('grew')).toBe(0);
   });
 });
