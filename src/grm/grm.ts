@@ -18,7 +18,7 @@ import { KeyedLock } from './keyed-lock.js';
 import { LivePool } from './live-pool.js';
 import { type Maintenance, maintenanceOf } from './maintenance.js';
 import { GrmMetrics, type MetricsSource } from './metrics.js';
-import { deviceGauges } from './metrics-devices.js';
+import { deviceGauges, devicesOf } from './metrics-devices.js';
 import { Mutex } from './mutex.js';
 import { type DashboardSource, type PoolPicture, toPicture } from './picture.js';
 import { toAdapterViews } from './pool.js';
@@ -62,14 +62,7 @@ export class Grm implements GrmApi, DashboardSource, MetricsSource {
       events: new GrmEventLog(),
       metrics: new GrmMetrics(),
     };
-    deviceGauges(this.ctx.metrics.registry, {
-      readAdapters: async () => (await pool.read()).adapters,
-      allocationStates: () => ({
-        states: [...this.ctx.allocations.values()].map((a) => a.state),
-        configuring: this.ctx.configuring.size,
-      }),
-      onError: (err) => o.log.warn({ err }, 'metrics: reading the adapters failed'),
-    });
+    deviceGauges(this.ctx.metrics.registry, devicesOf(this.ctx));
     const { allocations, intents } = o.store.load();
     for (const [id, a] of allocations) {
       this.ctx.allocations.set(id, a);

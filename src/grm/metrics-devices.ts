@@ -6,6 +6,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { AgentAdapter } from '../agent/agent.js';
 import { allocationSchema } from '../common/schema/model.js';
+import type { GrmContext } from './context.js';
 import type { AllocationState } from './types.js';
 
 export const slotStates = ['empty', 'loading', 'ready', 'busy', 'error'] as const;
@@ -19,6 +20,18 @@ export interface DeviceSource {
   /** The allocations the GRM holds (committed, by their state) and those configuring. */
   allocationStates(): { states: readonly AllocationState[]; configuring: number };
   onError(err: unknown): void;
+}
+
+/** The GRM's pool and allocations as the gauges read them. */
+export function devicesOf(ctx: GrmContext): DeviceSource {
+  return {
+    readAdapters: async () => (await ctx.pool.read()).adapters,
+    allocationStates: () => ({
+      states: [...ctx.allocations.values()].map((a) => a.state),
+      configuring: ctx.configuring.size,
+    }),
+    onError: (err) => ctx.log.warn({ err }, 'metrics: reading the adapters failed'),
+  };
 }
 
 export interface ContextCount {

@@ -83,6 +83,9 @@ describe(title, () => {
       (name) => name.startsWith('rafabric_') && !s.samples.some((x) => x.name.startsWith(name)),
     );
     expect(empty).toEqual([]);
+    // Bounded labels: no tenant, token or allocation id ever appears (ids are a-<12 hex>).
+    const labelValues = s.samples.flatMap((x) => Object.values(x.labels));
+    expect(labelValues.filter((v) => /alice|bob|token|^a-[0-9a-f]{12}$/.test(v))).toEqual([]);
   });
 
   it.skipIf(!hasPromtool)('flags what the old output had (the check can fail)', () => {
