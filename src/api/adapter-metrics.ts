@@ -1,15 +1,30 @@
-// Pool gauges, read from grm.listAdapters() at scrape time (never cached, so a scrape sees the pool as
-// it is). Adapters that left the pool disappear from the output because every gauge is reset first.
+// Pool gauges from grm.listAdapters() (the GrmApi contract, so any GRM has them), read at scrape time
+// (never cached, so a scrape sees the pool as it is). Adapters that left the pool disappear from the
+// output because every gauge is reset first. What listAdapters does not carry (slots by state, engine
+// contexts, slice entries, allocations by state) comes from the GRM's own registry
+// (src/grm/metrics-devices.ts). Names follow Prometheus practice: a gauge never ends in _total, and a
+// quantity's unit is in its name (docs/metrics.md).
 import { Gauge, type Registry } from 'prom-client';
 import type { AdapterView, GrmApi } from '../grm/types.js';
 
-type Quantity = 'memory' | 'computeUnits' | 'slots';
+type Quantity = 'memory' | 'computeUnits';
 
-const quantities: { field: Quantity; name: string; unit: string }[] = [
-  { field: 'memory', name: 'rafabric_adapter_memory', unit: '_bytes' },
-  { field: 'computeUnits', name: 'rafabric_adapter_compute_units', unit: '' },
-  { field: 'slots', name: 'rafabric_adapter_slots', unit: '' },
+const quantities: { field: Quantity; name: string; what: string }[] = [
+  {
+    field: 'memory',
+    name: 'rafabric_adapter_memory',
+    what: 'On-card memory bytes (CAP_MEM_BYTES, ra-spec 3)',
+  },
+  {
+    field: 'computeUnits',
+    name: 'rafabric_adapter_compute_units',
+    what: 'Compute units (CAP_COMPUTE_UNITS, ra-spec 3)',
+  },
 ];
+
+/** Memory gauges carry their unit after the state word, compute units carry it before. */
+const nameOf = (q: (typeof quantities)[number], which: 'capacity' | 'free') =>
+  q.field === 'memory' ? `${q.name}_${which}_bytes` : `${q.name}_${which}`;
 
 const healthStates: AdapterView['health'][] = ['healthy', 'degraded', 'unhealthy'];
 
@@ -22,22 +37,20 @@ export function adapterGauges(
   const labelNames = ['adapter', 'server'] as const;
   const gauge = (name: string, help: string, extra: string[] = []) =>
     new Gauge({ name, help, labelNames: [...labelNames, ...extra], registers: [registry] });
-  const totals = quantities.map((q) => ({
+  const gauges = quantities.map((q) => ({
     field: q.field,
-    total: gauge(`${q.name}_total${q.unit}`, `${q.field} the adapter has`),
-    free: gauge(`${q.name}_free${q.unit}`, `${q.field} not in any slice`),
+    capacity: gauge(nameOf(q, 'capacity'), `${q.what} the adapter has`),
+    free: gauge(nameOf(q, 'free'), `${q.what} in no slice of the slice table (ra-spec 10)`),
   }));
   // A state set (one series per state, 1 for the current one), as kube-state-metrics does.
   const health = gauge('rafabric_adapter_health', 'Adapter health: 1 for its current state', ['state']);
-  // Only active allocations hold slices; released/lost counts need a GrmApi method (none yet).
-  const allocations = gauge('rafabric_allocations', 'Allocations holding slices, by state', ['state']);
   const scrapeOk = new Gauge({
     name: 'rafabric_grm_scrape_ok',
     help: '1 when the last scrape could list the adapters, 0 when the GRM threw',
     registers: [registry],
   });
   return async () => {
-    for (const metric of [...totals.flatMap((t) => [t.total, t.free]), health, allocations]) metric.reset();
+    for (const metric of [...gauges.flatMap((g) => [g.capacity, g.free]), health]) metric.reset();
     let adapters: AdapterView[];
     try {
       adapters = await grm.listAdapters();
@@ -47,16 +60,13 @@ export function adapterGauges(
       return;
     }
     scrapeOk.set(1);
-    const active = new Set<string>();
     for (const a of adapters) {
       const labels = { adapter: a.id, server: a.server };
-      for (const t of totals) {
-        t.total.set(labels, a[t.field].total);
-        t.free.set(labels, a[t.field].free);
+      for (const g of gauges) {
+        g.capacity.set(labels, a[g.field].total);
+        g.free.set(labels, a[g.field].free);
       }
       for (const state of healthStates) health.set({ ...labels, state }, a.health === state ? 1 : 0);
-      for (const slice of a.slices) if (slice.allocation !== undefined) active.add(slice.allocation);
     }
-    allocations.set({ state: 'active' }, active.size);
   };
 }

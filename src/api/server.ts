@@ -1,6 +1,7 @@
 // createApiServer: the GRM HTTP API on fastify. Public endpoints (/healthz, /openapi.json, /metrics) sit
 // at the root; everything under /v1 needs a bearer token. The server holds no state of its own beyond
-// its metrics registry, so tests can create as many as they like.
+// its metrics registry (merged with the GRM's and the process's, metrics-registry.ts), so tests can
+// create as many as they like.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { log } from '../common/log.js';
@@ -10,6 +11,7 @@ import { authHook } from './auth.js';
 import { frameworkErrors, installErrorHandling } from './error-handler.js';
 import { recordHttpMetrics } from './http-metrics.js';
 import { parseJsonBody } from './json-body.js';
+import { scrapeRegistry } from './metrics-registry.js';
 import { trackRoutes } from './route-table.js';
 import { adapterRoutes } from './routes/adapters.js';
 import { allocationRoutes } from './routes/allocations.js';
@@ -67,7 +69,7 @@ export function createApiServer(grm: GrmApi, options: ApiServerOptions): Fastify
   const beforeScrape = adapterGauges(grm, registry, (err) =>
     app.log.error({ err }, 'metrics: listAdapters failed'),
   );
-  publicRoutes(app, grm, { registry, beforeScrape });
+  publicRoutes(app, grm, { registry: scrapeRegistry(registry, grm), beforeScrape });
   uiPageRoutes(app);
 
   app.register(

@@ -37,7 +37,13 @@ export async function configure(ctx: GrmContext, c: Configuration): Promise<void
       if (p.loadBitstream && p.slot !== undefined && !loaded.has(p.slot)) {
         // Never forced: force would evict other tenants' contexts (ra-spec §5); a busy slot means the
         // index was stale, and SLOT_BUSY rolls the allocation back as a conflict.
-        await ctx.commands.run(p.adapter, 'load', { slot: p.slot, ...c.loadOf(p.loadBitstream) });
+        await ctx.commands.run(p.adapter, 'load', { slot: p.slot, ...c.loadOf(p.loadBitstream) }).then(
+          () => ctx.metrics.bitstreamLoad(p.adapter),
+          (err: unknown) => {
+            ctx.metrics.bitstreamLoad(p.adapter, err);
+            throw err;
+          },
+        );
         loaded.add(p.slot);
       }
       await ctx.commands.run(p.adapter, 'program', {

@@ -12,6 +12,7 @@ import type { BitstreamLimits } from './bitstream-upload.js';
 import type { GrmEventLog } from './events.js';
 import type { KeyedLock } from './keyed-lock.js';
 import type { LivePool } from './live-pool.js';
+import type { GrmMetrics } from './metrics.js';
 import type { ReplicaOptions } from './replica-sync.js';
 import {
   type AllocatedResource,
@@ -61,6 +62,8 @@ export interface GrmContext {
   readonly jobsEndedMs: Map<string, number>;
   /** Recent allocation events for the dashboard (events.ts); recording never fails an operation. */
   readonly events: GrmEventLog;
+  /** What the GRM did, counted for /metrics (metrics.ts); counting never fails an operation. */
+  readonly metrics: GrmMetrics;
 }
 
 export const notFound = (id: string): RaError =>

@@ -18,6 +18,8 @@ import { runJob } from './jobs.js';
 import { KeyedLock } from './keyed-lock.js';
 import { LivePool } from './live-pool.js';
 import { type Maintenance, maintenanceOf } from './maintenance.js';
+import { GrmMetrics, type MetricsSource } from './metrics.js';
+import { deviceGauges, devicesOf } from './metrics-devices.js';
 import { Mutex } from './mutex.js';
 import { type DashboardSource, type PoolPicture, toPicture } from './picture.js';
 import { toAdapterViews } from './pool.js';
@@ -31,7 +33,7 @@ export type { GrmOptions } from './context.js';
 /** Attempts of one allocation by a replica whose plan another replica's slices refused (OVERLAP). */
 const REPLICA_ALLOCATE_ATTEMPTS = 3;
 
-export class Grm implements GrmApi, DashboardSource {
+export class Grm implements GrmApi, DashboardSource, MetricsSource {
   private readonly ctx: GrmContext;
   /** Reconciliation and reallocation passes, one at a time (beside allocations, not instead of them). */
   private readonly passes = new Mutex();
@@ -65,7 +67,9 @@ export class Grm implements GrmApi, DashboardSource {
       jobsRunning: new Map(),
       jobsEndedMs: new Map(),
       events: new GrmEventLog(),
+      metrics: new GrmMetrics(),
     };
+    deviceGauges(this.ctx.metrics.registry, devicesOf(this.ctx));
     const { allocations, intents } = o.store.load();
     for (const [id, a] of allocations) {
       this.ctx.allocations.set(id, a);
@@ -83,6 +87,11 @@ export class Grm implements GrmApi, DashboardSource {
   /** Recent allocation events (allocated, released, resized, migrated, reclaimed, ...), read-only. */
   get events(): GrmEventFeed {
     return this.ctx.events;
+  }
+
+  /** What this GRM did and what its adapters' registers show, for /metrics (docs/metrics.md). */
+  get metrics(): GrmMetrics {
+    return this.ctx.metrics;
   }
 
   /** The pool for the dashboard: slots, slices with owners and busy counters (read from the agents). */
@@ -138,7 +147,11 @@ export class Grm implements GrmApi, DashboardSource {
     });
   }
 
-  async allocate(tenant: string, body: unknown): Promise<Allocation> {
+  allocate(tenant: string, body: unknown): Promise<Allocation> {
+    return this.ctx.metrics.timeAllocation(() => this.allocateWithRetries(tenant, body));
+  }
+
+  private async allocateWithRetries(tenant: string, body: unknown): Promise<Allocation> {
     for (let attempt = 1; ; attempt++) {
       try {
         const allocated = publicView(await allocate(this.ctx, tenant, body, this.makeRoom));

@@ -26,7 +26,12 @@ export async function runJob(
   // sees the allocation in use (ra-spec §10 counters move only when a job completes).
   ctx.jobsRunning.set(id, (ctx.jobsRunning.get(id) ?? 0) + 1);
   try {
-    return await runCounted(ctx, tenant, id, job);
+    const result = await runCounted(ctx, tenant, id, job);
+    ctx.metrics.jobDone(job.function, job.inputBytes.length, Buffer.byteLength(result.output, 'base64'));
+    return result;
+  } catch (err) {
+    ctx.metrics.jobFailed(job.function, err);
+    throw err;
   } finally {
     const left = (ctx.jobsRunning.get(id) ?? 1) - 1;
     if (left > 0) ctx.jobsRunning.set(id, left);

@@ -118,7 +118,7 @@ export function maintenanceOf(ctx: GrmContext, startupIntents: Map<string, Inten
 
   return {
     log: ctx.log,
-    events: new AllocationEvents(),
+    events: new AllocationEvents((e) => ctx.metrics.reallocated(e.action)),
 
     async checkRegisters() {
       await ctx.pool.ready();

@@ -284,6 +284,7 @@ export async function finishMove(ctx: GrmContext, m: Move): Promise<StoredAlloca
         .catch((err: unknown) => {
           copyError = err;
         });
+      ctx.metrics.copyDone(Math.min(m.from.length, m.to.length), copyError);
     }
     return await ctx.locks.run(m.id, async () => {
       const a = ctx.allocations.get(m.id);
@@ -325,6 +326,7 @@ export async function finishMove(ctx: GrmContext, m: Move): Promise<StoredAlloca
       } finally {
         done();
       }
+      ctx.metrics.reallocated('migrated');
       return updated;
     });
   } finally {

@@ -50,16 +50,17 @@ describe('GET /metrics', () => {
     ];
     const text = await scrape(h);
     const labels = '{adapter="ra0",server="host-a"}';
-    expect(text).toContain(`rafabric_adapter_memory_total_bytes${labels} 1024`);
+    expect(text).toContain(`rafabric_adapter_memory_capacity_bytes${labels} 1024`);
     expect(text).toContain(`rafabric_adapter_memory_free_bytes${labels} 512`);
-    expect(text).toContain(`rafabric_adapter_compute_units_total${labels} 8`);
+    expect(text).toContain(`rafabric_adapter_compute_units_capacity${labels} 8`);
     expect(text).toContain(`rafabric_adapter_compute_units_free${labels} 3`);
-    expect(text).toContain(`rafabric_adapter_slots_total${labels} 4`);
-    expect(text).toContain(`rafabric_adapter_slots_free${labels} 1`);
     expect(text).toContain('rafabric_adapter_health{adapter="ra0",server="host-a",state="degraded"} 1');
     expect(text).toContain('rafabric_adapter_health{adapter="ra0",server="host-a",state="healthy"} 0');
-    expect(text).toContain('rafabric_allocations{state="active"} 2');
     expect(text).toContain('rafabric_grm_scrape_ok 1');
+    // No gauge ends in _total (Prometheus reserves it for counters); slots, contexts, slice entries and
+    // allocations by state come from a real GRM's registry (test/api/61.metrics-promtool.test.ts).
+    expect(text).not.toMatch(/^rafabric_adapter_\w+_total\{/m);
+    expect(text).not.toContain('rafabric_allocations{');
   });
 
   it('drops an adapter that left the pool', async () => {
@@ -74,7 +75,31 @@ describe('GET /metrics', () => {
     h.grm.failNext('listAdapters', new Error('store unavailable'));
     const text = await scrape(h);
     expect(text).toContain('rafabric_grm_scrape_ok 0');
-    expect(text).not.toContain('rafabric_adapter_memory_total_bytes{');
+    expect(text).not.toContain('rafabric_adapter_memory_capacity_bytes{');
+  });
+
+  it('counts error answers by the code in their envelope, never by raw input', async () => {
+    const h = harness();
+    await h.call(ALICE, 'GET', '/v1/allocations/al-404');
+    await h.call(ALICE, 'GET', '/v1/allocations/al-405');
+    await h.call('no-such-token', 'GET', '/v1/allocations');
+    await h.call(ALICE, 'PUT', '/v1/allocations');
+    await h.call(ALICE, 'POST', '/v1/allocations', { resources: [{ kind: 'toString' }] });
+    const text = await scrape(h);
+    expect(text).toContain('rafabric_http_errors_total{code="NOT_FOUND"} 2');
+    expect(text).toContain('rafabric_http_errors_total{code="UNAUTHORIZED"} 1');
+    expect(text).toContain('rafabric_http_errors_total{code="METHOD_NOT_ALLOWED"} 1');
+    expect(text).toContain('rafabric_http_errors_total{code="INVALID_REQUEST"} 1');
+    expect(text).not.toContain('toString');
+  });
+
+  it('exports the process and Node.js default metrics, without gauges named _total', async () => {
+    const text = await scrape(harness());
+    expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
+    expect(text).toMatch(/^process_resident_memory_bytes \d/m);
+    expect(text).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
+    expect(text).toMatch(/^nodejs_heap_size_used_bytes \d/m);
+    expect(text).not.toContain('nodejs_active_handles_total');
   });
 
   it('keeps each server in its own registry', async () => {

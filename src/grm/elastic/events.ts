@@ -32,6 +32,9 @@ export const ALLOCATIONS_WITH_EVENTS = 10_000;
 export class AllocationEvents {
   private readonly byAllocation = new Map<string, { tenant: string; events: AllocationEvent[] }>();
 
+  /** `onRecord` sees every event as it is recorded (the GRM counts them for /metrics). */
+  constructor(private readonly onRecord: (event: AllocationEvent) => void = () => {}) {}
+
   /** Kept under the allocation's tenant, readable by it after the allocation is gone (reclaimed). */
   record(allocation: string, tenant: string, event: AllocationEvent): void {
     let ring = this.byAllocation.get(allocation)?.events;
@@ -45,6 +48,7 @@ export class AllocationEvents {
     }
     ring.push(event);
     if (ring.length > EVENTS_PER_ALLOCATION) ring.shift();
+    this.onRecord(event);
   }
 
   /** Oldest first; [] for an allocation with none. */
