@@ -16,7 +16,7 @@ import { revokeGrants } from './grants.js';
 import { finishMove, reserveMove } from './resize.js';
 import { GrmCode } from './types.js';
 
-/** What one admission may copy when nothing says otherwise: about half a second of DMA here. */
+/** What one admission may copy when nothing says otherwise (an admission waits for the copies). */
 export const DEFAULT_DEFRAG_BUDGET_BYTES = 1024 ** 3;
 
 /** Failures a contiguous extent would cure: splitting is off, or a split would span too many adapters. */
