@@ -12,6 +12,7 @@ import { listBitstreams, publishBitstream, registerBitstream } from './bitstream
 import { type GrmContext, type GrmOptions, owned, publicView, usable } from './context.js';
 import type { AllocationEvent } from './elastic/events.js';
 import { type GrmEventFeed, type GrmEventKind, GrmEventLog } from './events.js';
+import { allocateGang, gangMembers } from './gang.js';
 import { grantsOf, withGrants } from './grants.js';
 import { runJob } from './jobs.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -23,7 +24,7 @@ import { toAdapterViews } from './pool.js';
 import { releaseAllocation } from './release.js';
 import { applyReplicaChange, type ReplicaChange } from './replica-sync.js';
 import { migrate, resize } from './resize.js';
-import { type AdapterView, type Allocation, type GrmApi, GrmCode } from './types.js';
+import { type AdapterView, type Allocation, type Gang, type GrmApi, GrmCode } from './types.js';
 
 export type { GrmOptions } from './context.js';
 
@@ -160,6 +161,26 @@ export class Grm implements GrmApi, DashboardSource {
       await releaseAllocation(this.ctx, a, 'released by its tenant');
       this.record('released', a, 'released by its tenant');
     });
+  }
+
+  /** Several allocations granted all or nothing, committed in one durable write (gang.ts, issue 15). */
+  async allocateGang(tenant: string, body: unknown): Promise<Gang> {
+    const outcome = await allocateGang(this.ctx, tenant, body);
+    const allocations = outcome.allocations.map(publicView);
+    for (const a of allocations) this.record('allocated', a, `member of gang ${outcome.gang}`);
+    return { id: outcome.gang, allocations };
+  }
+
+  getGang(tenant: string, id: string): Gang {
+    return { id, allocations: gangMembers(this.ctx, tenant, id).map(publicView) };
+  }
+
+  /** Releases every member (each under its own lock); a member that fails stays, and DELETE may be retried. */
+  async releaseGang(tenant: string, id: string): Promise<void> {
+    const members = gangMembers(this.ctx, tenant, id);
+    const results = await Promise.allSettled(members.map((a) => this.release(tenant, a.id)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   async resize(tenant: string, id: string, body: unknown): Promise<Allocation> {

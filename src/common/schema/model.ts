@@ -398,6 +398,11 @@ export const allocationSchema = {
     policy: allocationPolicySchema,
     createdAt: timestamp,
     leaseExpiresAt: timestamp,
+    gang: {
+      type: 'string',
+      pattern: ALLOCATION_ID_PATTERN,
+      description: 'The gang it was granted with, all or nothing (POST /v1/gangs, docs/realloc.md)',
+    },
   },
 } as const;
 
