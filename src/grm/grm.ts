@@ -10,7 +10,9 @@ import { AdapterCommands } from './adapter-commands.js';
 import { allocate } from './allocate.js';
 import { listBitstreams, publishBitstream, registerBitstream } from './bitstreams.js';
 import { type GrmContext, type GrmOptions, owned, publicView, usable } from './context.js';
+import { allocateAfterPreemption } from './elastic/admission.js';
 import type { AllocationEvent } from './elastic/events.js';
+import { forTenant } from './engines.js';
 import { type GrmEventFeed, type GrmEventKind, GrmEventLog } from './events.js';
 import { allocateGang, gangMembers } from './gang.js';
 import { grantsOf, withGrants } from './grants.js';
@@ -25,6 +27,7 @@ import { releaseAllocation } from './release.js';
 import { applyReplicaChange, type ReplicaChange } from './replica-sync.js';
 import { migrate, resize } from './resize.js';
 import { type AdapterView, type Allocation, type Gang, type GrmApi, GrmCode } from './types.js';
+import { validateAllocation } from './validate.js';
 
 export type { GrmOptions } from './context.js';
 
@@ -135,7 +138,7 @@ export class Grm implements GrmApi, DashboardSource {
   async allocate(tenant: string, body: unknown): Promise<Allocation> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const allocated = publicView(await allocate(this.ctx, tenant, body));
+        const allocated = publicView(await this.allocateOrPreempt(tenant, body));
         this.record('allocated', allocated, `${allocated.resources.length} resource(s)`);
         return allocated;
       } catch (err) {
@@ -145,6 +148,27 @@ export class Grm implements GrmApi, DashboardSource {
         if (!this.ctx.options.replica || !conflict || attempt >= REPLICA_ALLOCATE_ATTEMPTS) throw err;
         await this.maintenance.reindex();
       }
+    }
+  }
+
+  /**
+   * A request that does not fit and carries a priority may shrink or reclaim preemptible allocations
+   * of lower priority, when a what-if plan shows that makes it fit (elastic/admission.ts, issue 15).
+   */
+  private async allocateOrPreempt(tenant: string, body: unknown): Promise<StoredAllocation> {
+    try {
+      return await allocate(this.ctx, tenant, body);
+    } catch (err) {
+      const priority = validateAllocation(body).policy.priority ?? 0;
+      if (!(err instanceof RaError) || err.code !== GrmCode.RESOURCE_UNAVAILABLE || priority === 0) throw err;
+      // One preemption at a time, and no reallocation pass growing the victims back meanwhile.
+      return this.exclusive(async () => {
+        const request = forTenant(this.ctx.catalog, tenant, validateAllocation(body).placement).request;
+        const index = await this.ctx.pool.ready();
+        return allocateAfterPreemption(this.maintenance, index, request, priority, err, () =>
+          allocate(this.ctx, tenant, body),
+        );
+      });
     }
   }
 
