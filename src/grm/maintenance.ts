@@ -91,6 +91,8 @@ export interface Maintenance {
   readonly events: AllocationEvents;
   /** Resizes a single-slice compute resource (issue 15: elastic); takes the allocation's lock itself. */
   resizeCompute(a: StoredAllocation, resource: number, units: number): Promise<StoredAllocation>;
+  /** Free compute units of each healthy adapter, as the live index holds them (issue 15: lending). */
+  freeComputeUnits(): Promise<{ adapter: string; free: number }[]>;
 }
 
 const eventOf = (a: StoredAllocation) => ({ allocation: a.id, tenant: a.tenant, adapters: adaptersOf(a) });
@@ -222,6 +224,11 @@ export function maintenanceOf(ctx: GrmContext, startupIntents: Map<string, Inten
       await resize(ctx, a.tenant, a.id, { resource, units });
       return ctx.allocations.get(a.id) ?? a;
     },
+    freeComputeUnits: async () =>
+      (await ctx.pool.ready())
+        .view()
+        .adapters.filter((x) => x.health === 'healthy')
+        .map((x) => ({ adapter: x.id, free: x.freeCompute.reduce((n, e) => n + e.length, 0) })),
   };
 }
 
