@@ -19,6 +19,7 @@ import {
 } from './headroom.js';
 import { decide, type ElasticState, initialState } from './policy.js';
 import { type Holder, planPreemption } from './preemption.js';
+import { actOnContexts, elasticContextResources } from './reallocate-contexts.js';
 import { byEntry, resourceUtilization } from './utilization.js';
 
 export interface ElasticAction {
@@ -318,7 +319,7 @@ export async function elasticPass(
   // Higher priority first: its growth may preempt; then by id, so the order is the same every pass.
   const elastic = m
     .activeAllocations()
-    .filter((a) => elasticResources(a).length > 0)
+    .filter((a) => elasticResources(a).length > 0 || elasticContextResources(a).length > 0)
     .sort((x, y) => (y.policy.priority ?? 0) - (x.policy.priority ?? 0) || x.id.localeCompare(y.id));
   for (const a0 of elastic) {
     for (const i of elasticResources(a0)) {
@@ -328,6 +329,18 @@ export async function elasticPass(
         done.push(...(await actOn(m, mem, a, i, latest, nowMs)));
       } catch (err) {
         m.log.warn({ allocation: a.id, resource: i, err: (err as Error).message }, 'elastic resize failed');
+      }
+    }
+    for (const i of elasticContextResources(a0)) {
+      const a = m.activeAllocations().find((x) => x.id === a0.id);
+      if (!a || !elasticContextResources(a).includes(i)) continue;
+      try {
+        done.push(...(await actOnContexts(m, mem, a, i, latest, nowMs)));
+      } catch (err) {
+        m.log.warn(
+          { allocation: a.id, resource: i, err: (err as Error).message },
+          'elastic context resize failed',
+        );
       }
     }
   }
