@@ -37,12 +37,12 @@ export function checkTargets(results) {
 
 export function markdownTable(results) {
   const rows = [
-    '| policy | pool utilization | allocated | unmet demand | unmet share | migrations | bytes migrated | preemptions (shrink / reclaim) | resizes (grow / shrink) |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| policy | pool utilization | allocated | unmet demand | unmet share | migrations | bytes migrated | preemptions (shrink / reclaim) | resizes (grow / shrink) | unused units lent (shrinks) |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of results)
     rows.push(
-      `| ${r.policy} | ${pct(r.utilization)} | ${pct(r.allocatedShare)} | ${num(r.unmetUnitHours)} unit·h | ${pct(r.unmetShare)} | ${r.migrations} | ${r.bytesMigrated} | ${r.preemptions.shrinks} / ${r.preemptions.reclaims} | ${r.resizes.grows} / ${r.resizes.shrinks} |`,
+      `| ${r.policy} | ${pct(r.utilization)} | ${pct(r.allocatedShare)} | ${num(r.unmetUnitHours)} unit·h | ${pct(r.unmetShare)} | ${r.migrations} | ${r.bytesMigrated} | ${r.preemptions.shrinks} / ${r.preemptions.reclaims} | ${r.resizes.grows} / ${r.resizes.shrinks} | ${r.lends} |`,
     );
   return rows.join('\n');
 }

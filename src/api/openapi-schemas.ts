@@ -15,6 +15,7 @@ import {
   resizeRequestSchema,
   resourceRequestSchema,
 } from '../common/schema/model.js';
+import { MAX_GANG_MEMBERS, MAX_GANG_SEARCH_STEPS } from '../grm/gang-validate.js';
 
 const count = { type: 'integer', minimum: 0 } as const;
 const base64 = { type: 'string', contentEncoding: 'base64' } as const;
@@ -205,4 +206,33 @@ export const schemas = {
     properties: { descriptor: { type: 'object' }, image: base64 },
   },
   BitstreamRegistered: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } },
+  // issue 15: gangs
+  GangRequest: {
+    type: 'object',
+    required: ['members'],
+    additionalProperties: false,
+    description: 'Allocation requests granted all or nothing (docs/realloc.md)',
+    properties: {
+      members: {
+        type: 'array',
+        minItems: 1,
+        maxItems: MAX_GANG_MEMBERS,
+        items: { $ref: '#/components/schemas/AllocationRequest' },
+      },
+      searchSteps: {
+        type: 'integer',
+        minimum: 1,
+        maximum: MAX_GANG_SEARCH_STEPS,
+        description: 'Bound on the placements the backtracking search tries (default 2000)',
+      },
+    },
+  },
+  Gang: {
+    type: 'object',
+    required: ['id', 'allocations'],
+    properties: {
+      id: { type: 'string' },
+      allocations: { type: 'array', items: { $ref: '#/components/schemas/Allocation' } },
+    },
+  },
 } as const;

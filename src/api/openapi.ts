@@ -173,6 +173,37 @@ export const openApiDocument = {
         },
       },
     },
+    // issue 15
+    '/v1/gangs': {
+      post: {
+        summary: 'Allocate several allocations all or nothing (409 with nothing allocated)',
+        requestBody: body('GangRequest', {
+          members: [
+            { resources: [{ kind: 'compute', units: 2 }] },
+            { resources: [{ kind: 'compute', units: 2 }] },
+          ],
+          searchSteps: 2000,
+        }),
+        responses: {
+          '201': ok('Allocated', ref('Gang')),
+          '404': failure('NotFound'),
+          '409': failure('Conflict'),
+          '502': failure('BadGateway'),
+          ...withBody,
+        },
+      },
+    },
+    '/v1/gangs/{id}': {
+      parameters: [{ ...idParameter, description: 'Gang id', example: 'g-a1b2c3' }],
+      get: {
+        summary: 'The members of a gang still held',
+        responses: { '200': ok('Gang', ref('Gang')), '404': failure('NotFound'), ...common },
+      },
+      delete: {
+        summary: 'Release every member of a gang',
+        responses: { '204': { description: 'Released' }, '404': failure('NotFound'), ...common },
+      },
+    },
     '/v1/allocations/{id}/jobs': {
       parameters: [idParameter],
       post: {

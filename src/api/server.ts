@@ -16,6 +16,7 @@ import { trackRoutes } from './route-table.js';
 import { adapterRoutes } from './routes/adapters.js';
 import { allocationRoutes } from './routes/allocations.js';
 import { bitstreamRoutes } from './routes/bitstreams.js';
+import { gangRoutes } from './routes/gangs.js';
 import { jobRoutes } from './routes/jobs.js';
 import { publicRoutes } from './routes/public.js';
 import { uiDataRoutes, uiPageRoutes } from './routes/ui.js';
@@ -77,6 +78,7 @@ export function createApiServer(grm: GrmApi, options: ApiServerOptions): Fastify
       v1.addHook('onRequest', authHook(options.tokens));
       adapterRoutes(v1, grm);
       allocationRoutes(v1, grm);
+      gangRoutes(v1, grm);
       jobRoutes(v1, grm);
       bitstreamRoutes(v1, grm);
       uiDataRoutes(v1, grm);

@@ -22,7 +22,7 @@ import { forTenant } from './engines.js';
 import { GrmCode, type ResourceRequest } from './types.js';
 import { validateAllocation } from './validate.js';
 
-const newOwnerKey = () => ownerKeyHex(randomOwnerKey());
+export const newOwnerKey = () => ownerKeyHex(randomOwnerKey());
 
 /** Plans and reserves in one synchronous step; a failed plan is RESOURCE_UNAVAILABLE. */
 function reserve(
@@ -47,7 +47,7 @@ function reserve(
  * A logic request takes every context of its slot; the RVL plans with the adapter's maximum, the
  * bitstream may provide fewer (its descriptor says how many).
  */
-function contextsFor(ctx: GrmContext, p: PlannedSlice): number {
+export function contextsFor(ctx: GrmContext, p: PlannedSlice): number {
   if (!p.loadBitstream || !('bitstream' in p.loadBitstream)) return p.length;
   return Math.min(p.length, ctx.catalog.get(p.loadBitstream.bitstream).contexts);
 }
@@ -140,7 +140,7 @@ export async function allocate(
 }
 
 /** Forgets the intent of an allocation that did not commit; a failure is left to reconciliation. */
-async function dropIntent(ctx: GrmContext, id: string): Promise<void> {
+export async function dropIntent(ctx: GrmContext, id: string): Promise<void> {
   try {
     await ctx.store.abortIntent(id);
   } catch (e) {
@@ -154,7 +154,7 @@ async function dropIntent(ctx: GrmContext, id: string): Promise<void> {
  * them back would let the next plan collide with them on the adapter (SLICE_STATE). The next
  * reconciliation re-reads the adapters for the rest.
  */
-function commitReservation(ctx: GrmContext, r: Reservation): void {
+export function commitReservation(ctx: GrmContext, r: Reservation): void {
   if (!r.lostBecause) {
     ctx.pool.commit(r);
     return;

@@ -11,8 +11,11 @@ import { allocate, type MakeRoom } from './allocate.js';
 import { listBitstreams, publishBitstream, registerBitstream } from './bitstreams.js';
 import { type GrmContext, type GrmOptions, owned, publicView, usable } from './context.js';
 import { DEFAULT_DEFRAG_BUDGET_BYTES, type DefragReport, defragmentFor } from './defrag.js';
+import { allocateAfterPreemption } from './elastic/admission.js';
 import type { AllocationEvent } from './elastic/events.js';
+import { forTenant } from './engines.js';
 import { type GrmEventFeed, type GrmEventKind, GrmEventLog } from './events.js';
+import { allocateGang, gangMembers } from './gang.js';
 import { grantsOf, withGrants } from './grants.js';
 import { runJob } from './jobs.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -26,7 +29,8 @@ import { toAdapterViews } from './pool.js';
 import { releaseAllocation } from './release.js';
 import { applyReplicaChange, type ReplicaChange } from './replica-sync.js';
 import { migrate, resize } from './resize.js';
-import { type AdapterView, type Allocation, type GrmApi, GrmCode } from './types.js';
+import { type AdapterView, type Allocation, type Gang, type GrmApi, GrmCode } from './types.js';
+import { validateAllocation } from './validate.js';
 
 export type { GrmOptions } from './context.js';
 
@@ -154,7 +158,7 @@ export class Grm implements GrmApi, DashboardSource, MetricsSource {
   private async allocateWithRetries(tenant: string, body: unknown): Promise<Allocation> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const allocated = publicView(await allocate(this.ctx, tenant, body, this.makeRoom));
+        const allocated = publicView(await this.allocateOrPreempt(tenant, body));
         this.record('allocated', allocated, `${allocated.resources.length} resource(s)`);
         return allocated;
       } catch (err) {
@@ -182,6 +186,27 @@ export class Grm implements GrmApi, DashboardSource, MetricsSource {
     return this.lastDefrag && { ...this.lastDefrag, moved: [...this.lastDefrag.moved] };
   }
 
+  /**
+   * A request that does not fit and carries a priority may shrink or reclaim preemptible allocations
+   * of lower priority, when a what-if plan shows that makes it fit (elastic/admission.ts, issue 15).
+   */
+  private async allocateOrPreempt(tenant: string, body: unknown): Promise<StoredAllocation> {
+    try {
+      return await allocate(this.ctx, tenant, body, this.makeRoom);
+    } catch (err) {
+      const priority = validateAllocation(body).policy.priority ?? 0;
+      if (!(err instanceof RaError) || err.code !== GrmCode.RESOURCE_UNAVAILABLE || priority === 0) throw err;
+      // One preemption at a time, and no reallocation pass growing the victims back meanwhile.
+      return this.exclusive(async () => {
+        const request = forTenant(this.ctx.catalog, tenant, validateAllocation(body).placement).request;
+        const index = await this.ctx.pool.ready();
+        return allocateAfterPreemption(this.maintenance, index, request, priority, err, () =>
+          allocate(this.ctx, tenant, body, this.makeRoom),
+        );
+      });
+    }
+  }
+
   /** Another replica's change to the store (replica-sync.ts). */
   applyReplicaChange(change: ReplicaChange): void {
     applyReplicaChange(this.ctx, this.intents, change);
@@ -195,6 +220,26 @@ export class Grm implements GrmApi, DashboardSource, MetricsSource {
       await releaseAllocation(this.ctx, a, 'released by its tenant');
       this.record('released', a, 'released by its tenant');
     });
+  }
+
+  /** Several allocations granted all or nothing, committed in one durable write (gang.ts, issue 15). */
+  async allocateGang(tenant: string, body: unknown): Promise<Gang> {
+    const outcome = await allocateGang(this.ctx, tenant, body);
+    const allocations = outcome.allocations.map(publicView);
+    for (const a of allocations) this.record('allocated', a, `member of gang ${outcome.gang}`);
+    return { id: outcome.gang, allocations };
+  }
+
+  getGang(tenant: string, id: string): Gang {
+    return { id, allocations: gangMembers(this.ctx, tenant, id).map(publicView) };
+  }
+
+  /** Releases every member (each under its own lock); a member that fails stays, and DELETE may be retried. */
+  async releaseGang(tenant: string, id: string): Promise<void> {
+    const members = gangMembers(this.ctx, tenant, id);
+    const results = await Promise.allSettled(members.map((a) => this.release(tenant, a.id)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   async resize(tenant: string, id: string, body: unknown): Promise<Allocation> {

@@ -7,6 +7,7 @@ import type { SliceSample } from '../rvl/index.js';
 import type { Intent, StoredAllocation } from '../store/store.js';
 import { replaceFailedSlices } from './allocate.js';
 import { adaptersOf, type GrmContext } from './context.js';
+import { resizeContexts } from './elastic/contexts.js';
 import { AllocationEvents } from './elastic/events.js';
 import { revokeGrants } from './grants.js';
 import { markLost, releaseAllocation } from './release.js';
@@ -91,6 +92,10 @@ export interface Maintenance {
   readonly events: AllocationEvents;
   /** Resizes a single-slice compute resource (issue 15: elastic); takes the allocation's lock itself. */
   resizeCompute(a: StoredAllocation, resource: number, units: number): Promise<StoredAllocation>;
+  /** Adds or releases context slices of an accelerator resource (issue 15: elastic contexts). */
+  resizeContexts(a: StoredAllocation, resource: number, contexts: number): Promise<StoredAllocation>;
+  /** Free compute units of each healthy adapter, as the live index holds them (issue 15: lending). */
+  freeComputeUnits(): Promise<{ adapter: string; free: number }[]>;
 }
 
 const eventOf = (a: StoredAllocation) => ({ allocation: a.id, tenant: a.tenant, adapters: adaptersOf(a) });
@@ -222,6 +227,12 @@ export function maintenanceOf(ctx: GrmContext, startupIntents: Map<string, Inten
       await resize(ctx, a.tenant, a.id, { resource, units });
       return ctx.allocations.get(a.id) ?? a;
     },
+    resizeContexts: (a, resource, contexts) => resizeContexts(ctx, a.id, resource, contexts),
+    freeComputeUnits: async () =>
+      (await ctx.pool.ready())
+        .view()
+        .adapters.filter((x) => x.health === 'healthy')
+        .map((x) => ({ adapter: x.id, free: x.freeCompute.reduce((n, e) => n + e.length, 0) })),
   };
 }
 

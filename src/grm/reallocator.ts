@@ -135,7 +135,7 @@ function act(
     }
     const limitMs = a.policy.idleReclaimMs;
     // Elastic allocations shrink to their min when idle instead (src/grm/elastic/).
-    const elastic = policy === 'elastic' && a.policy.elastic?.compute !== undefined;
+    const elastic = policy === 'elastic' && a.policy.elastic !== undefined;
     if (limitMs && !elastic && idle(a, limitMs)) {
       await m.release(a, `idle for more than ${limitMs} ms`);
       return { allocation: a.id, action: 'idle-reclaimed', detail: `no use for over ${limitMs} ms` };

@@ -17,6 +17,13 @@ export type {
 import type { AdapterView, Allocation } from '../common/model.js';
 import type { AllocationEvent } from './elastic/events.js';
 
+/** Allocations granted together, all or nothing (POST /v1/gangs, issue 15). */
+export interface Gang {
+  id: string;
+  /** In the order of the request's members. */
+  allocations: Allocation[];
+}
+
 /** What the HTTP API and the CLI need from the GRM. Every method validates its input. */
 export interface GrmApi {
   listAdapters(): Promise<AdapterView[]>;
@@ -25,6 +32,11 @@ export interface GrmApi {
   list(tenant: string): Allocation[];
   resize(tenant: string, id: string, request: unknown): Promise<Allocation>;
   release(tenant: string, id: string): Promise<void>;
+  /** Several allocations, all or nothing (issue 15): RESOURCE_UNAVAILABLE with nothing allocated. */
+  allocateGang(tenant: string, request: unknown): Promise<Gang>;
+  getGang(tenant: string, id: string): Gang;
+  /** Releases every member still held. */
+  releaseGang(tenant: string, id: string): Promise<void>;
   runJob(tenant: string, id: string, job: unknown): Promise<{ output: string }>;
   /** What reallocation did to the allocation (grew, shrank, preempted, ...), oldest first (issue 15). */
   allocationEvents(tenant: string, id: string): AllocationEvent[];

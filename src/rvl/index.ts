@@ -10,6 +10,13 @@ export {
 } from './availability.js';
 export { RvlCode, type RvlCodeName, RvlError } from './errors.js';
 export type { Extent } from './extents.js';
+export { planAlternatives } from './gang-alternatives.js';
+export {
+  DEFAULT_GANG_SEARCH_STEPS,
+  type GangSearchResult,
+  type GangSpace,
+  searchGang,
+} from './gang-search.js';
 export type {
   AdapterHealth,
   AdapterInventory,

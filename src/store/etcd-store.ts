@@ -38,11 +38,14 @@ import { StoreCode, StoreError } from './errors.js';
 import { checkExpectedRevision, Revisions, staleRevision } from './revisions.js';
 import {
   applyOperation,
+  type CommitAllOperation,
   checkApplicable,
   cloneState,
+  commitAllOf,
+  commitsOf,
   emptyState,
   type MutableState,
-  type Operation,
+  type SingleOperation,
 } from './state.js';
 import type {
   AllocationStore,
@@ -304,6 +307,83 @@ export class EtcdStore implements AllocationStore {
     return this.write(() => ({ op: 'commit', data: normalized(allocation, checkAllocation, 'allocation') }));
   }
 
+  /**
+   * One transaction for every member: each allocation key absent and each intent at the revision this
+   * replica saw, then every put and delete (etcd applies a transaction whole or not at all). Queued
+   * behind the writes of every id it names.
+   */
+  commitAll(allocations: readonly StoredAllocation[]): Promise<void> {
+    let operation: CommitAllOperation;
+    let values: string[];
+    try {
+      this.ensureOpen();
+      operation = commitAllOf(allocations);
+      values = commitsOf(operation).map((c) => encodeValue(c)!);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const ids = operation.data.allocations.map((a) => a.id);
+    const before = Promise.all(ids.map((id) => this.chains.get(id) ?? Promise.resolve()));
+    const run = before.then(() => this.transactAll(operation, values));
+    const chained = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    for (const id of ids) {
+      this.chains.set(id, chained);
+      void chained.then(() => {
+        if (this.chains.get(id) === chained) this.chains.delete(id);
+      });
+    }
+    return run;
+  }
+
+  private async transactAll(operation: CommitAllOperation, values: readonly string[]): Promise<void> {
+    checkApplicable(this.state, operation);
+    const singles = commitsOf(operation);
+    const keys = singles.map(({ data }) => ({
+      id: data.id,
+      allocation: this.key('allocations', data.id),
+      intent: this.key('intents', data.id),
+    }));
+    const [first, ...rest] = keys;
+    const txn = this.client.if(first!.allocation, 'Mod', '==', 0).options(this.callOptions());
+    txn.and(first!.intent, 'Mod', '==', this.revisions.intents.get(first!.id) ?? 0);
+    for (const k of rest) {
+      txn.and(k.allocation, 'Mod', '==', 0);
+      txn.and(k.intent, 'Mod', '==', this.revisions.intents.get(k.id) ?? 0);
+    }
+    txn.then(
+      ...keys.flatMap((k, i) => [
+        this.client.put(k.allocation).value(values[i]!),
+        this.client.delete().key(k.intent),
+      ]),
+    );
+    txn.else(...keys.flatMap((k) => [this.client.get(k.allocation), this.client.get(k.intent)]));
+    let response: ITxnResponse;
+    try {
+      response = await txn.commit();
+    } catch (err) {
+      throw this.unavailable(err, `commit-all of ${keys.map((k) => k.id).join(', ')}`);
+    }
+    this.unreachable = undefined;
+    const revision = revisionNumber(response.header.revision, 'the transaction');
+    if (response.succeeded) {
+      for (const single of singles) this.applyOwn(single, revision);
+      return;
+    }
+    const kvs = response.responses.map((r) => r.response_range.kvs[0]);
+    keys.forEach((k, i) => {
+      this.learn('allocations', k.id, kvs[2 * i], revision);
+      this.learn('intents', k.id, kvs[2 * i + 1], revision);
+    });
+    // An earlier attempt of this same transaction succeeded and its answer was lost (client retry).
+    if (singles.every((c, i) => alreadyApplied(c, values[i], kvs[2 * i], kvs[2 * i + 1]))) return;
+    checkApplicable(this.state, operation);
+    const k = keys[0]!;
+    throw staleRevision('intent', k.id, this.revisions.intents.get(k.id), undefined);
+  }
+
   update(allocation: StoredAllocation, options: WriteOptions = {}): Promise<void> {
     return this.write(
       () => ({ op: 'update', data: normalized(allocation, checkAllocation, 'allocation') }),
@@ -350,8 +430,8 @@ export class EtcdStore implements AllocationStore {
   }
 
   /** Validates now (bad input is refused at once), then queues the transaction behind the id's writes. */
-  private write(build: () => Operation, options: WriteOptions = {}): Promise<void> {
-    let operation: Operation;
+  private write(build: () => SingleOperation, options: WriteOptions = {}): Promise<void> {
+    let operation: SingleOperation;
     let expected: number | undefined;
     let value: string | undefined;
     try {
@@ -378,7 +458,7 @@ export class EtcdStore implements AllocationStore {
 
   /** One compare-and-swap transaction (see the head of this file). */
   private async transact(
-    operation: Operation,
+    operation: SingleOperation,
     expected: number | undefined,
     value: string | undefined,
   ): Promise<void> {
@@ -464,7 +544,7 @@ export class EtcdStore implements AllocationStore {
    * This replica's own write, acknowledged at `revision`. Skipped if the watch already delivered a newer
    * change of the same record (another replica wrote after this one): the view never moves back.
    */
-  private applyOwn(operation: Operation, revision: number): void {
+  private applyOwn(operation: SingleOperation, revision: number): void {
     const { id } = operation.data;
     const kind: Kind = operation.op === 'intent' || operation.op === 'abort' ? 'intents' : 'allocations';
     // The watch already passed this revision: it applied this very write (and maybe newer ones).
@@ -607,7 +687,7 @@ function checkEndpoints(endpoints: unknown): string[] {
 }
 
 /** The JSON value a write puts (none for abort/remove); bounded by MAX_VALUE_BYTES. */
-function encodeValue(operation: Operation): string | undefined {
+function encodeValue(operation: SingleOperation): string | undefined {
   if (operation.op === 'abort' || operation.op === 'remove') return undefined;
   const value = JSON.stringify(operation.data);
   const bytes = Buffer.byteLength(value);
@@ -671,7 +751,7 @@ function prefixEnd(prefix: Buffer): Buffer {
  * from another replica's and are not taken as done.
  */
 function alreadyApplied(
-  operation: Operation,
+  operation: SingleOperation,
   value: string | undefined,
   allocationKv: IKeyValue | undefined,
   intentKv: IKeyValue | undefined,

@@ -50,6 +50,7 @@ import {
   checkApplicable,
   checkOperation,
   cloneState,
+  commitAllOf,
   emptyState,
   type MutableState,
   type Operation,
@@ -258,6 +259,10 @@ export class JournalStore implements AllocationStore {
 
   async commit(allocation: StoredAllocation): Promise<void> {
     await this.append(() => ({ op: 'commit', data: normalized(allocation, checkAllocation, 'allocation') }));
+  }
+
+  async commitAll(allocations: readonly StoredAllocation[]): Promise<void> {
+    await this.append(() => commitAllOf(allocations));
   }
 
   async update(allocation: StoredAllocation, options: WriteOptions = {}): Promise<void> {

@@ -6,6 +6,7 @@ import {
   applyOperation,
   checkApplicable,
   cloneState,
+  commitAllOf,
   emptyState,
   type MutableState,
   type Operation,
@@ -38,6 +39,10 @@ export class MemoryStore implements AllocationStore {
 
   async commit(allocation: StoredAllocation): Promise<void> {
     this.apply(() => ({ op: 'commit', data: normalized(allocation, checkAllocation, 'allocation') }));
+  }
+
+  async commitAll(allocations: readonly StoredAllocation[]): Promise<void> {
+    this.apply(() => commitAllOf(allocations));
   }
 
   async update(allocation: StoredAllocation, options: WriteOptions = {}): Promise<void> {

@@ -1,7 +1,7 @@
 // Revisions of the records one store instance holds (see WriteOptions in store.ts): which revision each
 // allocation and intent has, and the compare-and-swap check against a caller's expected revision.
 import { StoreCode, StoreError } from './errors.js';
-import type { Operation } from './state.js';
+import { commitsOf, type Operation } from './state.js';
 
 export class Revisions {
   constructor(
@@ -15,6 +15,10 @@ export class Revisions {
 
   /** Records that `operation` gave its record `revision` (or removed it). */
   apply(operation: Operation, revision: number): void {
+    if (operation.op === 'commit-all') {
+      for (const single of commitsOf(operation)) this.apply(single, revision);
+      return;
+    }
     const { id } = operation.data;
     switch (operation.op) {
       case 'intent':
@@ -38,6 +42,7 @@ export class Revisions {
 
   /** The compare-and-swap of `operation` against these revisions (update/remove/abort take one). */
   check(operation: Operation, expected: number | undefined): void {
+    if (operation.op === 'commit-all') return; // commits compare nothing: the ids must be new
     const { id } = operation.data;
     if (operation.op === 'update' || operation.op === 'remove') {
       checkRevision('allocation', id, this.allocations.get(id), expected);

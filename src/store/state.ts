@@ -3,17 +3,48 @@
 // same operations in the same order, so the replayed state is the state the writer had.
 import { StoreCode, StoreError } from './errors.js';
 import type { Intent, StoredAllocation } from './store.js';
-import { checkAllocation, checkId, checkIntent, fields } from './validate.js';
+import { checkAllocation, checkId, checkIntent, fields, normalized, ShapeError } from './validate.js';
 
-export type Operation =
+/** An operation on one record (one allocation or intent id). */
+export type SingleOperation =
   | { op: 'intent'; data: Intent }
   | { op: 'commit'; data: StoredAllocation }
   | { op: 'update'; data: StoredAllocation }
   | { op: 'abort'; data: { id: string } }
   | { op: 'remove'; data: { id: string } };
 
+/**
+ * Several commits made durable as one record (a gang, issue 15: all or nothing): after a crash the
+ * journal holds the whole record or, torn, none of it.
+ */
+export type CommitAllOperation = { op: 'commit-all'; data: { allocations: StoredAllocation[] } };
+
+export type Operation = SingleOperation | CommitAllOperation;
+
 export type OperationName = Operation['op'];
-export const operationNames: readonly OperationName[] = ['intent', 'commit', 'update', 'abort', 'remove'];
+export const operationNames: readonly OperationName[] = [
+  'intent',
+  'commit',
+  'update',
+  'abort',
+  'remove',
+  'commit-all',
+];
+
+/** The commit-all of `allocations`, each checked as commit() checks one (INVALID_ARGUMENT otherwise). */
+export function commitAllOf(allocations: readonly StoredAllocation[]): CommitAllOperation {
+  if (!Array.isArray(allocations) || allocations.length === 0)
+    throw new StoreError(StoreCode.INVALID_ARGUMENT, 'commitAll() needs at least one allocation');
+  return {
+    op: 'commit-all',
+    data: { allocations: allocations.map((a, i) => normalized(a, checkAllocation, `allocations[${i}]`)) },
+  };
+}
+
+/** The single-record commits a commit-all stands for (what replay and the revisions apply). */
+export function commitsOf(operation: CommitAllOperation): SingleOperation[] {
+  return operation.data.allocations.map((data) => ({ op: 'commit', data }));
+}
 
 export interface MutableState {
   allocations: Map<string, StoredAllocation>;
@@ -39,11 +70,26 @@ export function checkOperation(op: OperationName, data: unknown): Operation {
     case 'abort':
     case 'remove':
       return { op, data: { id: checkId(fields(data, 'data', ['id']).id, 'data.id') } };
+    case 'commit-all': {
+      const list = fields(data, 'data', ['allocations']).allocations;
+      if (!Array.isArray(list) || list.length === 0)
+        throw new ShapeError('data.allocations must be a non-empty array');
+      return { op, data: { allocations: list.map((a, i) => checkAllocation(a, `data.allocations[${i}]`)) } };
+    }
   }
 }
 
 /** Throws CONFLICT or NOT_FOUND when `operation` does not apply to `state`; changes nothing. */
 export function checkApplicable(state: MutableState, operation: Operation): void {
+  if (operation.op === 'commit-all') {
+    const ids = new Set<string>();
+    for (const single of commitsOf(operation)) {
+      if (ids.has(single.data.id)) conflict(`allocation ${single.data.id} appears twice in one commit-all`);
+      ids.add(single.data.id);
+      checkApplicable(state, single);
+    }
+    return;
+  }
   const { op, data } = operation;
   switch (op) {
     case 'intent':
@@ -82,6 +128,10 @@ export function checkApplicable(state: MutableState, operation: Operation): void
 /** Applies an operation that checkApplicable accepted. */
 export function applyOperation(state: MutableState, operation: Operation): void {
   checkApplicable(state, operation);
+  if (operation.op === 'commit-all') {
+    for (const single of commitsOf(operation)) applyOperation(state, single);
+    return;
+  }
   const { op, data } = operation;
   switch (op) {
     case 'intent':

@@ -60,6 +60,12 @@ export interface AllocationStore {
    * this. revisionOf(id) then gives the allocation's revision.
    */
   commit(allocation: StoredAllocation): Promise<void>;
+  /**
+   * Commits several allocations as one durable write (a gang, issue 15): on resolve all are committed
+   * (their intents removed); on reject, or after a crash before it resolved, none is. Each must be
+   * committable as commit() would take it; one that is not refuses them all.
+   */
+  commitAll(allocations: readonly StoredAllocation[]): Promise<void>;
   /** Resize, migration, state changes (durable). The allocation must exist and keep its tenant. */
   update(allocation: StoredAllocation, options?: WriteOptions): Promise<void>;
   /** Rollback finished: the intent is forgotten (durable). */

@@ -81,6 +81,9 @@ describe('GET /openapi.json', () => {
     const h = harness();
     const check = validator();
     const id = await aliceAllocation(h);
+    const gang = (
+      await h.call(ALICE, 'POST', '/v1/gangs', { members: [{ resources: [{ kind: 'compute', units: 1 }] }] })
+    ).json().id;
     // DELETE last: it releases the allocation the others use.
     const ordered = operations().sort(
       (a, b) => Number(a.method === 'DELETE') - Number(b.method === 'DELETE'),
@@ -89,7 +92,12 @@ describe('GET /openapi.json', () => {
       // A stream never ends, so inject() cannot wait for it: test/ui/20.dashboard-api.test.ts reads it.
       if (op.responses['200']?.content?.['text/event-stream']) continue;
       const example = op.requestBody?.content['application/json'].example;
-      const res = await h.call(ALICE, method, path.replace('{id}', id), example);
+      const res = await h.call(
+        ALICE,
+        method,
+        path.replace('{id}', path.startsWith('/v1/gangs/') ? gang : id),
+        example,
+      );
       expect(res.statusCode, `${method} ${path}: ${res.body}`).toBeLessThan(300);
       const documented = op.responses[String(res.statusCode)];
       expect(documented, `${method} ${path} ${res.statusCode}`).toBeDefined();
@@ -101,7 +109,19 @@ describe('GET /openapi.json', () => {
         .mutatingCalls()
         .map((c) => c.method)
         .sort(),
-    ).toEqual(['allocate', 'allocate', 'registerBitstream', 'release', 'resize', 'runJob'].sort());
+    ).toEqual(
+      [
+        'allocate',
+        'allocate',
+        'registerBitstream',
+        'release',
+        'resize',
+        'runJob',
+        'allocateGang',
+        'allocateGang',
+        'releaseGang',
+      ].sort(),
+    );
   });
 
   it('documents the error envelope the server actually sends', async () => {

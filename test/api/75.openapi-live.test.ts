@@ -161,6 +161,31 @@ describe('OpenAPI document against live responses of the real GRM', () => {
     expect((await call('ops', 'POST', '/v1/bitstreams/no-such/publish')).statusCode).toBe(404);
     expect((await call('ops', 'POST', '/v1/bitstreams/bob-crc/publish')).statusCode).toBe(200);
 
+    // issue 15: gangs, granted all or nothing
+    const gang = await call('alice', 'POST', '/v1/gangs', {
+      members: [
+        { resources: [{ kind: 'compute', units: 2 }] },
+        { resources: [{ kind: 'compute', units: 2 }] },
+      ],
+    });
+    expect(gang.statusCode).toBe(201);
+    const gangId = (gang.json() as { id: string }).id;
+    expect(
+      (
+        await call('alice', 'POST', '/v1/gangs', {
+          members: [
+            { resources: [{ kind: 'compute', units: 1 }] },
+            { resources: [{ kind: 'memory', bytes: 2 ** 40 }] },
+          ],
+        })
+      ).statusCode,
+    ).toBe(409);
+    expect((await call('alice', 'POST', '/v1/gangs', { members: [] })).statusCode).toBe(400);
+    expect((await call('alice', 'GET', `/v1/gangs/${gangId}`)).statusCode).toBe(200);
+    expect((await call('bob', 'GET', `/v1/gangs/${gangId}`)).statusCode).toBe(404);
+    expect((await call('alice', 'DELETE', `/v1/gangs/${gangId}`)).statusCode).toBe(204);
+    expect((await call('alice', 'DELETE', `/v1/gangs/${gangId}`)).statusCode).toBe(404);
+
     expect((await call('alice', 'DELETE', `/v1/allocations/${id}`)).statusCode).toBe(204);
     expect((await call('alice', 'DELETE', `/v1/allocations/${id}`)).statusCode).toBe(404);
 

@@ -9,11 +9,20 @@ import {
   type AdapterView,
   type AllocatedResource,
   type Allocation,
+  type Gang,
   type GrmApi,
   GrmCode,
 } from '../../src/grm/types.js';
 
-export const MUTATING = ['allocate', 'resize', 'release', 'runJob', 'registerBitstream'] as const;
+export const MUTATING = [
+  'allocate',
+  'resize',
+  'release',
+  'runJob',
+  'registerBitstream',
+  'allocateGang',
+  'releaseGang',
+] as const;
 export const MAX_RESOURCES = 64;
 const KINDS = ['accelerator', 'memory', 'compute', 'logic'];
 
@@ -110,6 +119,10 @@ export class FakeGrm implements GrmApi, DashboardSource {
 
   async allocate(tenant: string, request: unknown): Promise<Allocation> {
     this.record('allocate', [tenant, request]);
+    return this.build(tenant, request);
+  }
+
+  private build(tenant: string, request: unknown): Allocation {
     const resources = (request as { resources?: unknown }).resources;
     if (!Array.isArray(resources) || resources.length === 0) invalid('resources must be a non-empty array');
     if (resources.length > MAX_RESOURCES) invalid(`at most ${MAX_RESOURCES} resources`);
@@ -171,6 +184,33 @@ export class FakeGrm implements GrmApi, DashboardSource {
     this.record('release', [tenant, id]);
     this.owned(tenant, id);
     this.allocations.delete(id);
+  }
+
+  /** Each member allocated as allocate() does; the fake never refuses a gang for room. */
+  async allocateGang(tenant: string, request: unknown): Promise<Gang> {
+    this.record('allocateGang', [tenant, request]);
+    const members = (request as { members?: unknown }).members;
+    if (!Array.isArray(members) || members.length === 0) invalid('members must be a non-empty array');
+    const id = `g-${this.nextId++}`;
+    const allocations: Allocation[] = [];
+    for (const m of members) {
+      const a = { ...this.build(tenant, m), gang: id };
+      this.allocations.set(a.id, a);
+      allocations.push(a);
+    }
+    return { id, allocations };
+  }
+
+  getGang(tenant: string, id: string): Gang {
+    this.record('getGang', [tenant, id]);
+    const allocations = [...this.allocations.values()].filter((a) => a.gang === id && a.tenant === tenant);
+    if (allocations.length === 0) throw new RaError(GrmCode.NOT_FOUND, `no gang ${id}`);
+    return { id, allocations };
+  }
+
+  async releaseGang(tenant: string, id: string): Promise<void> {
+    this.record('releaseGang', [tenant, id]);
+    for (const a of this.getGang(tenant, id).allocations) this.allocations.delete(a.id);
   }
 
   async runJob(tenant: string, id: string, job: unknown): Promise<{ output: string }> {

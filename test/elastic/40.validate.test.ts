@@ -37,10 +37,16 @@ describe('elastic policy fields', () => {
       /never resized by policy/,
     ],
     [
-      'accelerator contexts not yet',
+      'an unknown elastic kind',
+      { elastic: { logic: elastic } },
+      'policy.elastic.logic',
+      /only "compute" \(units\) and "accelerator" \(contexts\)/,
+    ],
+    [
+      'elastic contexts without an accelerator resource',
       { elastic: { accelerator: elastic } },
       'policy.elastic.accelerator',
-      /only "compute"/,
+      /no accelerator resource/,
     ],
     ['min below 1', { elastic: { compute: { ...elastic, min: 0 } } }, 'policy.elastic.compute', /min/],
     ['max below min', { elastic: { compute: { ...elastic, max: 0 } } }, 'policy.elastic.compute', /max/],
@@ -69,6 +75,15 @@ describe('elastic policy fields', () => {
     const r = refusal(request(policy));
     expect(r.field).toBe(field);
     expect(r.message).toMatch(message);
+  });
+
+  it('accepts elastic accelerator contexts starting at 1 (min 1), refuses a min above 1', () => {
+    const aes = [{ kind: 'accelerator', function: 'aes-256-gcm' }];
+    const { policy } = validateAllocation(request({ elastic: { accelerator: elastic } }, aes));
+    expect(policy.elastic).toEqual({ accelerator: elastic });
+    const r = refusal(request({ elastic: { accelerator: { ...elastic, min: 2 } } }, aes));
+    expect(r.field).toBe('policy.elastic.accelerator.min');
+    expect(r.message).toMatch(/starts with 1 context/);
   });
 
   it('refuses elastic compute without a compute resource, and a size outside [min, max]', () => {

@@ -166,3 +166,47 @@ describe('damaged last record', () => {
     await store.close();
   });
 });
+
+describe('a torn commit-all (a gang, issue 15)', () => {
+  it('cut at every byte: none of the gang is committed, the intents stay; intact: all are', async () => {
+    const dir = tempDir();
+    const store = JournalStore.open(dir);
+    const ids = ['g1', 'g2', 'g3'];
+    for (const id of ids) await store.recordIntent(intent(id));
+    const before = plain(store.load());
+    await store.commitAll(ids.map((id) => allocation(id)));
+    const after = plain(store.load());
+    await store.close();
+    const journal = journalOf(dir);
+    const starts = lineStarts(journal);
+    const lastStart = starts[starts.length - 2]!;
+    expect(journal.subarray(lastStart).toString()).toContain('"op":"commit-all"');
+    // Every 5th byte and the last 8 (the line is about 1.5 KB; each reopen costs a store open).
+    const cuts = [...Array(journal.length - lastStart).keys()].map((k) => lastStart + k);
+    for (const cut of cuts.filter((c) => (c - lastStart) % 5 === 0 || c >= journal.length - 8)) {
+      const image = crashImage(dir, journal.subarray(0, cut));
+      const reopened = JournalStore.open(image);
+      expect(plain(reopened.load()), `cut at ${cut}`).toEqual(before);
+      await reopened.close();
+      fs.rmSync(image, { recursive: true, force: true });
+    }
+    const intact = JournalStore.open(crashImage(dir, journal));
+    expect(plain(intact.load())).toEqual(after);
+    expect([...intact.load().allocations.keys()].sort()).toEqual(ids);
+    await intact.close();
+  });
+
+  it('refuses the whole gang when one member cannot commit, and changes nothing', async () => {
+    for (const store of [JournalStore.open(tempDir()), new MemoryStore()]) {
+      await store.commit(allocation('taken'));
+      await store.recordIntent(intent('n1'));
+      const before = plain(store.load());
+      await expect(store.commitAll([allocation('n1'), allocation('taken')])).rejects.toThrow(
+        /already committed/,
+      );
+      await expect(store.commitAll([])).rejects.toThrow(/at least one allocation/);
+      expect(plain(store.load())).toEqual(before);
+      await store.close();
+    }
+  });
+});

@@ -73,6 +73,29 @@ describe('EtcdStore on one etcd member', () => {
     expect(again.revisionOf('a1')).toBe(store.revisionOf('a1'));
   });
 
+  it('commitAll (a gang): one transaction commits every member; one member taken by another replica refuses all', async () => {
+    const prefix = freshPrefix();
+    const a = await open(prefix);
+    for (const id of ['g1', 'g2', 'g3']) await a.recordIntent(intent(id));
+    await a.commitAll([allocation('g1'), allocation('g2'), allocation('g3')]);
+    expect(await held(etcd.endpoints[0]!, prefix)).toEqual({
+      allocations: { g1: allocation('g1'), g2: allocation('g2'), g3: allocation('g3') },
+      intents: {},
+    });
+    // Each member's revision is the one transaction's.
+    expect(new Set(['g1', 'g2', 'g3'].map((id) => a.revisionOf(id))).size).toBe(1);
+    // A second gang whose member h2 another replica commits first: nothing of the gang is committed.
+    for (const id of ['h1', 'h2']) await a.recordIntent(intent(id));
+    const b = await open(prefix);
+    await b.commit(allocation('h2', { tenant: intent('h2').tenant }));
+    const before = await held(etcd.endpoints[0]!, prefix);
+    expect(await codeOf(() => a.commitAll([allocation('h1'), allocation('h2')]))).toMatch(
+      /^(STORE_CONFLICT|STALE_REVISION)$/,
+    );
+    expect(await held(etcd.endpoints[0]!, prefix)).toEqual(before);
+    expect(before.intents).toEqual({ h1: intent('h1') });
+  });
+
   it('two replicas: a stale update or remove loses with STALE_REVISION and changes nothing in etcd', async () => {
     const prefix = freshPrefix();
     const a = await open(prefix);

@@ -145,8 +145,8 @@ export const allocationPolicySchema = {
       additionalProperties: false,
       description:
         'Resize resources of a kind with their utilization instead of releasing them when idle ' +
-        '(docs/realloc.md): compute units today; memory is never elastic (its contents matter)',
-      properties: { compute: elasticPolicySchema },
+        '(docs/realloc.md): compute units and accelerator contexts; memory is never elastic (its contents matter)',
+      properties: { compute: elasticPolicySchema, accelerator: elasticPolicySchema },
     },
     priority: {
       type: 'integer',
@@ -434,6 +434,11 @@ export const allocationSchema = {
     policy: allocationPolicySchema,
     createdAt: timestamp,
     leaseExpiresAt: timestamp,
+    gang: {
+      type: 'string',
+      pattern: ALLOCATION_ID_PATTERN,
+      description: 'The gang it was granted with, all or nothing (POST /v1/gangs, docs/realloc.md)',
+    },
   },
 } as const;
 

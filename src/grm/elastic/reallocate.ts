@@ -10,8 +10,16 @@ import type { StoredAllocation } from '../../store/store.js';
 import type { Maintenance } from '../maintenance.js';
 import { GrmCode } from '../types.js';
 import type { AllocationEvent, AllocationEvents } from './events.js';
+import {
+  type AdapterRoom,
+  type HeadroomHolder,
+  planLending,
+  roomForGrowth,
+  unusedUnits,
+} from './headroom.js';
 import { decide, type ElasticState, initialState } from './policy.js';
 import { type Holder, planPreemption } from './preemption.js';
+import { actOnContexts, elasticContextResources } from './reallocate-contexts.js';
 import { byEntry, resourceUtilization } from './utilization.js';
 
 export interface ElasticAction {
@@ -135,11 +143,92 @@ async function preempt(
   return done;
 }
 
+/** The elastic compute allocations on each adapter other than `self`, with what they used this window. */
+function lenders(
+  m: Maintenance,
+  mem: ElasticMemory,
+  self: string,
+  latest: ReadonlyMap<string, SliceSample>,
+): Map<string, HeadroomHolder[]> {
+  const out = new Map<string, HeadroomHolder[]>();
+  for (const x of m.activeAllocations()) {
+    const [i, ...more] = elasticResources(x);
+    if (x.id === self || i === undefined || more.length > 0) continue;
+    const p = x.resources[i]!.placements[0]!;
+    const u = resourceUtilization([{ adapter: p.adapter, entry: p.slice }], x.id, mem.previous, latest);
+    // No window, or work in flight: its use is unknown, so it lends nothing.
+    if (u === undefined || m.jobsInFlight(x.id) > 0) continue;
+    const size = unitsOf(x, i);
+    const list = out.get(p.adapter) ?? [];
+    list.push({ id: x.id, size, usedUnits: u * size, min: x.policy.elastic!.compute!.min });
+    out.set(p.adapter, list);
+  }
+  return out;
+}
+
+/**
+ * Lends `a` the units other elastic allocations held but did not use in this window (headroom.ts), on
+ * its own adapter or on another that then holds its whole new size; the lenders' events.
+ */
+async function lendUnused(
+  m: Maintenance,
+  mem: ElasticMemory,
+  a: StoredAllocation,
+  i: number,
+  to: number,
+  latest: ReadonlyMap<string, SliceSample>,
+  nowMs: number,
+): Promise<ElasticAction[]> {
+  const own = a.resources[i]!.placements[0]!.adapter;
+  const size = unitsOf(a, i);
+  const byAdapter = lenders(m, mem, a.id, latest);
+  const rooms: AdapterRoom[] = (await m.freeComputeUnits()).map((r) => ({
+    ...r,
+    holders: byAdapter.get(r.adapter) ?? [],
+  }));
+  const mine = rooms.find((r) => r.adapter === own);
+  const room = roomForGrowth(own, size, to, rooms);
+  const lends =
+    room?.lend ??
+    (mine
+      ? (planLending(
+          Math.min(
+            mine.holders.reduce((n, h) => n + unusedUnits(h), 0),
+            to - size - mine.free,
+          ),
+          mine.holders,
+        ) ?? [])
+      : []);
+  const at = new Date(nowMs).toISOString();
+  const done: ElasticAction[] = [];
+  for (const l of lends) {
+    const lender = m.activeAllocations().find((x) => x.id === l.id);
+    if (!lender) continue;
+    const j = elasticResources(lender)[0]!;
+    await m.resizeCompute(lender, j, l.to);
+    mem.states.delete(stateKey(lender.id, j)); // its policy starts again from the new size
+    done.push({
+      allocation: lender.id,
+      tenant: lender.tenant,
+      event: {
+        at,
+        action: 'shrank',
+        resource: j,
+        from: l.from,
+        to: l.to,
+        detail: `gave ${l.from - l.to} unit(s) it did not use in the last window to a saturated allocation (it keeps what it used; it grows back when it needs them)`,
+      },
+    });
+  }
+  return done;
+}
+
 /** Grows back the victims of shrinks that freed nothing usable (best effort: the pool may have moved on). */
 async function undoShrinks(m: Maintenance, preempted: readonly ElasticAction[]): Promise<void> {
   for (const x of preempted) {
     const e = x.event;
-    if (e.action !== 'preempted-shrink' || e.resource === undefined || e.from === undefined) continue;
+    const shrink = e.action === 'preempted-shrink' || e.action === 'shrank';
+    if (!shrink || e.resource === undefined || e.from === undefined) continue;
     const victim = m.activeAllocations().find((v) => v.id === x.allocation);
     if (victim) await growUpTo(m, victim, e.resource, e.from).catch(() => undefined);
   }
@@ -175,6 +264,15 @@ async function actOn(
   if (r.action.kind === 'shrink') after = await m.resizeCompute(a, i, to);
   else {
     after = await growUpTo(m, a, i, to);
+    if (unitsOf(after, i) < to) {
+      const before = unitsOf(after, i);
+      const lent = await lendUnused(m, mem, after, i, to, latest, nowMs);
+      if (lent.length > 0) after = await growUpTo(m, after, i, to);
+      // Units lent where the slice could not use them (not next to it, another adapter still short)
+      // are given back: a lender shrinks only for a growth it made possible.
+      if (unitsOf(after, i) === before) await undoShrinks(m, lent);
+      else done.push(...lent);
+    }
     if (unitsOf(after, i) < to) {
       const before = unitsOf(after, i);
       const preempted = await preempt(m, a, p.adapter, to - before, nowMs);
@@ -221,7 +319,7 @@ export async function elasticPass(
   // Higher priority first: its growth may preempt; then by id, so the order is the same every pass.
   const elastic = m
     .activeAllocations()
-    .filter((a) => elasticResources(a).length > 0)
+    .filter((a) => elasticResources(a).length > 0 || elasticContextResources(a).length > 0)
     .sort((x, y) => (y.policy.priority ?? 0) - (x.policy.priority ?? 0) || x.id.localeCompare(y.id));
   for (const a0 of elastic) {
     for (const i of elasticResources(a0)) {
@@ -231,6 +329,18 @@ export async function elasticPass(
         done.push(...(await actOn(m, mem, a, i, latest, nowMs)));
       } catch (err) {
         m.log.warn({ allocation: a.id, resource: i, err: (err as Error).message }, 'elastic resize failed');
+      }
+    }
+    for (const i of elasticContextResources(a0)) {
+      const a = m.activeAllocations().find((x) => x.id === a0.id);
+      if (!a || !elasticContextResources(a).includes(i)) continue;
+      try {
+        done.push(...(await actOnContexts(m, mem, a, i, latest, nowMs)));
+      } catch (err) {
+        m.log.warn(
+          { allocation: a.id, resource: i, err: (err as Error).message },
+          'elastic context resize failed',
+        );
       }
     }
   }

@@ -13,8 +13,15 @@ const invalid = (message: string, field: string) => new RaError(GrmCode.INVALID_
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function elasticCompute(v: unknown, resources: readonly unknown[]): ElasticPolicy {
-  const field = 'policy.elastic.compute';
+/** A client's accelerator resource asks for one context (it grows by policy only). */
+const INITIAL_CONTEXTS = 1;
+
+function elasticOf(
+  kind: 'compute' | 'accelerator',
+  v: unknown,
+  resources: readonly unknown[],
+): ElasticPolicy {
+  const field = `policy.elastic.${kind}`;
   const shape = `{"min": N, "max": N, "targetUtilization": 0..${MAX_TARGET_UTILIZATION}, "cooldownMs": N}`;
   if (!isRecord(v)) throw invalid(`${field} must be an object ${shape}`, field);
   const keys = ['min', 'max', 'targetUtilization', 'cooldownMs'];
@@ -29,15 +36,17 @@ function elasticCompute(v: unknown, resources: readonly unknown[]): ElasticPolic
   if (problem) throw invalid(`${field}: ${problem}`, field);
   if (p.cooldownMs > MAX_COOLDOWN_MS)
     throw invalid(`${field}.cooldownMs must be at most ${MAX_COOLDOWN_MS}`, `${field}.cooldownMs`);
-  const compute = resources.flatMap((r, i) => (isRecord(r) && r.kind === 'compute' ? [{ r, i }] : []));
-  if (compute.length === 0)
-    throw invalid(`${field} is given but the request has no compute resource; remove it or add one`, field);
-  for (const { r, i } of compute) {
-    const units = r.units as number;
-    if (units < p.min || units > p.max)
+  const matching = resources.flatMap((r, i) => (isRecord(r) && r.kind === kind ? [{ r, i }] : []));
+  if (matching.length === 0)
+    throw invalid(`${field} is given but the request has no ${kind} resource; remove it or add one`, field);
+  for (const { r, i } of matching) {
+    const size = kind === 'compute' ? (r.units as number) : INITIAL_CONTEXTS;
+    if (size < p.min || size > p.max)
       throw invalid(
-        `resources[${i}].units ${units} is outside ${field} [${p.min}, ${p.max}]: ask for a size within the bounds`,
-        `resources[${i}].units`,
+        kind === 'compute'
+          ? `resources[${i}].units ${size} is outside ${field} [${p.min}, ${p.max}]: ask for a size within the bounds`
+          : `${field}: an accelerator starts with ${INITIAL_CONTEXTS} context, outside [${p.min}, ${p.max}]: use min 1`,
+        kind === 'compute' ? `resources[${i}].units` : `${field}.min`,
       );
   }
   return { min: p.min, max: p.max, targetUtilization: p.targetUtilization, cooldownMs: p.cooldownMs };
@@ -70,16 +79,27 @@ export function validateElasticFields(
   }
   if (elastic !== undefined) {
     if (!isRecord(elastic))
-      throw invalid('policy.elastic must be an object: {"compute": {...}}', 'policy.elastic');
+      throw invalid(
+        'policy.elastic must be an object: {"compute": {...}, "accelerator": {...}}',
+        'policy.elastic',
+      );
     for (const k of Object.keys(elastic))
-      if (k !== 'compute')
+      if (k !== 'compute' && k !== 'accelerator')
         throw invalid(
           k === 'memory'
             ? 'policy.elastic.memory: memory is never resized by policy (its contents matter); resize it with PATCH'
-            : `policy.elastic.${k}: only "compute" is elastic (accelerator contexts are not yet)`,
+            : `policy.elastic.${k}: only "compute" (units) and "accelerator" (contexts) are elastic`,
           `policy.elastic.${k}`,
         );
-    if (elastic.compute !== undefined) out.elastic = { compute: elasticCompute(elastic.compute, resources) };
+    if (elastic.compute !== undefined || elastic.accelerator !== undefined)
+      out.elastic = {
+        ...(elastic.compute !== undefined
+          ? { compute: elasticOf('compute', elastic.compute, resources) }
+          : {}),
+        ...(elastic.accelerator !== undefined
+          ? { accelerator: elasticOf('accelerator', elastic.accelerator, resources) }
+          : {}),
+      };
   }
   return out;
 }

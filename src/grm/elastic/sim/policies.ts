@@ -5,6 +5,13 @@
 //   in use and loses it after idleReclaimMs without demand; it asks again when demand returns;
 // - elastic: the real policy and preemption code (src/grm/elastic) sizes each tenant between its min
 //   and its peak from its utilization.
+import {
+  type AdapterRoom,
+  type HeadroomHolder,
+  planLending,
+  roomForGrowth,
+  unusedUnits,
+} from '../headroom.js';
 import { decide, type ElasticPolicy, type ElasticState, initialState } from '../policy.js';
 import { type Holder, planPreemption } from '../preemption.js';
 import type { SimPool } from './pool.js';
@@ -23,6 +30,8 @@ export interface StepView {
 export interface SimCounters {
   preemptShrinks: number;
   preemptReclaims: number;
+  /** Shrinks of a holder's unused units lent to a growth (headroom.ts). */
+  lends: number;
   grows: number;
   shrinks: number;
 }
@@ -118,6 +127,54 @@ export function elasticPolicy(o: ElasticSimOptions): SimPolicy {
     return true;
   };
 
+  /** The elastic tenants on `adapter` other than `self`, with what they used in the step that ended. */
+  const lendersOn = (pool: SimPool, adapter: number, self: string, view: StepView): HeadroomHolder[] =>
+    tenants
+      .filter((x) => x.id !== self && pool.held.get(x.id)?.adapter === adapter)
+      .map((x) => ({
+        id: x.id,
+        size: pool.units(x.id),
+        usedUnits: Math.min(pool.units(x.id), view.demand.get(x.id)!),
+        min: policies.get(x.id)!.min,
+      }));
+
+  /** Takes the lent units (headroom.ts): the lenders shrink, as a shrink of their own would. */
+  const lend = (
+    pool: SimPool,
+    lends: readonly { id: string; to: number }[],
+    nowMs: number,
+    c: SimCounters,
+  ) => {
+    for (const l of lends) {
+      pool.shrink(l.id, l.to);
+      states.set(l.id, { ...states.get(l.id)!, size: l.to, lastChangeMs: nowMs, lastChange: 'shrink' });
+      c.lends++;
+    }
+  };
+
+  /**
+   * A grow the free units could not give: units others hold but did not use, on its own adapter or,
+   * when that is not enough, on another where the whole new size fits (the slice moves); else what
+   * its own adapter's lenders have. Returns the size reached.
+   */
+  const growWithLentUnits = (pool: SimPool, t: SimTenant, to: number, view: StepView, c: SimCounters) => {
+    const own = pool.held.get(t.id)!.adapter;
+    const size = pool.units(t.id);
+    const rooms: AdapterRoom[] = pool.free.map((free, a) => ({
+      adapter: String(a),
+      free,
+      holders: lendersOn(pool, a, t.id, view),
+    }));
+    const room = roomForGrowth(String(own), size, to, rooms);
+    if (room) lend(pool, room.lend, view.nowMs, c);
+    else {
+      const mine = rooms[own]!.holders;
+      const available = mine.reduce((n, h) => n + unusedUnits(h), 0);
+      lend(pool, planLending(Math.min(available, to - size - pool.free[own]!), mine) ?? [], view.nowMs, c);
+    }
+    return pool.grow(t.id, to);
+  };
+
   const admit = (pool: SimPool, t: SimTenant, nowMs: number, c: SimCounters) => {
     const p = policies.get(t.id)!;
     let ok = pool.place(t.id, p.min);
@@ -143,7 +200,13 @@ export function elasticPolicy(o: ElasticSimOptions): SimPolicy {
         });
       }
       for (const t of tenants)
-        admit(pool, t, -o.cooldownMs, { preemptShrinks: 0, preemptReclaims: 0, grows: 0, shrinks: 0 });
+        admit(pool, t, -o.cooldownMs, {
+          preemptShrinks: 0,
+          preemptReclaims: 0,
+          lends: 0,
+          grows: 0,
+          shrinks: 0,
+        });
     },
     afterStep(pool, view, c) {
       for (const t of tenants) {
@@ -158,6 +221,7 @@ export function elasticPolicy(o: ElasticSimOptions): SimPolicy {
         if (r.action.kind === 'grow') {
           const to = r.action.to;
           let got = pool.grow(t.id, to);
+          if (got < to) got = growWithLentUnits(pool, t, to, view, c);
           if (got < to) {
             // Preempt on the slice's own adapter for the rest, else on another for the whole new
             // size (the slice then moves there).

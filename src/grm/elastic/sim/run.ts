@@ -29,6 +29,8 @@ export interface SimResult {
    */
   bytesMigrated: number;
   preemptions: { shrinks: number; reclaims: number };
+  /** Shrinks of unused units lent to a blocked growth (headroom.ts). */
+  lends: number;
   resizes: { grows: number; shrinks: number };
   /** Per bucket of the run: utilization and unmet units (means over the bucket), for plots. */
   series: { hour: number; utilization: number; unmetUnits: number }[];
@@ -38,7 +40,7 @@ const HOUR_MS = 3_600_000;
 
 export function simulate(trace: Trace, policy: SimPolicy, bucketSteps = 90): SimResult {
   const pool = new SimPool(trace.adapters, trace.unitsPerAdapter);
-  const counters: SimCounters = { preemptShrinks: 0, preemptReclaims: 0, grows: 0, shrinks: 0 };
+  const counters: SimCounters = { preemptShrinks: 0, preemptReclaims: 0, lends: 0, grows: 0, shrinks: 0 };
   policy.start(pool, trace);
   let used = 0;
   let allocated = 0;
@@ -88,6 +90,7 @@ export function simulate(trace: Trace, policy: SimPolicy, bucketSteps = 90): Sim
     migrations: pool.migrations,
     bytesMigrated: 0,
     preemptions: { shrinks: counters.preemptShrinks, reclaims: counters.preemptReclaims },
+    lends: counters.lends,
     resizes: { grows: counters.grows, shrinks: counters.shrinks },
     series,
   };
