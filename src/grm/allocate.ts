@@ -17,23 +17,30 @@ import type { StoredAllocation } from '../store/store.js';
 import { configure, unprogram } from './configure.js';
 import { type GrmContext, resourceOf, toPublicPlacement, unavailable } from './context.js';
 import { forTenant } from './engines.js';
+import { noUsage, usageOfPlan } from './quotas.js';
 import { GrmCode, type ResourceRequest } from './types.js';
 import { validateAllocation } from './validate.js';
 
 const newOwnerKey = () => ownerKeyHex(randomOwnerKey());
 
-/** Plans and reserves in one synchronous step; a failed plan is RESOURCE_UNAVAILABLE. */
+/**
+ * Plans and reserves in one synchronous step; a failed plan is RESOURCE_UNAVAILABLE. `holdQuota` runs
+ * in that step too, between plan and reservation (quotas.ts): QUOTA_EXCEEDED reserves nothing.
+ */
 function reserve(
   ctx: GrmContext,
   plan: () => PlanResult,
   label: string,
   readable?: (m: string) => string,
+  holdQuota?: (placements: PlannedSlice[]) => void,
 ): { placements: PlannedSlice[]; reservation: Reservation } {
   const result = plan();
   if (!result.ok) throw unavailable(result, readable);
+  holdQuota?.(result.plan.placements);
   try {
     return { placements: result.plan.placements, reservation: ctx.pool.reserve(result.plan, label) };
   } catch (err) {
+    ctx.quotas.settle(label);
     // Planned and reserved in the same tick, so only a bug makes the plan stale: say so, as a conflict.
     if ((err as RaError).code === RvlCode.STALE_PLAN)
       throw new RaError(GrmCode.CONFLICT, `the plan could not be reserved: ${(err as Error).message}`);
@@ -55,6 +62,7 @@ export async function allocate(ctx: GrmContext, tenant: string, body: unknown): 
   // Before anything is planned or journaled: a bitstream this tenant may not use does not exist.
   for (const r of placement.resources) if (r.kind === 'logic') ctx.catalog.get(r.bitstream, tenant);
   const wanted = forTenant(ctx.catalog, tenant, placement);
+  ctx.quotas.check(tenant, requestedUsage(placement.resources)); // over quota even on a full pool: 429
   const index = await ctx.pool.ready();
   const id = `a-${randomBytes(6).toString('hex')}`;
   const ownerKey = newOwnerKey();
@@ -63,6 +71,7 @@ export async function allocate(ctx: GrmContext, tenant: string, body: unknown): 
     () => index.plan(wanted.request, preferred, { busy: ctx.pool.busy }),
     id,
     wanted.readable,
+    (planned) => ctx.quotas.hold(tenant, id, usageOfPlan(planned, 1)),
   );
   ctx.pool.own(ownerKey, id);
   ctx.configuring.add(id);
@@ -122,7 +131,20 @@ export async function allocate(ctx: GrmContext, tenant: string, body: unknown): 
     throw err;
   } finally {
     ctx.configuring.delete(id);
+    // Same tick as ctx.allocations.set on success: the usage moves from held to committed at once.
+    ctx.quotas.settle(id);
   }
+}
+
+/** What a request takes whatever its plan: one allocation, its bytes and units (checked before planning). */
+function requestedUsage(resources: readonly { kind: string; bytes?: number; units?: number }[]) {
+  const u = noUsage();
+  u.allocations = 1;
+  for (const r of resources) {
+    u.bytes += r.kind === 'memory' ? (r.bytes ?? 0) : 0;
+    u.units += r.kind === 'compute' ? (r.units ?? 0) : 0;
+  }
+  return u;
 }
 
 /** Forgets the intent of an allocation that did not commit; a failure is left to reconciliation. */

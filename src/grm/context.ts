@@ -12,6 +12,7 @@ import type { BitstreamLimits } from './bitstream-upload.js';
 import type { GrmEventLog } from './events.js';
 import type { KeyedLock } from './keyed-lock.js';
 import type { LivePool } from './live-pool.js';
+import type { QuotaBook } from './quotas.js';
 import type { ReplicaOptions } from './replica-sync.js';
 import {
   type AllocatedResource,
@@ -26,8 +27,13 @@ export interface GrmOptions {
   store: AllocationStore;
   catalog: Catalog;
   log: Logger;
-  /** Tenants that may publish bitstreams to everyone; what they register is published at once. */
+  /**
+   * Operator tenants: they may publish bitstreams to everyone (what they register is published at
+   * once), and through the API see and manage every tenant's allocations and set quotas (issue 16).
+   */
   operators?: ReadonlySet<string>;
+  /** Quotas per tenant at start (quotas.ts); absent: no limits until an operator sets some. */
+  quotas?: unknown;
   bitstreamLimits?: BitstreamLimits;
   /** One of several GRM replicas sharing an etcd store (replica-sync.ts); absent: the only writer. */
   replica?: ReplicaOptions;
@@ -56,6 +62,8 @@ export interface GrmContext {
   readonly jobsEndedMs: Map<string, number>;
   /** Recent allocation events for the dashboard (events.ts); recording never fails an operation. */
   readonly events: GrmEventLog;
+  /** Tenants' quotas and what they hold, reservations included (quotas.ts, issue 16). */
+  readonly quotas: QuotaBook;
 }
 
 export const notFound = (id: string): RaError =>

@@ -18,6 +18,7 @@ import { KeyedLock } from './keyed-lock.js';
 import { LivePool } from './live-pool.js';
 import { type Maintenance, maintenanceOf } from './maintenance.js';
 import { Mutex } from './mutex.js';
+import { QuotaBook, type QuotaTable, type TenantUsage } from './quotas.js';
 import { type DashboardSource, type PoolPicture, toPicture } from './picture.js';
 import { toAdapterViews } from './pool.js';
 import { releaseAllocation } from './release.js';
@@ -43,12 +44,15 @@ export class Grm implements GrmApi, DashboardSource {
   constructor(o: GrmOptions) {
     this.log = o.log;
     const pool = new LivePool(o.agents, o.catalog, o.log);
+    const allocations = new Map<string, StoredAllocation>();
+    const quotas = new QuotaBook(() => allocations.values());
+    if (o.quotas !== undefined) quotas.configure(o.quotas);
     this.ctx = {
       options: o,
       log: o.log,
       store: o.store,
       catalog: o.catalog,
-      allocations: new Map(),
+      allocations,
       configuring: new Set(),
       pool,
       commands: new AdapterCommands(o.agents),
@@ -58,9 +62,11 @@ export class Grm implements GrmApi, DashboardSource {
       jobsRunning: new Map(),
       jobsEndedMs: new Map(),
       events: new GrmEventLog(),
+      quotas,
     };
-    const { allocations, intents } = o.store.load();
-    for (const [id, a] of allocations) {
+    const loaded = o.store.load();
+    const intents = loaded.intents;
+    for (const [id, a] of loaded.allocations) {
       this.ctx.allocations.set(id, a);
       pool.own(a.ownerKey, id);
     }
@@ -117,6 +123,46 @@ export class Grm implements GrmApi, DashboardSource {
 
   list(tenant: string): Allocation[] {
     return [...this.ctx.allocations.values()].filter((a) => a.tenant === tenant).map(publicView);
+  }
+
+  /** Every tenant's allocations (operators, issue 16). */
+  listAll(): Allocation[] {
+    return [...this.ctx.allocations.values()].map(publicView);
+  }
+
+  // ---- quotas (quotas.ts, issue 16) ----
+
+  /** What the tenant holds (committed and configuring) and its quota. */
+  usage(tenant: string): TenantUsage {
+    return this.ctx.quotas.report(tenant);
+  }
+
+  /** Every tenant holding something or named in the quota table, and the ones in `also`. */
+  usageAll(also: Iterable<string> = []): TenantUsage[] {
+    return this.ctx.quotas.reportAll(also);
+  }
+
+  /** Where setQuota keeps the table (a file: quota-file.ts); without it setQuota refuses. */
+  private saveQuotas: ((table: QuotaTable) => void) | undefined;
+
+  /** Replaces the quota table (validated: a bad one changes nothing) and says where changes are kept. */
+  useQuotas(table: unknown, save?: (table: QuotaTable) => void): void {
+    this.ctx.quotas.configure(table);
+    this.saveQuotas = save;
+  }
+
+  /** Sets one tenant's quota: kept durably first, applied after (a failed save changes nothing). */
+  setQuota(tenant: string, quota: unknown): TenantUsage {
+    const table = this.ctx.quotas.withTenant(tenant, quota);
+    if (!this.saveQuotas)
+      throw new RaError(
+        GrmCode.CONFLICT,
+        'this GRM has nowhere to keep quota changes: start serve with --quotas FILE (or --state DIR), or edit the --quotas file of every replica and restart them',
+      );
+    this.saveQuotas(table);
+    this.ctx.quotas.configure(table);
+    this.log.info({ tenant, quota }, 'quota set');
+    return this.ctx.quotas.report(tenant);
   }
 
   /**

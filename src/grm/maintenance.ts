@@ -91,6 +91,8 @@ export interface Maintenance {
   readonly events: AllocationEvents;
   /** Resizes a single-slice compute resource (issue 15: elastic); takes the allocation's lock itself. */
   resizeCompute(a: StoredAllocation, resource: number, units: number): Promise<StoredAllocation>;
+  /** Compute units the tenant's quota still allows (Infinity: no limit; quotas.ts, issue 16). */
+  unitsHeadroom(tenant: string): number;
 }
 
 const eventOf = (a: StoredAllocation) => ({ allocation: a.id, tenant: a.tenant, adapters: adaptersOf(a) });
@@ -222,6 +224,7 @@ export function maintenanceOf(ctx: GrmContext, startupIntents: Map<string, Inten
       await resize(ctx, a.tenant, a.id, { resource, units });
       return ctx.allocations.get(a.id) ?? a;
     },
+    unitsHeadroom: (tenant) => ctx.quotas.headroom(tenant, 'units'),
   };
 }
 
