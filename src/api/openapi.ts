@@ -2,6 +2,7 @@
 // and that every example request below is accepted by the server.
 import { statusByCode } from './errors.js';
 import { schemas } from './openapi-schemas.js';
+import { tenantPaths, tenantSchemas } from './routes/tenants-openapi.js';
 import { uiPaths, uiSchemas } from './routes/ui-openapi.js';
 
 const json = (schema: object, example?: unknown) => ({
@@ -60,25 +61,28 @@ export const openApiDocument = {
     },
     '/metrics': {
       get: {
-        summary: 'Prometheus metrics (no auth)',
-        security: [],
+        summary:
+          'Prometheus metrics: no auth by default; with serve --metrics-token, that token or an operator token',
+        security: [{}, { bearer: [] }],
         responses: {
           '200': {
             description: 'Prometheus text format',
             content: { 'text/plain': { schema: { type: 'string' } } },
           },
+          '401': failure('Unauthorized'),
         },
       },
     },
     '/v1/adapters': {
       get: {
-        summary: 'The adapters in the pool',
+        summary:
+          'The adapters in the pool: capacity for everyone; in the slice tables a tenant sees its own slices only, an operator every slice',
         responses: { '200': ok('Adapters', { type: 'array', items: ref('AdapterView') }), ...common },
       },
     },
     '/v1/allocations': {
       get: {
-        summary: "The caller's allocations",
+        summary: "The caller's allocations (an operator's: every tenant's)",
         responses: { '200': ok('Allocations', { type: 'array', items: ref('Allocation') }), ...common },
       },
       post: {
@@ -94,6 +98,7 @@ export const openApiDocument = {
           '201': ok('Allocated', ref('Allocation')),
           '404': failure('NotFound'),
           '409': failure('Conflict'),
+          '429': failure('QuotaExceeded'),
           '502': failure('BadGateway'),
           ...withBody,
         },
@@ -102,7 +107,7 @@ export const openApiDocument = {
     '/v1/allocations/{id}': {
       parameters: [idParameter],
       get: {
-        summary: 'One allocation',
+        summary: "One allocation (an operator: any tenant's)",
         responses: { '200': ok('Allocation', ref('Allocation')), '404': failure('NotFound'), ...common },
       },
       patch: {
@@ -112,12 +117,13 @@ export const openApiDocument = {
           '200': ok('Resized', ref('Allocation')),
           '404': failure('NotFound'),
           '409': failure('Conflict'),
+          '429': failure('QuotaExceeded'),
           '502': failure('BadGateway'),
           ...withBody,
         },
       },
       delete: {
-        summary: 'Release an allocation',
+        summary: "Release an allocation (an operator: any tenant's)",
         responses: { '204': { description: 'Released' }, '404': failure('NotFound'), ...common },
       },
     },
@@ -189,9 +195,10 @@ export const openApiDocument = {
       },
     },
     ...uiPaths,
+    ...tenantPaths,
   },
   components: {
-    schemas: { ...schemas, ...uiSchemas },
+    schemas: { ...schemas, ...uiSchemas, ...tenantSchemas },
     securitySchemes: {
       bearer: { type: 'http', scheme: 'bearer', description: 'A token given to your tenant (--tokens)' },
     },
@@ -201,7 +208,7 @@ export const openApiDocument = {
       ),
       Unauthorized: errorResponse('Missing or unknown bearer token'),
       Forbidden: errorResponse(
-        'The bitstream is unsigned, or signed by an untrusted key, or its signature is bad; or the tenant is not an operator',
+        'The bitstream is unsigned, or signed by an untrusted key, or its signature is bad; or the tenant is not an operator (operators only: publish, GET /v1/tenants, PUT quota)',
       ),
       NotFound: errorResponse(
         'No such allocation for this tenant, no such route, or no bitstream of that id this tenant may use',
@@ -210,6 +217,9 @@ export const openApiDocument = {
         'Not enough free resources, a state conflict, a lost allocation (ALLOCATION_LOST: only GET and DELETE), or a bitstream id or quota taken',
       ),
       PayloadTooLarge: errorResponse('The body is over the limit'),
+      QuotaExceeded: errorResponse(
+        "QUOTA_EXCEEDED: the tenant's quota (bytes, units, contexts, slice entries or allocations) would be passed; nothing changed. details: field, quota, used, asked",
+      ),
       UnsupportedMediaType: errorResponse('The body is not application/json'),
       Internal: errorResponse('A server fault; details are in the log under details.requestId'),
       BadGateway: errorResponse('An adapter failed or refused the operation'),

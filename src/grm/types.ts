@@ -16,6 +16,7 @@ export type {
 
 import type { AdapterView, Allocation } from '../common/model.js';
 import type { AllocationEvent } from './elastic/events.js';
+import type { TenantUsage } from './quotas.js';
 
 /** What the HTTP API and the CLI need from the GRM. Every method validates its input. */
 export interface GrmApi {
@@ -34,6 +35,17 @@ export interface GrmApi {
   registerBitstream(tenant: string, body: unknown): Promise<{ id: string }>;
   /** Operators only: every tenant may use the bitstream from now on. */
   publishBitstream(tenant: string, id: string): Promise<{ id: string }>;
+  // ---- roles and quotas (issue 16); optional: a GRM without them (test fakes) answers 404 there ----
+  /** Whether the tenant's tokens are operator tokens (GrmOptions.operators). */
+  isOperator?(tenant: string): boolean;
+  /** Every tenant's allocations (operators). */
+  listAll?(): Allocation[];
+  /** What the tenant holds now (configuring included) and its quota. */
+  usage?(tenant: string): TenantUsage;
+  /** usage() of every tenant holding something or having a quota, and of the tenants in `also`. */
+  usageAll?(also?: Iterable<string>): TenantUsage[];
+  /** Sets one tenant's quota (kept durably first); INVALID_REQUEST changes nothing. */
+  setQuota?(tenant: string, quota: unknown): TenantUsage;
   /** `store` is absent for a GRM without a durable store (fakes in tests). */
   health(): {
     ok: boolean;
