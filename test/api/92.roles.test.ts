@@ -126,8 +126,9 @@ describe('roles: what a tenant and an operator see and may do', () => {
       expect(same, `bob's ${s.kind} slice at ${s.base}`).toBe(false);
     }
 
-    const operator = (await call('ops', 'GET', '/v1/dashboard')).json() as typeof view & {
+    const operator = (await call('ops', 'GET', '/v1/dashboard')).json() as {
       adapters: { slices: { allocation?: string; tenant?: string }[] }[];
+      allocations: { id: string }[];
     };
     expect(operator.allocations.map((a) => a.id).sort()).toEqual(
       [alice.id, bobFirst.id, bobSecond.id].sort(),
