@@ -27,7 +27,7 @@ export function readQuotaFile(file: string): QuotaTable {
   } catch (err) {
     throw new RaError(
       GrmCode.INVALID_REQUEST,
-      `quotas file ${file}: ${(err as Error).message}; see docs/api.md "Quotas" for its format`,
+      `quotas file ${file}: ${(err as Error).message}; see docs/grm.md, "Roles and quotas", for its format`,
     );
   }
 }
