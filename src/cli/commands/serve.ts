@@ -192,12 +192,17 @@ export function registerServeCommand(program: Command): void {
             : typeof o.state === 'string'
               ? path.join(o.state, 'quotas.json')
               : undefined;
-        const quotaTable = quotaFile ? usage('--quotas', () => readQuotaFile(quotaFile)) : {};
+        // --quotas FILE is checked now (exit 2); the default in --state is read once the store has opened
+        // that folder (a state path that is not a folder is the store's error, exit 1).
+        const quotaTable =
+          typeof o.quotas === 'string'
+            ? usage('--quotas', () => readQuotaFile(o.quotas as string))
+            : undefined;
         const apiOptions = { tokens, ...(metricsToken ? { metricsToken } : {}) };
         /** Quotas on the started GRM: a PUT writes the file first (not with --etcd: one file per replica). */
         const useQuotas = (grm: Grm, replicas: boolean) =>
           grm.useQuotas(
-            quotaTable,
+            quotaTable ?? (quotaFile ? readQuotaFile(quotaFile) : {}),
             quotaFile && !replicas ? (table) => writeQuotaFile(quotaFile, table) : undefined,
           );
         // ---- end of roles and quotas ----
@@ -220,7 +225,7 @@ export function registerServeCommand(program: Command): void {
             topologyPath: o.qemu,
             tokens,
             ...(metricsToken ? { metricsToken } : {}),
-            quotas: quotaTable,
+            quotas: quotaTable ?? {},
             port: parseInteger('--port', String(o.port), 0, 65535),
             host: String(o.host),
             log,
