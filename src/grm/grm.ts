@@ -198,13 +198,15 @@ export class Grm implements GrmApi, DashboardSource {
     applyReplicaChange(this.ctx, this.intents, change);
   }
 
-  async release(tenant: string, id: string): Promise<void> {
+  /** `operator`: the operator releasing another tenant's allocation (issue 16), named in the event. */
+  async release(tenant: string, id: string, operator?: string): Promise<void> {
     owned(this.ctx, tenant, id); // an unknown id fails at once, not behind the allocation's lock
+    const why = operator === undefined ? 'released by its tenant' : `released by operator ${operator}`;
     // Looked up again under the lock: a resize or migration queued before us may have changed it.
     await this.ctx.locks.run(id, async () => {
       const a = owned(this.ctx, tenant, id);
-      await releaseAllocation(this.ctx, a, 'released by its tenant');
-      this.record('released', a, 'released by its tenant');
+      await releaseAllocation(this.ctx, a, why);
+      this.record('released', a, why);
     });
   }
 

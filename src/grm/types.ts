@@ -25,7 +25,8 @@ export interface GrmApi {
   get(tenant: string, id: string): Allocation;
   list(tenant: string): Allocation[];
   resize(tenant: string, id: string, request: unknown): Promise<Allocation>;
-  release(tenant: string, id: string): Promise<void>;
+  /** `operator`: an operator releases `tenant`'s allocation (named in the event). */
+  release(tenant: string, id: string, operator?: string): Promise<void>;
   runJob(tenant: string, id: string, job: unknown): Promise<{ output: string }>;
   /** What reallocation did to the allocation (grew, shrank, preempted, ...), oldest first (issue 15). */
   allocationEvents(tenant: string, id: string): AllocationEvent[];

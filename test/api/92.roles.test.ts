@@ -207,6 +207,13 @@ describe('roles: what a tenant and an operator see and may do', () => {
     const after = readSliceTables(pool.modelDir, 1);
     expect(after.some((s) => s.entry === gone[0]!.entry && s.ownerKey === gone[0]!.ownerKey)).toBe(false);
     expectError(await call('bob', 'GET', `/v1/allocations/${bobSecond.id}`), 404, 'NOT_FOUND');
+    const events = (await call('ops', 'GET', '/v1/events')).json() as {
+      allocation: string;
+      detail: string;
+    }[];
+    expect(events.find((e) => e.allocation === bobSecond.id && e.detail.startsWith('released'))?.detail).toBe(
+      'released by operator ops',
+    );
     expectError(await call('ops', 'DELETE', '/v1/allocations/a-000000000000'), 404, 'NOT_FOUND');
   });
 

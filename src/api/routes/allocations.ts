@@ -55,7 +55,9 @@ export function allocationRoutes(app: FastifyInstance, grm: GrmApi): void {
 
   app.delete('/allocations/:id', async (request, reply) => {
     const id = pathId(request.params);
-    await grm.release(ownerFor(grm, request, id), id);
+    const owner = ownerFor(grm, request, id);
+    const caller = tenantOf(request);
+    await (owner === caller ? grm.release(owner, id) : grm.release(owner, id, caller));
     return reply.code(204).send();
   });
 }

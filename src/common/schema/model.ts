@@ -459,7 +459,10 @@ export const adapterViewSchema = {
           base: count,
           length: count,
           slot: count,
-          allocation: { type: 'string', description: "Shown only for the caller's own allocations" },
+          allocation: {
+            type: 'string',
+            description: 'The holder; a tenant is shown its own slices only, an operator every slice',
+          },
         },
       },
     },
