@@ -33,6 +33,9 @@ const statusOf: Record<AnyCode, number> = {
   [GrmCode.ALLOCATION_LOST]: 409,
   [GrmCode.OUTPUT_TOO_LARGE]: 400,
   [GrmCode.BITSTREAM_QUOTA]: 409,
+  // Too many requests for this tenant's quota (issue 16): its own status, so a client backs off or frees
+  // something instead of retrying as it would on a 409 that another tenant's release may clear.
+  [GrmCode.QUOTA_EXCEEDED]: 429,
   [ApiCode.METHOD_NOT_ALLOWED]: 405,
   [ApiCode.UNSUPPORTED_MEDIA_TYPE]: 415,
   [ApiCode.INTERNAL]: 500,

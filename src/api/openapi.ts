@@ -3,7 +3,12 @@
 import { statusByCode } from './errors.js';
 import { transportResponses } from './openapi-responses.js';
 import { schemas } from './openapi-schemas.js';
-import { ALLOCATION_BODY_LIMIT_BYTES, BITSTREAM_BODY_LIMIT_BYTES } from './routes/limits.js';
+import {
+  ALLOCATION_BODY_LIMIT_BYTES,
+  BITSTREAM_BODY_LIMIT_BYTES,
+  GANG_BODY_LIMIT_BYTES,
+} from './routes/limits.js';
+import { tenantPaths, tenantSchemas } from './routes/tenants-openapi.js';
 import { uiPaths, uiSchemas } from './routes/ui-openapi.js';
 
 const json = (schema: object, example?: unknown) => ({
@@ -83,28 +88,31 @@ export const openApiDocument = {
     '/metrics': {
       get: {
         operationId: 'getMetrics',
-        summary: 'Prometheus metrics (no auth)',
-        security: [],
+        summary:
+          'Prometheus metrics: no auth by default; with serve --metrics-token, that token or an operator token',
+        security: [{}, { bearer: [] }],
         responses: {
           '200': {
             description: 'Prometheus text format',
             content: { 'text/plain': { schema: { type: 'string' } } },
           },
           ...transport,
+          '401': failure('Unauthorized'),
         },
       },
     },
     '/v1/adapters': {
       get: {
         operationId: 'listAdapters',
-        summary: 'The adapters in the pool',
+        summary:
+          'The adapters in the pool: capacity for everyone; in the slice tables a tenant sees its own slices only, an operator every slice',
         responses: { '200': ok('Adapters', { type: 'array', items: ref('AdapterView') }), ...common },
       },
     },
     '/v1/allocations': {
       get: {
         operationId: 'listAllocations',
-        summary: "The caller's allocations",
+        summary: "The caller's allocations (an operator's: every tenant's)",
         responses: { '200': ok('Allocations', { type: 'array', items: ref('Allocation') }), ...common },
       },
       post: {
@@ -125,6 +133,7 @@ export const openApiDocument = {
           '201': ok('Allocated', ref('Allocation')),
           '404': failure('NotFound'),
           '409': failure('Conflict'),
+          '429': failure('QuotaExceeded'),
           '502': failure('BadGateway'),
           ...withBody,
         },
@@ -134,7 +143,7 @@ export const openApiDocument = {
       parameters: [idParameter],
       get: {
         operationId: 'getAllocation',
-        summary: 'One allocation',
+        summary: "One allocation (an operator: any tenant's)",
         responses: { '200': ok('Allocation', ref('Allocation')), '404': failure('NotFound'), ...common },
       },
       patch: {
@@ -149,13 +158,14 @@ export const openApiDocument = {
           '200': ok('Resized', ref('Allocation')),
           '404': failure('NotFound'),
           '409': failure('Conflict'),
+          '429': failure('QuotaExceeded'),
           '502': failure('BadGateway'),
           ...withBody,
         },
       },
       delete: {
         operationId: 'releaseAllocation',
-        summary: 'Release an allocation',
+        summary: "Release an allocation (an operator: any tenant's)",
         responses: { '204': { description: 'Released' }, '404': failure('NotFound'), ...common },
       },
     },
@@ -177,13 +187,17 @@ export const openApiDocument = {
     '/v1/gangs': {
       post: {
         summary: 'Allocate several allocations all or nothing (409 with nothing allocated)',
-        requestBody: body('GangRequest', {
-          members: [
-            { resources: [{ kind: 'compute', units: 2 }] },
-            { resources: [{ kind: 'compute', units: 2 }] },
-          ],
-          searchSteps: 2000,
-        }),
+        requestBody: body(
+          'GangRequest',
+          {
+            members: [
+              { resources: [{ kind: 'compute', units: 2 }] },
+              { resources: [{ kind: 'compute', units: 2 }] },
+            ],
+            searchSteps: 2000,
+          },
+          `${GANG_BODY_LIMIT_BYTES} bytes`,
+        ),
         responses: {
           '201': ok('Allocated', ref('Gang')),
           '404': failure('NotFound'),
@@ -264,9 +278,10 @@ export const openApiDocument = {
       },
     },
     ...uiPaths,
+    ...tenantPaths,
   },
   components: {
-    schemas: { ...schemas, ...uiSchemas },
+    schemas: { ...schemas, ...uiSchemas, ...tenantSchemas },
     securitySchemes: {
       bearer: { type: 'http', scheme: 'bearer', description: 'A token given to your tenant (--tokens)' },
     },
@@ -276,7 +291,7 @@ export const openApiDocument = {
       ),
       Unauthorized: errorResponse('Missing or unknown bearer token'),
       Forbidden: errorResponse(
-        'The bitstream is unsigned, or signed by an untrusted key, or its signature is bad; or the tenant is not an operator',
+        'The bitstream is unsigned, or signed by an untrusted key, or its signature is bad; or the tenant is not an operator (operators only: publish, GET /v1/tenants, PUT quota)',
       ),
       NotFound: errorResponse(
         'No such allocation for this tenant, no such route, or no bitstream of that id this tenant may use',
@@ -285,6 +300,9 @@ export const openApiDocument = {
         'Not enough free resources, a state conflict, a lost allocation (ALLOCATION_LOST: only GET and DELETE), or a bitstream id or quota taken',
       ),
       PayloadTooLarge: errorResponse('The body is over the limit'),
+      QuotaExceeded: errorResponse(
+        "QUOTA_EXCEEDED: the tenant's quota (bytes, units, contexts, slice entries or allocations) would be passed; nothing changed. details: field, quota, used, asked",
+      ),
       UnsupportedMediaType: errorResponse('The body is not application/json'),
       Internal: errorResponse('A server fault; details are in the log under details.requestId'),
       BadGateway: errorResponse('An adapter failed or refused the operation'),

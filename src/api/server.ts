@@ -1,13 +1,13 @@
 // createApiServer: the GRM HTTP API on fastify. Public endpoints (/healthz, /openapi.json, /metrics) sit
-// at the root; everything under /v1 needs a bearer token. The server holds no state of its own beyond
-// its metrics registry (merged with the GRM's and the process's, metrics-registry.ts), so tests can
-// create as many as they like.
+// at the root; everything under /v1 needs a bearer token, and /metrics one too with metricsToken. The
+// server holds no state of its own beyond its metrics registry (merged with the GRM's and the
+// process's, metrics-registry.ts), so tests can create as many as they like.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { log } from '../common/log.js';
 import type { GrmApi } from '../grm/types.js';
 import { adapterGauges } from './adapter-metrics.js';
-import { authHook } from './auth.js';
+import { authHook, metricsAuthHook } from './auth.js';
 import { frameworkErrors, installErrorHandling } from './error-handler.js';
 import { recordHttpMetrics } from './http-metrics.js';
 import { parseJsonBody } from './json-body.js';
@@ -19,6 +19,7 @@ import { bitstreamRoutes } from './routes/bitstreams.js';
 import { gangRoutes } from './routes/gangs.js';
 import { jobRoutes } from './routes/jobs.js';
 import { publicRoutes } from './routes/public.js';
+import { tenantRoutes } from './routes/tenants.js';
 import { uiDataRoutes, uiPageRoutes } from './routes/ui.js';
 
 /** Job inputs travel as base64 inside JSON, so the default limit is generous. */
@@ -32,8 +33,13 @@ export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
 export interface ApiServerOptions {
-  /** token -> tenant, as parseTokens returns. */
+  /** token -> tenant, as parseTokens returns. Operators are the GRM's (GrmApi.isOperator). */
   tokens: Map<string, string>;
+  /**
+   * GET /metrics then needs `Authorization: Bearer` this token or an operator's (parseMetricsToken).
+   * Absent (the default): /metrics is open, as Prometheus scrapers expect by default.
+   */
+  metricsToken?: string;
   bodyLimitBytes?: number;
   /** See DEFAULT_REQUEST_TIMEOUT_MS. */
   requestTimeoutMs?: number;
@@ -70,18 +76,26 @@ export function createApiServer(grm: GrmApi, options: ApiServerOptions): Fastify
   const beforeScrape = adapterGauges(grm, registry, (err) =>
     app.log.error({ err }, 'metrics: listAdapters failed'),
   );
-  publicRoutes(app, grm, { registry: scrapeRegistry(registry, grm), beforeScrape });
+  const isOperator = (tenant: string) => grm.isOperator?.(tenant) ?? false;
+  publicRoutes(app, grm, {
+    registry: scrapeRegistry(registry, grm),
+    beforeScrape,
+    ...(options.metricsToken
+      ? { guard: metricsAuthHook(options.metricsToken, options.tokens, isOperator) }
+      : {}),
+  });
   uiPageRoutes(app);
 
   app.register(
     async (v1) => {
-      v1.addHook('onRequest', authHook(options.tokens));
+      v1.addHook('onRequest', authHook(options.tokens, isOperator));
       adapterRoutes(v1, grm);
       allocationRoutes(v1, grm);
       gangRoutes(v1, grm);
       jobRoutes(v1, grm);
       bitstreamRoutes(v1, grm);
       uiDataRoutes(v1, grm);
+      tenantRoutes(v1, grm, new Set(options.tokens.values()));
     },
     { prefix: '/v1' },
   );

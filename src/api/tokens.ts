@@ -1,4 +1,5 @@
-// Bearer tokens from `--tokens alice=TOKEN,bob=TOKEN` or RAFABRIC_TOKENS: token -> tenant.
+// Bearer tokens from `--tokens alice=TOKEN,bob=TOKEN` or RAFABRIC_TOKENS: token -> tenant; which
+// tenants are operators (`--operators`), and the scrape token of /metrics (`--metrics-token`).
 // Errors name the entry and the tenant, never the token (it is a secret and may land in logs).
 import { RaError } from '../common/errors.js';
 import { GrmCode } from '../grm/types.js';
@@ -43,4 +44,56 @@ export function parseTokens(text: string): Map<string, string> {
     tokens.set(token, tenant);
   });
   return tokens;
+}
+
+/**
+ * `--operators ops,root` (or RAFABRIC_OPERATORS): tenants whose tokens are operator tokens (issue 16).
+ * The role belongs to the tenant, not to one token, so rotating an operator's tokens keeps its role;
+ * each name must be a tenant of `tokens`, or the operator could never authenticate.
+ */
+export function parseOperators(text: string, tokens: Map<string, string>): Set<string> {
+  const names = text
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  const tenants = new Set(tokens.values());
+  for (const [index, name] of names.entries()) {
+    const where = `operators: entry ${index + 1}`;
+    if (!TENANT_PATTERN.test(name))
+      throw new RaError(
+        GrmCode.INVALID_REQUEST,
+        `${where}: an operator is a tenant name, 1 to 64 characters of a-z, 0-9, "_" or "-"`,
+      );
+    if (!tenants.has(name))
+      throw new RaError(
+        GrmCode.INVALID_REQUEST,
+        `${where} (${name}) has no token; give it one in --tokens (${name}=TOKEN) or remove it from --operators`,
+      );
+  }
+  return new Set(names);
+}
+
+/**
+ * `--metrics-token TOKEN` (or RAFABRIC_METRICS_TOKEN): the token GET /metrics then requires (operator
+ * tokens open it too). Never a tenant's token: a scrape credential must not open /v1.
+ */
+export function parseMetricsToken(token: string, tokens: Map<string, string>): string {
+  const trimmed = token.trim();
+  if (trimmed.length < MIN_TOKEN_CHARS)
+    throw new RaError(
+      GrmCode.INVALID_REQUEST,
+      `metrics token: must be at least ${MIN_TOKEN_CHARS} characters`,
+    );
+  if (!TOKEN_PATTERN.test(trimmed))
+    throw new RaError(
+      GrmCode.INVALID_REQUEST,
+      'metrics token: may hold only A-Z a-z 0-9 . _ ~ + / - (and trailing =)',
+    );
+  const owner = tokens.get(trimmed);
+  if (owner !== undefined)
+    throw new RaError(
+      GrmCode.INVALID_REQUEST,
+      `metrics token: it is also ${owner}'s tenant token; give the scraper a token of its own`,
+    );
+  return trimmed;
 }

@@ -82,6 +82,8 @@ const GrmOwnCode = {
   OUTPUT_TOO_LARGE: 'OUTPUT_TOO_LARGE',
   /** A tenant's bitstream count or bytes would exceed its limit. */
   BITSTREAM_QUOTA: 'BITSTREAM_QUOTA',
+  /** The tenant's allocation quota (bytes, units, contexts, slice entries, allocations) would be exceeded. */
+  QUOTA_EXCEEDED: 'QUOTA_EXCEEDED',
 } as const;
 
 /** Error codes of the GRM (RaError.code). */

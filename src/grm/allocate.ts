@@ -19,23 +19,30 @@ import type { StoredAllocation } from '../store/store.js';
 import { configure, unprogram } from './configure.js';
 import { type GrmContext, resourceOf, toPublicPlacement, unavailable } from './context.js';
 import { forTenant } from './engines.js';
+import { noUsage, usageOfPlan } from './quotas.js';
 import { GrmCode, type ResourceRequest } from './types.js';
 import { validateAllocation } from './validate.js';
 
 export const newOwnerKey = () => ownerKeyHex(randomOwnerKey());
 
-/** Plans and reserves in one synchronous step; a failed plan is RESOURCE_UNAVAILABLE. */
+/**
+ * Plans and reserves in one synchronous step; a failed plan is RESOURCE_UNAVAILABLE. `holdQuota` runs
+ * in that step too, between plan and reservation (quotas.ts): QUOTA_EXCEEDED reserves nothing.
+ */
 function reserve(
   ctx: GrmContext,
   plan: () => PlanResult,
   label: string,
   readable?: (m: string) => string,
+  holdQuota?: (placements: PlannedSlice[]) => void,
 ): { placements: PlannedSlice[]; reservation: Reservation } {
   const result = plan();
   if (!result.ok) throw unavailable(result, readable);
+  holdQuota?.(result.plan.placements);
   try {
     return { placements: result.plan.placements, reservation: ctx.pool.reserve(result.plan, label) };
   } catch (err) {
+    ctx.quotas.settle(label);
     // Planned and reserved in the same tick, so only a bug makes the plan stale: say so, as a conflict.
     if ((err as RaError).code === RvlCode.STALE_PLAN)
       throw new RaError(GrmCode.CONFLICT, `the plan could not be reserved: ${(err as Error).message}`);
@@ -68,6 +75,7 @@ export async function allocate(
   // Before anything is planned or journaled: a bitstream this tenant may not use does not exist.
   for (const r of placement.resources) if (r.kind === 'logic') ctx.catalog.get(r.bitstream, tenant);
   const wanted = forTenant(ctx.catalog, tenant, placement);
+  ctx.quotas.check(tenant, requestedUsage(placement.resources)); // over quota even on a full pool: 429
   const index = await ctx.pool.ready();
   const id = `a-${randomBytes(6).toString('hex')}`;
   const ownerKey = newOwnerKey();
@@ -76,7 +84,13 @@ export async function allocate(
   // Planned again right after the room was made, and reserved in that same tick.
   if (!planned.ok && makeRoom && (await makeRoom(wanted.request, planned))) planned = plan();
   const result = planned;
-  const { placements, reservation } = reserve(ctx, () => result, id, wanted.readable);
+  const { placements, reservation } = reserve(
+    ctx,
+    () => result,
+    id,
+    wanted.readable,
+    (plan) => ctx.quotas.hold(tenant, id, usageOfPlan(plan, 1)),
+  );
   ctx.pool.own(ownerKey, id);
   ctx.configuring.add(id);
   let programmed = false;
@@ -136,7 +150,20 @@ export async function allocate(
     throw err;
   } finally {
     ctx.configuring.delete(id);
+    // Same tick as ctx.allocations.set on success: the usage moves from held to committed at once.
+    ctx.quotas.settle(id);
   }
+}
+
+/** What a request takes whatever its plan: one allocation, its bytes and units (checked before planning). */
+function requestedUsage(resources: readonly { kind: string; bytes?: number; units?: number }[]) {
+  const u = noUsage();
+  u.allocations = 1;
+  for (const r of resources) {
+    u.bytes += r.kind === 'memory' ? (r.bytes ?? 0) : 0;
+    u.units += r.kind === 'compute' ? (r.units ?? 0) : 0;
+  }
+  return u;
 }
 
 /** Forgets the intent of an allocation that did not commit; a failure is left to reconciliation. */

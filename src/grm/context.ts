@@ -13,6 +13,7 @@ import type { GrmEventLog } from './events.js';
 import type { KeyedLock } from './keyed-lock.js';
 import type { LivePool } from './live-pool.js';
 import type { GrmMetrics } from './metrics.js';
+import type { QuotaBook } from './quotas.js';
 import type { ReplicaOptions } from './replica-sync.js';
 import {
   type AllocatedResource,
@@ -27,8 +28,13 @@ export interface GrmOptions {
   store: AllocationStore;
   catalog: Catalog;
   log: Logger;
-  /** Tenants that may publish bitstreams to everyone; what they register is published at once. */
+  /**
+   * Operator tenants: they may publish bitstreams to everyone (what they register is published at
+   * once), and through the API see and manage every tenant's allocations and set quotas (issue 16).
+   */
   operators?: ReadonlySet<string>;
+  /** Quotas per tenant at start (quotas.ts); absent: no limits until an operator sets some. */
+  quotas?: unknown;
   bitstreamLimits?: BitstreamLimits;
   /** One of several GRM replicas sharing an etcd store (replica-sync.ts); absent: the only writer. */
   replica?: ReplicaOptions;
@@ -64,6 +70,8 @@ export interface GrmContext {
   readonly events: GrmEventLog;
   /** What the GRM did, counted for /metrics (metrics.ts); counting never fails an operation. */
   readonly metrics: GrmMetrics;
+  /** Tenants' quotas and what they hold, reservations included (quotas.ts, issue 16). */
+  readonly quotas: QuotaBook;
 }
 
 export const notFound = (id: string): RaError =>

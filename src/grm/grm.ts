@@ -26,6 +26,7 @@ import { deviceGauges, devicesOf } from './metrics-devices.js';
 import { Mutex } from './mutex.js';
 import { type DashboardSource, type PoolPicture, toPicture } from './picture.js';
 import { toAdapterViews } from './pool.js';
+import { QuotaBook, type QuotaTable, type TenantUsage } from './quotas.js';
 import { releaseAllocation } from './release.js';
 import { applyReplicaChange, type ReplicaChange } from './replica-sync.js';
 import { migrate, resize } from './resize.js';
@@ -56,12 +57,15 @@ export class Grm implements GrmApi, DashboardSource, MetricsSource {
       throw new RangeError(`defragBudgetBytes must be a whole number of bytes >= 0, got ${budget}`);
     this.log = o.log;
     const pool = new LivePool(o.agents, o.catalog, o.log);
+    const allocations = new Map<string, StoredAllocation>();
+    const quotas = new QuotaBook(() => allocations.values());
+    if (o.quotas !== undefined) quotas.configure(o.quotas);
     this.ctx = {
       options: o,
       log: o.log,
       store: o.store,
       catalog: o.catalog,
-      allocations: new Map(),
+      allocations,
       configuring: new Set(),
       pool,
       commands: new AdapterCommands(o.agents),
@@ -72,10 +76,12 @@ export class Grm implements GrmApi, DashboardSource, MetricsSource {
       jobsEndedMs: new Map(),
       events: new GrmEventLog(),
       metrics: new GrmMetrics(),
+      quotas,
     };
     deviceGauges(this.ctx.metrics.registry, devicesOf(this.ctx));
-    const { allocations, intents } = o.store.load();
-    for (const [id, a] of allocations) {
+    const loaded = o.store.load();
+    const intents = loaded.intents;
+    for (const [id, a] of loaded.allocations) {
       this.ctx.allocations.set(id, a);
       pool.own(a.ownerKey, id);
     }
@@ -137,6 +143,46 @@ export class Grm implements GrmApi, DashboardSource, MetricsSource {
 
   list(tenant: string): Allocation[] {
     return [...this.ctx.allocations.values()].filter((a) => a.tenant === tenant).map(publicView);
+  }
+
+  /** Every tenant's allocations (operators, issue 16). */
+  listAll(): Allocation[] {
+    return [...this.ctx.allocations.values()].map(publicView);
+  }
+
+  // ---- quotas (quotas.ts, issue 16) ----
+
+  /** What the tenant holds (committed and configuring) and its quota. */
+  usage(tenant: string): TenantUsage {
+    return this.ctx.quotas.report(tenant);
+  }
+
+  /** Every tenant holding something or named in the quota table, and the ones in `also`. */
+  usageAll(also: Iterable<string> = []): TenantUsage[] {
+    return this.ctx.quotas.reportAll(also);
+  }
+
+  /** Where setQuota keeps the table (a file: quota-file.ts); without it setQuota refuses. */
+  private saveQuotas: ((table: QuotaTable) => void) | undefined;
+
+  /** Replaces the quota table (validated: a bad one changes nothing) and says where changes are kept. */
+  useQuotas(table: unknown, save?: (table: QuotaTable) => void): void {
+    this.ctx.quotas.configure(table);
+    this.saveQuotas = save;
+  }
+
+  /** Sets one tenant's quota: kept durably first, applied after (a failed save changes nothing). */
+  setQuota(tenant: string, quota: unknown): TenantUsage {
+    const table = this.ctx.quotas.withTenant(tenant, quota);
+    if (!this.saveQuotas)
+      throw new RaError(
+        GrmCode.CONFLICT,
+        'this GRM has nowhere to keep quota changes: start serve with --quotas FILE (or --state DIR), or edit the --quotas file of every replica and restart them',
+      );
+    this.saveQuotas(table);
+    this.ctx.quotas.configure(table);
+    this.log.info({ tenant, quota }, 'quota set');
+    return this.ctx.quotas.report(tenant);
   }
 
   /**
@@ -212,13 +258,15 @@ export class Grm implements GrmApi, DashboardSource, MetricsSource {
     applyReplicaChange(this.ctx, this.intents, change);
   }
 
-  async release(tenant: string, id: string): Promise<void> {
+  /** `operator`: the operator releasing another tenant's allocation (issue 16), named in the event. */
+  async release(tenant: string, id: string, operator?: string): Promise<void> {
     owned(this.ctx, tenant, id); // an unknown id fails at once, not behind the allocation's lock
+    const why = operator === undefined ? 'released by its tenant' : `released by operator ${operator}`;
     // Looked up again under the lock: a resize or migration queued before us may have changed it.
     await this.ctx.locks.run(id, async () => {
       const a = owned(this.ctx, tenant, id);
-      await releaseAllocation(this.ctx, a, 'released by its tenant');
-      this.record('released', a, 'released by its tenant');
+      await releaseAllocation(this.ctx, a, why);
+      this.record('released', a, why);
     });
   }
 

@@ -96,6 +96,8 @@ export interface Maintenance {
   resizeContexts(a: StoredAllocation, resource: number, contexts: number): Promise<StoredAllocation>;
   /** Free compute units of each healthy adapter, as the live index holds them (issue 15: lending). */
   freeComputeUnits(): Promise<{ adapter: string; free: number }[]>;
+  /** Compute units the tenant's quota still allows (Infinity: no limit; quotas.ts, issue 16). */
+  unitsHeadroom(tenant: string): number;
 }
 
 const eventOf = (a: StoredAllocation) => ({ allocation: a.id, tenant: a.tenant, adapters: adaptersOf(a) });
@@ -233,6 +235,7 @@ export function maintenanceOf(ctx: GrmContext, startupIntents: Map<string, Inten
         .view()
         .adapters.filter((x) => x.health === 'healthy')
         .map((x) => ({ adapter: x.id, free: x.freeCompute.reduce((n, e) => n + e.length, 0) })),
+    unitsHeadroom: (tenant) => ctx.quotas.headroom(tenant, 'units'),
   };
 }
 

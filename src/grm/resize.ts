@@ -9,6 +9,7 @@ import type { ExistingSlice, Reservation, ResizePlan, SliceToProgram } from '../
 import type { StoredAllocation } from '../store/store.js';
 import { type GrmContext, publicView, unavailable, usable } from './context.js';
 import { revokeGrants } from './grants.js';
+import { noUsage } from './quotas.js';
 import {
   type AllocatedResource,
   type Allocation,
@@ -29,6 +30,8 @@ export interface Move {
   to: SliceToProgram;
   target: number;
   reservation: Reservation;
+  /** The grow's quota hold, settled when the switch commits. */
+  quotaKey?: string | undefined;
 }
 
 /** What can never resize is refused at once, before waiting for the allocation's lock. */
@@ -80,6 +83,41 @@ export async function resize(
 ): Promise<Allocation> {
   const req = validateResize(body);
   resizable(usable(ctx, tenant, id), req);
+  const quotaKey = `grow:${id}:${++resizeCalls}`;
+  try {
+    return await resizeHeld(ctx, tenant, id, req, quotaKey);
+  } finally {
+    ctx.quotas.settle(quotaKey); // a grow that failed gives its held quota back
+  }
+}
+
+/** Numbers each resize call's quota hold, so that one call never settles another's. */
+let resizeCalls = 0;
+
+/**
+ * A grow holds its growth against the tenant's quota (quotas.ts) in the step that plans it, until
+ * commitResource puts the larger resource in ctx.allocations: elastic growth (maintenance.ts) comes
+ * through here too, so no growth passes a quota.
+ */
+function holdGrowth(
+  ctx: GrmContext,
+  a: StoredAllocation,
+  key: string,
+  field: 'bytes' | 'units',
+  more: number,
+): void {
+  const usage = noUsage();
+  usage[field] = more;
+  ctx.quotas.hold(a.tenant, key, usage);
+}
+
+async function resizeHeld(
+  ctx: GrmContext,
+  tenant: string,
+  id: string,
+  req: ResizeRequest,
+  quotaKey: string,
+): Promise<Allocation> {
   // The lock is queued for before anything awaits: operations on one allocation keep their order.
   const step = await ctx.locks.run(id, async (): Promise<Allocation | Move> => {
     const index = await ctx.pool.ready();
@@ -106,10 +144,13 @@ export async function resize(
       const r = index.planGrow(slice, target, { sameServer: serverOf(p.adapter) });
       if (!r.ok) throw unavailable(r);
       plan = r.plan;
+      // What the placement will record (the slice's new length, rounded as the plan rounds it).
+      const newLength = plan.kind === 'migrate' ? plan.to.length : plan.toLength;
+      holdGrowth(ctx, a, quotaKey, field, newLength - (field === 'bytes' ? (p.bytes ?? 0) : (p.units ?? 0)));
     }
     await revokeGrants(ctx, a); // the slice changes: its grants go first (ra-spec §18.6)
-    if (plan.kind === 'migrate') return reserveMove(ctx, a, req.resource, slice, plan, target);
-    const updated = await resizeInPlace(ctx, a, req.resource, slice, plan, target);
+    if (plan.kind === 'migrate') return reserveMove(ctx, a, req.resource, slice, plan, target, 0, quotaKey);
+    const updated = await resizeInPlace(ctx, a, req.resource, slice, plan, target, quotaKey);
     ctx.log.info({ allocation: id, resource: req.resource, plan: plan.kind }, 'resized');
     return publicView(updated);
   });
@@ -165,6 +206,7 @@ async function resizeInPlace(
   slice: ExistingSlice,
   plan: Extract<ResizePlan, { kind: 'in-place' | 'shrink' }>,
   target: number,
+  quotaKey: string,
 ): Promise<StoredAllocation> {
   const done = ctx.pool.begin([slice.adapter]);
   try {
@@ -187,7 +229,7 @@ async function resizeInPlace(
       ...a.resources[index]!.placements[0]!,
       ...(slice.kind === 'memory' ? { bytes: plan.toLength } : { units: plan.toLength }),
     };
-    return await commitResource(ctx, a, index, 0, placement, target);
+    return await commitResource(ctx, a, index, 0, placement, target, quotaKey);
   } finally {
     done();
   }
@@ -201,6 +243,7 @@ async function commitResource(
   at: number,
   placement: Placement,
   target: number,
+  quotaKey?: string,
 ): Promise<StoredAllocation> {
   const resource = a.resources[index]!;
   const resized: AllocatedResource = {
@@ -214,6 +257,7 @@ async function commitResource(
   };
   await ctx.store.update(updated);
   ctx.allocations.set(a.id, updated);
+  if (quotaKey) ctx.quotas.settle(quotaKey); // same tick: the growth is counted from the allocation now
   return updated;
 }
 
@@ -230,6 +274,7 @@ export async function reserveMove(
   plan: Extract<ResizePlan, { kind: 'migrate' }>,
   target: number,
   placement = 0,
+  quotaKey?: string,
 ): Promise<Move> {
   const to = plan.to;
   const reservation = ctx.pool.reserveResize(plan);
@@ -246,7 +291,7 @@ export async function reserveMove(
     throw err;
   }
   ctx.moving.add(a.id);
-  return { id: a.id, ownerKey: a.ownerKey, index, placement, from, to, target, reservation };
+  return { id: a.id, ownerKey: a.ownerKey, index, placement, from, to, target, reservation, quotaKey };
 }
 
 /**
@@ -307,7 +352,7 @@ export async function finishMove(ctx: GrmContext, m: Move): Promise<StoredAlloca
       // (reconciliation releases it), never the allocation pointing at a released slice.
       let updated: StoredAllocation;
       try {
-        updated = await commitResource(ctx, a, m.index, m.placement, placement, m.target);
+        updated = await commitResource(ctx, a, m.index, m.placement, placement, m.target, m.quotaKey);
       } catch (err) {
         await releaseTarget();
         throw err;

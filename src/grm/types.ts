@@ -16,6 +16,7 @@ export type {
 
 import type { AdapterView, Allocation } from '../common/model.js';
 import type { AllocationEvent } from './elastic/events.js';
+import type { TenantUsage } from './quotas.js';
 
 /** Allocations granted together, all or nothing (POST /v1/gangs, issue 15). */
 export interface Gang {
@@ -31,7 +32,8 @@ export interface GrmApi {
   get(tenant: string, id: string): Allocation;
   list(tenant: string): Allocation[];
   resize(tenant: string, id: string, request: unknown): Promise<Allocation>;
-  release(tenant: string, id: string): Promise<void>;
+  /** `operator`: an operator releases `tenant`'s allocation (named in the event). */
+  release(tenant: string, id: string, operator?: string): Promise<void>;
   /** Several allocations, all or nothing (issue 15): RESOURCE_UNAVAILABLE with nothing allocated. */
   allocateGang(tenant: string, request: unknown): Promise<Gang>;
   getGang(tenant: string, id: string): Gang;
@@ -46,6 +48,17 @@ export interface GrmApi {
   registerBitstream(tenant: string, body: unknown): Promise<{ id: string }>;
   /** Operators only: every tenant may use the bitstream from now on. */
   publishBitstream(tenant: string, id: string): Promise<{ id: string }>;
+  // ---- roles and quotas (issue 16); optional: a GRM without them (test fakes) answers 404 there ----
+  /** Whether the tenant's tokens are operator tokens (GrmOptions.operators). */
+  isOperator?(tenant: string): boolean;
+  /** Every tenant's allocations (operators). */
+  listAll?(): Allocation[];
+  /** What the tenant holds now (configuring included) and its quota. */
+  usage?(tenant: string): TenantUsage;
+  /** usage() of every tenant holding something or having a quota, and of the tenants in `also`. */
+  usageAll?(also?: Iterable<string>): TenantUsage[];
+  /** Sets one tenant's quota (kept durably first); INVALID_REQUEST changes nothing. */
+  setQuota?(tenant: string, quota: unknown): TenantUsage;
   /** `store` is absent for a GRM without a durable store (fakes in tests). */
   health(): {
     ok: boolean;

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { RaError } from '../../src/common/errors.js';
 import { adapterView } from './fake-grm.js';
-import { ALICE, aliceAllocation, BOB, expectError, harness } from './helpers.js';
+import { ALICE, aliceAllocation, BOB, expectError, harness, OPS } from './helpers.js';
 
 describe('GET /v1/adapters', () => {
   it('200 with the adapters', async () => {
@@ -12,16 +12,20 @@ describe('GET /v1/adapters', () => {
     expect(res.json()).toEqual(h.grm.adapters);
   });
 
-  it("shows a slice's allocation only to its owner", async () => {
+  it('shows a slice only to its owner (issue 16: not even without its id), and every slice to an operator', async () => {
     const h = harness();
+    h.grm.operators.add('ops');
     const id = await aliceAllocation(h);
     const slice = { entry: 0, kind: 'memory', state: 'active', base: 0, length: 2 ** 30, allocation: id };
-    h.grm.adapters = [adapterView('ra0', { slices: [slice] })];
+    const unattributed = { entry: 1, kind: 'memory', state: 'active', base: 2 ** 30, length: 2 ** 20 };
+    h.grm.adapters = [adapterView('ra0', { slices: [slice, unattributed] })];
     const alice = (await h.call(ALICE, 'GET', '/v1/adapters')).json() as typeof h.grm.adapters;
     const bob = (await h.call(BOB, 'GET', '/v1/adapters')).json() as typeof h.grm.adapters;
-    expect(alice[0]!.slices[0]).toEqual(slice);
-    const { allocation: _, ...anonymous } = slice;
-    expect(bob[0]!.slices[0]).toEqual(anonymous);
+    const ops = (await h.call(OPS, 'GET', '/v1/adapters')).json() as typeof h.grm.adapters;
+    expect(alice[0]!.slices).toEqual([slice]);
+    expect(bob[0]!.slices).toEqual([]);
+    expect(bob[0]!.memory).toEqual(alice[0]!.memory); // capacity is everyone's to see
+    expect(ops[0]!.slices).toEqual([slice, unattributed]);
   });
 
   it('503 when the adapter behind it is gone (driver code)', async () => {

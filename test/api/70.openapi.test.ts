@@ -5,9 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { statusByCode } from '../../src/api/errors.js';
 import { openApiDocument } from '../../src/api/openapi.js';
 import { registeredRoutes } from '../../src/api/route-table.js';
-import { ALICE, aliceAllocation, harness } from './helpers.js';
+import { ALICE, aliceAllocation, harness, OPS } from './helpers.js';
 
 interface Operation {
+  summary?: string;
   security?: unknown[];
   requestBody?: { content: { 'application/json': { schema: unknown; example: unknown } } };
   responses: Record<string, { $ref?: string; content?: Record<string, { schema: object }> }>;
@@ -73,12 +74,14 @@ describe('GET /openapi.json', () => {
     }
     for (const { path, op } of operations()) {
       if (path.startsWith('/v1/')) expect(op.responses['401'], path).toBeDefined();
-      else expect(op.security, path).toEqual([]);
+      // /metrics: open by default, a bearer token with serve --metrics-token (issue 16): optional auth.
+      else expect(op.security, path).toEqual(path === '/metrics' ? [{}, { bearer: [] }] : []);
     }
   });
 
   it('accepts every example request, and answers in the documented schema', async () => {
     const h = harness();
+    h.grm.operators.add('ops');
     const check = validator();
     const id = await aliceAllocation(h);
     const gang = (
@@ -92,10 +95,12 @@ describe('GET /openapi.json', () => {
       // A stream never ends, so inject() cannot wait for it: test/ui/20.dashboard-api.test.ts reads it.
       if (op.responses['200']?.content?.['text/event-stream']) continue;
       const example = op.requestBody?.content['application/json'].example;
+      // Operator-only operations (issue 16) as the operator; everything else as a tenant.
+      const who = String(op.summary ?? '').startsWith('Operators only') ? OPS : ALICE;
       const res = await h.call(
-        ALICE,
+        who,
         method,
-        path.replace('{id}', path.startsWith('/v1/gangs/') ? gang : id),
+        path.replace('{id}', path.startsWith('/v1/gangs/') ? gang : id).replace('{tenant}', 'alice'),
         example,
       );
       expect(res.statusCode, `${method} ${path}: ${res.body}`).toBeLessThan(300);
@@ -120,6 +125,7 @@ describe('GET /openapi.json', () => {
         'allocateGang',
         'allocateGang',
         'releaseGang',
+        'setQuota',
       ].sort(),
     );
   });

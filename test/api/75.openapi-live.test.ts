@@ -14,6 +14,7 @@ import { buildBitstream } from '../../src/bitstream/build.js';
 import { openServerCatalog } from '../../src/bitstream/shipped.js';
 import { readSigningKey, signDescriptor } from '../../src/bitstream/signing.js';
 import { packageRoot } from '../../src/driver/native.js';
+import { writeQuotaFile } from '../../src/grm/quota-file.js';
 import { type Embedded, startEmbedded } from '../../src/modes/embedded.js';
 import { MiB, quietLog } from '../grm/helpers.js';
 import { openApiChecker } from './openapi-check.js';
@@ -185,6 +186,18 @@ describe('OpenAPI document against live responses of the real GRM', () => {
     expect((await call('bob', 'GET', `/v1/gangs/${gangId}`)).statusCode).toBe(404);
     expect((await call('alice', 'DELETE', `/v1/gangs/${gangId}`)).statusCode).toBe(204);
     expect((await call('alice', 'DELETE', `/v1/gangs/${gangId}`)).statusCode).toBe(404);
+    // Roles and quotas (issue 16): usage, the operator's routes, and 429 when a quota is reached.
+    expect((await call('alice', 'GET', '/v1/tenants/me/usage')).statusCode).toBe(200);
+    expect((await call('alice', 'GET', '/v1/tenants')).statusCode).toBe(403);
+    expect((await call('ops', 'GET', '/v1/tenants')).statusCode).toBe(200);
+    expect((await call('ops', 'PUT', '/v1/tenants/alice/quota', { allocations: 0 })).statusCode).toBe(409);
+    pool.grm.useQuotas({}, (table) => writeQuotaFile(path.join(stateDir, 'quotas.json'), table));
+    expect((await call('alice', 'PUT', '/v1/tenants/alice/quota', { allocations: 0 })).statusCode).toBe(403);
+    expect((await call('ops', 'PUT', '/v1/tenants/alice/quota', { allocations: -1 })).statusCode).toBe(400);
+    expect((await call('ops', 'PUT', '/v1/tenants/alice/quota', { allocations: 0 })).statusCode).toBe(200);
+    const overQuota = { resources: [{ kind: 'memory', bytes: MiB }] };
+    expect((await call('alice', 'POST', '/v1/allocations', overQuota)).statusCode).toBe(429);
+    expect((await call('ops', 'PUT', '/v1/tenants/alice/quota', {})).statusCode).toBe(200);
 
     expect((await call('alice', 'DELETE', `/v1/allocations/${id}`)).statusCode).toBe(204);
     expect((await call('alice', 'DELETE', `/v1/allocations/${id}`)).statusCode).toBe(404);
@@ -193,7 +206,7 @@ describe('OpenAPI document against live responses of the real GRM', () => {
     // Every documented JSON operation under /v1 (and /healthz) succeeded at least once, for real.
     const documented = Object.entries(openApiDocument.paths).flatMap(([p, item]) =>
       Object.keys(item)
-        .filter((m) => ['get', 'post', 'patch', 'delete'].includes(m))
+        .filter((m) => ['get', 'post', 'patch', 'delete', 'put'].includes(m))
         .map((m) => `${m.toUpperCase()} ${p}`),
     );
     // The event stream never ends, so inject() cannot wait for it: test/ui/20.dashboard-api.test.ts reads it.

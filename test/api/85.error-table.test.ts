@@ -36,6 +36,7 @@ describe('status table', () => {
     [GrmCode.CONFLICT, 409],
     [GrmCode.PAYLOAD_TOO_LARGE, 413],
     [GrmCode.ADAPTER_FAILURE, 502],
+    [GrmCode.QUOTA_EXCEEDED, 429],
     ...(['DESCRIPTOR', 'PATH', 'IMAGE', 'SIZE', 'HASH', 'HEADER', 'PIPELINE', 'TOO_BIG'] as const).map(
       (k): [string, number] => [BitstreamCode[k], 400],
     ),

@@ -5,6 +5,7 @@ import { BitstreamCode } from '../../src/bitstream/codes.js';
 import { RaError } from '../../src/common/errors.js';
 import { GrmEventLog } from '../../src/grm/events.js';
 import type { DashboardSource, PoolPicture } from '../../src/grm/picture.js';
+import { QuotaBook, type TenantUsage } from '../../src/grm/quotas.js';
 import {
   type AdapterView,
   type AllocatedResource,
@@ -22,6 +23,7 @@ export const MUTATING = [
   'registerBitstream',
   'allocateGang',
   'releaseGang',
+  'setQuota',
 ] as const;
 export const MAX_RESOURCES = 64;
 const KINDS = ['accelerator', 'memory', 'compute', 'logic'];
@@ -91,6 +93,26 @@ export class FakeGrm implements GrmApi, DashboardSource {
   operators = new Set<string>();
   isOperator(tenant: string): boolean {
     return this.operators.has(tenant);
+  }
+
+  // Roles and quotas (issue 16): the GRM's own quota book over the fake's allocations.
+  readonly quotas = new QuotaBook(() => this.allocations.values());
+  listAll(): Allocation[] {
+    this.record('listAll', []);
+    return [...this.allocations.values()];
+  }
+  usage(tenant: string): TenantUsage {
+    this.record('usage', [tenant]);
+    return this.quotas.report(tenant);
+  }
+  usageAll(also: Iterable<string> = []): TenantUsage[] {
+    this.record('usageAll', []);
+    return this.quotas.reportAll(also);
+  }
+  setQuota(tenant: string, quota: unknown): TenantUsage {
+    this.record('setQuota', [tenant, quota]);
+    this.quotas.configure(this.quotas.withTenant(tenant, quota));
+    return this.quotas.report(tenant);
   }
   async picture(): Promise<PoolPicture> {
     const tenantOf = (id: string | undefined) => (id ? this.allocations.get(id)?.tenant : undefined);

@@ -6,6 +6,8 @@ import { FakeGrm } from './fake-grm.js';
 
 export const ALICE = 'alice-token-0001';
 export const BOB = 'bob-token-0002';
+/** The token of tenant "ops", an operator when a test adds it to grm.operators (issue 16). */
+export const OPS = 'ops-token-0003';
 
 export interface Harness {
   grm: FakeGrm;
@@ -19,6 +21,7 @@ export function harness(options: Partial<ApiServerOptions> = {}): Harness {
   const tokens = new Map([
     [ALICE, 'alice'],
     [BOB, 'bob'],
+    [OPS, 'ops'],
   ]);
   const app = createApiServer(grm, { tokens, logger: false, ...options });
   const call = (token: string, method: string, url: string, body?: unknown) =>

@@ -144,7 +144,9 @@ describe('GET /v1/dashboard and /v1/events: what each viewer sees', () => {
     return { h, aliceId, bobId };
   }
 
-  it("shows a tenant its own slices by id and everyone else's as other, with no id or tenant", async () => {
+  // Issue 16: other tenants' slices, one by one, showed where they sit and how large each is; a tenant now
+  // sees their sum per kind as one "other" block at the end of the range (capacity, nothing more).
+  it("shows a tenant its own slices by id and everyone else's as one other block, with no id or tenant", async () => {
     const { h, aliceId, bobId } = await pool();
     const res = await h.call(ALICE, 'GET', '/v1/dashboard');
     expect(res.statusCode).toBe(200);
@@ -152,8 +154,7 @@ describe('GET /v1/dashboard and /v1/events: what each viewer sees', () => {
     expect(view.viewer).toEqual({ tenant: 'alice', role: 'tenant' });
     expect(view.adapters[0]!.slices).toEqual([
       { kind: 'memory', base: 0, length: MiB, owner: 'own', allocation: aliceId },
-      { kind: 'memory', base: MiB, length: MiB, owner: 'other' },
-      { kind: 'memory', base: 2 * MiB, length: MiB, owner: 'other' },
+      { kind: 'memory', base: 16 * 1024 * MiB - 2 * MiB, length: 2 * MiB, owner: 'other' },
     ]);
     expect(view.allocations.map((a) => a.id)).toEqual([aliceId]);
     expect(view.events.map((e) => e.allocation)).toEqual([aliceId]);

@@ -10,7 +10,7 @@ import { Err } from '../../src/driver/regs.js';
 const owned = Object.entries(codeSetsByOwner).flatMap(([owner, set]) =>
   Object.values(set).map((code) => ({ owner, code: code as string })),
 );
-const STATUSES = new Set([400, 401, 403, 404, 405, 409, 413, 415, 500, 502, 503]);
+const STATUSES = new Set([400, 401, 403, 404, 405, 409, 413, 415, 429, 500, 502, 503]);
 
 describe('error codes', () => {
   it('every code of every layer is in the status table, with a status the API documents', () => {
@@ -54,6 +54,11 @@ describe('error codes', () => {
       .filter(([name]) => name !== 'OK' && name !== 'COUNT')
       .map(([, n]) => deviceErrorCode(n));
     expect(Object.values(DeviceCode).sort()).toEqual(generated.sort());
+  });
+
+  it('429 is the quota code alone (issue 16): a client backs off on it, not on a 409 another release clears', () => {
+    const at429 = [...statusByCode].filter(([, status]) => status === 429).map(([code]) => code);
+    expect(at429).toEqual([GrmCode.QUOTA_EXCEEDED]);
   });
 
   it('the store and the agent no longer raise the GRM codes a client reads as its own fault', () => {

@@ -1,24 +1,19 @@
-// GET /v1/adapters: the pool as the GRM sees it. Slices show which allocation holds them only to the
-// tenant that owns it: another tenant's allocation ids are not its business.
+// GET /v1/adapters: the pool as the GRM sees it. Every caller sees each adapter's capacity (total and
+// free); a tenant sees only its own slices in the slice table (issue 16: another tenant's slices, sizes
+// and allocation ids are not its business); an operator sees every slice with its allocation.
 import type { FastifyInstance } from 'fastify';
-import type { AdapterView, GrmApi } from '../../grm/types.js';
-import { tenantOf } from '../auth.js';
-
-type Slice = AdapterView['slices'][number];
-
-function hideAllocation({ allocation: _hidden, ...slice }: Slice): Slice {
-  return slice;
-}
+import type { GrmApi } from '../../grm/types.js';
+import { principalOf } from '../auth.js';
 
 export function adapterRoutes(app: FastifyInstance, grm: GrmApi): void {
   app.get('/adapters', async (request) => {
-    const own = new Set(grm.list(tenantOf(request)).map((allocation) => allocation.id));
+    const { tenant, role } = principalOf(request);
     const adapters = await grm.listAdapters();
+    if (role === 'operator') return adapters;
+    const own = new Set(grm.list(tenant).map((allocation) => allocation.id));
     return adapters.map((adapter) => ({
       ...adapter,
-      slices: adapter.slices.map((slice) =>
-        slice.allocation === undefined || own.has(slice.allocation) ? slice : hideAllocation(slice),
-      ),
+      slices: adapter.slices.filter((slice) => slice.allocation !== undefined && own.has(slice.allocation)),
     }));
   });
 }

@@ -11,7 +11,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RaError } from '../../common/errors.js';
 import type { DashboardSource } from '../../grm/picture.js';
 import { type GrmApi, GrmCode } from '../../grm/types.js';
-import { tenantOf } from '../auth.js';
+import { principalOf } from '../auth.js';
 import { DashboardFeed, type Reading } from './ui-feed.js';
 import { type Viewer, viewFor, visibleEvents } from './ui-view.js';
 
@@ -70,10 +70,8 @@ const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.str
 export function uiDataRoutes(app: FastifyInstance, grm: GrmApi): void {
   const source = sourceOf(grm);
   const feed = source ? new DashboardFeed(source) : undefined;
-  const viewerOf = (request: FastifyRequest): Viewer => {
-    const tenant = tenantOf(request);
-    return { tenant, role: source?.isOperator(tenant) ? 'operator' : 'tenant' };
-  };
+  // The role authHook found (GrmApi.isOperator), the same one every /v1 route acts on.
+  const viewerOf = (request: FastifyRequest): Viewer => principalOf(request);
   const open = new Set<FastifyReply>();
   // A stream never ends by itself: end them all before the server closes, or close() would wait forever.
   app.addHook('preClose', async () => {

@@ -4,12 +4,13 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { createApiServer, parseTokens } from '../../api/index.js';
+import { createApiServer, parseMetricsToken, parseOperators, parseTokens } from '../../api/index.js';
 import { openServerCatalog } from '../../bitstream/shipped.js';
 import { CliCode } from '../../common/codes.js';
 import { RaError } from '../../common/errors.js';
 import { log } from '../../common/log.js';
 import type { Grm } from '../../grm/grm.js';
+import { readQuotaFile, writeQuotaFile } from '../../grm/quota-file.js';
 import { type RemoteAgentAddress, startClusterGrm } from '../../modes/cluster.js';
 import { startEmbedded } from '../../modes/embedded.js';
 import { startReplica } from '../../modes/replica.js';
@@ -30,6 +31,18 @@ const describeAgents = (agents: readonly RemoteAgentAddress[]) =>
   `${agents.length} agent${agents.length === 1 ? '' : 's'}: ${agents.map((a) => a.server).join(', ')}`;
 
 const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** A flag's value checked by `parse`: its refusal becomes a usage error naming the flag (exit 2). */
+function usage<T>(flag: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw new RaError(
+      CliCode.USAGE,
+      `${flag}: ${(err as Error).message.replace(/^(tokens|operators|metrics token): /, '')}`,
+    );
+  }
+}
 
 /** --bitstreams, --trust, --trust-dev-key, --operators as startEmbedded options. */
 function catalogOptions(o: {
@@ -86,7 +99,20 @@ export function registerServeCommand(program: Command): void {
       '--trust-dev-key',
       "also trust the package's development key (its private key is public: tests only)",
     )
-    .option('--operators <names>', 'tenants that may publish bitstreams to every tenant: NAME,NAME')
+    // ---- roles and quotas (issue 16; docs/grm.md, "Roles and quotas") ----
+    .option(
+      '--operators <names>',
+      'operator tenants (each needs a token in --tokens): they see and manage every allocation, read every usage, set quotas and publish bitstreams: NAME,NAME (default: $RAFABRIC_OPERATORS)',
+    )
+    .option(
+      '--quotas <file>',
+      'quotas per tenant, JSON {"default": {...}, "tenants": {"alice": {"bytes": N, "units": N, "contexts": N, "sliceEntries": N, "allocations": N}}}; PUT /v1/tenants/NAME/quota writes it (default: <state>/quotas.json; none: no limits)',
+    )
+    .option(
+      '--metrics-token <token>',
+      'GET /metrics then needs Authorization: Bearer this token (or an operator token); default: /metrics is open (default: $RAFABRIC_METRICS_TOKEN)',
+    )
+    // ---- end of roles and quotas ----
     .option(
       '--etcd <urls>',
       'keep allocations in etcd (http://HOST:PORT[,...], members of one cluster) instead of the journal',
@@ -157,6 +183,34 @@ export function registerServeCommand(program: Command): void {
         const tokens = parseTokens(String(o.tokens ?? process.env.RAFABRIC_TOKENS ?? ''));
         if (tokens.size === 0)
           throw new Error('no tenant tokens: pass --tokens alice=TOKEN or set RAFABRIC_TOKENS');
+        // ---- roles and quotas: every flag checked before anything starts ----
+        const operatorList = String(o.operators ?? process.env.RAFABRIC_OPERATORS ?? '');
+        o.operators = [...usage('--operators', () => parseOperators(operatorList, tokens))].join(',');
+        const metricsTokenText = o.metricsToken ?? process.env.RAFABRIC_METRICS_TOKEN;
+        const metricsToken =
+          typeof metricsTokenText === 'string'
+            ? usage('--metrics-token', () => parseMetricsToken(metricsTokenText, tokens))
+            : undefined;
+        const quotaFile =
+          typeof o.quotas === 'string'
+            ? o.quotas
+            : typeof o.state === 'string'
+              ? path.join(o.state, 'quotas.json')
+              : undefined;
+        // --quotas FILE is checked now (exit 2); the default in --state is read once the store has opened
+        // that folder (a state path that is not a folder is the store's error, exit 1).
+        const quotaTable =
+          typeof o.quotas === 'string'
+            ? usage('--quotas', () => readQuotaFile(o.quotas as string))
+            : undefined;
+        const apiOptions = { tokens, ...(metricsToken ? { metricsToken } : {}) };
+        /** Quotas on the started GRM: a PUT writes the file first (not with --etcd: one file per replica). */
+        const useQuotas = (grm: Grm, replicas: boolean) =>
+          grm.useQuotas(
+            quotaTable ?? (quotaFile ? readQuotaFile(quotaFile) : {}),
+            quotaFile && !replicas ? (table) => writeQuotaFile(quotaFile, table) : undefined,
+          );
+        // ---- end of roles and quotas ----
         // ---- QEMU mode (src/modes/qemu/serve.ts): the servers are the topology's VMs, not a local model ----
         if (typeof o.qemu === 'string') {
           for (const f of ['state', 'etcd', 'repair', 'stopModel', 'agents', 'certs'] as const)
@@ -175,6 +229,8 @@ export function registerServeCommand(program: Command): void {
           return serveQemu({
             topologyPath: o.qemu,
             tokens,
+            ...(metricsToken ? { metricsToken } : {}),
+            quotas: quotaTable ?? {},
             port: parseInteger('--port', String(o.port), 0, 65535),
             host: String(o.host),
             log,
@@ -250,7 +306,8 @@ export function registerServeCommand(program: Command): void {
             });
             pool = { ...embedded, describe: `${adapters} adapters` };
           }
-          api = createApiServer(pool.grm, { tokens, logger: log.child({ component: 'api' }) });
+          useQuotas(pool.grm, etcdEndpoints !== undefined);
+          api = createApiServer(pool.grm, { ...apiOptions, logger: log.child({ component: 'api' }) });
           address = await api.listen({ port, host: String(o.host) });
         } catch (err) {
           // A fatal startup error (store LOCKED/CORRUPT/IO_FAILED, port in use, ...) ends the process: the

@@ -500,9 +500,65 @@ export const adapterViewSchema = {
           base: count,
           length: count,
           slot: count,
-          allocation: { type: 'string', description: "Shown only for the caller's own allocations" },
+          allocation: {
+            type: 'string',
+            description: 'The holder; a tenant is shown its own slices only, an operator every slice',
+          },
         },
       },
     },
+  },
+} as const;
+
+// ---- quotas per tenant (issue 16) -----------------------------------------------------------------
+
+/** What one tenant holds, or may hold: the fields a quota limits, in the units the API reports them. */
+const quotaProperties = {
+  bytes: { ...count, description: "Memory bytes over the tenant's memory placements (as they report them)" },
+  units: { ...count, description: 'Compute units' },
+  contexts: { ...count, description: 'Accelerator and logic contexts' },
+  sliceEntries: { ...count, description: 'Slice-table entries over every adapter: one per placement' },
+  allocations: { ...count, description: 'Allocations held at once (active or lost)' },
+} as const;
+
+/** A tenant's limits, set by an operator (serve --quotas, PUT /v1/tenants/{tenant}/quota). */
+export const quotaSchema = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'Limits of one tenant; a field left out is not limited, 0 allows none',
+  properties: quotaProperties,
+} as const;
+
+export const TENANT_NAME_PATTERN = '^[a-z0-9_-]{1,64}$';
+
+/** The --quotas file: limits per tenant, and the default for every tenant the file does not name. */
+export const quotaTableSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    default: quotaSchema,
+    tenants: {
+      type: 'object',
+      propertyNames: { pattern: TENANT_NAME_PATTERN },
+      additionalProperties: quotaSchema,
+    },
+  },
+} as const;
+
+/** What a tenant holds now and its limits (GET /v1/tenants/me/usage, GET /v1/tenants). */
+export const tenantUsageSchema = {
+  type: 'object',
+  required: ['tenant', 'usage', 'quota'],
+  additionalProperties: false,
+  properties: {
+    tenant: { type: 'string', pattern: TENANT_NAME_PATTERN },
+    usage: {
+      type: 'object',
+      required: ['bytes', 'units', 'contexts', 'sliceEntries', 'allocations'],
+      additionalProperties: false,
+      description: 'Held now: committed allocations and those being configured (reserved, not committed)',
+      properties: quotaProperties,
+    },
+    quota: quotaSchema,
   },
 } as const;

@@ -258,7 +258,12 @@ async function actOn(
     mem.states.set(key, r.state);
     return [];
   }
-  const to = r.action.to;
+  // Growth stops at the tenant's compute quota (issue 16): never asked for, so nobody is preempted for it.
+  const to = r.action.kind === 'grow' ? Math.min(r.action.to, size + m.unitsHeadroom(a.tenant)) : r.action.to;
+  if (to === size) {
+    mem.states.set(key, { ...state, recent: r.state.recent }); // as when a grow found no room
+    return [];
+  }
   const done: ElasticAction[] = [];
   let after = a;
   if (r.action.kind === 'shrink') after = await m.resizeCompute(a, i, to);

@@ -17,6 +17,10 @@ export interface ServeQemuOptions {
   log: Logger;
   catalog?: Catalog;
   operators?: ReadonlySet<string>;
+  /** GET /metrics needs this token (or an operator's); absent: open (issue 16). */
+  metricsToken?: string;
+  /** Quotas per tenant (src/grm/quotas.ts), read from serve --quotas; not changed through the API here. */
+  quotas?: unknown;
 }
 
 /** Reads and validates a topology file: errors name the file and the field. */
@@ -49,7 +53,12 @@ export async function serveQemu(o: ServeQemuOptions): Promise<void> {
   }).catch((err: Error) => {
     throw new Error(`${err.message} (serial logs and scripts kept in ${workDir})`);
   });
-  const api = createApiServer(pool.grm, { tokens: o.tokens, logger: o.log.child({ component: 'api' }) });
+  pool.grm.useQuotas(o.quotas ?? {});
+  const api = createApiServer(pool.grm, {
+    tokens: o.tokens,
+    ...(o.metricsToken ? { metricsToken: o.metricsToken } : {}),
+    logger: o.log.child({ component: 'api' }),
+  });
   const address = await api.listen({ port: o.port, host: o.host });
   const boots = [...pool.bootToAgentMs].map(([vm, ms]) => `${vm} ${(ms / 1000).toFixed(1)} s`).join(', ');
   process.stdout.write(
