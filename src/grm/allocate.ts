@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { RaError } from '../common/errors.js';
 import { ownerKeyHex, randomOwnerKey } from '../common/owner-key.js';
 import {
+  type AvailabilityIndex,
+  type Plan,
   type PlannedSlice,
   type PlanResult,
   preferred,
@@ -28,11 +30,15 @@ function reserve(
   plan: () => PlanResult,
   label: string,
   readable?: (m: string) => string,
-): { placements: PlannedSlice[]; reservation: Reservation } {
+): { placements: PlannedSlice[]; reservation: Reservation; plan: Plan } {
   const result = plan();
   if (!result.ok) throw unavailable(result, readable);
   try {
-    return { placements: result.plan.placements, reservation: ctx.pool.reserve(result.plan, label) };
+    return {
+      placements: result.plan.placements,
+      reservation: ctx.pool.reserve(result.plan, label),
+      plan: result.plan,
+    };
   } catch (err) {
     // Planned and reserved in the same tick, so only a bug makes the plan stale: say so, as a conflict.
     if ((err as RaError).code === RvlCode.STALE_PLAN)
@@ -51,14 +57,22 @@ function contextsFor(ctx: GrmContext, p: PlannedSlice): number {
 }
 
 export async function allocate(ctx: GrmContext, tenant: string, body: unknown): Promise<StoredAllocation> {
-  const { placement, policy } = validateAllocation(body);
+  const { placement, policy, adminAccess } = validateAllocation(body, ctx.options.requestClasses);
+  if (adminAccess && !ctx.options.operators?.has(tenant))
+    throw new RaError(
+      GrmCode.FORBIDDEN,
+      `adminAccess (monitoring adapters in use) is for operators; tenant ${tenant} is not one (serve --operators)`,
+    );
   // Before anything is planned or journaled: a bitstream this tenant may not use does not exist.
-  for (const r of placement.resources) if (r.kind === 'logic') ctx.catalog.get(r.bitstream, tenant);
+  for (const r of placement.resources)
+    for (const alt of r.kind === 'firstAvailable' ? r.alternatives : [r])
+      if (alt.kind === 'logic') ctx.catalog.get(alt.bitstream, tenant);
   const wanted = forTenant(ctx.catalog, tenant, placement);
   const index = await ctx.pool.ready();
+  knownServer(index, policy.sameServer);
   const id = `a-${randomBytes(6).toString('hex')}`;
   const ownerKey = newOwnerKey();
-  const { placements, reservation } = reserve(
+  const { placements, reservation, plan } = reserve(
     ctx,
     () => index.plan(wanted.request, preferred, { busy: ctx.pool.busy }),
     id,
@@ -98,10 +112,14 @@ export async function allocate(ctx: GrmContext, tenant: string, body: unknown): 
         policy,
         createdAt: now.toISOString(),
         ...(policy.leaseMs ? { leaseExpiresAt: new Date(now.getTime() + policy.leaseMs).toISOString() } : {}),
-        resources: placement.resources.map((r, i) =>
+        resources: (body as { resources: ResourceRequest[] }).resources.map((r, i) =>
           resourceOf(
-            r as ResourceRequest,
+            r,
             placements.filter((p) => p.resourceIndex === i),
+            {
+              ...(plan.alternatives?.[i] !== undefined ? { alternative: plan.alternatives[i] } : {}),
+              ...(plan.monitors?.[i] ? { monitors: plan.monitors[i] } : {}),
+            },
           ),
         ),
       };
@@ -123,6 +141,20 @@ export async function allocate(ctx: GrmContext, tenant: string, body: unknown): 
   } finally {
     ctx.configuring.delete(id);
   }
+}
+
+/**
+ * policy.sameServer names the server the instance runs on: a name no adapter has is a mistake (a
+ * typo would otherwise turn the preference into no preference at all), refused before planning.
+ */
+function knownServer(index: AvailabilityIndex, server: string | undefined): void {
+  if (server === undefined || index.hasServer(server)) return;
+  const servers = index.serverNames();
+  throw new RaError(
+    GrmCode.INVALID_REQUEST,
+    `policy.sameServer: no adapter is on server ${server} (servers: ${servers.slice(0, 16).join(', ')}${servers.length > 16 ? ', ...' : ''}): name the server the instance runs on, or leave it out`,
+    { field: 'policy.sameServer' },
+  );
 }
 
 /** Forgets the intent of an allocation that did not commit; a failure is left to reconciliation. */
@@ -169,6 +201,7 @@ export async function replaceFailedSlices(
     if (r.kind === 'memory') return { kind: 'memory', bytes: gone.reduce((n, p) => n + (p.bytes ?? 0), 0) };
     if (r.kind === 'compute') return { kind: 'compute', units: gone.reduce((n, p) => n + (p.units ?? 0), 0) };
     if (r.kind === 'accelerator') return { kind: 'accelerator', function: r.function! };
+    if (r.kind === 'adapter') return { kind: 'adapter', count: new Set(gone.map((p) => p.adapter)).size };
     return { kind: 'logic', bitstream: r.bitstream! };
   });
   const indices = wanted.flatMap((w, i) => (w ? [i] : []));

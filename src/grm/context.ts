@@ -13,6 +13,7 @@ import type { GrmEventLog } from './events.js';
 import type { KeyedLock } from './keyed-lock.js';
 import type { LivePool } from './live-pool.js';
 import type { ReplicaOptions } from './replica-sync.js';
+import type { RequestClasses } from './request-classes.js';
 import {
   type AllocatedResource,
   type Allocation,
@@ -29,6 +30,8 @@ export interface GrmOptions {
   /** Tenants that may publish bitstreams to everyone; what they register is published at once. */
   operators?: ReadonlySet<string>;
   bitstreamLimits?: BitstreamLimits;
+  /** Operator-defined request classes (request-classes.ts, serve --request-classes). */
+  requestClasses?: RequestClasses;
   /** One of several GRM replicas sharing an etcd store (replica-sync.ts); absent: the only writer. */
   replica?: ReplicaOptions;
 }
@@ -102,14 +105,34 @@ export function toPublicPlacement(p: PlannedSlice): Placement {
   };
 }
 
-export function resourceOf(r: ResourceRequest, placements: PlannedSlice[]): AllocatedResource {
+/** What the plan granted a resource beyond its slices: the firstAvailable choice, watched adapters. */
+export interface Granted {
+  alternative?: number;
+  monitors?: string[];
+}
+
+export function resourceOf(
+  r: ResourceRequest,
+  placements: PlannedSlice[],
+  granted: Granted = {},
+): AllocatedResource {
+  const alternative = r.kind === 'firstAvailable' ? (granted.alternative ?? 0) : undefined;
+  const chosen = r.kind === 'firstAvailable' ? r.alternatives[alternative!]! : r;
+  const total = (kind: PlannedSlice['kind']) =>
+    placements.filter((p) => p.kind === kind).reduce((n, p) => n + (p.bytes ?? p.units ?? p.length), 0);
   return {
-    kind: r.kind,
-    ...(r.kind === 'accelerator' ? { function: r.function } : {}),
-    ...(r.kind === 'logic' ? { bitstream: r.bitstream } : {}),
-    ...(r.kind === 'memory' ? { bytes: r.bytes } : {}),
-    ...(r.kind === 'compute' ? { units: r.units } : {}),
+    kind: chosen.kind,
+    ...(chosen.kind === 'accelerator' ? { function: chosen.function } : {}),
+    ...(chosen.kind === 'logic' ? { bitstream: chosen.bitstream } : {}),
+    ...(chosen.kind === 'memory' ? { bytes: chosen.bytes } : {}),
+    ...(chosen.kind === 'compute' ? { units: chosen.units } : {}),
+    // A whole adapter: what its slices hold (watching holds none).
+    ...(chosen.kind === 'adapter' && !granted.monitors
+      ? { bytes: total('memory'), units: total('compute') }
+      : {}),
+    ...(alternative !== undefined ? { alternative } : {}),
     placements: placements.map(toPublicPlacement),
+    ...(granted.monitors ? { monitors: [...granted.monitors] } : {}),
   };
 }
 

@@ -47,6 +47,10 @@ export function toIndexAdapter(
     contextsPerEngine: a.contextsPerEngine,
     sliceEntries: a.sliceEntries,
     functionsSupported: a.functionsSupported.flatMap((fn) => labels.get(fn) ?? []),
+    // Attributes selectors read (src/rvl/attributes.ts); an older agent may not send them.
+    ...(a.zone ? { zone: a.zone } : {}),
+    ...(a.model ? { model: a.model } : {}),
+    ...(a.firmware ? { firmware: a.firmware } : {}),
   };
 }
 

@@ -10,6 +10,7 @@ import {
   type Inventory,
 } from './inventory.js';
 import type { SliceToProgram } from './plan.js';
+import { wholeHolderOf } from './whole.js';
 
 export interface SlotAvailability {
   index: number;
@@ -41,6 +42,14 @@ export interface AdapterAvailability {
   slots: SlotAvailability[];
   /** Free slice-table entries, ascending. */
   freeEntries: number[];
+  zone?: string;
+  model?: string;
+  firmware?: string;
+  /**
+   * Who holds the adapter whole (every byte of memory and every compute unit, whole.ts): no other
+   * allocation's slice goes there. '' is the request being planned.
+   */
+  wholeHolder?: string;
 }
 
 export interface Availability {
@@ -111,7 +120,12 @@ function adapterAvailability(a: AdapterInventory, mine: ExistingSlice[]): Adapte
     a.memoryAlignBytes,
   );
   const taken = new Set(mine.map((s) => s.entry));
+  const holder = wholeHolderOf(a, mine);
   return {
+    ...(a.zone !== undefined ? { zone: a.zone } : {}),
+    ...(a.model !== undefined ? { model: a.model } : {}),
+    ...(a.firmware !== undefined ? { firmware: a.firmware } : {}),
+    ...(holder !== undefined ? { wholeHolder: holder } : {}),
     id: a.id,
     server: a.server,
     health: a.health,

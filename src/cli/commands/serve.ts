@@ -1,5 +1,6 @@
 // `rafabric serve`: the embedded pool (device model + agent + GRM) behind the HTTP API, or, with
 // --agents, a GRM on remote agents (cluster mode, docs/cluster.md).
+
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import { CliCode } from '../../common/codes.js';
 import { RaError } from '../../common/errors.js';
 import { log } from '../../common/log.js';
 import type { Grm } from '../../grm/grm.js';
+import { loadRequestClasses } from '../../grm/request-classes.js';
 import { type RemoteAgentAddress, startClusterGrm } from '../../modes/cluster.js';
 import { startEmbedded } from '../../modes/embedded.js';
 import { startReplica } from '../../modes/replica.js';
@@ -82,6 +84,11 @@ export function registerServeCommand(program: Command): void {
       "also trust the package's development key (its private key is public: tests only)",
     )
     .option('--operators <names>', 'tenants that may publish bitstreams to every tenant: NAME,NAME')
+    .option(
+      '--request-classes <file>',
+      'operator-defined request classes, JSON {"classes": [{"name", "selector"}]} (docs/grm.md "Classes")',
+    )
+    .option('--zone <name>', 'fabric zone of the emulated adapters (default: "default")')
     .option(
       '--etcd <urls>',
       'keep allocations in etcd (http://HOST:PORT[,...], members of one cluster) instead of the journal',
@@ -195,6 +202,9 @@ export function registerServeCommand(program: Command): void {
           trust: o.trust,
           trustDevKey: o.trustDevKey === true,
           ...(typeof o.operators === 'string' ? { operators: o.operators } : {}),
+          ...(typeof o.requestClasses === 'string'
+            ? { requestClasses: loadRequestClasses(o.requestClasses) }
+            : {}),
         });
         try {
           // ---- GRM replicas on etcd (src/modes/replica.ts): agents named, found in etcd, or embedded ----
@@ -237,6 +247,7 @@ export function registerServeCommand(program: Command): void {
               repairStore: o.repair === true,
               log,
               ...catalog,
+              ...(typeof o.zone === 'string' ? { zone: o.zone } : {}),
             });
             pool = { ...embedded, describe: `${adapters} adapters` };
           }
