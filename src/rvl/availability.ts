@@ -162,6 +162,8 @@ export function cloneAvailability(av: Availability): Availability {
   return {
     adapters: av.adapters.map((a) => ({
       ...a,
+      // The live index's adapters compute this one (a getter, which a spread does not copy).
+      ...(a.wholeHolder !== undefined ? { wholeHolder: a.wholeHolder } : {}),
       freeMemory: a.freeMemory.map((e) => ({ ...e })),
       freeCompute: a.freeCompute.map((e) => ({ ...e })),
       slots: a.slots.map((s) => ({ ...s, freeContexts: s.freeContexts.map((e) => ({ ...e })) })),
