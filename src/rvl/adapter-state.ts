@@ -372,6 +372,11 @@ export class AdapterState implements AdapterAvailability {
     return this.slices.freeEntries();
   }
 
+  /** Free slice-table entries, counted (the walks over every adapter read this, not the list). */
+  get freeEntryCount(): number {
+    return this.sliceEntries - this.slices.size;
+  }
+
   /** The entry a new slice takes (the from-scratch planner's `freeEntries[0]`), or -1 when full. */
   get lowestFreeEntry(): number {
     return this.slices.lowestFree();

@@ -3,7 +3,7 @@
 // getter over the planner's own view of the adapter (AdapterAvailability), read only when a selector
 // names it, so an attribute costs nothing to requests that do not use it.
 import { DEFAULT_ZONE } from '../common/schema/model.js';
-import type { AdapterAvailability } from './availability.js';
+import { type AdapterAvailability, freeEntryCount } from './availability.js';
 
 export type AttributeType = 'string' | 'number' | 'list';
 export type AttributeValue = string | number | readonly string[];
@@ -72,7 +72,7 @@ export const attributes: Readonly<Record<string, Attribute>> = {
   },
   freeSliceEntries: {
     type: 'number',
-    read: (a) => a.freeEntries.length,
+    read: freeEntryCount,
     description: 'free slice-table entries now (ra-spec §10)',
   },
 };

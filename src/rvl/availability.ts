@@ -42,6 +42,8 @@ export interface AdapterAvailability {
   slots: SlotAvailability[];
   /** Free slice-table entries, ascending. */
   freeEntries: number[];
+  /** Their number, where it is kept without listing them (the live index); else freeEntries.length. */
+  readonly freeEntryCount?: number;
   zone?: string;
   model?: string;
   firmware?: string;
@@ -170,6 +172,11 @@ export function cloneAvailability(av: Availability): Availability {
       freeEntries: [...a.freeEntries],
     })),
   };
+}
+
+/** Free slice-table entries of `a`, counted without listing them where the adapter keeps a count. */
+export function freeEntryCount(a: AdapterAvailability): number {
+  return a.freeEntryCount ?? a.freeEntries.length;
 }
 
 export function findAdapter(av: Availability, id: string): AdapterAvailability | undefined {

@@ -1,6 +1,6 @@
 // Which adapters may receive a new slice for this request at all: taints and hard limits, the same
 // for every strategy (they are correctness, not preference), with the reason each one was skipped.
-import type { AdapterAvailability, Availability } from './availability.js';
+import { type AdapterAvailability, type Availability, freeEntryCount } from './availability.js';
 import type { ResourceContext, Skipped, SkipReason } from './plan.js';
 import { heldByAnother } from './whole.js';
 
@@ -14,7 +14,7 @@ function skipReason(a: AdapterAvailability, context: ResourceContext): SkipReaso
   if (a.health === 'unhealthy') return 'unhealthy';
   if (a.health === 'degraded' && !policy.allowDegraded) return 'degraded';
   if (heldByAnother(a)) return 'heldWhole';
-  if (a.freeEntries.length === 0) return 'sliceTableFull';
+  if (freeEntryCount(a) === 0) return 'sliceTableFull';
   if (policy.maxAdapters !== undefined && !used.has(a.id) && used.size >= policy.maxAdapters)
     return 'maxAdapters';
   return undefined;

@@ -19,9 +19,10 @@ import { entirelyFree } from './whole.js';
 /** Most plans one request may cost (alternatives times constraint values). */
 export const MAX_PLAN_ATTEMPTS = 512;
 
-/** What the search needs of a planner: the pool in id order and the loop over units. */
+/** What the search needs of a planner: the pool in id order, one adapter by id, the loop over units. */
 export interface UnitPlanner {
   adapters: readonly AdapterAvailability[];
+  adapter(id: string): AdapterAvailability | undefined;
   plan(units: readonly Unit[], policy: PlacementPolicy): PlanResult;
 }
 
@@ -158,7 +159,7 @@ function expandAdapters(
 function keeps(
   result: PlanResult,
   constraints: readonly Constraint[],
-  byId: Map<string, AdapterAvailability>,
+  byId: (id: string) => AdapterAvailability | undefined,
 ): boolean {
   if (!result.ok) return false;
   return constraints.every((c) => sharedValue(result, c, byId) !== null);
@@ -168,12 +169,12 @@ function keeps(
 function sharedValue(
   result: Extract<PlanResult, { ok: true }>,
   c: Constraint,
-  byId: Map<string, AdapterAvailability>,
+  byId: (id: string) => AdapterAvailability | undefined,
 ): string | undefined | null {
   let value: string | undefined;
   for (const p of result.plan.placements) {
     if (c.resources && !c.resources.includes(p.resourceIndex)) continue;
-    const v = attributeKey(byId.get(p.adapter)!, c.matchAttribute);
+    const v = attributeKey(byId(p.adapter)!, c.matchAttribute);
     if (value === undefined) value = v;
     else if (v !== value) return null;
   }
@@ -182,7 +183,7 @@ function sharedValue(
 
 class Search {
   attempts = 0;
-  private readonly byId: Map<string, AdapterAvailability>;
+  private readonly byId: (id: string) => AdapterAvailability | undefined;
   private readonly values = new Map<string, string[]>();
 
   constructor(
@@ -190,7 +191,7 @@ class Search {
     private readonly policy: PlacementPolicy,
     private readonly constraints: readonly Constraint[],
   ) {
-    this.byId = new Map(planner.adapters.map((a) => [a.id, a]));
+    this.byId = (id) => planner.adapter(id);
   }
 
   get exhausted(): boolean {

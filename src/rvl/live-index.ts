@@ -306,6 +306,7 @@ export class AvailabilityIndex {
     if (strategy !== preferred) return strategy.plan(this.view(), request);
     return planRequestFeatures(validateRequest(request), {
       adapters: this.ordered,
+      adapter: (id) => this.states.get(id),
       plan: (units, policy) => this.planUnits(units, policy, hints),
     });
   }

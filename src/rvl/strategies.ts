@@ -1,6 +1,6 @@
 // Placement strategies behind one interface, so tests and benchmarks run the same cases against each
 // (as the Kubernetes DRA allocator's variants share one table of scenarios).
-import { type Availability, buildAvailability } from './availability.js';
+import { type Availability, buildAvailability, findAdapter } from './availability.js';
 import { planRequestFeatures } from './features.js';
 import { placeFirstFit } from './first-fit.js';
 import type { Inventory } from './inventory.js';
@@ -25,6 +25,7 @@ function strategy(name: StrategyName, placer: ResourcePlacer): PlacementStrategy
     plan: (availability, request) =>
       planRequestFeatures(validateRequest(request), {
         adapters: availability.adapters,
+        adapter: (id) => findAdapter(availability, id),
         plan: (units, policy) => planUnits(availability, units, policy, placer),
       }),
   };

@@ -3,7 +3,7 @@
 // record, so "held whole" is read from it: one allocation's memory slice [0, memoryBytes) and compute
 // slice [0, computeUnits) together. Such an adapter receives no other allocation's slice, contexts
 // included, so its slots stay its holder's (the rule holds after a restart: it is in the registers).
-import type { AdapterAvailability, Availability } from './availability.js';
+import { type AdapterAvailability, type Availability, freeEntryCount } from './availability.js';
 import { describeSkipped, eligibleAdapters } from './candidates.js';
 import { noEligibleAdapter } from './failures.js';
 import type { ExistingSlice } from './inventory.js';
@@ -39,20 +39,17 @@ export function heldByAnother(a: AdapterAvailability): boolean {
 
 /** Nothing on it: all memory and units free, every slot empty or idle, entries for the slices. */
 export function entirelyFree(a: AdapterAvailability): boolean {
-  const memory = a.freeMemory;
+  // Cheapest first: the live index computes free memory when it is read.
   const compute = a.freeCompute;
-  const memoryFree =
-    a.memoryBytes === 0 ||
-    (memory.length === 1 && memory[0]!.base === 0 && memory[0]!.length === a.memoryBytes);
   const computeFree =
     a.computeUnits === 0 ||
     (compute.length === 1 && compute[0]!.base === 0 && compute[0]!.length === a.computeUnits);
+  if (!computeFree || wholeSliceCount(a) === 0 || freeEntryCount(a) < wholeSliceCount(a)) return false;
+  if (!a.slots.every((s) => s.empty || s.idle)) return false;
+  const memory = a.freeMemory;
   return (
-    memoryFree &&
-    computeFree &&
-    a.slots.every((s) => s.empty || s.idle) &&
-    a.freeEntries.length >= wholeSliceCount(a) &&
-    wholeSliceCount(a) > 0
+    a.memoryBytes === 0 ||
+    (memory.length === 1 && memory[0]!.base === 0 && memory[0]!.length === a.memoryBytes)
   );
 }
 
