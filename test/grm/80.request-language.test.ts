@@ -140,6 +140,8 @@ describe('request language through the GRM', () => {
     const { model, firmware } = pool.agent.inventory()[0]!;
     expect(model).toMatch(/^ra-0x[0-9a-f]+$/);
     expect(firmware).toMatch(/^\d+\.\d+$/);
+    // GET /v1/adapters shows them, so a tenant can write the selector.
+    expect((await grm().listAdapters())[0]).toMatchObject({ zone: 'zone-a', model, firmware });
     await grm().allocate('alice', {
       resources: [
         {

@@ -596,6 +596,9 @@ export const adapterViewSchema = {
   properties: {
     id: { ...nonEmpty, description: 'Adapter id: <server>/ra<fabric port>' },
     server: nonEmpty,
+    zone: { type: 'string', description: 'Fabric zone (selectors: `zone`)' },
+    model: { type: 'string', description: 'Device model (selectors: `model`)' },
+    firmware: { type: 'string', description: 'Firmware, the register file version (selectors: `firmware`)' },
     health: { enum: ['healthy', 'degraded', 'unhealthy'] },
     memory: { ...totalFree, description: 'bytes' },
     computeUnits: totalFree,
