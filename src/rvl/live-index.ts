@@ -333,8 +333,7 @@ export class AvailabilityIndex {
     const token = {};
     try {
       for (const [u, unit] of units.entries()) {
-        if (unit.selector) context.selector = unit.selector;
-        else delete context.selector;
+        context.selector = unit.selector; // assigned, never deleted: the context keeps one shape
         const result = this.placeResource(unit.resource, context);
         if (!result.ok) return failedPlan(unit.origin, unit.resource, result);
         for (const [i, piece] of result.pieces.entries()) {

@@ -55,7 +55,7 @@ export interface Unit {
   resource: CoreResource;
   /** Index of the request's resource (a whole-adapter count or firstAvailable gives several units one). */
   origin: number;
-  selector?: Selector;
+  selector?: Selector | undefined;
 }
 
 export type SkipReason = 'unhealthy' | 'degraded' | 'heldWhole' | 'sliceTableFull' | 'maxAdapters';
@@ -147,8 +147,7 @@ export function planUnits(
   const context: ResourceContext = { policy, used: new Set(policy.adaptersInUse ?? []) };
   const placements: PlannedSlice[] = [];
   for (const unit of units) {
-    if (unit.selector) context.selector = unit.selector;
-    else delete context.selector;
+    context.selector = unit.selector; // assigned, never deleted: the context keeps one shape
     const result = placer(working, unit.resource, context);
     if (!result.ok) return failedPlan(unit.origin, unit.resource, result);
     for (const piece of result.pieces) {
