@@ -9,6 +9,7 @@ import { RaError } from '../common/errors.js';
 import { isSlotFunction } from '../common/functions.js';
 import { adapterId } from '../common/ids.js';
 import { ownerKeyHex } from '../common/owner-key.js';
+import { DEFAULT_ZONE } from '../common/schema/model.js';
 import { Adapter } from '../driver/adapter.js';
 import { copyInPieces } from '../driver/copy.js';
 import { DmaController } from '../driver/dma.js';
@@ -60,6 +61,12 @@ export interface AgentAdapter {
   contextsPerEngine: number;
   sliceEntries: number;
   functionsSupported: string[];
+  /** Fabric zone of this server (agent --zone; DEFAULT_ZONE when not given). */
+  zone?: string;
+  /** Device model: DEVICE_ID (ra-spec §3) as "ra-0x<hex>". */
+  model?: string;
+  /** Firmware: the register file's SPEC_VERSION (ra-spec §3). */
+  firmware?: string;
   clockNs: number;
   slots: AgentSlot[];
   slices: AgentSlice[];
@@ -79,11 +86,17 @@ export class Agent {
   private constructor(
     readonly server: string,
     private readonly catalog: Catalog,
+    readonly zone: string,
   ) {}
 
   /** Opens every adapter URI of this server. Adapter ids are `<server>/ra<fabric port>`. */
-  static open(server: string, uris: readonly string[], catalog: Catalog): Agent {
-    const agent = new Agent(server, catalog);
+  static open(
+    server: string,
+    uris: readonly string[],
+    catalog: Catalog,
+    options: { zone?: string } = {},
+  ): Agent {
+    const agent = new Agent(server, catalog, options.zone ?? DEFAULT_ZONE);
     try {
       for (const uri of uris) {
         const adapter = Adapter.open(uri);
@@ -145,6 +158,9 @@ export class Agent {
         functionsSupported: functionNames.filter(
           (f) => isSlotFunction(f) && (ident.functions & (1 << functionIds[f])) !== 0,
         ),
+        zone: this.zone,
+        model: `ra-0x${ident.deviceId.toString(16)}`,
+        firmware: ident.specVersion,
         clockNs: status?.clockNs ?? 0,
       } as const;
       if (health === 'unhealthy') return { ...base, slots: [], slices: [] };

@@ -28,6 +28,8 @@ export interface AgentHostOptions {
   /** With `fabricDir`: this server's first fabric port (ports base..base+adapters-1). */
   fabricBase?: number;
   onCallError?: AgentServerOptions['onCallError'];
+  /** Fabric zone this server's adapters publish (selectors and constraints read it). */
+  zone?: string;
 }
 
 export interface AgentHost {
@@ -77,7 +79,7 @@ export async function startAgentHost(o: AgentHostOptions): Promise<AgentHost> {
   }
   let agent: Agent | undefined;
   try {
-    agent = Agent.open(o.server, uris, openShippedCatalog());
+    agent = Agent.open(o.server, uris, openShippedCatalog(), o.zone !== undefined ? { zone: o.zone } : {});
     const rpc = await serveAgentRpc(agent, {
       host: o.host,
       port: o.port,

@@ -6,7 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { RaError } from '../common/errors.js';
 import { ownerKeyHex, randomOwnerKey } from '../common/owner-key.js';
 import {
+  type AvailabilityIndex,
   type PlacementRequest,
+  type Plan,
   type PlanFailure,
   type PlannedSlice,
   type PlanResult,
@@ -35,12 +37,16 @@ function reserve(
   label: string,
   readable?: (m: string) => string,
   holdQuota?: (placements: PlannedSlice[]) => void,
-): { placements: PlannedSlice[]; reservation: Reservation } {
+): { placements: PlannedSlice[]; reservation: Reservation; plan: Plan } {
   const result = plan();
   if (!result.ok) throw unavailable(result, readable);
   holdQuota?.(result.plan.placements);
   try {
-    return { placements: result.plan.placements, reservation: ctx.pool.reserve(result.plan, label) };
+    return {
+      placements: result.plan.placements,
+      reservation: ctx.pool.reserve(result.plan, label),
+      plan: result.plan,
+    };
   } catch (err) {
     ctx.quotas.settle(label);
     // Planned and reserved in the same tick, so only a bug makes the plan stale: say so, as a conflict.
@@ -71,12 +77,20 @@ export async function allocate(
   body: unknown,
   makeRoom?: MakeRoom,
 ): Promise<StoredAllocation> {
-  const { placement, policy } = validateAllocation(body);
+  const { placement, policy, adminAccess } = validateAllocation(body, ctx.options.requestClasses);
+  if (adminAccess && !ctx.options.operators?.has(tenant))
+    throw new RaError(
+      GrmCode.FORBIDDEN,
+      `adminAccess (monitoring adapters in use) is for operators; tenant ${tenant} is not one (serve --operators)`,
+    );
   // Before anything is planned or journaled: a bitstream this tenant may not use does not exist.
-  for (const r of placement.resources) if (r.kind === 'logic') ctx.catalog.get(r.bitstream, tenant);
+  for (const r of placement.resources)
+    for (const alt of r.kind === 'firstAvailable' ? r.alternatives : [r])
+      if (alt.kind === 'logic') ctx.catalog.get(alt.bitstream, tenant);
   const wanted = forTenant(ctx.catalog, tenant, placement);
   ctx.quotas.check(tenant, requestedUsage(placement.resources)); // over quota even on a full pool: 429
   const index = await ctx.pool.ready();
+  knownServer(index, policy.sameServer);
   const id = `a-${randomBytes(6).toString('hex')}`;
   const ownerKey = newOwnerKey();
   const plan = () => index.plan(wanted.request, preferred, { busy: ctx.pool.busy });
@@ -84,7 +98,11 @@ export async function allocate(
   // Planned again right after the room was made, and reserved in that same tick.
   if (!planned.ok && makeRoom && (await makeRoom(wanted.request, planned))) planned = plan();
   const result = planned;
-  const { placements, reservation } = reserve(
+  const {
+    placements,
+    reservation,
+    plan: granted,
+  } = reserve(
     ctx,
     () => result,
     id,
@@ -125,10 +143,14 @@ export async function allocate(
         policy,
         createdAt: now.toISOString(),
         ...(policy.leaseMs ? { leaseExpiresAt: new Date(now.getTime() + policy.leaseMs).toISOString() } : {}),
-        resources: placement.resources.map((r, i) =>
+        resources: (body as { resources: ResourceRequest[] }).resources.map((r, i) =>
           resourceOf(
-            r as ResourceRequest,
+            r,
             placements.filter((p) => p.resourceIndex === i),
+            {
+              ...(granted.alternatives?.[i] !== undefined ? { alternative: granted.alternatives[i] } : {}),
+              ...(granted.monitors?.[i] ? { monitors: granted.monitors[i] } : {}),
+            },
             (p) => contextsFor(ctx, p),
           ),
         ),
@@ -156,7 +178,7 @@ export async function allocate(
 }
 
 /** What a request takes whatever its plan: one allocation, its bytes and units (checked before planning). */
-function requestedUsage(resources: readonly { kind: string; bytes?: number; units?: number }[]) {
+export function requestedUsage(resources: readonly { kind: string; bytes?: number; units?: number }[]) {
   const u = noUsage();
   u.allocations = 1;
   for (const r of resources) {
@@ -164,6 +186,20 @@ function requestedUsage(resources: readonly { kind: string; bytes?: number; unit
     u.units += r.kind === 'compute' ? (r.units ?? 0) : 0;
   }
   return u;
+}
+
+/**
+ * policy.sameServer names the server the instance runs on: a name no adapter has is a mistake (a
+ * typo would otherwise turn the preference into no preference at all), refused before planning.
+ */
+function knownServer(index: AvailabilityIndex, server: string | undefined): void {
+  if (server === undefined || index.hasServer(server)) return;
+  const servers = index.serverNames();
+  throw new RaError(
+    GrmCode.INVALID_REQUEST,
+    `policy.sameServer: no adapter is on server ${server} (servers: ${servers.slice(0, 16).join(', ')}${servers.length > 16 ? ', ...' : ''}): name the server the instance runs on, or leave it out`,
+    { field: 'policy.sameServer' },
+  );
 }
 
 /** Forgets the intent of an allocation that did not commit; a failure is left to reconciliation. */
@@ -210,6 +246,7 @@ export async function replaceFailedSlices(
     if (r.kind === 'memory') return { kind: 'memory', bytes: gone.reduce((n, p) => n + (p.bytes ?? 0), 0) };
     if (r.kind === 'compute') return { kind: 'compute', units: gone.reduce((n, p) => n + (p.units ?? 0), 0) };
     if (r.kind === 'accelerator') return { kind: 'accelerator', function: r.function! };
+    if (r.kind === 'adapter') return { kind: 'adapter', count: new Set(gone.map((p) => p.adapter)).size };
     return { kind: 'logic', bitstream: r.bitstream! };
   });
   const indices = wanted.flatMap((w, i) => (w ? [i] : []));

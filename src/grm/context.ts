@@ -15,6 +15,7 @@ import type { LivePool } from './live-pool.js';
 import type { GrmMetrics } from './metrics.js';
 import type { QuotaBook } from './quotas.js';
 import type { ReplicaOptions } from './replica-sync.js';
+import type { RequestClasses } from './request-classes.js';
 import {
   type AllocatedResource,
   type Allocation,
@@ -36,6 +37,8 @@ export interface GrmOptions {
   /** Quotas per tenant at start (quotas.ts); absent: no limits until an operator sets some. */
   quotas?: unknown;
   bitstreamLimits?: BitstreamLimits;
+  /** Operator-defined request classes (request-classes.ts, serve --request-classes). */
+  requestClasses?: RequestClasses;
   /** One of several GRM replicas sharing an etcd store (replica-sync.ts); absent: the only writer. */
   replica?: ReplicaOptions;
   /**
@@ -124,18 +127,35 @@ export function toPublicPlacement(p: PlannedSlice, length = p.length): Placement
   };
 }
 
+/** What the plan granted a resource beyond its slices: the firstAvailable choice, watched adapters. */
+export interface Granted {
+  alternative?: number;
+  monitors?: string[];
+}
+
 export function resourceOf(
   r: ResourceRequest,
   placements: PlannedSlice[],
+  granted: Granted = {},
   lengthOf: (p: PlannedSlice) => number = (p) => p.length,
 ): AllocatedResource {
+  const alternative = r.kind === 'firstAvailable' ? (granted.alternative ?? 0) : undefined;
+  const chosen = r.kind === 'firstAvailable' ? r.alternatives[alternative!]! : r;
+  const total = (kind: PlannedSlice['kind']) =>
+    placements.filter((p) => p.kind === kind).reduce((n, p) => n + lengthOf(p), 0);
   return {
-    kind: r.kind,
-    ...(r.kind === 'accelerator' ? { function: r.function } : {}),
-    ...(r.kind === 'logic' ? { bitstream: r.bitstream } : {}),
-    ...(r.kind === 'memory' ? { bytes: r.bytes } : {}),
-    ...(r.kind === 'compute' ? { units: r.units } : {}),
+    kind: chosen.kind,
+    ...(chosen.kind === 'accelerator' ? { function: chosen.function } : {}),
+    ...(chosen.kind === 'logic' ? { bitstream: chosen.bitstream } : {}),
+    ...(chosen.kind === 'memory' ? { bytes: chosen.bytes } : {}),
+    ...(chosen.kind === 'compute' ? { units: chosen.units } : {}),
+    // A whole adapter: what its slices hold (watching holds none).
+    ...(chosen.kind === 'adapter' && !granted.monitors
+      ? { bytes: total('memory'), units: total('compute') }
+      : {}),
+    ...(alternative !== undefined ? { alternative } : {}),
     placements: placements.map((p) => toPublicPlacement(p, lengthOf(p))),
+    ...(granted.monitors ? { monitors: [...granted.monitors] } : {}),
   };
 }
 

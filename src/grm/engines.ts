@@ -38,7 +38,7 @@ export interface TenantRequest {
  */
 export function forTenant(catalog: Catalog, tenant: string, request: PlacementRequest): TenantRequest {
   const byLabel = new Map<string, CatalogEntry>();
-  const resources = request.resources.map((r) => {
+  const label = <R extends PlacementRequest['resources'][number]>(r: R): R => {
     if (r.kind !== 'accelerator') return r;
     const entry = catalog.findByFunction(r.function, {}, tenant)[0];
     if (!entry)
@@ -46,10 +46,14 @@ export function forTenant(catalog: Catalog, tenant: string, request: PlacementRe
         BitstreamCode.NOT_FOUND,
         `no bitstream in the catalog provides ${r.function}: register one, or ask for another function`,
       );
-    const label = engineLabel(r.function, entry.payloadSha256);
-    byLabel.set(label, entry);
-    return { ...r, function: label };
-  });
+    const named = engineLabel(r.function, entry.payloadSha256);
+    byLabel.set(named, entry);
+    return { ...r, function: named };
+  };
+  // firstAvailable alternatives are labelled too: any of them may be the one granted.
+  const resources = request.resources.map((r) =>
+    r.kind === 'firstAvailable' ? { ...r, alternatives: r.alternatives.map(label) } : label(r),
+  );
   return {
     request: { ...request, resources },
     loadOf(load) {

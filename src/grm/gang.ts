@@ -16,11 +16,12 @@ import {
   searchGang,
 } from '../rvl/index.js';
 import type { StoredAllocation } from '../store/store.js';
-import { commitReservation, contextsFor, dropIntent, newOwnerKey } from './allocate.js';
+import { commitReservation, contextsFor, dropIntent, newOwnerKey, requestedUsage } from './allocate.js';
 import { configure, unprogram } from './configure.js';
 import { type GrmContext, resourceOf, toPublicPlacement } from './context.js';
 import { forTenant, type TenantRequest } from './engines.js';
 import { validateGang } from './gang-validate.js';
+import { noUsage, type Usage, usageOfPlan } from './quotas.js';
 import { GrmCode, type ResourceRequest } from './types.js';
 
 export { MAX_GANG_MEMBERS, MAX_GANG_SEARCH_STEPS } from './gang-validate.js';
@@ -30,6 +31,7 @@ interface Member {
   ownerKey: string;
   wanted: TenantRequest;
   placements: PlannedSlice[];
+  plan: Plan;
   reservation: Reservation;
 }
 
@@ -44,28 +46,44 @@ export interface GangOutcome {
 /** Every member placed, or RESOURCE_UNAVAILABLE with every hold given back. */
 function placeMembers(
   ctx: GrmContext,
+  tenant: string,
   index: Awaited<ReturnType<GrmContext['pool']['ready']>>,
   wanted: readonly TenantRequest[],
   ids: readonly string[],
   maxSteps: number,
 ): { held: { plan: Plan; reservation: Reservation }[]; steps: number; backtracks: number } {
+  let quotaRefusal: RaError | undefined;
   const result = searchGang(
     {
       members: wanted.length,
       alternatives: (k) => planAlternatives(index, wanted[k]!.request, { busy: ctx.pool.busy }),
       take: (k, plan) => {
+        // The member's quota is held in the same synchronous step as its reservation (quotas.ts).
+        try {
+          ctx.quotas.hold(tenant, ids[k]!, usageOfPlan(plan.placements, 1));
+        } catch (err) {
+          if ((err as RaError).code !== GrmCode.QUOTA_EXCEEDED) throw err;
+          quotaRefusal = err as RaError;
+          return undefined;
+        }
         try {
           return { plan, reservation: ctx.pool.reserve(plan, ids[k]!) };
         } catch (err) {
+          ctx.quotas.settle(ids[k]!);
           if ((err as RaError).code === RvlCode.STALE_PLAN) return undefined;
           throw err;
         }
       },
-      giveBack: (h) => ctx.pool.rollback(h.reservation),
+      giveBack: (h) => {
+        ctx.pool.rollback(h.reservation);
+        ctx.quotas.settle(h.reservation.allocation);
+      },
     },
     maxSteps,
   );
   if (result.ok) return result;
+  // The members fit the pool but not the tenant's quota: that is the answer (429), not "no room".
+  if (quotaRefusal) throw quotaRefusal;
   const k = result.blockedMember;
   const bound = result.boundHit
     ? ` The search stopped at its bound of ${maxSteps} placements tried: a placement may exist; retry ` +
@@ -85,15 +103,25 @@ export async function allocateGang(ctx: GrmContext, tenant: string, body: unknow
   for (const m of request.members)
     for (const r of m.placement.resources) if (r.kind === 'logic') ctx.catalog.get(r.bitstream, tenant);
   const wanted = request.members.map((m) => forTenant(ctx.catalog, tenant, m.placement));
+  // Over quota even on a full pool: 429 before any search (each member is held again as it is placed).
+  ctx.quotas.check(tenant, sumUsage(request.members.map((m) => requestedUsage(m.placement.resources))));
   const index = await ctx.pool.ready();
   const gang = `g-${randomBytes(6).toString('hex')}`;
   const ids = wanted.map(() => `a-${randomBytes(6).toString('hex')}`);
-  const placed = placeMembers(ctx, index, wanted, ids, request.searchSteps ?? DEFAULT_GANG_SEARCH_STEPS);
+  const placed = placeMembers(
+    ctx,
+    tenant,
+    index,
+    wanted,
+    ids,
+    request.searchSteps ?? DEFAULT_GANG_SEARCH_STEPS,
+  );
   const members: Member[] = placed.held.map((h, k) => ({
     id: ids[k]!,
     ownerKey: newOwnerKey(),
     wanted: wanted[k]!,
     placements: h.plan.placements,
+    plan: h.plan,
     reservation: h.reservation,
   }));
   for (const m of members) {
@@ -110,7 +138,7 @@ export async function allocateGang(ctx: GrmContext, tenant: string, body: unknow
           id: m.id,
           tenant,
           ownerKey: m.ownerKey,
-          placements: m.placements.map(toPublicPlacement),
+          placements: m.placements.map((p) => toPublicPlacement(p, contextsFor(ctx, p))),
           createdAt,
         });
         intents.push(m);
@@ -152,6 +180,11 @@ export async function allocateGang(ctx: GrmContext, tenant: string, body: unknow
           resourceOf(
             r as ResourceRequest,
             m.placements.filter((p) => p.resourceIndex === i),
+            {
+              ...(m.plan.alternatives?.[i] !== undefined ? { alternative: m.plan.alternatives[i] } : {}),
+              ...(m.plan.monitors?.[i] ? { monitors: m.plan.monitors[i] } : {}),
+            },
+            (p) => contextsFor(ctx, p),
           ),
         ),
       };
@@ -159,6 +192,7 @@ export async function allocateGang(ctx: GrmContext, tenant: string, body: unknow
     await ctx.store.commitAll(allocations); // durable, all members at once, before the client hears 201
     for (const a of allocations) ctx.allocations.set(a.id, a);
     for (const m of members) commitReservation(ctx, m.reservation);
+    for (const m of members) ctx.quotas.settle(m.id); // same tick: held usage becomes committed usage
     ctx.log.info({ gang, tenant, members: members.length, steps: placed.steps }, 'gang allocated');
     return { gang, allocations, searchSteps: placed.steps, backtracks: placed.backtracks };
   } catch (err) {
@@ -168,11 +202,18 @@ export async function allocateGang(ctx: GrmContext, tenant: string, body: unknow
     for (const m of members) {
       ctx.pool.rollback(m.reservation);
       ctx.pool.disown(m.ownerKey);
+      ctx.quotas.settle(m.id);
     }
     throw err;
   } finally {
     for (const m of members) ctx.configuring.delete(m.id);
   }
+}
+
+function sumUsage(parts: readonly Usage[]): Usage {
+  const total = noUsage();
+  for (const u of parts) for (const f of Object.keys(total) as (keyof Usage)[]) total[f] += u[f];
+  return total;
 }
 
 function throwFirst(results: readonly PromiseSettledResult<unknown>[]): void {

@@ -41,7 +41,10 @@ const keyOf = (adapter: string, slice: number) => `${adapter}#${slice}`;
 
 /** One window per adapter of the allocation: its slices there, and its memory slices elsewhere. */
 async function issue(ctx: GrmContext, a: StoredAllocation): Promise<Issued> {
-  const placements = a.resources.flatMap((r) => r.placements.map((p) => ({ ...p, kind: r.kind })));
+  // A whole adapter's placements are its memory slice (with an offset) and its compute slice.
+  const kindOf = (r: (typeof a.resources)[number], p: (typeof r.placements)[number]) =>
+    r.kind !== 'adapter' ? r.kind : p.offset !== undefined ? 'memory' : 'compute';
+  const placements = a.resources.flatMap((r) => r.placements.map((p) => ({ ...p, kind: kindOf(r, p) })));
   const adapters = [...new Set(placements.map((p) => p.adapter))];
   const ownerKey = a.ownerKey;
   const windows: OpenedWindow[] = [];

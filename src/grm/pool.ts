@@ -47,6 +47,10 @@ export function toIndexAdapter(
     contextsPerEngine: a.contextsPerEngine,
     sliceEntries: a.sliceEntries,
     functionsSupported: a.functionsSupported.flatMap((fn) => labels.get(fn) ?? []),
+    // Attributes selectors read (src/rvl/attributes.ts); an older agent may not send them.
+    ...(a.zone ? { zone: a.zone } : {}),
+    ...(a.model ? { model: a.model } : {}),
+    ...(a.firmware ? { firmware: a.firmware } : {}),
   };
 }
 
@@ -89,6 +93,10 @@ export function toAdapterViews(adapters: readonly AgentAdapter[], keys: KeyIndex
     return {
       id: a.id,
       server: a.server,
+      // The attributes selectors read (docs/grm.md "Selectors").
+      ...(a.zone ? { zone: a.zone } : {}),
+      ...(a.model ? { model: a.model } : {}),
+      ...(a.firmware ? { firmware: a.firmware } : {}),
       health: a.health,
       memory: { total: a.memoryBytes, free: a.memoryBytes - used('memory') },
       computeUnits: { total: a.computeUnits, free: a.computeUnits - used('compute') },

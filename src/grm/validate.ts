@@ -12,9 +12,12 @@ import {
   MAX_RESOURCES,
   resizeRequestSchema,
 } from '../common/schema/model.js';
+import type { PlacementResource } from '../common/schema/types.js';
 import { compile, firstProblem, requestRefusal, requestWording } from '../common/schema/validator.js';
 import type { PlacementRequest } from '../rvl/index.js';
+import { selectorOf } from '../rvl/selector.js';
 import { validateElasticFields } from './elastic/validate.js';
+import type { RequestClasses } from './request-classes.js';
 import { type AllocationPolicy, GrmCode, type JobRequest, type ResizeRequest } from './types.js';
 
 export { MAX_JOB_INPUT_BYTES, MAX_RESOURCES };
@@ -45,12 +48,51 @@ function refusal(
 export interface ValidatedAllocation {
   placement: PlacementRequest;
   policy: AllocationPolicy;
+  /** A resource asks for monitoring access (adminAccess): operators only. */
+  adminAccess: boolean;
 }
+
+type ClientResource = AllocationRequest['resources'][number];
+type PlainClientResource = Exclude<ClientResource, { kind: 'firstAvailable' }>;
+
+/**
+ * A client's resource as the planner takes it: its class turned into the class's selector (joined with
+ * its own by &&). The own selector is compiled here first, so a mistake is reported at its position
+ * in what the client wrote.
+ */
+function resolved(r: PlainClientResource, field: string, classes: RequestClasses): PlacementResource {
+  const { class: className, ...rest } = r;
+  if (rest.selector !== undefined) selectorOf(rest.selector, `${field}.selector`);
+  if (className === undefined) return rest as PlacementResource;
+  const c = classes.get(className);
+  if (!c)
+    throw invalid(
+      `${field}.class: no request class ${className} (classes: ${[...classes.keys()].join(', ') || 'none defined'}): ask the operator, or use a selector`,
+      { field: `${field}.class` },
+    );
+  const selector = rest.selector === undefined ? c.selector : `(${c.selector}) && (${rest.selector})`;
+  return { ...rest, selector } as PlacementResource;
+}
+
+function placementResource(r: ClientResource, i: number, classes: RequestClasses): PlacementResource {
+  if (r.kind !== 'firstAvailable') return resolved(r, `resources[${i}]`, classes);
+  return {
+    kind: 'firstAvailable',
+    alternatives: r.alternatives.map((alt, k) =>
+      resolved(alt, `resources[${i}].alternatives[${k}]`, classes),
+    ) as Extract<PlacementResource, { kind: 'firstAvailable' }>['alternatives'],
+  };
+}
+
+const asksAdminAccess = (r: ClientResource): boolean =>
+  r.kind === 'firstAvailable'
+    ? r.alternatives.some((a) => a.kind === 'adapter' && a.adminAccess === true)
+    : r.kind === 'adapter' && r.adminAccess === true;
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-export function validateAllocation(body: unknown): ValidatedAllocation {
+export function validateAllocation(body: unknown, classes: RequestClasses = new Map()): ValidatedAllocation {
   // The elastic fields' own refusals say more than a schema can ("memory is never elastic"), and their
   // cross-field rules (min <= units <= max, a compute resource to apply to) come first (issue 15).
   if (isRecord(body) && isRecord(body.policy) && Array.isArray(body.resources))
@@ -67,7 +109,8 @@ export function validateAllocation(body: unknown): ValidatedAllocation {
   return {
     // What the planner reads of the policy; the rest (lease, idle reclaim, failure handling) is the GRM's.
     placement: {
-      resources: body.resources.map((r) => ({ ...r })),
+      resources: body.resources.map((r, i) => placementResource(r, i, classes)),
+      ...(body.constraints ? { constraints: body.constraints.map((c) => ({ ...c })) } : {}),
       policy: {
         ...(sameServer === undefined ? {} : { sameServer }),
         ...(maxAdapters === undefined ? {} : { maxAdapters }),
@@ -75,6 +118,7 @@ export function validateAllocation(body: unknown): ValidatedAllocation {
       },
     },
     policy,
+    adminAccess: body.resources.some(asksAdminAccess),
   };
 }
 

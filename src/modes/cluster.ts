@@ -1,6 +1,7 @@
 // Cluster mode, assembled (`serve --agents`): a GRM whose adapters belong to remote agents, one per
 // server, reached over gRPC with mutual TLS (docs/cluster.md), on the journal store or etcd. No
 // device model and no agent run in this process: every server's `rafabric agent` owns its own.
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +15,7 @@ import { RaError } from '../common/errors.js';
 import { Grm } from '../grm/grm.js';
 import { startReallocator } from '../grm/reallocator.js';
 import { type Difference, reconcile, startReconciler } from '../grm/reconcile.js';
+import type { RequestClasses } from '../grm/request-classes.js';
 import { EtcdStore } from '../store/etcd-store.js';
 import { JournalStore } from '../store/journal-store.js';
 import type { AllocationStore } from '../store/store.js';
@@ -48,6 +50,8 @@ export interface ClusterGrmOptions {
   log: Logger;
   catalog?: Catalog;
   operators?: ReadonlySet<string>;
+  /** Operator-defined request classes (GrmOptions.requestClasses). */
+  requestClasses?: RequestClasses;
 }
 
 export interface ClusterGrm {
@@ -109,6 +113,7 @@ export async function startClusterGrm(o: ClusterGrmOptions): Promise<ClusterGrm>
       log: o.log,
       ...(o.operators ? { operators: o.operators } : {}),
       ...(o.defragBudgetBytes !== undefined ? { defragBudgetBytes: o.defragBudgetBytes } : {}),
+      ...(o.requestClasses ? { requestClasses: o.requestClasses } : {}),
     });
     const maintains = o.maintenance ?? true;
     const reconciled = maintains ? await grm.exclusive(() => reconcile(grm)) : [];

@@ -1,5 +1,6 @@
 // Embedded mode, assembled: the device model (a child process), one in-process agent that owns its
 // adapters, the GRM on a crash-safe store, and the reallocation loop. Used by `serve` and `demo`.
+
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +14,7 @@ import { Grm } from '../grm/grm.js';
 import { type ReallocationPolicy, startReallocator } from '../grm/reallocator.js';
 import { type Difference, reconcile, startReconciler } from '../grm/reconcile.js';
 import type { ReplicaOptions } from '../grm/replica-sync.js';
+import type { RequestClasses } from '../grm/request-classes.js';
 import { EtcdStore } from '../store/etcd-store.js';
 import { JournalStore } from '../store/journal-store.js';
 import type { AllocationStore } from '../store/store.js';
@@ -37,6 +39,10 @@ export interface EmbeddedOptions {
   catalog?: Catalog;
   /** Tenants that may publish bitstreams (GrmOptions.operators). */
   operators?: ReadonlySet<string>;
+  /** Fabric zone the agent publishes for its adapters (agent --zone). */
+  zone?: string;
+  /** Operator-defined request classes (GrmOptions.requestClasses). */
+  requestClasses?: RequestClasses;
   /** A store opened by the caller (src/modes/replica.ts: the etcd store of a replica); closed by stop(). */
   store?: AllocationStore;
   /** One of several GRM replicas (GrmOptions.replica). */
@@ -91,7 +97,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
   let store: AllocationStore | undefined;
   try {
     const catalog = o.catalog ?? openServerCatalog({ dir: path.join(stateDir, 'bitstreams') });
-    agent = Agent.open(server, uris, catalog);
+    agent = Agent.open(server, uris, catalog, o.zone !== undefined ? { zone: o.zone } : {});
     const where = o.etcdEndpoints ? o.etcdEndpoints.join(',') : path.join(stateDir, 'store');
     store = o.store
       ? o.store
@@ -105,6 +111,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
       catalog,
       log: o.log,
       ...(o.operators ? { operators: o.operators } : {}),
+      ...(o.requestClasses ? { requestClasses: o.requestClasses } : {}),
       ...(o.replica ? { replica: o.replica } : {}),
       ...(o.defragBudgetBytes !== undefined ? { defragBudgetBytes: o.defragBudgetBytes } : {}),
     });

@@ -3,6 +3,7 @@
 // elected through etcd (src/store/etcd-leader.ts), runs reconciliation and reallocation, and another takes
 // over within the lease TTL when it dies. The adapters are the agents registered in etcd (`rafabric agent
 // --etcd`, found at start) or, without them, an embedded device model and agent as in embedded mode.
+
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +16,7 @@ import { Grm } from '../grm/grm.js';
 import { startReallocator } from '../grm/reallocator.js';
 import { type Difference, startReconciler } from '../grm/reconcile.js';
 import { coalesced, type ReplicaOptions } from '../grm/replica-sync.js';
+import type { RequestClasses } from '../grm/request-classes.js';
 import { listAgents } from '../store/etcd-agents.js';
 import { LeaderElection } from '../store/etcd-leader.js';
 import { EtcdStore } from '../store/etcd-store.js';
@@ -39,6 +41,8 @@ export interface ReplicaModeOptions {
   log: Logger;
   catalog?: Catalog;
   operators?: ReadonlySet<string>;
+  /** Operator-defined request classes (GrmOptions.requestClasses). */
+  requestClasses?: RequestClasses;
   leaderTtlSeconds?: number;
   intentInFlightMs?: number;
   /** Period of the leader's passes and of every replica's re-read of the slice tables. */
@@ -99,6 +103,7 @@ export async function startReplica(o: ReplicaModeOptions): Promise<Replica> {
         catalog,
         log: o.log,
         ...(o.operators ? { operators: o.operators } : {}),
+        ...(o.requestClasses ? { requestClasses: o.requestClasses } : {}),
         replica,
       });
       o.log.info({ agents: registered }, o.agents ? 'agents named' : 'agents found in etcd');
@@ -115,6 +120,7 @@ export async function startReplica(o: ReplicaModeOptions): Promise<Replica> {
         log: o.log,
         ...(o.catalog ? { catalog: o.catalog } : {}),
         ...(o.operators ? { operators: o.operators } : {}),
+        ...(o.requestClasses ? { requestClasses: o.requestClasses } : {}),
         store,
         replica,
         maintenance: false,

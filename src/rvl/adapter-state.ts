@@ -5,11 +5,13 @@
 // Compact (issue 11: 10,000 adapters of 256 entries): slices are columns of typed arrays, free memory
 // is one Float64Array of raw (unaligned) extents; `freeMemory` and `freeEntries` are computed from them
 // when read (the planner's hot path reads neither: it asks the catalog and `lowestFreeEntry`).
+
 import type { AdapterAvailability, SlotAvailability } from './availability.js';
 import { ExtentColumn } from './extent-column.js';
 import { alignedPart, complement, type Extent, type ExtentChange, giveRange, takeRange } from './extents.js';
 import type { AdapterHealth, AdapterInventory, ExistingSlice, SlotInventory } from './inventory.js';
 import type { Owners } from './owners.js';
+import { heldByAnother, wholeHolderOf } from './whole.js';
 
 /** A slice the index knows: committed (or found by an agent), or held by a reservation. */
 export interface LiveSlice extends ExistingSlice {
@@ -296,6 +298,9 @@ export class AdapterState implements AdapterAvailability {
   readonly functionsSupported: readonly string[];
   readonly sliceEntries: number;
   readonly slotCount: number;
+  readonly zone?: string;
+  readonly model?: string;
+  readonly firmware?: string;
   /** Position in id order: the tie-break of every ordered list (lower id first, as the seed walks). */
   rank = 0;
   memorySlackBytes = 0;
@@ -324,6 +329,9 @@ export class AdapterState implements AdapterAvailability {
     this.functionsSupported = [...a.functionsSupported];
     this.sliceEntries = a.sliceEntries;
     this.slotCount = a.slotCount;
+    if (a.zone !== undefined) this.zone = a.zone;
+    if (a.model !== undefined) this.model = a.model;
+    if (a.firmware !== undefined) this.firmware = a.firmware;
     this.slices = new EntryTable(a.id, a.sliceEntries, owners, a.memoryAlignBytes);
     const of = (kind: string) => slices.filter((s) => s.kind === kind);
     this.rawMemory = new ExtentColumn(complement(of('memory'), a.memoryBytes));
@@ -364,6 +372,11 @@ export class AdapterState implements AdapterAvailability {
     return this.slices.freeEntries();
   }
 
+  /** Free slice-table entries, counted (the walks over every adapter read this, not the list). */
+  get freeEntryCount(): number {
+    return this.sliceEntries - this.slices.size;
+  }
+
   /** The entry a new slice takes (the from-scratch planner's `freeEntries[0]`), or -1 when full. */
   get lowestFreeEntry(): number {
     return this.slices.lowestFree();
@@ -371,7 +384,14 @@ export class AdapterState implements AdapterAvailability {
 
   /** May receive a new slice from some request (degraded ones only when the policy allows). */
   get eligible(): boolean {
-    return this.health !== 'unhealthy' && this.slices.size < this.sliceEntries;
+    return this.health !== 'unhealthy' && this.slices.size < this.sliceEntries && !heldByAnother(this);
+  }
+
+  /** The allocation holding this adapter whole (whole.ts); only a full adapter can be held so. */
+  get wholeHolder(): string | undefined {
+    if (this.memoryBytes > 0 && this.rawMemory.size !== 0) return undefined;
+    if (this.computeUnits > 0 && this.freeCompute.length !== 0) return undefined;
+    return wholeHolderOf(this, [...this.slices.values()]);
   }
 
   /** The slot as availability shows it when it holds no context slice. */
@@ -521,6 +541,9 @@ export class AdapterState implements AdapterAvailability {
       contextsPerEngine: this.contextsPerEngine,
       sliceEntries: this.sliceEntries,
       functionsSupported: [...this.functionsSupported],
+      ...(this.zone !== undefined ? { zone: this.zone } : {}),
+      ...(this.model !== undefined ? { model: this.model } : {}),
+      ...(this.firmware !== undefined ? { firmware: this.firmware } : {}),
     };
   }
 }

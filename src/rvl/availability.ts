@@ -10,6 +10,7 @@ import {
   type Inventory,
 } from './inventory.js';
 import type { SliceToProgram } from './plan.js';
+import { wholeHolderOf } from './whole.js';
 
 export interface SlotAvailability {
   index: number;
@@ -41,6 +42,16 @@ export interface AdapterAvailability {
   slots: SlotAvailability[];
   /** Free slice-table entries, ascending. */
   freeEntries: number[];
+  /** Their number, where it is kept without listing them (the live index); else freeEntries.length. */
+  readonly freeEntryCount?: number;
+  zone?: string;
+  model?: string;
+  firmware?: string;
+  /**
+   * Who holds the adapter whole (every byte of memory and every compute unit, whole.ts): no other
+   * allocation's slice goes there. '' is the request being planned.
+   */
+  wholeHolder?: string;
 }
 
 export interface Availability {
@@ -111,7 +122,12 @@ function adapterAvailability(a: AdapterInventory, mine: ExistingSlice[]): Adapte
     a.memoryAlignBytes,
   );
   const taken = new Set(mine.map((s) => s.entry));
+  const holder = wholeHolderOf(a, mine);
   return {
+    ...(a.zone !== undefined ? { zone: a.zone } : {}),
+    ...(a.model !== undefined ? { model: a.model } : {}),
+    ...(a.firmware !== undefined ? { firmware: a.firmware } : {}),
+    ...(holder !== undefined ? { wholeHolder: holder } : {}),
     id: a.id,
     server: a.server,
     health: a.health,
@@ -148,12 +164,19 @@ export function cloneAvailability(av: Availability): Availability {
   return {
     adapters: av.adapters.map((a) => ({
       ...a,
+      // The live index's adapters compute this one (a getter, which a spread does not copy).
+      ...(a.wholeHolder !== undefined ? { wholeHolder: a.wholeHolder } : {}),
       freeMemory: a.freeMemory.map((e) => ({ ...e })),
       freeCompute: a.freeCompute.map((e) => ({ ...e })),
       slots: a.slots.map((s) => ({ ...s, freeContexts: s.freeContexts.map((e) => ({ ...e })) })),
       freeEntries: [...a.freeEntries],
     })),
   };
+}
+
+/** Free slice-table entries of `a`, counted without listing them where the adapter keeps a count. */
+export function freeEntryCount(a: AdapterAvailability): number {
+  return a.freeEntryCount ?? a.freeEntries.length;
 }
 
 export function findAdapter(av: Availability, id: string): AdapterAvailability | undefined {

@@ -2,7 +2,7 @@
 // fits: first the cheapest SET of adapters (same server first, then fewest new adapters, then fewest
 // adapters), then the extents within that set, largest first so the slices are few, the last piece
 // best-fit so the leftover is small.
-import type { AdapterAvailability } from './availability.js';
+import { type AdapterAvailability, freeEntryCount } from './availability.js';
 import { roundUp } from './extents.js';
 import type { Piece, ResourceContext } from './plan.js';
 import { alignment, freeExtents, type QuantityKind, quantityPiece } from './quantities.js';
@@ -20,7 +20,7 @@ export function capacity(a: AdapterAvailability, kind: QuantityKind): number {
   const lengths = freeExtents(a, kind)
     .map((e) => e.length)
     .sort((x, y) => y - x);
-  return lengths.slice(0, a.freeEntries.length).reduce((s, l) => s + l, 0);
+  return lengths.slice(0, freeEntryCount(a)).reduce((s, l) => s + l, 0);
 }
 
 function groups(

@@ -9,6 +9,7 @@ import type { Piece, ResourceContext, ResourcePlacer } from './plan.js';
 import { alignment, freeExtents, type QuantityKind, quantityPiece } from './quantities.js';
 import { placeQuantity, type QuantitySearch } from './quantity-placement.js';
 import { acceleratorOptions, logicOptions, SlotTier, slotPiece } from './slot-options.js';
+import { placeWhole } from './whole.js';
 
 function firstExtent(adapters: AdapterAvailability[], kind: QuantityKind, need: number): Piece | undefined {
   for (const a of adapters) {
@@ -54,6 +55,8 @@ export const placeFirstFit: ResourcePlacer = (working, resource, context) => {
     return placeQuantity(firstFitSearch, working, 'memory', resource.bytes, context);
   if (resource.kind === 'compute')
     return placeQuantity(firstFitSearch, working, 'compute', resource.units, context);
+  // No preference: the first entirely free adapter in id order.
+  if (resource.kind === 'adapter') return placeWhole(working, context, () => []);
   const { adapters, skipped } = eligibleAdapters(working, context);
   if (adapters.length === 0) return noEligibleAdapter(skipped);
   // The baseline never replaces an idle engine: only a slot with the function, or an empty one.

@@ -12,9 +12,8 @@ import type { AdapterState } from './adapter-state.js';
 import { ALL_SERVERS, type Catalog, type Entry, quantityList } from './catalog.js';
 import { roundUp } from './extents.js';
 import type { AdapterHealth } from './inventory.js';
-import type { Piece, ResourceContext } from './plan.js';
+import type { CoreResource, Piece, ResourceContext } from './plan.js';
 import { alignment, freeExtents, type QuantityKind, quantityPiece } from './quantities.js';
-import type { Resource } from './request.js';
 import { adapterScore, pickBest } from './scoring.js';
 import { acceleratorOptions, logicOptions, type SlotOption, SlotTier, slotPiece } from './slot-options.js';
 
@@ -39,7 +38,7 @@ function usedAdapters(
   const out: AdapterState[] = [];
   for (const id of context.used) {
     const a = space.adapter(id);
-    if (!a || !eligibleFor(a, context)) continue;
+    if (!a || !eligibleFor(a, context) || (context.selector && !context.selector(a))) continue;
     if (local !== undefined && (a.server === server) !== local) continue;
     out.push(a);
   }
@@ -86,7 +85,13 @@ function searchGroups<T>(
   return undefined;
 }
 
-const isNew = (context: ResourceContext) => (a: AdapterState) => !context.used.has(a.id);
+/** New to the request, and chosen by the resource's selector if it has one. */
+const isNew = (context: ResourceContext) => {
+  const selector = context.selector;
+  return selector
+    ? (a: AdapterState) => !context.used.has(a.id) && selector(a)
+    : (a: AdapterState) => !context.used.has(a.id);
+};
 
 /**
  * The first accepted entry of a list, preferring an adapter that is not busy (context.busy): the
@@ -248,7 +253,7 @@ export function indexedLogicSlot(
 /** The indexed answer for one resource, or undefined to let the from-scratch search decide. */
 export function indexedPiece(
   space: SearchSpace,
-  resource: Resource,
+  resource: CoreResource,
   context: ResourceContext,
 ): Piece | undefined {
   switch (resource.kind) {
@@ -260,5 +265,7 @@ export function indexedPiece(
       return indexedAcceleratorSlot(space, resource.function, resource.contexts ?? 1, context);
     case 'logic':
       return indexedLogicSlot(space, resource.bitstream, context);
+    case 'adapter':
+      return undefined; // whole adapters: the from-scratch walk (whole.ts)
   }
 }

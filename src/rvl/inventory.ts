@@ -36,6 +36,12 @@ export interface AdapterInventory {
   /** CAP_SLICES: size of the slice table; every placement needs one free entry. */
   sliceEntries: number;
   functionsSupported: string[];
+  /** Fabric zone the agent publishes (absent: attributes.ts DEFAULT_ZONE). */
+  zone?: string;
+  /** Device model (ra-spec §3 DEVICE_ID, as the agent names it). */
+  model?: string;
+  /** Firmware: the register file's version (ra-spec §3 SPEC_VERSION). */
+  firmware?: string;
 }
 
 export interface ExistingSlice {
@@ -73,6 +79,9 @@ function checkAdapter(a: AdapterInventory): void {
   count(a.slotCount, `${at} slotCount`);
   count(a.contextsPerEngine, `${at} contextsPerEngine`, 1);
   count(a.sliceEntries, `${at} sliceEntries`);
+  for (const field of ['zone', 'model', 'firmware'] as const)
+    if (a[field] !== undefined && typeof a[field] !== 'string')
+      throw invalidInventory(`${at}: ${field} must be a string`, { adapter: a.id });
   const seen = new Set<number>();
   for (const s of a.slots) {
     count(s.index, `${at} slot index`);

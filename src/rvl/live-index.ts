@@ -7,6 +7,7 @@ import { AdapterState, type LiveSlice, type StateChange } from './adapter-state.
 import { type Availability, validateInventory } from './availability.js';
 import { Catalog } from './catalog.js';
 import { RvlCode, RvlError } from './errors.js';
+import { planRequestFeatures } from './features.js';
 import { indexedPiece } from './index-search.js';
 import type {
   AdapterHealth,
@@ -17,10 +18,17 @@ import type {
 } from './inventory.js';
 import { Owners } from './owners.js';
 import { placePreferred } from './placement.js';
-import { failedPlan, type Plan, type PlannedSlice, type PlanResult, type ResourceContext } from './plan.js';
+import {
+  type CoreResource,
+  failedPlan,
+  type Plan,
+  type PlannedSlice,
+  type PlanResult,
+  type ResourceContext,
+  type Unit,
+} from './plan.js';
 import type { SliceSample } from './reclaim.js';
-import type { Resource } from './request.js';
-import { validateRequest } from './request.js';
+import { type PlacementPolicy, validateRequest } from './request.js';
 import {
   planGrowIn,
   planMigrationIn,
@@ -137,6 +145,8 @@ export class AvailabilityIndex {
   /** Adapters in id order (the from-scratch Availability's order), for fallbacks and baselines. */
   private ordered: AdapterState[] = [];
   private catalog = new Catalog();
+  /** Servers with at least one adapter. */
+  private servers = new Set<string>();
   /** Allocation ids as owner numbers, and the adapters holding each allocation's slices (release()). */
   private readonly owners = new Owners();
   /** Latest utilization sample by `adapter#entry`; dropped when the slice goes. */
@@ -159,6 +169,7 @@ export class AvailabilityIndex {
   /** Orders adapters by id and lists them all again (after an adapter joins: ranks shift). */
   private rank(): void {
     this.ordered = [...this.states.values()].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+    this.servers = new Set(this.ordered.map((a) => a.server));
     this.catalog = new Catalog();
     for (const [i, a] of this.ordered.entries()) {
       a.rank = i;
@@ -293,7 +304,24 @@ export class AvailabilityIndex {
    */
   plan(request: unknown, strategy: PlacementStrategy = preferred, hints: PlanHints = {}): PlanResult {
     if (strategy !== preferred) return strategy.plan(this.view(), request);
-    const { resources, policy = {} } = validateRequest(request);
+    return planRequestFeatures(validateRequest(request), {
+      adapters: this.ordered,
+      adapter: (id) => this.states.get(id),
+      plan: (units, policy) => this.planUnits(units, policy, hints),
+    });
+  }
+
+  /** Whether any adapter of the pool is on `server` (policy.sameServer must name one). */
+  hasServer(server: string): boolean {
+    return this.servers.has(server);
+  }
+
+  /** The servers of the pool, sorted. */
+  serverNames(): string[] {
+    return [...this.servers].sort();
+  }
+
+  private planUnits(units: readonly Unit[], policy: PlacementPolicy, hints: PlanHints): PlanResult {
     const context: ResourceContext = {
       policy,
       used: new Set(policy.adaptersInUse ?? []),
@@ -304,15 +332,16 @@ export class AvailabilityIndex {
     const tentative: Step[] = [];
     const token = {};
     try {
-      for (const [resourceIndex, resource] of resources.entries()) {
-        const result = this.placeResource(resource, context);
-        if (!result.ok) return failedPlan(resourceIndex, resource, result);
+      for (const [u, unit] of units.entries()) {
+        context.selector = unit.selector; // assigned, never deleted: the context keeps one shape
+        const result = this.placeResource(unit.resource, context);
+        if (!result.ok) return failedPlan(unit.origin, unit.resource, result);
         for (const [i, piece] of result.pieces.entries()) {
           const a = this.states.get(piece.adapter)!;
-          const placement: PlannedSlice = { resourceIndex, entry: a.lowestFreeEntry, ...piece };
+          const placement: PlannedSlice = { resourceIndex: unit.origin, entry: a.lowestFreeEntry, ...piece };
           placements.push(placement);
           context.used.add(placement.adapter);
-          const last = resourceIndex === resources.length - 1 && i === result.pieces.length - 1;
+          const last = u === units.length - 1 && i === result.pieces.length - 1;
           if (!last) tentative.push(this.place(placement, '', token));
         }
       }
@@ -322,7 +351,7 @@ export class AvailabilityIndex {
     }
   }
 
-  private placeResource(resource: Resource, context: ResourceContext) {
+  private placeResource(resource: CoreResource, context: ResourceContext) {
     const piece = indexedPiece(
       { catalog: this.catalog, adapter: (id) => this.states.get(id) },
       resource,

@@ -11,6 +11,7 @@ import { alignment, freeExtents, type QuantityKind, quantityPiece } from './quan
 import { placeQuantity, type QuantitySearch } from './quantity-placement.js';
 import { adapterScore, pickBest } from './scoring.js';
 import { acceleratorOptions, logicOptions, type SlotOption, slotPiece } from './slot-options.js';
+import { placeWhole } from './whole.js';
 
 /** Best fit: the smallest free extent that holds the (aligned) need, on the best-scored adapter. */
 function singleExtent(
@@ -74,5 +75,7 @@ export const placePreferred: ResourcePlacer = (working, resource, context) => {
         (a) => logicOptions(a, resource.bitstream),
         (skipped) => noSlot(resource, skipped),
       );
+    case 'adapter':
+      return placeWhole(working, context, (a) => adapterScore(a, context));
   }
 };

@@ -9,7 +9,8 @@ import {
   reserve,
 } from './availability.js';
 import type { SliceKind } from './inventory.js';
-import type { PlacementPolicy, PlacementRequest, Resource, ResourceKind } from './request.js';
+import type { PlacementPolicy, Resource, ResourceKind } from './request.js';
+import type { Selector } from './selector.js';
 
 /** One slice to program: ra-spec §10 fields plus the bitstream to load first, if any. */
 export interface SliceToProgram {
@@ -36,9 +37,28 @@ export interface PlannedSlice extends SliceToProgram {
 
 export interface Plan {
   placements: PlannedSlice[];
+  /** firstAvailable resources: the index of the alternative granted, by resource index. */
+  alternatives?: Record<number, number>;
+  /** Whole-adapter resources with adminAccess: the adapters watched (no slices), by resource index. */
+  monitors?: Record<number, string[]>;
 }
 
-export type SkipReason = 'unhealthy' | 'degraded' | 'sliceTableFull' | 'maxAdapters';
+/** What the shared loop places: a plain resource, or one whole adapter (kind 'adapter'). */
+export type CoreResource =
+  | Extract<Resource, { kind: 'memory' | 'compute' | 'accelerator' | 'logic' }>
+  | {
+      kind: 'adapter';
+    };
+
+/** One resource of the loop, the request resource it serves, and where it may go. */
+export interface Unit {
+  resource: CoreResource;
+  /** Index of the request's resource (a whole-adapter count or firstAvailable gives several units one). */
+  origin: number;
+  selector?: Selector | undefined;
+}
+
+export type SkipReason = 'unhealthy' | 'degraded' | 'heldWhole' | 'sliceTableFull' | 'maxAdapters';
 export type Skipped = Partial<Record<SkipReason, string[]>>;
 
 export type UnplacedWhy =
@@ -46,7 +66,9 @@ export type UnplacedWhy =
   | 'NOT_CONTIGUOUS' // enough free in total, but no single extent and splitting is off
   | 'MAX_ADAPTERS' // a combination exists only over more adapters than policy.maxAdapters
   | 'NOT_ENOUGH_FREE' // the eligible adapters together have too little free
-  | 'NO_SLOT'; // no slot can host the function or bitstream
+  | 'NO_SLOT' // no slot can host the function or bitstream
+  | 'NO_MATCHING_ADAPTER' // the resource's selector matches no adapter of the pool
+  | 'CONSTRAINT'; // each resource fits, but not all together under the request's constraints
 
 export interface UnplacedResource {
   resourceIndex: number;
@@ -78,6 +100,8 @@ export interface ResourceContext {
    * admin mailbox (ra-spec §5.2: one command at a time per adapter).
    */
   busy?: (adapterId: string) => boolean;
+  /** The resource being placed may go only where this is true (its selector; features.ts sets it). */
+  selector?: Selector;
 }
 
 export type PieceResult =
@@ -87,14 +111,14 @@ export type PieceResult =
 /** A strategy's answer for one resource against the working copy; it must not modify `working`. */
 export type ResourcePlacer = (
   working: Availability,
-  resource: Resource,
+  resource: CoreResource,
   context: ResourceContext,
 ) => PieceResult;
 
 /** The failure of a whole request: the resource that did not fit, and why. */
 export function failedPlan(
   resourceIndex: number,
-  resource: Resource,
+  resource: { kind: ResourceKind },
   result: Extract<PieceResult, { ok: false }>,
 ): PlanFailure {
   const { why, message, skipped } = result;
@@ -112,22 +136,23 @@ function lowestFreeEntry(a: AdapterAvailability): number {
   return a.freeEntries[0]!;
 }
 
-/** Runs `placer` over every resource of a validated request. `availability` is never modified. */
-export function planResources(
+/** Runs `placer` over every unit, in order. `availability` is never modified. */
+export function planUnits(
   availability: Availability,
-  request: PlacementRequest,
+  units: readonly Unit[],
+  policy: PlacementPolicy,
   placer: ResourcePlacer,
 ): PlanResult {
   const working = cloneAvailability(availability);
-  const policy = request.policy ?? {};
   const context: ResourceContext = { policy, used: new Set(policy.adaptersInUse ?? []) };
   const placements: PlannedSlice[] = [];
-  for (const [resourceIndex, resource] of request.resources.entries()) {
-    const result = placer(working, resource, context);
-    if (!result.ok) return failedPlan(resourceIndex, resource, result);
+  for (const unit of units) {
+    context.selector = unit.selector; // assigned, never deleted: the context keeps one shape
+    const result = placer(working, unit.resource, context);
+    if (!result.ok) return failedPlan(unit.origin, unit.resource, result);
     for (const piece of result.pieces) {
       const placement: PlannedSlice = {
-        resourceIndex,
+        resourceIndex: unit.origin,
         entry: lowestFreeEntry(findAdapter(working, piece.adapter)!),
         ...piece,
       };

@@ -24,9 +24,19 @@ export function validateRequest(input: unknown): PlacementRequest {
     );
     throw invalidRequest(message, details);
   }
-  const { resources, policy = {} } = input;
+  const { resources, constraints, policy = {} } = input;
+  for (const [i, c] of (constraints ?? []).entries())
+    for (const r of c.resources ?? [])
+      if (r >= resources.length)
+        throw invalidRequest(
+          `constraints[${i}].resources names resource ${r}, but the request has ${resources.length}: give indices below ${resources.length}`,
+          { field: `constraints[${i}].resources` },
+        );
   return {
-    resources: resources.map((r) => ({ ...r })),
+    resources: resources.map((r) =>
+      r.kind === 'firstAvailable' ? { ...r, alternatives: r.alternatives.map((a) => ({ ...a })) } : { ...r },
+    ),
+    ...(constraints ? { constraints: constraints.map((c) => ({ ...c })) } : {}),
     policy: { ...policy, ...(policy.adaptersInUse ? { adaptersInUse: [...policy.adaptersInUse] } : {}) },
   };
 }

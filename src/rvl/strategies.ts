@@ -1,10 +1,11 @@
 // Placement strategies behind one interface, so tests and benchmarks run the same cases against each
 // (as the Kubernetes DRA allocator's variants share one table of scenarios).
-import { type Availability, buildAvailability } from './availability.js';
+import { type Availability, buildAvailability, findAdapter } from './availability.js';
+import { planRequestFeatures } from './features.js';
 import { placeFirstFit } from './first-fit.js';
 import type { Inventory } from './inventory.js';
 import { placePreferred } from './placement.js';
-import { type PlanResult, planResources, type ResourcePlacer } from './plan.js';
+import { type PlanResult, planUnits, type ResourcePlacer } from './plan.js';
 import { validateRequest } from './request.js';
 
 export type StrategyName = 'preferred' | 'firstFit';
@@ -21,7 +22,12 @@ export interface PlacementStrategy {
 function strategy(name: StrategyName, placer: ResourcePlacer): PlacementStrategy {
   return {
     name,
-    plan: (availability, request) => planResources(availability, validateRequest(request), placer),
+    plan: (availability, request) =>
+      planRequestFeatures(validateRequest(request), {
+        adapters: availability.adapters,
+        adapter: (id) => findAdapter(availability, id),
+        plan: (units, policy) => planUnits(availability, units, policy, placer),
+      }),
   };
 }
 

@@ -82,6 +82,10 @@ describe('agent over gRPC with mutual TLS', () => {
         expect(got.computeUnits).toBe(a.identity.computeUnits);
         expect(got.slotCount).toBe(a.identity.slots);
         expect(got.sliceEntries).toBe(a.identity.slices);
+        // The attributes selectors read cross the wire (agent.proto fields 16-18).
+        expect(got.zone).toBe('default');
+        expect(got.model).toBe(`ra-0x${a.identity.deviceId.toString(16)}`);
+        expect(got.firmware).toBe(a.identity.specVersion);
         expect(got.slots.map((s) => [s.index, s.state, s.contexts])).toEqual(
           new Slots(a).list().map((s) => [s.index, s.state, s.contexts]),
         );

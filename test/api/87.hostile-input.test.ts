@@ -83,7 +83,7 @@ describe('hostile input against the real GRM', () => {
   it.each(Object.getOwnPropertyNames(Object.prototype))('kind "%s" is a 400, not a 500', async (kind) => {
     const res = await post({ resources: [{ kind }] });
     expect(expectError(res, 400, 'INVALID_REQUEST')).toMatch(
-      /kind must be accelerator, memory, compute or logic/,
+      /kind must be accelerator, memory, compute, logic, adapter or firstAvailable/,
     );
   });
 

@@ -27,6 +27,49 @@ const invalid: [string, unknown][] = [
   ['allowSplit not a boolean', one({ kind: 'memory', bytes: 1 }, { allowSplit: 'yes' })],
   ['sameServer not a string', one({ kind: 'memory', bytes: 1 }, { sameServer: 7 })],
   ['adaptersInUse not a list', one({ kind: 'memory', bytes: 1 }, { adaptersInUse: 'a0' })],
+  // The request language (docs/grm.md): its shapes and limits.
+  ['an empty selector', one({ kind: 'memory', bytes: 1, selector: '' })],
+  [
+    'a selector over 1024 characters',
+    one({ kind: 'memory', bytes: 1, selector: `${'true && '.repeat(200)}true` }),
+  ],
+  ['a selector that is not a string', one({ kind: 'memory', bytes: 1, selector: { zone: 'z1' } })],
+  ['whole adapters by count 0', one({ kind: 'adapter', count: 0 })],
+  ['whole adapters by count 65', one({ kind: 'adapter', count: 65 })],
+  ['an unknown allocationMode', one({ kind: 'adapter', allocationMode: 'some' })],
+  ['firstAvailable without alternatives', one({ kind: 'firstAvailable', alternatives: [] })],
+  [
+    'nine alternatives',
+    one({
+      kind: 'firstAvailable',
+      alternatives: Array.from({ length: 9 }, () => ({ kind: 'compute', units: 1 })),
+    }),
+  ],
+  [
+    'a firstAvailable inside a firstAvailable',
+    one({
+      kind: 'firstAvailable',
+      alternatives: [{ kind: 'firstAvailable', alternatives: [{ kind: 'compute', units: 1 }] }],
+    }),
+  ],
+  [
+    'a constraint on an unknown attribute',
+    { resources: [{ kind: 'memory', bytes: 1 }], constraints: [{ matchAttribute: 'rack' }] },
+  ],
+  [
+    'a constraint naming a resource the request lacks',
+    {
+      resources: [{ kind: 'memory', bytes: 1 }],
+      constraints: [{ matchAttribute: 'zone', resources: [0, 1] }],
+    },
+  ],
+  [
+    'a constraint naming one resource twice',
+    {
+      resources: [{ kind: 'memory', bytes: 1 }],
+      constraints: [{ matchAttribute: 'zone', resources: [0, 0] }],
+    },
+  ],
 ];
 
 describe('request validation', () => {
@@ -41,7 +84,7 @@ describe('request validation', () => {
         }
         expect(thrown).toBeInstanceOf(RvlError);
         expect(thrown).toMatchObject({ name: 'RvlError', code: 'INVALID_REQUEST' });
-        expect((thrown as RvlError).message).toMatch(/must|resources/);
+        expect((thrown as RvlError).message).toMatch(/must|resources|constraints/);
       });
     }
   }

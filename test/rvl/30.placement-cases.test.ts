@@ -63,6 +63,8 @@ function check(inventory: Inventory, result: PlanResult | ResizeResult, expected
     if (!('placements' in plan)) throw new Error('expected a placement plan');
     expect(plan.placements).toHaveLength(expected.placements.length);
     for (const [i, p] of expected.placements.entries()) expectPlacement(plan.placements[i], p);
+    expect(plan.alternatives).toEqual(expected.alternatives);
+    expect(plan.monitors).toEqual(expected.monitors);
     after = applyPlan(inventory, plan, 'new');
   } else {
     if ('placements' in plan) throw new Error('expected a resize plan');

@@ -18,7 +18,12 @@ export type Operation =
   | { migrate: { slice: ExistingSlice; targets: string[] } };
 
 export type Outcome =
-  | { placements: Partial<PlannedSlice>[] }
+  | {
+      placements: Partial<PlannedSlice>[];
+      /** firstAvailable: the alternative granted per resource; adminAccess: the adapters watched. */
+      alternatives?: Record<number, number>;
+      monitors?: Record<number, string[]>;
+    }
   | { resize: Record<string, unknown> }
   | { fails: { resourceIndex: number; why: UnplacedWhy; skipped?: Skipped } };
 
@@ -446,5 +451,300 @@ export const cases: PlacementCase[] = [
     ),
     op: { migrate: { slice: mine(memory('a0', 0, 0, 2 * GiB)), targets: ['a0'] } },
     preferred: { fails: { resourceIndex: 0, why: 'NO_ELIGIBLE_ADAPTER', skipped: { unhealthy: ['a0'] } } },
+  },
+
+  // ---- the request language (docs/grm.md): Kubernetes DRA scenarios translated ----
+  {
+    // DRA: a request for a whole device. a0 has a slice on it, a1 is entirely free.
+    name: 'whole-adapter',
+    inventory: pool([adapter('a0'), adapter('a1')], [memory('a0', 0, 0, GiB)]),
+    op: { plan: { resources: [{ kind: 'adapter' }] } },
+    preferred: {
+      placements: [
+        {
+          resourceIndex: 0,
+          kind: 'memory',
+          adapter: 'a1',
+          entry: 0,
+          base: 0,
+          length: 8 * GiB,
+          bytes: 8 * GiB,
+        },
+        { resourceIndex: 0, kind: 'compute', adapter: 'a1', entry: 1, base: 0, length: 16, units: 16 },
+      ],
+    },
+  },
+  {
+    // An idle loaded engine is no tenant's: the adapter is still entirely free; a held context is not.
+    name: 'whole-adapter-none-entirely-free',
+    inventory: pool(
+      [adapter('a0', { slots: aesFullShaBusy }), adapter('a1')],
+      [...aesFullShaBusySlices, compute('a1', 0, 15, 1)],
+    ),
+    op: { plan: { resources: [{ kind: 'adapter' }] } },
+    preferred: { fails: { resourceIndex: 0, why: 'NOT_ENOUGH_FREE' } },
+  },
+  {
+    // DRA "too many devices": three whole adapters from a pool of two.
+    name: 'whole-adapters-too-many',
+    inventory: pool([adapter('a0'), adapter('a1')]),
+    op: { plan: { resources: [{ kind: 'adapter', count: 3 }] } },
+    preferred: { fails: { resourceIndex: 0, why: 'NOT_ENOUGH_FREE' } },
+  },
+  {
+    // Held whole by another allocation: its empty slots take no one else's contexts (skipped, named).
+    name: 'whole-adapter-slots-stay-its-holders',
+    inventory: pool([adapter('a0')], [memory('a0', 0, 0, 8 * GiB), compute('a0', 1, 0, 16)]),
+    op: { plan: { resources: [{ kind: 'accelerator', function: aes }] } },
+    preferred: { fails: { resourceIndex: 0, why: 'NO_ELIGIBLE_ADAPTER', skipped: { heldWhole: ['a0'] } } },
+  },
+  {
+    // The same pool with a second adapter: the accelerator goes there, not into a0's empty slots.
+    name: 'whole-adapter-held-elsewhere',
+    inventory: pool([adapter('a0'), adapter('a1')], [memory('a0', 0, 0, 8 * GiB), compute('a0', 1, 0, 16)]),
+    op: { plan: { resources: [{ kind: 'accelerator', function: aes }] } },
+    preferred: {
+      placements: [{ kind: 'context', adapter: 'a1', slot: 0, loadBitstream: { function: aes } }],
+    },
+  },
+  {
+    // Full by two allocations is not held whole: the empty slots stay open to everyone.
+    name: 'full-adapter-of-two-owners-is-not-whole',
+    inventory: pool([adapter('a0')], [memory('a0', 0, 0, 8 * GiB), compute('a0', 1, 0, 16, 'third')]),
+    op: { plan: { resources: [{ kind: 'accelerator', function: aes }] } },
+    preferred: { placements: [{ kind: 'context', adapter: 'a0', entry: 2, slot: 0 }] },
+  },
+  {
+    // DRA allocationMode All: every adapter the selector matches, each whole.
+    name: 'all-matching-adapters',
+    inventory: pool([
+      adapter('a0', { zone: 'z1' }),
+      adapter('a1', { zone: 'z2' }),
+      adapter('a2', { zone: 'z2' }),
+    ]),
+    op: { plan: { resources: [{ kind: 'adapter', allocationMode: 'all', selector: 'zone == "z2"' }] } },
+    preferred: {
+      placements: [
+        { kind: 'memory', adapter: 'a1', length: 8 * GiB },
+        { kind: 'compute', adapter: 'a1', length: 16 },
+        { kind: 'memory', adapter: 'a2', length: 8 * GiB },
+        { kind: 'compute', adapter: 'a2', length: 16 },
+      ],
+    },
+  },
+  {
+    // All means all: one matching adapter in use fails the request (and names it).
+    name: 'all-matching-one-in-use',
+    inventory: pool(
+      [adapter('a0', { zone: 'z1' }), adapter('a1', { zone: 'z2' }), adapter('a2', { zone: 'z2' })],
+      [memory('a2', 0, 0, GiB)],
+    ),
+    op: { plan: { resources: [{ kind: 'adapter', allocationMode: 'all', selector: 'zone == "z2"' }] } },
+    preferred: { fails: { resourceIndex: 0, why: 'NOT_ENOUGH_FREE' } },
+  },
+  {
+    // DRA firstAvailable: a whole adapter if one is free, else 4 GiB; the second is granted.
+    name: 'first-available-second-alternative',
+    inventory: pool([adapter('a0')], [memory('a0', 0, 0, GiB)]),
+    op: {
+      plan: {
+        resources: [
+          { kind: 'firstAvailable', alternatives: [{ kind: 'adapter' }, { kind: 'memory', bytes: 4 * GiB }] },
+        ],
+      },
+    },
+    preferred: {
+      placements: [{ resourceIndex: 0, kind: 'memory', adapter: 'a0', base: GiB, length: 4 * GiB }],
+      alternatives: { 0: 1 },
+    },
+  },
+  {
+    name: 'first-available-first-alternative',
+    inventory: pool([adapter('a0')]),
+    op: {
+      plan: {
+        resources: [
+          { kind: 'memory', bytes: GiB },
+          {
+            kind: 'firstAvailable',
+            alternatives: [
+              { kind: 'compute', units: 8 },
+              { kind: 'compute', units: 2 },
+            ],
+          },
+        ],
+      },
+    },
+    preferred: {
+      placements: [
+        { resourceIndex: 0, kind: 'memory' },
+        { resourceIndex: 1, kind: 'compute', length: 8 },
+      ],
+      alternatives: { 1: 0 },
+    },
+  },
+  {
+    // The choice of one resource backtracks when a later resource cannot fit beside it.
+    name: 'first-available-backtracks-for-a-later-resource',
+    inventory: pool([adapter('a0')]),
+    op: {
+      plan: {
+        resources: [
+          {
+            kind: 'firstAvailable',
+            alternatives: [
+              { kind: 'compute', units: 12 },
+              { kind: 'compute', units: 4 },
+            ],
+          },
+          { kind: 'compute', units: 10 },
+        ],
+      },
+    },
+    preferred: {
+      placements: [
+        { resourceIndex: 0, kind: 'compute', base: 0, length: 4 },
+        { resourceIndex: 1, kind: 'compute', base: 4, length: 10 },
+      ],
+      alternatives: { 0: 1 },
+    },
+  },
+  {
+    name: 'first-available-none-fits',
+    inventory: pool([adapter('a0')]),
+    op: {
+      plan: {
+        resources: [
+          {
+            kind: 'firstAvailable',
+            alternatives: [
+              { kind: 'compute', units: 17 },
+              { kind: 'memory', bytes: 9 * GiB },
+            ],
+          },
+        ],
+      },
+    },
+    preferred: { fails: { resourceIndex: 0, why: 'NOT_ENOUGH_FREE' } },
+  },
+  {
+    // Selectors on attributes: model and zone, the same request goes where they say.
+    name: 'selector-on-attributes',
+    inventory: pool([
+      adapter('a0', { model: 'ra-0x1', zone: 'z1' }),
+      adapter('a1', { model: 'ra-0x2', zone: 'z1' }),
+      adapter('a2', { model: 'ra-0x2', zone: 'z2' }),
+    ]),
+    op: {
+      plan: { resources: [{ kind: 'memory', bytes: GiB, selector: 'model == "ra-0x2" && zone != "z1"' }] },
+    },
+    preferred: { placements: [{ adapter: 'a2' }] },
+  },
+  {
+    // Selectors on capacity: only adapters with 6 GiB free qualify, so the best fit (a0) is passed over.
+    name: 'selector-on-capacity',
+    inventory: pool([adapter('a0'), adapter('a1')], [memory('a0', 0, 0, 4 * GiB)]),
+    op: { plan: { resources: [{ kind: 'memory', bytes: GiB, selector: 'freeMemoryBytes >= 6442450944' }] } },
+    preferred: { placements: [{ adapter: 'a1', base: 0 }] },
+    firstFit: { placements: [{ adapter: 'a1', base: 0 }] },
+  },
+  {
+    name: 'selector-on-functions',
+    inventory: pool([adapter('a0', { functionsSupported: ['crc32c'] }), adapter('a1')]),
+    op: { plan: { resources: [{ kind: 'compute', units: 1, selector: '"sha256" in functions' }] } },
+    preferred: { placements: [{ adapter: 'a1' }] },
+  },
+  {
+    name: 'selector-matches-nothing',
+    inventory: pool([adapter('a0', { zone: 'z1' })]),
+    op: { plan: { resources: [{ kind: 'memory', bytes: GiB, selector: 'zone == "z9"' }] } },
+    preferred: { fails: { resourceIndex: 0, why: 'NO_MATCHING_ADAPTER' } },
+  },
+  {
+    // Hard constraint: both on one server. Left free, resource 1 would go to s2 (s1 keeps 2 GiB).
+    name: 'constraint-same-server',
+    inventory: pool([adapter('a0'), adapter('a1', { server: 's2' }), adapter('a2', { server: 's2' })]),
+    op: {
+      plan: {
+        resources: [
+          { kind: 'memory', bytes: 6 * GiB },
+          { kind: 'memory', bytes: 6 * GiB },
+        ],
+        constraints: [{ matchAttribute: 'server' }],
+      },
+    },
+    preferred: {
+      placements: [
+        { resourceIndex: 0, adapter: 'a1' },
+        { resourceIndex: 1, adapter: 'a2' },
+      ],
+    },
+  },
+  {
+    // A preference is not a constraint: the same request without it spans two servers.
+    name: 'same-server-without-constraint-spans-servers',
+    inventory: pool([adapter('a0'), adapter('a1', { server: 's2' }), adapter('a2', { server: 's2' })]),
+    op: {
+      plan: {
+        resources: [
+          { kind: 'memory', bytes: 6 * GiB },
+          { kind: 'memory', bytes: 6 * GiB },
+        ],
+        policy: { sameServer: 's1' },
+      },
+    },
+    preferred: {
+      placements: [
+        { resourceIndex: 0, adapter: 'a0' },
+        { resourceIndex: 1, adapter: 'a1' },
+      ],
+    },
+  },
+  {
+    // matchAttribute over a subset: resources 0 and 2 share a zone; resource 1 goes anywhere.
+    name: 'constraint-same-zone-for-two-of-three',
+    inventory: pool([
+      adapter('a0', { zone: 'z1' }),
+      adapter('a1', { zone: 'z2', server: 's2' }),
+      adapter('a2', { zone: 'z2', server: 's3' }),
+    ]),
+    op: {
+      plan: {
+        resources: [
+          { kind: 'memory', bytes: 5 * GiB },
+          { kind: 'memory', bytes: 5 * GiB },
+          { kind: 'memory', bytes: 5 * GiB },
+        ],
+        constraints: [{ matchAttribute: 'zone', resources: [0, 2] }],
+      },
+    },
+    preferred: {
+      placements: [
+        { resourceIndex: 0, adapter: 'a1' },
+        { resourceIndex: 1, adapter: 'a0' },
+        { resourceIndex: 2, adapter: 'a2' },
+      ],
+    },
+  },
+  {
+    name: 'constraint-cannot-hold',
+    inventory: pool([adapter('a0'), adapter('a1', { server: 's2' })]),
+    op: {
+      plan: {
+        resources: [
+          { kind: 'memory', bytes: 6 * GiB },
+          { kind: 'memory', bytes: 6 * GiB },
+        ],
+        constraints: [{ matchAttribute: 'server' }],
+      },
+    },
+    preferred: { fails: { resourceIndex: 1, why: 'CONSTRAINT' } },
+  },
+  {
+    // DRA adminAccess: watch an adapter in use, full even, taking nothing.
+    name: 'admin-access-to-an-adapter-in-use',
+    inventory: pool([adapter('a0'), adapter('a1')], [memory('a1', 0, 0, 8 * GiB), compute('a1', 1, 0, 16)]),
+    op: { plan: { resources: [{ kind: 'adapter', adminAccess: true, selector: 'id == "a1"' }] } },
+    preferred: { placements: [], monitors: { 0: ['a1'] } },
   },
 ];

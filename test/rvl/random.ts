@@ -49,3 +49,40 @@ export function randomRequest(rng: Prng) {
   if (rng.chance(0.3)) policy.allowDegraded = true;
   return { resources: Array.from({ length: rng.int(1, 3) }, () => randomResource(rng)), policy };
 }
+
+const selectors = [
+  'server == "s2"',
+  'server != "s1" && health == "healthy"',
+  'freeMemoryBytes >= 33554432',
+  'largestFreeMemoryBytes > 8388608 || freeComputeUnits >= 4',
+  '"sha256" in functions',
+  'emptySlots > 0 && freeSliceEntries >= 2',
+];
+
+/** A plain resource, sometimes with a selector, sometimes a whole adapter. */
+function languageResource(rng: Prng) {
+  const r: Record<string, unknown> = rng.chance(0.2)
+    ? { kind: 'adapter', ...(rng.chance(0.3) ? { count: rng.int(1, 2) } : {}) }
+    : { ...randomResource(rng) };
+  if (rng.chance(0.5)) r.selector = rng.pick(selectors);
+  return r;
+}
+
+/** A request using the request language (docs/grm.md): selectors, whole adapters, alternatives, constraints. */
+export function randomLanguageRequest(rng: Prng) {
+  const { policy } = randomRequest(rng);
+  const resources = Array.from({ length: rng.int(1, 3) }, () =>
+    rng.chance(0.3)
+      ? {
+          kind: 'firstAvailable',
+          alternatives: Array.from({ length: rng.int(1, 3) }, () => languageResource(rng)),
+        }
+      : languageResource(rng),
+  );
+  if (rng.chance(0.05))
+    resources.push({ kind: 'adapter', allocationMode: 'all', selector: rng.pick(selectors) });
+  const constraints = rng.chance(0.4)
+    ? [{ matchAttribute: rng.pick(['server', 'zone']), ...(rng.chance(0.5) ? { resources: [0] } : {}) }]
+    : undefined;
+  return { resources, ...(constraints ? { constraints } : {}), policy };
+}

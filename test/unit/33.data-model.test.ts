@@ -5,6 +5,7 @@
 // request; and the store accepts every record the real GRM writes for a seeded random sample of
 // requests drawn from the schema itself (the journal file is read back, not the GRM's view).
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -232,7 +233,19 @@ describe('one data model: the real GRM behind the API', () => {
       // Sizes the two 128 MiB adapters can hold now and then; a logic resource names a real bitstream.
       '.resources[].bytes': [4096, MiB, 8 * MiB, 200 * MiB],
       '.resources[].bitstream': ctx.pool.grm.listBitstreams().map((b) => b.id),
-      '.policy.sameServer': ['localhost', 'elsewhere'],
+      // The request language (docs/grm.md): selectors that parse, no classes or operator-only access
+      // (this pool defines none and alice is no operator), constraints on resources that exist, and
+      // sameServer naming the pool's one server (another name is refused: test/grm/80).
+      '.resources[].selector': ['zone == "default"', 'freeMemoryBytes >= 4096', undefined],
+      '.resources[].class': [undefined],
+      '.resources[].adminAccess': [undefined, false],
+      '.resources[].alternatives[].bytes': [4096, MiB, 200 * MiB],
+      '.resources[].alternatives[].bitstream': ctx.pool.grm.listBitstreams().map((b) => b.id),
+      '.resources[].alternatives[].selector': ['"sha256" in functions', undefined],
+      '.resources[].alternatives[].class': [undefined],
+      '.resources[].alternatives[].adminAccess': [undefined, false],
+      '.constraints[].resources': [undefined, [0]],
+      '.policy.sameServer': [os.hostname(), undefined],
       // An hour: no lease ends and no idle reclaim runs while the test looks at the allocation.
       '.policy.leaseMs': [3_600_000],
       '.policy.idleReclaimMs': [3_600_000],

@@ -67,6 +67,7 @@ export function registerAgentCommand(program: Command): void {
     .requiredOption('--listen <host:port>', 'address to serve on (port 0: any free port)')
     .requiredOption('--certs <dir>', 'folder made by `rafabric certs`: ca.crt, NAME.crt, NAME.key')
     .option('--memory <bytes>', 'on-card memory per adapter (e.g. 8G)', '8G')
+    .option('--zone <name>', 'fabric zone of this server, an attribute of its adapters (default: "default")')
     .option(
       '--qemu-guest <backend>',
       "inside a QEMU guest (qemu/README.md): open the guest's RAs through pci or vfio, no device model",
@@ -127,6 +128,7 @@ export function registerAgentCommand(program: Command): void {
         port,
         tls,
         ...(o.dir !== undefined ? { stateDir: o.dir } : {}),
+        ...(o.zone !== undefined ? { zone: o.zone } : {}),
         ...fabric,
         onCallError: (method, err) => log.warn({ method, code: err.code, err: err.message }, 'call refused'),
       });

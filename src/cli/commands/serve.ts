@@ -1,5 +1,6 @@
 // `rafabric serve`: the embedded pool (device model + agent + GRM) behind the HTTP API, or, with
 // --agents, a GRM on remote agents (cluster mode, docs/cluster.md).
+
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import { RaError } from '../../common/errors.js';
 import { log } from '../../common/log.js';
 import type { Grm } from '../../grm/grm.js';
 import { readQuotaFile, writeQuotaFile } from '../../grm/quota-file.js';
+import { loadRequestClasses } from '../../grm/request-classes.js';
 import { type RemoteAgentAddress, startClusterGrm } from '../../modes/cluster.js';
 import { startEmbedded } from '../../modes/embedded.js';
 import { startReplica } from '../../modes/replica.js';
@@ -113,6 +115,11 @@ export function registerServeCommand(program: Command): void {
       'GET /metrics then needs Authorization: Bearer this token (or an operator token); default: /metrics is open (default: $RAFABRIC_METRICS_TOKEN)',
     )
     // ---- end of roles and quotas ----
+    .option(
+      '--request-classes <file>',
+      'operator-defined request classes, JSON {"classes": [{"name", "selector"}]} (docs/grm.md "Classes")',
+    )
+    .option('--zone <name>', 'fabric zone of the emulated adapters (default: "default")')
     .option(
       '--etcd <urls>',
       'keep allocations in etcd (http://HOST:PORT[,...], members of one cluster) instead of the journal',
@@ -259,6 +266,9 @@ export function registerServeCommand(program: Command): void {
           trust: o.trust,
           trustDevKey: o.trustDevKey === true,
           ...(typeof o.operators === 'string' ? { operators: o.operators } : {}),
+          ...(typeof o.requestClasses === 'string'
+            ? { requestClasses: loadRequestClasses(o.requestClasses) }
+            : {}),
         });
         try {
           // ---- GRM replicas on etcd (src/modes/replica.ts): agents named, found in etcd, or embedded ----
@@ -303,6 +313,7 @@ export function registerServeCommand(program: Command): void {
               defragBudgetBytes,
               log,
               ...catalog,
+              ...(typeof o.zone === 'string' ? { zone: o.zone } : {}),
             });
             pool = { ...embedded, describe: `${adapters} adapters` };
           }

@@ -35,11 +35,44 @@ const milliseconds = { type: 'integer', minimum: 1, maximum: MAX_POLICY_MS } as 
 
 // ---- requests -------------------------------------------------------------------------------------
 
+/** Longest selector expression (docs/grm.md "Request language"); its parse also bounds its nodes. */
+export const MAX_SELECTOR_LENGTH = 1024;
+/** Most alternatives one firstAvailable resource may list (each may be planned once). */
+export const MAX_ALTERNATIVES = 8;
+/** Most hard constraints one request may carry. */
+export const MAX_CONSTRAINTS = 8;
+/** Most whole adapters one resource may ask for by count. */
+export const MAX_WHOLE_ADAPTERS = 64;
+/** Adapter attributes a constraint may match across resources (src/rvl/attributes.ts publishes them). */
+/** Fabric zone of an adapter whose agent names none: one fabric, one zone. */
+export const DEFAULT_ZONE = 'default';
+export const MATCHABLE_ATTRIBUTES = ['server', 'zone', 'model', 'firmware'] as const;
+
+/**
+ * Where a resource may go, on top of what it needs: a selector over the adapters' attributes and
+ * capacity (src/rvl/selector.ts), and an operator-defined request class whose selector is added to it.
+ */
+const selection = {
+  selector: {
+    type: 'string',
+    minLength: 1,
+    maxLength: MAX_SELECTOR_LENGTH,
+    description:
+      'Only adapters for which this expression is true (a subset of CEL, docs/grm.md "Selectors"), ' +
+      'e.g. `zone == "z1" && freeMemoryBytes >= 4294967296`',
+  },
+  class: {
+    ...name,
+    description: 'Operator-defined request class (serve --request-classes): its selector applies too',
+  },
+} as const;
+
 const acceleratorRequest = {
   type: 'object',
   required: ['kind', 'function'],
   additionalProperties: false,
   properties: {
+    ...selection,
     kind: { const: 'accelerator' },
     function: {
       enum: acceleratorFunctionNames,
@@ -52,14 +85,18 @@ export const memoryRequestSchema = {
   type: 'object',
   required: ['kind', 'bytes'],
   additionalProperties: false,
-  properties: { kind: { const: 'memory' }, bytes: positiveInteger },
+  properties: { ...selection, kind: { const: 'memory' }, bytes: positiveInteger },
 } as const;
 
 export const computeRequestSchema = {
   type: 'object',
   required: ['kind', 'units'],
   additionalProperties: false,
-  properties: { kind: { const: 'compute' }, units: { ...positiveInteger, description: 'Compute units' } },
+  properties: {
+    ...selection,
+    kind: { const: 'compute' },
+    units: { ...positiveInteger, description: 'Compute units' },
+  },
 } as const;
 
 export const logicRequestSchema = {
@@ -67,8 +104,63 @@ export const logicRequestSchema = {
   required: ['kind', 'bitstream'],
   additionalProperties: false,
   properties: {
+    ...selection,
     kind: { const: 'logic' },
     bitstream: { ...name, description: 'Catalog id of the bitstream to load into a slot' },
+  },
+} as const;
+
+/**
+ * Whole adapters (DRA allocation modes ExactCount and All): every byte of memory and every compute
+ * unit of each, in one slice per kind; no other allocation's contexts enter their slots. With
+ * adminAccess (operators only) the adapters are watched, not taken: no capacity, in use or not.
+ */
+export const adapterRequestSchema = {
+  type: 'object',
+  required: ['kind'],
+  additionalProperties: false,
+  properties: {
+    ...selection,
+    kind: { const: 'adapter' },
+    allocationMode: {
+      enum: ['exactCount', 'all'],
+      description: 'exactCount (absent): `count` adapters; all: every adapter the selector matches',
+    },
+    count: {
+      type: 'integer',
+      minimum: 1,
+      maximum: MAX_WHOLE_ADAPTERS,
+      description: 'Adapters to take with allocationMode exactCount (absent: 1)',
+    },
+    adminAccess: {
+      type: 'boolean',
+      description: 'Monitoring access to adapters already in use, taking no capacity (operator tokens only)',
+    },
+  },
+} as const;
+
+const plainResources = [
+  acceleratorRequest,
+  memoryRequestSchema,
+  computeRequestSchema,
+  logicRequestSchema,
+  adapterRequestSchema,
+] as const;
+
+/** Prioritized alternatives (DRA firstAvailable): the first that fits is granted. */
+const firstAvailableRequest = {
+  type: 'object',
+  required: ['kind', 'alternatives'],
+  additionalProperties: false,
+  properties: {
+    kind: { const: 'firstAvailable' },
+    alternatives: {
+      type: 'array',
+      minItems: 1,
+      maxItems: MAX_ALTERNATIVES,
+      description: 'In order of preference; the allocation says which one it holds (`alternative`)',
+      items: { type: 'object', discriminator: { propertyName: 'kind' }, oneOf: plainResources },
+    },
   },
 } as const;
 
@@ -76,7 +168,33 @@ export const logicRequestSchema = {
 export const resourceRequestSchema = {
   type: 'object',
   discriminator: { propertyName: 'kind' },
-  oneOf: [acceleratorRequest, memoryRequestSchema, computeRequestSchema, logicRequestSchema],
+  oneOf: [...plainResources, firstAvailableRequest],
+} as const;
+
+/** Hard constraints across resources (DRA matchAttribute): a plan that breaks one is no plan. */
+export const constraintsSchema = {
+  type: 'array',
+  maxItems: MAX_CONSTRAINTS,
+  description: 'Hard constraints across the resources of this request (docs/grm.md "Constraints")',
+  items: {
+    type: 'object',
+    required: ['matchAttribute'],
+    additionalProperties: false,
+    properties: {
+      matchAttribute: {
+        enum: MATCHABLE_ATTRIBUTES,
+        description: 'Every slice of the named resources lies on adapters with one value of it',
+      },
+      resources: {
+        type: 'array',
+        minItems: 1,
+        maxItems: MAX_RESOURCES,
+        uniqueItems: true,
+        items: { type: 'integer', minimum: 0, maximum: MAX_RESOURCES - 1 },
+        description: 'Indices into resources (absent: every resource)',
+      },
+    },
+  },
 } as const;
 
 /** The policy fields the placement planner (src/rvl) reads; the allocation policy adds the GRM's. */
@@ -176,6 +294,7 @@ export const allocationRequestSchema = {
   additionalProperties: false,
   properties: {
     resources: { type: 'array', minItems: 1, maxItems: MAX_RESOURCES, items: resourceRequestSchema },
+    constraints: constraintsSchema,
     policy: allocationPolicySchema,
   },
 } as const;
@@ -283,23 +402,46 @@ export const MAX_ADAPTERS_LISTED = 64;
  * A resource as the planner places it: a client's resource, except that an accelerator names its
  * engine by label (`<function>@<image hash>`, src/grm/engines.ts) and may ask for several contexts.
  */
+const placementAccelerator = {
+  type: 'object',
+  required: ['kind', 'function'],
+  additionalProperties: false,
+  properties: {
+    selector: selection.selector,
+    kind: { const: 'accelerator' },
+    function: name,
+    contexts: { ...positiveInteger, description: 'Contexts of the engine (default 1)' },
+  },
+} as const;
+
+/** The planner's resources carry selectors only: the GRM turns a class into its selector first. */
+const withoutClass = <T extends { properties: { class: unknown } }>(schema: T) => {
+  const { class: _class, ...properties } = schema.properties;
+  return { ...schema, properties } as Omit<T, 'properties'> & { properties: Omit<T['properties'], 'class'> };
+};
+const placementPlain = [
+  placementAccelerator,
+  withoutClass(memoryRequestSchema),
+  withoutClass(computeRequestSchema),
+  withoutClass(logicRequestSchema),
+  withoutClass(adapterRequestSchema),
+] as const;
+
 export const placementResourceSchema = {
   type: 'object',
   discriminator: { propertyName: 'kind' },
   oneOf: [
+    ...placementPlain,
     {
-      type: 'object',
-      required: ['kind', 'function'],
-      additionalProperties: false,
+      ...firstAvailableRequest,
       properties: {
-        kind: { const: 'accelerator' },
-        function: name,
-        contexts: { ...positiveInteger, description: 'Contexts of the engine (default 1)' },
+        ...firstAvailableRequest.properties,
+        alternatives: {
+          ...firstAvailableRequest.properties.alternatives,
+          items: { type: 'object', discriminator: { propertyName: 'kind' }, oneOf: placementPlain },
+        },
       },
     },
-    memoryRequestSchema,
-    computeRequestSchema,
-    logicRequestSchema,
   ],
 } as const;
 
@@ -325,6 +467,7 @@ export const placementRequestSchema = {
   additionalProperties: false,
   properties: {
     resources: { type: 'array', minItems: 1, items: placementResourceSchema },
+    constraints: constraintsSchema,
     policy: placementPolicySchema,
   },
 } as const;
@@ -408,15 +551,33 @@ export const allocatedResourceSchema = {
   required: ['kind', 'placements'],
   additionalProperties: false,
   properties: {
-    kind: { enum: ['accelerator', 'memory', 'compute', 'logic'] },
+    kind: { enum: ['accelerator', 'memory', 'compute', 'logic', 'adapter'] },
     function: nonEmpty,
     bitstream: nonEmpty,
-    bytes: { ...count, description: 'memory: what was asked for (or resized to), bytes' },
-    units: { ...count, description: 'compute: what was asked for (or resized to), units' },
+    bytes: {
+      ...count,
+      description: 'memory: what was asked for (or resized to), bytes; adapter: what its memory slice holds',
+    },
+    units: {
+      ...count,
+      description:
+        'compute: what was asked for (or resized to), units; adapter: what its compute slice holds',
+    },
+    alternative: {
+      type: 'integer',
+      minimum: 0,
+      maximum: MAX_ALTERNATIVES - 1,
+      description: 'firstAvailable: index of the alternative granted (its kind and fields are above)',
+    },
     placements: {
       type: 'array',
       items: placementSchema,
       description: 'The slices that hold the resource, as the adapters hold them',
+    },
+    monitors: {
+      type: 'array',
+      items: nonEmpty,
+      description: 'adapter with adminAccess: the adapters watched (no slices, no capacity taken)',
     },
   },
 } as const;
@@ -483,6 +644,9 @@ export const adapterViewSchema = {
   properties: {
     id: { ...nonEmpty, description: 'Adapter id: <server>/ra<fabric port>' },
     server: nonEmpty,
+    zone: { type: 'string', description: 'Fabric zone (selectors: `zone`)' },
+    model: { type: 'string', description: 'Device model (selectors: `model`)' },
+    firmware: { type: 'string', description: 'Firmware, the register file version (selectors: `firmware`)' },
     health: { enum: ['healthy', 'degraded', 'unhealthy'] },
     memory: { ...totalFree, description: 'bytes' },
     computeUnits: totalFree,
@@ -545,6 +709,33 @@ export const quotaTableSchema = {
   },
 } as const;
 
+// ---- operator-defined request classes (serve --request-classes) ---------------------------------
+
+/** Most request classes an operator may define. */
+export const MAX_REQUEST_CLASSES = 256;
+
+/**
+ * A request class (DRA DeviceClass): a name tenants ask for and what it stands for, defined by the
+ * operator in a file that `serve --request-classes` reads and checks at start (docs/grm.md "Classes").
+ */
+export const requestClassSchema = {
+  type: 'object',
+  required: ['name', 'selector'],
+  additionalProperties: false,
+  properties: {
+    name: {
+      type: 'string',
+      pattern: '^[a-z0-9]([a-z0-9.-]{0,62}[a-z0-9])?$',
+      'x-rule': 'must be 1 to 64 of a-z 0-9 . - (DNS label style)',
+    },
+    description: { type: 'string', maxLength: 1024 },
+    selector: {
+      ...selection.selector,
+      description: 'Every resource of this class goes only where this is true',
+    },
+  },
+} as const;
+
 /** What a tenant holds now and its limits (GET /v1/tenants/me/usage, GET /v1/tenants). */
 export const tenantUsageSchema = {
   type: 'object',
@@ -560,5 +751,14 @@ export const tenantUsageSchema = {
       properties: quotaProperties,
     },
     quota: quotaSchema,
+  },
+} as const;
+
+export const requestClassesFileSchema = {
+  type: 'object',
+  required: ['classes'],
+  additionalProperties: false,
+  properties: {
+    classes: { type: 'array', maxItems: MAX_REQUEST_CLASSES, items: requestClassSchema },
   },
 } as const;

@@ -17,6 +17,7 @@ import type {
   placementRequestSchema,
   placementResourceSchema,
   placementSchema,
+  requestClassSchema,
   resizeRequestSchema,
   resourceRequestSchema,
   storedAllocationSchema,
@@ -41,3 +42,4 @@ export type PlacementPolicy = Model<typeof placementPolicySchema>;
 export type PlacementRequest = Model<typeof placementRequestSchema>;
 export type AdapterView = Model<typeof adapterViewSchema>;
 export type AccessGrant = Model<typeof accessGrantSchema>;
+export type RequestClass = Model<typeof requestClassSchema>;
