@@ -38,6 +38,8 @@ export interface AgentServerOptions {
   protocolVersion?: string;
   /** Told of each refused or failed call (the command logs them). */
   onCallError?: (method: string, err: RaError) => void;
+  /** How long a keepalive ping may go unanswered before the GRM's connection is dropped (5 s). */
+  keepaliveTimeoutMs?: number;
 }
 
 export interface AgentServer {
@@ -60,7 +62,7 @@ export async function serveAgentRpc(
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
     // Pings find a GRM that vanished without closing its connection (its Watch streams end).
     'grpc.keepalive_time_ms': 10_000,
-    'grpc.keepalive_timeout_ms': 5_000,
+    'grpc.keepalive_timeout_ms': o.keepaliveTimeoutMs ?? 5_000,
     'grpc.keepalive_permit_without_calls': 1,
   });
 

@@ -24,6 +24,9 @@ import { type GuestAdapter, runJobThroughDax } from './guest-jobs.js';
 
 export type GuestBackend = 'pci' | 'vfio';
 
+/** The agent's keepalive timeout toward the GRM inside a guest (the GRM's side uses 60 s too). */
+export const GUEST_KEEPALIVE_TIMEOUT_MS = 60_000;
+
 export interface GuestAgentOptions {
   server: string;
   /** RAs this guest must have (the host's topology says how many): a different count is refused. */
@@ -94,6 +97,9 @@ export async function startGuestAgent(o: GuestAgentOptions): Promise<GuestAgent>
       host: o.host,
       port: o.port,
       tls: o.tls,
+      // A starved TCG vCPU reads the GRM's pong late (its clock catches up after the gap, so the
+      // timer has run out first): the 5 s default dropped healthy connections under load (measured).
+      keepaliveTimeoutMs: GUEST_KEEPALIVE_TIMEOUT_MS,
       ...(o.onCallError ? { onCallError: o.onCallError } : {}),
     });
     return {
