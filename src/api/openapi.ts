@@ -134,6 +134,21 @@ export const openApiDocument = {
         },
       },
     },
+    // issue 13
+    '/v1/allocations/{id}/grants': {
+      parameters: [idParameter],
+      get: {
+        summary:
+          "The allocation with an access grant on each placement (tenant window, queue, slice, memory range): the instance's direct path (docs/access.md). Windows are opened on first request; only the owning tenant gets them",
+        responses: {
+          '200': ok('Allocation with grants', ref('Allocation')),
+          '404': failure('NotFound'),
+          '409': failure('Conflict'),
+          '502': failure('BadGateway'),
+          ...common,
+        },
+      },
+    },
     '/v1/allocations/{id}/jobs': {
       parameters: [idParameter],
       post: {

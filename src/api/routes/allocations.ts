@@ -35,6 +35,11 @@ export function allocationRoutes(app: FastifyInstance, grm: GrmApi): void {
     grm.allocationEvents(tenantOf(request), pathId(request.params)),
   );
 
+  // issue 13: the grants of the caller's own allocation (another tenant's is NOT_FOUND, as every call)
+  app.get('/allocations/:id/grants', async (request) =>
+    grm.grants(tenantOf(request), pathId(request.params)),
+  );
+
   app.delete('/allocations/:id', async (request, reply) => {
     await grm.release(tenantOf(request), pathId(request.params));
     return reply.code(204).send();
