@@ -9,7 +9,8 @@
  *
  * The model forwards: it copies each complete chain out of the window's SQ into private memory, checks
  * that every location and context the chain names is in the grant table, writes the chain into queue
- * q's ring of the register file with the window's owner key in DESC_OWNER_KEY, and later copies the
+ * q's ring of the register file (DESC_OWNER_KEY 0: dma.c puts the window's key in from private
+ * memory, so no view of the BAR shows it), and later copies the
  * completion back into the window's CQ with the window's own SQ index. A chain naming anything not
  * granted completes with ERR_OWNER_KEY (a host region: ERR_HOSTMEM) and is never forwarded. dma.c then
  * validates and runs the forwarded chain exactly as any other (§8.7).
@@ -133,6 +134,7 @@ static uint32_t open_apply(struct ra_adapter *a, const struct ra_cmd *c)
     }
     t->queue = q;
     t->owner_key = c->arg[2];
+    a->queues[q].tenant_key = t->owner_key; /* dma.c puts it into what the queue runs; never in the BAR */
     t->grant_count = (uint32_t)c->arg[3];
     /* a free queue has consistent indices (§7): the forwarder continues from them */
     t->hw_sq = reg32(a, qcb(q, RA_QCB_SQ_TAIL));
@@ -194,6 +196,7 @@ static void close_window(struct ra_adapter *a, struct ra_tenant *t)
     if (!t->revoked)
         revoke_window(t);
     ra_dma_queue_owner_left(a, t->queue); /* finishes a descriptor in progress, then OWNER = 0 */
+    a->queues[t->queue].tenant_key = 0;
     munmap(t->map, RA_TW_BYTES);
     close(t->fd);
     memset(t, 0, sizeof *t);
@@ -322,7 +325,8 @@ static bool take(struct ra_adapter *a, struct ra_tenant *t)
             if (n_max - (t->hw_sq - reg32_acquire(a, qcb(q, RA_QCB_SQ_HEAD))) < n)
                 break; /* the queue's ring is full: take it next turn */
             for (uint32_t k = 0; k < n; k++) {
-                memcpy(descs[k] + RA_DESC_OWNER_KEY, &t->owner_key, 8); /* the tenant never sees the key */
+                /* no key in the register file's ring either: dma.c puts the queue's in (tenant_key) */
+                memset(descs[k] + RA_DESC_OWNER_KEY, 0, 8);
                 bar_write(a, RA_BAR_RINGS + q * RA_RING_STRIDE + ((t->hw_sq + k) & mask) * RA_DESC_BYTES, descs[k],
                           RA_DESC_BYTES);
             }
