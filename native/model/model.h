@@ -56,7 +56,7 @@ struct ra_config {
 };
 
 /* ---- epoll tags (loop.c) ------------------------------------------------------------------- */
-enum ra_watch_kind { RA_W_LISTEN, RA_W_CLIENT, RA_W_DOORBELL, RA_W_TIMER, RA_W_SIGNAL };
+enum ra_watch_kind { RA_W_LISTEN, RA_W_CLIENT, RA_W_DOORBELL, RA_W_TIMER, RA_W_SIGNAL, RA_W_TENANT_DOORBELL };
 
 struct ra_watch {
     enum ra_watch_kind kind;
@@ -206,6 +206,9 @@ struct ra_tenant {
     uint8_t *map;                          /* the window file, RA_TW_BYTES */
     char path[4096];
     uint32_t queue;
+    int doorbell_fd;                       /* §18.5: FIFO <path>.db, read end (RDWR: never EOF) */
+    int irq_fd;                            /* §18.5: FIFO <path>.irq, write end */
+    struct ra_watch doorbell_watch;
     uint64_t owner_key;                    /* put into every forwarded descriptor; never in the window */
     uint32_t grant_count;
     struct {
@@ -388,6 +391,7 @@ void ra_dma_poll_update(struct ra_adapter *a, unsigned q, bool worked, uint64_t 
 extern const struct ra_command ra_cmd_tenant_open, ra_cmd_tenant_close;
 bool ra_tenants_pump(struct ra_adapter *a);
 bool ra_tenants_pending(const struct ra_adapter *a);
+void ra_tenant_doorbell(struct ra_tenant *t);
 void ra_tenants_close_all(struct ra_adapter *a);
 
 /* faults.c */

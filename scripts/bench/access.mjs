@@ -10,6 +10,8 @@
 //   access.poll_rtt_us      one-byte fill posted on the window, completion polled, one at a time, vs
 //                           a C shared-memory spin ping-pong between two processes: on a model alone
 //                           (access.poll_rtt_us) and on the GRM's pool, agent beside it (_grm)
+//   access.irq_rtt_us       the same fill completed by interrupt (completion: 'interrupt', ra-spec
+//                           §18.5) vs a C eventfd ping-pong between two processes
 // Every output is checked against node:crypto once. Usage: node scripts/bench/access.mjs [--quick]
 // (prints the JSON results); run() is the area entry the suite's other modules also export.
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
@@ -191,7 +193,7 @@ export async function run({ quick }) {
     await pool.stop();
   }
   // after the pool stopped: its model spins on its own windows and would share the cores
-  out.push(await bareRoundTrip(quick ? 500 : 20_000, reps));
+  out.push(...(await bareRoundTrip(quick ? 500 : 20_000, reps)));
   return out;
 }
 
@@ -217,18 +219,41 @@ async function bareRoundTrip(trips, reps) {
       for (let i = 0; i < trips; i++) w.waitSync(w.post(tiny));
       return Number(process.hrtime.bigint() - t0) / trips / 1e3;
     });
-    return result(
-      'access.poll_rtt_us',
-      median(rtt),
+    w.close();
+    // the same window by interrupt (ra-spec §18.5): doorbell FIFO in, interrupt FIFO out, both asleep
+    w = TenantWindow.open(opened.path, { completion: 'interrupt' });
+    const irqTrips = Math.min(trips, 5_000);
+    const irqRtt = await samples(reps, async () => {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < irqTrips; i++) await w.submit(tiny);
+      return Number(process.hrtime.bigint() - t0) / irqTrips / 1e3;
+    });
+    const irq = result(
+      'access.irq_rtt_us',
+      median(irqRtt),
       'us',
-      'C shared-memory spin ping-pong between two processes',
-      median(cReference('spin', trips, reps)),
+      'C eventfd ping-pong between two processes',
+      median(cReference('eventfd', irqTrips, reps)),
       {
-        tripsPerSample: trips,
-        pollUs: 10_000,
-        note: 'a window of a model with no GRM or agent beside it',
+        tripsPerSample: irqTrips,
+        note: 'one-byte fill, awaited on the event loop; the model sleeps in epoll',
       },
     );
+    return [
+      irq,
+      result(
+        'access.poll_rtt_us',
+        median(rtt),
+        'us',
+        'C shared-memory spin ping-pong between two processes',
+        median(cReference('spin', trips, reps)),
+        {
+          tripsPerSample: trips,
+          pollUs: 10_000,
+          note: 'a window of a model with no GRM or agent beside it',
+        },
+      ),
+    ];
   } finally {
     w?.close();
     adapter.close();
