@@ -112,6 +112,9 @@ void ra_admin_complete(struct ra_adapter *a, uint32_t status)
     }
     /* the holder as of completion: it may drop the lock as soon as it sees CMD_DONE_SEQ */
     uint32_t holder = reg32(a, RA_REG_CMD_LOCK);
+    /* §5.1: arguments are write-only (they carry owner keys, §10): read 0 once the command completes */
+    for (unsigned i = 0; i < 6; i++)
+        set64(a, RA_REG_CMD_ARG0 + 8 * i, 0);
     set64(a, RA_REG_CMD_RESULT0, 0);
     set64(a, RA_REG_CMD_RESULT1, 0);
     set32(a, RA_REG_CMD_STATUS, status);

@@ -73,10 +73,15 @@ static uint32_t cq_entry(const struct ra_adapter *a, unsigned q, uint32_t index)
     return RA_BAR_RINGS + q * RA_RING_STRIDE + RA_RING_CQ_OFFSET + (index & ring_mask(a)) * RA_CQE_BYTES;
 }
 
-static void read_desc(const struct ra_adapter *a, uint32_t off, struct ra_desc *d)
+/* Copies one descriptor out of the ring. A tenant window's queue carries no key at all: the window's
+ * own is put in here (§18.4). */
+static void read_desc(const struct ra_adapter *a, unsigned q, uint32_t off, struct ra_desc *d)
 {
     uint8_t raw[RA_DESC_BYTES];
     memcpy(raw, a->bar + off, sizeof raw);
+    if (a->queues[q].tenant_key != 0)
+        for (unsigned b = 0; b < 8; b++)
+            raw[RA_DESC_OWNER_KEY + b] = (uint8_t)(a->queues[q].tenant_key >> (8 * b));
     d->opcode = raw[RA_DESC_OPCODE];
     d->flags = raw[RA_DESC_FLAGS];
     d->ctx_slice = le16(raw + RA_DESC_CTX_SLICE);
@@ -237,10 +242,10 @@ static uint32_t validate_item(struct ra_adapter *a, unsigned q, uint32_t owner, 
     for (int i = 0; i < 2; i++) {
         struct loc *l = &locs[i];
         if (l->used && l->kind == RA_LOC_ADAPTER &&
-            (d->owner_key == 0 || d->owner_key != ra_slice_entry(l->adapter, l->index).owner_key))
+            !ra_slice_key_matches(l->adapter, l->index, d->owner_key))
             return RA_ERR_OWNER_KEY;
     }
-    if (job && (d->owner_key == 0 || d->owner_key != ra_slice_entry(a, d->ctx_slice).owner_key))
+    if (job && !ra_slice_key_matches(a, d->ctx_slice, d->owner_key))
         return RA_ERR_OWNER_KEY;
     /* 7: host regions are the executing adapter's, and only their registrant's queues reach them */
     for (int i = 0; i < 2; i++) {
@@ -351,7 +356,7 @@ static bool start_op(struct ra_adapter *a, unsigned q)
     uint32_t n = 0;
     bool ended = false;
     while (head + n != tail && !ended) {
-        read_desc(a, sq_entry(a, q, head + n), &descs[n]);
+        read_desc(a, q, sq_entry(a, q, head + n), &descs[n]);
         ended = (descs[n].flags & RA_DESC_F_CHAIN) == 0;
         n++;
     }
@@ -361,6 +366,9 @@ static bool start_op(struct ra_adapter *a, unsigned q)
         return false;
     }
     qs->chain_wait = false;
+    /* taken: owner keys are write-only (§10), so the ring keeps none of the chain's */
+    for (uint32_t k = 0; k < n; k++)
+        bar_zero(a, sq_entry(a, q, head + k) + RA_DESC_OWNER_KEY, 8);
 
     op->items = calloc(n, sizeof *op->items);
     op->first_index = head;
@@ -504,7 +512,7 @@ static void charge(const struct ra_item *it)
                 bytes += named[j].bytes;
         struct ra_adapter *t = e->adapter;
         uint32_t s = (uint32_t)e->slice;
-        if (ra_slice_entry(t, s).owner_key != it->desc.owner_key)
+        if (!ra_slice_key_matches(t, s, it->desc.owner_key))
             continue; /* not the slice the descriptor named any more */
         if (t->remote && !ra_fabric_alive(t))
             continue; /* §8.9: another model that stopped keeps no counters */

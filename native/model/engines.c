@@ -3,8 +3,12 @@
  *
  * A job has three phases, each done in steps of at most the caller's budget so that a 1 GiB job
  * shares the adapter with other queues (loop.c):
- *   gather:  the input is copied into a private buffer (what the engine reads cannot change under
- *            it, and the output may overlap the input);
+ *   gather:  the input is copied into a private buffer (the pipeline transforms it in place, the
+ *            matrix engine reads it many times). aes-256-gcm, sha256 and crc32c read their input
+ *            once, front to back, into a private output: they skip this phase and read the source
+ *            where it lies (a 64 MiB job then moves 64 MiB less; the descriptor's slices stay in
+ *            place while it runs, §5.4, and the SIGBUS guard of dma.c covers every phase). A holder
+ *            that rewrites its input while the job runs changes only its own job's output;
  *   compute: the engine runs over the private copy into a private output;
  *   scatter: the output is copied to the destination, which dma.c checked is large enough, so a
  *            failing job never writes a byte.
@@ -36,7 +40,8 @@ struct ra_job {
     uint64_t in_bytes;
     uint64_t out_bytes;
     uint64_t pos;                  /* progress inside the phase (or the stage) */
-    uint8_t *in;                   /* private input; the pipeline transforms it in place */
+    uint8_t *in;                   /* private input (the pipeline transforms it in place), or src itself */
+    bool in_borrowed;              /* in == src: read where it lies, never written, not freed */
     uint8_t *out;                  /* private output (points into `in` for the pipeline) */
     uint8_t key[RA_MODEL_KEY_BYTES];
     uint8_t iv[RA_GCM_IV_BYTES];
@@ -144,7 +149,12 @@ struct ra_job *ra_job_new(const struct ra_job_spec *spec, const uint8_t *src, ui
         job->src = src + RA_DESC_INLINE_KEY_BYTES;
         job->in_bytes = spec->in_bytes - RA_DESC_INLINE_KEY_BYTES;
     }
-    job->in = malloc(job->in_bytes);
+    /* one pass over the input into a private output: read it where it lies (no gather, see above) */
+    job->in_borrowed = spec->function == RA_FN_AES_256_GCM || spec->function == RA_FN_SHA256 ||
+                       spec->function == RA_FN_CRC32C;
+    job->in = job->in_borrowed ? (uint8_t *)job->src : malloc(job->in_bytes);
+    if (job->in_borrowed)
+        job->phase = PHASE_COMPUTE;
     bool ok = job->in != NULL;
     switch (spec->function) {
     case RA_FN_AES_256_GCM:
@@ -190,7 +200,8 @@ void ra_job_free(struct ra_job *job)
     OPENSSL_cleanse(job->key, sizeof job->key);
     if (job->out != job->in)
         free(job->out);
-    free(job->in);
+    if (!job->in_borrowed)
+        free(job->in);
     free(job);
 }
 

@@ -17,6 +17,8 @@
  *   owner (this model):     store blocked flags, full fence, then read every row's pins;
  * so either the executor sees the slice blocked and refuses the descriptor, or the owner sees the
  * pin and its RELEASE / DRAIN / RESIZE / RESET waits until the executor unpins at completion.
+ * Owner keys are write-only (§10): the gate carries the SHA-256 digest of each slice's key, and an
+ * executor compares the digest of a descriptor's key with it (§8.7 check 6 across models).
  * Rows of executors whose process is gone are ignored, so a dead model never wedges a command.
  *
  * A port is gone when its manifest is gone (clean stop), its pid no longer runs (kill -9, FAULT_EXIT)
@@ -41,7 +43,7 @@
 #include "model.h"
 
 #define GATE_MAGIC   0x47464152u /* 'RAFG' */
-#define GATE_VERSION 1u
+#define GATE_VERSION 2u
 #define MANIFEST_TAG "ra-fabric-port 1"
 
 struct ra_fabric_pin {                     /* one executing queue's hold on slices of the gate's adapter */
@@ -59,6 +61,7 @@ struct ra_fabric_gate {
     uint8_t blocked[RA_SLICE_MAX];         /* 1: a command waits for the slice, new descriptors refused */
     uint8_t pad[4096 - 16 - RA_SLICE_MAX];
     struct ra_fabric_pin pins[RA_LOC_FABRIC_PORTS][RA_QUEUE_MAX]; /* [executing port][queue] */
+    uint8_t key_digest[RA_SLICE_MAX][32];  /* SHA-256 of each slice's owner key: the BAR shows none (§10) */
 };
 
 struct ra_fabric_peer {                    /* another model's adapter, as this model sees it */
@@ -409,6 +412,19 @@ bool ra_fabric_slice_blocked(const struct ra_adapter *remote, uint32_t slice)
            __atomic_load_n(&g->blocked[slice], __ATOMIC_ACQUIRE) != 0;
 }
 
+/* §8.7 check 6 for another model's slice: SHA-256 of the descriptor's key against its owner's digest.
+ * A digest is published before the slice can become ACTIVE (RESERVE, then a later ACTIVATE). */
+bool ra_fabric_key_matches(const struct ra_adapter *remote, uint32_t slice, uint64_t key)
+{
+    uint8_t want[32];
+    ra_slice_key_digest(key, want);
+    uint8_t diff = 0;
+    const volatile uint8_t *have = remote->gate->key_digest[slice];
+    for (unsigned b = 0; b < 32; b++)
+        diff |= (uint8_t)(have[b] ^ want[b]);
+    return diff == 0;
+}
+
 /* ---- the executor's side of the handshake ----------------------------------------------------- */
 void ra_fabric_pin(struct ra_adapter *a, unsigned q, struct ra_adapter *remote, uint32_t slice)
 {
@@ -449,8 +465,10 @@ void ra_fabric_publish_gate(struct ra_adapter *a)
     struct ra_fabric_gate *g = a->gate;
     if (g == NULL)
         return;
-    for (uint32_t i = 0; i < RA_SLICE_MAX; i++)
+    for (uint32_t i = 0; i < RA_SLICE_MAX; i++) {
         __atomic_store_n(&g->blocked[i], (uint8_t)a->slices[i].blocked, __ATOMIC_RELAXED);
+        memcpy(g->key_digest[i], a->slices[i].key_digest, sizeof g->key_digest[i]);
+    }
     __atomic_store_n(&g->resetting, (uint32_t)a->resetting, __ATOMIC_RELAXED);
 }
 

@@ -79,6 +79,10 @@ static bool dispatch(struct ra_model *m, struct ra_watch *w)
     case RA_W_CLIENT:
         ra_server_client_event(w->peer);
         break;
+    case RA_W_TENANT_DOORBELL:
+        /* §18.5: the pump of this iteration looks at every window; only the FIFO needs emptying */
+        ra_tenant_doorbell(&w->adapter->tenants[w->vector]);
+        break;
     case RA_W_DOORBELL:
         drain_eventfd(w->adapter->doorbell_fd[w->vector]);
         if (w->vector == RA_VEC_ADMIN)

@@ -56,7 +56,7 @@ struct ra_config {
 };
 
 /* ---- epoll tags (loop.c) ------------------------------------------------------------------- */
-enum ra_watch_kind { RA_W_LISTEN, RA_W_CLIENT, RA_W_DOORBELL, RA_W_TIMER, RA_W_SIGNAL };
+enum ra_watch_kind { RA_W_LISTEN, RA_W_CLIENT, RA_W_DOORBELL, RA_W_TIMER, RA_W_SIGNAL, RA_W_TENANT_DOORBELL };
 
 struct ra_watch {
     enum ra_watch_kind kind;
@@ -108,6 +108,7 @@ struct ra_slice_state {
     bool blocked;                          /* a command waits for it to go quiet: no new descriptors */
     bool key_set;
     uint8_t key[RA_MODEL_KEY_BYTES];       /* SLICE_SET_KEY: never written to the BAR */
+    uint8_t key_digest[32];                /* SHA-256 of owner_key (LE): what other models compare (§8.9) */
 };
 
 /* ---- host regions (hostmem.c) ----------------------------------------------------------------- */
@@ -184,6 +185,7 @@ struct ra_queue_state {
     uint32_t chain_wait_tail;
     bool spinning;                         /* adaptive polling (QCB_POLL_US) in progress */
     bool closing;                          /* owner left: finish the descriptor in progress, then free */
+    uint64_t tenant_key;                   /* §18.4: a window's queue: its key, put into every descriptor */
     uint64_t poll_until_ns;
 };
 
@@ -204,6 +206,9 @@ struct ra_tenant {
     uint8_t *map;                          /* the window file, RA_TW_BYTES */
     char path[4096];
     uint32_t queue;
+    int doorbell_fd;                       /* §18.5: FIFO <path>.db, read end (RDWR: never EOF) */
+    int irq_fd;                            /* §18.5: FIFO <path>.irq, write end */
+    struct ra_watch doorbell_watch;
     uint64_t owner_key;                    /* put into every forwarded descriptor; never in the window */
     uint32_t grant_count;
     struct {
@@ -323,6 +328,7 @@ bool ra_fabric_slice_blocked(const struct ra_adapter *remote, uint32_t slice);
 void ra_fabric_pin(struct ra_adapter *a, unsigned q, struct ra_adapter *remote, uint32_t slice);
 void ra_fabric_unpin(struct ra_adapter *a, unsigned q);
 void ra_fabric_publish_gate(struct ra_adapter *a);
+bool ra_fabric_key_matches(const struct ra_adapter *remote, uint32_t slice, uint64_t key);
 bool ra_fabric_quiet(struct ra_adapter *a);
 bool ra_fabric_is_model_file(const struct ra_model *m, dev_t dev, ino_t ino);
 
@@ -360,6 +366,8 @@ void ra_slices_release_on_slot(struct ra_adapter *a, uint32_t slot);
 void ra_slices_reset(struct ra_adapter *a);
 bool ra_slice_usable(const struct ra_adapter *a, uint32_t index);
 struct ra_slice_state ra_slice_entry(const struct ra_adapter *a, uint32_t index);
+bool ra_slice_key_matches(const struct ra_adapter *a, uint32_t index, uint64_t key);
+void ra_slice_key_digest(uint64_t key, uint8_t out[32]);
 
 /* hostmem.c */
 extern const struct ra_command ra_cmd_hostmem_register, ra_cmd_hostmem_unregister;
@@ -383,6 +391,7 @@ void ra_dma_poll_update(struct ra_adapter *a, unsigned q, bool worked, uint64_t 
 extern const struct ra_command ra_cmd_tenant_open, ra_cmd_tenant_close;
 bool ra_tenants_pump(struct ra_adapter *a);
 bool ra_tenants_pending(const struct ra_adapter *a);
+void ra_tenant_doorbell(struct ra_tenant *t);
 void ra_tenants_close_all(struct ra_adapter *a);
 
 /* faults.c */

@@ -30,7 +30,7 @@ struct placement {
  * memory that any client can write (§2.2 rule 7): the model never reads those fields back from it, so
  * a SLICE_BASE of 2^44 written there shows a wrong value and changes nothing. Another model's adapter
  * (§8.9) is known only through its files: its entries are read from its BAR and bounds-checked by
- * the caller (dma.c). */
+ * the caller (dma.c); its owner keys are not in its BAR (write-only, §10): ra_slice_key_matches. */
 struct ra_slice_state ra_slice_entry(const struct ra_adapter *a, uint32_t i)
 {
     if (!a->remote)
@@ -38,10 +38,29 @@ struct ra_slice_state ra_slice_entry(const struct ra_adapter *a, uint32_t i)
     return (struct ra_slice_state){
         .state = reg32_acquire(a, slice_reg(i, RA_SLICE_STATE)),
         .kind = reg32(a, slice_reg(i, RA_SLICE_KIND)),
-        .owner_key = reg64(a, slice_reg(i, RA_SLICE_OWNER_KEY)),
         .base = reg64(a, slice_reg(i, RA_SLICE_BASE)),
         .length = reg64(a, slice_reg(i, RA_SLICE_LENGTH)),
     };
+}
+
+/* The digest other models compare a descriptor's key with (§8.9): the key itself never leaves the model. */
+void ra_slice_key_digest(uint64_t key, uint8_t out[32])
+{
+    uint8_t le[8];
+    for (unsigned b = 0; b < 8; b++)
+        le[b] = (uint8_t)(key >> (8 * b));
+    ra_sha256(le, sizeof le, out);
+}
+
+/* §8.7 check 6: does `key` own slice i? 0 never matches. Another model's slice is compared through the
+ * SHA-256 digest its owner publishes in its gate file (§8.9), since its BAR shows no key. */
+bool ra_slice_key_matches(const struct ra_adapter *a, uint32_t i, uint64_t key)
+{
+    if (key == 0)
+        return false;
+    if (!a->remote)
+        return a->slices[i].owner_key == key;
+    return ra_fabric_key_matches(a, i, key);
 }
 
 static struct placement slice_placement(const struct ra_adapter *a, uint32_t i)
@@ -197,7 +216,9 @@ static uint32_t reserve_apply(struct ra_adapter *a, const struct ra_cmd *c)
     a->slices[i].base = base;
     bar_zero(a, slice_reg(i, 0), RA_SLICE_STRIDE); /* counters 0 */
     set32(a, slice_reg(i, RA_SLICE_KIND), kind);
-    set64(a, slice_reg(i, RA_SLICE_OWNER_KEY), c->arg[2]);
+    ra_slice_key_digest(c->arg[2], a->slices[i].key_digest);
+    /* §10: SLICE_OWNER_KEY is write-only: it stays 0 in the BAR; other models see only the digest */
+    ra_fabric_publish_gate(a);
     set64(a, slice_reg(i, RA_SLICE_BASE), base);
     set_length(a, i, length);
     set_state(a, i, RA_SLICE_S_RESERVED);

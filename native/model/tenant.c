@@ -9,10 +9,16 @@
  *
  * The model forwards: it copies each complete chain out of the window's SQ into private memory, checks
  * that every location and context the chain names is in the grant table, writes the chain into queue
- * q's ring of the register file with the window's owner key in DESC_OWNER_KEY, and later copies the
+ * q's ring of the register file (DESC_OWNER_KEY 0: dma.c puts the window's key in from private
+ * memory, so no view of the BAR shows it), and later copies the
  * completion back into the window's CQ with the window's own SQ index. A chain naming anything not
  * granted completes with ERR_OWNER_KEY (a host region: ERR_HOSTMEM) and is never forwarded. dma.c then
  * validates and runs the forwarded chain exactly as any other (§8.7).
+ *
+ * Doorbell and interrupt (§18.5): two FIFOs beside the window file, <path>.db (the holder writes a
+ * byte after SQ_TAIL; the model's loop wakes on it) and <path>.irq (the model writes a byte after
+ * posting completions while the window's QCB_IRQ_ENABLE is set) - what an MSI-X vector of a virtual
+ * function is on hardware, and what the eventfds of the ivshmem protocol are for the agent (§14).
  *
  * Everything the model reads from a window is a value the tenant may have scribbled: indices are
  * compared modulo 2^32 and masked by the depth, descriptors are copied before they are looked at, and
@@ -23,6 +29,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bar.h"
@@ -115,24 +122,93 @@ fail:
     return -1;
 }
 
+static void fifo_path(const struct ra_tenant *t, const char *suffix, char *out, size_t size)
+{
+    snprintf(out, size, "%s.%s", t->path, suffix);
+}
+
+/* §18.5: the window's doorbell and interrupt FIFOs. The model holds both open read-write, so neither
+ * blocks nor sees EOF; the holder's read end of .irq sees a hang-up once the model closes it. */
+static int create_fifos(struct ra_adapter *a, struct ra_tenant *t, unsigned w)
+{
+    char db[4200], irq[4200];
+    fifo_path(t, "db", db, sizeof db);
+    fifo_path(t, "irq", irq, sizeof irq);
+    unlink(db);
+    unlink(irq);
+    if (mkfifo(db, 0600) != 0 || mkfifo(irq, 0600) != 0)
+        goto fail;
+    t->doorbell_fd = open(db, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    t->irq_fd = open(irq, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (t->doorbell_fd < 0 || t->irq_fd < 0)
+        goto fail;
+    t->doorbell_watch = (struct ra_watch){.kind = RA_W_TENANT_DOORBELL, .adapter = a, .vector = w};
+    if (ra_loop_watch(a->model, t->doorbell_fd, &t->doorbell_watch) != 0)
+        goto fail;
+    return 0;
+fail:
+    fprintf(stderr, RA_MODEL_NAME ": cannot create the doorbell and interrupt of %s: %s\n", t->path, strerror(errno));
+    if (t->doorbell_fd >= 0)
+        close(t->doorbell_fd);
+    if (t->irq_fd >= 0)
+        close(t->irq_fd);
+    t->doorbell_fd = t->irq_fd = -1;
+    unlink(db);
+    unlink(irq);
+    return -1;
+}
+
+static void close_fifos(struct ra_adapter *a, struct ra_tenant *t)
+{
+    if (t->doorbell_fd >= 0) {
+        ra_loop_unwatch(a->model, t->doorbell_fd);
+        close(t->doorbell_fd);
+    }
+    if (t->irq_fd >= 0)
+        close(t->irq_fd); /* the holder's read end sees a hang-up: revoked */
+    t->doorbell_fd = t->irq_fd = -1;
+}
+
+static void unlink_files(struct ra_tenant *t)
+{
+    char p[4200];
+    unlink(t->path);
+    fifo_path(t, "db", p, sizeof p);
+    unlink(p);
+    fifo_path(t, "irq", p, sizeof p);
+    unlink(p);
+}
+
+/* The loop saw the window's doorbell: empty the FIFO; the pump of this iteration takes the work. */
+void ra_tenant_doorbell(struct ra_tenant *t)
+{
+    uint8_t buf[256];
+    while (t->doorbell_fd >= 0 && read(t->doorbell_fd, buf, sizeof buf) > 0) {
+    }
+}
+
 static uint32_t open_apply(struct ra_adapter *a, const struct ra_cmd *c)
 {
     unsigned w = (unsigned)c->arg[0], q = (unsigned)c->arg[1];
     struct ra_tenant *t = &a->tenants[w];
     memset(t, 0, sizeof *t);
-    t->fd = -1;
+    t->fd = t->doorbell_fd = t->irq_fd = -1;
     if (create_window_file(a, t, w, c->data) != 0)
         return RA_ERR_NO_RESOURCE;
+    bool fifos = create_fifos(a, t, w) == 0;
     /* the queue was free at check time; a client may have claimed it since */
-    if (!cas32(a, qcb(q, RA_QCB_OWNER), 0, RA_TENANT_QUEUE_OWNER + w)) {
+    if (!fifos || !cas32(a, qcb(q, RA_QCB_OWNER), 0, RA_TENANT_QUEUE_OWNER + w)) {
+        close_fifos(a, t);
         munmap(t->map, RA_TW_BYTES);
         close(t->fd);
-        unlink(t->path);
+        unlink_files(t);
         memset(t, 0, sizeof *t);
-        return RA_ERR_QUEUE;
+        t->fd = t->doorbell_fd = t->irq_fd = -1;
+        return fifos ? RA_ERR_QUEUE : RA_ERR_NO_RESOURCE;
     }
     t->queue = q;
     t->owner_key = c->arg[2];
+    a->queues[q].tenant_key = t->owner_key; /* dma.c puts it into what the queue runs; never in the BAR */
     t->grant_count = (uint32_t)c->arg[3];
     /* a free queue has consistent indices (§7): the forwarder continues from them */
     t->hw_sq = reg32(a, qcb(q, RA_QCB_SQ_TAIL));
@@ -181,7 +257,11 @@ static void revoke_window(struct ra_tenant *t)
 {
     t->revoked = true;
     tw_set32(t, RA_TW_STATE, RA_TW_S_REVOKED);
-    unlink(t->path);
+    unlink_files(t);
+    if (t->irq_fd >= 0) {
+        close(t->irq_fd); /* a holder waiting for an interrupt wakes with a hang-up at once */
+        t->irq_fd = -1;
+    }
 }
 
 static void close_block(struct ra_adapter *a, const struct ra_cmd *c)
@@ -194,10 +274,12 @@ static void close_window(struct ra_adapter *a, struct ra_tenant *t)
     if (!t->revoked)
         revoke_window(t);
     ra_dma_queue_owner_left(a, t->queue); /* finishes a descriptor in progress, then OWNER = 0 */
+    a->queues[t->queue].tenant_key = 0;
+    close_fifos(a, t);
     munmap(t->map, RA_TW_BYTES);
     close(t->fd);
     memset(t, 0, sizeof *t);
-    t->fd = -1;
+    t->fd = t->doorbell_fd = t->irq_fd = -1;
 }
 
 static uint32_t close_apply(struct ra_adapter *a, const struct ra_cmd *c)
@@ -284,6 +366,13 @@ static bool deliver(struct ra_adapter *a, struct ra_tenant *t)
         t->chains--;
         worked = true;
     }
+    /* §18.5: one interrupt per batch of completions, when the holder enabled it (after the CQ_TAIL
+     * store above: a holder woken by it sees the completions). A full FIFO already holds a wake-up. */
+    if (worked && t->irq_fd >= 0 && tw32(t, RA_TW_QCB + RA_QCB_IRQ_ENABLE) != 0) {
+        static const uint8_t one = 1;
+        if (write(t->irq_fd, &one, 1) < 0 && errno != EAGAIN)
+            fprintf(stderr, RA_MODEL_NAME ": interrupt of %s: %s\n", t->path, strerror(errno));
+    }
     return worked;
 }
 
@@ -322,7 +411,8 @@ static bool take(struct ra_adapter *a, struct ra_tenant *t)
             if (n_max - (t->hw_sq - reg32_acquire(a, qcb(q, RA_QCB_SQ_HEAD))) < n)
                 break; /* the queue's ring is full: take it next turn */
             for (uint32_t k = 0; k < n; k++) {
-                memcpy(descs[k] + RA_DESC_OWNER_KEY, &t->owner_key, 8); /* the tenant never sees the key */
+                /* no key in the register file's ring either: dma.c puts the queue's in (tenant_key) */
+                memset(descs[k] + RA_DESC_OWNER_KEY, 0, 8);
                 bar_write(a, RA_BAR_RINGS + q * RA_RING_STRIDE + ((t->hw_sq + k) & mask) * RA_DESC_BYTES, descs[k],
                           RA_DESC_BYTES);
             }

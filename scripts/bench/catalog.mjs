@@ -39,6 +39,9 @@ export const areas = [
       'access.sha256_gbps.direct',
       'access.sha256_gbps.http',
       'access.mapped_gbps',
+      'access.poll_rtt_us',
+      'access.poll_rtt_us_grm',
+      'access.irq_rtt_us',
     ],
   },
   {

@@ -59,6 +59,22 @@ export const targets = [
     text: 'direct path ≥ 10× the HTTP jobs path',
   },
   {
+    name: 'access.irq_rtt_us',
+    kind: 'ratio',
+    op: '<=',
+    threshold: 1.5,
+    source: 'issue 13',
+    text: "a tenant window's interrupt round trip ≤ 1.5× a C eventfd ping-pong",
+  },
+  {
+    name: 'access.poll_rtt_us',
+    kind: 'absolute',
+    op: '<=',
+    threshold: 2,
+    source: 'issue 13',
+    text: "a tenant window's polled round trip ≤ 2 µs with a free core",
+  },
+  {
     name: 'access.mapped_gbps',
     kind: 'ratio',
     op: '>=',

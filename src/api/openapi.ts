@@ -186,6 +186,7 @@ export const openApiDocument = {
     // issue 15
     '/v1/gangs': {
       post: {
+        operationId: 'createGang',
         summary: 'Allocate several allocations all or nothing (409 with nothing allocated)',
         requestBody: body(
           'GangRequest',
@@ -210,12 +211,30 @@ export const openApiDocument = {
     '/v1/gangs/{id}': {
       parameters: [{ ...idParameter, description: 'Gang id', example: 'g-a1b2c3' }],
       get: {
+        operationId: 'getGang',
         summary: 'The members of a gang still held',
         responses: { '200': ok('Gang', ref('Gang')), '404': failure('NotFound'), ...common },
       },
       delete: {
+        operationId: 'releaseGang',
         summary: 'Release every member of a gang',
         responses: { '204': { description: 'Released' }, '404': failure('NotFound'), ...common },
+      },
+    },
+    // issue 13
+    '/v1/allocations/{id}/grants': {
+      parameters: [idParameter],
+      get: {
+        operationId: 'getAllocationGrants',
+        summary:
+          "The allocation with an access grant on each placement (tenant window, queue, slice, memory range): the instance's direct path (docs/access.md). Windows are opened on first request; only the owning tenant gets them",
+        responses: {
+          '200': ok('Allocation with grants', ref('Allocation')),
+          '404': failure('NotFound'),
+          '409': failure('Conflict'),
+          '502': failure('BadGateway'),
+          ...common,
+        },
       },
     },
     '/v1/allocations/{id}/jobs': {

@@ -3,6 +3,7 @@
 export type { AccessGrant } from '../common/model.js';
 export type { SliceRef, TenantDescriptor } from './descriptors.js';
 export { ClientCode, RaError } from './errors.js';
+export { fetchGrants, type GrmEndpoint } from './http.js';
 export { type GrantedSlice, Instance } from './instance.js';
 export { MappedSlice } from './memory.js';
 export { type TenantCompletion, TenantWindow, type WindowGrantEntry, type WindowOptions } from './window.js';

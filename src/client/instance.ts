@@ -5,6 +5,7 @@
 import type { AccessGrant, Allocation } from '../common/model.js';
 import type { SliceRef } from './descriptors.js';
 import { ClientCode, RaError } from './errors.js';
+import { fetchGrants, type GrmEndpoint } from './http.js';
 import { MappedSlice } from './memory.js';
 import { type TenantCompletion, TenantWindow, type WindowOptions } from './window.js';
 
@@ -31,7 +32,7 @@ export class Instance {
         if (!p.grant)
           throw new RaError(
             ClientCode.GRANT_INVALID,
-            `allocation ${allocation.id}: placement ${p.adapter} slice ${p.slice} carries no grant; fetch the allocation with its grants (Grm.grants)`,
+            `allocation ${allocation.id}: placement ${p.adapter} slice ${p.slice} carries no grant; fetch the allocation with its grants (GET /v1/allocations/{id}/grants, Grm.grants)`,
           );
         grants.set(`${p.adapter}#${p.slice}`, p.grant);
       }
@@ -44,6 +45,11 @@ export class Instance {
       throw err;
     }
     return inst;
+  }
+
+  /** Fetches the allocation's grants from the GRM over HTTP (its tenant's token) and opens them. */
+  static async fetch(grm: GrmEndpoint, allocation: string, opts: WindowOptions = {}): Promise<Instance> {
+    return Instance.open(await fetchGrants(grm, allocation), opts);
   }
 
   grant(s: GrantedSlice): AccessGrant {

@@ -1,7 +1,14 @@
 // A tenant window (ra-spec §18) as its holder sees it: the header, the grant table and the window's
-// own submission and completion rings, in a file of RA_TW_BYTES. Completions are polled: the model
-// spins on the window for POLL_US after work (§7 adaptive polling) and otherwise looks at it at least
-// every heartbeat tick; the client spins briefly, then yields to the event loop between looks.
+// own submission and completion rings, in a file of RA_TW_BYTES. Completions come one of two ways
+// (§18.5):
+//   poll       the model spins on the window for POLL_US after work (§7 adaptive polling) and
+//              otherwise looks at it at least every heartbeat tick; the client spins briefly, then
+//              yields to the event loop between looks;
+//   interrupt  the client rings the window's doorbell FIFO after SQ_TAIL and sets QCB_IRQ_ENABLE; the
+//              model writes a byte to the window's interrupt FIFO after posting completions, which
+//              the event loop reads (no timer, no spinning: both sides sleep until there is work).
+import { closeSync, constants, openSync, writeSync } from 'node:fs';
+import { Socket } from 'node:net';
 
 import { deviceError } from '../driver/errors.js';
 import { addon, type NativeHostMapping } from '../driver/native.js';
@@ -25,7 +32,11 @@ export interface TenantCompletion {
   outBytes: number;
 }
 
+export type CompletionMode = 'interrupt' | 'poll';
+
 export interface WindowOptions {
+  /** how completions are noticed (ra-spec §18.5); default 'poll' */
+  completion?: CompletionMode;
   /** µs the model keeps spinning on this window after work (bounded by the model); default 200 */
   pollUs?: number;
   /** µs this process spins on the CQ before yielding to the event loop; default 50 */
@@ -38,6 +49,8 @@ const kinds: Record<number, WindowGrantEntry['kind']> = {
   [SliceKind.COMPUTE]: 'compute',
   [SliceKind.CONTEXT]: 'context',
 };
+
+const DOORBELL_BYTE = new Uint8Array([1]);
 
 export class TenantWindow {
   readonly regs: RegisterFile;
@@ -53,6 +66,12 @@ export class TenantWindow {
   private nextCookie = 1;
   private readonly done = new Map<number, { status: number; completion: TenantCompletion }>();
   private closed = false;
+  readonly completion: CompletionMode;
+  private doorbellFd = -1;
+  private irq?: Socket;
+  private irqGone = false;
+  /** woken on every interrupt, and on the interrupt FIFO's hang-up (revocation) */
+  private irqWaiters: (() => void)[] = [];
 
   private constructor(
     readonly path: string,
@@ -82,9 +101,54 @@ export class TenantWindow {
     this.tail = this.regs.read32(Tw.QCB + Qcb.SQ_TAIL);
     this.head = this.regs.read32(Tw.QCB + Qcb.CQ_TAIL);
     this.regs.write32(Tw.QCB + Qcb.CQ_HEAD, this.head);
-    this.regs.write32(Tw.QCB + Qcb.POLL_US, opts.pollUs ?? 200);
+    this.completion = opts.completion ?? 'poll';
     this.spinUs = opts.spinUs ?? 50;
     this.timeoutMs = opts.timeoutMs ?? 10_000;
+    if (this.completion === 'interrupt') {
+      this.openInterrupt();
+      this.regs.write32(Tw.QCB + Qcb.POLL_US, opts.pollUs ?? 0);
+      this.regs.write32(Tw.QCB + Qcb.IRQ_ENABLE, 1);
+    } else {
+      this.regs.write32(Tw.QCB + Qcb.POLL_US, opts.pollUs ?? 200);
+      this.regs.write32(Tw.QCB + Qcb.IRQ_ENABLE, 0);
+    }
+  }
+
+  /** §18.5: <window>.db (written after SQ_TAIL) and <window>.irq (read by the event loop). */
+  private openInterrupt(): void {
+    try {
+      this.doorbellFd = openSync(`${this.path}.db`, constants.O_WRONLY | constants.O_NONBLOCK);
+      const irqFd = openSync(`${this.path}.irq`, constants.O_RDONLY | constants.O_NONBLOCK);
+      this.irq = new Socket({ fd: irqFd, readable: true, writable: false });
+    } catch (err) {
+      this.closeInterrupt();
+      this.mapping.close();
+      if (/ENOENT/.test((err as Error).message)) throw revokedError(`opening the interrupt of ${this.path}`);
+      throw new RaError(
+        ClientCode.GRANT_INVALID,
+        `cannot open the doorbell/interrupt of ${this.path}: ${(err as Error).message}`,
+      );
+    }
+    const wake = () => {
+      const ws = this.irqWaiters;
+      this.irqWaiters = [];
+      for (const w of ws) w();
+    };
+    this.irq.on('data', wake);
+    const gone = () => {
+      this.irqGone = true; // the model closed its end: the window was revoked (or the model left)
+      wake();
+    };
+    this.irq.on('end', gone);
+    this.irq.on('close', gone);
+    this.irq.on('error', gone);
+  }
+
+  private closeInterrupt(): void {
+    if (this.doorbellFd >= 0) closeSync(this.doorbellFd);
+    this.doorbellFd = -1;
+    this.irq?.destroy();
+    this.irq = undefined;
   }
 
   /** Maps the window file named by a grant; a revoked window's file is gone (GRANT_REVOKED). */
@@ -130,7 +194,17 @@ export class TenantWindow {
     });
     this.tail = (this.tail + descs.length) >>> 0;
     this.regs.write32(Tw.QCB + Qcb.SQ_TAIL, this.tail); // last: the descriptors before it (§2.2 rule 5)
+    if (this.doorbellFd >= 0) this.ringDoorbell();
     return cookie;
+  }
+
+  /** §18.5: one byte into the doorbell FIFO; a full FIFO already holds a wake-up (EAGAIN). */
+  private ringDoorbell(): void {
+    try {
+      writeSync(this.doorbellFd, DOORBELL_BYTE);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+    }
   }
 
   /** Reads every completion produced; true when `cookie` is among those done. */
@@ -163,12 +237,17 @@ export class TenantWindow {
   /** Spins until `cookie` completes, without yielding: for latency measurements and short jobs. */
   waitSync(cookie: number, what = 'tenant chain'): TenantCompletion {
     const deadline = Date.now() + this.timeoutMs;
-    while (!this.reap(cookie)) {
-      if (this.revoked) throw revokedError(what);
-      if (Date.now() > deadline)
-        throw new RaError(ClientCode.TIMEOUT, `${what}: no completion in ${this.timeoutMs} ms`);
+    const cqTail = Tw.QCB + Qcb.CQ_TAIL;
+    for (let looks = 1; ; looks++) {
+      // the tight part: one acquire load of CQ_TAIL per look; the clock and the state every 4096 looks
+      if (this.done.has(cookie) || (this.regs.read32(cqTail) !== this.head && this.reap(cookie)))
+        return this.take(cookie, what);
+      if ((looks & 4095) === 0) {
+        if (this.revoked) throw revokedError(what);
+        if (Date.now() > deadline)
+          throw new RaError(ClientCode.TIMEOUT, `${what}: no completion in ${this.timeoutMs} ms`);
+      }
     }
-    return this.take(cookie, what);
   }
 
   /**
@@ -176,6 +255,7 @@ export class TenantWindow {
    * long job leaves the core to the adapter: a window has no interrupt in this version (ra-spec §18.5).
    */
   async wait(cookie: number, what = 'tenant chain'): Promise<TenantCompletion> {
+    if (this.completion === 'interrupt') return this.waitInterrupt(cookie, what);
     const deadline = Date.now() + this.timeoutMs;
     const spinUntil = process.hrtime.bigint() + BigInt(this.spinUs * 1000);
     while (!this.reap(cookie)) {
@@ -183,6 +263,24 @@ export class TenantWindow {
       if (Date.now() > deadline)
         throw new RaError(ClientCode.TIMEOUT, `${what}: no completion in ${this.timeoutMs} ms`);
       if (process.hrtime.bigint() > spinUntil) await new Promise((r) => setTimeout(r, 1));
+    }
+    return this.take(cookie, what);
+  }
+
+  /** Sleeps until the model's interrupt says completions were posted; no timer, no spinning. */
+  private async waitInterrupt(cookie: number, what: string): Promise<TenantCompletion> {
+    const deadline = Date.now() + this.timeoutMs;
+    while (!this.reap(cookie)) {
+      if (this.revoked || this.irqGone) throw revokedError(what);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new RaError(ClientCode.TIMEOUT, `${what}: no completion in ${this.timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.irqWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
     }
     return this.take(cookie, what);
   }
@@ -199,6 +297,7 @@ export class TenantWindow {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.closeInterrupt();
     this.mapping.close();
   }
 }

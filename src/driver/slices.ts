@@ -6,6 +6,7 @@ import { RaError } from '../common/errors.js';
 import { randomOwnerKey } from '../common/owner-key.js';
 import type { Adapter } from './adapter.js';
 import { Bar, Cmd, Release, Slice, SliceKind, SliceState } from './regs.js';
+import { SliceKeyBook } from './slice-keys.js';
 
 export type SliceKindName = 'memory' | 'compute' | 'context';
 export type SliceStateName = 'free' | 'reserved' | 'active' | 'draining';
@@ -65,11 +66,13 @@ export class Slices {
     const o = this.offset(entry);
     const kind = kindNames.get(r.read32(o + Slice.KIND)) ?? 'none';
     const rawBase = r.readNumber(o + Slice.BASE);
+    const state = stateNames[r.read32(o + Slice.STATE)] ?? 'free';
     const info: SliceInfo = {
       entry,
-      state: stateNames[r.read32(o + Slice.STATE)] ?? 'free',
+      state,
       kind,
-      ownerKey: r.read64(o + Slice.OWNER_KEY),
+      // §10: SLICE_OWNER_KEY reads 0; the key is the driver's own copy (slice-keys.ts)
+      ownerKey: state === 'free' ? 0n : SliceKeyBook.of(this.adapter).get(entry),
       base: kind === 'context' ? rawBase % 2 ** Slice.CTX_SLOT_SHIFT : rawBase,
       length: r.readNumber(o + Slice.LENGTH),
       bytesMoved: r.readNumber(o + Slice.BYTES_MOVED),
@@ -106,10 +109,20 @@ export class Slices {
   async reserve(entry: number, p: SlicePlacement): Promise<void> {
     this.check(entry);
     const base = p.kind === 'context' ? (p.slot ?? 0) * 2 ** Slice.CTX_SLOT_SHIFT + p.base : p.base;
-    await this.adapter.command(Cmd.SLICE_RESERVE, {
-      args: [entry, sliceKinds[p.kind], p.ownerKey, base, p.length],
-      what: `reserving slice ${entry} (${p.kind} ${p.base}+${p.length})`,
-    });
+    // the key is write-only on the adapter (§10): keep our copy first, so a crash after the command
+    // still knows it; a refused command puts the previous copy back
+    const keys = SliceKeyBook.of(this.adapter);
+    const previous = keys.get(entry);
+    keys.set(entry, p.ownerKey);
+    try {
+      await this.adapter.command(Cmd.SLICE_RESERVE, {
+        args: [entry, sliceKinds[p.kind], p.ownerKey, base, p.length],
+        what: `reserving slice ${entry} (${p.kind} ${p.base}+${p.length})`,
+      });
+    } catch (err) {
+      keys.set(entry, previous);
+      throw err;
+    }
   }
 
   async activate(entry: number, ownerKey: bigint): Promise<void> {
@@ -130,6 +143,7 @@ export class Slices {
       args: [entry, keepContents ? Release.F_KEEP : 0, ownerKey],
       what: `releasing slice ${entry}`,
     });
+    SliceKeyBook.of(this.adapter).clear(entry);
   }
 
   async resize(entry: number, ownerKey: bigint, length: number): Promise<void> {

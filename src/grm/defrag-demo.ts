@@ -4,7 +4,7 @@
 // chunk is released, so each adapter has free memory only in holes of one chunk. A request for two
 // chunks in one extent is then admitted by the GRM after moving live chunks (defrag.ts). Positions and
 // sizes are read from the adapters' slice tables (Grm.listAdapters reads the registers through the
-// agents, ra-spec §10); the moved contents are read back as the tenant reads them (its own DMA, `io`)
+// agents, ra-spec §10); the moved contents are read back as the tenant reads them (`io`: the demo maps its grants)
 // and compared by sha256 with what was written. For src/cli/commands/demo.ts.
 import { createHash, randomBytes } from 'node:crypto';
 import type { AdapterView, Allocation, Placement } from '../common/model.js';

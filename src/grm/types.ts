@@ -42,6 +42,8 @@ export interface GrmApi {
   runJob(tenant: string, id: string, job: unknown): Promise<{ output: string }>;
   /** What reallocation did to the allocation (grew, shrank, preempted, ...), oldest first (issue 15). */
   allocationEvents(tenant: string, id: string): AllocationEvent[];
+  /** The allocation with an access grant on each placement (issue 13, docs/access.md). */
+  grants(tenant: string, id: string): Promise<Allocation>;
   /** The bitstreams `tenant` may use (every one when absent). */
   listBitstreams(tenant?: string): { id: string; function: string; version: string; signed: boolean }[];
   /** Registers a bitstream as the tenant's own (published at once when the tenant is an operator). */

@@ -104,6 +104,9 @@ describe('OpenAPI document against live responses of the real GRM', () => {
     expect((await call('bob', 'GET', `/v1/allocations/${id}`)).statusCode).toBe(404);
     expect((await call('alice', 'GET', `/v1/allocations/${id}/events`)).statusCode).toBe(200);
     expect((await call('bob', 'GET', `/v1/allocations/${id}/events`)).statusCode).toBe(404);
+    // issue 13: grants, in the documented schema (AccessGrant on each placement), for the owner only
+    expect((await call('alice', 'GET', `/v1/allocations/${id}/grants`)).statusCode).toBe(200);
+    expect((await call('bob', 'GET', `/v1/allocations/${id}/grants`)).statusCode).toBe(404);
     expect((await call('alice', 'GET', '/v1/dashboard')).statusCode).toBe(200);
     expect((await call('ops', 'GET', '/v1/dashboard')).statusCode).toBe(200);
     expect((await call('bob', 'GET', '/v1/events')).statusCode).toBe(200);

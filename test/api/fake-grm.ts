@@ -202,6 +202,12 @@ export class FakeGrm implements GrmApi, DashboardSource {
     return [];
   }
 
+  /** The fake has no adapters: the allocation as it is, without grants. */
+  async grants(tenant: string, id: string): Promise<Allocation> {
+    this.record('grants', [tenant, id]);
+    return this.owned(tenant, id);
+  }
+
   async release(tenant: string, id: string): Promise<void> {
     this.record('release', [tenant, id]);
     this.owned(tenant, id);

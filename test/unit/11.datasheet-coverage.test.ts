@@ -20,4 +20,13 @@ describe('datasheet coverage', () => {
     const missing = names.filter((n) => !spec.includes(`\`${n}\``) && !spec.includes(`\`RA_${n}\``));
     expect(missing).toEqual([]);
   });
+
+  // issue 13: owner keys are write-only; the datasheet says so where a key could be read back
+  it('documents owner keys as write-only: the slice table row, the mailbox arguments, the descriptor', () => {
+    const row = (name: string) => spec.split('\n').find((l) => l.startsWith(`| \`${name}\``)) ?? '';
+    expect(row('SLICE_OWNER_KEY')).toMatch(/write-only: always reads 0/);
+    expect(row('REG_CMD_ARG0')).toMatch(/\| WO \|/);
+    expect(row('DESC_OWNER_KEY')).toMatch(/write-only/);
+    expect(spec).toMatch(/\| WO \| written by the driver; .* reads 0 afterwards/);
+  });
 });

@@ -16,11 +16,14 @@ const root = path.join(import.meta.dirname, '../..');
  * - grm -> agent is type-only: the GRM speaks the agent protocol through AgentClient objects the
  *   composition root hands it, and reads the inventory shape (AgentAdapter); it never runs agent code.
  * - cli -> grm, rvl: `rafabric` prints GRM types and drives the embedded mode through src/modes.
+ * - cli -> client: `rafabric demo` plays an instance that uses its grants (demo-instance.ts, issue 13).
  * - client (the instance's library, docs/access.md) maps tenant windows and memory through the
  *   driver's mappings and register access; it never reaches the GRM.
  */
 const allowed: Record<string, { layers: readonly string[]; typeOnly?: readonly string[] }> = {
-  cli: { layers: ['api', 'modes', 'grm', 'rvl', 'store', 'agent', 'driver', 'bitstream', 'common'] },
+  cli: {
+    layers: ['api', 'modes', 'grm', 'rvl', 'store', 'agent', 'client', 'driver', 'bitstream', 'common'],
+  },
   modes: { layers: ['api', 'grm', 'rvl', 'store', 'agent', 'driver', 'bitstream', 'common'] },
   api: { layers: ['grm', 'common'] },
   grm: { layers: ['rvl', 'store', 'bitstream', 'common'], typeOnly: ['agent'] },

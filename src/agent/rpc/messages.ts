@@ -71,6 +71,14 @@ function checked(method: string, name: string, type: string, value: unknown): un
         );
       return bytes;
     }
+    case 'TYPE_MESSAGE':
+      // the one message-typed parameter: openWindow's repeated WindowSlice {port, slice} (issue 13)
+      if (method === 'openWindow' && name === 'slices' && Array.isArray(value) && value.length <= 64)
+        return value.map((s: { port?: unknown; slice?: unknown }, i) => ({
+          port: checked(method, `slices[${i}].port`, 'TYPE_UINT32', s?.port),
+          slice: checked(method, `slices[${i}].slice`, 'TYPE_UINT32', s?.slice),
+        }));
+      throw invalid(method, `${name} has type ${type}, which this client cannot send`);
     default:
       throw invalid(method, `${name} has type ${type}, which this client cannot send`);
   }
@@ -99,7 +107,7 @@ export function requestParams(
 /** A handler's result as its reply message. */
 export function encodeReply(method: AgentMethod, result: unknown): unknown {
   if (method === 'runJob') return { output: Buffer.from((result as { output: string }).output, 'base64') };
-  if (method === 'inventory') return result;
+  if (method === 'inventory' || method === 'openWindow') return result;
   return {};
 }
 
@@ -107,5 +115,9 @@ export function encodeReply(method: AgentMethod, result: unknown): unknown {
 export function decodeReply(method: AgentMethod, reply: Record<string, unknown>): unknown {
   if (method === 'runJob') return { output: (reply.output as Buffer).toString('base64') };
   if (method === 'inventory') return reply;
+  if (method === 'openWindow') {
+    const { memoryPath, ...rest } = reply as { memoryPath?: string };
+    return memoryPath ? { ...rest, memoryPath } : rest; // proto3: an absent string arrives as ''
+  }
   return null;
 }

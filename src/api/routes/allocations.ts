@@ -53,6 +53,11 @@ export function allocationRoutes(app: FastifyInstance, grm: GrmApi): void {
     return grm.allocationEvents(ownerFor(grm, request, id), id);
   });
 
+  // issue 13: the grants of the caller's own allocation (another tenant's is NOT_FOUND, as every call)
+  app.get('/allocations/:id/grants', async (request) =>
+    grm.grants(tenantOf(request), pathId(request.params)),
+  );
+
   app.delete('/allocations/:id', async (request, reply) => {
     const id = pathId(request.params);
     const owner = ownerFor(grm, request, id);

@@ -1,105 +1,80 @@
-// The demo's instance: what a tenant's program does with its memory slices once the GRM granted them
-// (DESIGN "Control plane and data plane"): it opens the adapters itself, claims a DMA queue of its
-// own and moves bytes host -> slice, slice -> slice over the fabric (ra-spec §8.9) and slice -> host.
-// Nothing here passes through the GRM or an agent.
-import { Adapter } from '../../driver/adapter.js';
-import { copyInPieces } from '../../driver/copy.js';
-import { DmaController } from '../../driver/dma.js';
-import { HostBuffer } from '../../driver/hostmem.js';
-import type { Placement } from '../../grm/types.js';
+// The demo's instance: what a tenant's program does once the GRM granted its allocation (docs/access.md,
+// DESIGN "Control plane and data plane"). It opens its grants with the client library (rafabric/client):
+// a tenant window per adapter, never the register file or an owner key. It writes into a memory slice
+// through its mapping, has server A's DMA engine copy the bytes into a slice of server B over the
+// fabric (ra-spec §8.9), runs a job on its accelerator over them, and checks every result through
+// its own mappings. Nothing on the way passes through the GRM or an agent.
+import { createHash, randomBytes } from 'node:crypto';
+import { Instance } from '../../client/instance.js';
+import type { Allocation, Placement } from '../../grm/types.js';
 
-/** One granted memory slice and how to reach its adapter. */
-export interface GrantedSlice {
-  placement: Placement;
-  /** The adapter's socket (shm://...), on this machine. */
-  uri: string;
-  ownerKey: bigint;
-}
+const MiB = 1024 * 1024;
 
-/** Runs fn with `slice`'s adapter opened and one DMA queue claimed on it, then lets both go. */
-async function onAdapter<T>(
-  slice: GrantedSlice,
-  fn: (a: Adapter, dma: DmaController) => Promise<T>,
-): Promise<T> {
-  const adapter = Adapter.open(slice.uri);
-  try {
-    const dma = new DmaController(adapter);
-    try {
-      return await fn(adapter, dma);
-    } finally {
-      dma.close();
-    }
-  } finally {
-    adapter.close();
-  }
-}
-
-const copyOn = (a: Adapter, dma: DmaController, copy: Parameters<typeof copyInPieces>[3]) =>
-  copyInPieces(dma, a.identity.maxTransferBytes, a.identity.ringDepth, copy);
-
-/** Writes `data` at the start of the slice (host buffer -> slice, by the adapter's DMA engine). */
-export function writeSlice(slice: GrantedSlice, data: Buffer): Promise<void> {
-  return onAdapter(slice, async (a, dma) => {
-    const host = await HostBuffer.create(a, data.length);
-    try {
-      host.bytes.set(data);
-      await copyOn(a, dma, {
-        op: 'copy',
-        ownerKey: slice.ownerKey,
-        src: { host: host.handle },
-        srcOffset: 0,
-        dst: { adapter: a.identity.fabricId, slice: slice.placement.slice },
-        dstOffset: 0,
-        bytes: data.length,
-      });
-    } finally {
-      await host.close();
-    }
-  });
-}
-
-/** Reads `bytes` from the start of the slice (slice -> host buffer). */
-export function readSlice(slice: GrantedSlice, bytes: number): Promise<Buffer> {
-  return onAdapter(slice, async (a, dma) => {
-    const host = await HostBuffer.create(a, bytes);
-    try {
-      await copyOn(a, dma, {
-        op: 'copy',
-        ownerKey: slice.ownerKey,
-        src: { adapter: a.identity.fabricId, slice: slice.placement.slice },
-        srcOffset: 0,
-        dst: { host: host.handle },
-        dstOffset: 0,
-        bytes,
-      });
-      return Buffer.from(host.bytes.subarray(0, bytes));
-    } finally {
-      await host.close();
-    }
-  });
+export interface GrantUse {
+  from: Placement;
+  to: Placement;
+  engine: Placement;
+  bytes: number;
+  copyMs: number;
+  jobMs: number;
+  /** what the instance reads back from server B's slice equals what it wrote into server A's */
+  sameBytes: boolean;
+  /** the accelerator's digest of B's bytes equals node:crypto's */
+  digestOk: boolean;
+  digest: string;
 }
 
 /**
- * Copies `bytes` from the start of `src` to the start of `dst`, executed by src's adapter: the
- * destination is named by its fabric port, so it may be another server's adapter (ra-spec §8.9).
- * Returns the destination's port and the time the copy took.
+ * `granted`: the allocation with its grants (Grm.grants or GET /v1/allocations/{id}/grants); its first
+ * resource is memory on two servers, its second an accelerator (sha256). `serverA` names the source.
  */
-export function fabricCopy(
-  src: GrantedSlice,
-  dst: GrantedSlice & { fabricPort: number },
-  bytes: number,
-): Promise<{ ms: number }> {
-  return onAdapter(src, async (a, dma) => {
-    const t0 = performance.now();
-    await copyOn(a, dma, {
-      op: 'copy',
-      ownerKey: src.ownerKey,
-      src: { adapter: a.identity.fabricId, slice: src.placement.slice },
-      srcOffset: 0,
-      dst: { adapter: dst.fabricPort, slice: dst.placement.slice },
-      dstOffset: 0,
-      bytes,
-    });
-    return { ms: performance.now() - t0 };
-  });
+export async function useGrant(granted: Allocation, serverA: string): Promise<GrantUse> {
+  const onA = (p: Placement) => p.adapter.startsWith(`${serverA}/`);
+  const memory = granted.resources[0]!.placements;
+  const from = memory.find(onA);
+  const to = memory.find((p) => !onA(p));
+  const engine = granted.resources[1]?.placements[0];
+  if (!from || !to || !engine)
+    throw new Error('the allocation needs memory slices on two servers and an accelerator');
+  const bytes = Math.min(16 * MiB, from.bytes! - 4096, to.bytes!);
+  const inst = Instance.open(granted, { timeoutMs: 120_000 });
+  try {
+    const a = inst.map(from);
+    const b = inst.map(to);
+    const data = randomBytes(bytes);
+    a.bytes.set(data, 0); // load/store: only this slice's window of server A's adapter memory
+    let t0 = performance.now();
+    await inst.copy({ ...from, offset: 0 }, { ...to, offset: 0 }, bytes); // A's DMA engine, over the fabric
+    const copyMs = performance.now() - t0;
+    const digestAt = from.bytes! - 32;
+    t0 = performance.now();
+    await inst.job(engine, { ...to, offset: 0 }, { ...from, offset: digestAt }, bytes);
+    const jobMs = performance.now() - t0;
+    const sameBytes = Buffer.from(b.bytes.subarray(0, bytes)).equals(data);
+    const digest = Buffer.from(a.bytes.subarray(digestAt, digestAt + 32));
+    const digestOk = digest.equals(createHash('sha256').update(data).digest());
+    return { from, to, engine, bytes, copyMs, jobMs, sameBytes, digestOk, digest: digest.toString('hex') };
+  } finally {
+    inst.close();
+  }
+}
+
+/** Stores `data` at the start of a granted memory slice through the instance's mapping. */
+export function writeThroughGrant(granted: Allocation, p: Placement, data: Uint8Array): void {
+  const inst = Instance.open(granted);
+  try {
+    inst.map(p).bytes.set(data, 0);
+  } finally {
+    inst.close();
+  }
+}
+
+/** The first `bytes` of a granted memory slice, read through the instance's mapping. */
+export function readThroughGrant(granted: Allocation, p: Placement, bytes: number): Buffer {
+  const inst = Instance.open(granted);
+  try {
+    return Buffer.from(inst.map(p).bytes.subarray(0, bytes));
+  } finally {
+    inst.close();
+  }
 }

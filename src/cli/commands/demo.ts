@@ -9,16 +9,15 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { openServerCatalog } from '../../bitstream/shipped.js';
 import { log } from '../../common/log.js';
-import { ownerKeyOf } from '../../common/owner-key.js';
 import { defragStep } from '../../grm/defrag-demo.js';
 import { growBusyStep, shrinkIdleStep } from '../../grm/elastic/demo-steps.js';
 import { reallocateOnce } from '../../grm/reallocator.js';
-import type { Allocation, Placement } from '../../grm/types.js';
+import type { Allocation } from '../../grm/types.js';
 import { type ClusterGrm, startClusterGrm } from '../../modes/cluster.js';
 import { type LocalAgents, startLocalAgents } from '../../modes/local-agents.js';
 import { formatBytes, formatTable, printJson } from '../output.js';
 import { parseInteger, parseSize } from '../parse.js';
-import { fabricCopy, readSlice, writeSlice } from './demo-instance.js';
+import { readThroughGrant, useGrant, writeThroughGrant } from './demo-instance.js';
 
 interface Step {
   step: string;
@@ -93,7 +92,6 @@ export async function runDemo(o: {
     rmSync(work, { recursive: true, force: true });
     throw err;
   }
-  const agents = local.agents;
   const grm = cluster.grm;
   const tenant = 'demo';
   const record = async (step: string, fn: () => Promise<Omit<Step, 'step' | 'ms'>>) => {
@@ -101,17 +99,6 @@ export async function runDemo(o: {
     const s = { step, ...(await fn()), ms: Math.round(performance.now() - t0) };
     steps.push(s);
     o.progress(s);
-  };
-  /** A placement as the instance reaches it: its adapter's socket, fabric port and the owner key. */
-  const granted = (a: Allocation, p: Placement) => {
-    const server = serverOf(p.adapter);
-    const port = Number(p.adapter.slice(`${server}/ra`.length)); // "<server>/ra<port>"
-    return {
-      placement: p,
-      uri: agents.find((x) => x.server === server)!.uriOfPort(port),
-      fabricPort: port,
-      ownerKey: ownerKeyOf(grm.allocations.get(a.id)!.ownerKey),
-    };
   };
   try {
     await record('pool: one agent process per server', async () => {
@@ -163,7 +150,13 @@ export async function runDemo(o: {
     await record('memory spread over two servers', async () => {
       // More than one server's adapters hold: the allocation must take memory from another server.
       const bytes = o.adaptersPerServer * o.memoryBytes + Math.floor(o.memoryBytes / 2);
-      spread = await grm.allocate(tenant, { resources: [{ kind: 'memory', bytes }] });
+      // with an accelerator: the instance's grant (next step) runs a job on it over these bytes
+      spread = await grm.allocate(tenant, {
+        resources: [
+          { kind: 'memory', bytes },
+          { kind: 'accelerator', function: 'sha256' },
+        ],
+      });
       const placements = spread.resources[0]!.placements;
       const onServers = new Set(placements.map((p) => serverOf(p.adapter)));
       // Every placement is a slice in its adapter's registers (read through that server's agent).
@@ -181,36 +174,18 @@ export async function runDemo(o: {
         check: verdict(onServers.size >= 2 && programmed),
       };
     });
-    await record('DMA between adapters of two servers (fabric)', async () => {
-      const placements = spread!.resources[0]!.placements;
-      const from = placements.find((p) => serverOf(p.adapter) === servers[0]);
-      const to = placements.find((p) => serverOf(p.adapter) !== servers[0]);
-      if (!from || !to)
-        return { result: 'the allocation has no slices on two servers', placements: '-', check: 'FAIL' };
-      const bytes = Math.min(16 * MiB, from.bytes!, to.bytes!);
-      const data = randomBytes(bytes);
-      const src = granted(spread!, from);
-      const dst = granted(spread!, to);
-      // The instance writes into server A's slice, server A's DMA engine copies it into server B's
-      // slice over the fabric, and the instance reads it back from server B's adapter.
-      const stage = <T>(what: string, p: Promise<T>) =>
-        p.catch((err: Error) => {
-          throw new Error(`${what}: ${err.message}`);
-        });
-      await stage(`writing into ${from.adapter}#${from.slice}`, writeSlice(src, data));
-      const { ms } = await stage(
-        `copying ${from.adapter} -> ${to.adapter} over the fabric`,
-        fabricCopy(src, dst, bytes),
-      );
-      const back = await stage(`reading ${to.adapter}#${to.slice}`, readSlice(dst, bytes));
-      const same = back.equals(data);
+    await record("DMA between adapters of two servers (fabric), through the instance's grant", async () => {
+      // issue 13: the instance reaches its slices through its grant (tenant windows, mapped memory);
+      // the GRM only hands the grant out and is off the data path
+      const granted = await grm.grants(tenant, spread!.id);
+      const u = await useGrant(granted, servers[0]!);
       // Its memory is needed by the next steps (a job stages its input on the compute slice's server).
       await grm.release(tenant, spread!.id);
-      const digest = createHash('sha256').update(back).digest('hex').slice(0, 12);
+      const ok = u.sameBytes && u.digestOk;
       return {
-        result: `${formatBytes(bytes)} ${from.adapter} -> ${to.adapter} by ${from.adapter}'s DMA engine in ${ms.toFixed(1)} ms (${(bytes / MiB / (ms / 1000)).toFixed(0)} MiB/s); read back from ${to.adapter} equals what was written, byte for byte: ${same} (sha256 ${digest}...); released`,
-        placements: `${from.adapter}#${from.slice} -> ${to.adapter}#${to.slice}`,
-        check: verdict(same),
+        result: `${formatBytes(u.bytes)} written through the mapping of ${u.from.adapter}#${u.from.slice}, copied to ${u.to.adapter} by ${u.from.adapter}'s DMA engine in ${u.copyMs.toFixed(1)} ms (${(u.bytes / MiB / (u.copyMs / 1000)).toFixed(0)} MiB/s); read back through the mapping of ${u.to.adapter} equals what was written, byte for byte: ${u.sameBytes}; sha256 on the accelerator ${u.engine.adapter} in ${u.jobMs.toFixed(1)} ms equals node:crypto: ${u.digestOk} (${u.digest.slice(0, 12)}...); grants revoked and released`,
+        placements: `${u.from.adapter}#${u.from.slice} -> ${u.to.adapter}#${u.to.slice}`,
+        check: verdict(ok),
       };
     });
     await record('compute slice (GPU-core equivalent) + matmul', async () => {
@@ -246,12 +221,16 @@ export async function runDemo(o: {
       const small = await grm.allocate(tenant, { resources: [{ kind: 'memory', bytes: 64 * MiB }] });
       const before = where(small);
       const contents = randomBytes(4 * MiB);
-      await writeSlice(granted(small, small.resources[0]!.placements[0]!), contents);
+      // through the tenant's grant; a resize revokes it, and the grant after it reaches the moved bytes
+      const g = await grm.grants(tenant, small.id);
+      writeThroughGrant(g, g.resources[0]!.placements[0]!, contents);
       const blocker = await grm.allocate(tenant, { resources: [{ kind: 'memory', bytes: 2 * MiB }] });
       const grown = await grm.resize(tenant, small.id, { resource: 0, bytes: 256 * MiB });
       const moved = where(grown) !== before;
       const placement = grown.resources[0]!.placements[0]!;
-      const kept = (await readSlice(granted(grown, placement), contents.length)).equals(contents);
+      const kept = readThroughGrant(await grm.grants(tenant, grown.id), placement, contents.length).equals(
+        contents,
+      );
       const size = grown.resources[0]!.placements.reduce((n, p) => n + (p.bytes ?? 0), 0);
       await grm.release(tenant, blocker.id);
       await grm.release(tenant, grown.id);
@@ -265,8 +244,9 @@ export async function runDemo(o: {
       'reallocation: a fragmented pool admits a large memory request (live migration)',
       async () => {
         const o = await defragStep(grm, tenant, {
-          write: (a, p, data) => writeSlice(granted(a, p), data),
-          read: (a, p, bytes) => readSlice(granted(a, p), bytes),
+          // through the tenant's grants: a move revokes them, and the grant after it reaches the moved bytes
+          write: async (a, p, data) => writeThroughGrant(await grm.grants(tenant, a.id), p, data),
+          read: async (a, p, bytes) => readThroughGrant(await grm.grants(tenant, a.id), p, bytes),
         });
         return { result: o.result, placements: o.placements, check: o.check };
       },

@@ -1,0 +1,64 @@
+// The driver's own copy of the owner keys it programs (ra-spec §10: SLICE_OWNER_KEY is write-only and
+// reads 0 on every view of the register file). One file per adapter, RA_SLICE_MAX × 8 bytes, entry i
+// at 8 i, mode 0600: beside the embedded model's socket (`ra<i>.keys`), or under the OS temporary
+// folder for an adapter reached over PCI/VFIO. A file and not memory, so that an agent that restarts
+// still knows which key holds which slice (reconciliation attributes slices by key), and so that
+// every process of the driver on one machine sees the same copy.
+//
+// A key is written before CMD_SLICE_RESERVE (write-ahead: a crash after the command still finds the
+// key) and restored when the command fails; it is wiped when the slice is released.
+import { closeSync, constants, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Adapter } from './adapter.js';
+
+const KEY_BYTES = 8;
+
+function bookPath(adapter: Adapter): string {
+  const url = new URL(adapter.uri);
+  const socket = /ra(\d+)\.sock$/.exec(url.pathname);
+  if (url.protocol === 'shm:' && socket) return path.join(adapter.directory, `ra${socket[1]}.keys`);
+  const dir = path.join(os.tmpdir(), 'rafabric-keys');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return path.join(dir, `${adapter.uri.replace(/[^A-Za-z0-9.-]/g, '_')}.keys`);
+}
+
+export class SliceKeyBook {
+  private constructor(private readonly file: string) {}
+
+  static of(adapter: Adapter): SliceKeyBook {
+    return new SliceKeyBook(bookPath(adapter));
+  }
+
+  /** The key last programmed into `entry` by this driver, 0n when none is known. */
+  get(entry: number): bigint {
+    const buf = Buffer.alloc(KEY_BYTES);
+    let fd: number;
+    try {
+      fd = openSync(this.file, 'r');
+    } catch {
+      return 0n; // nothing programmed through this driver on this machine yet
+    }
+    try {
+      const n = readSync(fd, buf, 0, KEY_BYTES, entry * KEY_BYTES);
+      return n === KEY_BYTES ? buf.readBigUInt64LE(0) : 0n;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  set(entry: number, key: bigint): void {
+    const buf = Buffer.alloc(KEY_BYTES);
+    buf.writeBigUInt64LE(key);
+    const fd = openSync(this.file, constants.O_RDWR | constants.O_CREAT, 0o600);
+    try {
+      writeSync(fd, buf, 0, KEY_BYTES, entry * KEY_BYTES);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  clear(entry: number): void {
+    this.set(entry, 0n);
+  }
+}
