@@ -45,7 +45,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics (no auth) */
+        /** Prometheus metrics: no auth by default; with serve --metrics-token, that token or an operator token */
         get: operations["getMetrics"];
         put?: never;
         post?: never;
@@ -62,7 +62,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The adapters in the pool */
+        /** The adapters in the pool: capacity for everyone; in the slice tables a tenant sees its own slices only, an operator every slice */
         get: operations["listAdapters"];
         put?: never;
         post?: never;
@@ -79,7 +79,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's allocations */
+        /** The caller's allocations (an operator's: every tenant's) */
         get: operations["listAllocations"];
         put?: never;
         /** Allocate resources */
@@ -103,11 +103,11 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** One allocation */
+        /** One allocation (an operator: any tenant's) */
         get: operations["getAllocation"];
         put?: never;
         post?: never;
-        /** Release an allocation */
+        /** Release an allocation (an operator: any tenant's) */
         delete: operations["releaseAllocation"];
         options?: never;
         head?: never;
@@ -130,6 +130,70 @@ export interface paths {
         };
         /** What reallocation did to the allocation (grew, shrank, preempted, reclaimed, lost), oldest first */
         get: operations["listAllocationEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/gangs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Allocate several allocations all or nothing (409 with nothing allocated) */
+        post: operations["createGang"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/gangs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Gang id
+                 * @example g-a1b2c3
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** The members of a gang still held */
+        get: operations["getGang"];
+        put?: never;
+        post?: never;
+        /** Release every member of a gang */
+        delete: operations["releaseGang"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/allocations/{id}/grants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Allocation id
+                 * @example a1b2c3
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** The allocation with an access grant on each placement (tenant window, queue, slice, memory range): the instance's direct path (docs/access.md). Windows are opened on first request; only the owning tenant gets them */
+        get: operations["getAllocationGrants"];
         put?: never;
         post?: never;
         delete?: never;
@@ -301,6 +365,159 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/me/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What the caller holds now (configuring allocations included) against its quota */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Usage and quota */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TenantUsage"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                404: components["responses"]["NotFound"];
+                500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Operators only: every tenant's usage and quota (every tenant of --tokens, holding or not) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Usage per tenant, by name */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TenantUsage"][];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/quota": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A tenant name (as --tokens gives it)
+                 * @example alice
+                 */
+                tenant: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /** Operators only: replace a tenant's quota (a field left out is unlimited); kept in the --quotas file before it applies. Allocations already held stay; new ones and growth are refused (429 QUOTA_EXCEEDED) while over it */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /**
+                     * @description A tenant name (as --tokens gives it)
+                     * @example alice
+                     */
+                    tenant: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "bytes": 1073741824,
+                     *       "units": 8,
+                     *       "contexts": 16,
+                     *       "sliceEntries": 32,
+                     *       "allocations": 16
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Quota"];
+                };
+            };
+            responses: {
+                /** @description The tenant's usage and new quota */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TenantUsage"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                409: components["responses"]["Conflict"];
+                413: components["responses"]["PayloadTooLarge"];
+                415: components["responses"]["UnsupportedMediaType"];
+                500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -326,6 +543,10 @@ export interface components {
             };
         };
         AcceleratorRequest: {
+            /** @description Only adapters for which this expression is true (a subset of CEL, docs/grm.md "Selectors"), e.g. `zone == "z1" && freeMemoryBytes >= 4294967296` */
+            selector?: string;
+            /** @description Operator-defined request class (serve --request-classes): its selector applies too */
+            class?: string;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -335,6 +556,10 @@ export interface components {
             function: "aes-256-gcm" | "sha256" | "crc32c";
         };
         MemoryRequest: {
+            /** @description Only adapters for which this expression is true (a subset of CEL, docs/grm.md "Selectors"), e.g. `zone == "z1" && freeMemoryBytes >= 4294967296` */
+            selector?: string;
+            /** @description Operator-defined request class (serve --request-classes): its selector applies too */
+            class?: string;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -343,6 +568,10 @@ export interface components {
             bytes: number;
         };
         ComputeRequest: {
+            /** @description Only adapters for which this expression is true (a subset of CEL, docs/grm.md "Selectors"), e.g. `zone == "z1" && freeMemoryBytes >= 4294967296` */
+            selector?: string;
+            /** @description Operator-defined request class (serve --request-classes): its selector applies too */
+            class?: string;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -352,6 +581,10 @@ export interface components {
             units: number;
         };
         LogicRequest: {
+            /** @description Only adapters for which this expression is true (a subset of CEL, docs/grm.md "Selectors"), e.g. `zone == "z1" && freeMemoryBytes >= 4294967296` */
+            selector?: string;
+            /** @description Operator-defined request class (serve --request-classes): its selector applies too */
+            class?: string;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -360,7 +593,36 @@ export interface components {
             /** @description Catalog id of the bitstream to load into a slot */
             bitstream: string;
         };
-        ResourceRequest: components["schemas"]["AcceleratorRequest"] | components["schemas"]["MemoryRequest"] | components["schemas"]["ComputeRequest"] | components["schemas"]["LogicRequest"];
+        AdapterRequest: {
+            /** @description Only adapters for which this expression is true (a subset of CEL, docs/grm.md "Selectors"), e.g. `zone == "z1" && freeMemoryBytes >= 4294967296` */
+            selector?: string;
+            /** @description Operator-defined request class (serve --request-classes): its selector applies too */
+            class?: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "adapter";
+            /**
+             * @description exactCount (absent): `count` adapters; all: every adapter the selector matches
+             * @enum {unknown}
+             */
+            allocationMode?: "exactCount" | "all";
+            /** @description Adapters to take with allocationMode exactCount (absent: 1) */
+            count?: number;
+            /** @description Monitoring access to adapters already in use, taking no capacity (operator tokens only) */
+            adminAccess?: boolean;
+        };
+        FirstAvailableRequest: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "firstAvailable";
+            /** @description In order of preference; the allocation says which one it holds (`alternative`) */
+            alternatives: (components["schemas"]["AcceleratorRequest"] | components["schemas"]["MemoryRequest"] | components["schemas"]["ComputeRequest"] | components["schemas"]["LogicRequest"] | components["schemas"]["AdapterRequest"])[];
+        };
+        ResourceRequest: components["schemas"]["AcceleratorRequest"] | components["schemas"]["MemoryRequest"] | components["schemas"]["ComputeRequest"] | components["schemas"]["LogicRequest"] | components["schemas"]["AdapterRequest"] | components["schemas"]["FirstAvailableRequest"];
         ElasticPolicy: {
             /** @description Never fewer than this, by the policy or by preemption */
             min: number;
@@ -387,17 +649,30 @@ export interface components {
             onAdapterFailure?: "fail" | "replace";
             /** @description Reclaim the allocation's slices when idle for longer than this (absent: never) */
             idleReclaimMs?: number;
-            /** @description Resize resources of a kind with their utilization instead of releasing them when idle (docs/realloc.md): compute units today; memory is never elastic (its contents matter) */
+            /** @description Resize resources of a kind with their utilization instead of releasing them when idle (docs/realloc.md): compute units and accelerator contexts; memory is never elastic (its contents matter) */
             elastic?: {
                 compute?: components["schemas"]["ElasticPolicy"];
+                accelerator?: components["schemas"]["ElasticPolicy"];
             };
             /** @description Higher goes first: may shrink or reclaim preemptible allocations of lower priority. Absent: 0. */
             priority?: number;
             /** @description May be shrunk to its elastic min or reclaimed for an allocation of higher priority. Absent: false. */
             preemptible?: boolean;
+            /** @description May the GRM move its memory slices to defragment the pool for a request that finds no extent large enough (docs/realloc.md): contents copied by DMA, grants revoked (request them again); false pins them. Absent: true. */
+            movable?: boolean;
         };
         AllocationRequest: {
             resources: components["schemas"]["ResourceRequest"][];
+            /** @description Hard constraints across the resources of this request (docs/grm.md "Constraints") */
+            constraints?: {
+                /**
+                 * @description Every slice of the named resources lies on adapters with one value of it
+                 * @enum {unknown}
+                 */
+                matchAttribute: "server" | "zone" | "model" | "firmware";
+                /** @description Indices into resources (absent: every resource) */
+                resources?: number[];
+            }[];
             policy?: components["schemas"]["AllocationPolicy"];
         };
         Placement: {
@@ -447,15 +722,19 @@ export interface components {
         };
         AllocatedResource: {
             /** @enum {unknown} */
-            kind: "accelerator" | "memory" | "compute" | "logic";
+            kind: "accelerator" | "memory" | "compute" | "logic" | "adapter";
             function?: string;
             bitstream?: string;
-            /** @description memory: what was asked for (or resized to), bytes */
+            /** @description memory: what was asked for (or resized to), bytes; adapter: what its memory slice holds */
             bytes?: number;
-            /** @description compute: what was asked for (or resized to), units */
+            /** @description compute: what was asked for (or resized to), units; adapter: what its compute slice holds */
             units?: number;
+            /** @description firstAvailable: index of the alternative granted (its kind and fields are above) */
+            alternative?: number;
             /** @description The slices that hold the resource, as the adapters hold them */
             placements: components["schemas"]["Placement"][];
+            /** @description adapter with adminAccess: the adapters watched (no slices, no capacity taken) */
+            monitors?: string[];
         };
         /** @description An allocation; its policy is the policy as requested (absent fields are not filled in) */
         Allocation: {
@@ -469,6 +748,8 @@ export interface components {
             createdAt: string;
             /** Format: date-time */
             leaseExpiresAt?: string;
+            /** @description The gang it was granted with, all or nothing (POST /v1/gangs, docs/realloc.md) */
+            gang?: string;
         };
         /** @description Give bytes for a memory resource, units for a compute resource (exactly one) */
         ResizeRequest: {
@@ -522,6 +803,12 @@ export interface components {
             /** @description Adapter id: <server>/ra<fabric port> */
             id: string;
             server: string;
+            /** @description Fabric zone (selectors: `zone`) */
+            zone?: string;
+            /** @description Device model (selectors: `model`) */
+            model?: string;
+            /** @description Firmware, the register file version (selectors: `firmware`) */
+            firmware?: string;
             /** @enum {unknown} */
             health: "healthy" | "degraded" | "unhealthy";
             /** @description bytes */
@@ -545,7 +832,7 @@ export interface components {
                 base: number;
                 length: number;
                 slot?: number;
-                /** @description Shown only for the caller's own allocations */
+                /** @description The holder; a tenant is shown its own slices only, an operator every slice */
                 allocation?: string;
             }[];
         };
@@ -557,7 +844,7 @@ export interface components {
             /** Format: date-time */
             at: string;
             /** @enum {unknown} */
-            action: "grew" | "shrank" | "preempted-shrink" | "preempted-reclaim" | "lease-expired" | "idle-reclaimed" | "adapter-lost" | "replaced";
+            action: "grew" | "shrank" | "preempted-shrink" | "preempted-reclaim" | "lease-expired" | "idle-reclaimed" | "adapter-lost" | "replaced" | "migrated";
             detail: string;
             resource?: number;
             from?: number;
@@ -576,6 +863,16 @@ export interface components {
         };
         BitstreamRegistered: {
             id: string;
+        };
+        /** @description Allocation requests granted all or nothing (docs/realloc.md) */
+        GangRequest: {
+            members: components["schemas"]["AllocationRequest"][];
+            /** @description Bound on the placements the backtracking search tries (default 2000) */
+            searchSteps?: number;
+        };
+        Gang: {
+            id: string;
+            allocations: components["schemas"]["Allocation"][];
         };
         GrmEvent: {
             /** @description Order of recording */
@@ -636,6 +933,48 @@ export interface components {
             allocations: components["schemas"]["Allocation"][];
             events: components["schemas"]["GrmEvent"][];
         };
+        /** @description Limits of one tenant; a field left out is not limited, 0 allows none */
+        Quota: {
+            /** @description Memory bytes over the tenant's memory placements (as they report them) */
+            bytes?: number;
+            /** @description Compute units */
+            units?: number;
+            /** @description Accelerator and logic contexts */
+            contexts?: number;
+            /** @description Slice-table entries over every adapter: one per placement */
+            sliceEntries?: number;
+            /** @description Allocations held at once (active or lost) */
+            allocations?: number;
+        };
+        TenantUsage: {
+            tenant: string;
+            /** @description Held now: committed allocations and those being configured (reserved, not committed) */
+            usage: {
+                /** @description Memory bytes over the tenant's memory placements (as they report them) */
+                bytes: number;
+                /** @description Compute units */
+                units: number;
+                /** @description Accelerator and logic contexts */
+                contexts: number;
+                /** @description Slice-table entries over every adapter: one per placement */
+                sliceEntries: number;
+                /** @description Allocations held at once (active or lost) */
+                allocations: number;
+            };
+            /** @description Limits of one tenant; a field left out is not limited, 0 allows none */
+            quota: {
+                /** @description Memory bytes over the tenant's memory placements (as they report them) */
+                bytes?: number;
+                /** @description Compute units */
+                units?: number;
+                /** @description Accelerator and logic contexts */
+                contexts?: number;
+                /** @description Slice-table entries over every adapter: one per placement */
+                sliceEntries?: number;
+                /** @description Allocations held at once (active or lost) */
+                allocations?: number;
+            };
+        };
     };
     responses: {
         /** @description Malformed JSON, a body that is not an object, a bad id or a field the GRM refused */
@@ -656,7 +995,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The bitstream is unsigned, or signed by an untrusted key, or its signature is bad; or the tenant is not an operator */
+        /** @description The bitstream is unsigned, or signed by an untrusted key, or its signature is bad; or the tenant is not an operator (operators only: publish, GET /v1/tenants, PUT quota) */
         Forbidden: {
             headers: {
                 [name: string]: unknown;
@@ -685,6 +1024,15 @@ export interface components {
         };
         /** @description The body is over the limit */
         PayloadTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description QUOTA_EXCEEDED: the tenant's quota (bytes, units, contexts, slice entries or allocations) would be passed; nothing changed. details: field, quota, used, asked */
+        QuotaExceeded: {
             headers: {
                 [name: string]: unknown;
             };
@@ -831,6 +1179,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            401: components["responses"]["Unauthorized"];
             /** @description The request was not received in time (60 s by default); no body */
             408: {
                 headers: {
@@ -977,6 +1326,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["QuotaExceeded"];
             /** @description The request headers are over 16 KiB (the Node.js limit); no body */
             431: {
                 headers: {
@@ -1125,6 +1475,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["QuotaExceeded"];
             /** @description The request headers are over 16 KiB (the Node.js limit); no body */
             431: {
                 headers: {
@@ -1179,6 +1530,212 @@ export interface operations {
                 content?: never;
             };
             500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createGang: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description At most 2097152 bytes; a larger body is 413 PAYLOAD_TOO_LARGE */
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "members": [
+                 *         {
+                 *           "resources": [
+                 *             {
+                 *               "kind": "compute",
+                 *               "units": 2
+                 *             }
+                 *           ]
+                 *         },
+                 *         {
+                 *           "resources": [
+                 *             {
+                 *               "kind": "compute",
+                 *               "units": 2
+                 *             }
+                 *           ]
+                 *         }
+                 *       ],
+                 *       "searchSteps": 2000
+                 *     }
+                 */
+                "application/json": components["schemas"]["GangRequest"];
+            };
+        };
+        responses: {
+            /** @description Allocated */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Gang"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            /** @description The request was not received in time (60 s by default); no body */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description The request headers are over 16 KiB (the Node.js limit); no body */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            500: components["responses"]["Internal"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getGang: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Gang id
+                 * @example g-a1b2c3
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Gang */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Gang"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            /** @description The request was not received in time (60 s by default); no body */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request headers are over 16 KiB (the Node.js limit); no body */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    releaseGang: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Gang id
+                 * @example g-a1b2c3
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Released */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            /** @description The request was not received in time (60 s by default); no body */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request headers are over 16 KiB (the Node.js limit); no body */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getAllocationGrants: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Allocation id
+                 * @example a1b2c3
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Allocation with grants */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Allocation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            /** @description The request was not received in time (60 s by default); no body */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            409: components["responses"]["Conflict"];
+            /** @description The request headers are over 16 KiB (the Node.js limit); no body */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            500: components["responses"]["Internal"];
+            502: components["responses"]["BadGateway"];
             503: components["responses"]["Unavailable"];
         };
     };
