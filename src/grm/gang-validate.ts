@@ -1,6 +1,7 @@
 // The body of POST /v1/gangs: {"members": [<allocation request>, ...], "searchSteps": N}. Each member
 // is an allocation request, checked as POST /v1/allocations checks one; a refusal names the member.
 import { RaError } from '../common/errors.js';
+import type { RequestClasses } from './request-classes.js';
 import { GrmCode } from './types.js';
 import { type ValidatedAllocation, validateAllocation } from './validate.js';
 
@@ -16,7 +17,7 @@ export interface GangRequest {
 
 const invalid = (message: string, field: string) => new RaError(GrmCode.INVALID_REQUEST, message, { field });
 
-export function validateGang(body: unknown): GangRequest {
+export function validateGang(body: unknown, classes?: RequestClasses): GangRequest {
   const shape = '{"members": [{"resources": [...], "policy": {...}}, ...], "searchSteps": N}';
   if (typeof body !== 'object' || body === null || Array.isArray(body))
     throw invalid(`a gang must be a JSON object ${shape}`, 'body');
@@ -36,7 +37,7 @@ export function validateGang(body: unknown): GangRequest {
     throw invalid(`searchSteps must be a whole number 1..${MAX_GANG_SEARCH_STEPS}`, 'searchSteps');
   const validated = members.map((m, k) => {
     try {
-      return validateAllocation(m);
+      return validateAllocation(m, classes);
     } catch (err) {
       if (!(err instanceof RaError)) throw err;
       const field =

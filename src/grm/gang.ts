@@ -99,9 +99,17 @@ function placeMembers(
 }
 
 export async function allocateGang(ctx: GrmContext, tenant: string, body: unknown): Promise<GangOutcome> {
-  const request = validateGang(body);
-  for (const m of request.members)
-    for (const r of m.placement.resources) if (r.kind === 'logic') ctx.catalog.get(r.bitstream, tenant);
+  const request = validateGang(body, ctx.options.requestClasses);
+  for (const [k, m] of request.members.entries()) {
+    if (m.adminAccess && !ctx.options.operators?.has(tenant))
+      throw new RaError(
+        GrmCode.FORBIDDEN,
+        `members[${k}]: adminAccess (monitoring adapters in use) is for operators; tenant ${tenant} is not one`,
+      );
+    for (const r of m.placement.resources)
+      for (const alt of r.kind === 'firstAvailable' ? r.alternatives : [r])
+        if (alt.kind === 'logic') ctx.catalog.get(alt.bitstream, tenant);
+  }
   const wanted = request.members.map((m) => forTenant(ctx.catalog, tenant, m.placement));
   // Over quota even on a full pool: 429 before any search (each member is held again as it is placed).
   ctx.quotas.check(tenant, sumUsage(request.members.map((m) => requestedUsage(m.placement.resources))));

@@ -240,11 +240,12 @@ export class Grm implements GrmApi, DashboardSource, MetricsSource {
     try {
       return await allocate(this.ctx, tenant, body, this.makeRoom);
     } catch (err) {
-      const priority = validateAllocation(body).policy.priority ?? 0;
+      const priority = validateAllocation(body, this.ctx.options.requestClasses).policy.priority ?? 0;
       if (!(err instanceof RaError) || err.code !== GrmCode.RESOURCE_UNAVAILABLE || priority === 0) throw err;
       // One preemption at a time, and no reallocation pass growing the victims back meanwhile.
       return this.exclusive(async () => {
-        const request = forTenant(this.ctx.catalog, tenant, validateAllocation(body).placement).request;
+        const { placement } = validateAllocation(body, this.ctx.options.requestClasses);
+        const request = forTenant(this.ctx.catalog, tenant, placement).request;
         const index = await this.ctx.pool.ready();
         return allocateAfterPreemption(this.maintenance, index, request, priority, err, () =>
           allocate(this.ctx, tenant, body, this.makeRoom),

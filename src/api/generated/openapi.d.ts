@@ -373,31 +373,7 @@ export interface paths {
             cookie?: never;
         };
         /** What the caller holds now (configuring allocations included) against its quota */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Usage and quota */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["TenantUsage"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                404: components["responses"]["NotFound"];
-                500: components["responses"]["Internal"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        get: operations["getMyUsage"];
         put?: never;
         post?: never;
         delete?: never;
@@ -414,32 +390,7 @@ export interface paths {
             cookie?: never;
         };
         /** Operators only: every tenant's usage and quota (every tenant of --tokens, holding or not) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Usage per tenant, by name */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["TenantUsage"][];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
-                500: components["responses"]["Internal"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        get: operations["listTenants"];
         put?: never;
         post?: never;
         delete?: never;
@@ -463,54 +414,7 @@ export interface paths {
         };
         get?: never;
         /** Operators only: replace a tenant's quota (a field left out is unlimited); kept in the --quotas file before it applies. Allocations already held stay; new ones and growth are refused (429 QUOTA_EXCEEDED) while over it */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /**
-                     * @description A tenant name (as --tokens gives it)
-                     * @example alice
-                     */
-                    tenant: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "bytes": 1073741824,
-                     *       "units": 8,
-                     *       "contexts": 16,
-                     *       "sliceEntries": 32,
-                     *       "allocations": 16
-                     *     }
-                     */
-                    "application/json": components["schemas"]["Quota"];
-                };
-            };
-            responses: {
-                /** @description The tenant's usage and new quota */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["TenantUsage"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
-                409: components["responses"]["Conflict"];
-                413: components["responses"]["PayloadTooLarge"];
-                415: components["responses"]["UnsupportedMediaType"];
-                500: components["responses"]["Internal"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        put: operations["setTenantQuota"];
         post?: never;
         delete?: never;
         options?: never;
@@ -2153,6 +2057,105 @@ export interface operations {
                 };
                 content?: never;
             };
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getMyUsage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Usage and quota */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantUsage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listTenants: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Usage per tenant, by name */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantUsage"][];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    setTenantQuota: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A tenant name (as --tokens gives it)
+                 * @example alice
+                 */
+                tenant: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "bytes": 1073741824,
+                 *       "units": 8,
+                 *       "contexts": 16,
+                 *       "sliceEntries": 32,
+                 *       "allocations": 16
+                 *     }
+                 */
+                "application/json": components["schemas"]["Quota"];
+            };
+        };
+        responses: {
+            /** @description The tenant's usage and new quota */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantUsage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };

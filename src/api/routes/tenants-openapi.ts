@@ -17,6 +17,7 @@ export const tenantSchemas = { Quota: quotaSchema, TenantUsage: tenantUsageSchem
 export const tenantPaths = {
   '/v1/tenants/me/usage': {
     get: {
+      operationId: 'getMyUsage',
       summary: 'What the caller holds now (configuring allocations included) against its quota',
       responses: {
         '200': { description: 'Usage and quota', content: json(ref('TenantUsage')) },
@@ -27,6 +28,7 @@ export const tenantPaths = {
   },
   '/v1/tenants': {
     get: {
+      operationId: 'listTenants',
       summary: "Operators only: every tenant's usage and quota (every tenant of --tokens, holding or not)",
       responses: {
         '200': {
@@ -51,6 +53,7 @@ export const tenantPaths = {
       },
     ],
     put: {
+      operationId: 'setTenantQuota',
       summary:
         "Operators only: replace a tenant's quota (a field left out is unlimited); kept in the --quotas file before it applies. Allocations already held stay; new ones and growth are refused (429 QUOTA_EXCEEDED) while over it",
       requestBody: {
