@@ -33,7 +33,7 @@ async function addContexts(ctx: GrmContext, a: StoredAllocation, i: number, more
     const grown: StoredAllocation = {
       ...a,
       resources: a.resources.map((x, k) =>
-        k === i ? { ...x, placements: [...x.placements, ...placements.map(toPublicPlacement)] } : x,
+        k === i ? { ...x, placements: [...x.placements, ...placements.map((p) => toPublicPlacement(p))] } : x,
       ),
     };
     try {
