@@ -13,14 +13,14 @@ import { DEFAULT_ZONE } from '../common/schema/model.js';
 import { Adapter } from '../driver/adapter.js';
 import { copyInPieces } from '../driver/copy.js';
 import { DmaController } from '../driver/dma.js';
-import { functionIds, functionNames, isFunctionName } from '../driver/functions.js';
+import { functionIds, functionNames } from '../driver/functions.js';
 import { HEARTBEAT_HUNG_MS } from '../driver/heartbeat.js';
 import { HostBuffer } from '../driver/hostmem.js';
 import { jobBufferBytes, runJob } from '../driver/jobs.js';
 import { type SliceKindName, Slices } from '../driver/slices.js';
 import { Slots } from '../driver/slots.js';
 import { TenantWindows } from '../driver/tenants.js';
-import { bytesParam, intParam, jobParamsOf, ownerKeyParam } from './params.js';
+import { intParam, jobParams, ownerKeyParam } from './params.js';
 import type { Handler } from './protocol.js';
 
 export interface AgentSlot {
@@ -270,25 +270,14 @@ export class Agent {
    */
   async runJob(p: Record<string, unknown>): Promise<{ output: string }> {
     const { adapter, dma } = this.get(p);
-    const fn = p.function;
-    if (!isFunctionName(fn)) throw new RaError(AgentCode.INVALID_PARAMS, `unknown function ${String(fn)}`);
     // Every parameter is checked before anything changes on the adapter.
-    const input = bytesParam(p, 'input', 'base64', /^[A-Za-z0-9+/]+={0,2}$/);
-    const key = p.key === undefined ? undefined : bytesParam(p, 'key', 'hex', /^[0-9a-fA-F]{64}$/);
-    const params = jobParamsOf(fn, p);
-    const ownerKey = ownerKeyParam(p);
-    const engineEntry = intParam(p, 'engineEntry');
-    const memoryEntry = intParam(p, 'memoryEntry');
+    const { fn, input, key, params, ownerKey, engineEntry, memoryEntry } = jobParams(p);
     const memorySliceBytes = intParam(p, 'memoryBytes');
     // The scratch slice may sit on another adapter of this server: the engine reaches it over the fabric.
     const memoryPort =
       typeof p.memoryAdapter === 'string'
         ? this.get({ adapter: p.memoryAdapter }).adapter.identity.fabricId
         : adapter.identity.fabricId;
-    // The key goes with the job (ra-spec §12.1, DESC_F_INLINE_KEY), never to the shared context:
-    // two jobs in flight on one context would otherwise run under whichever key was set last.
-    if (fn === 'aes-256-gcm' && !key)
-      throw new RaError(AgentCode.INVALID_PARAMS, 'aes-256-gcm jobs need key (64 hex digits)');
     const host = await HostBuffer.create(adapter, jobBufferBytes(fn, input.length, params));
     try {
       const output = await runJob(dma, memoryPort, host, {

@@ -3,7 +3,7 @@
 // parameter, before anything changes on an adapter.
 import { AgentCode } from '../common/codes.js';
 import { RaError } from '../common/errors.js';
-import type { FunctionName } from '../common/functions.js';
+import { type FunctionName, isFunctionName } from '../common/functions.js';
 import { isOwnerKeyHex, ownerKeyOf } from '../common/owner-key.js';
 import { matmulParams } from '../driver/jobs.js';
 
@@ -54,4 +54,38 @@ export function jobParamsOf(fn: FunctionName, p: Record<string, unknown>): Buffe
     return v;
   }) as [number, number, number];
   return matmulParams(m, n, k);
+}
+
+/** runJob's parameters as both agents read them (src/agent/agent.ts, the QEMU guest's guest-jobs.ts). */
+export interface JobParams {
+  fn: FunctionName;
+  input: Buffer;
+  /** aes-256-gcm: the job's own key, carried in its slice (ra-spec §12.1, DESC_F_INLINE_KEY). */
+  key: Buffer | undefined;
+  /** The descriptor's parameter bytes (ra-spec §12). */
+  params: Buffer | undefined;
+  ownerKey: bigint;
+  engineEntry: number;
+  memoryEntry: number;
+}
+
+/** Every runJob parameter checked, before anything changes on an adapter. */
+export function jobParams(p: Record<string, unknown>): JobParams {
+  const fn = p.function;
+  if (!isFunctionName(fn)) throw new RaError(AgentCode.INVALID_PARAMS, `unknown function ${String(fn)}`);
+  const input = bytesParam(p, 'input', 'base64', /^[A-Za-z0-9+/]+={0,2}$/);
+  const key = p.key === undefined ? undefined : bytesParam(p, 'key', 'hex', /^[0-9a-fA-F]{64}$/);
+  // The key goes with the job (ra-spec §12.1, DESC_F_INLINE_KEY), never to the shared context:
+  // two jobs in flight on one context would otherwise run under whichever key was set last.
+  if (fn === 'aes-256-gcm' && !key)
+    throw new RaError(AgentCode.INVALID_PARAMS, 'aes-256-gcm jobs need key (64 hex digits)');
+  return {
+    fn,
+    input,
+    key,
+    params: jobParamsOf(fn, p),
+    ownerKey: ownerKeyParam(p),
+    engineEntry: intParam(p, 'engineEntry'),
+    memoryEntry: intParam(p, 'memoryEntry'),
+  };
 }

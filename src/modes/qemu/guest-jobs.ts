@@ -4,12 +4,11 @@
 // mapped from the adapter's CXL region (/dev/daxN.0: byte X of it is byte X of the adapter's memory),
 // and the engine reads and writes that slice by DMA as it would after a host-buffer copy (§8, §12).
 
-import { bytesParam, intParam, jobParamsOf, ownerKeyParam } from '../../agent/params.js';
+import { jobParams } from '../../agent/params.js';
 import { AgentCode } from '../../common/codes.js';
 import { RaError } from '../../common/errors.js';
 import type { Adapter } from '../../driver/adapter.js';
 import type { DmaController } from '../../driver/dma.js';
-import { isFunctionName } from '../../driver/functions.js';
 import { keyBlockBytes, maxOutputBytes } from '../../driver/jobs.js';
 import { addon } from '../../driver/native.js';
 import { Slices } from '../../driver/slices.js';
@@ -42,16 +41,7 @@ export async function runJobThroughDax(
       AgentCode.INVALID_PARAMS,
       `in a QEMU guest the job's scratch slice must be on the engine's adapter ${id}, not ${String(p.memoryAdapter)}`,
     );
-  const fn = p.function;
-  if (!isFunctionName(fn)) throw new RaError(AgentCode.INVALID_PARAMS, `unknown function ${String(fn)}`);
-  const input = bytesParam(p, 'input', 'base64', /^[A-Za-z0-9+/]+={0,2}$/);
-  const key = p.key === undefined ? undefined : bytesParam(p, 'key', 'hex', /^[0-9a-fA-F]{64}$/);
-  const params = jobParamsOf(fn, p);
-  const ownerKey = ownerKeyParam(p);
-  const engineEntry = intParam(p, 'engineEntry');
-  const memoryEntry = intParam(p, 'memoryEntry');
-  if (fn === 'aes-256-gcm' && !key)
-    throw new RaError(AgentCode.INVALID_PARAMS, 'aes-256-gcm jobs need key (64 hex digits)');
+  const { fn, input, key, params, ownerKey, engineEntry, memoryEntry } = jobParams(p);
   if (input.length === 0) throw new RaError(AgentCode.INVALID_PARAMS, 'input is empty');
   const keyBytes = key ? keyBlockBytes(fn) : 0;
   const stagedBytes = keyBytes + input.length;
