@@ -7,6 +7,10 @@ import type { SliceRef } from './descriptors.js';
 import { ClientCode, RaError } from './errors.js';
 import { fetchGrants, type GrmEndpoint } from './http.js';
 import { MappedSlice } from './memory.js';
+
+/** Mappings start on a page (mmap's offset rule). */
+const PAGE_BYTES = 4096;
+
 import { type TenantCompletion, TenantWindow, type WindowOptions } from './window.js';
 
 /** A granted slice: the adapter id (`<server>/ra<port>`) and its slice index there. */
@@ -76,15 +80,32 @@ export class Instance {
     return w;
   }
 
-  /** Maps a memory slice for load/store (only its window of the adapter memory). */
-  map(s: GrantedSlice): MappedSlice {
+  /**
+   * Maps a memory slice for load/store (only its window of the adapter memory): the whole slice, or
+   * `part` of it — a mapping holds at most 4 GiB, so a larger slice is mapped in parts. `part.offset`
+   * is a multiple of the 4 KiB page.
+   */
+  map(s: GrantedSlice, part?: { offset: number; bytes: number }): MappedSlice {
     const g = this.grant(s);
     if (!g.memory)
       throw new RaError(
         ClientCode.NOT_GRANTED,
         `slice ${s.slice} of ${s.adapter} is not a memory slice mappable from here (embedded mode only)`,
       );
-    const m = MappedSlice.map(g.memory.path, g.slice, g.memory.base, g.memory.bytes);
+    const { offset = 0, bytes = g.memory.bytes - offset } = part ?? {};
+    if (
+      !Number.isSafeInteger(offset) ||
+      !Number.isSafeInteger(bytes) ||
+      offset < 0 ||
+      offset % PAGE_BYTES !== 0 ||
+      bytes <= 0 ||
+      offset + bytes > g.memory.bytes
+    )
+      throw new RaError(
+        ClientCode.GRANT_INVALID,
+        `slice ${s.slice} of ${s.adapter}: part ${offset}+${bytes} is not inside its ${g.memory.bytes} bytes at a multiple of ${PAGE_BYTES}`,
+      );
+    const m = MappedSlice.map(g.memory.path, g.slice, g.memory.base + offset, bytes);
     this.mapped.add(m);
     return m;
   }

@@ -67,6 +67,32 @@ describe('access grants', () => {
     }
   });
 
+  it('maps a part of a slice (a mapping holds at most 4 GiB); a part outside the slice or off a page is refused', async () => {
+    const a = await grm().allocate('alice', { resources: [{ kind: 'memory', bytes: 8 * MiB }] });
+    const granted = await grm().grants('alice', a.id);
+    const p = granted.resources[0]!.placements[0]!;
+    const inst = Instance.open(granted);
+    try {
+      const part = inst.map(p, { offset: 4 * MiB, bytes: MiB });
+      expect(part.length).toBe(MiB);
+      const data = randomBytes(MiB);
+      part.bytes.set(data, 0);
+      expect(memoryOf(p.adapter, p.offset! + 4 * MiB, MiB).equals(data)).toBe(true);
+      for (const bad of [
+        { offset: 7 * MiB, bytes: 2 * MiB },
+        { offset: 100, bytes: 4096 },
+        { offset: 0, bytes: 0 },
+        { offset: -4096, bytes: 4096 },
+      ])
+        expect(() => inst.map(p, bad), JSON.stringify(bad)).toThrow(
+          expect.objectContaining({ code: 'GRANT_INVALID' }),
+        );
+    } finally {
+      inst.close();
+      await grm().release('alice', a.id);
+    }
+  });
+
   it("a grant holder cannot read or change another tenant's slice and sees no owner key", async () => {
     const mine = await grm().grants(
       'alice',

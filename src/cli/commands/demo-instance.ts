@@ -36,17 +36,19 @@ export async function useGrant(granted: Allocation, serverA: string): Promise<Gr
   const engine = granted.resources[1]?.placements[0];
   if (!from || !to || !engine)
     throw new Error('the allocation needs memory slices on two servers and an accelerator');
-  const bytes = Math.min(16 * MiB, from.bytes! - 4096, to.bytes!);
+  const bytes = Math.min(16 * MiB, from.bytes! - 8192, to.bytes!);
   const inst = Instance.open(granted, { timeoutMs: 120_000 });
   try {
-    const a = inst.map(from);
-    const b = inst.map(to);
+    // The digest lands on the page after the data; only what the steps touch is mapped (a slice may
+    // be larger than one mapping's 4 GiB).
+    const digestAt = Math.ceil(bytes / 4096) * 4096;
+    const a = inst.map(from, { offset: 0, bytes: digestAt + 4096 });
+    const b = inst.map(to, { offset: 0, bytes });
     const data = randomBytes(bytes);
     a.bytes.set(data, 0); // load/store: only this slice's window of server A's adapter memory
     let t0 = performance.now();
     await inst.copy({ ...from, offset: 0 }, { ...to, offset: 0 }, bytes); // A's DMA engine, over the fabric
     const copyMs = performance.now() - t0;
-    const digestAt = from.bytes! - 32;
     t0 = performance.now();
     await inst.job(engine, { ...to, offset: 0 }, { ...from, offset: digestAt }, bytes);
     const jobMs = performance.now() - t0;
@@ -63,7 +65,7 @@ export async function useGrant(granted: Allocation, serverA: string): Promise<Gr
 export function writeThroughGrant(granted: Allocation, p: Placement, data: Uint8Array): void {
   const inst = Instance.open(granted);
   try {
-    inst.map(p).bytes.set(data, 0);
+    inst.map(p, { offset: 0, bytes: data.length }).bytes.set(data, 0);
   } finally {
     inst.close();
   }
@@ -73,7 +75,7 @@ export function writeThroughGrant(granted: Allocation, p: Placement, data: Uint8
 export function readThroughGrant(granted: Allocation, p: Placement, bytes: number): Buffer {
   const inst = Instance.open(granted);
   try {
-    return Buffer.from(inst.map(p).bytes.subarray(0, bytes));
+    return Buffer.from(inst.map(p, { offset: 0, bytes }).bytes);
   } finally {
     inst.close();
   }
