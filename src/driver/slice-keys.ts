@@ -15,9 +15,9 @@ import type { Adapter } from './adapter.js';
 const KEY_BYTES = 8;
 
 function bookPath(adapter: Adapter): string {
-  const url = new URL(adapter.uri);
-  const socket = /ra(\d+)\.sock$/.exec(url.pathname);
-  if (url.protocol === 'shm:' && socket) return path.join(adapter.directory, `ra${socket[1]}.keys`);
+  // Not `new URL`: a PCI or VFIO adapter's URI (pci://0000:00:03.0) is no valid URL (its host).
+  const socket = /^shm:\/\/.*ra(\d+)\.sock$/.exec(adapter.uri);
+  if (socket) return path.join(adapter.directory, `ra${socket[1]}.keys`);
   const dir = path.join(os.tmpdir(), 'rafabric-keys');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   return path.join(dir, `${adapter.uri.replace(/[^A-Za-z0-9.-]/g, '_')}.keys`);
