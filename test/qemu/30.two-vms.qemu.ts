@@ -325,13 +325,19 @@ describe('QEMU: two VMs are two servers of one pool', () => {
         slicesA.inUse().length === 0 ? true : undefined,
       );
       expect(new Slices(host.get('vm-b')!).inUse()).toEqual([]);
-      // and the rejoined adapter serves a new allocation
-      const again = await p().grm.allocate(TENANT, {
-        resources: [{ kind: 'memory', bytes: 64 * MiB }],
-        policy: { sameServer: 'vm-a' },
+      // and the rejoined adapter serves a new allocation once the GRM's index has its fresh report (the
+      // agent's watch stream; sameServer is only a preference, so the selector makes vm-a a must)
+      let again: Awaited<ReturnType<ReturnType<typeof p>['grm']['allocate']>> | undefined;
+      await until('an allocation on the rejoined vm-a', pace.ms(30_000), async () => {
+        again = await p()
+          .grm.allocate(TENANT, {
+            resources: [{ kind: 'memory', bytes: 64 * MiB, selector: 'server == "vm-a"' }],
+          })
+          .catch(() => undefined);
+        return again ? true : undefined;
       });
-      expect(again.resources[0]!.placements[0]!.adapter).toBe(adapterOf('vm-a'));
-      await p().grm.release(TENANT, again.id);
+      expect(again!.resources[0]!.placements[0]!.adapter).toBe(adapterOf('vm-a'));
+      await p().grm.release(TENANT, again!.id);
       expect(slicesA.inUse()).toEqual([]);
     },
     TEST_TIMEOUT_MS,
