@@ -15,6 +15,7 @@ import {
   resizeRequestSchema,
   resourceRequestSchema,
 } from '../common/schema/model.js';
+import { allocationEventActions } from '../grm/elastic/events.js';
 import { MAX_GANG_MEMBERS, MAX_GANG_SEARCH_STEPS } from '../grm/gang-validate.js';
 
 const count = { type: 'integer', minimum: 0 } as const;
@@ -170,19 +171,7 @@ export const schemas = {
     description: 'What reallocation did to an allocation (docs/realloc.md)',
     properties: {
       at: { type: 'string', format: 'date-time' },
-      action: {
-        enum: [
-          'grew',
-          'shrank',
-          'preempted-shrink',
-          'preempted-reclaim',
-          'lease-expired',
-          'idle-reclaimed',
-          'adapter-lost',
-          'replaced',
-          'migrated',
-        ],
-      },
+      action: { enum: [...allocationEventActions] },
       detail: { type: 'string' },
       resource: { type: 'integer', minimum: 0 },
       from: { type: 'integer', minimum: 0 },

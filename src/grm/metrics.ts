@@ -11,7 +11,7 @@
 import { Counter, Histogram, Registry } from 'prom-client';
 import { type AnyCode, codeSetsByOwner } from '../common/codes.js';
 import { RaError } from '../common/errors.js';
-import type { AllocationEventAction } from './elastic/events.js';
+import { type AllocationEventAction, allocationEventActions } from './elastic/events.js';
 
 /** "ok", or the stable code of the error that ended the operation. */
 export type Outcome = 'ok' | AnyCode | 'UNEXPECTED';
@@ -25,20 +25,10 @@ export function outcomeOf(err: unknown): Outcome {
   return err instanceof RaError && knownCodes.has(err.code) ? (err.code as AnyCode) : 'UNEXPECTED';
 }
 
-/** Every reallocation action (elastic/events.ts) and a migration (a memory slice moved by DMA). */
-export type ReallocationAction = AllocationEventAction | 'migrated';
+/** Every reallocation action (elastic/events.ts; a migration is one of them). */
+export type ReallocationAction = AllocationEventAction;
 
-export const reallocationActions: readonly ReallocationAction[] = [
-  'grew',
-  'shrank',
-  'preempted-shrink',
-  'preempted-reclaim',
-  'lease-expired',
-  'idle-reclaimed',
-  'adapter-lost',
-  'replaced',
-  'migrated',
-];
+export const reallocationActions: readonly ReallocationAction[] = allocationEventActions;
 
 /**
  * Allocation latency buckets, seconds. Measured on the embedded pool: 2-20 ms for a memory slice, a

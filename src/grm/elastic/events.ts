@@ -3,17 +3,21 @@
 // reclaimed, lost, migrated (defragmentation). A bounded ring per allocation and a bound on allocations, so a long-running GRM keeps
 // a fixed amount: the oldest records go first. In memory: a restarted GRM starts with none.
 
-export type AllocationEventAction =
-  | 'grew'
-  | 'shrank'
-  | 'preempted-shrink'
-  | 'preempted-reclaim'
-  | 'lease-expired'
-  | 'idle-reclaimed'
-  | 'adapter-lost'
-  | 'replaced'
+/** Every reallocation action, once: the metrics' labels and the API's enum are this list. */
+export const allocationEventActions = [
+  'grew',
+  'shrank',
+  'preempted-shrink',
+  'preempted-reclaim',
+  'lease-expired',
+  'idle-reclaimed',
+  'adapter-lost',
+  'replaced',
   /** A memory slice moved by DMA to defragment the pool (src/grm/defrag.ts); its grants were revoked. */
-  | 'migrated';
+  'migrated',
+] as const;
+
+export type AllocationEventAction = (typeof allocationEventActions)[number];
 
 export interface AllocationEvent {
   /** ISO 8601. */
