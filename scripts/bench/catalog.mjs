@@ -46,7 +46,6 @@ export const areas = [
   },
   {
     area: 'qemu',
-    waitsFor: 'issue 14 (adapters inside QEMU VMs)',
     names: ['qemu.boot_to_agent_s', 'qemu.integration_s'],
   },
 ];

@@ -7,7 +7,7 @@
 //     --json     one document on stdout: {"machine", "results", "notYetMeasurable", "errors"[, "check"]}
 //     --check    compare ratios with the targets the issues set (scripts/bench/targets.mjs)
 //     --strict   with --check: exit 1 when a ratio target is short
-//     --only     run these areas only (driver, bitstream, jobs, rvl, grm)
+//     --only     run these areas only (driver, bitstream, jobs, rvl, grm, fabric, replicas, access, qemu)
 //     --areas    take the area modules from DIR (the tests use it with fake modules)
 import path from 'node:path';
 import { parseArgs } from 'node:util';

@@ -121,7 +121,7 @@ describe('benchmark runner', () => {
     const why = new Map(doc.notYetMeasurable.map((p) => [p.name, p.why]));
     expect(why.get('rvl.plans_per_s.10000')).toMatch(/scripts\/bench\/rvl\.mjs/); // no module in the fake set
     expect(why.get('grm.rss_mb.10000')).toMatch(/rvl\.mjs/);
-    expect(why.get('qemu.boot_to_agent_s')).toMatch(/issue 14/);
+    expect(why.get('qemu.boot_to_agent_s')).toMatch(/scripts\/bench\/qemu\.mjs/);
     expect(why.get('dma.fabric_gbps.64MiB')).toMatch(/scripts\/bench\/fabric\.mjs/);
     expect(why.get('access.mapped_gbps')).toMatch(/issue 13/);
     expect(why.get('grm.e2e_p99_ms')).toMatch(/scripts\/bench\/grm\.mjs/); // no module in the fake set
@@ -139,6 +139,26 @@ describe('benchmark runner', () => {
       expect(doc.results).toEqual([expect.objectContaining({ name: 'rvl.acceptance.90', bound: 0.95 })]);
       const why = new Map(doc.notYetMeasurable.map((p) => [p.name, p.why]));
       expect(why.get('rvl.acceptance.70')).toMatch(/not measured by scripts\/bench\/rvl\.mjs/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('an area that says why it cannot run here is listed as not measurable, not as failed', () => {
+    const dir = dirWith({
+      'qemu.mjs': `export async function unavailable() { return 'QEMU mode not set up: run qemu/setup.sh'; }
+        export async function run() { throw new Error('must not run'); }`,
+    });
+    try {
+      const r = run(dir, '--json');
+      expect(r.status).toBe(0);
+      const doc = JSON.parse(r.stdout) as Doc;
+      expect(doc.errors).toEqual([]);
+      const why = new Map(doc.notYetMeasurable.map((p) => [p.name, p.why]));
+      expect(why.get('qemu.boot_to_agent_s')).toBe(
+        'not measurable here: QEMU mode not set up: run qemu/setup.sh',
+      );
+      expect(why.get('qemu.integration_s')).toMatch(/not measurable here/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
