@@ -45,7 +45,20 @@ async function bootToAgentReady(dir) {
   writeFileSync(topology, JSON.stringify(TOPOLOGY));
   const child = spawn(
     process.execPath,
-    [CLI, 'serve', '--qemu', topology, '--tokens', 'bench=bench-token', '--host', '127.0.0.1', '--port', '0'],
+    [
+      CLI,
+      'serve',
+      '--qemu',
+      topology,
+      '--boot-timeout',
+      String(BOOT_BOUND_MS / 1000),
+      '--tokens',
+      'bench=bench-token',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RAFABRIC_LOG: 'error' } },
   );
   let out = '';

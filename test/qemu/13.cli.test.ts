@@ -76,4 +76,17 @@ describe('serve --qemu', () => {
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/--qemu cannot be used with --state/);
   });
+
+  it('takes --boot-timeout only with --qemu, and only in 10..3600 s', () => {
+    writeFileSync(path.join(dir, 'ok.json'), JSON.stringify({ vms: [{ name: 'a', adapters: 1 }] }));
+    const short = serve('--qemu', path.join(dir, 'ok.json'), '--boot-timeout', '5');
+    expect(short.status).toBe(2);
+    expect(short.stderr).toMatch(/--boot-timeout: must be 10\.\.3600, got 5/);
+    expect(serve('--qemu', path.join(dir, 'ok.json'), '--boot-timeout', 'soon').stderr).toMatch(
+      /--boot-timeout: 'soon' is not a whole number/,
+    );
+    const embedded = serve('--boot-timeout', '600', '--emulate', '1');
+    expect(embedded.status).toBe(2);
+    expect(embedded.stderr).toMatch(/--boot-timeout is for QEMU mode: use it with --qemu/);
+  });
 });

@@ -160,6 +160,11 @@ export function registerServeCommand(program: Command): void {
       'QEMU mode: boot the VMs of this topology file as the servers (qemu/README.md)',
     )
     .option(
+      '--boot-timeout <seconds>',
+      'with --qemu: how long a VM may take from its start to its agent ready (TCG on a loaded host is slow)',
+      '240',
+    )
+    .option(
       '--stop-model',
       'with --state: stop the emulated adapters on exit too (their slices and memory are lost)',
     )
@@ -240,11 +245,14 @@ export function registerServeCommand(program: Command): void {
             quotas: quotaTable ?? {},
             port: parseInteger('--port', String(o.port), 0, 65535),
             host: String(o.host),
+            bootTimeoutMs: parseInteger('--boot-timeout', String(o.bootTimeout), 10, 3600) * 1000,
             log,
             ...c,
           });
         }
         // ---- end of QEMU mode ----
+        if (command.getOptionValueSource('bootTimeout') === 'cli')
+          throw new RaError(CliCode.USAGE, '--boot-timeout is for QEMU mode: use it with --qemu');
         const adapters = parseInteger('--emulate', String(o.emulate), 1, 64);
         const port = parseInteger('--port', String(o.port), 0, 65535);
         const memoryBytes = parseSize('--memory', String(o.memory));

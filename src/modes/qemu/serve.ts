@@ -14,6 +14,8 @@ export interface ServeQemuOptions {
   tokens: Map<string, string>;
   port: number;
   host: string;
+  /** Per VM, from its start to its agent ready (serve --boot-timeout). */
+  bootTimeoutMs?: number;
   log: Logger;
   catalog?: Catalog;
   operators?: ReadonlySet<string>;
@@ -48,6 +50,7 @@ export async function serveQemu(o: ServeQemuOptions): Promise<void> {
     topology,
     workDir,
     log: o.log,
+    ...(o.bootTimeoutMs ? { bootTimeoutMs: o.bootTimeoutMs } : {}),
     ...(o.catalog ? { catalog: o.catalog } : {}),
     ...(o.operators ? { operators: o.operators } : {}),
   }).catch((err: Error) => {
