@@ -1,7 +1,7 @@
 // The driver's own copy of the owner keys it programs (ra-spec §10: SLICE_OWNER_KEY is write-only and
 // reads 0 on every view of the register file). One file per adapter, RA_SLICE_MAX × 8 bytes, entry i
 // at 8 i, mode 0600: beside the embedded model's socket (`ra<i>.keys`), or under the OS temporary
-// folder for an adapter reached over PCI/VFIO. A file and not memory, so that an agent that restarts
+// folder (or RAFABRIC_KEYS_DIR) for an adapter reached over PCI/VFIO. A file and not memory, so that an agent that restarts
 // still knows which key holds which slice (reconciliation attributes slices by key), and so that
 // every process of the driver on one machine sees the same copy.
 //
@@ -18,7 +18,10 @@ function bookPath(adapter: Adapter): string {
   // Not `new URL`: a PCI or VFIO adapter's URI (pci://0000:00:03.0) is no valid URL (its host).
   const socket = /^shm:\/\/.*ra(\d+)\.sock$/.exec(adapter.uri);
   if (socket) return path.join(adapter.directory, `ra${socket[1]}.keys`);
-  const dir = path.join(os.tmpdir(), 'rafabric-keys');
+  // RAFABRIC_KEYS_DIR: where the book must outlive this machine's temporary folder. A QEMU guest's is
+  // in its initramfs and gone at a reboot, while the adapter (the model on the host) keeps its slices:
+  // `serve --qemu` points it at the VM's folder in the read-write share (src/modes/qemu/pool.ts).
+  const dir = process.env.RAFABRIC_KEYS_DIR ?? path.join(os.tmpdir(), 'rafabric-keys');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   return path.join(dir, `${adapter.uri.replace(/[^A-Za-z0-9.-]/g, '_')}.keys`);
 }

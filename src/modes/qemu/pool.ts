@@ -93,6 +93,8 @@ function agentScript(o: {
   adapters: number;
   backend: 'pci' | 'vfio';
   certsDir: string;
+  /** The VM's key book folder in the read-write share: it outlives a reboot, as the adapter does. */
+  keysDir: string;
   sidecar?: string | undefined;
 }): string {
   return [
@@ -106,6 +108,7 @@ function agentScript(o: {
     'echo "rafabric-guest: network up uptime=$(cut -d" " -f1 /proc/uptime) epoch=$(date +%s)"',
     ...(o.sidecar ? [`( ${o.sidecar} ) &`] : []),
     // the bundle: one file over 9p instead of the ~270 modules of bin/rafabric.js agent
+    `export RAFABRIC_KEYS_DIR=${o.keysDir}`,
     `exec ${process.execPath} ${o.agentBundle} agent --qemu-guest ${o.backend} --server ${o.vm} --adapters ${o.adapters} ` +
       `--listen 0.0.0.0:${GUEST_AGENT_PORT} --certs ${o.certsDir}`,
     '',
@@ -147,6 +150,7 @@ export async function startQemuPool(o: QemuPoolOptions): Promise<QemuPool> {
     fabric: path.join(o.workDir, 'fabric'),
     models: path.join(o.workDir, 'models'),
     logs: path.join(o.workDir, 'logs'),
+    keys: path.join(o.workDir, 'keys'),
   };
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
   makeClusterCerts({ dir: dirs.certs, agents: t.vms.map((v) => v.name), grm: GRM_CERT_NAME });
@@ -191,6 +195,7 @@ export async function startQemuPool(o: QemuPoolOptions): Promise<QemuPool> {
     for (const v of t.vms) ports.set(v.name, await freePort());
     for (const v of t.vms) {
       const script = path.join(o.workDir, `${v.name}.agent.sh`);
+      mkdirSync(path.join(dirs.keys, v.name), { mode: 0o700 });
       writeFileSync(
         script,
         agentScript({
@@ -199,6 +204,7 @@ export async function startQemuPool(o: QemuPoolOptions): Promise<QemuPool> {
           adapters: v.adapters,
           backend: v.iommu ? 'vfio' : 'pci',
           certsDir: dirs.certs,
+          keysDir: path.join(dirs.keys, v.name),
           sidecar: o.guestSidecar?.(v.name),
         }),
       );
