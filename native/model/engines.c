@@ -10,8 +10,15 @@
  *            place while it runs, §5.4, and the SIGBUS guard of dma.c covers every phase). A holder
  *            that rewrites its input while the job runs changes only its own job's output;
  *   compute: the engine runs over the private copy into a private output;
- *   scatter: the output is copied to the destination, which dma.c checked is large enough, so a
- *            failing job never writes a byte.
+ *   scatter: the output is copied to the destination, which dma.c checked is large enough (§8.7:
+ *            a descriptor that fails validation writes nothing).
+ *            aes-256-gcm, whose output is as large as its input, skips it: it encrypts straight
+ *            into the destination unless that overlaps the input other than exactly (OpenSSL
+ *            encrypts in place, not over a shifted copy of its input). A private output would be a
+ *            fresh allocation per job: every page of it a first-touch fault (about 20 µs each on a
+ *            virtual machine that shadows page tables: 64 MiB took 0.35 s against 0.02 s for the
+ *            encryption), then one more pass to copy it out. A job stopped halfway (SIGBUS of a
+ *            host region, a fabric peer gone) leaves the bytes it wrote, as a copy does (§8.9).
  * Engines: aes-256-gcm (OpenSSL EVP: out = ciphertext || 16-byte tag, no AAD, IV = PARAMS[0..11],
  * key = the job's inline key block (DESC_F_INLINE_KEY, §12.1) or else the context slice's SET_KEY
  * key), sha256 (32-byte digest), crc32c (4 bytes LE), the
@@ -42,7 +49,8 @@ struct ra_job {
     uint64_t pos;                  /* progress inside the phase (or the stage) */
     uint8_t *in;                   /* private input (the pipeline transforms it in place), or src itself */
     bool in_borrowed;              /* in == src: read where it lies, never written, not freed */
-    uint8_t *out;                  /* private output (points into `in` for the pipeline) */
+    uint8_t *out;                  /* private output (points into `in` for the pipeline), or dst itself */
+    bool out_borrowed;             /* out == dst: written in place, no scatter phase, not freed */
     uint8_t key[RA_MODEL_KEY_BYTES];
     uint8_t iv[RA_GCM_IV_BYTES];
     EVP_CIPHER_CTX *cipher;
@@ -128,6 +136,14 @@ uint32_t ra_job_check(const struct ra_job_spec *spec, uint64_t *out_bytes)
     }
 }
 
+/* Can the engine write [dst, dst + out_bytes) while it reads [src, src + in_bytes) front to back?
+ * Yes when the ranges are apart, or when dst is src (in place: each block is read before written). */
+static bool writes_straight(const uint8_t *src, uint64_t in_bytes, const uint8_t *dst, uint64_t out_bytes)
+{
+    uintptr_t s = (uintptr_t)src, d = (uintptr_t)dst;
+    return d == s || d + out_bytes <= s || s + in_bytes <= d;
+}
+
 struct ra_job *ra_job_new(const struct ra_job_spec *spec, const uint8_t *src, uint8_t *dst)
 {
     uint64_t out_bytes = 0;
@@ -161,7 +177,8 @@ struct ra_job *ra_job_new(const struct ra_job_spec *spec, const uint8_t *src, ui
         if (!spec->inline_key)
             memcpy(job->key, spec->key, sizeof job->key);
         memcpy(job->iv, spec->params, sizeof job->iv);
-        job->out = malloc(out_bytes);
+        job->out_borrowed = writes_straight(job->src, job->in_bytes, dst, out_bytes);
+        job->out = job->out_borrowed ? dst : malloc(out_bytes);
         job->cipher = EVP_CIPHER_CTX_new();
         ok = ok && job->out != NULL && job->cipher != NULL &&
              EVP_EncryptInit_ex(job->cipher, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
@@ -198,7 +215,7 @@ void ra_job_free(struct ra_job *job)
     EVP_CIPHER_CTX_free(job->cipher);
     EVP_MD_CTX_free(job->md);
     OPENSSL_cleanse(job->key, sizeof job->key);
-    if (job->out != job->in)
+    if (job->out != job->in && !job->out_borrowed)
         free(job->out);
     if (!job->in_borrowed)
         free(job->in);
@@ -408,6 +425,8 @@ uint64_t ra_job_step(struct ra_job *job, uint64_t budget_bytes, bool *finished, 
     if (phase_done) {
         job->pos = 0;
         job->phase = job->phase == PHASE_DONE ? PHASE_DONE : job->phase + 1;
+        if (job->phase == PHASE_SCATTER && job->out_borrowed)
+            job->phase = PHASE_DONE; /* the engine wrote the destination itself */
         if (job->phase == PHASE_COMPUTE && job->function == RA_FN_PIPELINE)
             job->out_bytes = job->in_bytes; /* the working length, changed by SHA/CRC stages */
     }
