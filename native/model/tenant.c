@@ -16,9 +16,11 @@
  * validates and runs the forwarded chain exactly as any other (§8.7).
  *
  * Doorbell and interrupt (§18.5): two FIFOs beside the window file, <path>.db (the holder writes a
- * byte after SQ_TAIL; the model's loop wakes on it) and <path>.irq (the model writes a byte after
- * posting completions while the window's QCB_IRQ_ENABLE is set) - what an MSI-X vector of a virtual
- * function is on hardware, and what the eventfds of the ivshmem protocol are for the agent (§14).
+ * byte after SQ_TAIL unless the window's AWAKE = 1; the model's loop wakes on it) and <path>.irq (the
+ * model writes a byte after posting completions while the window's QCB_IRQ_ENABLE is set) - what an
+ * MSI-X vector of a virtual function is on hardware, and what the eventfds of the ivshmem protocol
+ * are for the agent (§14). Polling (§18.5): after work the loop spins on the window's SQ_TAIL for
+ * its POLL_US with AWAKE = 1, like io_uring's SQPOLL thread, then sleeps until the doorbell.
  *
  * Everything the model reads from a window is a value the tenant may have scribbled: indices are
  * compared modulo 2^32 and masked by the depth, descriptors are copied before they are looked at, and
