@@ -119,4 +119,53 @@ describe('tenant window polling (ra-spec §18.5)', () => {
       expect(await eventually(() => w.regs.read32(AWAKE) === 0, 3_000)).toBe(true);
       await w.submit([{ op: 'fill', dst: S, dstOffset: 0, bytes: 1, value: 2 }]);
     }));
+  it('waitSync: completions waited for out of order each get their own (cookie, SQ index), bytes checked', () =>
+    withWindow(2_000, async (w) => {
+      const S = { port: port(), slice };
+      const mem = MappedSlice.map(path.join(pool.model.dir, 'ra0.mem'), slice, 0, 4 * MiB);
+      try {
+        const prng = new Prng(71);
+        for (let round = 0; round < 50; round++) {
+          const n = prng.int(1, 8);
+          const posted = [...Array(n).keys()].map((k) => {
+            const value = prng.int(0, 255);
+            const sqIndex = w.regs.read32(Tw.QCB + Qcb.SQ_TAIL);
+            return {
+              cookie: w.post([{ op: 'fill', dst: S, dstOffset: k * 4096, bytes: 4096, value }]),
+              value,
+              sqIndex,
+              k,
+            };
+          });
+          for (const p of [...posted].reverse()) {
+            const done = w.waitSync(p.cookie);
+            expect(done.cookie).toBe(p.cookie);
+            expect(done.sqIndex).toBe(p.sqIndex);
+            expect(mem.bytes[p.k * 4096]).toBe(p.value);
+            expect(mem.bytes[p.k * 4096 + 4095]).toBe(p.value);
+          }
+        }
+      } finally {
+        mem.close();
+      }
+    }));
+
+  it('waitSync: a completion that never comes is a TIMEOUT after timeoutMs, a revoked window GRANT_REVOKED', async () => {
+    const windows = new TenantWindows(pool.adapters[0]!);
+    const opened = await windows.open(key, [{ port: port(), slice }]);
+    const w = TenantWindow.open(opened.path, { pollUs: 1_000, timeoutMs: 300 });
+    try {
+      const t0 = Date.now();
+      expect(() => w.waitSync(0x7fff_fff0)).toThrow(expect.objectContaining({ code: 'TIMEOUT' }));
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
+      expect(Date.now() - t0).toBeLessThan(5_000);
+      await windows.close(opened.window, key);
+      expect(() => w.waitSync(0x7fff_fff1)).toThrow(expect.objectContaining({ code: 'GRANT_REVOKED' }));
+      expect(() =>
+        w.post([{ op: 'fill', dst: { port: port(), slice }, dstOffset: 0, bytes: 1, value: 1 }]),
+      ).toThrow(expect.objectContaining({ code: 'GRANT_REVOKED' }));
+    } finally {
+      w.close();
+    }
+  });
 });
