@@ -104,6 +104,11 @@ static void service_adapters(struct ra_model *m)
         struct ra_adapter *a = &m->adapters[i];
         if (a->halted || ra_faults_check(a))
             continue;
+        /* a command posted is taken in this pass even before its doorbell was read: epoll is asked
+         * only every RA_LOOP_EVENTS_EVERY_NS while the loop spins or works, and a driver that posts a
+         * command and then a descriptor must not see the descriptor run first (§5, §8) */
+        if (!a->cmd_busy && reg32_acquire(a, RA_REG_CMD_SEQ) != reg32(a, RA_REG_CMD_DONE_SEQ))
+            a->admin_kicked = true;
         if (a->admin_kicked) {
             a->admin_kicked = false;
             ra_admin_service(a);
