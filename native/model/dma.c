@@ -52,7 +52,9 @@ void ra_dma_install_guard(void)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_sigbus;
-    sa.sa_flags = SA_SIGINFO;
+    /* SA_NODEFER: SIGBUS stays unblocked in the handler, so the siglongjmp out of it need not restore
+     * the signal mask, and guarded_step's sigsetjmp need not save it (a system call per descriptor) */
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGBUS, &sa, NULL);
 }
@@ -452,7 +454,7 @@ static bool in_remote_memory(const struct ra_extent *e, const void *addr)
 static bool guarded_step(struct ra_item *it, uint64_t budget, uint64_t *moved, bool *done, uint32_t *status)
 {
     guard_armed = 1;
-    if (sigsetjmp(guard_jmp, 1) != 0)
+    if (sigsetjmp(guard_jmp, 0) != 0) /* no mask to save: see ra_dma_install_guard */
         return false;
     *moved = step_item(it, budget, done, status);
     guard_armed = 0;

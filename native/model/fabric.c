@@ -446,15 +446,18 @@ void ra_fabric_unpin(struct ra_adapter *a, unsigned q)
 {
     struct ra_model *m = a->model;
     uint64_t *ports = a->queues[q].pinned_ports;
-    for (uint32_t port = 0; port < RA_LOC_FABRIC_PORTS; port++) {
-        if (!(ports[port / 64] & (1ull << (port % 64))))
-            continue;
-        /* the mapping pinned may have been retired since: release it there too */
-        if (m->peers[port] != NULL)
-            clear_pin(&m->peers[port]->view.gate->pins[a->port][q]);
-        for (struct ra_fabric_peer *p = m->retired; p != NULL; p = p->next_retired)
-            if (p->view.port == port)
-                clear_pin(&p->view.gate->pins[a->port][q]);
+    /* word by word, set bits only: this runs twice per descriptor, mostly with no bit set, and a
+     * bit-by-bit walk of the 256 ports was an eighth of the model's time on a polled round trip (perf) */
+    for (uint32_t word = 0; word < RA_LOC_FABRIC_PORTS / 64; word++) {
+        for (uint64_t bits = ports[word]; bits != 0; bits &= bits - 1) {
+            uint32_t port = word * 64 + (uint32_t)__builtin_ctzll(bits);
+            /* the mapping pinned may have been retired since: release it there too */
+            if (m->peers[port] != NULL)
+                clear_pin(&m->peers[port]->view.gate->pins[a->port][q]);
+            for (struct ra_fabric_peer *p = m->retired; p != NULL; p = p->next_retired)
+                if (p->view.port == port)
+                    clear_pin(&p->view.gate->pins[a->port][q]);
+        }
     }
     memset(ports, 0, sizeof a->queues[q].pinned_ports);
 }

@@ -9,8 +9,11 @@
  *   4. gives every queue with work one turn of at most RA_MODEL_CHUNK_BYTES, rotating the starting
  *      adapter, so a 64 MiB copy on one queue does not starve a 4 KiB one elsewhere (§8.8);
  *   5. applies a command that waited for descriptors in progress, if they are done (§5.4).
- * It sleeps in epoll_wait unless work is left, a deadline is near, or a queue asked for adaptive
- * polling (§7 QCB_POLL_US): then it spins on that queue's SQ_TAIL for the requested time.
+ * It sleeps in epoll_wait unless work is left, a deadline is near, or a queue or a tenant window asked
+ * for adaptive polling (§7 QCB_POLL_US, §18.5): then it spins on their SQ_TAIL for the requested time,
+ * like io_uring's SQPOLL thread, and sleeps in epoll (doorbells wake it) once they were idle that long.
+ * While it spins or works it asks epoll only every RA_LOOP_EVENTS_EVERY_NS: a system call costs
+ * about as much as the rest of a polled round trip.
  */
 #include <errno.h>
 #include <signal.h>
@@ -23,7 +26,9 @@
 #include "bar.h"
 #include "model.h"
 
-#define RA_LOOP_SPIN_SLICE_NS 50000ull /* a spin checks epoll at least this often */
+#define RA_LOOP_EVENTS_EVERY_NS 50000ull /* while work or spinning goes on, epoll is asked this often */
+#define RA_LOOP_LOOKS_PER_CLOCK 64u     /* a spin reads the clock once per this many looks */
+#define RA_LOOP_SPIN (-2)               /* next_timeout: spin instead of sleeping */
 
 int ra_loop_watch(struct ra_model *m, int fd, struct ra_watch *w)
 {
@@ -99,6 +104,11 @@ static void service_adapters(struct ra_model *m)
         struct ra_adapter *a = &m->adapters[i];
         if (a->halted || ra_faults_check(a))
             continue;
+        /* a command posted is taken in this pass even before its doorbell was read: epoll is asked
+         * only every RA_LOOP_EVENTS_EVERY_NS while the loop spins or works, and a driver that posts a
+         * command and then a descriptor must not see the descriptor run first (§5, §8) */
+        if (!a->cmd_busy && reg32_acquire(a, RA_REG_CMD_SEQ) != reg32(a, RA_REG_CMD_DONE_SEQ))
+            a->admin_kicked = true;
         if (a->admin_kicked) {
             a->admin_kicked = false;
             ra_admin_service(a);
@@ -109,8 +119,10 @@ static void service_adapters(struct ra_model *m)
     for (unsigned i = 0; i < m->adapters_open; i++)
         if (!m->adapters[i].halted)
             ra_tenants_pump(&m->adapters[i]);
-    /* DMA: one turn per queue with work, starting at a rotating adapter */
+    /* DMA: one turn per queue with work, starting at a rotating adapter. The clock is read once for
+     * the idle queues and again after a turn (a turn may take milliseconds). */
     unsigned n = m->adapters_open;
+    uint64_t now_ns = ra_now_ns();
     for (unsigned k = 0; k < n; k++) {
         struct ra_adapter *a = &m->adapters[(m->rr_next + k) % n];
         if (a->halted)
@@ -120,10 +132,11 @@ static void service_adapters(struct ra_model *m)
             if (ra_dma_runnable(a, q)) {
                 /* AWAKE = 1 before the completion is posted: a driver that submits again as soon as
                  * it sees it may then skip the doorbell */
-                ra_dma_poll_update(a, q, true, ra_now_ns());
+                ra_dma_poll_update(a, q, true, now_ns);
                 worked = ra_dma_turn(a, q, RA_MODEL_CHUNK_BYTES);
+                now_ns = ra_now_ns();
             }
-            ra_dma_poll_update(a, q, worked, ra_now_ns());
+            ra_dma_poll_update(a, q, worked, now_ns);
         }
     }
     m->rr_next = n ? (m->rr_next + 1) % n : 0;
@@ -138,34 +151,58 @@ static void service_adapters(struct ra_model *m)
     }
 }
 
-/* Spin (§7 adaptive polling) until a polled queue has a submission, or a slice of time passed. */
-static void spin(struct ra_model *m)
+/* Is there work a polled queue or window shows? One look: a few loads per open window and per
+ * spinning queue, no system call. */
+static bool polled_work(struct ra_model *m)
 {
-    uint64_t until = ra_now_ns() + RA_LOOP_SPIN_SLICE_NS;
-    for (;;) {
-        for (unsigned i = 0; i < m->adapters_open; i++) {
-            struct ra_adapter *a = &m->adapters[i];
-            if (a->halted)
-                continue;
-            if (ra_tenants_pending(a))
-                return;
-            for (unsigned q = 0; q < m->cfg.queues; q++)
-                if (a->queues[q].spinning && ra_dma_runnable(a, q))
-                    return;
-        }
-        uint64_t now = ra_now_ns();
-        if (now >= until)
-            return;
-        for (unsigned i = 0; i < m->adapters_open; i++)
-            for (unsigned q = 0; q < m->cfg.queues; q++)
-                if (m->adapters[i].queues[q].spinning && now >= m->adapters[i].queues[q].poll_until_ns)
-                    return;
+    for (unsigned i = 0; i < m->adapters_open; i++) {
+        struct ra_adapter *a = &m->adapters[i];
+        if (a->halted)
+            continue;
+        if (ra_tenants_pending(a))
+            return true;
+        for (unsigned q = 0; q < m->cfg.queues; q++)
+            if (a->queues[q].spinning && ra_dma_runnable(a, q))
+                return true;
+    }
+    return false;
+}
+
+/* When the first spinning queue or window stops spinning; UINT64_MAX when nothing spins. */
+static uint64_t spin_until(struct ra_model *m)
+{
+    uint64_t until = UINT64_MAX;
+    for (unsigned i = 0; i < m->adapters_open; i++) {
+        struct ra_adapter *a = &m->adapters[i];
+        if (a->halted)
+            continue;
+        uint64_t w = ra_tenants_poll_until(a);
+        if (w < until)
+            until = w;
+        for (unsigned q = 0; q < m->cfg.queues; q++)
+            if (a->queues[q].spinning && a->queues[q].poll_until_ns < until)
+                until = a->queues[q].poll_until_ns;
+    }
+    return until;
+}
+
+/* Spin (§7, §18.5 adaptive polling) until a polled queue or window has work (true) or `until_ns`
+ * passed (false). A look costs no system call and the clock is read once per
+ * RA_LOOP_LOOKS_PER_CLOCK looks: what a submission waits for is one look, not a syscall. */
+static bool spin(struct ra_model *m, uint64_t until_ns)
+{
+    for (unsigned looks = 1;; looks++) {
+        if (polled_work(m))
+            return true;
+        if (looks % RA_LOOP_LOOKS_PER_CLOCK == 0 && ra_now_ns() >= until_ns)
+            return false;
         __builtin_ia32_pause();
     }
 }
 
-/* epoll timeout in ms: 0 when work is left, else until the nearest deadline, else forever. */
-static int next_timeout(struct ra_model *m)
+/* What the loop does next: RA_LOOP_SPIN when a queue or window is polled and nothing is at hand,
+ * else the epoll timeout in ms: 0 when work is left, until the nearest deadline, or -1 (forever). */
+static int next_timeout(struct ra_model *m, uint64_t now_ns, uint64_t *deadline_ns)
 {
     bool spinning = false;
     uint64_t deadline = UINT64_MAX;
@@ -173,8 +210,10 @@ static int next_timeout(struct ra_model *m)
         struct ra_adapter *a = &m->adapters[i];
         if (a->halted)
             continue;
+        ra_tenants_poll_expire(a, now_ns); /* before the look below: see ra_tenants_poll_expire */
         if (a->admin_kicked || ra_tenants_pending(a))
             return 0;
+        spinning = spinning || ra_tenants_poll_until(a) != UINT64_MAX;
         for (unsigned q = 0; q < m->cfg.queues; q++) {
             if (ra_dma_runnable(a, q))
                 return 0;
@@ -187,33 +226,51 @@ static int next_timeout(struct ra_model *m)
         if (d < deadline)
             deadline = d;
     }
-    if (spinning) {
-        spin(m);
-        return 0;
-    }
+    *deadline_ns = deadline;
+    if (spinning)
+        return RA_LOOP_SPIN;
     if (deadline == UINT64_MAX)
         return -1; /* the 5 ms heartbeat timer still wakes us */
-    uint64_t now = ra_now_ns();
-    if (deadline <= now)
+    if (deadline <= now_ns)
         return 0;
-    uint64_t ms = (deadline - now + 999999) / 1000000;
+    uint64_t ms = (deadline - now_ns + 999999) / 1000000;
     return ms > 1000 ? 1000 : (int)ms;
+}
+
+static uint64_t min_u64(uint64_t x, uint64_t y)
+{
+    return x < y ? x : y;
 }
 
 int ra_loop_run(struct ra_model *m)
 {
     struct epoll_event events[64];
+    uint64_t events_ns = 0; /* when epoll was last asked */
     for (;;) {
-        int n = epoll_wait(m->epoll_fd, events, 64, next_timeout(m));
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            fprintf(stderr, RA_MODEL_NAME ": epoll_wait: %s\n", strerror(errno));
-            return 1;
+        uint64_t now_ns = ra_now_ns(), deadline_ns = UINT64_MAX;
+        int timeout_ms = next_timeout(m, now_ns, &deadline_ns);
+        uint64_t events_due_ns = events_ns + RA_LOOP_EVENTS_EVERY_NS;
+        /* work at hand, or found by spinning: epoll only when it was last asked long enough ago, so
+         * that a polled round trip costs no system call (the tick, sockets and doorbells still wait
+         * at most RA_LOOP_EVENTS_EVERY_NS) */
+        bool ask_epoll = now_ns >= events_due_ns;
+        if (timeout_ms == RA_LOOP_SPIN) {
+            ask_epoll = ask_epoll || !spin(m, min_u64(min_u64(spin_until(m), deadline_ns), events_due_ns));
+            timeout_ms = 0;
         }
-        for (int i = 0; i < n; i++)
-            if (dispatch(m, events[i].data.ptr))
-                return 0;
+        if (ask_epoll || timeout_ms != 0) {
+            int n = epoll_wait(m->epoll_fd, events, 64, timeout_ms);
+            if (n < 0) {
+                if (errno == EINTR)
+                    continue;
+                fprintf(stderr, RA_MODEL_NAME ": epoll_wait: %s\n", strerror(errno));
+                return 1;
+            }
+            events_ns = ra_now_ns();
+            for (int i = 0; i < n; i++)
+                if (dispatch(m, events[i].data.ptr))
+                    return 0;
+        }
         service_adapters(m);
     }
 }

@@ -217,6 +217,8 @@ struct ra_tenant {
     uint32_t sq_head;                      /* window SQ consumed (the model's count, not the file's) */
     uint32_t cq_tail;                      /* window CQ produced */
     uint32_t hw_sq;                        /* SQ_TAIL of the queue, as the forwarder wrote it */
+    bool awake;                            /* §18.5 adaptive polling: the loop spins on this window */
+    uint64_t poll_until_ns;                /* ... until then, unless it works again */
     struct ra_tenant_chain chain[RA_RING_MAX_DEPTH];
     uint32_t chain_head, chains;
 };
@@ -391,6 +393,8 @@ void ra_dma_poll_update(struct ra_adapter *a, unsigned q, bool worked, uint64_t 
 extern const struct ra_command ra_cmd_tenant_open, ra_cmd_tenant_close;
 bool ra_tenants_pump(struct ra_adapter *a);
 bool ra_tenants_pending(const struct ra_adapter *a);
+uint64_t ra_tenants_poll_until(const struct ra_adapter *a);
+void ra_tenants_poll_expire(struct ra_adapter *a, uint64_t now_ns);
 void ra_tenant_doorbell(struct ra_tenant *t);
 void ra_tenants_close_all(struct ra_adapter *a);
 

@@ -16,9 +16,11 @@
  * validates and runs the forwarded chain exactly as any other (§8.7).
  *
  * Doorbell and interrupt (§18.5): two FIFOs beside the window file, <path>.db (the holder writes a
- * byte after SQ_TAIL; the model's loop wakes on it) and <path>.irq (the model writes a byte after
- * posting completions while the window's QCB_IRQ_ENABLE is set) - what an MSI-X vector of a virtual
- * function is on hardware, and what the eventfds of the ivshmem protocol are for the agent (§14).
+ * byte after SQ_TAIL unless the window's AWAKE = 1; the model's loop wakes on it) and <path>.irq (the
+ * model writes a byte after posting completions while the window's QCB_IRQ_ENABLE is set) - what an
+ * MSI-X vector of a virtual function is on hardware, and what the eventfds of the ivshmem protocol
+ * are for the agent (§14). Polling (§18.5): after work the loop spins on the window's SQ_TAIL for
+ * its POLL_US with AWAKE = 1, like io_uring's SQPOLL thread, then sleeps until the doorbell.
  *
  * Everything the model reads from a window is a value the tenant may have scribbled: indices are
  * compared modulo 2^32 and masked by the depth, descriptors are copied before they are looked at, and
@@ -183,7 +185,8 @@ static void unlink_files(struct ra_tenant *t)
 void ra_tenant_doorbell(struct ra_tenant *t)
 {
     uint8_t buf[256];
-    while (t->doorbell_fd >= 0 && read(t->doorbell_fd, buf, sizeof buf) > 0) {
+    /* a short read emptied it: no second read just to see EAGAIN (a system call per interrupt round trip) */
+    while (t->doorbell_fd >= 0 && read(t->doorbell_fd, buf, sizeof buf) == (ssize_t)sizeof buf) {
     }
 }
 
@@ -256,6 +259,8 @@ static uint32_t close_check(struct ra_adapter *a, const struct ra_cmd *c)
 static void revoke_window(struct ra_tenant *t)
 {
     t->revoked = true;
+    t->awake = false;
+    tw_set32(t, RA_TW_QCB + RA_QCB_AWAKE, 0);
     tw_set32(t, RA_TW_STATE, RA_TW_S_REVOKED);
     unlink_files(t);
     if (t->irq_fd >= 0) {
@@ -329,6 +334,24 @@ static uint32_t check_granted(const struct ra_adapter *a, const struct ra_tenant
     return RA_ERR_OK;
 }
 
+/* §18.5 adaptive polling, as io_uring's SQPOLL thread does it: after work the loop spins on the
+ * window's SQ_TAIL for its POLL_US (bounded by the model, so a tenant cannot keep a core busy for
+ * long) and shows AWAKE = 1 in the window's QCB; a holder that reads AWAKE = 1 after storing SQ_TAIL
+ * may skip the doorbell. */
+static void poll_after_work(struct ra_tenant *t, uint64_t *now_ns)
+{
+    uint32_t poll_us = tw32(t, RA_TW_QCB + RA_QCB_POLL_US);
+    if (poll_us == 0)
+        return; /* an awake window stops at the next ra_tenants_poll_expire */
+    if (*now_ns == 0)
+        *now_ns = ra_now_ns(); /* once per pump, and only when a window worked */
+    t->poll_until_ns = *now_ns + 1000ull * (poll_us > RA_TENANT_POLL_US_MAX ? RA_TENANT_POLL_US_MAX : poll_us);
+    if (!t->awake) {
+        t->awake = true;
+        tw_set32(t, RA_TW_QCB + RA_QCB_AWAKE, 1);
+    }
+}
+
 static void post_cqe(struct ra_adapter *a, struct ra_tenant *t, const struct ra_tenant_chain *c, uint32_t status,
                      uint32_t out_bytes)
 {
@@ -343,7 +366,7 @@ static void post_cqe(struct ra_adapter *a, struct ra_tenant *t, const struct ra_
 }
 
 /* Completions, in submission order, while the window's CQ has room. */
-static bool deliver(struct ra_adapter *a, struct ra_tenant *t)
+static bool deliver(struct ra_adapter *a, struct ra_tenant *t, uint64_t *now_ns)
 {
     bool worked = false;
     unsigned q = t->queue;
@@ -351,10 +374,14 @@ static bool deliver(struct ra_adapter *a, struct ra_tenant *t)
         if (t->cq_tail - tw32(t, RA_TW_QCB + RA_QCB_CQ_HEAD) >= depth(a))
             break; /* full, or a CQ_HEAD the tenant scribbled: nothing is posted until it is sane */
         struct ra_tenant_chain *c = &t->chain[t->chain_head];
+        uint32_t hw_head = reg32(a, qcb(q, RA_QCB_CQ_HEAD));
+        if (c->forwarded && reg32_acquire(a, qcb(q, RA_QCB_CQ_TAIL)) == hw_head)
+            break;
+        /* AWAKE = 1 before the first completion is posted (as §7 for a queue): a holder that submits
+         * again as soon as it sees it then skips the doorbell, a system call */
+        if (!worked)
+            poll_after_work(t, now_ns);
         if (c->forwarded) {
-            uint32_t hw_head = reg32(a, qcb(q, RA_QCB_CQ_HEAD));
-            if (reg32_acquire(a, qcb(q, RA_QCB_CQ_TAIL)) == hw_head)
-                break;
             const uint8_t *e = a->bar + RA_BAR_RINGS + q * RA_RING_STRIDE + RA_RING_CQ_OFFSET +
                                (hw_head & (depth(a) - 1)) * RA_CQE_BYTES;
             post_cqe(a, t, c, le32(e + RA_CQE_STATUS), le32(e + RA_CQE_OUT_BYTES));
@@ -427,11 +454,11 @@ static bool take(struct ra_adapter *a, struct ra_tenant *t)
     return worked;
 }
 
-/* One turn of every open window (loop.c): completions back, new chains in. The window's POLL_US is
- * the queue's (§7 adaptive polling), bounded so a tenant cannot keep the model spinning for long. */
+/* One turn of every open window (loop.c): completions back, new chains in. */
 bool ra_tenants_pump(struct ra_adapter *a)
 {
     bool worked = false;
+    uint64_t now_ns = 0; /* read once, and only when a window worked (poll_after_work) */
     for (unsigned w = 0; w < RA_TENANT_MAX; w++) {
         struct ra_tenant *t = &a->tenants[w];
         if (!t->open || t->revoked)
@@ -441,13 +468,48 @@ bool ra_tenants_pump(struct ra_adapter *a)
             tw_set32(t, RA_TW_QCB + RA_QCB_SQ_HEAD, t->sq_head);
         if (tw32(t, RA_TW_QCB + RA_QCB_CQ_TAIL) != t->cq_tail)
             tw_set32(t, RA_TW_QCB + RA_QCB_CQ_TAIL, t->cq_tail);
-        uint32_t poll_us = tw32(t, RA_TW_QCB + RA_QCB_POLL_US);
-        set32(a, qcb(t->queue, RA_QCB_POLL_US), poll_us > RA_TENANT_POLL_US_MAX ? RA_TENANT_POLL_US_MAX : poll_us);
-        worked |= deliver(a, t);
-        worked |= take(a, t);
-        worked |= deliver(a, t);
+        if (tw32(t, RA_TW_QCB + RA_QCB_AWAKE) != (uint32_t)t->awake)
+            tw_set32(t, RA_TW_QCB + RA_QCB_AWAKE, t->awake);
+        bool window_worked = deliver(a, t, &now_ns);
+        window_worked |= take(a, t);
+        window_worked |= deliver(a, t, &now_ns);
+        if (window_worked)
+            poll_after_work(t, &now_ns);
+        worked |= window_worked;
     }
     return worked;
+}
+
+/* When the first awake window of the adapter stops spinning; UINT64_MAX when none is awake. */
+uint64_t ra_tenants_poll_until(const struct ra_adapter *a)
+{
+    uint64_t until = UINT64_MAX;
+    for (unsigned w = 0; w < RA_TENANT_MAX; w++) {
+        const struct ra_tenant *t = &a->tenants[w];
+        if (t->open && !t->revoked && t->awake && t->poll_until_ns < until)
+            until = t->poll_until_ns;
+    }
+    return until;
+}
+
+/* Windows whose POLL_US passed without work go to sleep: AWAKE = 0, then a full fence, so that a
+ * holder's SQ_TAIL stored before it read AWAKE = 1 (and skipped the doorbell) is seen by the loop's
+ * next look (ra_tenants_pending) before it sleeps, as §7 asks of a queue. */
+void ra_tenants_poll_expire(struct ra_adapter *a, uint64_t now_ns)
+{
+    bool slept = false;
+    for (unsigned w = 0; w < RA_TENANT_MAX; w++) {
+        struct ra_tenant *t = &a->tenants[w];
+        if (!t->open || t->revoked || !t->awake)
+            continue;
+        if (now_ns < t->poll_until_ns && tw32(t, RA_TW_QCB + RA_QCB_POLL_US) != 0)
+            continue;
+        t->awake = false;
+        tw_set32(t, RA_TW_QCB + RA_QCB_AWAKE, 0);
+        slept = true;
+    }
+    if (slept)
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
 /* Is there anything a pump would do now? (loop.c: do not sleep, stop spinning) */

@@ -1,7 +1,7 @@
 // Descriptors as a tenant writes them into its window's submission ring (ra-spec §8.2, §18.4):
 // locations name granted slices by fabric port and slice index; DESC_OWNER_KEY stays 0, the adapter
 // puts the window's key in.
-import { type Descriptor, encodeDescriptor, type Location } from '../driver/dma.js';
+import { type Descriptor, encodeDescriptor, type JobDescriptor, type Location } from '../driver/dma.js';
 import { ClientCode, RaError } from './errors.js';
 
 /** A granted memory slice: the fabric port of its adapter and its slice index there. */
@@ -29,20 +29,39 @@ export type TenantDescriptor =
 /** A granted slice as the driver's descriptor location: fabric port and slice index (ra-spec §8.3). */
 const at = (ref: SliceRef): Location => ({ adapter: ref.port, slice: ref.slice });
 
-/** The driver's descriptor with owner key 0: the adapter puts the grant's key in (ra-spec §18). */
+/**
+ * The driver's descriptor with owner key 0: the adapter puts the grant's key in (ra-spec §18).
+ * Object literals, no spread: a spread of an object holding a bigint took ~4 µs in V8 11 (measured),
+ * twice a polled round trip's budget.
+ */
 function toDriver(d: TenantDescriptor): Descriptor {
-  const common = { ownerKey: 0n, dst: at(d.dst), dstOffset: d.dstOffset };
-  if (d.op === 'fill') return { ...common, op: 'fill', bytes: d.bytes, value: d.value };
-  const src = { src: at(d.src), srcOffset: d.srcOffset, bytes: d.bytes };
-  if (d.op === 'copy') return { ...common, ...src, op: 'copy' };
-  return {
-    ...common,
-    ...src,
+  const dst = at(d.dst);
+  if (d.op === 'fill')
+    return { op: 'fill', ownerKey: 0n, dst, dstOffset: d.dstOffset, bytes: d.bytes, value: d.value };
+  const src = at(d.src);
+  if (d.op === 'copy')
+    return {
+      op: 'copy',
+      ownerKey: 0n,
+      src,
+      srcOffset: d.srcOffset,
+      dst,
+      dstOffset: d.dstOffset,
+      bytes: d.bytes,
+    };
+  const job: JobDescriptor = {
     op: 'job',
+    ownerKey: 0n,
     ctxSlice: d.ctxSlice,
-    ...(d.params ? { params: d.params } : {}),
-    ...(d.inlineKey ? { inlineKey: true } : {}),
+    src,
+    srcOffset: d.srcOffset,
+    dst,
+    dstOffset: d.dstOffset,
+    bytes: d.bytes,
   };
+  if (d.params) job.params = d.params;
+  if (d.inlineKey) job.inlineKey = true;
+  return job;
 }
 
 function check(d: TenantDescriptor): void {

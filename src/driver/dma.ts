@@ -319,13 +319,19 @@ export function encodeDescriptor(
   v.setBigUint64(at + Desc.OWNER_KEY, d.ownerKey, true);
   if (d.op !== 'fill') {
     v.setUint32(at + Desc.SRC_LOC, encodeLocation(d.src), true);
-    v.setBigUint64(at + Desc.SRC_OFFSET, BigInt(d.srcOffset), true);
+    setU64(v, at + Desc.SRC_OFFSET, d.srcOffset);
   }
   v.setUint32(at + Desc.DST_LOC, encodeLocation(d.dst), true);
-  v.setBigUint64(at + Desc.DST_OFFSET, BigInt(d.dstOffset), true);
-  v.setBigUint64(at + Desc.LENGTH, BigInt(d.bytes), true);
+  setU64(v, at + Desc.DST_OFFSET, d.dstOffset);
+  setU64(v, at + Desc.LENGTH, d.bytes);
   if (d.op === 'fill') v.setUint8(at + Desc.PARAMS, d.value);
   if (d.op === 'job' && d.params) new Uint8Array(v.buffer, at + Desc.PARAMS, 16).set(d.params);
+}
+
+/** A u64 field from a safe integer (validate checked it) as two u32 stores: BigInt(x) cost ~0.1-0.4 µs. */
+function setU64(v: DataView, at: number, x: number): void {
+  v.setUint32(at, x >>> 0, true);
+  v.setUint32(at + 4, Math.floor(x / 0x1_0000_0000), true);
 }
 
 export function encodeLocation(loc: Location): number {
