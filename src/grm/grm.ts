@@ -150,6 +150,11 @@ export class Grm implements GrmApi, DashboardSource, MetricsSource {
     return [...this.ctx.allocations.values()].map(publicView);
   }
 
+  /** The tenant holding allocation `id`: one lookup, not a listing (operators' reads and releases). */
+  ownerOf(id: string): string | undefined {
+    return this.ctx.allocations.get(id)?.tenant;
+  }
+
   // ---- quotas (quotas.ts, issue 16) ----
 
   /** What the tenant holds (committed and configuring) and its quota. */
