@@ -2,8 +2,8 @@
 // tenant's role. A tenant sees capacity and its own allocations; an operator (a tenant named by
 // `serve --operators`) sees and manages every tenant's. It runs as an onRequest hook, before the body
 // is read, so an unauthenticated client never gets its body parsed or the GRM called.
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { hash, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { RaError } from '../common/errors.js';
 import { GrmCode } from '../grm/types.js';
 
@@ -17,8 +17,9 @@ export interface Principal {
 
 const principals = new WeakMap<FastifyRequest, Principal>();
 
+/** One-shot sha256 (crypto.hash: no Hash object per request). */
 function digest(token: string): Buffer {
-  return createHash('sha256').update(token).digest();
+  return hash('sha256', token, 'buffer') as unknown as Buffer;
 }
 
 /**
@@ -51,14 +52,23 @@ function unauthorized(request: FastifyRequest, reply: FastifyReply, what: string
   );
 }
 
-/** The onRequest hook that authenticates a request (and finds its role) or answers 401. */
+/**
+ * The onRequest hook that authenticates a request (and finds its role) or answers 401. A callback
+ * hook, not an async one: it never waits, and every /v1 request runs it (no promise per request).
+ */
 export function authHook(tokens: Map<string, string>, isOperator: (tenant: string) => boolean) {
   const find = tenantFinder(tokens);
-  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const token = bearerOf(request);
-    const tenant = token === undefined ? undefined : find(token);
-    if (tenant === undefined) unauthorized(request, reply, 'a tenant token from --tokens');
-    principals.set(request, { tenant, role: isOperator(tenant) ? 'operator' : 'tenant' });
+  return (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+    try {
+      const token = bearerOf(request);
+      const tenant = token === undefined ? undefined : find(token);
+      if (tenant === undefined) unauthorized(request, reply, 'a tenant token from --tokens');
+      principals.set(request, { tenant, role: isOperator(tenant) ? 'operator' : 'tenant' });
+    } catch (err) {
+      done(err as Error);
+      return;
+    }
+    done();
   };
 }
 

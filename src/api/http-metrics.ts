@@ -45,14 +45,15 @@ export function recordHttpMetrics(app: FastifyInstance, registry: Registry): voi
     registers: [registry],
   });
   // Every answer leaves through the one error envelope (error-handler.ts), so its code is in the body.
-  app.addHook('onSend', async (_request, reply, payload) => {
+  // Callback hooks, not async ones: they never wait, and every request runs both (no promise each).
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (reply.statusCode >= 400) {
       const code = envelopeCode(payload);
       if (code) errors.inc({ code });
     }
-    return payload;
+    done(null, payload);
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const labels = {
       route: request.routeOptions.url ?? 'unmatched',
       method: request.method,
@@ -60,5 +61,6 @@ export function recordHttpMetrics(app: FastifyInstance, registry: Registry): voi
     };
     requests.inc(labels);
     duration.observe(labels, reply.elapsedTime / 1000);
+    done();
   });
 }

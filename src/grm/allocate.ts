@@ -2,9 +2,7 @@
 // take the same capacity), record the intent, configure every adapter in parallel, commit. Any failure
 // rolls back every adapter touched and gives the reservation back. No lock is held across I/O: the
 // reservation is what keeps other allocations off the capacity meanwhile.
-import { randomBytes } from 'node:crypto';
 import { RaError } from '../common/errors.js';
-import { ownerKeyHex, randomOwnerKey } from '../common/owner-key.js';
 import {
   type AvailabilityIndex,
   type PlacementRequest,
@@ -22,10 +20,11 @@ import { configure, unprogram } from './configure.js';
 import { type GrmContext, resourceOf, toPublicPlacement, unavailable } from './context.js';
 import { forTenant } from './engines.js';
 import { noUsage, usageOfPlan } from './quotas.js';
+import { newOwnerKey, randomHex } from './random-ids.js';
 import { GrmCode, type ResourceRequest } from './types.js';
 import { validateAllocation } from './validate.js';
 
-export const newOwnerKey = () => ownerKeyHex(randomOwnerKey());
+export { newOwnerKey } from './random-ids.js';
 
 /**
  * Plans and reserves in one synchronous step; a failed plan is RESOURCE_UNAVAILABLE. `holdQuota` runs
@@ -91,7 +90,7 @@ export async function allocate(
   ctx.quotas.check(tenant, requestedUsage(placement.resources)); // over quota even on a full pool: 429
   const index = await ctx.pool.ready();
   knownServer(index, policy.sameServer);
-  const id = `a-${randomBytes(6).toString('hex')}`;
+  const id = `a-${randomHex(6)}`;
   const ownerKey = newOwnerKey();
   const plan = () => index.plan(wanted.request, preferred, { busy: ctx.pool.busy });
   let planned = plan();

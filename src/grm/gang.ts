@@ -4,7 +4,6 @@
 // every adapter configured in parallel, and the members are committed in ONE durable write
 // (store.commitAll): a crash leaves the whole gang or none of it. Any failure before that rolls back
 // every slice of every member; the client hears 409 (or the failure) and nothing is allocated.
-import { randomBytes } from 'node:crypto';
 import { RaError } from '../common/errors.js';
 import {
   DEFAULT_GANG_SEARCH_STEPS,
@@ -22,6 +21,7 @@ import { type GrmContext, resourceOf, toPublicPlacement } from './context.js';
 import { forTenant, type TenantRequest } from './engines.js';
 import { validateGang } from './gang-validate.js';
 import { noUsage, type Usage, usageOfPlan } from './quotas.js';
+import { randomHex } from './random-ids.js';
 import { GrmCode, type ResourceRequest } from './types.js';
 
 export { MAX_GANG_MEMBERS, MAX_GANG_SEARCH_STEPS } from './gang-validate.js';
@@ -114,8 +114,8 @@ export async function allocateGang(ctx: GrmContext, tenant: string, body: unknow
   // Over quota even on a full pool: 429 before any search (each member is held again as it is placed).
   ctx.quotas.check(tenant, sumUsage(request.members.map((m) => requestedUsage(m.placement.resources))));
   const index = await ctx.pool.ready();
-  const gang = `g-${randomBytes(6).toString('hex')}`;
-  const ids = wanted.map(() => `a-${randomBytes(6).toString('hex')}`);
+  const gang = `g-${randomHex(6)}`;
+  const ids = wanted.map(() => `a-${randomHex(6)}`);
   const placed = placeMembers(
     ctx,
     tenant,

@@ -26,7 +26,7 @@ import { deviceGauges, devicesOf } from './metrics-devices.js';
 import { Mutex } from './mutex.js';
 import { type DashboardSource, type PoolPicture, toPicture } from './picture.js';
 import { toAdapterViews } from './pool.js';
-import { QuotaBook, type QuotaTable, type TenantUsage } from './quotas.js';
+import { CommittedAllocations, QuotaBook, type QuotaTable, type TenantUsage } from './quotas.js';
 import { releaseAllocation } from './release.js';
 import { applyReplicaChange, type ReplicaChange } from './replica-sync.js';
 import { migrate, resize } from './resize.js';
@@ -57,8 +57,9 @@ export class Grm implements GrmApi, DashboardSource, MetricsSource {
       throw new RangeError(`defragBudgetBytes must be a whole number of bytes >= 0, got ${budget}`);
     this.log = o.log;
     const pool = new LivePool(o.agents, o.catalog, o.log);
-    const allocations = new Map<string, StoredAllocation>();
-    const quotas = new QuotaBook(() => allocations.values());
+    // Keeps each tenant's committed usage as allocations are set and deleted (quota checks read it).
+    const allocations = new CommittedAllocations<StoredAllocation>();
+    const quotas = new QuotaBook(allocations);
     if (o.quotas !== undefined) quotas.configure(o.quotas);
     this.ctx = {
       options: o,
@@ -148,6 +149,11 @@ export class Grm implements GrmApi, DashboardSource, MetricsSource {
   /** Every tenant's allocations (operators, issue 16). */
   listAll(): Allocation[] {
     return [...this.ctx.allocations.values()].map(publicView);
+  }
+
+  /** The tenant holding allocation `id`: one lookup, not a listing (operators' reads and releases). */
+  ownerOf(id: string): string | undefined {
+    return this.ctx.allocations.get(id)?.tenant;
   }
 
   // ---- quotas (quotas.ts, issue 16) ----

@@ -106,11 +106,71 @@ export interface Holder {
   resources: readonly AllocatedResource[];
 }
 
+function subtract(a: Usage, b: Usage): Usage {
+  const diff = noUsage();
+  for (const f of QUOTA_FIELDS) diff[f] = a[f] - b[f];
+  return diff;
+}
+
+/**
+ * The committed allocations by id (the GRM's map), with each tenant's usage kept current on every set
+ * and delete: a quota check reads one tenant's sum instead of walking every allocation of the pool.
+ * Allocations are replaced, never changed in place (the GRM sets a new object), so set() sees each change.
+ */
+export class CommittedAllocations<T extends Holder & { id: string }> extends Map<string, T> {
+  // Construct it empty: Map's constructor would call set() on initial entries before this field exists.
+  private readonly byTenant = new Map<string, Usage>();
+
+  override set(id: string, a: T): this {
+    const old = super.get(id);
+    if (old) this.count(old, -1);
+    super.set(id, a);
+    this.count(a, 1);
+    return this;
+  }
+
+  override delete(id: string): boolean {
+    const old = super.get(id);
+    if (!old) return false;
+    this.count(old, -1);
+    return super.delete(id);
+  }
+
+  override clear(): void {
+    super.clear();
+    this.byTenant.clear();
+  }
+
+  /** What the tenant's committed allocations hold (a copy). */
+  usageOf(tenant: string): Usage {
+    return { ...(this.byTenant.get(tenant) ?? noUsage()) };
+  }
+
+  /** Tenants holding at least one committed allocation. */
+  tenants(): Iterable<string> {
+    return this.byTenant.keys();
+  }
+
+  private count(a: T, sign: 1 | -1): void {
+    const u = usageOfResources(a.resources);
+    const now = this.byTenant.get(a.tenant) ?? noUsage();
+    const next = sign === 1 ? add(now, u) : subtract(now, u);
+    if (next.allocations > 0) this.byTenant.set(a.tenant, next);
+    else this.byTenant.delete(a.tenant);
+  }
+}
+
 export class QuotaBook {
   private table: QuotaTable = {};
   private readonly held = new Map<string, { tenant: string; usage: Usage }>();
 
-  constructor(private readonly committed: () => Iterable<Holder>) {}
+  /**
+   * `committed`: the committed allocations, walked at each check; or a CommittedAllocations, whose
+   * per-tenant sums are read instead (the GRM's: no walk of the pool per request).
+   */
+  constructor(
+    private readonly committed: (() => Iterable<Holder>) | CommittedAllocations<Holder & { id: string }>,
+  ) {}
 
   /** Replaces every limit at once (the table is validated first: a bad table changes nothing). */
   configure(table: unknown): void {
@@ -135,7 +195,8 @@ export class QuotaBook {
   /** Committed plus held (configuring) usage of the tenant. */
   usageOf(tenant: string): Usage {
     let u = noUsage();
-    for (const a of this.committed()) if (a.tenant === tenant) u = add(u, usageOfResources(a.resources));
+    if (typeof this.committed !== 'function') u = this.committed.usageOf(tenant);
+    else for (const a of this.committed()) if (a.tenant === tenant) u = add(u, usageOfResources(a.resources));
     for (const h of this.held.values()) if (h.tenant === tenant) u = add(u, h.usage);
     return u;
   }
@@ -147,7 +208,8 @@ export class QuotaBook {
   /** Every tenant the book knows of: holding something, or named in the table, plus `also`. */
   reportAll(also: Iterable<string> = []): TenantUsage[] {
     const names = new Set<string>(also);
-    for (const a of this.committed()) names.add(a.tenant);
+    if (typeof this.committed !== 'function') for (const t of this.committed.tenants()) names.add(t);
+    else for (const a of this.committed()) names.add(a.tenant);
     for (const h of this.held.values()) names.add(h.tenant);
     for (const t of Object.keys(this.table.tenants ?? {})) names.add(t);
     return [...names].sort().map((t) => this.report(t));

@@ -55,6 +55,8 @@ export interface GrmApi {
   isOperator?(tenant: string): boolean;
   /** Every tenant's allocations (operators). */
   listAll?(): Allocation[];
+  /** The tenant holding allocation `id` (undefined: none), for an operator acting as its owner. */
+  ownerOf?(id: string): string | undefined;
   /** What the tenant holds now (configuring included) and its quota. */
   usage?(tenant: string): TenantUsage;
   /** usage() of every tenant holding something or having a quota, and of the tenants in `also`. */

@@ -28,22 +28,27 @@
 //   the journal + fsync. A crash before the rename leaves the old snapshot and the whole journal (the tmp
 //   file is deleted on open); a crash after it leaves journal records with seq <= the snapshot's seq, which
 //   replay skips (and open then finishes the compaction). Records must be consecutive: a gap refuses the open.
+//   The automatic compaction (every compactEveryRecords records) and the marker's rewrite run in the
+//   writer with asynchronous file calls: appends queue meanwhile, and the event loop never waits on them.
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { fsyncDirectory, readIfExists, writeAll, writeFileDurably } from './durable.js';
 import { StoreCode, StoreError } from './errors.js';
 import { encodeRecord, JOURNAL_FILE, type JournalRecord, scanJournal } from './journal.js';
 import { DirectoryLock } from './lock.js';
-import { MARKER_FILE, readMarker, writeMarker } from './marker.js';
+import { MARKER_FILE, readMarker, writeMarker, writeMarkerAsync } from './marker.js';
 import { checkExpectedRevision, Revisions } from './revisions.js';
 import {
   decodeSnapshot,
   encodeSnapshot,
   renameSnapshotTmp,
+  renameSnapshotTmpAsync,
   SNAPSHOT_FILE,
   SNAPSHOT_TMP_FILE,
   syncSnapshotDirectory,
+  syncSnapshotDirectoryAsync,
   writeSnapshotTmp,
+  writeSnapshotTmpAsync,
 } from './snapshot.js';
 import {
   applyOperation,
@@ -357,6 +362,31 @@ export class JournalStore implements AllocationStore {
     this.onCompactionStep?.('journal-truncated');
   }
 
+  /**
+   * compactNow's steps, in the same order and with the same hook calls, on the writer's turn and off
+   * the event loop. The snapshot is encoded before the first await: the durable state changes only in
+   * the writer, so it is the state as of `this.seq` throughout.
+   */
+  private async compactInWriter(): Promise<void> {
+    this.ensureWritable();
+    await writeSnapshotTmpAsync(this.dir, encodeSnapshot(this.seq, this.state));
+    this.onCompactionStep?.('snapshot-written');
+    await renameSnapshotTmpAsync(this.dir);
+    this.onCompactionStep?.('snapshot-renamed');
+    await syncSnapshotDirectoryAsync(this.dir);
+    this.onCompactionStep?.('directory-synced');
+    try {
+      await ftruncateAsync(this.fd, 0);
+      await fsyncAsync(this.fd);
+    } catch (err) {
+      throw this.fail(err, 'truncating the journal after compaction');
+    }
+    this.journalRecords = 0;
+    this.journalBytes = 0;
+    this.nextCompactionAt = this.compactEveryRecords;
+    this.onCompactionStep?.('journal-truncated');
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -433,8 +463,10 @@ export class JournalStore implements AllocationStore {
       this.journalRecords += 1;
     }
     this.diskFull = undefined;
-    if (wasEmpty) this.markJournalInUse(first.seq - 1);
-    if (this.journalRecords >= this.nextCompactionAt) this.compactAfterAppend();
+    // Both off the event loop (the writer is the only one touching the files meanwhile; new records
+    // queue), and before this batch's callers resume, so they see the journal as compacted.
+    if (wasEmpty) await this.markJournalInUse(first.seq - 1);
+    if (this.journalRecords >= this.nextCompactionAt) await this.compactAfterAppend();
     return () => {
       for (const q of batch) q.resolve();
     };
@@ -445,9 +477,9 @@ export class JournalStore implements AllocationStore {
    * (marker.ts). Written after the records' fsync, so a crash in between leaves a non-empty journal,
    * which open takes as it is (and marks). The records are durable either way: a failure here is noted.
    */
-  private markJournalInUse(afterSeq: number): void {
+  private async markJournalInUse(afterSeq: number): Promise<void> {
     try {
-      writeMarker(this.dir, { journalAfterSeq: afterSeq });
+      await writeMarkerAsync(this.dir, { journalAfterSeq: afterSeq });
     } catch (err) {
       this.diagnostics.warnings.push(
         `could not update ${join(this.dir, MARKER_FILE)} (${(err as Error).message}): a lost journal would ` +
@@ -485,9 +517,9 @@ export class JournalStore implements AllocationStore {
   }
 
   /** A failed automatic compaction loses nothing (the journal still holds every record): note it, go on. */
-  private compactAfterAppend(): void {
+  private async compactAfterAppend(): Promise<void> {
     try {
-      this.compactNow();
+      await this.compactInWriter();
     } catch (err) {
       this.nextCompactionAt = this.journalRecords + this.compactEveryRecords;
       this.diagnostics.warnings.push(
@@ -535,6 +567,10 @@ export class JournalStore implements AllocationStore {
 
 function fsyncAsync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
+}
+
+function ftruncateAsync(fd: number, length: number): Promise<void> {
+  return new Promise((resolve, reject) => fs.ftruncate(fd, length, (err) => (err ? reject(err) : resolve())));
 }
 
 /**

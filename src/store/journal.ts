@@ -36,9 +36,15 @@ function recordChecksum(seq: number, op: string, data: unknown): number {
   return checksum(`${seq}|${op}|${JSON.stringify(data)}`);
 }
 
-/** One journal line, newline included. `data` must already be JSON-normalized (see validate.ts). */
+/**
+ * One journal line, newline included. `data` must already be JSON-normalized (see validate.ts). The
+ * line is JSON.stringify({seq, op, data, crc}) byte for byte, put together from the one serialization
+ * of `data` that the checksum needs (a record's data is serialized once, not twice).
+ */
 export function encodeRecord(seq: number, op: OperationName, data: unknown): string {
-  return `${JSON.stringify({ seq, op, data, crc: recordChecksum(seq, op, data) })}\n`;
+  const json = JSON.stringify(data);
+  const crc = checksum(`${seq}|${op}|${json}`);
+  return `{"seq":${seq},"op":${JSON.stringify(op)},"data":${json},"crc":${crc}}\n`;
 }
 
 /** The record on one line, or why the line is not a record. */

@@ -8,7 +8,14 @@
 // It is rewritten once per compaction cycle (every compactEveryRecords records), not per commit.
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { fsyncDirectory, readIfExists, writeFileDurably } from './durable.js';
+import {
+  fsyncDirectory,
+  fsyncDirectoryAsync,
+  readIfExists,
+  renameAsync,
+  writeFileDurably,
+  writeFileDurablyAsync,
+} from './durable.js';
 import { StoreCode, StoreError } from './errors.js';
 
 export const MARKER_FILE = 'store.json';
@@ -48,10 +55,20 @@ export function readMarker(dir: string): Marker | undefined {
   return { journalAfterSeq: after as number | null };
 }
 
+function markerText(marker: Marker): string {
+  return `${JSON.stringify({ format: FORMAT, version: 1, journalAfterSeq: marker.journalAfterSeq })}\n`;
+}
+
 /** Installs the marker atomically (tmp + fsync + rename + directory fsync). */
 export function writeMarker(dir: string, marker: Marker): void {
-  const text = `${JSON.stringify({ format: FORMAT, version: 1, journalAfterSeq: marker.journalAfterSeq })}\n`;
-  writeFileDurably(join(dir, MARKER_TMP_FILE), text);
+  writeFileDurably(join(dir, MARKER_TMP_FILE), markerText(marker));
   fs.renameSync(join(dir, MARKER_TMP_FILE), join(dir, MARKER_FILE));
   fsyncDirectory(dir);
+}
+
+/** writeMarker off the event loop (the journal's writer, once per compaction cycle). */
+export async function writeMarkerAsync(dir: string, marker: Marker): Promise<void> {
+  await writeFileDurablyAsync(join(dir, MARKER_TMP_FILE), markerText(marker));
+  await renameAsync(join(dir, MARKER_TMP_FILE), join(dir, MARKER_FILE));
+  await fsyncDirectoryAsync(dir);
 }

@@ -5,7 +5,13 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { checksum } from './checksum.js';
-import { fsyncDirectory, writeFileDurably } from './durable.js';
+import {
+  fsyncDirectory,
+  fsyncDirectoryAsync,
+  renameAsync,
+  writeFileDurably,
+  writeFileDurablyAsync,
+} from './durable.js';
 import { StoreCode, StoreError } from './errors.js';
 import type { MutableState } from './state.js';
 import type { Intent, StoredAllocation } from './store.js';
@@ -94,3 +100,12 @@ export function renameSnapshotTmp(dir: string): void {
 export function syncSnapshotDirectory(dir: string): void {
   fsyncDirectory(dir);
 }
+
+/** The three steps off the event loop, in the same order (the journal's automatic compaction). */
+export const writeSnapshotTmpAsync = (dir: string, text: string): Promise<void> =>
+  writeFileDurablyAsync(join(dir, SNAPSHOT_TMP_FILE), text);
+
+export const renameSnapshotTmpAsync = (dir: string): Promise<void> =>
+  renameAsync(join(dir, SNAPSHOT_TMP_FILE), join(dir, SNAPSHOT_FILE));
+
+export const syncSnapshotDirectoryAsync = (dir: string): Promise<void> => fsyncDirectoryAsync(dir);

@@ -199,3 +199,40 @@ describe("the store's own compaction, at each step", () => {
     await again.close();
   });
 });
+
+describe('the automatic compaction runs off the event loop', () => {
+  // Synchronous fsyncs (snapshot, directory, journal) every compactEveryRecords records stalled every
+  // request of the serving process on them (issue 11). The writer now awaits them: other callbacks run
+  // between the steps.
+  it('callbacks queued at a step run before the next step; writes queued meanwhile are kept', async () => {
+    const dir = tempDir();
+    const turnsBetween: boolean[] = [];
+    let turned = false;
+    let store: JournalStore | undefined;
+    let queued: Promise<void> | undefined;
+    store = JournalStore.open(dir, {
+      compactEveryRecords: 3,
+      onCompactionStep: (step) => {
+        if (step !== 'snapshot-written') turnsBetween.push(turned);
+        turned = false;
+        setImmediate(() => {
+          turned = true;
+        });
+        // A write during the compaction queues for the writer's next batch.
+        if (step === 'snapshot-written') queued ??= store!.commit(allocation('during'));
+      },
+    });
+    await store.commit(allocation('a1'));
+    await store.commit(allocation('a2'));
+    await store.commit(allocation('a3')); // third record: compaction
+    expect(turnsBetween).toEqual([true, true, true]);
+    await queued;
+    expect(fs.readFileSync(join(dir, 'journal.jsonl'), 'utf8')).toMatch(/"id":"during"/);
+    const expected = plain(store.load());
+    await store.close();
+    const again = JournalStore.open(dir);
+    expect(plain(again.load())).toEqual(expected);
+    expect(Object.keys(expected.allocations).sort()).toEqual(['a1', 'a2', 'a3', 'during']);
+    await again.close();
+  });
+});

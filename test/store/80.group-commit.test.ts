@@ -3,8 +3,10 @@
 // with concurrent writers).
 import * as fs from 'node:fs';
 import { join } from 'node:path';
+import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { JournalStore } from '../../src/store/index.js';
+import { encodeRecord } from '../../src/store/journal.js';
 import { allocation, intent, plain, tempDir } from './helpers.js';
 
 describe('group commit', () => {
@@ -65,5 +67,21 @@ describe('group commit', () => {
     const again = JournalStore.open(dir);
     expect(again.load().allocations.size).toBe(16);
     await again.close();
+  });
+});
+
+describe('the journal line', () => {
+  // encodeRecord puts the line together from the one serialization of the data the checksum needs; it
+  // must stay JSON.stringify({seq, op, data, crc}) byte for byte (replay recomputes the crc from it).
+  it('is JSON.stringify of {seq, op, data, crc} with crc the CRC-32 of seq|op|JSON(data)', () => {
+    const records = [
+      [1, 'commit', allocation('x1')],
+      [42, 'intent', intent('x2')],
+      [7, 'remove', { id: 'x"3\\é\u2028' }],
+    ] as const;
+    for (const [seq, op, data] of records) {
+      const crc = zlib.crc32(`${seq}|${op}|${JSON.stringify(data)}`);
+      expect(encodeRecord(seq, op, data)).toBe(`${JSON.stringify({ seq, op, data, crc })}\n`);
+    }
   });
 });

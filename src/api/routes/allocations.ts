@@ -13,8 +13,9 @@ import { ALLOCATION_BODY_LIMIT_BYTES, routeBodyLimit } from './limits.js';
 /** The tenant to act as on allocation `id`: its owner for an operator, else the caller. */
 function ownerFor(grm: GrmApi, request: FastifyRequest, id: string): string {
   const { tenant, role } = principalOf(request);
-  if (role !== 'operator' || !grm.listAll) return tenant;
-  return grm.listAll().find((a) => a.id === id)?.tenant ?? tenant;
+  if (role !== 'operator') return tenant;
+  if (grm.ownerOf) return grm.ownerOf(id) ?? tenant; // one lookup, whatever the number of allocations
+  return grm.listAll?.().find((a) => a.id === id)?.tenant ?? tenant;
 }
 
 export function allocationRoutes(app: FastifyInstance, grm: GrmApi): void {
