@@ -306,7 +306,7 @@ describe('agent over gRPC with mutual TLS', () => {
       const err = await failure(grm.call('inventory'));
       expect(err.code).toBe('AGENT_VERSION_MISMATCH');
       expect(err.message).toMatch(
-        /agent server2 speaks protocol 3\.3, GRM grm speaks 2\.0: major versions differ/,
+        /agent server2 speaks protocol 3\.3, GRM grm speaks 2\.1: major versions differ/,
       );
     } finally {
       grm.close();
