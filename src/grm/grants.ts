@@ -8,8 +8,10 @@
 // store record (`windows`: adapter, window, queue, reach) through the same durable write as any change
 // of the allocation, before the grants are handed out. A GRM that restarts, or a replica that leads
 // next, answers the same grants and revokes those windows. The record holds no window file: the file's
-// name is the capability, and the GRM asks the adapter's agent for it (ListWindows), which answers
-// with the window's key; a window that no longer shows open with the allocation's key is issued again.
+// name is the capability, and on every request the GRM asks the adapter's agent for it (ListWindows),
+// which answers with the window's key: a recorded window that no longer shows open with the
+// allocation's key on its queue (an adapter reset), or no longer reaches what the allocation holds
+// (its contexts grew), is closed and the grants are issued again.
 // Windows no allocation records are closed by reconciliation (reconcile.ts).
 
 import { parseAdapterId } from '../common/ids.js';
@@ -34,23 +36,8 @@ interface ListedWindow {
   memoryPath?: string;
 }
 
-interface Issued {
-  /** the stored windows these grants were built from (a memo is valid while the record names them) */
-  windows: readonly StoredWindow[];
-  /** `${adapter}#${slice}` -> grant */
-  byPlacement: Map<string, AccessGrant>;
-}
-
-/** Grants this GRM built, by allocation: a memo of the window files, never the truth (the store is). */
-const builtByGrm = new WeakMap<GrmContext, Map<string, Issued>>();
 /** Allocations whose windows this GRM is opening now (reconciliation leaves their windows alone). */
 const issuingByGrm = new WeakMap<GrmContext, Set<string>>();
-
-function builtOf(ctx: GrmContext): Map<string, Issued> {
-  const m = builtByGrm.get(ctx) ?? new Map<string, Issued>();
-  builtByGrm.set(ctx, m);
-  return m;
-}
 
 function issuingOf(ctx: GrmContext): Set<string> {
   const s = issuingByGrm.get(ctx) ?? new Set<string>();
@@ -161,55 +148,51 @@ export async function listWindows(ctx: GrmContext, adapter: string): Promise<Lis
 }
 
 /**
- * The recorded windows as the adapters show them now, with their files; undefined when one is no
- * longer open with the allocation's key on its queue (the adapter was reset, or the record outlived a
- * revocation) or no longer reaches what the allocation holds.
+ * The recorded windows as the adapters show them now, with their files. `complete` when every one is
+ * still open with the allocation's key on its queue and still reaches what the allocation holds;
+ * otherwise (the adapter was reset, the record outlived a revocation) `open` are those of them still
+ * open with the allocation's key.
  */
-async function findRecorded(ctx: GrmContext, a: StoredAllocation): Promise<OpenedWindow[] | undefined> {
+async function findRecorded(
+  ctx: GrmContext,
+  a: StoredAllocation,
+): Promise<{ complete: boolean; open: OpenedWindow[] }> {
   const recorded = a.windows ?? [];
   const reach = reachOf(a);
   const found = await Promise.all(
-    recorded.map(async (w) => {
-      const want = reach.get(w.adapter);
-      if (!want || JSON.stringify(want) !== JSON.stringify(w.reach)) return undefined;
+    recorded.map(async (w): Promise<[OpenedWindow | undefined, boolean]> => {
       const listed = (await listWindows(ctx, w.adapter).catch(() => [])).find(
         (x) => x.window === w.window && x.queue === w.queue && x.ownerKey === a.ownerKey && x.path,
       );
-      return listed?.path
-        ? { ...w, path: listed.path, ...(listed.memoryPath ? { memoryPath: listed.memoryPath } : {}) }
-        : undefined;
+      if (!listed?.path) return [undefined, false];
+      const opened = {
+        ...w,
+        path: listed.path,
+        ...(listed.memoryPath ? { memoryPath: listed.memoryPath } : {}),
+      };
+      return [opened, JSON.stringify(reach.get(w.adapter)) === JSON.stringify(w.reach)];
     }),
   );
-  const complete = found.length === reach.size && found.every((w) => w !== undefined);
-  return complete ? (found as OpenedWindow[]) : undefined;
+  const open = found.flatMap(([w]) => (w ? [w] : []));
+  const complete = found.length === reach.size && found.every(([w, reaches]) => w && reaches);
+  return { complete, open };
 }
-
-const sameWindows = (x: readonly StoredWindow[] | undefined, y: readonly StoredWindow[] | undefined) =>
-  JSON.stringify(x ?? []) === JSON.stringify(y ?? []);
 
 /**
  * The allocation's grants: those its record names (a restarted GRM, another replica's), else new
  * windows, recorded in the store before they are handed out. Callers hold the allocation's lock.
  */
 export async function grantsOf(ctx: GrmContext, a: StoredAllocation): Promise<Map<string, AccessGrant>> {
-  const built = builtOf(ctx);
-  const memo = built.get(a.id);
-  if (memo && a.windows && sameWindows(memo.windows, a.windows)) return memo.byPlacement;
-  built.delete(a.id);
   let current = a;
   if (a.windows && a.windows.length > 0) {
     const found = await findRecorded(ctx, a);
-    if (found) {
-      const byPlacement = grantsFrom(a, found);
-      built.set(a.id, { windows: a.windows, byPlacement });
-      return byPlacement;
-    }
+    if (found.complete) return grantsFrom(a, found.open);
     // Not all there as recorded: close what is still open of them, forget them, issue anew.
     ctx.log.warn(
       { allocation: a.id },
       'recorded tenant windows are no longer open as recorded: issuing new grants',
     );
-    await close(ctx, a, a.windows);
+    await close(ctx, a, found.open);
     current = withoutWindows(a);
     await ctx.store.update(current);
     ctx.allocations.set(a.id, current);
@@ -233,9 +216,7 @@ export async function grantsOf(ctx: GrmContext, a: StoredAllocation): Promise<Ma
       throw err;
     }
     ctx.allocations.set(a.id, recorded);
-    const byPlacement = grantsFrom(recorded, opened);
-    built.set(a.id, { windows, byPlacement });
-    return byPlacement;
+    return grantsFrom(recorded, opened);
   } finally {
     issuing.delete(a.id);
   }
@@ -248,7 +229,6 @@ export async function grantsOf(ctx: GrmContext, a: StoredAllocation): Promise<Ma
  * which grantsOf notices (and issues anew) and revocation closes again harmlessly.
  */
 export async function revokeGrants(ctx: GrmContext, a: StoredAllocation): Promise<void> {
-  builtOf(ctx).delete(a.id);
   const windows = ctx.allocations.get(a.id)?.windows ?? a.windows ?? [];
   if (windows.length > 0) await close(ctx, a, windows);
 }

@@ -93,6 +93,11 @@ describe('grants across a restart of serve --state (SIGKILL)', () => {
       before.set(id, JSON.stringify(g.body));
     }
     expect(openWindows(state)).toBe(7);
+    // The journal records the windows, never their files (the capability: docs/access.md).
+    const journal = fs.readFileSync(path.join(state, 'store', 'journal.jsonl'), 'utf8');
+    expect(journal).toContain('"windows"');
+    for (const g of before.values())
+      for (const file of g.match(/ra\d+\.tw\d+-[0-9a-f]{32}/g)!) expect(journal).not.toContain(file);
 
     const id = ids[0]!;
     const inst = await Instance.fetch({ url: first.url, token: TOKEN }, id);

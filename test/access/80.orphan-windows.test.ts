@@ -91,4 +91,23 @@ describe('orphan tenant windows', () => {
     expect(grantedState()).toBe(TwState.REVOKED);
     expect((await openWindows()).size).toBe(0);
   }, 60_000);
+
+  it('a recorded window that is no longer open (the adapter closed it) is issued anew on the next grants', async () => {
+    const grm = ctx.pool.grm;
+    const a = await grm.allocate('alice', { resources: [{ kind: 'memory', bytes: 4 * MiB }] });
+    const first = (await grm.grants('alice', a.id)).resources[0]!.placements[0]!.grant!;
+    const key = BigInt(`0x${grm.allocations.get(a.id)!.ownerKey}`);
+    // Closed behind the GRM's back, as CMD_RESET would (its record still names it).
+    await withAdapter((dev) => new TenantWindows(dev).close(first.windowIndex, key));
+    expect((await openWindows()).size).toBe(0);
+    const second = (await grm.grants('alice', a.id)).resources[0]!.placements[0]!.grant!;
+    expect(second.window).not.toBe(first.window);
+    expect(windowState(second.window)()).toBe(TwState.OPEN);
+    expect([...(await openWindows()).entries()]).toEqual([[second.windowIndex, second.queue]]);
+    expect(grm.allocations.get(a.id)!.windows).toEqual([
+      { adapter: second.adapter, window: second.windowIndex, queue: second.queue, reach: second.reach },
+    ]);
+    await grm.release('alice', a.id);
+    expect((await openWindows()).size).toBe(0);
+  }, 60_000);
 });
