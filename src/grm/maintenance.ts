@@ -152,9 +152,13 @@ export function maintenanceOf(ctx: GrmContext, startupIntents: Map<string, Inten
   // window and recording it (its allocation maybe committed after this replica's barrier), so such a
   // window is closed on its second sighting; a single GRM knows what it is issuing and closes at once.
   let unrecordedBefore = new Set<string>();
-  const windowOwner = (adapter: string, w: { window: number; ownerKey?: string }): WindowOwner => {
+  const windowOwner = (
+    byKey: ReadonlyMap<string, StoredAllocation>,
+    adapter: string,
+    w: { window: number; ownerKey?: string },
+  ): WindowOwner => {
     // Windows are opened for committed allocations only: a key no allocation holds is nobody's.
-    const a = w.ownerKey ? [...ctx.allocations.values()].find((x) => x.ownerKey === w.ownerKey) : undefined;
+    const a = w.ownerKey ? byKey.get(w.ownerKey) : undefined;
     if (!a) return { kind: 'orphan' };
     if (a.windows?.some((x) => x.adapter === adapter && x.window === w.window))
       return { kind: 'granted', allocation: a.id };
@@ -178,8 +182,10 @@ export function maintenanceOf(ctx: GrmContext, startupIntents: Map<string, Inten
           ctx.log.debug({ adapter, err: (err as Error).message }, 'tenant windows not listed');
           continue;
         }
+        // The allocations as they are after the listing: a window listed was opened for one committed before.
+        const byKey = new Map([...ctx.allocations.values()].map((a) => [a.ownerKey, a]));
         for (const w of listed) {
-          let owner = windowOwner(adapter, w);
+          let owner = windowOwner(byKey, adapter, w);
           if ((owner.kind === 'unrecorded' || owner.kind === 'orphan') && ctx.options.replica) {
             const at = `${adapter}#${w.window}#${w.ownerKey}`;
             unrecordedNow.add(at);
