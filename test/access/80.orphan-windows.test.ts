@@ -6,7 +6,7 @@
 // only: such a window held its adapter queue until the adapter was reset.
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { Adapter } from '../../src/driver/adapter.js';
 import { addon } from '../../src/driver/native.js';
 import { Tw, TwState } from '../../src/driver/regs.js';
@@ -15,9 +15,15 @@ import { TenantWindows } from '../../src/driver/tenants.js';
 import { reconcile } from '../../src/grm/reconcile.js';
 import { MiB, useEmbedded } from '../grm/helpers.js';
 
+const mappings: { close(): void }[] = [];
+afterEach(() => {
+  for (const m of mappings.splice(0)) m.close();
+});
+
 /** TW_STATE from the window file's own registers (mapped while the file exists). */
 function windowState(file: string): () => number {
   const m = new (addon().HostMapping)(file, 0, Tw.BYTES, false);
+  mappings.push(m);
   return () => new Uint32Array(m.buffer)[Tw.STATE / 4]!;
 }
 
