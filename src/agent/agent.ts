@@ -72,6 +72,15 @@ export interface AgentAdapter {
   slices: AgentSlice[];
 }
 
+/** A tenant window open on an adapter (listWindows); absent fields are unknown. */
+export interface WindowState {
+  window: number;
+  queue: number;
+  ownerKey?: string;
+  path?: string;
+  memoryPath?: string;
+}
+
 interface Owned {
   adapter: Adapter;
   dma: DmaController;
@@ -242,6 +251,25 @@ export class Agent {
     await new TenantWindows(adapter).close(intParam(p, 'window'), ownerKeyParam(p));
   }
 
+  /**
+   * The adapter's open tenant windows with the keys they were opened with and their files: a GRM
+   * finds the windows its stored grants name, and closes those no allocation holds (docs/access.md).
+   */
+  listWindows(p: Record<string, unknown>): { windows: WindowState[] } {
+    const { adapter } = this.get(p);
+    const windows = new TenantWindows(adapter).list().map((w) => {
+      const memoryPath = w.path?.replace(/\.tw\d+-[0-9a-f]+$/, '.mem');
+      return {
+        window: w.window,
+        queue: w.queue,
+        ...(w.ownerKey !== 0n ? { ownerKey: hexKey(w.ownerKey) } : {}),
+        ...(w.path ? { path: w.path } : {}),
+        ...(memoryPath && memoryPath !== w.path ? { memoryPath } : {}),
+      };
+    });
+    return { windows };
+  }
+
   /** Loads a catalog bitstream (by id, or the newest for a function) into a slot. */
   async load(p: Record<string, unknown>): Promise<void> {
     const { adapter } = this.get(p);
@@ -340,6 +368,7 @@ export class Agent {
       copy: (p) => this.copy(p),
       openWindow: (p) => this.openWindow(p),
       closeWindow: (p) => this.closeWindow(p),
+      listWindows: async (p) => this.listWindows(p),
     };
   }
 

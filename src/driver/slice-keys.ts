@@ -7,6 +7,10 @@
 //
 // A key is written before CMD_SLICE_RESERVE (write-ahead: a crash after the command still finds the
 // key) and restored when the command fails; it is wiped when the slice is released.
+//
+// Tenant windows (§18) keep their keys the same way in a second book (`ra<i>.wkeys`, entry = window):
+// CMD_TENANT_CLOSE needs the window's key, and reconciliation closes a window whose allocation is gone
+// (its key then lives nowhere else).
 import { closeSync, constants, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,23 +18,28 @@ import type { Adapter } from './adapter.js';
 
 const KEY_BYTES = 8;
 
-function bookPath(adapter: Adapter): string {
+function bookPath(adapter: Adapter, suffix: 'keys' | 'wkeys'): string {
   // Not `new URL`: a PCI or VFIO adapter's URI (pci://0000:00:03.0) is no valid URL (its host).
   const socket = /^shm:\/\/.*ra(\d+)\.sock$/.exec(adapter.uri);
-  if (socket) return path.join(adapter.directory, `ra${socket[1]}.keys`);
+  if (socket) return path.join(adapter.directory, `ra${socket[1]}.${suffix}`);
   // RAFABRIC_KEYS_DIR: where the book must outlive this machine's temporary folder. A QEMU guest's is
   // in its initramfs and gone at a reboot, while the adapter (the model on the host) keeps its slices:
   // `serve --qemu` points it at the VM's folder in the read-write share (src/modes/qemu/pool.ts).
   const dir = process.env.RAFABRIC_KEYS_DIR ?? path.join(os.tmpdir(), 'rafabric-keys');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return path.join(dir, `${adapter.uri.replace(/[^A-Za-z0-9.-]/g, '_')}.keys`);
+  return path.join(dir, `${adapter.uri.replace(/[^A-Za-z0-9.-]/g, '_')}.${suffix}`);
 }
 
 export class SliceKeyBook {
   private constructor(private readonly file: string) {}
 
   static of(adapter: Adapter): SliceKeyBook {
-    return new SliceKeyBook(bookPath(adapter));
+    return new SliceKeyBook(bookPath(adapter, 'keys'));
+  }
+
+  /** The book of the adapter's tenant windows' keys (entry = window index, ra-spec §18). */
+  static windowsOf(adapter: Adapter): SliceKeyBook {
+    return new SliceKeyBook(bookPath(adapter, 'wkeys'));
   }
 
   /** The key last programmed into `entry` by this driver, 0n when none is known. */

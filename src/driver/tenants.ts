@@ -2,11 +2,13 @@
 // queue, and close (revoke) it. The window's holder reaches the adapter through the window file only;
 // it never gets the register file or an owner key.
 import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { DriverCode } from '../common/codes.js';
 import { RaError } from '../common/errors.js';
 import type { Adapter } from './adapter.js';
-import { Bar, Cmd, Qcb, Tenant } from './regs.js';
+import { Bar, Cmd, Qcb, Tenant, Tw, TwState } from './regs.js';
+import { SliceKeyBook } from './slice-keys.js';
 
 export interface WindowGrant {
   /** fabric port of the slice's adapter (REG_FABRIC_ID); this adapter's own or another one's */
@@ -19,6 +21,16 @@ export interface OpenedWindow {
   queue: number;
   /** the window file: its name carries a random nonce, so knowing the path is the capability */
   path: string;
+}
+
+/** A window found open on the adapter (its queue's QCB_OWNER says so), with the key it was opened with. */
+export interface OpenWindow {
+  window: number;
+  queue: number;
+  /** from the driver's window key book (write-only on the adapter, ra-spec §10); 0n: unknown */
+  ownerKey: bigint;
+  /** the window file, when one in the adapter's folder shows this window open on this queue */
+  path?: string;
 }
 
 export class TenantWindows {
@@ -62,12 +74,36 @@ export class TenantWindows {
       data.writeUInt32LE(g.port, Tenant.NONCE_BYTES + k * Tenant.GRANT_BYTES);
       data.writeUInt32LE(g.slice, Tenant.NONCE_BYTES + k * Tenant.GRANT_BYTES + 4);
     });
-    await this.adapter.command(Cmd.TENANT_OPEN, {
-      args: [window, queue, ownerKey, grants.length],
-      data,
-      what: `opening tenant window ${window} on queue ${queue}`,
-    });
+    // Write-ahead, as for slices: a crash after the command still finds the key to close it with.
+    const keys = SliceKeyBook.windowsOf(this.adapter);
+    const before = keys.get(window);
+    keys.set(window, ownerKey);
+    try {
+      await this.adapter.command(Cmd.TENANT_OPEN, {
+        args: [window, queue, ownerKey, grants.length],
+        data,
+        what: `opening tenant window ${window} on queue ${queue}`,
+      });
+    } catch (err) {
+      keys.set(window, before);
+      throw err;
+    }
     return { window, queue, path: windowPath(this.adapter, window, nonce) };
+  }
+
+  /**
+   * Every open window: its queue (QCB_OWNER), its key (the driver's book) and its file, found by its
+   * name in the adapter's folder and its own TW_MAGIC, TW_STATE and TW_QUEUE (§18.1, §18.2).
+   */
+  list(): OpenWindow[] {
+    const keys = SliceKeyBook.windowsOf(this.adapter);
+    const files = windowFiles(this.adapter);
+    return [...this.inUse()]
+      .sort(([a], [b]) => a - b)
+      .map(([window, queue]) => {
+        const file = files.get(window)?.find((f) => showsOpen(f, queue));
+        return { window, queue, ownerKey: keys.get(window), ...(file ? { path: file } : {}) };
+      });
   }
 
   /** CMD_TENANT_CLOSE: revoked when this resolves; a chain already forwarded has finished. */
@@ -76,7 +112,44 @@ export class TenantWindows {
       args: [window, 0, ownerKey],
       what: `closing tenant window ${window}`,
     });
+    SliceKeyBook.windowsOf(this.adapter).clear(window);
   }
+}
+
+/** The embedded model's window files of this adapter by window index (none for other backends). */
+function windowFiles(adapter: Adapter): Map<number, string[]> {
+  const files = new Map<number, string[]>();
+  const index = /^shm:\/\/.*ra(\d+)\.sock$/.exec(adapter.uri)?.[1];
+  if (index === undefined) return files;
+  const name = new RegExp(`^ra${index}\\.tw(\\d+)-[0-9a-f]{${2 * Tenant.NONCE_BYTES}}$`);
+  for (const entry of readdirSync(adapter.directory)) {
+    const m = name.exec(entry);
+    if (!m) continue;
+    const w = Number(m[1]);
+    files.set(w, [...(files.get(w) ?? []), path.join(adapter.directory, entry)]);
+  }
+  return files;
+}
+
+/** Whether the window file is set up (TW_MAGIC), open, and feeds `queue` (§18.1). */
+function showsOpen(file: string, queue: number): boolean {
+  const head = Buffer.alloc(Tw.QUEUE + 4);
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return false; // unlinked meanwhile: closed
+  }
+  try {
+    if (readSync(fd, head, 0, head.length, 0) !== head.length) return false;
+  } finally {
+    closeSync(fd);
+  }
+  return (
+    head.readUInt32LE(Tw.MAGIC) === Tw.MAGIC_VALUE &&
+    head.readUInt32LE(Tw.STATE) === TwState.OPEN &&
+    head.readUInt32LE(Tw.QUEUE) === queue
+  );
 }
 
 /** DIR/ra<i>.tw<w>-<nonce hex> beside the adapter's socket (embedded mode, §18.2). */

@@ -19,6 +19,7 @@ import type { StoredAllocation } from '../store/store.js';
 import { configure, unprogram } from './configure.js';
 import { type GrmContext, resourceOf, toPublicPlacement, unavailable } from './context.js';
 import { forTenant } from './engines.js';
+import { withoutWindows } from './grants.js';
 import { noUsage, usageOfPlan } from './quotas.js';
 import { newOwnerKey, randomHex } from './random-ids.js';
 import { GrmCode, type ResourceRequest } from './types.js';
@@ -258,7 +259,7 @@ export async function replaceFailedSlices(
   try {
     await configure(ctx, { id: a.id, ownerKey: a.ownerKey, placements, loadOf: request.loadOf });
     const replaced: StoredAllocation = {
-      ...a,
+      ...withoutWindows(a), // the caller revoked its grants: placements change
       resources: a.resources.map((r, i) => {
         const k = indices.indexOf(i);
         if (k < 0) return r;

@@ -80,7 +80,8 @@ export interface GrmContext {
 export const notFound = (id: string): RaError =>
   new RaError(GrmCode.NOT_FOUND, `allocation ${id} does not exist`);
 
-export const publicView = ({ ownerKey: _k, ...a }: StoredAllocation): Allocation => a;
+// Neither the owner key nor the stored windows of its grants (grants.ts) are part of what clients see.
+export const publicView = ({ ownerKey: _k, windows: _w, ...a }: StoredAllocation): Allocation => a;
 
 export function owned(ctx: GrmContext, tenant: string, id: string): StoredAllocation {
   const a = typeof id === 'string' ? ctx.allocations.get(id) : undefined;

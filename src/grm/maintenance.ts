@@ -9,7 +9,7 @@ import { replaceFailedSlices } from './allocate.js';
 import { adaptersOf, type GrmContext } from './context.js';
 import { resizeContexts } from './elastic/contexts.js';
 import { AllocationEvents } from './elastic/events.js';
-import { revokeGrants } from './grants.js';
+import { issuingGrants, listWindows, revokeGrants } from './grants.js';
 import { markLost, releaseAllocation } from './release.js';
 import { intentInFlight } from './replica-sync.js';
 import { resize } from './resize.js';
@@ -35,6 +35,27 @@ export interface CheckedSlice {
   owner: SliceOwner;
   /** The slice's label in the index. */
   label: string;
+}
+
+/** Whose a tenant window found open on an adapter is. */
+export type WindowOwner =
+  /** The window of an allocation's recorded grants. */
+  | { kind: 'granted'; allocation: string }
+  /** Being issued now (this GRM), or seen for the first time unrecorded while replicas share the store. */
+  | { kind: 'in-flight' }
+  /** The key of an allocation whose record does not name this window (a grant never recorded). */
+  | { kind: 'unrecorded'; allocation: string }
+  /** No allocation holds its key. */
+  | { kind: 'orphan' };
+
+/** A tenant window found open on an adapter (the agent's ListWindows). */
+export interface CheckedWindow {
+  adapter: string;
+  window: number;
+  queue: number;
+  /** The key it was opened with (the agent's key book); absent: unknown, it cannot be closed by key. */
+  ownerKey?: string;
+  owner: WindowOwner;
 }
 
 export interface RegisterCheck {
@@ -70,6 +91,10 @@ export interface Maintenance {
   reindex(): Promise<void>;
   /** Reads every agent for health and utilization (the index is tainted, not re-indexed). */
   observe(): Promise<Observation>;
+  /** The tenant windows open on these adapters, classified against the allocations' recorded grants. */
+  checkWindows(adapters: readonly string[]): Promise<CheckedWindow[]>;
+  /** CMD_TENANT_CLOSE of a window with the key it was opened with (ra-spec §18.6). */
+  closeWindow(w: CheckedWindow): Promise<void>;
   /** Releases a slice on its adapter and frees it in the index. */
   releaseSlice(s: CheckedSlice): Promise<void>;
   /**
@@ -123,9 +148,67 @@ export function maintenanceOf(ctx: GrmContext, startupIntents: Map<string, Inten
     return { kind: 'orphan' };
   };
 
+  // Windows seen unrecorded in the last pass: with replicas, another replica may be between opening a
+  // window and recording it (its allocation maybe committed after this replica's barrier), so such a
+  // window is closed on its second sighting; a single GRM knows what it is issuing and closes at once.
+  let unrecordedBefore = new Set<string>();
+  const windowOwner = (
+    byKey: ReadonlyMap<string, StoredAllocation>,
+    adapter: string,
+    w: { window: number; ownerKey?: string },
+  ): WindowOwner => {
+    // Windows are opened for committed allocations only: a key no allocation holds is nobody's.
+    const a = w.ownerKey ? byKey.get(w.ownerKey) : undefined;
+    if (!a) return { kind: 'orphan' };
+    if (a.windows?.some((x) => x.adapter === adapter && x.window === w.window))
+      return { kind: 'granted', allocation: a.id };
+    if (issuingGrants(ctx, a.id)) return { kind: 'in-flight' };
+    return { kind: 'unrecorded', allocation: a.id };
+  };
+
   return {
     log: ctx.log,
     events: new AllocationEvents((e) => ctx.metrics.reallocated(e.action)),
+
+    async checkWindows(adapters) {
+      const found: CheckedWindow[] = [];
+      const unrecordedNow = new Set<string>();
+      for (const adapter of adapters) {
+        let listed: Awaited<ReturnType<typeof listWindows>>;
+        try {
+          listed = await listWindows(ctx, adapter);
+        } catch (err) {
+          // An agent of protocol 2.0 has no ListWindows; one that stopped answering is looked at next pass.
+          ctx.log.debug({ adapter, err: (err as Error).message }, 'tenant windows not listed');
+          continue;
+        }
+        // The allocations as they are after the listing: a window listed was opened for one committed before.
+        const byKey = new Map([...ctx.allocations.values()].map((a) => [a.ownerKey, a]));
+        for (const w of listed) {
+          let owner = windowOwner(byKey, adapter, w);
+          if ((owner.kind === 'unrecorded' || owner.kind === 'orphan') && ctx.options.replica) {
+            const at = `${adapter}#${w.window}#${w.ownerKey}`;
+            unrecordedNow.add(at);
+            if (!unrecordedBefore.has(at)) owner = { kind: 'in-flight' };
+          }
+          found.push({
+            adapter,
+            window: w.window,
+            queue: w.queue,
+            ...(w.ownerKey ? { ownerKey: w.ownerKey } : {}),
+            owner,
+          });
+        }
+      }
+      unrecordedBefore = unrecordedNow;
+      return found;
+    },
+
+    async closeWindow(w) {
+      await ctx.commands
+        .agentFor(w.adapter)
+        .call('closeWindow', { adapter: w.adapter, window: w.window, ownerKey: w.ownerKey });
+    },
 
     async checkRegisters() {
       await ctx.pool.ready();

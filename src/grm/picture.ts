@@ -88,6 +88,6 @@ export function toPicture(
         };
       }),
     })),
-    allocations: all.map(({ ownerKey: _key, ...a }) => a),
+    allocations: all.map(({ ownerKey: _key, windows: _windows, ...a }) => a),
   };
 }

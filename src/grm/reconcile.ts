@@ -2,17 +2,52 @@
 // "Boundaries that matter"). A pass reads the agents' slice tables, re-indexes every adapter that had
 // no operation in flight, and repairs and reports every difference: slices of an intent a crash left,
 // slices with a key no allocation holds and slices with an allocation's key outside its placements are
-// released; an allocation whose slice vanished is marked lost. Slices held by reservations (allocations,
+// released; an allocation whose slice vanished is marked lost. Tenant windows (ra-spec §18) that no
+// allocation's recorded grants name are closed first (docs/access.md): a window whose allocation is
+// gone would otherwise hold its adapter queue until the adapter is reset. Slices held by reservations (allocations,
 // resizes and migrations configuring) and running jobs' scratch slices are in flight, not differences.
 // It runs at start, in the background beside allocation, and notices agents that answer again.
-import { type CheckedSlice, type MaintainedGrm, type Maintenance, startPeriodicPass } from './maintenance.js';
+import {
+  type CheckedSlice,
+  type CheckedWindow,
+  type MaintainedGrm,
+  type Maintenance,
+  startPeriodicPass,
+} from './maintenance.js';
 
 export interface Difference {
-  kind: 'rolled-back-intent' | 'orphan-slice' | 'stray-slice' | 'lost-allocation';
+  kind: 'rolled-back-intent' | 'orphan-slice' | 'stray-slice' | 'lost-allocation' | 'orphan-window';
   adapter?: string;
   entry?: number;
+  /** orphan-window: the window index on the adapter */
+  window?: number;
   allocation?: string;
   message: string;
+}
+
+function windowDifferenceOf(w: CheckedWindow): Difference | undefined {
+  const at = `tenant window ${w.adapter}.tw${w.window} (queue ${w.queue})`;
+  const where = { adapter: w.adapter, window: w.window };
+  switch (w.owner.kind) {
+    case 'granted':
+    case 'in-flight':
+      return undefined;
+    case 'unrecorded':
+      return {
+        kind: 'orphan-window',
+        ...where,
+        allocation: w.owner.allocation,
+        message: `${at} has the key of ${w.owner.allocation}, whose recorded grants do not name it: closed`,
+      };
+    case 'orphan':
+      return {
+        kind: 'orphan-window',
+        ...where,
+        message: w.ownerKey
+          ? `${at} has an owner key no allocation holds: closed`
+          : `${at} was opened with a key the agent does not know (not by this version); reset the adapter to close it`,
+      };
+  }
 }
 
 function differenceOf(s: CheckedSlice): Difference | undefined {
@@ -63,6 +98,14 @@ export async function reconcile(grm: { maintenance: Maintenance }): Promise<Diff
     }
   }
   const diffs: Difference[] = [];
+  // Windows before slices: a slice's windows are closed before it is released (ra-spec §18.6).
+  for (const w of await m.checkWindows(check.adapters)) {
+    const diff = windowDifferenceOf(w);
+    if (!diff) continue;
+    if (w.ownerKey)
+      await m.closeWindow(w).catch((e: Error) => (diff.message += ` (close failed: ${e.message})`));
+    diffs.push(diff);
+  }
   for (const s of check.slices) {
     if (s.owner.kind === 'intent' && !dropped.has(s.owner.allocation)) continue;
     const diff = differenceOf(s);

@@ -2,7 +2,7 @@
 // allocation's lock, so a release waits for a resize or migration step of the same allocation.
 import type { StoredAllocation } from '../store/store.js';
 import { adaptersOf, type GrmContext } from './context.js';
-import { revokeGrants } from './grants.js';
+import { revokeGrants, withoutWindows } from './grants.js';
 
 /** Removes the store record, then releases every slice on the adapters (in parallel), then the index's. */
 export async function releaseAllocation(ctx: GrmContext, a: StoredAllocation, why: string): Promise<void> {
@@ -44,7 +44,7 @@ export async function releaseAllocation(ctx: GrmContext, a: StoredAllocation, wh
 /** The allocation answers GET and DELETE only from now on (durable). */
 export async function markLost(ctx: GrmContext, a: StoredAllocation): Promise<StoredAllocation> {
   await revokeGrants(ctx, a);
-  const lost: StoredAllocation = { ...a, state: 'lost' };
+  const lost: StoredAllocation = { ...withoutWindows(a), state: 'lost' };
   await ctx.store.update(lost);
   ctx.allocations.set(a.id, lost);
   return lost;

@@ -8,7 +8,7 @@ import { serverOf } from '../common/ids.js';
 import type { ExistingSlice, Reservation, ResizePlan, SliceToProgram } from '../rvl/index.js';
 import type { StoredAllocation } from '../store/store.js';
 import { type GrmContext, publicView, unavailable, usable } from './context.js';
-import { revokeGrants } from './grants.js';
+import { revokeGrants, withoutWindows } from './grants.js';
 import { noUsage } from './quotas.js';
 import {
   type AllocatedResource,
@@ -251,8 +251,9 @@ async function commitResource(
     ...(resource.kind === 'memory' ? { bytes: target } : { units: target }),
     placements: resource.placements.map((p, i) => (i === at ? placement : p)),
   };
+  // Its grants were revoked before the resource changed (resize, migrate): the record drops their windows.
   const updated: StoredAllocation = {
-    ...a,
+    ...withoutWindows(a),
     resources: a.resources.map((r, i) => (i === index ? resized : r)),
   };
   await ctx.store.update(updated);

@@ -64,7 +64,7 @@ describe('agent over gRPC with mutual TLS', () => {
 
   it('shakes hands: both protocol versions, the server name, the agent instance', async () => {
     const hello = await client.handshake();
-    expect(hello).toMatchObject({ protocolVersion: '2.0', server: 'server1', adapters: 2 });
+    expect(hello).toMatchObject({ protocolVersion: '2.1', server: 'server1', adapters: 2 });
     expect(hello.instance).toMatch(/^[0-9a-f-]{36}$/);
   });
 
@@ -252,14 +252,14 @@ describe('agent over gRPC with mutual TLS', () => {
       const err = await failure(future.call('inventory'));
       expect(err.code).toBe('AGENT_VERSION_MISMATCH');
       expect(err.message).toMatch(
-        /agent server1 speaks protocol 2\.0, GRM grm speaks 3\.0: major versions differ/,
+        /agent server1 speaks protocol 2\.1, GRM grm speaks 3\.0: major versions differ/,
       );
     } finally {
       future.close();
     }
     // A newer minor version of the same major is welcome.
     const minor = remoteClient(certs, agent, { protocolVersion: '2.7' });
-    expect((await minor.handshake()).protocolVersion).toBe('2.0');
+    expect((await minor.handshake()).protocolVersion).toBe('2.1');
     minor.close();
   });
 
@@ -306,7 +306,7 @@ describe('agent over gRPC with mutual TLS', () => {
       const err = await failure(grm.call('inventory'));
       expect(err.code).toBe('AGENT_VERSION_MISMATCH');
       expect(err.message).toMatch(
-        /agent server2 speaks protocol 3\.3, GRM grm speaks 2\.0: major versions differ/,
+        /agent server2 speaks protocol 3\.3, GRM grm speaks 2\.1: major versions differ/,
       );
     } finally {
       grm.close();
@@ -337,7 +337,7 @@ describe('agent over gRPC with mutual TLS', () => {
       'an agent of another major version, even when the agent would talk',
       { protocolVersion: '3.0', server: 'server2', instance: 'x', adapters: 0 },
       'AGENT_VERSION_MISMATCH',
-      /GRM speaks protocol 2\.0, agent server2 at 127\.0\.0\.1:\d+ speaks 3\.0: major versions differ/,
+      /GRM speaks protocol 2\.1, agent server2 at 127\.0\.0\.1:\d+ speaks 3\.0: major versions differ/,
     ],
     [
       'an agent that says it serves another server',

@@ -107,7 +107,7 @@ export function requestParams(
 /** A handler's result as its reply message. */
 export function encodeReply(method: AgentMethod, result: unknown): unknown {
   if (method === 'runJob') return { output: Buffer.from((result as { output: string }).output, 'base64') };
-  if (method === 'inventory' || method === 'openWindow') return result;
+  if (method === 'inventory' || method === 'openWindow' || method === 'listWindows') return result;
   return {};
 }
 
@@ -118,6 +118,13 @@ export function decodeReply(method: AgentMethod, reply: Record<string, unknown>)
   if (method === 'openWindow') {
     const { memoryPath, ...rest } = reply as { memoryPath?: string };
     return memoryPath ? { ...rest, memoryPath } : rest; // proto3: an absent string arrives as ''
+  }
+  if (method === 'listWindows') {
+    // proto3: an absent string arrives as ''; the in-process protocol leaves it out
+    const windows = (reply as { windows: Record<string, unknown>[] }).windows.map((w) =>
+      Object.fromEntries(Object.entries(w).filter(([, v]) => v !== '')),
+    );
+    return { windows };
   }
   return null;
 }

@@ -8,7 +8,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { packageRoot } from '../../driver/native.js';
 
 /** "MAJOR.MINOR": a new major changes meaning, a new minor only adds (docs/cluster.md). */
-export const PROTOCOL_VERSION = '2.0';
+export const PROTOCOL_VERSION = '2.1';
 export const SERVICE_NAME = 'rafabric.agent.v2.Agent';
 /** Metadata key on every unary call: the caller's protocol version. */
 export const VERSION_METADATA_KEY = 'rafabric-protocol';
@@ -32,6 +32,7 @@ export const rpcMethodOf = {
   copy: 'Copy',
   openWindow: 'OpenWindow',
   closeWindow: 'CloseWindow',
+  listWindows: 'ListWindows',
 } as const;
 export type AgentMethod = keyof typeof rpcMethodOf;
 
@@ -51,6 +52,7 @@ export const CALL_DEADLINE_MS: Record<AgentMethod | 'hello', number> = {
   copy: 120_000,
   openWindow: 10_000,
   closeWindow: 10_000,
+  listWindows: 10_000,
 };
 
 function protoPath(): string {

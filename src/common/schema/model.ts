@@ -606,11 +606,36 @@ export const allocationSchema = {
 /** The key written into every slice-table entry of an allocation (ra-spec §5): 64 bits as hex. */
 const ownerKey = { type: 'string', pattern: '^[0-9a-fA-F]{16}$', 'x-rule': 'must be 16 hex digits' } as const;
 
-/** An allocation as the store keeps it: with its owner key, which clients never see. */
+/**
+ * A tenant window the GRM opened for an allocation's grants (docs/access.md, "Grants in the store"):
+ * which window of which adapter, its queue and what it may reach. Not its file: the file's name is the
+ * capability, and a GRM asks the adapter's agent for it (ListWindows) with the allocation's key.
+ */
+export const storedWindowSchema = {
+  type: 'object',
+  required: ['adapter', 'window', 'queue', 'reach'],
+  additionalProperties: false,
+  properties: {
+    adapter: nonEmpty,
+    window: count,
+    queue: count,
+    reach: { type: 'array', items: sliceReference },
+  },
+} as const;
+
+/** An allocation as the store keeps it: with its owner key and its grants' windows, which clients never see. */
 export const storedAllocationSchema = {
   ...allocationSchema,
   required: [...allocationSchema.required, 'ownerKey'],
-  properties: { ...allocationSchema.properties, ownerKey },
+  properties: {
+    ...allocationSchema.properties,
+    ownerKey,
+    windows: {
+      type: 'array',
+      items: storedWindowSchema,
+      description: 'The tenant windows of its grants, one per adapter (absent: no grant issued)',
+    },
+  },
 } as const;
 
 /** An allocation being configured: written before any adapter is touched, so a restart can roll it back. */

@@ -10,7 +10,7 @@ import { commitReservation } from '../allocate.js';
 import { configure, unprogram } from '../configure.js';
 import { adaptersOf, type GrmContext, toPublicPlacement, unavailable } from '../context.js';
 import { forTenant } from '../engines.js';
-import { revokeGrants } from '../grants.js';
+import { revokeGrants, withoutWindows } from '../grants.js';
 import { GrmCode } from '../types.js';
 
 /** Contexts of an accelerator resource: the sum over its context slices. */
@@ -64,7 +64,7 @@ async function dropContexts(ctx: GrmContext, a: StoredAllocation, i: number, to:
   if (dropped.length === 0) return a;
   await revokeGrants(ctx, a); // the resource changes: its grants go first (ra-spec §18.6)
   const shrunk: StoredAllocation = {
-    ...a,
+    ...withoutWindows(a), // their windows were just closed
     resources: a.resources.map((x, k) => (k === i ? { ...x, placements: kept } : x)),
   };
   const adapters = [...new Set(dropped.map((p) => p.adapter))];
