@@ -76,6 +76,7 @@ static const struct ra_command *command(uint32_t opcode)
     case RA_CMD_SLICE_RESIZE: return &ra_cmd_slice_resize;
     case RA_CMD_TENANT_OPEN: return &ra_cmd_tenant_open;
     case RA_CMD_TENANT_CLOSE: return &ra_cmd_tenant_close;
+    case RA_CMD_SLICE_PROGRAM: return &ra_cmd_slice_program;
     default: return NULL;
     }
 }

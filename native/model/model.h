@@ -360,7 +360,7 @@ const struct ra_slot_state *ra_slot_loaded(const struct ra_adapter *a, uint32_t 
 
 /* slices.c */
 extern const struct ra_command ra_cmd_slice_reserve, ra_cmd_slice_activate, ra_cmd_slice_drain,
-    ra_cmd_slice_release, ra_cmd_slice_set_key, ra_cmd_slice_resize;
+    ra_cmd_slice_release, ra_cmd_slice_set_key, ra_cmd_slice_resize, ra_cmd_slice_program;
 void ra_slices_block_slot(struct ra_adapter *a, uint32_t slot);
 void ra_slices_release_on_slot(struct ra_adapter *a, uint32_t slot);
 void ra_slices_reset(struct ra_adapter *a);

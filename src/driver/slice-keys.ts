@@ -5,8 +5,10 @@
 // still knows which key holds which slice (reconciliation attributes slices by key), and so that
 // every process of the driver on one machine sees the same copy.
 //
-// A key is written before CMD_SLICE_RESERVE (write-ahead: a crash after the command still finds the
-// key) and restored when the command fails; it is wiped when the slice is released.
+// A key is written before CMD_SLICE_RESERVE or CMD_SLICE_PROGRAM (write-ahead: a crash after the
+// command still finds the key) and restored when the command fails; it is wiped when the slice is
+// released. The file stays open while the adapter is (one pread/pwrite per access); every access
+// still goes to the file, never to a copy in memory.
 import { closeSync, constants, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,42 +25,57 @@ function bookPath(adapter: Adapter): string {
   return path.join(dir, `${adapter.uri.replace(/[^A-Za-z0-9.-]/g, '_')}.keys`);
 }
 
+/** One book per open adapter: its file stays open, so a key change is one pwrite, not open+write+close. */
+const books = new WeakMap<Adapter, SliceKeyBook>();
+
 export class SliceKeyBook {
+  private fd: number | undefined;
+  private readonly buf = Buffer.alloc(KEY_BYTES);
+
   private constructor(private readonly file: string) {}
 
   static of(adapter: Adapter): SliceKeyBook {
-    return new SliceKeyBook(bookPath(adapter));
+    let book = books.get(adapter);
+    if (!book) {
+      book = new SliceKeyBook(bookPath(adapter));
+      books.set(adapter, book);
+    }
+    return book;
+  }
+
+  /** Closes the adapter's book file (the adapter is being closed); a later use opens it again. */
+  static closeFor(adapter: Adapter): void {
+    books.get(adapter)?.close();
+    books.delete(adapter);
   }
 
   /** The key last programmed into `entry` by this driver, 0n when none is known. */
   get(entry: number): bigint {
-    const buf = Buffer.alloc(KEY_BYTES);
-    let fd: number;
-    try {
-      fd = openSync(this.file, 'r');
-    } catch {
-      return 0n; // nothing programmed through this driver on this machine yet
+    if (this.fd === undefined) {
+      try {
+        this.fd = openSync(this.file, constants.O_RDWR);
+      } catch {
+        return 0n; // nothing programmed through this driver on this machine yet
+      }
     }
-    try {
-      const n = readSync(fd, buf, 0, KEY_BYTES, entry * KEY_BYTES);
-      return n === KEY_BYTES ? buf.readBigUInt64LE(0) : 0n;
-    } finally {
-      closeSync(fd);
-    }
+    // Every read goes to the file, not to a cache: other processes of the driver write it too.
+    const n = readSync(this.fd, this.buf, 0, KEY_BYTES, entry * KEY_BYTES);
+    return n === KEY_BYTES ? this.buf.readBigUInt64LE(0) : 0n;
   }
 
+  /** Written through to the file before returning (write-ahead for the command that follows). */
   set(entry: number, key: bigint): void {
-    const buf = Buffer.alloc(KEY_BYTES);
-    buf.writeBigUInt64LE(key);
-    const fd = openSync(this.file, constants.O_RDWR | constants.O_CREAT, 0o600);
-    try {
-      writeSync(fd, buf, 0, KEY_BYTES, entry * KEY_BYTES);
-    } finally {
-      closeSync(fd);
-    }
+    this.fd ??= openSync(this.file, constants.O_RDWR | constants.O_CREAT, 0o600);
+    this.buf.writeBigUInt64LE(key);
+    writeSync(this.fd, this.buf, 0, KEY_BYTES, entry * KEY_BYTES);
   }
 
   clear(entry: number): void {
     this.set(entry, 0n);
+  }
+
+  private close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
   }
 }
