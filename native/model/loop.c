@@ -128,7 +128,8 @@ static void service_adapters(struct ra_model *m)
                 worked = ra_dma_turn(a, q, RA_MODEL_CHUNK_BYTES);
                 now_ns = ra_now_ns(); /* a turn moves up to RA_MODEL_CHUNK_BYTES: time passed */
             }
-            ra_dma_poll_update(a, q, worked, now_ns);
+            if (worked || a->queues[q].spinning) /* else the update is a no-op */
+                ra_dma_poll_update(a, q, worked, now_ns);
         }
     }
     m->rr_next = n ? (m->rr_next + 1) % n : 0;
