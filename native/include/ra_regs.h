@@ -95,6 +95,7 @@
 #define RA_CMD_SLICE_RESIZE     0x0C   /* arg0 index, arg2 owner key, arg4 new length (memory/compute) */
 #define RA_CMD_TENANT_OPEN      0x0D   /* arg0 window, arg1 queue, arg2 owner key, arg3 grants; CMD_DATA = nonce + grants (§18) */
 #define RA_CMD_TENANT_CLOSE     0x0E   /* arg0 window, arg2 owner key: revoke the window (§18) */
+#define RA_CMD_SLICE_PROGRAM    0x0F   /* arguments and checks of SLICE_RESERVE; FREE -> ACTIVE in one command */
 
 #define RA_LOAD_SRC_STAGING     0      /* image read from the staging window */
 #define RA_LOAD_SRC_MEMORY      1      /* image read from a memory slice: arg4 key, arg5 slice<<40 | offset */

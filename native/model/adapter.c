@@ -139,11 +139,11 @@ void ra_adapter_publish(struct ra_adapter *a)
     set32_release(a, RA_REG_MAGIC, RA_ID_MAGIC);
 }
 
-void ra_adapter_heartbeat(struct ra_adapter *a)
+void ra_adapter_heartbeat(struct ra_adapter *a, uint64_t clock_ns)
 {
     if (a->halted)
         return; /* §6 HANG: the heartbeat stops, which is how a driver detects it */
-    set64(a, RA_REG_CLOCK_NS, ra_clock_ns(a->model));
+    set64(a, RA_REG_CLOCK_NS, clock_ns);
     add64(a, RA_REG_HEARTBEAT, 1);
 }
 

@@ -59,9 +59,10 @@ static void on_tick(struct ra_model *m)
     uint64_t expirations;
     if (read(m->timer_fd, &expirations, sizeof expirations) != (ssize_t)sizeof expirations)
         return;
+    uint64_t clock_ns = ra_clock_ns(m); /* one clock read per tick, not one per adapter */
     for (unsigned i = 0; i < m->adapters_open; i++) {
         struct ra_adapter *a = &m->adapters[i];
-        ra_adapter_heartbeat(a);
+        ra_adapter_heartbeat(a, clock_ns);
         /* a command posted without a doorbell is still picked up, within one tick */
         a->admin_kicked = true;
     }
@@ -113,14 +114,15 @@ static void service_adapters(struct ra_model *m)
             a->admin_kicked = false;
             ra_admin_service(a);
         }
-        ra_slots_tick(a, ra_now_ns()); /* read after the command: verifying an image takes time */
+        ra_slots_tick(a); /* after the command: it may have started a load */
     }
     /* §18: tenant windows feed their queues before the queues take a turn */
     for (unsigned i = 0; i < m->adapters_open; i++)
         if (!m->adapters[i].halted)
             ra_tenants_pump(&m->adapters[i]);
-    /* DMA: one turn per queue with work, starting at a rotating adapter. The clock is read once for
-     * the idle queues and again after a turn (a turn may take milliseconds). */
+    /* DMA: one turn per queue with work, starting at a rotating adapter. The clock is read once per
+     * pass and again after each turn that did work: reading it for each of adapters x queues idle
+     * queues cost more than the rest of the pass (this runs on every doorbell and every tick). */
     unsigned n = m->adapters_open;
     uint64_t now_ns = ra_now_ns();
     for (unsigned k = 0; k < n; k++) {
@@ -134,9 +136,10 @@ static void service_adapters(struct ra_model *m)
                  * it sees it may then skip the doorbell */
                 ra_dma_poll_update(a, q, true, now_ns);
                 worked = ra_dma_turn(a, q, RA_MODEL_CHUNK_BYTES);
-                now_ns = ra_now_ns();
+                now_ns = ra_now_ns(); /* a turn moves up to RA_MODEL_CHUNK_BYTES: time passed */
             }
-            ra_dma_poll_update(a, q, worked, now_ns);
+            if (worked || a->queues[q].spinning) /* else the update is a no-op */
+                ra_dma_poll_update(a, q, worked, now_ns);
         }
     }
     m->rr_next = n ? (m->rr_next + 1) % n : 0;

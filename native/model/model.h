@@ -315,7 +315,7 @@ void ra_options_parse(int argc, char **argv, struct ra_config *cfg);
 int ra_adapter_open(struct ra_model *m, unsigned index);
 void ra_adapter_publish(struct ra_adapter *a);
 void ra_adapter_close(struct ra_adapter *a, bool remove_files);
-void ra_adapter_heartbeat(struct ra_adapter *a);
+void ra_adapter_heartbeat(struct ra_adapter *a, uint64_t clock_ns);
 void ra_adapter_halt(struct ra_adapter *a);
 struct ra_adapter *ra_adapter_by_port(struct ra_model *m, uint32_t port);
 
@@ -355,14 +355,14 @@ void ra_admin_peer_left(struct ra_adapter *a, uint32_t holder);
 
 /* slots.c */
 extern const struct ra_command ra_cmd_slot_load, ra_cmd_slot_unload;
-void ra_slots_tick(struct ra_adapter *a, uint64_t now_ns);
+void ra_slots_tick(struct ra_adapter *a);
 uint64_t ra_slots_next_deadline(const struct ra_adapter *a);
 void ra_slots_reset(struct ra_adapter *a);
 const struct ra_slot_state *ra_slot_loaded(const struct ra_adapter *a, uint32_t slot);
 
 /* slices.c */
 extern const struct ra_command ra_cmd_slice_reserve, ra_cmd_slice_activate, ra_cmd_slice_drain,
-    ra_cmd_slice_release, ra_cmd_slice_set_key, ra_cmd_slice_resize;
+    ra_cmd_slice_release, ra_cmd_slice_set_key, ra_cmd_slice_resize, ra_cmd_slice_program;
 void ra_slices_block_slot(struct ra_adapter *a, uint32_t slot);
 void ra_slices_release_on_slot(struct ra_adapter *a, uint32_t slot);
 void ra_slices_reset(struct ra_adapter *a);

@@ -207,12 +207,16 @@ static void fail_load(struct ra_adapter *a, uint32_t slot)
     ra_admin_complete(a, RA_ERR_LOAD_FAILED);
 }
 
-void ra_slots_tick(struct ra_adapter *a, uint64_t now_ns)
+/* The clock is read only when a slot is loading: this runs for every adapter on every wake-up. */
+void ra_slots_tick(struct ra_adapter *a)
 {
+    uint64_t now_ns = 0;
     for (uint32_t slot = 0; slot < a->model->cfg.slots; slot++) {
         struct ra_slot_state *s = &a->slots[slot];
         if (!s->loading)
             continue;
+        if (now_ns == 0)
+            now_ns = ra_now_ns();
         uint64_t elapsed = now_ns > s->load_start_ns ? now_ns - s->load_start_ns : 0;
         uint64_t permille = s->load_ns ? (uint64_t)((unsigned __int128)elapsed * 1000 / s->load_ns) : 1000;
         set32(a, slot_reg(slot, RA_SLOT_LOAD_PERMILLE), permille > 999 ? 999 : (uint32_t)permille);

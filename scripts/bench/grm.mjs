@@ -23,6 +23,7 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { grmClient } from './http-client.mjs';
 import { elapsedMs, GiB, MiB, median, quantile, result, root } from './stats.mjs';
 
 const ADAPTERS = 64;
@@ -43,8 +44,8 @@ export async function run({ quick }) {
       // already gone
     }
   };
+  const api = grmClient(server.url, server.token, CLIENTS);
   try {
-    const api = client(server.url, server.token);
     const modelPid = () => Number(readFileSync(path.join(stateDir, 'model', 'ra-model.pid'), 'utf8'));
     const e2e = await endToEnd(api, quick, { serve: server.pid, model: modelPid() });
     const fsyncRate = fdatasyncRate(stateDir, quick);
@@ -70,6 +71,7 @@ export async function run({ quick }) {
       ),
     ];
   } finally {
+    api.close();
     if (!(await server.stop())) stopModel();
     rmSync(stateDir, { recursive: true, force: true });
     if (modelDir) rmSync(modelDir, { recursive: true, force: true });
@@ -161,27 +163,6 @@ async function startServe(stateDir) {
       clearTimeout(timer);
       return !killed; // false: serve did not stop its model
     },
-  };
-}
-
-function client(url, token) {
-  const call = async (method, route, body) => {
-    const res = await fetch(`${url}/v1${route}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${route} answered ${res.status}: ${text.slice(0, 300)}`);
-    return text ? JSON.parse(text) : undefined;
-  };
-  return {
-    allocate: (resources) => call('POST', '/allocations', { resources }),
-    free: (id) => call('DELETE', `/allocations/${id}`),
-    resize: (id, body) => call('PATCH', `/allocations/${id}`, body),
   };
 }
 

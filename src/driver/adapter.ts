@@ -6,6 +6,7 @@ import { HeartbeatMonitor } from './heartbeat.js';
 import { addon, type NativeDevice } from './native.js';
 import { RegisterFile } from './registers.js';
 import { Bar, Cmd, Err, Id, Reg, Status, Vec } from './regs.js';
+import { SliceKeyBook } from './slice-keys.js';
 import { InterruptWaiter } from './waiter.js';
 
 const DEFAULT_COMMAND_TIMEOUT_MS = 10_000;
@@ -251,6 +252,7 @@ export class Adapter {
     this.closed = true;
     this.heartbeat.stop();
     this.waiter.markGone('closed by this client');
+    SliceKeyBook.closeFor(this);
     this.device.close();
   }
 }

@@ -87,6 +87,7 @@ export const Cmd = {
   SLICE_RESIZE: 0x0C, // arg0 index, arg2 owner key, arg4 new length (memory/compute)
   TENANT_OPEN: 0x0D, // arg0 window, arg1 queue, arg2 owner key, arg3 grants; CMD_DATA = nonce + grants (§18)
   TENANT_CLOSE: 0x0E, // arg0 window, arg2 owner key: revoke the window (§18)
+  SLICE_PROGRAM: 0x0F, // arguments and checks of SLICE_RESERVE; FREE -> ACTIVE in one command
 } as const;
 
 export const Load = {

@@ -5,8 +5,10 @@
 // still knows which key holds which slice (reconciliation attributes slices by key), and so that
 // every process of the driver on one machine sees the same copy.
 //
-// A key is written before CMD_SLICE_RESERVE (write-ahead: a crash after the command still finds the
-// key) and restored when the command fails; it is wiped when the slice is released.
+// A key is written before CMD_SLICE_RESERVE or CMD_SLICE_PROGRAM (write-ahead: a crash after the
+// command still finds the key) and restored when the command fails; it is wiped when the slice is
+// released. The file stays open while the adapter is (one pread/pwrite per access); every access
+// still goes to the file, never to a copy in memory.
 //
 // Tenant windows (§18) keep their keys the same way in a second book (`ra<i>.wkeys`, entry = window):
 // CMD_TENANT_CLOSE needs the window's key, and reconciliation closes a window whose allocation is gone
@@ -30,47 +32,68 @@ function bookPath(adapter: Adapter, suffix: 'keys' | 'wkeys'): string {
   return path.join(dir, `${adapter.uri.replace(/[^A-Za-z0-9.-]/g, '_')}.${suffix}`);
 }
 
+/** One book of each kind per open adapter: its file stays open, so a key change is one pwrite, not open+write+close. */
+const books = { keys: new WeakMap<Adapter, SliceKeyBook>(), wkeys: new WeakMap<Adapter, SliceKeyBook>() };
+
 export class SliceKeyBook {
+  private fd: number | undefined;
+  private readonly buf = Buffer.alloc(KEY_BYTES);
+
   private constructor(private readonly file: string) {}
 
+  private static bookOf(adapter: Adapter, suffix: keyof typeof books): SliceKeyBook {
+    let book = books[suffix].get(adapter);
+    if (!book) {
+      book = new SliceKeyBook(bookPath(adapter, suffix));
+      books[suffix].set(adapter, book);
+    }
+    return book;
+  }
+
   static of(adapter: Adapter): SliceKeyBook {
-    return new SliceKeyBook(bookPath(adapter, 'keys'));
+    return SliceKeyBook.bookOf(adapter, 'keys');
   }
 
   /** The book of the adapter's tenant windows' keys (entry = window index, ra-spec §18). */
   static windowsOf(adapter: Adapter): SliceKeyBook {
-    return new SliceKeyBook(bookPath(adapter, 'wkeys'));
+    return SliceKeyBook.bookOf(adapter, 'wkeys');
+  }
+
+  /** Closes the adapter's book files (the adapter is being closed); a later use opens them again. */
+  static closeFor(adapter: Adapter): void {
+    for (const open of Object.values(books)) {
+      open.get(adapter)?.close();
+      open.delete(adapter);
+    }
   }
 
   /** The key last programmed into `entry` by this driver, 0n when none is known. */
   get(entry: number): bigint {
-    const buf = Buffer.alloc(KEY_BYTES);
-    let fd: number;
-    try {
-      fd = openSync(this.file, 'r');
-    } catch {
-      return 0n; // nothing programmed through this driver on this machine yet
+    if (this.fd === undefined) {
+      try {
+        this.fd = openSync(this.file, constants.O_RDWR);
+      } catch {
+        return 0n; // nothing programmed through this driver on this machine yet
+      }
     }
-    try {
-      const n = readSync(fd, buf, 0, KEY_BYTES, entry * KEY_BYTES);
-      return n === KEY_BYTES ? buf.readBigUInt64LE(0) : 0n;
-    } finally {
-      closeSync(fd);
-    }
+    // Every read goes to the file, not to a cache: other processes of the driver write it too.
+    const n = readSync(this.fd, this.buf, 0, KEY_BYTES, entry * KEY_BYTES);
+    return n === KEY_BYTES ? this.buf.readBigUInt64LE(0) : 0n;
   }
 
+  /** Written through to the file before returning (write-ahead for the command that follows). */
   set(entry: number, key: bigint): void {
-    const buf = Buffer.alloc(KEY_BYTES);
-    buf.writeBigUInt64LE(key);
-    const fd = openSync(this.file, constants.O_RDWR | constants.O_CREAT, 0o600);
-    try {
-      writeSync(fd, buf, 0, KEY_BYTES, entry * KEY_BYTES);
-    } finally {
-      closeSync(fd);
-    }
+    this.fd ??= openSync(this.file, constants.O_RDWR | constants.O_CREAT, 0o600);
+    this.buf.writeBigUInt64LE(key);
+    writeSync(this.fd, this.buf, 0, KEY_BYTES, entry * KEY_BYTES);
   }
 
   clear(entry: number): void {
     this.set(entry, 0n);
+  }
+
+  private close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
   }
 }

@@ -53,6 +53,9 @@ export interface SlicePlacement {
 
 export { randomOwnerKey };
 
+/** Adapters that answered CMD_SLICE_PROGRAM with BAD_OPCODE (a model older than the command). */
+const lacksProgram = new WeakSet<Adapter>();
+
 export class Slices {
   constructor(private readonly adapter: Adapter) {}
 
@@ -107,22 +110,7 @@ export class Slices {
   }
 
   async reserve(entry: number, p: SlicePlacement): Promise<void> {
-    this.check(entry);
-    const base = p.kind === 'context' ? (p.slot ?? 0) * 2 ** Slice.CTX_SLOT_SHIFT + p.base : p.base;
-    // the key is write-only on the adapter (§10): keep our copy first, so a crash after the command
-    // still knows it; a refused command puts the previous copy back
-    const keys = SliceKeyBook.of(this.adapter);
-    const previous = keys.get(entry);
-    keys.set(entry, p.ownerKey);
-    try {
-      await this.adapter.command(Cmd.SLICE_RESERVE, {
-        args: [entry, sliceKinds[p.kind], p.ownerKey, base, p.length],
-        what: `reserving slice ${entry} (${p.kind} ${p.base}+${p.length})`,
-      });
-    } catch (err) {
-      keys.set(entry, previous);
-      throw err;
-    }
+    await this.place(Cmd.SLICE_RESERVE, entry, p, 'reserving');
   }
 
   async activate(entry: number, ownerKey: bigint): Promise<void> {
@@ -166,10 +154,23 @@ export class Slices {
     });
   }
 
-  /** reserve + activate in a free entry; returns the entry. */
+  /**
+   * Reserve + activate in a free entry, as one admin command (ra-spec §5.4 CMD_SLICE_PROGRAM: one
+   * mailbox round trip instead of two); returns the entry. An adapter that predates the command
+   * answers BAD_OPCODE, having changed nothing (§5.2): then the two commands it replaces.
+   */
   async program(p: SlicePlacement, entry = this.freeEntry()): Promise<number> {
     if (entry === undefined)
       throw new RaError(DeviceCode.NO_RESOURCE, `${this.adapter.uri}: slice table is full`);
+    if (!lacksProgram.has(this.adapter)) {
+      try {
+        await this.place(Cmd.SLICE_PROGRAM, entry, p, 'programming');
+        return entry;
+      } catch (err) {
+        if (!(err instanceof RaError) || err.code !== DeviceCode.BAD_OPCODE) throw err;
+        lacksProgram.add(this.adapter);
+      }
+    }
     await this.reserve(entry, p);
     try {
       await this.activate(entry, p.ownerKey);
@@ -178,6 +179,26 @@ export class Slices {
       throw err;
     }
     return entry;
+  }
+
+  /** RESERVE or PROGRAM (same arguments, ra-spec §5.3) of placement `p` in `entry`. */
+  private async place(opcode: number, entry: number, p: SlicePlacement, verb: string): Promise<void> {
+    this.check(entry);
+    const base = p.kind === 'context' ? (p.slot ?? 0) * 2 ** Slice.CTX_SLOT_SHIFT + p.base : p.base;
+    // the key is write-only on the adapter (§10): keep our copy first, so a crash after the command
+    // still knows it; a refused command puts the previous copy back
+    const keys = SliceKeyBook.of(this.adapter);
+    const previous = keys.get(entry);
+    keys.set(entry, p.ownerKey);
+    try {
+      await this.adapter.command(opcode, {
+        args: [entry, sliceKinds[p.kind], p.ownerKey, base, p.length],
+        what: `${verb} slice ${entry} (${p.kind} ${p.base}+${p.length})`,
+      });
+    } catch (err) {
+      keys.set(entry, previous);
+      throw err;
+    }
   }
 
   private async keyed(opcode: number, entry: number, ownerKey: bigint, verb: string): Promise<void> {

@@ -2,7 +2,7 @@
 // VFIO, whose URI (pci://BDF) is no URL: the QEMU guests' agents failed every Program with
 // "Invalid URL" when the book's path was taken from new URL(uri).
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -21,6 +21,26 @@ describe('slice key book', () => {
     expect(book.get(7)).toBe(0n);
   });
 
+  it('writes each key through to the file at once and reads what another process wrote (its file stays open)', () => {
+    const bdf = `00${randomBytes(1).toString('hex')}:00:04.0`;
+    const adapter = { uri: `pci://${bdf}` } as Adapter;
+    const file = path.join(os.tmpdir(), 'rafabric-keys', `pci___${bdf.replace(/:/g, '_')}.keys`);
+    const book = SliceKeyBook.of(adapter);
+    book.set(3, 0x0102_0304_0506_0708n);
+    expect(readFileSync(file).readBigUInt64LE(3 * 8)).toBe(0x0102_0304_0506_0708n); // no copy held back
+    const other = openSync(file, 'r+'); // another driver process on the machine
+    const key = Buffer.alloc(8);
+    key.writeBigUInt64LE(0xfeed_beefn);
+    writeSync(other, key, 0, 8, 9 * 8);
+    closeSync(other);
+    expect(book.get(9)).toBe(0xfeed_beefn);
+    SliceKeyBook.closeFor(adapter);
+    expect(SliceKeyBook.of(adapter).get(3)).toBe(0x0102_0304_0506_0708n); // reopened after close
+    SliceKeyBook.of(adapter).clear(3);
+    SliceKeyBook.of(adapter).clear(9);
+    SliceKeyBook.closeFor(adapter);
+  });
+
   describe('RAFABRIC_KEYS_DIR', () => {
     const saved = process.env.RAFABRIC_KEYS_DIR;
     afterEach(() => {
@@ -35,14 +55,22 @@ describe('slice key book', () => {
       const dir = mkdtempSync(path.join(os.tmpdir(), 'rafabric-keys-dir-'));
       try {
         process.env.RAFABRIC_KEYS_DIR = dir;
-        const adapter = { uri: `pci://00${randomBytes(1).toString('hex')}:00:04.0` } as Adapter;
-        SliceKeyBook.of(adapter).set(3, 0xfeed_beefn);
-        const file = path.join(dir, `${adapter.uri.replace(/[^A-Za-z0-9.-]/g, '_')}.keys`);
+        const uri = `pci://00${randomBytes(1).toString('hex')}:00:04.0`;
+        // each process (the guest before and after its reboot) opens its own Adapter
+        const adapter = () => ({ uri }) as Adapter;
+        const first = adapter();
+        SliceKeyBook.of(first).set(3, 0xfeed_beefn);
+        SliceKeyBook.closeFor(first);
+        const file = path.join(dir, `${uri.replace(/[^A-Za-z0-9.-]/g, '_')}.keys`);
         expect(existsSync(file)).toBe(true);
         delete process.env.RAFABRIC_KEYS_DIR;
-        expect(SliceKeyBook.of(adapter).get(3)).toBe(0n); // not in the temporary folder
+        const elsewhere = adapter();
+        expect(SliceKeyBook.of(elsewhere).get(3)).toBe(0n); // not in the temporary folder
+        SliceKeyBook.closeFor(elsewhere);
         process.env.RAFABRIC_KEYS_DIR = dir;
-        expect(SliceKeyBook.of(adapter).get(3)).toBe(0xfeed_beefn);
+        const rebooted = adapter();
+        expect(SliceKeyBook.of(rebooted).get(3)).toBe(0xfeed_beefn);
+        SliceKeyBook.closeFor(rebooted);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
