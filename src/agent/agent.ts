@@ -219,7 +219,7 @@ export class Agent {
 
   /**
    * Opens a tenant window (ra-spec §18) onto slices that carry `ownerKey`: the instance's direct
-   * path. Returns the window file and, in embedded mode, the adapter memory file to map slices from.
+   * path. Returns the window file and the prefix of its memory slices' grant files (§18.7).
    */
   async openWindow(
     p: Record<string, unknown>,
@@ -231,9 +231,9 @@ export class Agent {
       const o = (typeof g === 'object' && g !== null ? g : {}) as Record<string, unknown>;
       return { port: intParam(o, 'port'), slice: intParam(o, 'slice') };
     });
-    const opened = await new TenantWindows(adapter).open(ownerKeyParam(p), grants);
-    const memoryPath = opened.path.replace(/\.tw\d+-[0-9a-f]+$/, '.mem');
-    return { ...opened, ...(memoryPath !== opened.path ? { memoryPath } : {}) };
+    const { memoryPrefix, ...opened } = await new TenantWindows(adapter).open(ownerKeyParam(p), grants);
+    // memoryPath: the prefix of the window's grant files; slice s is `${memoryPath}${s}` (ra-spec §18.7)
+    return { ...opened, memoryPath: memoryPrefix };
   }
 
   /** Closes (revokes) a tenant window: nothing submitted through it afterwards reaches a slice. */
