@@ -138,19 +138,19 @@ describe('a released grant: the old holder never reaches the next owner', () => 
       const instB = Instance.open(await grm().grants('bob', bob.id));
       const mapB = instB.map(pb);
       const pattern = seededBytes(SLICE_BYTES, 71);
-      mapB.write(0, pattern);
+      mapB.bytes.set(pattern);
 
-      // the old holder, through the library: a typed error, nothing read, nothing written
-      expect(() => mapA.read(0, 4096)).toThrow(expect.objectContaining({ code: 'GRANT_REVOKED' }));
-      expect(() => mapA.write(0, new Uint8Array(4096).fill(0xee))).toThrow(
-        expect.objectContaining({ code: 'GRANT_REVOKED' }),
-      );
       // the old holder, raw loads and stores on its mapping: the kernel stops them
       const wrote = await writerA.order('write');
       expect(wrote, wrote.out).toMatchObject({ signal: 'SIGBUS' });
       const read = await readerA.order('read');
       expect(read, read.out).toMatchObject({ signal: 'SIGBUS' });
 
+      // the old holder, through the library: a typed error, nothing read, nothing written
+      expect(() => mapA.read(0, 4096)).toThrow(expect.objectContaining({ code: 'GRANT_REVOKED' }));
+      expect(() => mapA.write(0, new Uint8Array(4096).fill(0xee))).toThrow(
+        expect.objectContaining({ code: 'GRANT_REVOKED' }),
+      );
       expect(Buffer.from(mapB.read(0, SLICE_BYTES)).equals(pattern)).toBe(true);
       // a resize revokes bob's grant too (ra-spec §18.6): his bytes go back to the memory file, kept
       const grown = await grm().resize('bob', bob.id, { resource: 0, bytes: 2 * SLICE_BYTES });
@@ -186,12 +186,12 @@ describe('a migrated grant', () => {
     const inst = Instance.open(await grm().grants('carol', a.id));
     const old = inst.map(before);
     const data = seededBytes(SLICE_BYTES, 72);
-    old.write(0, data);
+    old.bytes.set(data);
     const other = before.adapter.replace(/ra\d+$/, before.adapter.endsWith('ra0') ? 'ra1' : 'ra0');
     const moved = await grm().migrate('carol', a.id, 0, [other]);
     expect(memoryOf(moved).adapter).toBe(other);
-    expect(() => old.read(0, 16)).toThrow(expect.objectContaining({ code: 'GRANT_REVOKED' }));
     expect(existsSync(before.grant!.memory!.path)).toBe(false);
+    expect(() => old.read(0, 16)).toThrow(expect.objectContaining({ code: 'GRANT_REVOKED' }));
     // the moved bytes, from the new adapter's memory file (no grant holds them yet)
     const after = memoryOf(moved);
     expect(
