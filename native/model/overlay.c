@@ -27,7 +27,7 @@
 
 #include "model.h"
 
-#define COPY_CHUNK_BYTES (8u << 20)
+#define COPY_CHUNK_BYTES (1u << 20)
 
 /* Zeros in [off, off + bytes) of fd: a punched hole (pages given back), else written zeros. */
 static void zero_range(int fd, uint64_t off, uint64_t bytes)
@@ -45,10 +45,24 @@ static void zero_range(int fd, uint64_t off, uint64_t bytes)
     }
 }
 
+/* A copy of many MiB runs inside one command, on the loop's thread: the adapters' heartbeats (§4)
+ * keep beating meanwhile, so that no driver takes a busy adapter for a hung one. */
+static void stay_alive(struct ra_model *m)
+{
+    static uint64_t last_ns;
+    uint64_t now_ns = ra_now_ns();
+    if (now_ns - last_ns < RA_MODEL_TICK_NS)
+        return;
+    last_ns = now_ns;
+    for (unsigned i = 0; i < m->adapters_open; i++)
+        ra_adapter_heartbeat(&m->adapters[i]);
+}
+
 /* Copies the data (not the holes) of [from_off, +bytes) of from_fd, read through `from` (a mapping
  * of that range), to to_fd at to_off. Holes read as zeros and the target range is zero already, so
  * an untouched slice costs nothing. False if a page of `from` could not be read (its file shrank). */
-static bool copy_data(int from_fd, const uint8_t *from, uint64_t from_off, uint64_t bytes, int to_fd, uint64_t to_off)
+static bool copy_data(struct ra_model *m, int from_fd, const uint8_t *from, uint64_t from_off, uint64_t bytes,
+                      int to_fd, uint64_t to_off)
 {
     uint64_t end = from_off + bytes, pos = from_off;
     while (pos < end) {
@@ -64,6 +78,7 @@ static bool copy_data(int from_fd, const uint8_t *from, uint64_t from_off, uint6
             if (w <= 0)
                 return false;
             p += (uint64_t)w;
+            stay_alive(m);
         }
         pos = stop;
     }
@@ -92,7 +107,7 @@ int ra_overlay_begin(struct ra_adapter *a, uint32_t slice, unsigned window, cons
     int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
         goto fail;
-    if (ftruncate(fd, (off_t)s->length) != 0 || !copy_data(a->mem_fd, a->mem + s->base, s->base, s->length, fd, 0) ||
+    if (ftruncate(fd, (off_t)s->length) != 0 || !copy_data(a->model, a->mem_fd, a->mem + s->base, s->base, s->length, fd, 0) ||
         map_over(a, s->base, s->length, fd, 0) != 0)
         goto fail;
     zero_range(a->mem_fd, s->base, s->length); /* the bytes are in the grant file now */
@@ -119,7 +134,7 @@ void ra_overlay_end(struct ra_adapter *a, uint32_t slice, bool keep_bytes)
     if (!o->active)
         return;
     zero_range(a->mem_fd, o->base, o->length);
-    if (keep_bytes && !copy_data(o->fd, a->mem + o->base, 0, o->length, a->mem_fd, o->base))
+    if (keep_bytes && !copy_data(a->model, o->fd, a->mem + o->base, 0, o->length, a->mem_fd, o->base))
         fprintf(stderr, RA_MODEL_NAME ": slice %u of adapter %u: its grant file %s shrank; bytes after that are lost\n",
                 slice, a->index, o->name);
     if (map_over(a, o->base, o->length, a->mem_fd, o->base) != 0) {
