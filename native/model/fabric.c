@@ -27,6 +27,12 @@
  * in progress may point into them); the files of a model that died stay valid files, and a model
  * that starts again creates new files (adapter.c) instead of truncating the old ones, so touching
  * an old mapping never raises SIGBUS.
+ *
+ * A granted memory slice (§18.7) lives in its grant file, not in the memory file: the owner keeps an
+ * overlay record per slice in its gate, and an executor maps the grant file over that range of its
+ * view of the memory (ra_fabric_compose) when it validates a descriptor naming the slice, after the
+ * pin; the owner changes a record only while the slice is blocked and unpinned, so a chain in
+ * progress never meets a grant file that is being revoked (truncated).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -490,6 +496,8 @@ void ra_fabric_publish_gate(struct ra_adapter *a)
     struct ra_fabric_gate *g = a->gate;
     if (g == NULL)
         return;
+    /* an executor that reads a slice unblocked also reads the overlay record written before (§18.7) */
+    __atomic_thread_fence(__ATOMIC_RELEASE);
     for (uint32_t i = 0; i < RA_SLICE_MAX; i++) {
         __atomic_store_n(&g->blocked[i], (uint8_t)a->slices[i].blocked, __ATOMIC_RELAXED);
         memcpy(g->key_digest[i], a->slices[i].key_digest, sizeof g->key_digest[i]);
