@@ -1,7 +1,8 @@
-// addon.cc - module entry: registers Device, HostMapping and MemoryMapping, and reports how the addon was built.
+// addon.cc - module entry: registers Device, HostMapping, MemoryMapping and guardedCopy, and reports how the addon was built.
 #include <napi.h>
 
 #include "device.h"
+#include "guarded_copy.h"
 #include "host_mapping.h"
 #include "memory_mapping.h"
 
@@ -28,6 +29,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Device", Device::Init(env));
   exports.Set("HostMapping", HostMapping::Init(env));
   exports.Set("MemoryMapping", MemoryMapping::Init(env));
+  exports.Set("guardedCopy", Napi::Function::New(env, GuardedCopy));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
   return exports;
 }

@@ -176,7 +176,7 @@ void ra_adapter_close(struct ra_adapter *a, bool remove_files)
         return;
     ra_fabric_leave(a); /* first: other models stop reaching this adapter */
     ra_server_close_all(a);
-    ra_tenants_close_all(a);
+    ra_tenants_close_all(a, !remove_files); /* a memory file that stays keeps granted slices' bytes */
     for (unsigned q = 0; q < RA_QUEUE_MAX; q++)
         ra_dma_queue_drop(a, q);
     for (unsigned h = 0; h < RA_HOSTMEM_MAX; h++)

@@ -47,7 +47,7 @@ static void reset_block(struct ra_adapter *a, const struct ra_cmd *c)
 static uint32_t reset_apply(struct ra_adapter *a, const struct ra_cmd *c)
 {
     (void)c;
-    ra_tenants_close_all(a); /* §18: a reset revokes every tenant window */
+    ra_tenants_close_all(a, false); /* §18: a reset revokes every tenant window (and scrubs) */
     for (unsigned q = 0; q < a->model->cfg.queues; q++)
         ra_dma_queue_reset_indices(a, q);
     ra_slices_reset(a);

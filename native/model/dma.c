@@ -284,6 +284,10 @@ static uint32_t validate_item(struct ra_adapter *a, unsigned q, uint32_t owner, 
             /* another model's slice table is only as good as its file: never reach past its memory */
             if (l->adapter->remote && (slice_base > l->adapter->mem_bytes || size > l->adapter->mem_bytes - slice_base))
                 return RA_ERR_BOUNDS;
+            /* §18.7: a granted slice's bytes are in its grant file: map it into our view of that
+             * adapter as its owner did (the pin keeps the owner from changing it until we are done) */
+            if (l->adapter->remote && !ra_fabric_compose(l->adapter, l->index, slice_base, size))
+                return RA_ERR_FABRIC;
             base = l->adapter->mem + slice_base;
             *l->out = (struct ra_extent){.adapter = l->adapter, .slice = (int)l->index, .hostmem = -1};
         } else {

@@ -27,6 +27,12 @@
  * in progress may point into them); the files of a model that died stay valid files, and a model
  * that starts again creates new files (adapter.c) instead of truncating the old ones, so touching
  * an old mapping never raises SIGBUS.
+ *
+ * A granted memory slice (§18.7) lives in its grant file, not in the memory file: the owner keeps an
+ * overlay record per slice in its gate, and an executor maps the grant file over that range of its
+ * view of the memory (ra_fabric_compose) when it validates a descriptor naming the slice, after the
+ * pin; the owner changes a record only while the slice is blocked and unpinned, so a chain in
+ * progress never meets a grant file that is being revoked (truncated).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,7 +49,7 @@
 #include "model.h"
 
 #define GATE_MAGIC   0x47464152u /* 'RAFG' */
-#define GATE_VERSION 2u
+#define GATE_VERSION 3u
 #define MANIFEST_TAG "ra-fabric-port 1"
 
 struct ra_fabric_pin {                     /* one executing queue's hold on slices of the gate's adapter */
@@ -51,6 +57,14 @@ struct ra_fabric_pin {                     /* one executing queue's hold on slic
     uint32_t reserved;
     uint64_t slices[RA_SLICE_MAX / 64];    /* bit i: slice i is named by the chain in progress */
     uint8_t pad[24];
+};
+
+struct ra_fabric_overlay {                 /* §18.7, written by the owner while the slice is blocked and quiet */
+    uint64_t generation;                   /* written last (release); changes at every begin and end */
+    uint64_t base, length;
+    uint32_t active;
+    uint32_t reserved;
+    char name[RA_OVERLAY_NAME_BYTES];      /* the grant file, in the folder of the owner's memory file */
 };
 
 struct ra_fabric_gate {
@@ -62,11 +76,21 @@ struct ra_fabric_gate {
     uint8_t pad[4096 - 16 - RA_SLICE_MAX];
     struct ra_fabric_pin pins[RA_LOC_FABRIC_PORTS][RA_QUEUE_MAX]; /* [executing port][queue] */
     uint8_t key_digest[RA_SLICE_MAX][32];  /* SHA-256 of each slice's owner key: the BAR shows none (§10) */
+    struct ra_fabric_overlay overlays[RA_SLICE_MAX]; /* §18.7: slices whose bytes are in a grant file */
+};
+
+struct ra_composed {                       /* a range of a peer's memory we mapped a grant file over */
+    bool used;
+    uint32_t slice;
+    uint64_t generation, base, length;
 };
 
 struct ra_fabric_peer {                    /* another model's adapter, as this model sees it */
     struct ra_fabric_peer *next_retired;
     struct ra_adapter view;                /* bar, mem, gate mapped from its files; remote = true */
+    int mem_fd;                            /* its memory file: mapped back over ranges no longer granted */
+    char dir[4096];                        /* the folder of its memory file, where its grant files are */
+    struct ra_composed composed[RA_SLICE_MAX];
     pid_t pid;
     dev_t manifest_dev;
     ino_t manifest_ino;
@@ -291,6 +315,8 @@ static void unmap_peer(struct ra_fabric_peer *p)
         munmap(p->view.mem, p->view.mem_bytes);
     if (p->view.gate != NULL)
         munmap(p->view.gate, sizeof(struct ra_fabric_gate));
+    if (p->mem_fd >= 0)
+        close(p->mem_fd);
     free(p);
 }
 
@@ -334,6 +360,11 @@ static struct ra_fabric_peer *map_peer(struct ra_model *m, uint32_t port, const 
     if (p == NULL)
         return NULL;
     p->pid = mf.pid;
+    p->mem_fd = open(mf.mem, O_RDWR | O_CLOEXEC);
+    snprintf(p->dir, sizeof p->dir, "%s", mf.mem);
+    char *slash = strrchr(p->dir, '/');
+    if (slash != NULL)
+        *slash = '\0';
     p->manifest_dev = manifest_st->st_dev;
     p->manifest_ino = manifest_st->st_ino;
     p->view.model = m;
@@ -344,7 +375,7 @@ static struct ra_fabric_peer *map_peer(struct ra_model *m, uint32_t port, const 
     p->view.bar = map_file(mf.bar, RA_BAR_BYTES);
     p->view.mem = map_file(mf.mem, mf.mem_bytes);
     p->view.gate = map_file(mf.gate, sizeof(struct ra_fabric_gate));
-    if (p->view.bar == NULL || p->view.mem == NULL || p->view.gate == NULL || p->view.gate->magic != GATE_MAGIC ||
+    if (p->mem_fd < 0 || p->view.bar == NULL || p->view.mem == NULL || p->view.gate == NULL || p->view.gate->magic != GATE_MAGIC ||
         p->view.gate->version != GATE_VERSION || p->view.gate->port != port) {
         unmap_peer(p);
         return NULL;
@@ -468,6 +499,8 @@ void ra_fabric_publish_gate(struct ra_adapter *a)
     struct ra_fabric_gate *g = a->gate;
     if (g == NULL)
         return;
+    /* an executor that reads a slice unblocked also reads the overlay record written before (§18.7) */
+    __atomic_thread_fence(__ATOMIC_RELEASE);
     for (uint32_t i = 0; i < RA_SLICE_MAX; i++) {
         __atomic_store_n(&g->blocked[i], (uint8_t)a->slices[i].blocked, __ATOMIC_RELAXED);
         memcpy(g->key_digest[i], a->slices[i].key_digest, sizeof g->key_digest[i]);
@@ -506,6 +539,86 @@ bool ra_fabric_quiet(struct ra_adapter *a)
         }
     }
     return true;
+}
+
+/* §18.7: the overlay record of slice i as this model holds it; generation last, so that an executor
+ * that reads the new generation reads the rest with it. */
+void ra_fabric_publish_overlay(struct ra_adapter *a, uint32_t slice)
+{
+    struct ra_fabric_gate *g = a->gate;
+    if (g == NULL)
+        return;
+    const struct ra_overlay *o = &a->overlays[slice];
+    struct ra_fabric_overlay *r = &g->overlays[slice];
+    r->base = o->base;
+    r->length = o->length;
+    r->active = o->active;
+    memcpy(r->name, o->name, sizeof r->name);
+    __atomic_store_n(&r->generation, o->generation, __ATOMIC_RELEASE);
+}
+
+/* ---- the executor's view of another model's granted slices (§18.7) ------------------------------ */
+static bool map_into_view(struct ra_fabric_peer *p, uint64_t base, uint64_t length, int fd, uint64_t off)
+{
+    void *r = mmap(p->view.mem + base, length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_NORESERVE, fd,
+                   (off_t)off);
+    return r != MAP_FAILED;
+}
+
+/* Makes [base, base + length) of our view of `remote`'s memory what its owner's view is: its grant
+ * file when the slice is granted, its memory file otherwise. Called after the slice was pinned and
+ * found usable (§8.7 checks 4-6), so the owner cannot change the record until the chain completes.
+ * Ranges we composed for slices that are gone since are put back first. False = ERR_FABRIC. */
+bool ra_fabric_compose(struct ra_adapter *remote, uint32_t slice, uint64_t base, uint64_t length)
+{
+    struct ra_fabric_peer *p = (struct ra_fabric_peer *)((char *)remote - offsetof(struct ra_fabric_peer, view));
+    const struct ra_fabric_overlay *r = &remote->gate->overlays[slice];
+    uint64_t generation = __atomic_load_n(&r->generation, __ATOMIC_ACQUIRE);
+    bool active = __atomic_load_n(&r->active, __ATOMIC_RELAXED) != 0;
+    bool have = false;
+    for (uint32_t i = 0; i < RA_SLICE_MAX; i++) {
+        struct ra_composed *c = &p->composed[i];
+        if (!c->used)
+            continue;
+        /* a record that changed since: its owner ended that grant, and no chain of ours pins it */
+        bool stale = __atomic_load_n(&remote->gate->overlays[c->slice].generation, __ATOMIC_ACQUIRE) != c->generation;
+        bool overlaps = c->base < base + length && base < c->base + c->length;
+        if (!stale && c->slice == slice) {
+            have = true;
+            continue;
+        }
+        if (!stale && !overlaps)
+            continue;
+        if (!map_into_view(p, c->base, c->length, p->mem_fd, c->base))
+            return false;
+        c->used = false;
+    }
+    if (!active || have)
+        return true;
+    char name[RA_OVERLAY_NAME_BYTES];
+    memcpy(name, r->name, sizeof name);
+    name[sizeof name - 1] = '\0';
+    if (r->base != base || r->length != length || name[0] == '\0' || name[0] == '.' || strchr(name, '/') != NULL)
+        return false;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", p->dir, name);
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    struct stat st;
+    bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size >= length &&
+              map_into_view(p, base, length, fd, 0);
+    close(fd);
+    if (!ok)
+        return false;
+    for (uint32_t i = 0; i < RA_SLICE_MAX; i++)
+        if (!p->composed[i].used) {
+            p->composed[i] = (struct ra_composed){.used = true, .slice = slice, .generation = generation,
+                                                  .base = base, .length = length};
+            return true;
+        }
+    map_into_view(p, base, length, p->mem_fd, base); /* no room to remember it (never: one per slice) */
+    return false;
 }
 
 /* Host regions may never be the gate file of a local adapter (hostmem.c), as for BAR and memory. */

@@ -223,6 +223,18 @@ struct ra_tenant {
     uint32_t chain_head, chains;
 };
 
+/* ---- load/store grants of memory slices (overlay.c, §18.7) ------------------------------------ */
+#define RA_OVERLAY_NAME_BYTES 64           /* file name of a grant file, NUL included */
+
+struct ra_overlay {                        /* a memory slice whose bytes live in its grant file */
+    bool active;
+    int fd;                                /* the grant file: what the holder maps */
+    unsigned window;                       /* the tenant window that granted it */
+    uint64_t base, length;                 /* the slice's range in the adapter memory at grant time */
+    uint64_t generation;                   /* §8.9: published in the gate; changes at begin and end */
+    char name[RA_OVERLAY_NAME_BYTES];      /* in the adapter's folder, beside its memory file */
+};
+
 /* ---- a posted admin command, copied out of the BAR before it is looked at (admin.c) ----------- */
 struct ra_cmd {
     uint32_t opcode;
@@ -286,6 +298,8 @@ struct ra_adapter {
     struct ra_queue_state queues[RA_QUEUE_MAX];
     struct ra_hostmem hostmem[RA_HOSTMEM_MAX];
     struct ra_tenant tenants[RA_TENANT_MAX];
+    struct ra_overlay overlays[RA_SLICE_MAX]; /* §18.7: granted memory slices, by slice index */
+    uint64_t overlay_generation;
 };
 
 struct ra_model {
@@ -333,6 +347,13 @@ void ra_fabric_publish_gate(struct ra_adapter *a);
 bool ra_fabric_key_matches(const struct ra_adapter *remote, uint32_t slice, uint64_t key);
 bool ra_fabric_quiet(struct ra_adapter *a);
 bool ra_fabric_is_model_file(const struct ra_model *m, dev_t dev, ino_t ino);
+void ra_fabric_publish_overlay(struct ra_adapter *a, uint32_t slice);
+bool ra_fabric_compose(struct ra_adapter *remote, uint32_t slice, uint64_t base, uint64_t length);
+
+/* overlay.c (§18.7) */
+int ra_overlay_begin(struct ra_adapter *a, uint32_t slice, unsigned window, const char *path);
+void ra_overlay_end(struct ra_adapter *a, uint32_t slice, bool keep_bytes);
+void ra_overlays_end_all(struct ra_adapter *a, bool keep_bytes);
 
 /* ivshmem_server.c */
 bool ra_server_probe_live(const char *sock_path);
@@ -396,7 +417,7 @@ bool ra_tenants_pending(const struct ra_adapter *a);
 uint64_t ra_tenants_poll_until(const struct ra_adapter *a);
 void ra_tenants_poll_expire(struct ra_adapter *a, uint64_t now_ns);
 void ra_tenant_doorbell(struct ra_tenant *t);
-void ra_tenants_close_all(struct ra_adapter *a);
+void ra_tenants_close_all(struct ra_adapter *a, bool keep_bytes);
 
 /* faults.c */
 bool ra_faults_check(struct ra_adapter *a);

@@ -272,6 +272,8 @@ static void release(struct ra_adapter *a, uint32_t index, bool scrub)
     if (a->slices[index].state == RA_SLICE_S_FREE)
         return;
     struct placement p = slice_placement(a, index);
+    /* §18.7: a grant file still backing it is revoked first (its holder gets SIGBUS) */
+    ra_overlay_end(a, index, !scrub);
     if (p.kind == RA_SLICE_K_MEMORY && scrub) {
         memory_scrub(a, p.base, p.length);
     } else if (p.kind == RA_SLICE_K_CONTEXT) {
@@ -334,7 +336,7 @@ static uint32_t resize_check(struct ra_adapter *a, const struct ra_cmd *c)
 
 static void resize_block(struct ra_adapter *a, const struct ra_cmd *c)
 {
-    if (c->arg[4] < a->slices[c->arg[0]].length)
+    if (c->arg[4] < a->slices[c->arg[0]].length || a->overlays[c->arg[0]].active)
         block_slice(a, c);
 }
 
@@ -343,6 +345,7 @@ static uint32_t resize_apply(struct ra_adapter *a, const struct ra_cmd *c)
     uint32_t i = (uint32_t)c->arg[0];
     struct placement p = slice_placement(a, i);
     uint64_t new_length = c->arg[4];
+    ra_overlay_end(a, i, true); /* §18.7: a grant covers the old range; the bytes stay */
     if (p.kind == RA_SLICE_K_MEMORY && new_length < p.length)
         memory_scrub(a, p.base + new_length, p.length - new_length);
     set_length(a, i, new_length);
@@ -376,6 +379,7 @@ void ra_slices_release_on_slot(struct ra_adapter *a, uint32_t slot)
 
 void ra_slices_reset(struct ra_adapter *a)
 {
+    ra_overlays_end_all(a, false);
     for (uint32_t i = 0; i < a->model->cfg.slices; i++)
         release(a, i, false);
     memory_scrub(a, 0, a->model->cfg.memory_bytes); /* one punch for the whole memory */

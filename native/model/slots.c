@@ -42,7 +42,10 @@ static uint32_t locate_image(struct ra_adapter *a, const struct ra_cmd *c, const
     struct ra_slice_state entry = ra_slice_entry(a, i); /* the model's copy, never the BAR's (§10.1) */
     if (key == 0 || key != entry.owner_key)
         return RA_ERR_OWNER_KEY;
-    if (entry.kind != RA_SLICE_K_MEMORY || (entry.state != RA_SLICE_S_RESERVED && entry.state != RA_SLICE_S_ACTIVE))
+    /* §18.7: a slice granted for load/store lives in its holder's grant file, which the holder could
+     * shrink under the load (SIGBUS in this process): not an image source while granted */
+    if (entry.kind != RA_SLICE_K_MEMORY || (entry.state != RA_SLICE_S_RESERVED && entry.state != RA_SLICE_S_ACTIVE) ||
+        a->overlays[i].active)
         return RA_ERR_SLICE_STATE;
     if (offset > entry.length || bytes > entry.length - offset)
         return RA_ERR_BOUNDS;

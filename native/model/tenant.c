@@ -190,6 +190,45 @@ void ra_tenant_doorbell(struct ra_tenant *t)
     }
 }
 
+/* §18.7: the memory slices of this adapter that the window grants get grant files. */
+static bool grants_local_memory(const struct ra_adapter *a, struct grant g)
+{
+    return g.port == a->port && g.slice < a->model->cfg.slices && a->slices[g.slice].kind == RA_SLICE_K_MEMORY;
+}
+
+/* They move into their grant files once no descriptor moves their bytes (§5.4, §8.9). */
+static void open_block(struct ra_adapter *a, const struct ra_cmd *c)
+{
+    for (uint32_t k = 0; k < c->arg[3]; k++) {
+        struct grant g = grant_at(c, k);
+        if (grants_local_memory(a, g))
+            a->slices[g.slice].blocked = true;
+    }
+}
+
+static void end_overlays_of(struct ra_adapter *a, unsigned w, bool keep_bytes)
+{
+    for (uint32_t i = 0; i < RA_SLICE_MAX; i++)
+        if (a->overlays[i].active && a->overlays[i].window == w)
+            ra_overlay_end(a, i, keep_bytes);
+}
+
+static int begin_overlays(struct ra_adapter *a, struct ra_tenant *t, unsigned w, const struct ra_cmd *c)
+{
+    for (uint32_t k = 0; k < c->arg[3]; k++) {
+        struct grant g = grant_at(c, k);
+        if (!grants_local_memory(a, g) || (a->overlays[g.slice].active && a->overlays[g.slice].window == w))
+            continue; /* not ours to back, or named twice */
+        char path[4200];
+        snprintf(path, sizeof path, "%s.m%u", t->path, g.slice);
+        if (ra_overlay_begin(a, g.slice, w, path) != 0) {
+            end_overlays_of(a, w, true);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static uint32_t open_apply(struct ra_adapter *a, const struct ra_cmd *c)
 {
     unsigned w = (unsigned)c->arg[0], q = (unsigned)c->arg[1];
@@ -199,15 +238,17 @@ static uint32_t open_apply(struct ra_adapter *a, const struct ra_cmd *c)
     if (create_window_file(a, t, w, c->data) != 0)
         return RA_ERR_NO_RESOURCE;
     bool fifos = create_fifos(a, t, w) == 0;
+    bool overlays = fifos && begin_overlays(a, t, w, c) == 0;
     /* the queue was free at check time; a client may have claimed it since */
-    if (!fifos || !cas32(a, qcb(q, RA_QCB_OWNER), 0, RA_TENANT_QUEUE_OWNER + w)) {
+    if (!overlays || !cas32(a, qcb(q, RA_QCB_OWNER), 0, RA_TENANT_QUEUE_OWNER + w)) {
+        end_overlays_of(a, w, true);
         close_fifos(a, t);
         munmap(t->map, RA_TW_BYTES);
         close(t->fd);
         unlink_files(t);
         memset(t, 0, sizeof *t);
         t->fd = t->doorbell_fd = t->irq_fd = -1;
-        return fifos ? RA_ERR_QUEUE : RA_ERR_NO_RESOURCE;
+        return overlays ? RA_ERR_QUEUE : RA_ERR_NO_RESOURCE;
     }
     t->queue = q;
     t->owner_key = c->arg[2];
@@ -242,7 +283,7 @@ static uint32_t open_apply(struct ra_adapter *a, const struct ra_cmd *c)
     return RA_ERR_OK;
 }
 
-const struct ra_command ra_cmd_tenant_open = {.check = open_check, .apply = open_apply};
+const struct ra_command ra_cmd_tenant_open = {.check = open_check, .block = open_block, .apply = open_apply};
 
 /* ---- TENANT_CLOSE: revoked at once (block), the queue handed back once nothing runs on it -------- */
 static uint32_t close_check(struct ra_adapter *a, const struct ra_cmd *c)
@@ -269,15 +310,24 @@ static void revoke_window(struct ra_tenant *t)
     }
 }
 
+/* ... and its granted memory slices go back to the memory file once no descriptor moves their bytes */
 static void close_block(struct ra_adapter *a, const struct ra_cmd *c)
 {
-    revoke_window(&a->tenants[c->arg[0]]);
+    unsigned w = (unsigned)c->arg[0];
+    revoke_window(&a->tenants[w]);
+    for (uint32_t i = 0; i < RA_SLICE_MAX; i++)
+        if (a->overlays[i].active && a->overlays[i].window == w)
+            a->slices[i].blocked = true;
 }
 
-static void close_window(struct ra_adapter *a, struct ra_tenant *t)
+/* keep_bytes: the granted memory slices keep their bytes (they stay allocated: resize, migration);
+ * false when they are scrubbed next anyway (reset) */
+static void close_window(struct ra_adapter *a, struct ra_tenant *t, bool keep_bytes)
 {
     if (!t->revoked)
         revoke_window(t);
+    /* §18.7: before the command completes, so before any release is acknowledged */
+    end_overlays_of(a, (unsigned)(t - a->tenants), keep_bytes);
     ra_dma_queue_owner_left(a, t->queue); /* finishes a descriptor in progress, then OWNER = 0 */
     a->queues[t->queue].tenant_key = 0;
     close_fifos(a, t);
@@ -289,18 +339,19 @@ static void close_window(struct ra_adapter *a, struct ra_tenant *t)
 
 static uint32_t close_apply(struct ra_adapter *a, const struct ra_cmd *c)
 {
-    close_window(a, &a->tenants[c->arg[0]]);
+    close_window(a, &a->tenants[c->arg[0]], true);
     return RA_ERR_OK;
 }
 
 const struct ra_command ra_cmd_tenant_close = {.check = close_check, .block = close_block, .apply = close_apply};
 
 /* CMD_RESET and power-off: every window is revoked and its queue handed back. */
-void ra_tenants_close_all(struct ra_adapter *a)
+void ra_tenants_close_all(struct ra_adapter *a, bool keep_bytes)
 {
     for (unsigned w = 0; w < RA_TENANT_MAX; w++)
         if (a->tenants[w].open)
-            close_window(a, &a->tenants[w]);
+            close_window(a, &a->tenants[w], keep_bytes);
+    ra_overlays_end_all(a, keep_bytes); /* none should be left; none may be */
 }
 
 /* ---- forwarding ------------------------------------------------------------------------------------ */

@@ -228,7 +228,7 @@ export class Agent {
 
   /**
    * Opens a tenant window (ra-spec §18) onto slices that carry `ownerKey`: the instance's direct
-   * path. Returns the window file and, in embedded mode, the adapter memory file to map slices from.
+   * path. Returns the window file and the prefix of its memory slices' grant files (§18.7).
    */
   async openWindow(
     p: Record<string, unknown>,
@@ -240,9 +240,9 @@ export class Agent {
       const o = (typeof g === 'object' && g !== null ? g : {}) as Record<string, unknown>;
       return { port: intParam(o, 'port'), slice: intParam(o, 'slice') };
     });
-    const opened = await new TenantWindows(adapter).open(ownerKeyParam(p), grants);
-    const memoryPath = opened.path.replace(/\.tw\d+-[0-9a-f]+$/, '.mem');
-    return { ...opened, ...(memoryPath !== opened.path ? { memoryPath } : {}) };
+    const { memoryPrefix, ...opened } = await new TenantWindows(adapter).open(ownerKeyParam(p), grants);
+    // memoryPath: the prefix of the window's grant files; slice s is `${memoryPath}${s}` (ra-spec §18.7)
+    return { ...opened, memoryPath: memoryPrefix };
   }
 
   /** Closes (revokes) a tenant window: nothing submitted through it afterwards reaches a slice. */
@@ -258,13 +258,12 @@ export class Agent {
   listWindows(p: Record<string, unknown>): { windows: WindowState[] } {
     const { adapter } = this.get(p);
     const windows = new TenantWindows(adapter).list().map((w) => {
-      const memoryPath = w.path?.replace(/\.tw\d+-[0-9a-f]+$/, '.mem');
       return {
         window: w.window,
         queue: w.queue,
         ...(w.ownerKey !== 0n ? { ownerKey: hexKey(w.ownerKey) } : {}),
-        ...(w.path ? { path: w.path } : {}),
-        ...(memoryPath && memoryPath !== w.path ? { memoryPath } : {}),
+        // memoryPath: the prefix of the window's grant files, as openWindow answers it (ra-spec §18.7)
+        ...(w.path ? { path: w.path, memoryPath: `${w.path}.m` } : {}),
       };
     });
     return { windows };

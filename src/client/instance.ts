@@ -81,7 +81,8 @@ export class Instance {
   }
 
   /**
-   * Maps a memory slice for load/store (only its window of the adapter memory): the whole slice, or
+   * Maps a memory slice for load/store (its grant file, ra-spec §18.7: nothing else of the adapter
+   * memory, and nothing at all once the grant is revoked): the whole slice, or
    * `part` of it — a mapping holds at most 4 GiB, so a larger slice is mapped in parts. `part.offset`
    * is a multiple of the 4 KiB page.
    */

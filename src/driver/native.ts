@@ -39,6 +39,11 @@ interface Addon {
     offset: number,
     bytes: number,
   ) => NativeHostMapping;
+  /**
+   * Copies `source` into `target` (same length); false instead of a fatal SIGBUS when a page of
+   * either is gone (a revoked memory grant, ra-spec §18.7).
+   */
+  guardedCopy(target: Uint8Array, source: Uint8Array): boolean;
   buildInfo(): BuildInfo;
 }
 

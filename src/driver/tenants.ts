@@ -21,6 +21,11 @@ export interface OpenedWindow {
   queue: number;
   /** the window file: its name carries a random nonce, so knowing the path is the capability */
   path: string;
+  /**
+   * The grant files of the window's memory slices on this adapter are `<memoryPrefix><slice>`
+   * (ra-spec §18.7): what a holder maps for load/store, taken back (truncated) at revocation.
+   */
+  memoryPrefix: string;
 }
 
 /** A window found open on the adapter (its queue's QCB_OWNER says so), with the key it was opened with. */
@@ -68,6 +73,8 @@ export class TenantWindows {
         `${this.adapter.uri}: no free ${window === undefined ? 'tenant window' : 'queue'} for a tenant window; close one first`,
       );
     const nonce = randomBytes(Tenant.NONCE_BYTES);
+    // before the command: an adapter that is no file of the embedded model gets no window at all
+    const windowFile = windowPath(this.adapter, window, nonce);
     const data = Buffer.alloc(Tenant.NONCE_BYTES + grants.length * Tenant.GRANT_BYTES);
     nonce.copy(data, 0);
     grants.forEach((g, k) => {
@@ -88,7 +95,7 @@ export class TenantWindows {
       keys.set(window, before);
       throw err;
     }
-    return { window, queue, path: windowPath(this.adapter, window, nonce) };
+    return { window, queue, path: windowFile, memoryPrefix: `${windowFile}.m` };
   }
 
   /**

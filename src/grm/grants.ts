@@ -24,6 +24,7 @@ type StoredWindow = NonNullable<StoredAllocation['windows']>[number];
 
 interface OpenedWindow extends StoredWindow {
   path: string;
+  /** prefix of the grant files of the window's memory slices: slice s is `${memoryPath}${s}` */
   memoryPath?: string;
 }
 
@@ -90,7 +91,8 @@ function grantsFrom(a: StoredAllocation, windows: readonly OpenedWindow[]): Map<
       queue: w.queue,
       slice: p.slice,
       ...(p.kind === 'memory' && w.memoryPath && p.offset !== undefined && p.bytes !== undefined
-        ? { memory: { path: w.memoryPath, base: p.offset, bytes: p.bytes } }
+        ? // the slice's grant file (ra-spec §18.7): byte 0 is the slice's first byte
+          { memory: { path: `${w.memoryPath}${p.slice}`, base: 0, bytes: p.bytes } }
         : {}),
       reach: w.reach,
     });

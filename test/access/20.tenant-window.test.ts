@@ -101,10 +101,12 @@ describe('tenant windows', () => {
     const tw = new TenantWindows(pool.adapters[0]!);
     const opened = await tw.open(k1, grants1());
     const w = TenantWindow.open(opened.path);
-    const mine = MappedSlice.map(memPath(0), a1, 0, 4 * MiB);
+    // the holder maps its slice's grant file (ra-spec §18.7), never the adapter memory file
+    const mine = MappedSlice.map(`${opened.memoryPrefix}${a1}`, a1, 0, 4 * MiB);
     const remote = MappedSlice.map(memPath(1), r1, 8 * MiB, 2 * MiB);
+    const data = randomBytes(1 * MiB);
+    const sha256Input = data;
     try {
-      const data = randomBytes(1 * MiB);
       mine.bytes.set(data, 0);
       const A = { port: port(0), slice: a1 };
       const R = { port: port(1), slice: r1 };
@@ -114,7 +116,7 @@ describe('tenant windows', () => {
         { op: 'job', ctxSlice: c1, src: R, srcOffset: 4096, dst: A, dstOffset: 2 * MiB, bytes: data.length },
       ]);
       expect(done.outBytes).toBe(32);
-      expect(Buffer.from(agentMem.subarray(2 * MiB, 2 * MiB + 32)).toString('hex')).toBe(sha(data));
+      expect(Buffer.from(mine.bytes.subarray(2 * MiB, 2 * MiB + 32)).toString('hex')).toBe(sha(data));
       await w.submit([{ op: 'fill', dst: A, dstOffset: 100, bytes: 50, value: 0xab }]);
       expect([...mine.bytes.subarray(99, 151)]).toEqual([data[99], ...Array(50).fill(0xab), data[150]]);
     } finally {
@@ -123,12 +125,15 @@ describe('tenant windows', () => {
       w.close();
       await tw.close(opened.window, k1);
     }
+    // revoked: the slice's bytes are back in the adapter memory file (the agent's view)
+    expect(Buffer.from(agentMem.subarray(2 * MiB, 2 * MiB + 32)).toString('hex')).toBe(sha(sha256Input));
   });
 
   it("refuses what was not granted (another tenant's slice, a host region, a context) and writes nothing", async () => {
     const tw = new TenantWindows(pool.adapters[0]!);
     const opened = await tw.open(k1, [{ port: port(0), slice: a1 }]);
     const w = TenantWindow.open(opened.path);
+    const held = MappedSlice.map(`${opened.memoryPrefix}${a1}`, a1, 0, 4096); // a1 while granted
     try {
       agentMem.fill(0x5a, 4 * MiB, 4 * MiB + 4096);
       const before = sha(agentMem.subarray(4 * MiB, 8 * MiB));
@@ -146,13 +151,13 @@ describe('tenant windows', () => {
         'OWNER_KEY',
       );
       // a chain with one foreign descriptor: nothing of it runs
-      agentMem.fill(0, 0, 4096);
+      held.bytes.fill(0);
       const chain = await refused([
         { op: 'fill', dst: A, dstOffset: 0, bytes: 4096, value: 7 },
         { op: 'fill', dst: B, dstOffset: 0, bytes: 4096, value: 7 },
       ]);
       expect(chain.code).toBe('OWNER_KEY');
-      expect(agentMem.subarray(0, 4096).every((b) => b === 0)).toBe(true);
+      expect(held.bytes.every((b) => b === 0)).toBe(true);
       expect(
         (await refused([{ op: 'job', ctxSlice: c1, src: A, srcOffset: 0, dst: A, dstOffset: 0, bytes: 64 }]))
           .code,
@@ -171,6 +176,7 @@ describe('tenant windows', () => {
         base: 4 * MiB,
       });
     } finally {
+      held.close();
       w.close();
       await tw.close(opened.window, k1);
     }
@@ -330,11 +336,11 @@ describe('tenant windows', () => {
       try {
         const A = { port: port(0), slice: a1 };
         await w2.submit([{ op: 'fill', dst: A, dstOffset: 0, bytes: 4096, value: 0x11 }]);
-        expect(agentMem.subarray(0, 4096).every((b) => b === 0x11)).toBe(true);
       } finally {
         w2.close();
         await tw.close(again.window, k1);
       }
+      expect(agentMem.subarray(0, 4096).every((b) => b === 0x11)).toBe(true); // back from the grant file
     } finally {
       w.close();
       mem1.close();

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Instance } from '../../src/client/instance.js';
 import { TenantWindow } from '../../src/client/window.js';
+import type { Placement } from '../../src/common/model.js';
 import { addon } from '../../src/driver/native.js';
 import { MiB, useEmbedded } from '../grm/helpers.js';
 
@@ -16,7 +17,7 @@ const portOf = (adapter: string) => Number(adapter.split('/ra')[1]);
 describe('access grants', () => {
   const ctx = useEmbedded(3, 256 * MiB);
   const grm = () => ctx.pool.grm;
-  /** The bytes of a placement as the adapter's memory file holds them (the agent's view). */
+  /** The bytes of a placement as the adapter's memory file holds them (the agent's view; no grant open). */
   const memoryOf = (adapter: string, offset: number, bytes: number): Buffer => {
     const m = new (addon().HostMapping)(
       path.join(ctx.pool.modelDir, `ra${portOf(adapter)}.mem`),
@@ -24,6 +25,20 @@ describe('access grants', () => {
       bytes,
       false,
     );
+    try {
+      return Buffer.from(new Uint8Array(m.buffer));
+    } finally {
+      m.close();
+    }
+  };
+
+  /**
+   * The bytes of a granted placement as the adapter holds them while the grant lasts: in the slice's
+   * grant file (ra-spec §18.7), where its DMA engine and engines read and write them.
+   */
+  const grantFileOf = (p: Placement, offset: number, bytes: number): Buffer => {
+    expect(p.grant?.memory?.path).toMatch(new RegExp(`\\.tw\\d+-[0-9a-f]{32}\\.m${p.slice}$`));
+    const m = new (addon().HostMapping)(p.grant!.memory!.path, p.grant!.memory!.base + offset, bytes, false);
     try {
       return Buffer.from(new Uint8Array(m.buffer));
     } finally {
@@ -55,12 +70,12 @@ describe('access grants', () => {
       const data = randomBytes(1 * MiB);
       mem.bytes.set(data, 4096);
       await inst.copy({ ...m0!, offset: 4096 }, { ...m1!, offset: 0 }, data.length);
-      expect(memoryOf(m1!.adapter, m1!.offset!, data.length).equals(data)).toBe(true);
+      expect(grantFileOf(m1!, 0, data.length).equals(data)).toBe(true);
       const done = await inst.job(acc!, { ...m1!, offset: 0 }, { ...m0!, offset: 2 * MiB }, data.length);
       expect(done.outBytes).toBe(32);
       const digest = createHash('sha256').update(data).digest();
       expect(Buffer.from(mem.bytes.subarray(2 * MiB, 2 * MiB + 32)).equals(digest)).toBe(true);
-      expect(memoryOf(m0!.adapter, m0!.offset! + 2 * MiB, 32).equals(digest)).toBe(true);
+      expect(grantFileOf(m0!, 2 * MiB, 32).equals(digest)).toBe(true);
     } finally {
       inst.close();
       await grm().release('alice', a.id);
@@ -77,7 +92,7 @@ describe('access grants', () => {
       expect(part.length).toBe(MiB);
       const data = randomBytes(MiB);
       part.bytes.set(data, 0);
-      expect(memoryOf(p.adapter, p.offset! + 4 * MiB, MiB).equals(data)).toBe(true);
+      expect(grantFileOf(p, 4 * MiB, MiB).equals(data)).toBe(true);
       for (const bad of [
         { offset: 7 * MiB, bytes: 2 * MiB },
         { offset: 100, bytes: 4096 },

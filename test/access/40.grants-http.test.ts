@@ -39,7 +39,7 @@ describe('grants over HTTP (rafabric serve)', () => {
     fs.rmSync(state, { recursive: true, force: true });
   });
 
-  /** The bytes as the adapter's memory file holds them (the agent's view, not the client's mapping). */
+  /** The bytes as the adapter holds them while granted: the slice's grant file (ra-spec §18.7), not the client's mapping. */
   const memoryFile = (grantPath: string, offset: number, bytes: number): Buffer => {
     const m = new (addon().HostMapping)(grantPath, offset, bytes, false);
     try {
@@ -71,7 +71,8 @@ describe('grants over HTTP (rafabric serve)', () => {
     const [mem, sha] = granted.resources.map((r) => r.placements[0]!);
     for (const p of [mem!, sha!])
       expect(p.grant).toMatchObject({ adapter: p.adapter, slice: p.slice, port: expect.any(Number) });
-    expect(mem!.grant!.memory).toMatchObject({ base: mem!.offset, bytes: 4 * MiB });
+    expect(mem!.grant!.memory).toMatchObject({ base: 0, bytes: 4 * MiB });
+    expect(mem!.grant!.memory!.path).toMatch(new RegExp(`\\.m${mem!.slice}$`));
     // a second request hands out the same windows (opened once per allocation)
     const again = await alice('GET', `/v1/allocations/${id}/grants`);
     expect(again.status).toBe(200);
@@ -81,15 +82,17 @@ describe('grants over HTTP (rafabric serve)', () => {
     const window = inst.window(mem!.adapter);
     try {
       const input = randomBytes(1 * MiB);
-      inst.map(mem!).bytes.set(input, 0);
+      const mapped = inst.map(mem!);
+      mapped.bytes.set(input, 0);
       const done = await inst.job(sha!, { ...mem!, offset: 0 }, { ...mem!, offset: 2 * MiB }, input.length);
       expect(done.outBytes).toBe(32);
       const digest = createHash('sha256').update(input).digest();
-      expect(memoryFile(mem!.grant!.memory!.path, mem!.offset! + 2 * MiB, 32).equals(digest)).toBe(true);
+      expect(memoryFile(mem!.grant!.memory!.path, 2 * MiB, 32).equals(digest)).toBe(true);
 
       expect((await alice('DELETE', `/v1/allocations/${id}`)).status).toBe(204);
       // revoked before the 204 was sent
       expect(window.revoked).toBe(true);
+      expect(() => mapped.read(0, 32)).toThrow(expect.objectContaining({ code: 'GRANT_REVOKED' }));
       await expect(
         inst.job(sha!, { ...mem!, offset: 0 }, { ...mem!, offset: 2 * MiB }, 4096),
       ).rejects.toMatchObject({ code: 'GRANT_REVOKED' });

@@ -6,7 +6,6 @@
 // measures it (scripts/bench/access.mjs, access.irq_rtt_us), a timing assertion here would be flaky.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MappedSlice } from '../../src/client/memory.js';
 import { TenantWindow } from '../../src/client/window.js';
@@ -32,7 +31,7 @@ describe('tenant window interrupts', () => {
   it('completes copies by interrupt, with the model asleep between them (POLL_US 0), bytes checked', async () => {
     const opened = await new TenantWindows(pool.adapters[0]!).open(key, [{ port: port(), slice }]);
     const w = TenantWindow.open(opened.path, { completion: 'interrupt', timeoutMs: 5_000 });
-    const mem = MappedSlice.map(path.join(pool.model.dir, 'ra0.mem'), slice, 0, 48 * MiB);
+    const mem = MappedSlice.map(`${opened.memoryPrefix}${slice}`, slice, 0, 48 * MiB); // its grant file
     try {
       expect(existsSync(`${opened.path}.db`) && existsSync(`${opened.path}.irq`)).toBe(true);
       const S = { port: port(), slice };

@@ -106,6 +106,36 @@ describe('defragmentation by live migration', () => {
   }
 
   /**
+   * The allocation's slice as the adapter holds it, read by its DMA engine into a host buffer with the
+   * tenant's key: the agent's view, wherever the bytes live (a granted slice's are in its grant file,
+   * ra-spec §18.7).
+   */
+  async function readThroughAdapter(grm: Grm, a: Allocation, length: number): Promise<Buffer> {
+    const dev = Adapter.open(`shm://${ctx.pool.modelDir}/ra0.sock`);
+    const dma = new DmaController(dev);
+    const host = await HostBuffer.create(dev, length);
+    try {
+      await copyInPieces(dma, dev.identity.maxTransferBytes, dev.identity.ringDepth, {
+        op: 'copy',
+        ownerKey: keyOf(grm, a),
+        src: {
+          adapter: dev.identity.fabricId,
+          slice: grm.get('alice', a.id).resources[0]!.placements[0]!.slice,
+        },
+        srcOffset: 0,
+        dst: { host: host.handle },
+        dstOffset: 0,
+        bytes: length,
+      });
+      return Buffer.from(host.bytes);
+    } finally {
+      await host.close();
+      dma.close();
+      dev.close();
+    }
+  }
+
+  /**
    * A, B, C, D of 16 MiB in one extent each, B and D released: [A][ ][C][ ] by the registers. A and C
    * carry random contents (their sha256 returned). `pinned` allocations ask for policy.movable false.
    */
@@ -141,7 +171,11 @@ describe('defragmentation by live migration', () => {
     const grm = grmWith();
     const { A, C, hash } = await fragment(grm);
     const grantsBefore = await grm.grants('alice', C.id);
-    expect(grantsBefore.resources[0]!.placements[0]!.grant?.memory?.base).toBe(2 * SLICE_BYTES);
+    // C's grant: its slice's own grant file (ra-spec §18.7)
+    const cBefore = grantsBefore.resources[0]!.placements[0]!;
+    expect(cBefore.offset).toBe(2 * SLICE_BYTES);
+    expect(cBefore.grant?.memory).toMatchObject({ base: 0, bytes: SLICE_BYTES });
+    expect(cBefore.grant?.memory?.path).toMatch(new RegExp(`\\.m${cBefore.slice}$`));
 
     const big = await grm.allocate('bob', bigRequest);
 
@@ -154,9 +188,9 @@ describe('defragmentation by live migration', () => {
       after.C.base !== 2 * SLICE_BYTES ? 'C' : undefined,
     ].filter(Boolean);
     expect(moved).toHaveLength(1);
-    // The bytes of both, read from the adapter's memory at the slice table's bases.
-    expect(sha256(memoryFile(after.A.base, SLICE_BYTES))).toBe(hash.A);
-    expect(sha256(memoryFile(after.C.base, SLICE_BYTES))).toBe(hash.C);
+    // The bytes of both, read by the adapter from the slices its table holds (C's may be in its grant file).
+    expect(sha256(await readThroughAdapter(grm, A, SLICE_BYTES))).toBe(hash.A);
+    expect(sha256(await readThroughAdapter(grm, C, SLICE_BYTES))).toBe(hash.C);
     // The GRM's record names the slice the registers hold.
     for (const [x, r] of [
       [A, after.A],
@@ -182,7 +216,10 @@ describe('defragmentation by live migration', () => {
     expect(grm.lastDefragmentation()).toMatchObject({ moves: 1, movedBytes: SLICE_BYTES });
     // Grants are issued again, onto the slice where it is now.
     const grantsAfter = await grm.grants('alice', C.id);
-    expect(grantsAfter.resources[0]!.placements[0]!.grant?.memory?.base).toBe(after.C.base);
+    const cAfter = grantsAfter.resources[0]!.placements[0]!;
+    expect(cAfter.offset).toBe(after.C.base);
+    expect(cAfter.grant?.memory?.path).toMatch(new RegExp(`\\.m${after.C.entry}$`));
+    if (moved[0] === 'C') expect(cAfter.grant?.memory?.path).not.toBe(cBefore.grant?.memory?.path);
     await releaseAll(grm);
   });
 

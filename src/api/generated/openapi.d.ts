@@ -612,7 +612,7 @@ export interface components {
             queue: number;
             /** @description The placement's slice on the adapter */
             slice: number;
-            /** @description Memory slices: map [base, base + bytes) of the adapter memory file (embedded mode) */
+            /** @description Memory slices: map [base, base + bytes) of the slice's grant file (embedded mode; base is 0, the file is truncated when the grant is revoked, ra-spec §18.7) */
             memory?: {
                 path: string;
                 base: number;

@@ -507,7 +507,9 @@ export const accessGrantSchema = {
       type: 'object',
       required: ['path', 'base', 'bytes'],
       additionalProperties: false,
-      description: 'Memory slices: map [base, base + bytes) of the adapter memory file (embedded mode)',
+      description:
+        "Memory slices: map [base, base + bytes) of the slice's grant file (embedded mode; base is 0, " +
+        'the file is truncated when the grant is revoked, ra-spec §18.7)',
       properties: { path: nonEmpty, base: count, bytes: count },
     },
     reach: {
