@@ -54,8 +54,9 @@ static void stay_alive(struct ra_model *m)
     if (now_ns - last_ns < RA_MODEL_TICK_NS)
         return;
     last_ns = now_ns;
+    uint64_t clock_ns = ra_clock_ns(m);
     for (unsigned i = 0; i < m->adapters_open; i++)
-        ra_adapter_heartbeat(&m->adapters[i]);
+        ra_adapter_heartbeat(&m->adapters[i], clock_ns);
 }
 
 /* Copies the data (not the holes) of [from_off, +bytes) of from_fd, read through `from` (a mapping
