@@ -27,8 +27,8 @@ static Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Device", Device::Init(env));
-  exports.Set("HostMapping", HostMapping::Init(env));
-  exports.Set("MemoryMapping", MemoryMapping::Init(env));
+  exports.Set("HostMapping", HostMapping::Init(env, "HostMapping"));
+  exports.Set("MemoryMapping", MemoryMapping::Init(env, "MemoryMapping"));
   exports.Set("guardedCopy", Napi::Function::New(env, GuardedCopy));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
   return exports;

@@ -9,12 +9,6 @@
 #include <cstring>
 #include <string>
 
-static constexpr uint64_t kMaxWindowBytes = 4ull << 30;
-
-Napi::Function HostMapping::Init(Napi::Env env) {
-  return DefineClass(env, "HostMapping", {InstanceMethod("close", &HostMapping::Close)});
-}
-
 // A JS Error whose `code` is the errno name callers branch on (ENOSPC: the file system is full).
 static Napi::Error ErrnoError(Napi::Env env, int e, const std::string& message) {
   Napi::Error err = Napi::Error::New(env, message + ": " + strerror(e));
@@ -28,7 +22,7 @@ static Napi::Error ErrnoError(Napi::Env env, int e, const std::string& message) 
 // reserved with posix_fallocate before mapping: a sparse file on a full file system would map fine
 // and then kill the process with SIGBUS on first touch. If the space is not there the error has
 // code ENOSPC (or EDQUOT) and a file this call created is removed.
-HostMapping::HostMapping(const Napi::CallbackInfo& info) : Napi::ObjectWrap<HostMapping>(info) {
+MappedRegion MapHostFile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 4 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsNumber())
     throw Napi::TypeError::New(env, "HostMapping(path, offset, bytes, create)");
@@ -36,8 +30,7 @@ HostMapping::HostMapping(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Host
   int64_t offset = info[1].As<Napi::Number>().Int64Value();
   int64_t bytes = info[2].As<Napi::Number>().Int64Value();
   bool create = info[3].ToBoolean();
-  if (bytes <= 0 || (uint64_t)bytes > kMaxWindowBytes)
-    throw Napi::RangeError::New(env, "mapping size must be 1 byte to 4 GiB; map larger regions in windows");
+  CheckMappingBytes(env, bytes);
   if (offset < 0 || offset % sysconf(_SC_PAGESIZE) != 0)
     throw Napi::RangeError::New(env, "mapping offset must be a non-negative multiple of the page size");
   bool created = false;
@@ -66,33 +59,12 @@ HostMapping::HostMapping(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Host
       throw ErrnoError(env, e, "reserving " + std::to_string(offset + bytes) + " bytes for " + path);
     }
   }
-  addr_ = mmap(nullptr, (size_t)bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, offset);
+  void* addr = mmap(nullptr, (size_t)bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, offset);
   int e = errno;
   close(fd);
-  if (addr_ == MAP_FAILED) {
-    addr_ = nullptr;
+  if (addr == MAP_FAILED) {
     if (created) unlink(path.c_str());
     throw Napi::Error::New(env, "mmap " + path + ": " + strerror(e));
   }
-  bytes_ = (size_t)bytes;
-  auto buffer = Napi::ArrayBuffer::New(env, addr_, bytes_, [](Napi::Env, void*) {});
-  buffer_ = Napi::Persistent(buffer);
-  Value().Set("buffer", buffer);
-}
-
-HostMapping::~HostMapping() { Unmap(); }
-
-void HostMapping::Unmap() {
-  if (!addr_) return;
-  if (!buffer_.IsEmpty()) {
-    buffer_.Value().Detach();
-    buffer_.Reset();
-  }
-  munmap(addr_, bytes_);
-  addr_ = nullptr;
-}
-
-Napi::Value HostMapping::Close(const Napi::CallbackInfo& info) {
-  Unmap();
-  return info.Env().Undefined();
+  return {addr, (size_t)bytes};
 }

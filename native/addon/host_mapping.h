@@ -1,24 +1,13 @@
 // host_mapping.h - a file mapped MAP_SHARED and handed to JS as an external ArrayBuffer: the host
 // buffers that an adapter's DMA engine reads and writes (ra-spec §11), and big adapter windows.
-// At most 4 GiB per buffer (V8 aborts on a larger external ArrayBuffer: measured on Node 20); close() detaches then
-// unmaps, and is idempotent.
+// At most 4 GiB per buffer; close() detaches then unmaps, and is idempotent (mapping.h).
 #pragma once
 
 #include <napi.h>
 
-#include <string>
+#include "mapping.h"
 
-class HostMapping : public Napi::ObjectWrap<HostMapping> {
- public:
-  static Napi::Function Init(Napi::Env env);
-  explicit HostMapping(const Napi::CallbackInfo& info);
-  ~HostMapping() override;
+// new HostMapping(path, offset, bytes, create): see host_mapping.cc.
+MappedRegion MapHostFile(const Napi::CallbackInfo& info);
 
- private:
-  Napi::Value Close(const Napi::CallbackInfo& info);
-  void Unmap();
-
-  void* addr_ = nullptr;
-  size_t bytes_ = 0;
-  Napi::Reference<Napi::ArrayBuffer> buffer_;
-};
+using HostMapping = Mapping<MapHostFile>;

@@ -1,20 +1,13 @@
 // memory_mapping.h - adapter memory mapped by URI (ra_mem_map: "dax:///dev/dax0.0" inside a QEMU
-// guest) and handed to JS as an external ArrayBuffer; close() detaches then unmaps, idempotent.
+// guest) and handed to JS as an external ArrayBuffer; close() detaches then unmaps, idempotent
+// (mapping.h).
 #pragma once
 
 #include <napi.h>
 
-class MemoryMapping : public Napi::ObjectWrap<MemoryMapping> {
- public:
-  static Napi::Function Init(Napi::Env env);
-  explicit MemoryMapping(const Napi::CallbackInfo& info);
-  ~MemoryMapping() override;
+#include "mapping.h"
 
- private:
-  Napi::Value Close(const Napi::CallbackInfo& info);
-  void Unmap();
+// new MemoryMapping(uri, offset, bytes): see memory_mapping.cc.
+MappedRegion MapAdapterMemory(const Napi::CallbackInfo& info);
 
-  void* addr_ = nullptr;
-  size_t bytes_ = 0;
-  Napi::Reference<Napi::ArrayBuffer> buffer_;
-};
+using MemoryMapping = Mapping<MapAdapterMemory>;

@@ -117,7 +117,7 @@ export async function allocate(
       id,
       tenant,
       ownerKey,
-      placements: placements.map((p) => toPublicPlacement(p, contextsFor(ctx, p))),
+      placements: placements.map((p) => toPublicPlacement(p, (q) => contextsFor(ctx, q))),
       createdAt: new Date().toISOString(),
     });
     try {

@@ -112,13 +112,30 @@ export function unavailable(f: PlanFailure, readable: (m: string) => string = (m
   });
 }
 
+/** The length a planned slice is programmed with when the caller programs it as planned. */
+export const plannedLength = (p: PlannedSlice): number => p.length;
+
 /**
  * A planned slice as the allocation reports it: what the adapter holds once programmed (ra-spec §5),
  * its length in the slice table (memory rounded up to the adapter's alignment, a logic slice's
- * contexts as programmed: `length`, when the caller programs fewer than planned), never the amount
+ * contexts as programmed: `lengthOf`, when the caller programs fewer than planned), never the amount
  * of the request it carries (the resource keeps that).
+ *
+ * The length comes as a function, not a number: `placements.map(toPublicPlacement)` would pass the
+ * element's index as the length (a placement once reported `contexts: 0` so). The type refuses that
+ * call, and a caller without types gets a TypeError instead of a wrong placement.
  */
-export function toPublicPlacement(p: PlannedSlice, length = p.length): Placement {
+export function toPublicPlacement(
+  p: PlannedSlice,
+  lengthOf: (p: PlannedSlice) => number = plannedLength,
+): Placement {
+  if (typeof lengthOf !== 'function') {
+    throw new TypeError(
+      `toPublicPlacement: lengthOf must be a function (PlannedSlice) => number, got ${typeof lengthOf}; ` +
+        'call it as placements.map((p) => toPublicPlacement(p)), not placements.map(toPublicPlacement)',
+    );
+  }
+  const length = lengthOf(p);
   return {
     adapter: p.adapter,
     slice: p.entry,
@@ -138,7 +155,7 @@ export function resourceOf(
   r: ResourceRequest,
   placements: PlannedSlice[],
   granted: Granted = {},
-  lengthOf: (p: PlannedSlice) => number = (p) => p.length,
+  lengthOf: (p: PlannedSlice) => number = plannedLength,
 ): AllocatedResource {
   const alternative = r.kind === 'firstAvailable' ? (granted.alternative ?? 0) : undefined;
   const chosen = r.kind === 'firstAvailable' ? r.alternatives[alternative!]! : r;
@@ -155,7 +172,7 @@ export function resourceOf(
       ? { bytes: total('memory'), units: total('compute') }
       : {}),
     ...(alternative !== undefined ? { alternative } : {}),
-    placements: placements.map((p) => toPublicPlacement(p, lengthOf(p))),
+    placements: placements.map((p) => toPublicPlacement(p, lengthOf)),
     ...(granted.monitors ? { monitors: [...granted.monitors] } : {}),
   };
 }

@@ -146,7 +146,7 @@ export async function allocateGang(ctx: GrmContext, tenant: string, body: unknow
           id: m.id,
           tenant,
           ownerKey: m.ownerKey,
-          placements: m.placements.map((p) => toPublicPlacement(p, contextsFor(ctx, p))),
+          placements: m.placements.map((p) => toPublicPlacement(p, (q) => contextsFor(ctx, q))),
           createdAt,
         });
         intents.push(m);

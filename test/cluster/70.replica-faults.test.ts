@@ -21,6 +21,8 @@ import {
 const MiB = 1024 * 1024;
 const LEADER_TTL_SECONDS = 2;
 const STALE_INTENT_MS = 3000;
+/** How long past its minimum the traffic may run to reach its count (the test's time bound covers it). */
+const TRAFFIC_BOUND_MS = 20_000;
 
 /**
  * One client: allocates 1-4 MiB and frees what it holds, on its preferred replica first and on the other
@@ -63,6 +65,13 @@ async function client(
       if (op.outcome === 'ok') held.push(op.id!);
     }
   }
+}
+
+/** Lets the clients run at least `minMs`, then until `enough()` (at most TRAFFIC_BOUND_MS more). */
+async function trafficFor(minMs: number, enough: () => boolean): Promise<void> {
+  await sleep(minMs);
+  const until = Date.now() + TRAFFIC_BOUND_MS;
+  while (!enough() && Date.now() < until) await sleep(100);
 }
 
 /** Waits until the history checks clean against a live replica's list and the registers (or the deadline). */
@@ -113,8 +122,12 @@ describe('GRM replicas under faults', () => {
     const clients = Array.from({ length: 4 }, (_, i) =>
       client(`c${i}`, history, live, i % 2, new Prng(0x12a + i), () => stop),
     );
-    await sleep(2500);
-    const acknowledgedBefore = history.ops.filter((o) => o.kind === 'allocate' && o.outcome === 'ok').length;
+    const acknowledgedNow = () =>
+      history.ops.filter((o) => o.kind === 'allocate' && o.outcome === 'ok').length;
+    // Traffic on both replicas for 2.5 s and at least 6 acknowledgements before the kill: a count, not
+    // only a time (under load an allocation through HTTP, the agent and etcd can take most of a second).
+    await trafficFor(2500, () => acknowledgedNow() > 5);
+    const acknowledgedBefore = acknowledgedNow();
     const killedAtMs = Date.now();
     await kill(leader.child, 'SIGKILL');
     // The survivor is the only candidate once the dead leader's lease expired.
@@ -127,10 +140,11 @@ describe('GRM replicas under faults', () => {
       }
       await sleep(100);
     }
-    await sleep(2500);
+    // Likewise after the takeover: the survivor serves at least 6 more.
+    await trafficFor(2500, () => acknowledgedNow() > acknowledgedBefore + 5);
     stop = true;
     await Promise.all(clients);
-    const acknowledged = history.ops.filter((o) => o.kind === 'allocate' && o.outcome === 'ok').length;
+    const acknowledged = acknowledgedNow();
     expect(acknowledgedBefore).toBeGreaterThan(5);
     expect(acknowledged).toBeGreaterThan(acknowledgedBefore + 5); // the survivor kept serving
     expect(takeoverMs).toBeLessThanOrEqual((LEADER_TTL_SECONDS + 1) * 1000);
@@ -139,7 +153,7 @@ describe('GRM replicas under faults', () => {
     expect(violations).toEqual([]);
     // The registers hold exactly the live allocations' slices (checked above): not vacuous.
     expect(cluster.registers().length).toBe([...(await listed(survivor.url)).values()].flat().length);
-  });
+  }, 120_000);
 
   it('a replica frozen with SIGSTOP while the other commits cannot overwrite the newer state when resumed', async () => {
     const running = () =>

@@ -171,9 +171,12 @@ describe('elastic reallocation on the embedded pool', () => {
     expect(grm().maintenance.events.of(high.id)).toEqual([
       expect.objectContaining({ action: 'grew', from: 2, to: 4 }),
     ]);
-    // Jobs that raced the move of high's slice, if any, are the known race of runJob with a migration.
+    // Jobs that raced the move of high's slice, if any, are the known race of runJob with a migration:
+    // among them a job sent to the old slice once it was drained for the move, which the adapter
+    // refuses with SLICE_STATE (ra-spec §5.4, CMD_SLICE_DRAIN). Under load the window is wide enough
+    // to catch one (1 run in 3 at a load average of 17 on 2 cores).
     expect(
-      busy.failures.every((f) => /FUNCTION|does not exist|migrat/i.test(f)),
+      busy.failures.every((f) => /FUNCTION|does not exist|migrat|SLICE_STATE/i.test(f)),
       busy.failures.join('; '),
     ).toBe(true);
   });

@@ -15,11 +15,11 @@ import { ModelProcess } from '../../src/driver/model-process.js';
 import { Slices } from '../../src/driver/slices.js';
 import { Slots } from '../../src/driver/slots.js';
 import { modelFiles } from '../../src/modes/qemu/attach.js';
+import { bundleForGuest } from '../../src/modes/qemu/bundle-for-guest.js';
 import { planVms } from '../../src/modes/qemu/plan.js';
 import { MiB, parseTopology } from '../../src/modes/qemu/topology.js';
 import { findGuestImage, QemuVm } from '../../src/modes/qemu/vm.js';
 import { Prng } from '../helpers/prng.js';
-import { bundleGuestScript } from './guest-bundle.js';
 import { MAX_PACE_FACTOR, serialTails, TcgPace } from './tcg-pace.js';
 
 const repo = path.resolve(import.meta.dirname, '..', '..');
@@ -74,7 +74,7 @@ describe('QEMU: one VM, one adapter', () => {
   let model: ModelProcess;
   let host: Adapter;
   let workDir: string;
-  /** test/qemu/guest/single-vm.mjs bundled into one file (guest-bundle.ts). */
+  /** test/qemu/guest/single-vm.mjs bundled into one file (src/modes/qemu/bundle-for-guest.ts). */
   let guestScript: string;
   let failed = false;
   const prng = new Prng(0x51e6);
@@ -83,7 +83,13 @@ describe('QEMU: one VM, one adapter', () => {
     findGuestImage(); // a clear "run qemu/setup.sh" before anything starts
     workDir = mkdtempSync(path.join(os.tmpdir(), 'rafabric-qemu-'));
     guestScript = path.join(workDir, 'single-vm.js');
-    await bundleGuestScript(path.join(repo, 'test/qemu/guest/single-vm.mjs'), guestScript);
+    // The script imports the built dist/; written to the temp dir, it is told it sits in dist/bundle/
+    // so that the code finds the package root (and the addon) from there.
+    await bundleForGuest({
+      entry: path.join(repo, 'test/qemu/guest/single-vm.mjs'),
+      outfile: guestScript,
+      runsAs: path.join(repo, 'dist', 'bundle', 'single-vm.js'),
+    });
     model = await ModelProcess.start({ adapters: 1, memoryBytes: 256 * MiB, extraArgs: ['--queues', '2'] });
     host = Adapter.open(model.uri(0));
   });

@@ -235,7 +235,7 @@ describe('one data model: the real GRM behind the API', () => {
       '.resources[].bitstream': ctx.pool.grm.listBitstreams().map((b) => b.id),
       // The request language (docs/grm.md): selectors that parse, no classes or operator-only access
       // (this pool defines none and alice is no operator), constraints on resources that exist, and
-      // sameServer naming the pool's one server (another name is refused: test/grm/80).
+      // sameServer naming the pool's one server (another name is refused: test/grm/80.request-language).
       '.resources[].selector': ['zone == "default"', 'freeMemoryBytes >= 4096', undefined],
       '.resources[].class': [undefined],
       '.resources[].adminAccess': [undefined, false],

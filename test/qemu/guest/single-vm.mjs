@@ -15,7 +15,7 @@ import * as guest from '../../../dist/modes/qemu/guest.js';
 const args = JSON.parse(process.argv[2]);
 const started = Date.now();
 // node's start and every module's load and evaluation, to this line (one bundled file: see
-// test/qemu/guest-bundle.ts)
+// src/modes/qemu/bundle-for-guest.ts)
 const result = { steps: { imports: Math.round(process.uptime() * 1000) } };
 const step = async (name, fn) => {
   const t0 = Date.now();
