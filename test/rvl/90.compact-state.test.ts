@@ -45,33 +45,50 @@ describe('compact live state', () => {
     }
   });
 
-  it('ordered lists (packed extent keys, then unpacked) keep the order and answers of a sorted array', () => {
+  it('ordered lists (extent keys in one number, then two, then unpacked) keep the order and answers of a sorted array', () => {
     const rng = new Prng(13);
     const list = new SortedList(3, 4);
     const reference: Keyed[] = [];
     const order = (x: Keyed, y: Keyed) => x.k0 - y.k0 || x.k1 - y.k1 || x.k2 - y.k2;
     const key = (k0: number, k1: number, k2: number): Keyed => ({ k0, k1, k2, k3: 0 });
-    for (let step = 0; step < 4000; step++) {
-      // After 3000 steps a base that is no multiple of 4 (and one past 2^26 units) unpacks the list.
-      const odd = step === 3000 ? 1 : step === 3001 ? 4 * 2 ** 26 : 0;
+    // Ranks and units at the edges of the one-number form (2^21 ranks, 2^16 units of length and base).
+    const rank = () => (rng.chance(0.1) ? 2 ** 21 - 1 - rng.int(0, 3) : rng.int(0, 30));
+    for (let step = 0; step < 4500; step++) {
+      // Until step 1500 every key fits one number (lengths and bases multiples of 4 below 2^16 units);
+      // then a base of 2^16 units moves the list to two numbers and lengths stop being multiples of 4;
+      // at step 3000 a base that is no multiple of 4 (and one past 2^26 units) unpacks it.
+      const dense = step < 1500;
+      const odd = step === 1500 ? 4 * 2 ** 16 : step === 3000 ? 1 : step === 3001 ? 4 * 2 ** 26 : 0;
       if (reference.length && rng.chance(0.4) && !odd) {
         const [k] = reference.splice(rng.int(0, reference.length - 1), 1);
         expect(list.remove(k!)).toBe(true);
         expect(list.remove(k!)).toBe(false);
       } else {
-        const k = key(rng.int(1, 50), rng.int(0, 30), 4 * rng.int(0, 40) + odd);
+        const length = dense
+          ? 4 * (rng.chance(0.05) ? 2 ** 16 - 1 : rng.int(1, 50))
+          : rng.int(1, 50) * (step < 3000 ? 1 : 4);
+        const base = rng.chance(0.05) ? 4 * (2 ** 16 - 1) : 4 * rng.int(0, 40);
+        const k = key(length, rank(), odd || base);
         if (reference.some((r) => order(r, k) === 0)) continue;
         list.insert(k);
         reference.push(k);
       }
       reference.sort(order);
-      if (step % 50 === 0 || (step >= 2999 && step <= 3003)) {
+      // Keys the present form cannot hold are not there to remove.
+      if (dense) expect(list.remove(key(4 * 2 ** 16, 0, 0))).toBe(false);
+      // The form the phase implies (numbers stored per key), so each form is the one exercised.
+      const stride = (list as unknown as { stride: number }).stride;
+      expect(stride).toBe(dense ? 1 : step < 3000 ? 2 : 3);
+      if (step % 50 === 0 || (step >= 1499 && step <= 1503) || (step >= 2999 && step <= 3003)) {
         expect(list.toArray()).toEqual(reference);
-        const need = rng.int(1, 52);
+        const need = rng.chance(0.1) ? 4 * (2 ** 16 - 1) : rng.int(-1, 210);
         const skip = rng.int(0, 30);
         const probe = key(need, Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY);
         const want = reference.find((r) => r.k0 >= need && r.k1 !== skip);
         expect(list.find(probe, (rank) => rank !== skip)).toEqual(want);
+        // A whole key as the probe: the first key at or after it.
+        const at = reference[rng.int(0, reference.length - 1)];
+        if (at) expect(list.find(at, () => true)).toEqual(at);
       }
     }
     expect(list.size).toBe(reference.length);
