@@ -94,21 +94,34 @@ describe('compact live state', () => {
     expect(list.size).toBe(reference.length);
   });
 
-  it('the typed free list edits as takeRange and giveRange do, and reports the same changes', () => {
+  it.each([
+    { name: '16-bit units', unit: 1, limit: 1000, grain: 1, oddAt: -1, bytesPerNumber: 2 },
+    // Multiples of the unit stay in units; the first odd value moves the column to bytes in doubles.
+    { name: 'units, then bytes', unit: 4, limit: 4000, grain: 4, oddAt: 1500, bytesPerNumber: 8 },
+    { name: '32-bit units', unit: 1, limit: 3 * 2 ** 20, grain: 1, oddAt: -1, bytesPerNumber: 4 },
+  ])('the typed free list ($name) edits as takeRange and giveRange do, and reports the same changes', ({
+    unit,
+    limit,
+    grain,
+    oddAt,
+    bytesPerNumber,
+  }) => {
     const rng = new Prng(12);
-    const limit = 1000;
     let reference: Extent[] = [{ base: 0, length: limit }];
-    const column = new ExtentColumn(reference);
+    const column = new ExtentColumn(reference, unit);
     const taken: Extent[] = [];
     for (let step = 0; step < 3000; step++) {
+      const g = oddAt >= 0 && step >= oddAt ? 1 : grain;
       if (taken.length && rng.chance(0.45)) {
         const [t] = taken.splice(rng.int(0, taken.length - 1), 1);
         const want = giveRange(reference, t!.base, t!.length);
         expect(column.give(t!.base, t!.length)).toEqual(want);
       } else if (reference.length) {
         const e = rng.pick(reference);
-        const base = e.base + rng.int(0, e.length - 1);
-        const length = rng.int(1, e.base + e.length - base);
+        const base = e.base + g * rng.int(0, Math.floor((e.length - 1) / g));
+        const room = e.base + e.length - base;
+        if (room < g) continue;
+        const length = g * rng.int(1, Math.floor(room / g));
         expect(column.contains(base, length)).toBe(true);
         const want = takeRange(reference, base, length);
         expect(column.take(base, length)).toEqual(want);
@@ -118,6 +131,9 @@ describe('compact live state', () => {
       expect(column.toArray()).toEqual(reference);
       expect(column.size).toBe(reference.length);
     }
+    // The width the values needed: 2 bytes a number, 4, or doubles once a value left the unit.
+    const pairs = (column as unknown as { pairs: { BYTES_PER_ELEMENT: number } }).pairs;
+    expect(pairs.BYTES_PER_ELEMENT).toBe(bytesPerNumber);
     // Bad edits are refused as the array functions refuse them.
     const free = reference[0]!;
     expect(() => column.give(free.base, 1)).toThrow(/already free/);
