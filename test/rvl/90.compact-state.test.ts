@@ -99,47 +99,44 @@ describe('compact live state', () => {
     // Multiples of the unit stay in units; the first odd value moves the column to bytes in doubles.
     { name: 'units, then bytes', unit: 4, limit: 4000, grain: 4, oddAt: 1500, bytesPerNumber: 8 },
     { name: '32-bit units', unit: 1, limit: 3 * 2 ** 20, grain: 1, oddAt: -1, bytesPerNumber: 4 },
-  ])('the typed free list ($name) edits as takeRange and giveRange do, and reports the same changes', ({
-    unit,
-    limit,
-    grain,
-    oddAt,
-    bytesPerNumber,
-  }) => {
-    const rng = new Prng(12);
-    let reference: Extent[] = [{ base: 0, length: limit }];
-    const column = new ExtentColumn(reference, unit);
-    const taken: Extent[] = [];
-    for (let step = 0; step < 3000; step++) {
-      const g = oddAt >= 0 && step >= oddAt ? 1 : grain;
-      if (taken.length && rng.chance(0.45)) {
-        const [t] = taken.splice(rng.int(0, taken.length - 1), 1);
-        const want = giveRange(reference, t!.base, t!.length);
-        expect(column.give(t!.base, t!.length)).toEqual(want);
-      } else if (reference.length) {
-        const e = rng.pick(reference);
-        const base = e.base + g * rng.int(0, Math.floor((e.length - 1) / g));
-        const room = e.base + e.length - base;
-        if (room < g) continue;
-        const length = g * rng.int(1, Math.floor(room / g));
-        expect(column.contains(base, length)).toBe(true);
-        const want = takeRange(reference, base, length);
-        expect(column.take(base, length)).toEqual(want);
-        taken.push({ base, length });
+  ])(
+    'the typed free list ($name) edits as takeRange and giveRange do, and reports the same changes',
+    ({ unit, limit, grain, oddAt, bytesPerNumber }) => {
+      const rng = new Prng(12);
+      let reference: Extent[] = [{ base: 0, length: limit }];
+      const column = new ExtentColumn(reference, unit);
+      const taken: Extent[] = [];
+      for (let step = 0; step < 3000; step++) {
+        const g = oddAt >= 0 && step >= oddAt ? 1 : grain;
+        if (taken.length && rng.chance(0.45)) {
+          const [t] = taken.splice(rng.int(0, taken.length - 1), 1);
+          const want = giveRange(reference, t!.base, t!.length);
+          expect(column.give(t!.base, t!.length)).toEqual(want);
+        } else if (reference.length) {
+          const e = rng.pick(reference);
+          const base = e.base + g * rng.int(0, Math.floor((e.length - 1) / g));
+          const room = e.base + e.length - base;
+          if (room < g) continue;
+          const length = g * rng.int(1, Math.floor(room / g));
+          expect(column.contains(base, length)).toBe(true);
+          const want = takeRange(reference, base, length);
+          expect(column.take(base, length)).toEqual(want);
+          taken.push({ base, length });
+        }
+        reference = [...reference];
+        expect(column.toArray()).toEqual(reference);
+        expect(column.size).toBe(reference.length);
       }
-      reference = [...reference];
-      expect(column.toArray()).toEqual(reference);
-      expect(column.size).toBe(reference.length);
-    }
-    // The width the values needed: 2 bytes a number, 4, or doubles once a value left the unit.
-    const pairs = (column as unknown as { pairs: { BYTES_PER_ELEMENT: number } }).pairs;
-    expect(pairs.BYTES_PER_ELEMENT).toBe(bytesPerNumber);
-    // Bad edits are refused as the array functions refuse them.
-    const free = reference[0]!;
-    expect(() => column.give(free.base, 1)).toThrow(/already free/);
-    const used = taken[0]!;
-    expect(() => column.take(used.base, used.length)).toThrow(/not free/);
-  });
+      // The width the values needed: 2 bytes a number, 4, or doubles once a value left the unit.
+      const pairs = (column as unknown as { pairs: { BYTES_PER_ELEMENT: number } }).pairs;
+      expect(pairs.BYTES_PER_ELEMENT).toBe(bytesPerNumber);
+      // Bad edits are refused as the array functions refuse them.
+      const free = reference[0]!;
+      expect(() => column.give(free.base, 1)).toThrow(/already free/);
+      const used = taken[0]!;
+      expect(() => column.take(used.base, used.length)).toThrow(/not free/);
+    },
+  );
 
   it('slice columns widen (16-bit units, 32-bit units, doubles) and keep every number exact', () => {
     const big = adapter('a0', {
@@ -173,5 +170,37 @@ describe('compact live state', () => {
     expect(live.slots[66000]!.freeContexts).toEqual(rebuilt.slots[66000]!.freeContexts);
     expect(index.release('z')).toBe(1);
     expect(index.toInventory().slices).toEqual(sorted([...start, odd, ctx]));
+  });
+
+  it('rows keep owner numbers past 16 bits and slots past 12 bits (the first 16-bit row stores neither whole)', () => {
+    // 300 adapters x 256 entries, one allocation each: owner numbers up to 76,799.
+    const adapters = Array.from({ length: 300 }, (_, i) => adapter(`a${String(i).padStart(3, '0')}`));
+    const slices = adapters.flatMap((a) =>
+      Array.from({ length: 256 }, (_, e) => memory(a.id, e, e * 32 * MiB, 32 * MiB, `${a.id}/${e}`)),
+    );
+    const index = AvailabilityIndex.fromInventory(pool(adapters, slices));
+    const byEntry = (x: ExistingSlice, y: ExistingSlice) =>
+      x.adapter.localeCompare(y.adapter) || x.entry - y.entry;
+    expect(index.toInventory().slices).toEqual([...slices].sort(byEntry));
+    // Releasing by allocation finds exactly its slice, for owners on either side of 2^16.
+    for (const gone of [slices[5]!, slices[65535]!, slices[65536]!, slices[76799]!]) {
+      expect(index.release(gone.allocation)).toBe(1);
+      expect(index.adapter(gone.adapter)!.slices.get(gone.entry)).toBeUndefined();
+    }
+    expect(index.adapter('a298')!.slices.get(255)!.allocation).toBe('a298/255');
+    // Slot 4095 fits the 16-bit row beside the kind; slot 4096 widens it, and both read back.
+    const wide = adapter('w', { slotCount: 5000, slots: [loaded(4095, 'sha256'), loaded(4096, 'sha256')] });
+    const next = AvailabilityIndex.fromInventory(pool([wide]));
+    const low = { ...contexts('w', 0, 4095, 1, 2), allocation: 'p' };
+    const high = { ...contexts('w', 1, 4096, 0, 3), allocation: 'q' };
+    next.applyAdapterReport(wide, [low]);
+    expect(next.toInventory().slices).toEqual([low]);
+    next.applyAdapterReport(wide, [low, high]);
+    expect(next.toInventory().slices).toEqual([low, high]);
+    expect(next.release('p')).toBe(1);
+    expect(next.toInventory().slices).toEqual([high]);
+    const rebuilt = buildAvailability(pool([wide], [high])).adapters[0]!;
+    expect(next.adapter('w')!.slots[4096]!.freeContexts).toEqual(rebuilt.slots[4096]!.freeContexts);
+    expect(next.adapter('w')!.freeEntries).toEqual(rebuilt.freeEntries);
   });
 });
