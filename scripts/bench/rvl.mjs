@@ -375,7 +375,12 @@ async function acceptanceFigures(api, quick) {
   return out;
 }
 
-/** Child process: builds the index for `adapters` adapters with nearly full slice tables, reports RSS. */
+/**
+ * Child process: builds the index for `adapters` adapters with nearly full slice tables, reports RSS.
+ * It holds what the GRM's LivePool holds in its index: the same AvailabilityIndex, filled by the same
+ * applyAdapterReport a reconciliation pass calls (which keeps no utilization counters). Not held: the
+ * allocation store, LivePool's owner-key map and the reallocator's windows (per allocation).
+ */
 async function rssChild(adapters) {
   const api = await rvl();
   globalThis.gc?.();

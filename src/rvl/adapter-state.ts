@@ -7,7 +7,7 @@
 // when read (the planner's hot path reads neither: it asks the catalog and `lowestFreeEntry`).
 
 import type { AdapterAvailability, SlotAvailability } from './availability.js';
-import { ExtentColumn } from './extent-column.js';
+import { ExtentColumn, unitOf } from './extent-column.js';
 import { alignedPart, complement, type Extent, type ExtentChange, giveRange, takeRange } from './extents.js';
 import type { AdapterHealth, AdapterInventory, ExistingSlice, SlotInventory } from './inventory.js';
 import type { Owners } from './owners.js';
@@ -32,52 +32,44 @@ export interface StateChange {
 
 const KIND_CODE = { memory: 1, compute: 2, context: 3 } as const;
 const KIND_OF = [undefined, 'memory', 'compute', 'context'] as const;
-const NO_NUMBERS = new Float64Array(0);
-const NO_INTS = new Int32Array(0);
-const NO_KINDS = new Uint8Array(0);
-const NO_SLOTS = new Uint16Array(0);
-/** Column types by level: the numbers (base, length) and the slot. */
+/** Low bits of an entry's first number: its kind (0: free); the slot is stored above them. */
+const KIND_BITS = 4;
+/**
+ * Row layouts by level: the array type, numbers per entry, and the limits of base and length (in
+ * units for memory) and slot. Level 0 keeps the owner number in two 16-bit halves.
+ */
 const LEVELS = [
-  { numbers: Uint16Array, slots: Uint16Array, limit: 2 ** 16 },
-  { numbers: Uint32Array, slots: Uint16Array, limit: 2 ** 32 },
-  { numbers: Float64Array, slots: Uint32Array, limit: Number.POSITIVE_INFINITY },
+  { Row: Uint16Array, stride: 5, limit: 2 ** 16, slots: 2 ** (16 - KIND_BITS) },
+  { Row: Uint32Array, stride: 4, limit: 2 ** 32, slots: 2 ** (32 - KIND_BITS) },
+  { Row: Float64Array, stride: 4, limit: Number.POSITIVE_INFINITY, slots: 2 ** (52 - KIND_BITS) },
 ] as const;
 const WIDE = 2;
+const NO_ROWS = new Uint16Array(0);
 
-/** The largest power of two that divides `align`: memory bases and lengths are stored in these units. */
-function unitOf(align: number): number {
-  let unit = 1;
-  while (unit < 2 ** 30 && align % (unit * 2) === 0) unit *= 2;
-  return unit;
-}
-
-type Numbers = Uint16Array | Uint32Array | Float64Array;
+type Rows = Uint16Array | Uint32Array | Float64Array;
 
 /**
- * Slices by slice-table entry, as columns (issue 11: 10,000 adapters x 256 entries would otherwise be
- * millions of slice objects): kind, slot, base, length and owner (an allocation number, owners.ts) per
- * entry in one ArrayBuffer that grows to the highest entry used. Base and length take 16 bits while
- * they fit (11 bytes an entry), then 32 (15 bytes) — memory counted in units of the alignment's power
- * of two (ra-spec §5.4 CAP_MEM_ALIGN), so an 8 GiB adapter aligned to 2 MiB counts 4,096 units — and
- * doubles (25 bytes, bytes as they are) once a value does not fit (an unaligned foreign slice, a huge
- * adapter); a table only widens. Slices held by a reservation also keep their object (it carries the
- * reservation and the engine it loads): few, and only until commit or rollback. `get` builds a new
- * object for a committed slice.
+ * Slices by slice-table entry, in one typed array of rows (issue 11: 10,000 adapters x 256 entries
+ * would otherwise be millions of slice objects, and five columns per adapter cost five typed-array
+ * objects): per entry its kind and slot, base, length and owner (an allocation number, owners.ts).
+ * Base and length take 16 bits while they fit (10 bytes an entry, the owner in two halves), then 32
+ * (16 bytes) — memory counted in units of the alignment's power of two (ra-spec §5.4 CAP_MEM_ALIGN),
+ * so an 8 GiB adapter aligned to 2 MiB counts 4,096 units — and doubles (32 bytes, bytes as they are)
+ * once a value does not fit (an unaligned foreign slice, a huge adapter, a slot past 4,095); a table
+ * only widens. The rows grow to the highest entry used. Slices held by a reservation also keep their
+ * object (it carries the reservation and the engine it loads): few, and only until commit or
+ * rollback. `get` builds a new object for a committed slice.
  */
 export class EntryTable {
   private capacity = 0;
   /** Index in LEVELS. */
   private level = 0;
+  private stride: number = LEVELS[0].stride;
   private readonly unit: number;
-  private bases: Numbers = NO_NUMBERS;
-  private lengths: Numbers = NO_NUMBERS;
-  private ownerOf: Int32Array = NO_INTS;
-  private slotOf: Uint16Array | Uint32Array = NO_SLOTS;
-  /** 0: free; else KIND_CODE. */
-  private kinds: Uint8Array = NO_KINDS;
+  private rows: Rows = NO_ROWS;
   private held: Map<number, LiveSlice> | undefined;
   private count = 0;
-  /** The lowest entry whose kind is 0 (capacity when every stored entry is taken). */
+  /** The lowest free entry (capacity when every stored entry is taken). */
   private lowest = 0;
 
   constructor(
@@ -93,59 +85,85 @@ export class EntryTable {
     return this.count;
   }
 
-  /** New columns of `capacity` entries at `level`, holding the present ones. */
-  private rebuild(capacity: number, level: number): void {
-    const old = { ...this };
-    const { numbers: N, slots: S } = LEVELS[level]!;
-    const n = N.BYTES_PER_ELEMENT;
-    const s = S.BYTES_PER_ELEMENT;
-    // Widest first, so every view starts on a multiple of its element size.
-    const buffer = new ArrayBuffer(capacity * (2 * n + 4 + s + 1));
-    this.bases = new N(buffer, 0, capacity);
-    this.lengths = new N(buffer, capacity * n, capacity);
-    this.ownerOf = new Int32Array(buffer, capacity * 2 * n, capacity);
-    this.slotOf = new S(buffer, capacity * (2 * n + 4), capacity);
-    this.kinds = new Uint8Array(buffer, capacity * (2 * n + 4 + s), capacity);
-    this.ownerOf.set(old.ownerOf);
-    this.slotOf.set(old.slotOf);
-    this.kinds.set(old.kinds);
-    const scale = (old.level === WIDE) === (level === WIDE) ? 1 : this.unit;
-    for (let e = 0; e < old.capacity; e++) {
-      const memory = old.kinds[e] === KIND_CODE.memory;
-      this.bases[e] = memory ? old.bases[e]! * scale : old.bases[e]!;
-      this.lengths[e] = memory ? old.lengths[e]! * scale : old.lengths[e]!;
-    }
-    this.capacity = capacity;
-    this.level = level;
+  private kindAt(e: number): number {
+    return this.rows[e * this.stride]! % (1 << KIND_BITS);
   }
 
-  private grow(entry: number): void {
-    this.rebuild(Math.min(this.limit, Math.max(8, 2 ** Math.ceil(Math.log2(entry + 1)))), this.level);
+  private slotAt(e: number): number {
+    return Math.floor(this.rows[e * this.stride]! / (1 << KIND_BITS));
+  }
+
+  private ownerAt(e: number): number {
+    const at = e * this.stride;
+    return this.level === 0 ? this.rows[at + 3]! + this.rows[at + 4]! * 2 ** 16 : this.rows[at + 3]!;
   }
 
   /** A number of this kind as stored (memory in units below WIDE). */
-  private stored(kind: LiveSlice['kind'], value: number): number {
-    return kind === 'memory' && this.level !== WIDE ? value / this.unit : value;
+  private stored(kind: number, value: number): number {
+    return kind === KIND_CODE.memory && this.level !== WIDE ? value / this.unit : value;
   }
 
-  /** Whether the columns at `level` can store these numbers. */
+  /** A stored number as bytes or units of its kind. */
+  private loaded(kind: number, value: number): number {
+    return kind === KIND_CODE.memory && this.level !== WIDE ? value * this.unit : value;
+  }
+
+  /** Writes one row (the table holds its numbers: widenFor ran). */
+  private write(e: number, kind: number, slot: number, base: number, length: number, owner: number): void {
+    const at = e * this.stride;
+    this.rows[at] = kind === 0 ? 0 : kind + slot * (1 << KIND_BITS);
+    this.rows[at + 1] = this.stored(kind, base);
+    this.rows[at + 2] = this.stored(kind, length);
+    if (this.level === 0) {
+      this.rows[at + 3] = owner % 2 ** 16;
+      this.rows[at + 4] = Math.floor(owner / 2 ** 16);
+    } else this.rows[at + 3] = owner;
+  }
+
+  /** New rows of `capacity` entries at `level`, holding the present ones. */
+  private rebuild(capacity: number, level: number): void {
+    const old: { kind: number; slot: number; base: number; length: number; owner: number }[] = [];
+    for (let e = 0; e < this.capacity; e++) {
+      const kind = this.kindAt(e);
+      old.push({
+        kind,
+        slot: kind === 0 ? 0 : this.slotAt(e),
+        base: kind === 0 ? 0 : this.baseOf(e),
+        length: kind === 0 ? 0 : this.lengthOf(e),
+        owner: kind === 0 ? 0 : this.ownerAt(e),
+      });
+    }
+    const { Row, stride } = LEVELS[level]!;
+    this.rows = new Row(capacity * stride);
+    this.stride = stride;
+    this.level = level;
+    this.capacity = capacity;
+    for (const [e, r] of old.entries())
+      if (r.kind !== 0) this.write(e, r.kind, r.slot, r.base, r.length, r.owner);
+  }
+
+  /**
+   * Room up to `entry`: exactly that when first filled from a report (highest entry first), else half
+   * again as much, so entries taken one by one grow the rows O(log n) times; never past the table.
+   */
+  private grow(entry: number): void {
+    const capacity = this.capacity === 0 ? entry + 1 : Math.max(entry + 1, Math.ceil(1.5 * this.capacity), 8);
+    this.rebuild(Math.min(this.limit, capacity), this.level);
+  }
+
+  /** Whether the rows at `level` can store these numbers. */
   private fits(
     s: { kind: LiveSlice['kind']; base: number; length: number; slot?: number | undefined },
     level: number,
   ): boolean {
+    const { limit, slots } = LEVELS[level]!;
+    if ((s.slot ?? 0) >= slots) return false;
     if (level === WIDE) return true;
     const u = s.kind === 'memory' ? this.unit : 1;
-    const { limit } = LEVELS[level]!;
-    return (
-      s.base % u === 0 &&
-      s.length % u === 0 &&
-      s.base / u < limit &&
-      s.length / u < limit &&
-      (s.slot ?? 0) < 2 ** 16
-    );
+    return s.base % u === 0 && s.length % u === 0 && s.base / u < limit && s.length / u < limit;
   }
 
-  /** Widens the columns until they can store `s`. */
+  /** Widens the rows until they can store `s`. */
   private widenFor(s: { kind: LiveSlice['kind']; base: number; length: number; slot?: number | undefined }) {
     let level = this.level;
     while (!this.fits(s, level)) level++;
@@ -153,19 +171,15 @@ export class EntryTable {
   }
 
   private baseOf(e: number): number {
-    return this.kinds[e] === KIND_CODE.memory && this.level !== WIDE
-      ? this.bases[e]! * this.unit
-      : this.bases[e]!;
+    return this.loaded(this.kindAt(e), this.rows[e * this.stride + 1]!);
   }
 
   private lengthOf(e: number): number {
-    return this.kinds[e] === KIND_CODE.memory && this.level !== WIDE
-      ? this.lengths[e]! * this.unit
-      : this.lengths[e]!;
+    return this.loaded(this.kindAt(e), this.rows[e * this.stride + 2]!);
   }
 
   has(entry: number): boolean {
-    return entry < this.capacity && this.kinds[entry] !== 0;
+    return entry < this.capacity && this.kindAt(entry) !== 0;
   }
 
   /** The slice at `entry`: the held object, or a new object for a committed slice. */
@@ -173,16 +187,16 @@ export class EntryTable {
     if (!this.has(entry)) return undefined;
     const held = this.held?.get(entry);
     if (held) return held;
-    const kind = KIND_OF[this.kinds[entry]!]!;
+    const kind = KIND_OF[this.kindAt(entry)]!;
     const s: LiveSlice = {
       adapter: this.adapter,
       entry,
       kind,
       base: this.baseOf(entry),
       length: this.lengthOf(entry),
-      allocation: this.owners.name(this.ownerOf[entry]!),
+      allocation: this.owners.name(this.ownerAt(entry)),
     };
-    if (kind === 'context') s.slot = this.slotOf[entry]!;
+    if (kind === 'context') s.slot = this.slotAt(entry);
     return s;
   }
 
@@ -200,16 +214,16 @@ export class EntryTable {
     return (
       this.has(e) &&
       !this.held?.has(e) &&
-      KIND_OF[this.kinds[e]!] === s.kind &&
+      KIND_OF[this.kindAt(e)] === s.kind &&
       this.baseOf(e) === s.base &&
-      (s.kind !== 'context' || this.slotOf[e] === s.slot) &&
-      this.owners.name(this.ownerOf[e]!) === s.allocation
+      (s.kind !== 'context' || this.slotAt(e) === s.slot) &&
+      this.owners.name(this.ownerAt(e)) === s.allocation
     );
   }
 
   /** Whether the slice at `entry` carries owner number `owner` and is committed (not held). */
   committedOf(entry: number, owner: number): boolean {
-    return this.has(entry) && this.ownerOf[entry] === owner && !this.held?.has(entry);
+    return this.has(entry) && this.ownerAt(entry) === owner && !this.held?.has(entry);
   }
 
   /** Stores `s` at its entry, which must be free; a slice with `heldBy` keeps its object. */
@@ -217,12 +231,9 @@ export class EntryTable {
     const e = s.entry;
     if (e >= this.capacity) this.grow(e);
     this.widenFor(s);
-    if (this.kinds[e] !== 0) throw new Error(`internal: entry ${this.adapter}#${e} is taken`);
-    this.kinds[e] = KIND_CODE[s.kind];
-    this.bases[e] = this.stored(s.kind, s.base);
-    this.lengths[e] = this.stored(s.kind, s.length);
-    this.slotOf[e] = s.kind === 'context' ? s.slot! : 0;
-    this.ownerOf[e] = this.owners.acquire(s.allocation, this.adapter);
+    if (this.kindAt(e) !== 0) throw new Error(`internal: entry ${this.adapter}#${e} is taken`);
+    const owner = this.owners.acquire(s.allocation, this.adapter);
+    this.write(e, KIND_CODE[s.kind], s.kind === 'context' ? s.slot! : 0, s.base, s.length, owner);
     if (s.heldBy) {
       this.held ??= new Map();
       this.held.set(e, s);
@@ -230,18 +241,18 @@ export class EntryTable {
     this.count++;
     if (e === this.lowest) {
       let next = e + 1;
-      while (next < this.capacity && this.kinds[next] !== 0) next++;
+      while (next < this.capacity && this.kindAt(next) !== 0) next++;
       this.lowest = next;
     }
   }
 
   setLength(entry: number, length: number): void {
-    const kind = KIND_OF[this.kinds[entry]!]!;
-    this.widenFor({ kind, base: 0, length });
-    this.lengths[entry] = this.stored(kind, length);
+    const kind = this.kindAt(entry);
+    this.widenFor({ kind: KIND_OF[kind]!, base: 0, length });
+    this.rows[entry * this.stride + 2] = this.stored(kind, length);
   }
 
-  /** A held slice is committed: only its columns remain. */
+  /** A held slice is committed: only its row remains. */
   settle(entry: number): void {
     this.held?.delete(entry);
     if (this.held?.size === 0) this.held = undefined;
@@ -249,8 +260,8 @@ export class EntryTable {
 
   delete(entry: number): void {
     if (!this.has(entry)) return;
-    this.owners.release(this.ownerOf[entry]!);
-    this.kinds[entry] = 0;
+    this.owners.release(this.ownerAt(entry));
+    this.rows[entry * this.stride] = 0;
     this.settle(entry);
     this.count--;
     if (entry < this.lowest) this.lowest = entry;
@@ -258,8 +269,8 @@ export class EntryTable {
 
   /** Gives back every owner number (the adapter's state is replaced by a new one). */
   dispose(): void {
-    for (const e of this.entries()) this.owners.release(this.ownerOf[e]!);
-    this.kinds.fill(0);
+    for (const e of this.entries()) this.owners.release(this.ownerAt(e));
+    this.rows.fill(0);
     this.count = 0;
     this.lowest = 0;
     this.held = undefined;
@@ -273,18 +284,35 @@ export class EntryTable {
   /** Free entries, ascending. */
   freeEntries(): number[] {
     const out: number[] = [];
-    for (let e = this.lowest; e < this.limit; e++) if (e >= this.capacity || this.kinds[e] === 0) out.push(e);
+    for (let e = this.lowest; e < this.limit; e++)
+      if (e >= this.capacity || this.kindAt(e) === 0) out.push(e);
     return out;
   }
 
   /** Entries in use, ascending. */
   *entries(): IterableIterator<number> {
-    for (let e = 0; e < this.capacity; e++) if (this.kinds[e] !== 0) yield e;
+    for (let e = 0; e < this.capacity; e++) if (this.kindAt(e) !== 0) yield e;
   }
 
   *values(): IterableIterator<LiveSlice> {
     for (const e of this.entries()) yield this.get(e)!;
   }
+}
+
+/** Empty slots by index, shared by every adapter (frozen: an empty slot takes no context slice). */
+const EMPTY_SLOTS: SlotAvailability[] = [];
+const SHARED_EMPTY_SLOTS = 64;
+
+/** The availability of an empty slot with no contexts (issue 11: most slots of an idle pool). */
+function emptySlot(index: number): SlotAvailability {
+  const make = (): SlotAvailability => ({ index, contexts: 0, empty: true, idle: false, freeContexts: [] });
+  if (index >= SHARED_EMPTY_SLOTS) return make();
+  if (!EMPTY_SLOTS[index]) {
+    const slot = make();
+    Object.freeze(slot.freeContexts);
+    EMPTY_SLOTS[index] = Object.freeze(slot);
+  }
+  return EMPTY_SLOTS[index];
 }
 
 export class AdapterState implements AdapterAvailability {
@@ -334,7 +362,7 @@ export class AdapterState implements AdapterAvailability {
     if (a.firmware !== undefined) this.firmware = a.firmware;
     this.slices = new EntryTable(a.id, a.sliceEntries, owners, a.memoryAlignBytes);
     const of = (kind: string) => slices.filter((s) => s.kind === kind);
-    this.rawMemory = new ExtentColumn(complement(of('memory'), a.memoryBytes));
+    this.rawMemory = new ExtentColumn(complement(of('memory'), a.memoryBytes), unitOf(a.memoryAlignBytes));
     for (let i = 0; i < this.rawMemory.size; i++)
       this.memorySlackBytes += this.slackOf(this.rawMemory.baseAt(i), this.rawMemory.lengthAt(i));
     this.freeCompute = complement(of('compute'), a.computeUnits);
@@ -399,6 +427,7 @@ export class AdapterState implements AdapterAvailability {
     const inv = this.slotInventory[index];
     const contexts = inv?.contexts ?? 0;
     const empty = !inv || (inv.function === undefined && inv.bitstream === undefined && contexts === 0);
+    if (empty && contexts === 0) return emptySlot(index);
     const slot: SlotAvailability = {
       index,
       contexts,
@@ -413,8 +442,9 @@ export class AdapterState implements AdapterAvailability {
 
   private refreshIdle(index: number): void {
     const slot = this.slots[index]!;
-    slot.idle =
+    const idle =
       !slot.empty && this.contextSlices[index] === 0 && (this.slotInventory[index]?.contextsUsed ?? 0) === 0;
+    if (slot.idle !== idle) slot.idle = idle; // an empty slot is never idle, and shared (emptySlot)
   }
 
   /** Free bytes of a raw extent that no aligned slice can use. */

@@ -84,6 +84,31 @@ export class Catalog {
   /** Memory alignments present in the pool: a memory search asks each of their lists. */
   readonly memoryAligns = new Set<number>();
 
+  /** One `[health|server, health|*]` pair per server and health, shared by its adapters' listings. */
+  private readonly groupPairs = new Map<string, [string, string]>();
+  /** List names of slot entries (`x|fn`, `e|fn`, ...) as one string each, shared by every listing. */
+  private readonly names = new Map<string, string>();
+
+  private groupsOf(health: AdapterHealth, server: string): [string, string] {
+    const key = `${health}|${server}`;
+    let pair = this.groupPairs.get(key);
+    if (!pair) {
+      pair = [key, `${health}|${ALL_SERVERS}`];
+      this.groupPairs.set(key, pair);
+    }
+    return pair;
+  }
+
+  /** `a`'s slot entries with their list names interned (an adapter's listing lives as long as it does). */
+  private interned(entries: Membership[]): Membership[] {
+    for (const m of entries) {
+      const name = this.names.get(m[0]);
+      if (name === undefined) this.names.set(m[0], m[0]);
+      else m[0] = name;
+    }
+    return entries;
+  }
+
   private put(name: string, groups: [string, string], entry: Keyed): void {
     let byGroup = this.lists.get(name);
     if (!byGroup) {
@@ -132,11 +157,11 @@ export class Catalog {
     if (!a.eligible || this.listed.has(a)) return;
     this.memoryAligns.add(a.memoryAlignBytes);
     this.byRank[a.rank] = a;
-    const groups: [string, string] = [`${a.health}|${a.server}`, `${a.health}|${ALL_SERVERS}`];
+    const groups = this.groupsOf(a.health, a.server);
     const memory = quantityList('memory', a.memoryAlignBytes);
     for (const e of a.freeMemory) this.put(memory, groups, extentEntry(a, e));
     for (const e of a.freeCompute) this.put('c', groups, extentEntry(a, e));
-    const slotEntries = slotMemberships(a);
+    const slotEntries = this.interned(slotMemberships(a));
     for (const [name, entry] of slotEntries) this.put(name, groups, entry);
     this.listed.set(a, { health: a.health, groups, slotEntries });
   }
@@ -166,7 +191,7 @@ export class Catalog {
     const listing = this.listed.get(a);
     if (!listing) return;
     for (const [name, entry] of listing.slotEntries) this.take(name, listing.groups, entry);
-    listing.slotEntries = slotMemberships(a);
+    listing.slotEntries = this.interned(slotMemberships(a));
     for (const [name, entry] of listing.slotEntries) this.put(name, listing.groups, entry);
   }
 

@@ -27,7 +27,6 @@ import {
   type ResourceContext,
   type Unit,
 } from './plan.js';
-import type { SliceSample } from './reclaim.js';
 import { type PlacementPolicy, validateRequest } from './request.js';
 import {
   planGrowIn,
@@ -136,8 +135,6 @@ function stripped(s: LiveSlice): ExistingSlice {
   return slice;
 }
 
-const sampleKey = (adapter: string, entry: number) => `${adapter}#${entry}`;
-
 const stale = (message: string) => new RvlError(RvlCode.STALE_PLAN, `${message}: plan again`);
 
 export class AvailabilityIndex {
@@ -149,8 +146,6 @@ export class AvailabilityIndex {
   private servers = new Set<string>();
   /** Allocation ids as owner numbers, and the adapters holding each allocation's slices (release()). */
   private readonly owners = new Owners();
-  /** Latest utilization sample by `adapter#entry`; dropped when the slice goes. */
-  private readonly samples = new Map<string, SliceSample>();
 
   private constructor() {}
 
@@ -175,11 +170,6 @@ export class AvailabilityIndex {
       a.rank = i;
       this.catalog.attach(a);
     }
-  }
-
-  /** The slice at `adapter#entry` is gone: so is its utilization sample. */
-  private forget(adapter: string, entry: number): void {
-    if (this.samples.size) this.samples.delete(sampleKey(adapter, entry));
   }
 
   get adapterCount(): number {
@@ -213,7 +203,6 @@ export class AvailabilityIndex {
 
   private removeSlice(a: AdapterState, s: LiveSlice): void {
     this.changed(a, a.removeSlice(s));
-    this.forget(a.id, s.entry);
   }
 
   /** Takes one placement in the live state, after checking it still fits; returns how to undo it. */
@@ -514,7 +503,6 @@ export class AvailabilityIndex {
         next.isFree(s.kind, s.base, s.length, s.slot);
       if (fits) {
         next.addSlice(s);
-        reportedEntries.add(s.entry);
       } else {
         const r = s.heldBy as Reservation;
         r.lostBecause = `agent reported ${adapter.id} without room for ${s.kind} slice #${s.entry}`;
@@ -523,7 +511,6 @@ export class AvailabilityIndex {
     }
     if (old) {
       this.catalog.detach(old);
-      for (const entry of old.slices.entries()) if (!reportedEntries.has(entry)) this.forget(old.id, entry);
       old.slices.dispose();
     }
     this.states.set(adapter.id, next);
@@ -533,22 +520,6 @@ export class AvailabilityIndex {
       this.catalog.attach(next);
     } else this.rank();
     return { foreign: foreign.map((s) => ({ ...s })), vanished, lost: [...lost] };
-  }
-
-  /** Latest utilization counters per slice (reclaim.ts reads them); unknown slices are returned. */
-  applyUtilization(samples: readonly SliceSample[]): SliceSample[] {
-    const unknown: SliceSample[] = [];
-    for (const sample of samples) {
-      const s = this.states.get(sample.adapter)?.slices.get(sample.entry);
-      if (s && s.allocation === sample.allocation) this.samples.set(sampleKey(s.adapter, s.entry), sample);
-      else unknown.push(sample);
-    }
-    return unknown;
-  }
-
-  /** The latest sample of every slice that has one. */
-  utilization(): SliceSample[] {
-    return [...this.samples.values()];
   }
 
   /** Resizing against the live state (resize.ts), planned like a one-slice request. */

@@ -18,7 +18,10 @@ function hashOf(s: string): number {
 }
 
 export class Owners {
-  /** Slots hold owner number + 1 (EMPTY when free); the capacity is a power of two, at most half full. */
+  /**
+   * Slots hold owner number + 1 (EMPTY when free); the capacity is a power of two, at most three
+   * quarters full (linear probing stays short; half full would double the table at 10,000 adapters).
+   */
   private slots = new Int32Array(16);
   private used = 0;
   /** By owner number: the allocation id (one string however many equal copies callers sent). */
@@ -74,7 +77,7 @@ export class Owners {
       this.names[id] = allocation;
       this.counts[id] = 0;
       this.where[id] = adapter;
-      if (2 * ++this.used > this.slots.length) this.rehash(2 * this.slots.length);
+      if (4 * ++this.used > 3 * this.slots.length) this.rehash(2 * this.slots.length);
     } else {
       const at = this.where[id]!;
       if (typeof at === 'string') {

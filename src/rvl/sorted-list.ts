@@ -5,10 +5,13 @@
 // arrays (unboxed doubles in V8), with no object per entry: a pool of 10,000 adapters lists about a
 // million free extents (issue 11: memory).
 //
-// Extent keys (length, rank, base) are packed into two numbers, (length, rank * 2^PACK_BITS +
-// base / unit), while every base is a multiple of `unit` (the list's alignment) below 2^PACK_BITS units
-// and every rank below 2^(53 - PACK_BITS): the order is the same, a third less is stored. The first key
-// that does not fit turns the list into three numbers per key for good.
+// Extent keys (length, rank, base) are packed while every length and base is a multiple of `unit` (the
+// list's alignment): into one number, length units * 2^37 + rank * 2^16 + base units, while lengths
+// and bases stay below 2^16 units and ranks below 2^21 (an 8 GiB adapter aligned to 2 MiB counts 4,096
+// units; issue 11: memory, a pool of 10,000 adapters lists about a million free extents); else into two
+// numbers, (length, rank * 2^26 + base units), while bases stay below 2^26 units. Either order is the
+// key's. The first key that does not fit moves the list to the next wider form for good (one number,
+// two, then `width`).
 
 export interface Keyed {
   readonly k0: number;
@@ -22,57 +25,85 @@ const CHUNK = 64;
 const PACK_BITS = 26;
 const PACK = 2 ** PACK_BITS;
 const MAX_PACKED_RANK = 2 ** (53 - PACK_BITS);
+/** One-number keys: 16 bits of base units, 21 of rank, 16 of length units (53 in all). */
+const DENSE_BASE = 2 ** 16;
+const DENSE_RANK = 2 ** 21;
+const DENSE_LENGTH = 2 ** 16;
+const DENSE_SHIFT = DENSE_BASE * DENSE_RANK;
+
+/** How keys are stored: `width` numbers, two (rank and base packed), or one. */
+enum Form {
+  Plain = 0,
+  Packed = 1,
+  Dense = 2,
+}
 
 export class SortedList {
   /** Each chunk: `stride` numbers per entry, entries sorted. */
   private chunks: number[][] = [];
   private count = 0;
-  /** Numbers stored per entry: `width`, or 2 while extent keys are packed. */
+  private form: Form;
+  /** Numbers stored per entry: 1 (dense), 2 (packed) or `width`. */
   private stride: number;
 
-  /** `packUnit`: for (length, rank, base) lists, the unit every base is a multiple of (packing on). */
+  /** `packUnit`: for (length, rank, base) lists, the unit every base and length is a multiple of. */
   constructor(
     readonly width: 2 | 3 | 4,
-    private packUnit?: number,
+    private readonly packUnit?: number,
   ) {
-    this.stride = packUnit !== undefined && width === 3 ? 2 : width;
-    if (this.stride === width) this.packUnit = undefined;
+    this.form = packUnit !== undefined && width === 3 ? Form.Dense : Form.Plain;
+    this.stride = this.strideOf(this.form);
   }
 
   get size(): number {
     return this.count;
   }
 
-  private get packed(): boolean {
-    return this.packUnit !== undefined;
+  private strideOf(form: Form): number {
+    return form === Form.Dense ? 1 : form === Form.Packed ? 2 : this.width;
   }
 
   /** The numbers stored for `key` (probes may hold -Infinity past the first number). */
   private encode(key: Keyed): number[] {
-    if (this.packed) {
+    const unit = this.packUnit!;
+    if (this.form === Form.Dense) {
+      if (key.k1 === Number.NEGATIVE_INFINITY) return [Math.ceil(key.k0 / unit) * DENSE_SHIFT];
+      return [(key.k0 / unit) * DENSE_SHIFT + key.k1 * DENSE_BASE + key.k2 / unit];
+    }
+    if (this.form === Form.Packed) {
       if (key.k1 === Number.NEGATIVE_INFINITY) return [key.k0, key.k1];
-      return [key.k0, key.k1 * PACK + key.k2 / this.packUnit!];
+      return [key.k0, key.k1 * PACK + key.k2 / unit];
     }
     return [key.k0, key.k1, key.k2, key.k3].slice(0, this.width);
   }
 
-  private fitsPacking(key: Keyed): boolean {
+  /** Whether `key` can be stored in `form`. */
+  private fits(key: Keyed, form: Form): boolean {
+    if (form === Form.Plain) return true;
     const units = key.k2 / this.packUnit!;
+    const rankOk = Number.isInteger(key.k1) && key.k1 >= 0;
+    const baseOk = Number.isInteger(units) && units >= 0;
+    if (form === Form.Packed) return rankOk && baseOk && units < PACK && key.k1 < MAX_PACKED_RANK;
+    const lengthUnits = key.k0 / this.packUnit!;
     return (
-      Number.isInteger(units) &&
-      units >= 0 &&
-      units < PACK &&
-      Number.isInteger(key.k1) &&
-      key.k1 >= 0 &&
-      key.k1 < MAX_PACKED_RANK
+      rankOk &&
+      baseOk &&
+      units < DENSE_BASE &&
+      key.k1 < DENSE_RANK &&
+      Number.isInteger(lengthUnits) &&
+      lengthUnits >= 0 &&
+      lengthUnits < DENSE_LENGTH
     );
   }
 
-  /** Stores every key with all its numbers from now on. */
-  private unpack(): void {
+  /** Stores every key in the narrowest form, no narrower than now, that holds `key` too. */
+  private widenFor(key: Keyed): void {
+    let form = this.form;
+    while (!this.fits(key, form)) form--;
+    if (form === this.form) return;
     const keys = this.toArray();
-    this.packUnit = undefined;
-    this.stride = this.width;
+    this.form = form;
+    this.stride = this.strideOf(form);
     this.chunks = [];
     for (let i = 0; i < keys.length; i += CHUNK)
       this.chunks.push(keys.slice(i, i + CHUNK).flatMap((k) => this.encode(k)));
@@ -114,7 +145,7 @@ export class SortedList {
 
   /** Adds `key`; an equal key must not be present (keys identify entries). */
   insert(key: Keyed): void {
-    if (this.packed && !this.fitsPacking(key)) this.unpack();
+    this.widenFor(key);
     const w = this.stride;
     const numbers = this.encode(key);
     if (this.chunks.length === 0) {
@@ -137,7 +168,7 @@ export class SortedList {
 
   /** Removes the entry with this key; returns false when there is none. */
   remove(key: Keyed): boolean {
-    if (this.packed && !this.fitsPacking(key)) return false;
+    if (!this.fits(key, this.form)) return false;
     const w = this.stride;
     const numbers = this.encode(key);
     const c = this.chunkFor(numbers);
@@ -152,13 +183,22 @@ export class SortedList {
   }
 
   private rankAt(chunk: readonly number[], at: number): number {
-    return this.packed ? Math.floor(chunk[at + 1]! / PACK) : chunk[at + 1]!;
+    if (this.form === Form.Dense) return Math.floor(chunk[at]! / DENSE_BASE) % DENSE_RANK;
+    return this.form === Form.Packed ? Math.floor(chunk[at + 1]! / PACK) : chunk[at + 1]!;
   }
 
   private keyAt(chunk: readonly number[], at: number): Keyed {
-    if (this.packed) {
+    const unit = this.packUnit!;
+    if (this.form === Form.Dense) {
+      const n = chunk[at]!;
+      const length = Math.floor(n / DENSE_SHIFT);
+      const rest = n - length * DENSE_SHIFT;
+      const rank = Math.floor(rest / DENSE_BASE);
+      return { k0: length * unit, k1: rank, k2: (rest - rank * DENSE_BASE) * unit, k3: 0 };
+    }
+    if (this.form === Form.Packed) {
       const rank = this.rankAt(chunk, at);
-      return { k0: chunk[at]!, k1: rank, k2: (chunk[at + 1]! - rank * PACK) * this.packUnit!, k3: 0 };
+      return { k0: chunk[at]!, k1: rank, k2: (chunk[at + 1]! - rank * PACK) * unit, k3: 0 };
     }
     const w = this.width;
     return {
@@ -203,7 +243,8 @@ export class SortedList {
    */
   find(probe: Keyed, accept: (rank: number) => boolean): Keyed | undefined {
     const w = this.stride;
-    const byFirst = probe.k1 === Number.NEGATIVE_INFINITY;
+    // A dense list compares whole keys: a probe by length alone encodes as the lowest key of that length.
+    const byFirst = probe.k1 === Number.NEGATIVE_INFINITY && this.form !== Form.Dense;
     const numbers = byFirst ? [] : this.encode(probe);
     const start = byFirst ? this.chunkForFirst(probe.k0) : this.chunkFor(numbers);
     for (let c = start, first = true; c < this.chunks.length; c++, first = false) {

@@ -208,24 +208,6 @@ describe('live index', () => {
     expect(index.toInventory()).toEqual(before);
   });
 
-  it('keeps the latest utilization sample per slice, and forgets it when the slice goes', () => {
-    const index = AvailabilityIndex.fromInventory(twoAdapters());
-    const sample = {
-      adapter: 'a0',
-      entry: 0,
-      allocation: 'other',
-      sampledAtNs: 5,
-      lastActiveNs: 1,
-      busyNs: 2,
-      bytesMoved: 3,
-      jobs: 4,
-    };
-    expect(index.applyUtilization([sample, { ...sample, entry: 9 }])).toEqual([{ ...sample, entry: 9 }]);
-    expect(index.utilization()).toEqual([sample]);
-    index.release('other');
-    expect(index.utilization()).toEqual([]);
-  });
-
   it('plans that fit one extent or slot touch the candidates, not the pool', () => {
     const adapters = Array.from({ length: 2000 }, (_, i) =>
       adapter(`a${String(i).padStart(4, '0')}`, { server: `s${i >> 2}` }),

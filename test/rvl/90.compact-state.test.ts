@@ -45,68 +45,98 @@ describe('compact live state', () => {
     }
   });
 
-  it('ordered lists (packed extent keys, then unpacked) keep the order and answers of a sorted array', () => {
+  it('ordered lists (extent keys in one number, then two, then unpacked) keep the order and answers of a sorted array', () => {
     const rng = new Prng(13);
     const list = new SortedList(3, 4);
     const reference: Keyed[] = [];
     const order = (x: Keyed, y: Keyed) => x.k0 - y.k0 || x.k1 - y.k1 || x.k2 - y.k2;
     const key = (k0: number, k1: number, k2: number): Keyed => ({ k0, k1, k2, k3: 0 });
-    for (let step = 0; step < 4000; step++) {
-      // After 3000 steps a base that is no multiple of 4 (and one past 2^26 units) unpacks the list.
-      const odd = step === 3000 ? 1 : step === 3001 ? 4 * 2 ** 26 : 0;
+    // Ranks and units at the edges of the one-number form (2^21 ranks, 2^16 units of length and base).
+    const rank = () => (rng.chance(0.1) ? 2 ** 21 - 1 - rng.int(0, 3) : rng.int(0, 30));
+    for (let step = 0; step < 4500; step++) {
+      // Until step 1500 every key fits one number (lengths and bases multiples of 4 below 2^16 units);
+      // then a base of 2^16 units moves the list to two numbers and lengths stop being multiples of 4;
+      // at step 3000 a base that is no multiple of 4 (and one past 2^26 units) unpacks it.
+      const dense = step < 1500;
+      const odd = step === 1500 ? 4 * 2 ** 16 : step === 3000 ? 1 : step === 3001 ? 4 * 2 ** 26 : 0;
       if (reference.length && rng.chance(0.4) && !odd) {
         const [k] = reference.splice(rng.int(0, reference.length - 1), 1);
         expect(list.remove(k!)).toBe(true);
         expect(list.remove(k!)).toBe(false);
       } else {
-        const k = key(rng.int(1, 50), rng.int(0, 30), 4 * rng.int(0, 40) + odd);
+        const length = dense
+          ? 4 * (rng.chance(0.05) ? 2 ** 16 - 1 : rng.int(1, 50))
+          : rng.int(1, 50) * (step < 3000 ? 1 : 4);
+        const base = rng.chance(0.05) ? 4 * (2 ** 16 - 1) : 4 * rng.int(0, 40);
+        const k = key(length, rank(), odd || base);
         if (reference.some((r) => order(r, k) === 0)) continue;
         list.insert(k);
         reference.push(k);
       }
       reference.sort(order);
-      if (step % 50 === 0 || (step >= 2999 && step <= 3003)) {
+      // Keys the present form cannot hold are not there to remove.
+      if (dense) expect(list.remove(key(4 * 2 ** 16, 0, 0))).toBe(false);
+      // The form the phase implies (numbers stored per key), so each form is the one exercised.
+      const stride = (list as unknown as { stride: number }).stride;
+      expect(stride).toBe(dense ? 1 : step < 3000 ? 2 : 3);
+      if (step % 50 === 0 || (step >= 1499 && step <= 1503) || (step >= 2999 && step <= 3003)) {
         expect(list.toArray()).toEqual(reference);
-        const need = rng.int(1, 52);
+        const need = rng.chance(0.1) ? 4 * (2 ** 16 - 1) : rng.int(-1, 210);
         const skip = rng.int(0, 30);
         const probe = key(need, Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY);
         const want = reference.find((r) => r.k0 >= need && r.k1 !== skip);
         expect(list.find(probe, (rank) => rank !== skip)).toEqual(want);
+        // A whole key as the probe: the first key at or after it.
+        const at = reference[rng.int(0, reference.length - 1)];
+        if (at) expect(list.find(at, () => true)).toEqual(at);
       }
     }
     expect(list.size).toBe(reference.length);
   });
 
-  it('the typed free list edits as takeRange and giveRange do, and reports the same changes', () => {
-    const rng = new Prng(12);
-    const limit = 1000;
-    let reference: Extent[] = [{ base: 0, length: limit }];
-    const column = new ExtentColumn(reference);
-    const taken: Extent[] = [];
-    for (let step = 0; step < 3000; step++) {
-      if (taken.length && rng.chance(0.45)) {
-        const [t] = taken.splice(rng.int(0, taken.length - 1), 1);
-        const want = giveRange(reference, t!.base, t!.length);
-        expect(column.give(t!.base, t!.length)).toEqual(want);
-      } else if (reference.length) {
-        const e = rng.pick(reference);
-        const base = e.base + rng.int(0, e.length - 1);
-        const length = rng.int(1, e.base + e.length - base);
-        expect(column.contains(base, length)).toBe(true);
-        const want = takeRange(reference, base, length);
-        expect(column.take(base, length)).toEqual(want);
-        taken.push({ base, length });
+  it.each([
+    { name: '16-bit units', unit: 1, limit: 1000, grain: 1, oddAt: -1, bytesPerNumber: 2 },
+    // Multiples of the unit stay in units; the first odd value moves the column to bytes in doubles.
+    { name: 'units, then bytes', unit: 4, limit: 4000, grain: 4, oddAt: 1500, bytesPerNumber: 8 },
+    { name: '32-bit units', unit: 1, limit: 3 * 2 ** 20, grain: 1, oddAt: -1, bytesPerNumber: 4 },
+  ])(
+    'the typed free list ($name) edits as takeRange and giveRange do, and reports the same changes',
+    ({ unit, limit, grain, oddAt, bytesPerNumber }) => {
+      const rng = new Prng(12);
+      let reference: Extent[] = [{ base: 0, length: limit }];
+      const column = new ExtentColumn(reference, unit);
+      const taken: Extent[] = [];
+      for (let step = 0; step < 3000; step++) {
+        const g = oddAt >= 0 && step >= oddAt ? 1 : grain;
+        if (taken.length && rng.chance(0.45)) {
+          const [t] = taken.splice(rng.int(0, taken.length - 1), 1);
+          const want = giveRange(reference, t!.base, t!.length);
+          expect(column.give(t!.base, t!.length)).toEqual(want);
+        } else if (reference.length) {
+          const e = rng.pick(reference);
+          const base = e.base + g * rng.int(0, Math.floor((e.length - 1) / g));
+          const room = e.base + e.length - base;
+          if (room < g) continue;
+          const length = g * rng.int(1, Math.floor(room / g));
+          expect(column.contains(base, length)).toBe(true);
+          const want = takeRange(reference, base, length);
+          expect(column.take(base, length)).toEqual(want);
+          taken.push({ base, length });
+        }
+        reference = [...reference];
+        expect(column.toArray()).toEqual(reference);
+        expect(column.size).toBe(reference.length);
       }
-      reference = [...reference];
-      expect(column.toArray()).toEqual(reference);
-      expect(column.size).toBe(reference.length);
-    }
-    // Bad edits are refused as the array functions refuse them.
-    const free = reference[0]!;
-    expect(() => column.give(free.base, 1)).toThrow(/already free/);
-    const used = taken[0]!;
-    expect(() => column.take(used.base, used.length)).toThrow(/not free/);
-  });
+      // The width the values needed: 2 bytes a number, 4, or doubles once a value left the unit.
+      const pairs = (column as unknown as { pairs: { BYTES_PER_ELEMENT: number } }).pairs;
+      expect(pairs.BYTES_PER_ELEMENT).toBe(bytesPerNumber);
+      // Bad edits are refused as the array functions refuse them.
+      const free = reference[0]!;
+      expect(() => column.give(free.base, 1)).toThrow(/already free/);
+      const used = taken[0]!;
+      expect(() => column.take(used.base, used.length)).toThrow(/not free/);
+    },
+  );
 
   it('slice columns widen (16-bit units, 32-bit units, doubles) and keep every number exact', () => {
     const big = adapter('a0', {
@@ -140,5 +170,37 @@ describe('compact live state', () => {
     expect(live.slots[66000]!.freeContexts).toEqual(rebuilt.slots[66000]!.freeContexts);
     expect(index.release('z')).toBe(1);
     expect(index.toInventory().slices).toEqual(sorted([...start, odd, ctx]));
+  });
+
+  it('rows keep owner numbers past 16 bits and slots past 12 bits (the first 16-bit row stores neither whole)', () => {
+    // 300 adapters x 256 entries, one allocation each: owner numbers up to 76,799.
+    const adapters = Array.from({ length: 300 }, (_, i) => adapter(`a${String(i).padStart(3, '0')}`));
+    const slices = adapters.flatMap((a) =>
+      Array.from({ length: 256 }, (_, e) => memory(a.id, e, e * 32 * MiB, 32 * MiB, `${a.id}/${e}`)),
+    );
+    const index = AvailabilityIndex.fromInventory(pool(adapters, slices));
+    const byEntry = (x: ExistingSlice, y: ExistingSlice) =>
+      x.adapter.localeCompare(y.adapter) || x.entry - y.entry;
+    expect(index.toInventory().slices).toEqual([...slices].sort(byEntry));
+    // Releasing by allocation finds exactly its slice, for owners on either side of 2^16.
+    for (const gone of [slices[5]!, slices[65535]!, slices[65536]!, slices[76799]!]) {
+      expect(index.release(gone.allocation)).toBe(1);
+      expect(index.adapter(gone.adapter)!.slices.get(gone.entry)).toBeUndefined();
+    }
+    expect(index.adapter('a298')!.slices.get(255)!.allocation).toBe('a298/255');
+    // Slot 4095 fits the 16-bit row beside the kind; slot 4096 widens it, and both read back.
+    const wide = adapter('w', { slotCount: 5000, slots: [loaded(4095, 'sha256'), loaded(4096, 'sha256')] });
+    const next = AvailabilityIndex.fromInventory(pool([wide]));
+    const low = { ...contexts('w', 0, 4095, 1, 2), allocation: 'p' };
+    const high = { ...contexts('w', 1, 4096, 0, 3), allocation: 'q' };
+    next.applyAdapterReport(wide, [low]);
+    expect(next.toInventory().slices).toEqual([low]);
+    next.applyAdapterReport(wide, [low, high]);
+    expect(next.toInventory().slices).toEqual([low, high]);
+    expect(next.release('p')).toBe(1);
+    expect(next.toInventory().slices).toEqual([high]);
+    const rebuilt = buildAvailability(pool([wide], [high])).adapters[0]!;
+    expect(next.adapter('w')!.slots[4096]!.freeContexts).toEqual(rebuilt.slots[4096]!.freeContexts);
+    expect(next.adapter('w')!.freeEntries).toEqual(rebuilt.freeEntries);
   });
 });
