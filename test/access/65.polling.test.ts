@@ -5,7 +5,6 @@
 // cannot keep it spinning by writing a huge POLL_US or AWAKE itself. The latency these buy is the
 // benchmark's (scripts/bench/access.mjs, access.poll_rtt_us); here: the protocol and its bounds.
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MappedSlice } from '../../src/client/memory.js';
 import { TenantWindow } from '../../src/client/window.js';
@@ -47,12 +46,15 @@ describe('tenant window polling (ra-spec §18.5)', () => {
     });
   });
 
-  async function withWindow(pollUs: number, body: (w: TenantWindow) => Promise<void>): Promise<void> {
+  async function withWindow(
+    pollUs: number,
+    body: (w: TenantWindow, memoryPrefix: string) => Promise<void>,
+  ): Promise<void> {
     const windows = new TenantWindows(pool.adapters[0]!);
     const opened = await windows.open(key, [{ port: port(), slice }]);
     const w = TenantWindow.open(opened.path, { pollUs, timeoutMs: 10_000 });
     try {
-      await body(w);
+      await body(w, opened.memoryPrefix);
     } finally {
       w.close();
       await windows.close(opened.window, key);
@@ -60,9 +62,9 @@ describe('tenant window polling (ra-spec §18.5)', () => {
   }
 
   it('shows AWAKE = 1 from the first completion while it spins, 0 after POLL_US; then it sleeps', () =>
-    withWindow(5_000, async (w) => {
+    withWindow(5_000, async (w, memoryPrefix) => {
       const S = { port: port(), slice };
-      const mem = MappedSlice.map(path.join(pool.model.dir, 'ra0.mem'), slice, 0, 4 * MiB);
+      const mem = MappedSlice.map(`${memoryPrefix}${slice}`, slice, 0, 4 * MiB); // its grant file (§18.7)
       try {
         const prng = new Prng(70);
         // AWAKE is set before the CQE is posted and stays 1 for POLL_US (5 ms) after it: a round trip
@@ -120,9 +122,9 @@ describe('tenant window polling (ra-spec §18.5)', () => {
       await w.submit([{ op: 'fill', dst: S, dstOffset: 0, bytes: 1, value: 2 }]);
     }));
   it('waitSync: completions waited for out of order each get their own (cookie, SQ index), bytes checked', () =>
-    withWindow(2_000, async (w) => {
+    withWindow(2_000, async (w, memoryPrefix) => {
       const S = { port: port(), slice };
-      const mem = MappedSlice.map(path.join(pool.model.dir, 'ra0.mem'), slice, 0, 4 * MiB);
+      const mem = MappedSlice.map(`${memoryPrefix}${slice}`, slice, 0, 4 * MiB); // its grant file (§18.7)
       try {
         const prng = new Prng(71);
         for (let round = 0; round < 50; round++) {
