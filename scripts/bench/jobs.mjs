@@ -63,8 +63,8 @@ export async function run({ quick }) {
       if (f.fn === 'aes-256-gcm') await slices.setKey(engineSlice, ownerKey, job.key);
       const request = {
         fn: f.fn,
-        engineSlice,
-        memorySlice,
+        engineEntry: engineSlice,
+        memoryEntry: memorySlice,
         memorySliceBytes: memoryBytes,
         ownerKey,
         input: job.input,
