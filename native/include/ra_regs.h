@@ -294,7 +294,14 @@
 #define RA_TW_FABRIC_ID         0x010  /* u32  the adapter's fabric port */
 #define RA_TW_GRANTED           0x014  /* u32  entries of the grant table */
 #define RA_TW_MAX_TRANSFER      0x018  /* u64  CAP_MAX_TRANSFER */
-#define RA_TW_QCB               0x040  /* queue fields at the offsets of §7 (SQ_TAIL, SQ_HEAD, CQ_TAIL, CQ_HEAD, POLL_US) */
+#define RA_TW_LINE_BYTES        64     /* a cache line: the holder's and the adapter's queue fields live on lines of their own (§18.1) */
+#define RA_TW_SQ_TAIL           0x040  /* u32  holder: next submission index (free-running); the holder's line 0x040-0x07F */
+#define RA_TW_CQ_HEAD           0x044  /* u32  holder: completions consumed */
+#define RA_TW_IRQ_ENABLE        0x048  /* u32  holder: 1 = an interrupt after each batch of completions (§18.5) */
+#define RA_TW_POLL_US           0x04C  /* u32  holder: the adapter spins this long after work (§18.5) */
+#define RA_TW_SQ_HEAD           0x080  /* u32  adapter: submissions taken; the adapter's line 0x080-0x0BF */
+#define RA_TW_CQ_TAIL           0x084  /* u32  adapter: completions produced */
+#define RA_TW_AWAKE             0x088  /* u32  adapter: 1 while it spins on SQ_TAIL (the doorbell may be skipped) */
 #define RA_TW_GRANTS            0x100  /* grant table, RA_TW_GRANT_STRIDE each */
 #define RA_TW_GRANT_STRIDE      0x20
 #define RA_TW_GRANT_PORT        0x00   /* u32  fabric port of the slice's adapter */

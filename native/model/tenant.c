@@ -17,7 +17,7 @@
  *
  * Doorbell and interrupt (§18.5): two FIFOs beside the window file, <path>.db (the holder writes a
  * byte after SQ_TAIL unless the window's AWAKE = 1; the model's loop wakes on it) and <path>.irq (the
- * model writes a byte after posting completions while the window's QCB_IRQ_ENABLE is set) - what an
+ * model writes a byte after posting completions while the window's TW_IRQ_ENABLE is set) - what an
  * MSI-X vector of a virtual function is on hardware, and what the eventfds of the ivshmem protocol
  * are for the agent (§14). Polling (§18.5): after work the loop spins on the window's SQ_TAIL for
  * its POLL_US with AWAKE = 1, like io_uring's SQPOLL thread, then sleeps until the doorbell.
@@ -36,6 +36,22 @@
 
 #include "bar.h"
 #include "model.h"
+
+/* §18.1: what the holder writes (SQ_TAIL, CQ_HEAD, IRQ_ENABLE, POLL_US) and what the adapter writes
+ * (SQ_HEAD, CQ_TAIL, AWAKE) lie on two cache lines of their own, apart from the header and the rings:
+ * one line shared by both writers would move between the two cores at every store of either side. */
+#define TW_LINE(off) ((off) / RA_TW_LINE_BYTES)
+_Static_assert(TW_LINE(RA_TW_SQ_TAIL) == TW_LINE(RA_TW_POLL_US) && TW_LINE(RA_TW_CQ_HEAD) == TW_LINE(RA_TW_SQ_TAIL) &&
+                   TW_LINE(RA_TW_IRQ_ENABLE) == TW_LINE(RA_TW_SQ_TAIL),
+               "the holder's queue fields share one cache line");
+_Static_assert(TW_LINE(RA_TW_SQ_HEAD) == TW_LINE(RA_TW_CQ_TAIL) && TW_LINE(RA_TW_AWAKE) == TW_LINE(RA_TW_SQ_HEAD),
+               "the adapter's queue fields share one cache line");
+_Static_assert(TW_LINE(RA_TW_SQ_TAIL) != TW_LINE(RA_TW_SQ_HEAD) && TW_LINE(RA_TW_MAX_TRANSFER + 7) < TW_LINE(RA_TW_SQ_TAIL) &&
+                   TW_LINE(RA_TW_AWAKE) < TW_LINE(RA_TW_GRANTS),
+               "the holder's and the adapter's lines are apart from each other, the header and the grants");
+_Static_assert(RA_TW_SQ % RA_TW_LINE_BYTES == 0 && RA_TW_CQ % RA_TW_LINE_BYTES == 0 &&
+                   RA_TW_SQ + RA_RING_MAX_DEPTH * RA_DESC_BYTES <= RA_TW_CQ,
+               "descriptors (written by the holder) and CQEs (by the adapter) never share a line");
 
 static uint32_t tw32(const struct ra_tenant *t, uint32_t off)
 {
@@ -301,7 +317,7 @@ static void revoke_window(struct ra_tenant *t)
 {
     t->revoked = true;
     t->awake = false;
-    tw_set32(t, RA_TW_QCB + RA_QCB_AWAKE, 0);
+    tw_set32(t, RA_TW_AWAKE, 0);
     tw_set32(t, RA_TW_STATE, RA_TW_S_REVOKED);
     unlink_files(t);
     if (t->irq_fd >= 0) {
@@ -387,11 +403,11 @@ static uint32_t check_granted(const struct ra_adapter *a, const struct ra_tenant
 
 /* §18.5 adaptive polling, as io_uring's SQPOLL thread does it: after work the loop spins on the
  * window's SQ_TAIL for its POLL_US (bounded by the model, so a tenant cannot keep a core busy for
- * long) and shows AWAKE = 1 in the window's QCB; a holder that reads AWAKE = 1 after storing SQ_TAIL
+ * long) and shows TW_AWAKE = 1; a holder that reads AWAKE = 1 after storing SQ_TAIL
  * may skip the doorbell. */
 static void poll_after_work(struct ra_tenant *t, uint64_t *now_ns)
 {
-    uint32_t poll_us = tw32(t, RA_TW_QCB + RA_QCB_POLL_US);
+    uint32_t poll_us = tw32(t, RA_TW_POLL_US);
     if (poll_us == 0)
         return; /* an awake window stops at the next ra_tenants_poll_expire */
     if (*now_ns == 0)
@@ -399,7 +415,7 @@ static void poll_after_work(struct ra_tenant *t, uint64_t *now_ns)
     t->poll_until_ns = *now_ns + 1000ull * (poll_us > RA_TENANT_POLL_US_MAX ? RA_TENANT_POLL_US_MAX : poll_us);
     if (!t->awake) {
         t->awake = true;
-        tw_set32(t, RA_TW_QCB + RA_QCB_AWAKE, 1);
+        tw_set32(t, RA_TW_AWAKE, 1);
     }
 }
 
@@ -413,7 +429,7 @@ static void post_cqe(struct ra_adapter *a, struct ra_tenant *t, const struct ra_
     memcpy(cqe + RA_CQE_OUT_BYTES, &out_bytes, 4);
     memcpy(t->map + RA_TW_CQ + (t->cq_tail & (depth(a) - 1)) * RA_CQE_BYTES, cqe, sizeof cqe);
     t->cq_tail++;
-    tw_set32(t, RA_TW_QCB + RA_QCB_CQ_TAIL, t->cq_tail); /* release: the CQE before the index (§2.2 rule 5) */
+    tw_set32(t, RA_TW_CQ_TAIL, t->cq_tail); /* release: the CQE before the index (§2.2 rule 5) */
 }
 
 /* Completions, in submission order, while the window's CQ has room. */
@@ -422,7 +438,7 @@ static bool deliver(struct ra_adapter *a, struct ra_tenant *t, uint64_t *now_ns)
     bool worked = false;
     unsigned q = t->queue;
     while (t->chains > 0) {
-        if (t->cq_tail - tw32(t, RA_TW_QCB + RA_QCB_CQ_HEAD) >= depth(a))
+        if (t->cq_tail - tw32(t, RA_TW_CQ_HEAD) >= depth(a))
             break; /* full, or a CQ_HEAD the tenant scribbled: nothing is posted until it is sane */
         struct ra_tenant_chain *c = &t->chain[t->chain_head];
         uint32_t hw_head = reg32(a, qcb(q, RA_QCB_CQ_HEAD));
@@ -446,7 +462,7 @@ static bool deliver(struct ra_adapter *a, struct ra_tenant *t, uint64_t *now_ns)
     }
     /* §18.5: one interrupt per batch of completions, when the holder enabled it (after the CQ_TAIL
      * store above: a holder woken by it sees the completions). A full FIFO already holds a wake-up. */
-    if (worked && t->irq_fd >= 0 && tw32(t, RA_TW_QCB + RA_QCB_IRQ_ENABLE) != 0) {
+    if (worked && t->irq_fd >= 0 && tw32(t, RA_TW_IRQ_ENABLE) != 0) {
         static const uint8_t one = 1;
         if (write(t->irq_fd, &one, 1) < 0 && errno != EAGAIN)
             fprintf(stderr, RA_MODEL_NAME ": interrupt of %s: %s\n", t->path, strerror(errno));
@@ -469,7 +485,7 @@ static bool take(struct ra_adapter *a, struct ra_tenant *t)
     unsigned q = t->queue;
     bool worked = false;
     while (t->chains < n_max) {
-        uint32_t tail = tw32(t, RA_TW_QCB + RA_QCB_SQ_TAIL);
+        uint32_t tail = tw32(t, RA_TW_SQ_TAIL);
         if (tail == t->sq_head || tail - t->sq_head > n_max)
             break; /* nothing, or indices the tenant broke: wait until it rewrites SQ_TAIL (§8.1) */
         uint32_t n = 0;
@@ -499,7 +515,7 @@ static bool take(struct ra_adapter *a, struct ra_tenant *t)
         }
         push_chain(t, last, cookie, status == RA_ERR_OK, status);
         t->sq_head += n;
-        tw_set32(t, RA_TW_QCB + RA_QCB_SQ_HEAD, t->sq_head);
+        tw_set32(t, RA_TW_SQ_HEAD, t->sq_head);
         worked = true;
     }
     return worked;
@@ -515,12 +531,12 @@ bool ra_tenants_pump(struct ra_adapter *a)
         if (!t->open || t->revoked)
             continue;
         /* the fields the adapter owns are shared memory too: a tenant that overwrote them gets them back */
-        if (tw32(t, RA_TW_QCB + RA_QCB_SQ_HEAD) != t->sq_head)
-            tw_set32(t, RA_TW_QCB + RA_QCB_SQ_HEAD, t->sq_head);
-        if (tw32(t, RA_TW_QCB + RA_QCB_CQ_TAIL) != t->cq_tail)
-            tw_set32(t, RA_TW_QCB + RA_QCB_CQ_TAIL, t->cq_tail);
-        if (tw32(t, RA_TW_QCB + RA_QCB_AWAKE) != (uint32_t)t->awake)
-            tw_set32(t, RA_TW_QCB + RA_QCB_AWAKE, t->awake);
+        if (tw32(t, RA_TW_SQ_HEAD) != t->sq_head)
+            tw_set32(t, RA_TW_SQ_HEAD, t->sq_head);
+        if (tw32(t, RA_TW_CQ_TAIL) != t->cq_tail)
+            tw_set32(t, RA_TW_CQ_TAIL, t->cq_tail);
+        if (tw32(t, RA_TW_AWAKE) != (uint32_t)t->awake)
+            tw_set32(t, RA_TW_AWAKE, t->awake);
         bool window_worked = deliver(a, t, &now_ns);
         window_worked |= take(a, t);
         window_worked |= deliver(a, t, &now_ns);
@@ -553,10 +569,10 @@ void ra_tenants_poll_expire(struct ra_adapter *a, uint64_t now_ns)
         struct ra_tenant *t = &a->tenants[w];
         if (!t->open || t->revoked || !t->awake)
             continue;
-        if (now_ns < t->poll_until_ns && tw32(t, RA_TW_QCB + RA_QCB_POLL_US) != 0)
+        if (now_ns < t->poll_until_ns && tw32(t, RA_TW_POLL_US) != 0)
             continue;
         t->awake = false;
-        tw_set32(t, RA_TW_QCB + RA_QCB_AWAKE, 0);
+        tw_set32(t, RA_TW_AWAKE, 0);
         slept = true;
     }
     if (slept)
@@ -570,12 +586,12 @@ bool ra_tenants_pending(const struct ra_adapter *a)
         const struct ra_tenant *t = &a->tenants[w];
         if (!t->open || t->revoked)
             continue;
-        uint32_t tail = tw32(t, RA_TW_QCB + RA_QCB_SQ_TAIL);
+        uint32_t tail = tw32(t, RA_TW_SQ_TAIL);
         if (tail != t->sq_head && tail - t->sq_head <= depth(a) && t->chains < depth(a))
             return true;
         if (t->chains > 0 && (!t->chain[t->chain_head].forwarded ||
                               reg32(a, qcb(t->queue, RA_QCB_CQ_TAIL)) != reg32(a, qcb(t->queue, RA_QCB_CQ_HEAD))))
-            return t->cq_tail - tw32(t, RA_TW_QCB + RA_QCB_CQ_HEAD) < depth(a);
+            return t->cq_tail - tw32(t, RA_TW_CQ_HEAD) < depth(a);
     }
     return false;
 }

@@ -14,7 +14,7 @@ import { Socket } from 'node:net';
 import { deviceError } from '../driver/errors.js';
 import { addon, type NativeHostMapping } from '../driver/native.js';
 import { RegisterFile } from '../driver/registers.js';
-import { Cqe, Desc, Err, Qcb, SliceKind, Tw, TwGrant, TwState } from '../driver/regs.js';
+import { Cqe, Desc, Err, SliceKind, Tw, TwGrant, TwState } from '../driver/regs.js';
 import { type TenantDescriptor, writeDescriptor } from './descriptors.js';
 import { ClientCode, RaError, revokedError } from './errors.js';
 
@@ -52,9 +52,7 @@ const kinds: Record<number, WindowGrantEntry['kind']> = {
 };
 
 const DOORBELL_BYTE = new Uint8Array([1]);
-const SQ_TAIL = Tw.QCB + Qcb.SQ_TAIL;
-const CQ_TAIL = Tw.QCB + Qcb.CQ_TAIL;
-const AWAKE = Tw.QCB + Qcb.AWAKE;
+const { SQ_TAIL, CQ_TAIL, AWAKE } = Tw;
 /** waitSync looks at the clock and the window's state once per this many looks at CQ_TAIL */
 const LOOKS_PER_CHECK = 4096;
 
@@ -110,19 +108,19 @@ export class TenantWindow {
         length: this.regs.readNumber(at + TwGrant.LENGTH),
       };
     });
-    this.tail = this.regs.read32(Tw.QCB + Qcb.SQ_TAIL);
-    this.head = this.regs.read32(Tw.QCB + Qcb.CQ_TAIL);
-    this.regs.write32(Tw.QCB + Qcb.CQ_HEAD, this.head);
+    this.tail = this.regs.read32(Tw.SQ_TAIL);
+    this.head = this.regs.read32(Tw.CQ_TAIL);
+    this.regs.write32(Tw.CQ_HEAD, this.head);
     this.completion = opts.completion ?? 'poll';
     this.spinUs = opts.spinUs ?? 50;
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.openFifos();
     if (this.completion === 'interrupt') {
-      this.regs.write32(Tw.QCB + Qcb.POLL_US, opts.pollUs ?? 0);
-      this.regs.write32(Tw.QCB + Qcb.IRQ_ENABLE, 1);
+      this.regs.write32(Tw.POLL_US, opts.pollUs ?? 0);
+      this.regs.write32(Tw.IRQ_ENABLE, 1);
     } else {
-      this.regs.write32(Tw.QCB + Qcb.POLL_US, opts.pollUs ?? 200);
-      this.regs.write32(Tw.QCB + Qcb.IRQ_ENABLE, 0);
+      this.regs.write32(Tw.POLL_US, opts.pollUs ?? 200);
+      this.regs.write32(Tw.IRQ_ENABLE, 0);
     }
   }
 
@@ -204,7 +202,7 @@ export class TenantWindow {
     this.assertUsable('submitting');
     if (descs.length === 0 || descs.length > this.depth)
       throw new RaError(ClientCode.GRANT_INVALID, `a chain holds 1 to ${this.depth} descriptors`);
-    const consumed = this.regs.read32(Tw.QCB + Qcb.SQ_HEAD);
+    const consumed = this.regs.read32(Tw.SQ_HEAD);
     if (((this.tail - consumed) >>> 0) + descs.length > this.depth)
       throw new RaError(
         ClientCode.TIMEOUT,
@@ -260,7 +258,7 @@ export class TenantWindow {
       else this.done.set(c, r);
       this.head = (this.head + 1) >>> 0;
     }
-    this.regs.write32(Tw.QCB + Qcb.CQ_HEAD, this.head);
+    this.regs.write32(Tw.CQ_HEAD, this.head);
     return mine;
   }
 

@@ -315,7 +315,14 @@ export const Tw = {
   FABRIC_ID: 0x010, // u32  the adapter's fabric port
   GRANTED: 0x014, // u32  entries of the grant table
   MAX_TRANSFER: 0x018, // u64  CAP_MAX_TRANSFER
-  QCB: 0x040, // queue fields at the offsets of §7 (SQ_TAIL, SQ_HEAD, CQ_TAIL, CQ_HEAD, POLL_US)
+  LINE_BYTES: 64, // a cache line: the holder's and the adapter's queue fields live on lines of their own (§18.1)
+  SQ_TAIL: 0x040, // u32  holder: next submission index (free-running); the holder's line 0x040-0x07F
+  CQ_HEAD: 0x044, // u32  holder: completions consumed
+  IRQ_ENABLE: 0x048, // u32  holder: 1 = an interrupt after each batch of completions (§18.5)
+  POLL_US: 0x04C, // u32  holder: the adapter spins this long after work (§18.5)
+  SQ_HEAD: 0x080, // u32  adapter: submissions taken; the adapter's line 0x080-0x0BF
+  CQ_TAIL: 0x084, // u32  adapter: completions produced
+  AWAKE: 0x088, // u32  adapter: 1 while it spins on SQ_TAIL (the doorbell may be skipped)
   GRANTS: 0x100, // grant table, RA_TW_GRANT_STRIDE each
   SQ: 0x1000, // submission ring: depth x DESC_BYTES
   CQ: 0x5000, // completion ring: depth x CQE_BYTES

@@ -20,17 +20,17 @@ import { Prng } from '../helpers/prng.js';
 /** Writes one raw descriptor into the window's SQ and spins for its CQE (test-only: any bytes). */
 async function rawSubmit(w: TenantWindow, desc: Uint8Array): Promise<{ cookie: number; status: number }> {
   const r = w.regs;
-  const tail = r.read32(Tw.QCB + Qcb.SQ_TAIL);
-  const cq = r.read32(Tw.QCB + Qcb.CQ_TAIL);
+  const tail = r.read32(Tw.SQ_TAIL);
+  const cq = r.read32(Tw.CQ_TAIL);
   r.writeBytes(Tw.SQ + (tail & (w.depth - 1)) * 64, desc);
-  r.write32(Tw.QCB + Qcb.SQ_TAIL, tail + 1);
+  r.write32(Tw.SQ_TAIL, tail + 1);
   const deadline = Date.now() + 5000;
-  while (r.read32(Tw.QCB + Qcb.CQ_TAIL) === cq) {
+  while (r.read32(Tw.CQ_TAIL) === cq) {
     if (Date.now() > deadline) throw new Error('no completion for the raw descriptor');
     await new Promise((res) => setTimeout(res, 1));
   }
   const at = Tw.CQ + (cq & (w.depth - 1)) * 16;
-  r.write32(Tw.QCB + Qcb.CQ_HEAD, cq + 1);
+  r.write32(Tw.CQ_HEAD, cq + 1);
   return { cookie: r.read32(at), status: r.read32(at + 4) };
 }
 
@@ -206,12 +206,12 @@ describe('tenant windows', () => {
     raw.writeUInt32LE(((1 << 28) | (port(0) << 16) | a1) >>> 0, 0x14);
     raw.writeBigUInt64LE(4096n, 0x28);
     raw.writeUInt8(9, 0x30);
-    const tail = w.regs.read32(Tw.QCB + Qcb.SQ_TAIL);
+    const tail = w.regs.read32(Tw.SQ_TAIL);
     w.regs.writeBytes(Tw.SQ + (tail & (w.depth - 1)) * 64, raw);
-    w.regs.write32(Tw.QCB + Qcb.SQ_TAIL, tail + 1);
+    w.regs.write32(Tw.SQ_TAIL, tail + 1);
     await new Promise((r) => setTimeout(r, 50)); // ten heartbeat periods
     expect(agentMem.subarray(0, 4096).every((b) => b === 0)).toBe(true);
-    expect(w.regs.read32(Tw.QCB + Qcb.SQ_HEAD)).toBe(tail);
+    expect(w.regs.read32(Tw.SQ_HEAD)).toBe(tail);
     w.close();
   });
 
@@ -293,23 +293,22 @@ describe('tenant windows', () => {
           if (pick < 30) {
             // any 32-bit word of the window: header, grant table, rings (queue fields: rarely)
             let off = prng.int(0, Tw.BYTES / 4 - 1) * 4;
-            if (off >= Tw.QCB && off < Tw.QCB + Qcb.STRIDE && prng.chance(0.9)) off = Tw.GRANTS;
+            if (off >= Tw.SQ_TAIL && off < Tw.SQ_HEAD + Tw.LINE_BYTES && prng.chance(0.9)) off = Tw.GRANTS;
             regs.write32(off, word());
           } else if (pick < 99) {
-            const tail = regs.read32(Tw.QCB + Qcb.SQ_TAIL);
+            const tail = regs.read32(Tw.SQ_TAIL);
             regs.writeBytes(Tw.SQ + (tail & (w.depth - 1)) * 64, descriptor());
-            regs.write32(Tw.QCB + Qcb.SQ_TAIL, prng.chance(0.98) ? tail + 1 : word());
+            regs.write32(Tw.SQ_TAIL, prng.chance(0.98) ? tail + 1 : word());
           } else {
-            const field = prng.pick([Qcb.CQ_HEAD, Qcb.POLL_US, Qcb.SQ_HEAD, Qcb.CQ_TAIL, Qcb.SQ_TAIL]);
-            regs.write32(Tw.QCB + field, word());
+            const field = prng.pick([Tw.CQ_HEAD, Tw.POLL_US, Tw.SQ_HEAD, Tw.CQ_TAIL, Tw.SQ_TAIL, Tw.AWAKE]);
+            regs.write32(field, word());
           }
         }
         // a tenant that repairs its own queue after each burst (indices it broke stall only its window)
         {
-          regs.write32(Tw.QCB + Qcb.CQ_HEAD, regs.read32(Tw.QCB + Qcb.CQ_TAIL));
-          const head = regs.read32(Tw.QCB + Qcb.SQ_HEAD);
-          if ((regs.read32(Tw.QCB + Qcb.SQ_TAIL) - head) >>> 0 > w.depth)
-            regs.write32(Tw.QCB + Qcb.SQ_TAIL, head);
+          regs.write32(Tw.CQ_HEAD, regs.read32(Tw.CQ_TAIL));
+          const head = regs.read32(Tw.SQ_HEAD);
+          if ((regs.read32(Tw.SQ_TAIL) - head) >>> 0 > w.depth) regs.write32(Tw.SQ_TAIL, head);
         }
         await new Promise((r) => setTimeout(r, 1)); // let the model take what was written
       }

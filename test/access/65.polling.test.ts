@@ -1,5 +1,5 @@
 // Polled completions of a tenant window (ra-spec §18.5): after work the model spins on the window's
-// SQ_TAIL for its POLL_US (bounded by the model at 10 ms) and shows AWAKE = 1 in the window's QCB,
+// SQ_TAIL for its POLL_US (bounded by the model at 10 ms) and shows the window's AWAKE = 1,
 // set before the completion is posted, so a holder that submits again at once skips the doorbell;
 // then AWAKE = 0 and the model sleeps (no CPU) until the doorbell or the heartbeat tick. A tenant
 // cannot keep it spinning by writing a huge POLL_US or AWAKE itself. The latency these buy is the
@@ -8,13 +8,13 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MappedSlice } from '../../src/client/memory.js';
 import { TenantWindow } from '../../src/client/window.js';
-import { Qcb, Tw } from '../../src/driver/regs.js';
+import { Tw } from '../../src/driver/regs.js';
 import { Slices } from '../../src/driver/slices.js';
 import { TenantWindows } from '../../src/driver/tenants.js';
 import { MiB, randomKey, useModel } from '../helpers/model.js';
 import { Prng } from '../helpers/prng.js';
 
-const AWAKE = Tw.QCB + Qcb.AWAKE;
+const AWAKE = Tw.AWAKE;
 
 async function eventually(cond: () => boolean, ms: number): Promise<boolean> {
   const until = Date.now() + ms;
@@ -131,7 +131,7 @@ describe('tenant window polling (ra-spec §18.5)', () => {
           const n = prng.int(1, 8);
           const posted = [...Array(n).keys()].map((k) => {
             const value = prng.int(0, 255);
-            const sqIndex = w.regs.read32(Tw.QCB + Qcb.SQ_TAIL);
+            const sqIndex = w.regs.read32(Tw.SQ_TAIL);
             return {
               cookie: w.post([{ op: 'fill', dst: S, dstOffset: k * 4096, bytes: 4096, value }]),
               value,
