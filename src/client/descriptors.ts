@@ -76,7 +76,7 @@ function check(d: TenantDescriptor): void {
   if (d.op === 'job' && d.params && d.params.length > 16) fail('params hold at most 16 bytes');
 }
 
-/** Writes one descriptor at `offset` of `view` (the window mapping). */
+/** Writes one descriptor at `offset` of `view` (a window's ring, or the copy staged for it). */
 export function writeDescriptor(
   view: DataView,
   offset: number,

@@ -72,6 +72,13 @@ export class TenantWindow {
   private readonly timeoutMs: number;
   private tail: number;
   private head: number;
+  /** SQ_HEAD as last read: a lower bound of what the adapter took, so post() reads it only when full */
+  private takenSeen: number;
+  /** CQ_HEAD as last stored; reap() moves `head` and leaves the store to post() (see showHead) */
+  private headShown: number;
+  /** a descriptor is encoded here, then copied into the ring in one go (see post) */
+  private readonly staged = new Uint8Array(Desc.BYTES);
+  private readonly stagedView = new DataView(this.staged.buffer);
   private nextCookie = 1;
   /** completions reaped while waiting for another cookie (several chains in flight) */
   private readonly done = new Map<number, Reaped>();
@@ -109,7 +116,9 @@ export class TenantWindow {
       };
     });
     this.tail = this.regs.read32(Tw.SQ_TAIL);
+    this.takenSeen = this.regs.read32(Tw.SQ_HEAD);
     this.head = this.regs.read32(Tw.CQ_TAIL);
+    this.headShown = this.head;
     this.regs.write32(Tw.CQ_HEAD, this.head);
     this.completion = opts.completion ?? 'poll';
     this.spinUs = opts.spinUs ?? 50;
@@ -197,24 +206,34 @@ export class TenantWindow {
     return this.regs.read32(Tw.STATE) !== TwState.OPEN;
   }
 
-  /** Submits one chain (one completion) and returns its cookie; does not wait. */
+  /**
+   * Submits one chain (one completion) and returns its cookie; does not wait. The window's lines are
+   * shared with the adapter's core (ra-spec §18.1), so each access may move one between the cores:
+   * SQ_HEAD is read only when the ring looks full by its last value, each descriptor reaches the ring
+   * as one 64-byte copy (encoded in private memory first), and the CQ_HEAD that reap() left pending
+   * is stored on the holder's line just before SQ_TAIL, which takes that line anyway.
+   */
   post(descs: readonly TenantDescriptor[]): number {
     this.assertUsable('submitting');
-    if (descs.length === 0 || descs.length > this.depth)
+    const n = descs.length;
+    if (n === 0 || n > this.depth)
       throw new RaError(ClientCode.GRANT_INVALID, `a chain holds 1 to ${this.depth} descriptors`);
-    const consumed = this.regs.read32(Tw.SQ_HEAD);
-    if (((this.tail - consumed) >>> 0) + descs.length > this.depth)
-      throw new RaError(
-        ClientCode.TIMEOUT,
-        `window ${this.path}: submission ring full; wait for completions`,
-      );
+    if (((this.tail - this.takenSeen) >>> 0) + n > this.depth) {
+      this.takenSeen = this.regs.read32(Tw.SQ_HEAD);
+      if (((this.tail - this.takenSeen) >>> 0) + n > this.depth)
+        throw new RaError(
+          ClientCode.TIMEOUT,
+          `window ${this.path}: submission ring full; wait for completions`,
+        );
+    }
     const cookie = this.nextCookie;
     this.nextCookie = (this.nextCookie % 0xffffffff) + 1;
-    descs.forEach((d, i) => {
-      const at = Tw.SQ + ((this.tail + i) & (this.depth - 1)) * Desc.BYTES;
-      writeDescriptor(this.view, at, d, cookie, i < descs.length - 1);
-    });
-    this.tail = (this.tail + descs.length) >>> 0;
+    for (let i = 0; i < n; i++) {
+      writeDescriptor(this.stagedView, 0, descs[i]!, cookie, i < n - 1); // checks it: a throw publishes nothing
+      this.regs.bytes.set(this.staged, Tw.SQ + ((this.tail + i) & (this.depth - 1)) * Desc.BYTES);
+    }
+    if (this.head !== this.headShown) this.showHead();
+    this.tail = (this.tail + n) >>> 0;
     this.regs.write32(SQ_TAIL, this.tail); // last: the descriptors before it (§2.2 rule 5)
     // §18.5: a model spinning on the window (AWAKE = 1) sees SQ_TAIL without the doorbell's system
     // call. Both accesses are sequentially consistent, and the model stores AWAKE = 0 and fences
@@ -231,6 +250,12 @@ export class TenantWindow {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
     }
+  }
+
+  /** Stores CQ_HEAD: the completions reaped so far leave the adapter room in the CQ (§18.4). */
+  private showHead(): void {
+    this.headShown = this.head;
+    this.regs.write32(Tw.CQ_HEAD, this.head);
   }
 
   /**
@@ -258,7 +283,10 @@ export class TenantWindow {
       else this.done.set(c, r);
       this.head = (this.head + 1) >>> 0;
     }
-    this.regs.write32(Tw.CQ_HEAD, this.head);
+    // CQ_HEAD now only when someone still waits (the adapter may need the room to post theirs) or
+    // half the ring is reaped but not shown; else the next post() stores it on its way to SQ_TAIL:
+    // one store less on the line the adapter spins on, per round trip
+    if (!mine || (this.head - this.headShown) >>> 0 >= this.depth >>> 1) this.showHead();
     return mine;
   }
 

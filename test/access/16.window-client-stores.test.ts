@@ -1,0 +1,163 @@
+// What the client library stores into and reads from a tenant window's queue fields (ra-spec §18.1,
+// §18.4), on a window file this test plays the adapter for (no model: every step is deterministic).
+// The polled round trip is bounded by cache lines moving between the holder's and the adapter's
+// cores, so the client touches the lines the adapter spins on as rarely as the protocol allows:
+//   - SQ_HEAD is read only when the ring looks full by the value last read; a full ring still says so;
+//   - the descriptor reaches the ring whole, and its bytes are those the driver's encoder writes;
+//   - CQ_HEAD is stored on the way to the next SQ_TAIL, or at once when a waiter did not find its
+//     completion (the adapter may need the room to post it) or half the ring is reaped unshown.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { TenantDescriptor } from '../../src/client/descriptors.js';
+import { TenantWindow } from '../../src/client/window.js';
+import { encodeDescriptor } from '../../src/driver/dma.js';
+import { Cqe, Desc, Err, Tw, TwState } from '../../src/driver/regs.js';
+import { Prng } from '../helpers/prng.js';
+
+const DEPTH = 16;
+
+describe('tenant window client: queue field accesses (ra-spec §18.1, §18.4)', () => {
+  let dir: string;
+  let w: TenantWindow;
+
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'tw-client-'));
+    const file = Buffer.alloc(Tw.BYTES);
+    file.writeUInt32LE(Tw.MAGIC_VALUE, Tw.MAGIC);
+    file.writeUInt32LE(TwState.OPEN, Tw.STATE);
+    file.writeUInt32LE(DEPTH, Tw.RING_DEPTH);
+    writeFileSync(path.join(dir, 'tw'), file);
+    w = TenantWindow.open(path.join(dir, 'tw'), { timeoutMs: 200 });
+  });
+  afterEach(() => {
+    w.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const r = () => w.regs;
+  /** the adapter's side: takes everything submitted (SQ_HEAD = SQ_TAIL) */
+  const takeAll = () => r().write32(Tw.SQ_HEAD, r().read32(Tw.SQ_TAIL));
+  /** the adapter's side: posts a successful CQE for `cookie` at CQ_TAIL */
+  const complete = (cookie: number, sqIndex: number) => {
+    const tail = r().read32(Tw.CQ_TAIL);
+    const at = Tw.CQ + (tail % DEPTH) * Cqe.BYTES;
+    r().write32(at + Cqe.COOKIE, cookie);
+    r().write32(at + Cqe.STATUS, Err.OK);
+    r().write32(at + Cqe.SQ_INDEX, sqIndex);
+    r().write32(at + Cqe.OUT_BYTES, 1);
+    r().write32(Tw.CQ_TAIL, tail + 1);
+  };
+  const fill = (value: number): TenantDescriptor[] => [
+    { op: 'fill', dst: { port: 3, slice: 7 }, dstOffset: value, bytes: 1, value },
+  ];
+
+  it('writes each descriptor as the driver encodes it (owner key 0), then SQ_TAIL', () => {
+    const prng = new Prng(16);
+    for (let i = 0; i < 3 * DEPTH; i++) {
+      const d: TenantDescriptor =
+        i % 2
+          ? {
+              op: 'fill',
+              dst: { port: 3, slice: 7 },
+              dstOffset: prng.int(0, 2 ** 40),
+              bytes: 9,
+              value: prng.int(0, 255),
+            }
+          : {
+              op: 'copy',
+              src: { port: 1, slice: 2 },
+              srcOffset: prng.int(0, 2 ** 40),
+              dst: { port: 3, slice: 7 },
+              dstOffset: prng.int(0, 2 ** 31),
+              bytes: prng.int(1, 2 ** 30),
+            };
+      // the ring slot holds leftovers of an earlier descriptor: all of them must be overwritten
+      const slot = Tw.SQ + (i % DEPTH) * Desc.BYTES;
+      r().bytes.fill(0xee, slot, slot + Desc.BYTES);
+      const cookie = w.post([d]);
+      const expected = new Uint8Array(Desc.BYTES);
+      const loc = (s: { port: number; slice: number }) => ({ adapter: s.port, slice: s.slice });
+      encodeDescriptor(
+        new DataView(expected.buffer),
+        0,
+        d.op === 'fill'
+          ? {
+              op: 'fill',
+              ownerKey: 0n,
+              dst: loc(d.dst),
+              dstOffset: d.dstOffset,
+              bytes: d.bytes,
+              value: d.value,
+            }
+          : d.op === 'copy'
+            ? {
+                op: 'copy',
+                ownerKey: 0n,
+                src: loc(d.src),
+                srcOffset: d.srcOffset,
+                dst: loc(d.dst),
+                dstOffset: d.dstOffset,
+                bytes: d.bytes,
+              }
+            : (undefined as never),
+        cookie,
+        false,
+      );
+      expect(Buffer.from(r().bytes.subarray(slot, slot + Desc.BYTES)).toString('hex')).toBe(
+        Buffer.from(expected).toString('hex'),
+      );
+      expect(r().read32(Tw.SQ_TAIL)).toBe(i + 1);
+      takeAll();
+      complete(cookie, i);
+      w.waitSync(cookie);
+    }
+  });
+
+  it('reads SQ_HEAD only when the ring looks full, and a full ring still refuses the chain', () => {
+    // the adapter takes nothing: DEPTH chains fit, the next is refused and nothing of it is written
+    for (let i = 0; i < DEPTH; i++) w.post(fill(i));
+    const slot0 = Buffer.from(r().bytes.subarray(Tw.SQ, Tw.SQ + Desc.BYTES));
+    expect(() => w.post(fill(99))).toThrow(/submission ring full/);
+    expect(r().read32(Tw.SQ_TAIL)).toBe(DEPTH);
+    expect(Buffer.from(r().bytes.subarray(Tw.SQ, Tw.SQ + Desc.BYTES)).equals(slot0)).toBe(true);
+    // once the adapter took them, the same post goes in
+    takeAll();
+    w.post(fill(99));
+    expect(r().read32(Tw.SQ_TAIL)).toBe(DEPTH + 1);
+    // SQ_HEAD below the last value read (a scribble there) is not looked at while room is known
+    r().write32(Tw.SQ_HEAD, 0);
+    expect(() => w.post(fill(100))).not.toThrow();
+  });
+
+  it('stores CQ_HEAD with the next post, at once for a waiter that did not find its completion', () => {
+    const a = w.post(fill(1));
+    takeAll();
+    complete(a, 0);
+    w.waitSync(a);
+    // found: CQ_HEAD stays where it was until the next submission takes the holder's line anyway
+    expect(r().read32(Tw.CQ_HEAD)).toBe(0);
+    const b = w.post(fill(2));
+    expect(r().read32(Tw.CQ_HEAD)).toBe(1);
+    const c = w.post(fill(3));
+    takeAll();
+    complete(b, 1);
+    // waiting for c finds only b: CQ_HEAD is shown (the adapter may need the room), then TIMEOUT
+    expect(() => w.waitSync(c)).toThrow(/no completion/);
+    expect(r().read32(Tw.CQ_HEAD)).toBe(2);
+    complete(c, 2);
+    expect(w.waitSync(c).cookie).toBe(c);
+    expect(w.waitSync(b).cookie).toBe(b); // reaped while waiting for c: kept for its own waiter
+  });
+
+  it('shows CQ_HEAD once half the ring is reaped but not shown', () => {
+    const cookies = [];
+    for (let i = 0; i < DEPTH / 2; i++) cookies.push(w.post(fill(i)));
+    takeAll();
+    for (const [i, cookie] of cookies.entries()) complete(cookie, i);
+    expect(r().read32(Tw.CQ_HEAD)).toBe(0);
+    w.waitSync(cookies[0]!); // reaps all DEPTH / 2 at once, its own among them
+    expect(r().read32(Tw.CQ_HEAD)).toBe(DEPTH / 2);
+  });
+});
