@@ -119,7 +119,7 @@ static void service_adapters(struct ra_model *m)
     /* §18: tenant windows feed their queues before the queues take a turn */
     for (unsigned i = 0; i < m->adapters_open; i++)
         if (!m->adapters[i].halted)
-            ra_tenants_pump(&m->adapters[i]);
+            ra_tenants_pump(&m->adapters[i], 0);
     /* DMA: one turn per queue with work, starting at a rotating adapter. The clock is read once per
      * pass and again after each turn that did work: reading it for each of adapters x queues idle
      * queues cost more than the rest of the pass (this runs on every doorbell and every tick). */
@@ -148,7 +148,9 @@ static void service_adapters(struct ra_model *m)
         struct ra_adapter *a = &m->adapters[i];
         if (a->halted)
             continue;
-        ra_tenants_pump(a); /* completions of this turn go back to their windows at once */
+        /* completions of this turn go back to their windows at once; now_ns is fresh from the turns */
+        ra_tenants_pump(a, now_ns);
+        ra_tenants_show_heads(a); /* what the first pump took, unless a completion showed it already */
         ra_admin_continue(a);
         ra_hostmem_settle(a);
     }

@@ -215,6 +215,7 @@ struct ra_tenant {
         uint32_t port, slice;
     } grants[RA_TENANT_GRANT_MAX];
     uint32_t sq_head;                      /* window SQ consumed (the model's count, not the file's) */
+    uint32_t sq_head_shown;                /* ... as last stored into TW_SQ_HEAD (ra_tenants_show_heads) */
     uint32_t cq_tail;                      /* window CQ produced */
     uint32_t hw_sq;                        /* SQ_TAIL of the queue, as the forwarder wrote it */
     bool awake;                            /* §18.5 adaptive polling: the loop spins on this window */
@@ -412,7 +413,8 @@ void ra_dma_poll_update(struct ra_adapter *a, unsigned q, bool worked, uint64_t 
 
 /* tenant.c */
 extern const struct ra_command ra_cmd_tenant_open, ra_cmd_tenant_close;
-bool ra_tenants_pump(struct ra_adapter *a);
+bool ra_tenants_pump(struct ra_adapter *a, uint64_t now_ns);
+void ra_tenants_show_heads(struct ra_adapter *a);
 bool ra_tenants_pending(const struct ra_adapter *a);
 uint64_t ra_tenants_poll_until(const struct ra_adapter *a);
 void ra_tenants_poll_expire(struct ra_adapter *a, uint64_t now_ns);

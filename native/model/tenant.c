@@ -419,6 +419,17 @@ static void poll_after_work(struct ra_tenant *t, uint64_t *now_ns)
     }
 }
 
+/* TW_SQ_HEAD: what take() consumed, stored once per pass of the loop (ra_tenants_show_heads) or with
+ * the next completion, not at once: the holder spins on the adapter's line (TW_CQ_TAIL), and every
+ * store into it takes the line from the holder's core. A round trip then stores into it once. */
+static void show_sq_head(struct ra_tenant *t)
+{
+    if (t->sq_head_shown != t->sq_head) {
+        t->sq_head_shown = t->sq_head;
+        tw_set32(t, RA_TW_SQ_HEAD, t->sq_head);
+    }
+}
+
 static void post_cqe(struct ra_adapter *a, struct ra_tenant *t, const struct ra_tenant_chain *c, uint32_t status,
                      uint32_t out_bytes)
 {
@@ -429,6 +440,7 @@ static void post_cqe(struct ra_adapter *a, struct ra_tenant *t, const struct ra_
     memcpy(cqe + RA_CQE_OUT_BYTES, &out_bytes, 4);
     memcpy(t->map + RA_TW_CQ + (t->cq_tail & (depth(a) - 1)) * RA_CQE_BYTES, cqe, sizeof cqe);
     t->cq_tail++;
+    show_sq_head(t); /* before CQ_TAIL: a holder that sees the completion sees its chain taken */
     tw_set32(t, RA_TW_CQ_TAIL, t->cq_tail); /* release: the CQE before the index (§2.2 rule 5) */
 }
 
@@ -514,25 +526,24 @@ static bool take(struct ra_adapter *a, struct ra_tenant *t)
             set32_release(a, qcb(q, RA_QCB_SQ_TAIL), t->hw_sq);
         }
         push_chain(t, last, cookie, status == RA_ERR_OK, status);
-        t->sq_head += n;
-        tw_set32(t, RA_TW_SQ_HEAD, t->sq_head);
+        t->sq_head += n; /* shown later: show_sq_head */
         worked = true;
     }
     return worked;
 }
 
-/* One turn of every open window (loop.c): completions back, new chains in. */
-bool ra_tenants_pump(struct ra_adapter *a)
+/* One turn of every open window (loop.c): completions back, new chains in. `now_ns`: a clock reading
+ * the caller just took, or 0: then it is read once, and only when a window worked (poll_after_work). */
+bool ra_tenants_pump(struct ra_adapter *a, uint64_t now_ns)
 {
     bool worked = false;
-    uint64_t now_ns = 0; /* read once, and only when a window worked (poll_after_work) */
     for (unsigned w = 0; w < RA_TENANT_MAX; w++) {
         struct ra_tenant *t = &a->tenants[w];
         if (!t->open || t->revoked)
             continue;
         /* the fields the adapter owns are shared memory too: a tenant that overwrote them gets them back */
-        if (tw32(t, RA_TW_SQ_HEAD) != t->sq_head)
-            tw_set32(t, RA_TW_SQ_HEAD, t->sq_head);
+        if (tw32(t, RA_TW_SQ_HEAD) != t->sq_head_shown)
+            tw_set32(t, RA_TW_SQ_HEAD, t->sq_head_shown);
         if (tw32(t, RA_TW_CQ_TAIL) != t->cq_tail)
             tw_set32(t, RA_TW_CQ_TAIL, t->cq_tail);
         if (tw32(t, RA_TW_AWAKE) != (uint32_t)t->awake)
@@ -545,6 +556,16 @@ bool ra_tenants_pump(struct ra_adapter *a)
         worked |= window_worked;
     }
     return worked;
+}
+
+/* End of a pass of the loop: every window shows what was taken from it (show_sq_head). */
+void ra_tenants_show_heads(struct ra_adapter *a)
+{
+    for (unsigned w = 0; w < RA_TENANT_MAX; w++) {
+        struct ra_tenant *t = &a->tenants[w];
+        if (t->open && !t->revoked)
+            show_sq_head(t);
+    }
 }
 
 /* When the first awake window of the adapter stops spinning; UINT64_MAX when none is awake. */

@@ -90,5 +90,37 @@ describe('tenant window layout (ra-spec §18.1)', () => {
         await windows.close(opened.window, key);
       }
     });
+
+    it('shows a chain taken (SQ_HEAD) in the pass that took it, not with its completion', async () => {
+      // the adapter stores SQ_HEAD once per pass of its loop or with the next completion (one store
+      // into its line per round trip); a chain behind a long one is still shown taken at once
+      const adapter = pool.adapters[0]!;
+      const key = randomKey();
+      const bytes = 32 * MiB; // filled in 1 MiB steps, one per pass (§8.8)
+      const slice = await new Slices(adapter).program({
+        kind: 'memory',
+        ownerKey: key,
+        base: 16 * MiB,
+        length: bytes,
+      });
+      const port = adapter.identity.fabricId;
+      const windows = new TenantWindows(adapter);
+      const opened = await windows.open(key, [{ port, slice }]);
+      const w = TenantWindow.open(opened.path, { pollUs: 10_000, timeoutMs: 30_000 });
+      try {
+        const long = w.post([{ op: 'fill', dst: { port, slice }, dstOffset: 0, bytes, value: 7 }]);
+        const short = w.post([{ op: 'fill', dst: { port, slice }, dstOffset: 0, bytes: 1, value: 8 }]);
+        let completedWhenTaken = -1;
+        const until = Date.now() + 10_000;
+        while (completedWhenTaken < 0 && Date.now() < until)
+          if (w.regs.read32(Tw.SQ_HEAD) === 2) completedWhenTaken = w.regs.read32(Tw.CQ_TAIL);
+        expect(completedWhenTaken).toBe(0);
+        expect(w.waitSync(long).cookie).toBe(long);
+        expect(w.waitSync(short).cookie).toBe(short);
+      } finally {
+        w.close();
+        await windows.close(opened.window, key);
+      }
+    });
   });
 });
