@@ -76,9 +76,6 @@ export class TenantWindow {
   private takenSeen: number;
   /** CQ_HEAD as last stored; reap() moves `head` and leaves the store to post() (see showHead) */
   private headShown: number;
-  /** a descriptor is encoded here, then copied into the ring in one go (see post) */
-  private readonly staged = new Uint8Array(Desc.BYTES);
-  private readonly stagedView = new DataView(this.staged.buffer);
   private nextCookie = 1;
   /** completions reaped while waiting for another cookie (several chains in flight) */
   private readonly done = new Map<number, Reaped>();
@@ -209,9 +206,8 @@ export class TenantWindow {
   /**
    * Submits one chain (one completion) and returns its cookie; does not wait. The window's lines are
    * shared with the adapter's core (ra-spec §18.1), so each access may move one between the cores:
-   * SQ_HEAD is read only when the ring looks full by its last value, each descriptor reaches the ring
-   * as one 64-byte copy (encoded in private memory first), and the CQ_HEAD that reap() left pending
-   * is stored on the holder's line just before SQ_TAIL, which takes that line anyway.
+   * SQ_HEAD is read only when the ring looks full by its last value, and the CQ_HEAD that reap() left
+   * pending is stored on the holder's line just before SQ_TAIL, which takes that line anyway.
    */
   post(descs: readonly TenantDescriptor[]): number {
     this.assertUsable('submitting');
@@ -229,8 +225,8 @@ export class TenantWindow {
     const cookie = this.nextCookie;
     this.nextCookie = (this.nextCookie % 0xffffffff) + 1;
     for (let i = 0; i < n; i++) {
-      writeDescriptor(this.stagedView, 0, descs[i]!, cookie, i < n - 1); // checks it: a throw publishes nothing
-      this.regs.bytes.set(this.staged, Tw.SQ + ((this.tail + i) & (this.depth - 1)) * Desc.BYTES);
+      const at = Tw.SQ + ((this.tail + i) & (this.depth - 1)) * Desc.BYTES;
+      writeDescriptor(this.view, at, descs[i]!, cookie, i < n - 1); // a throw publishes nothing
     }
     if (this.head !== this.headShown) this.showHead();
     this.tail = (this.tail + n) >>> 0;

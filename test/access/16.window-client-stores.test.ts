@@ -53,64 +53,65 @@ describe('tenant window client: queue field accesses (ra-spec §18.1, §18.4)', 
     { op: 'fill', dst: { port: 3, slice: 7 }, dstOffset: value, bytes: 1, value },
   ];
 
-  it('writes each descriptor as the driver encodes it (owner key 0), then SQ_TAIL', () => {
+  it('writes each descriptor (fill, copy, job; chained or not) as the driver encodes it with owner key 0', () => {
     const prng = new Prng(16);
-    for (let i = 0; i < 3 * DEPTH; i++) {
-      const d: TenantDescriptor =
-        i % 2
-          ? {
-              op: 'fill',
-              dst: { port: 3, slice: 7 },
-              dstOffset: prng.int(0, 2 ** 40),
-              bytes: 9,
-              value: prng.int(0, 255),
-            }
-          : {
-              op: 'copy',
-              src: { port: 1, slice: 2 },
-              srcOffset: prng.int(0, 2 ** 40),
-              dst: { port: 3, slice: 7 },
-              dstOffset: prng.int(0, 2 ** 31),
-              bytes: prng.int(1, 2 ** 30),
-            };
-      // the ring slot holds leftovers of an earlier descriptor: all of them must be overwritten
-      const slot = Tw.SQ + (i % DEPTH) * Desc.BYTES;
-      r().bytes.fill(0xee, slot, slot + Desc.BYTES);
-      const cookie = w.post([d]);
-      const expected = new Uint8Array(Desc.BYTES);
-      const loc = (s: { port: number; slice: number }) => ({ adapter: s.port, slice: s.slice });
-      encodeDescriptor(
-        new DataView(expected.buffer),
-        0,
+    const ref = () => ({ port: prng.int(0, 0xfff), slice: prng.int(0, 0xffff) });
+    const loc = (s: { port: number; slice: number }) => ({ adapter: s.port, slice: s.slice });
+    /** the driver's encoding (src/driver/dma.ts), the reference: owner key 0, as ra-spec §18.4 says */
+    const reference = (d: TenantDescriptor, cookie: number, chained: boolean): string => {
+      const out = new Uint8Array(Desc.BYTES);
+      const ownerKey = 0n;
+      const driver =
         d.op === 'fill'
-          ? {
-              op: 'fill',
-              ownerKey: 0n,
-              dst: loc(d.dst),
-              dstOffset: d.dstOffset,
-              bytes: d.bytes,
-              value: d.value,
-            }
-          : d.op === 'copy'
-            ? {
-                op: 'copy',
-                ownerKey: 0n,
-                src: loc(d.src),
-                srcOffset: d.srcOffset,
-                dst: loc(d.dst),
-                dstOffset: d.dstOffset,
-                bytes: d.bytes,
-              }
-            : (undefined as never),
-        cookie,
-        false,
-      );
-      expect(Buffer.from(r().bytes.subarray(slot, slot + Desc.BYTES)).toString('hex')).toBe(
-        Buffer.from(expected).toString('hex'),
-      );
-      expect(r().read32(Tw.SQ_TAIL)).toBe(i + 1);
+          ? { ...d, ownerKey, dst: loc(d.dst) }
+          : { ...d, ownerKey, src: loc(d.src), dst: loc(d.dst) };
+      encodeDescriptor(new DataView(out.buffer), 0, driver, cookie, chained);
+      return Buffer.from(out).toString('hex');
+    };
+    let tail = 0;
+    for (let i = 0; i < 4 * DEPTH; i++) {
+      const chain: TenantDescriptor[] = [...Array(prng.int(1, 3)).keys()].map((): TenantDescriptor => {
+        const kind = prng.int(0, 2);
+        if (kind === 0)
+          return {
+            op: 'fill',
+            dst: ref(),
+            dstOffset: prng.int(0, 2 ** 45),
+            bytes: prng.int(1, 2 ** 40),
+            value: prng.int(0, 255),
+          };
+        const common = {
+          src: ref(),
+          srcOffset: prng.int(0, 2 ** 45),
+          dst: ref(),
+          dstOffset: prng.int(0, 2 ** 31),
+          bytes: prng.int(1, 2 ** 33),
+        };
+        if (kind === 1) return { op: 'copy', ...common };
+        const params = prng.chance(0.7)
+          ? new Uint8Array(prng.int(0, 16)).map(() => prng.int(0, 255))
+          : undefined;
+        return {
+          op: 'job',
+          ctxSlice: prng.int(0, 0xffff),
+          ...common,
+          ...(params ? { params } : {}),
+          inlineKey: prng.chance(0.5),
+        };
+      });
+      // the ring slots hold leftovers of earlier descriptors: all 64 bytes must be overwritten
+      r().bytes.fill(0xee, Tw.SQ, Tw.SQ + DEPTH * Desc.BYTES);
+      const cookie = w.post(chain);
+      for (const [k, d] of chain.entries()) {
+        const slot = Tw.SQ + ((tail + k) % DEPTH) * Desc.BYTES;
+        expect(Buffer.from(r().bytes.subarray(slot, slot + Desc.BYTES)).toString('hex')).toBe(
+          reference(d, cookie, k < chain.length - 1),
+        );
+      }
+      tail += chain.length;
+      expect(r().read32(Tw.SQ_TAIL)).toBe(tail);
       takeAll();
-      complete(cookie, i);
+      complete(cookie, tail - 1);
       w.waitSync(cookie);
     }
   });
