@@ -35,6 +35,11 @@ int ra_loop_watch(struct ra_model *m, int fd, struct ra_watch *w)
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = w};
     if (w->kind == RA_W_CLIENT)
         ev.events |= EPOLLRDHUP;
+    /* §18.5: edge-triggered, so that a window's doorbell wakes the loop without a read() of its FIFO
+     * per ring (a system call per interrupt round trip); every write to a FIFO that epoll watches is an
+     * edge, and the tick empties the FIFOs (ra_tenants_drain_doorbells) long before one fills */
+    if (w->kind == RA_W_TENANT_DOORBELL)
+        ev.events |= EPOLLET;
     if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0) {
         fprintf(stderr, RA_MODEL_NAME ": epoll_ctl: %s\n", strerror(errno));
         return -1;
@@ -65,6 +70,7 @@ static void on_tick(struct ra_model *m)
         ra_adapter_heartbeat(a, clock_ns);
         /* a command posted without a doorbell is still picked up, within one tick */
         a->admin_kicked = true;
+        ra_tenants_drain_doorbells(a);
     }
 }
 
@@ -86,8 +92,7 @@ static bool dispatch(struct ra_model *m, struct ra_watch *w)
         ra_server_client_event(w->peer);
         break;
     case RA_W_TENANT_DOORBELL:
-        /* §18.5: the pump of this iteration looks at every window; only the FIFO needs emptying */
-        ra_tenant_doorbell(&w->adapter->tenants[w->vector]);
+        /* §18.5: the pump of this iteration looks at every window; the FIFO is emptied at the tick */
         break;
     case RA_W_DOORBELL:
         drain_eventfd(w->adapter->doorbell_fd[w->vector]);
