@@ -363,8 +363,19 @@ export class TenantWindow {
     for (const w of ws) w.wake();
   }
 
-  async submit(descs: readonly TenantDescriptor[], what?: string): Promise<TenantCompletion> {
-    return this.wait(this.post(descs), what ?? `${descs[0]?.op ?? 'empty'} chain`);
+  /**
+   * post() then wait(). In interrupt mode straight to waitInterrupt: each async function between the
+   * interrupt and the caller's await costs promise jobs on every round trip.
+   */
+  submit(descs: readonly TenantDescriptor[], what?: string): Promise<TenantCompletion> {
+    const label = what ?? `${descs[0]?.op ?? 'empty'} chain`;
+    let cookie: number;
+    try {
+      cookie = this.post(descs);
+    } catch (err) {
+      return Promise.reject(err); // as before: a chain refused by post() rejects, it does not throw
+    }
+    return this.completion === 'interrupt' ? this.waitInterrupt(cookie, label) : this.wait(cookie, label);
   }
 
   private assertUsable(what: string): void {
