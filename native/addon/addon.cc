@@ -1,10 +1,11 @@
-// addon.cc - module entry: registers Device, HostMapping, MemoryMapping and guardedCopy, and reports how the addon was built.
+// addon.cc - module entry: registers Device, HostMapping, MemoryMapping, WindowInterrupt and guardedCopy, and reports how the addon was built.
 #include <napi.h>
 
 #include "device.h"
 #include "guarded_copy.h"
 #include "host_mapping.h"
 #include "memory_mapping.h"
+#include "window_interrupt.h"
 
 #define RAFABRIC_ADDON_VERSION "0.1.0"
 
@@ -29,6 +30,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Device", Device::Init(env));
   exports.Set("HostMapping", HostMapping::Init(env, "HostMapping"));
   exports.Set("MemoryMapping", MemoryMapping::Init(env, "MemoryMapping"));
+  exports.Set("WindowInterrupt", WindowInterrupt::Init(env));
   exports.Set("guardedCopy", Napi::Function::New(env, GuardedCopy));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
   return exports;

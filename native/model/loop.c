@@ -35,6 +35,13 @@ int ra_loop_watch(struct ra_model *m, int fd, struct ra_watch *w)
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = w};
     if (w->kind == RA_W_CLIENT)
         ev.events |= EPOLLRDHUP;
+    /* Doorbells are edge-triggered, so that a ring wakes the loop without a read() per ring (a system
+     * call per interrupt round trip): every write to an eventfd or a FIFO that epoll watches is an
+     * edge. A doorbell eventfd (§14) is never read: its counter would take centuries of rings to
+     * reach 2^64 - 2. A window's doorbell FIFO (§18.5) is emptied at the tick
+     * (ra_tenants_drain_doorbells), long before it fills. */
+    if (w->kind == RA_W_TENANT_DOORBELL || w->kind == RA_W_DOORBELL)
+        ev.events |= EPOLLET;
     if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0) {
         fprintf(stderr, RA_MODEL_NAME ": epoll_ctl: %s\n", strerror(errno));
         return -1;
@@ -45,13 +52,6 @@ int ra_loop_watch(struct ra_model *m, int fd, struct ra_watch *w)
 void ra_loop_unwatch(struct ra_model *m, int fd)
 {
     epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
-}
-
-static void drain_eventfd(int fd)
-{
-    uint64_t count;
-    while (read(fd, &count, sizeof count) == (ssize_t)sizeof count) {
-    }
 }
 
 static void on_tick(struct ra_model *m)
@@ -65,6 +65,7 @@ static void on_tick(struct ra_model *m)
         ra_adapter_heartbeat(a, clock_ns);
         /* a command posted without a doorbell is still picked up, within one tick */
         a->admin_kicked = true;
+        ra_tenants_drain_doorbells(a);
     }
 }
 
@@ -86,11 +87,10 @@ static bool dispatch(struct ra_model *m, struct ra_watch *w)
         ra_server_client_event(w->peer);
         break;
     case RA_W_TENANT_DOORBELL:
-        /* §18.5: the pump of this iteration looks at every window; only the FIFO needs emptying */
-        ra_tenant_doorbell(&w->adapter->tenants[w->vector]);
+        /* §18.5: the pump of this iteration looks at every window; the FIFO is emptied at the tick */
         break;
     case RA_W_DOORBELL:
-        drain_eventfd(w->adapter->doorbell_fd[w->vector]);
+        /* edge-triggered: nothing to read (ra_loop_watch) */
         if (w->vector == RA_VEC_ADMIN)
             w->adapter->admin_kicked = true;
         /* queue doorbells need no flag: every queue's SQ_TAIL is looked at each iteration */

@@ -418,7 +418,7 @@ void ra_tenants_show_heads(struct ra_adapter *a);
 bool ra_tenants_pending(const struct ra_adapter *a);
 uint64_t ra_tenants_poll_until(const struct ra_adapter *a);
 void ra_tenants_poll_expire(struct ra_adapter *a, uint64_t now_ns);
-void ra_tenant_doorbell(struct ra_tenant *t);
+void ra_tenants_drain_doorbells(struct ra_adapter *a);
 void ra_tenants_close_all(struct ra_adapter *a, bool keep_bytes);
 
 /* faults.c */

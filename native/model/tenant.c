@@ -197,12 +197,18 @@ static void unlink_files(struct ra_tenant *t)
     unlink(p);
 }
 
-/* The loop saw the window's doorbell: empty the FIFO; the pump of this iteration takes the work. */
-void ra_tenant_doorbell(struct ra_tenant *t)
+/* The heartbeat tick empties every window's doorbell FIFO. The loop watches them edge-triggered and
+ * does not read them when they ring (loop.c): a holder rings at most once per system call, about a
+ * thousand times per tick, far from the FIFO's 64 KiB; one that fills its own FIFO on purpose only
+ * loses wake-ups until the next tick, when the window is looked at anyway (§18.5). */
+void ra_tenants_drain_doorbells(struct ra_adapter *a)
 {
-    uint8_t buf[256];
-    /* a short read emptied it: no second read just to see EAGAIN (a system call per interrupt round trip) */
-    while (t->doorbell_fd >= 0 && read(t->doorbell_fd, buf, sizeof buf) == (ssize_t)sizeof buf) {
+    uint8_t buf[4096];
+    for (unsigned w = 0; w < RA_TENANT_MAX; w++) {
+        struct ra_tenant *t = &a->tenants[w];
+        /* a short read emptied it: no second read just to see EAGAIN */
+        while (t->open && t->doorbell_fd >= 0 && read(t->doorbell_fd, buf, sizeof buf) == (ssize_t)sizeof buf) {
+        }
     }
 }
 

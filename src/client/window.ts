@@ -6,13 +6,13 @@
 //              window's doorbell FIFO, which post() rings only when it reads AWAKE = 0. The client
 //              spins on CQ_TAIL (waitSync), or spins spinUs then yields to the event loop (wait);
 //   interrupt  the client sets QCB_IRQ_ENABLE; the model writes a byte to the window's interrupt FIFO
-//              after posting completions, which the event loop reads (no timer, no spinning: both
-//              sides sleep until there is work).
+//              after posting completions. The addon watches that FIFO on the event loop (a uv_poll
+//              handle: one read() and one call into JS per wake-up, no stream) and rings the doorbell
+//              with one write(); no spinning: both sides sleep until there is work.
 import { closeSync, constants, openSync, writeSync } from 'node:fs';
-import { Socket } from 'node:net';
 
 import { deviceError } from '../driver/errors.js';
-import { addon, type NativeHostMapping } from '../driver/native.js';
+import { addon, type NativeHostMapping, type NativeWindowInterrupt } from '../driver/native.js';
 import { RegisterFile } from '../driver/registers.js';
 import { Cqe, Desc, Err, SliceKind, Tw, TwGrant, TwState } from '../driver/regs.js';
 import { type TenantDescriptor, writeDescriptor } from './descriptors.js';
@@ -56,6 +56,11 @@ const { SQ_TAIL, CQ_TAIL, AWAKE } = Tw;
 /** waitSync looks at the clock and the window's state once per this many looks at CQ_TAIL */
 const LOOKS_PER_CHECK = 4096;
 
+interface IrqWaiter {
+  deadlineMs: number;
+  wake: () => void;
+}
+
 interface Reaped {
   status: number;
   completion: TenantCompletion;
@@ -82,10 +87,13 @@ export class TenantWindow {
   private closed = false;
   readonly completion: CompletionMode;
   private doorbellFd = -1;
-  private irq?: Socket;
+  private irq?: NativeWindowInterrupt;
   private irqGone = false;
-  /** woken on every interrupt, and on the interrupt FIFO's hang-up (revocation) */
-  private irqWaiters: (() => void)[] = [];
+  /** woken on every interrupt, on the interrupt FIFO's hang-up (revocation) and at their deadline */
+  private irqWaiters: IrqWaiter[] = [];
+  /** one timer for every waiter's deadline (not one per wait), armed for `timerAtMs` */
+  private irqTimer?: NodeJS.Timeout;
+  private irqTimerAtMs = 0;
 
   private constructor(
     readonly path: string,
@@ -145,38 +153,29 @@ export class TenantWindow {
       return;
     }
     try {
-      this.doorbellFd = openSync(`${this.path}.db`, constants.O_WRONLY | constants.O_NONBLOCK);
-      const irqFd = openSync(`${this.path}.irq`, constants.O_RDONLY | constants.O_NONBLOCK);
-      this.irq = new Socket({ fd: irqFd, readable: true, writable: false });
+      this.irq = new (addon().WindowInterrupt)(`${this.path}.db`, `${this.path}.irq`);
     } catch (err) {
-      this.closeFifos();
       this.mapping.close();
-      if (/ENOENT/.test((err as Error).message)) throw revokedError(`opening the interrupt of ${this.path}`);
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        throw revokedError(`opening the interrupt of ${this.path}`);
       throw new RaError(
         ClientCode.GRANT_INVALID,
         `cannot open the doorbell/interrupt of ${this.path}: ${(err as Error).message}`,
       );
     }
-    const wake = () => {
-      const ws = this.irqWaiters;
-      this.irqWaiters = [];
-      for (const w of ws) w();
-    };
-    this.irq.on('data', wake);
-    const gone = () => {
-      this.irqGone = true; // the model closed its end: the window was revoked (or the model left)
-      wake();
-    };
-    this.irq.on('end', gone);
-    this.irq.on('close', gone);
-    this.irq.on('error', gone);
+    this.irq.watch((gone) => {
+      if (gone) this.irqGone = true; // the model closed its end: the window was revoked (or the model left)
+      this.wakeIrqWaiters();
+    });
   }
 
   private closeFifos(): void {
     if (this.doorbellFd >= 0) closeSync(this.doorbellFd);
     this.doorbellFd = -1;
-    this.irq?.destroy();
+    this.irq?.close();
     this.irq = undefined;
+    clearTimeout(this.irqTimer);
+    this.irqTimer = undefined;
   }
 
   /** Maps the window file named by a grant; a revoked window's file is gone (GRANT_REVOKED). */
@@ -240,6 +239,10 @@ export class TenantWindow {
 
   /** §18.5: one byte into the doorbell FIFO; a full FIFO already holds a wake-up (EAGAIN). */
   private ringDoorbell(): void {
+    if (this.irq) {
+      if (!this.irq.ring()) throw revokedError(`ringing the doorbell of ${this.path}`);
+      return;
+    }
     if (this.doorbellFd < 0) return;
     try {
       writeSync(this.doorbellFd, DOORBELL_BYTE);
@@ -331,27 +334,70 @@ export class TenantWindow {
     }
   }
 
-  /** Sleeps until the model's interrupt says completions were posted; no timer, no spinning. */
+  /** Sleeps until the model's interrupt says completions were posted; no spinning. */
   private async waitInterrupt(cookie: number, what: string): Promise<TenantCompletion> {
-    const deadline = Date.now() + this.timeoutMs;
+    const deadlineMs = Date.now() + this.timeoutMs;
     for (;;) {
+      if (this.closed) throw new RaError(ClientCode.GRANT_INVALID, `${what}: window ${this.path} was closed`);
       const r = this.reap(cookie);
       if (r) return this.take(r, what);
       if (this.revoked || this.irqGone) throw revokedError(what);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new RaError(ClientCode.TIMEOUT, `${what}: no completion in ${this.timeoutMs} ms`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.irqWaiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      if (Date.now() >= deadlineMs)
+        throw new RaError(ClientCode.TIMEOUT, `${what}: no completion in ${this.timeoutMs} ms`);
+      await new Promise<void>((wake) => this.addIrqWaiter({ deadlineMs, wake }));
     }
   }
 
-  async submit(descs: readonly TenantDescriptor[], what?: string): Promise<TenantCompletion> {
-    return this.wait(this.post(descs), what ?? `${descs[0]?.op ?? 'empty'} chain`);
+  /**
+   * A waiter until the next interrupt or its deadline. The event loop stays alive while one waits.
+   * Deadlines share one timer, re-armed only for an earlier deadline than it is armed for: a round
+   * trip creates no timer (with waits in a row the timer fires once per timeoutMs, to re-arm).
+   */
+  private addIrqWaiter(w: IrqWaiter): void {
+    if (this.irqWaiters.length === 0) this.irq?.keepAlive(true);
+    this.irqWaiters.push(w);
+    if (this.irqTimer === undefined || w.deadlineMs < this.irqTimerAtMs) this.armIrqTimer(w.deadlineMs);
+  }
+
+  private armIrqTimer(atMs: number): void {
+    clearTimeout(this.irqTimer);
+    this.irqTimerAtMs = atMs;
+    this.irqTimer = setTimeout(() => this.onIrqTimer(), Math.max(0, atMs - Date.now()));
+    this.irqTimer.unref(); // the watch keeps the loop alive while anyone waits
+  }
+
+  /** Wakes the waiters whose deadline passed (they throw TIMEOUT); re-arms for the others. */
+  private onIrqTimer(): void {
+    this.irqTimer = undefined;
+    const now = Date.now();
+    const due = this.irqWaiters.filter((w) => w.deadlineMs <= now);
+    this.irqWaiters = this.irqWaiters.filter((w) => w.deadlineMs > now);
+    if (this.irqWaiters.length === 0) this.irq?.keepAlive(false);
+    else this.armIrqTimer(Math.min(...this.irqWaiters.map((w) => w.deadlineMs)));
+    for (const w of due) w.wake();
+  }
+
+  private wakeIrqWaiters(): void {
+    const ws = this.irqWaiters;
+    if (ws.length === 0) return;
+    this.irqWaiters = [];
+    this.irq?.keepAlive(false);
+    for (const w of ws) w.wake();
+  }
+
+  /**
+   * post() then wait(). In interrupt mode straight to waitInterrupt: each async function between the
+   * interrupt and the caller's await costs promise jobs on every round trip.
+   */
+  submit(descs: readonly TenantDescriptor[], what?: string): Promise<TenantCompletion> {
+    const label = what ?? `${descs[0]?.op ?? 'empty'} chain`;
+    let cookie: number;
+    try {
+      cookie = this.post(descs);
+    } catch (err) {
+      return Promise.reject(err); // as before: a chain refused by post() rejects, it does not throw
+    }
+    return this.completion === 'interrupt' ? this.waitInterrupt(cookie, label) : this.wait(cookie, label);
   }
 
   private assertUsable(what: string): void {
@@ -364,5 +410,6 @@ export class TenantWindow {
     this.closed = true;
     this.closeFifos();
     this.mapping.close();
+    this.wakeIrqWaiters(); // they find the window closed
   }
 }

@@ -21,6 +21,17 @@ export interface NativeHostMapping {
   close(): void;
 }
 
+/** A tenant window's doorbell and interrupt FIFOs (ra-spec §18.5; native/addon/window_interrupt.h). */
+export interface NativeWindowInterrupt {
+  /** one byte into the doorbell; false when the model closed its end (the window was revoked) */
+  ring(): boolean;
+  /** called back after each batch of interrupts (gone = false), once with gone = true at hang-up */
+  watch(callback: (gone: boolean) => void): void;
+  /** whether the watch keeps the event loop alive (while a waiter waits) */
+  keepAlive(on: boolean): void;
+  close(): void;
+}
+
 export interface BuildInfo {
   addonVersion: string;
   napiVersion: number;
@@ -44,6 +55,11 @@ interface Addon {
    * either is gone (a revoked memory grant, ra-spec §18.7).
    */
   guardedCopy(target: Uint8Array, source: Uint8Array): boolean;
+  /** Opens a window's `<window>.db` and `<window>.irq`; errors carry the errno name as `code`. */
+  WindowInterrupt: new (
+    doorbellPath: string,
+    irqPath: string,
+  ) => NativeWindowInterrupt;
   buildInfo(): BuildInfo;
 }
 
