@@ -16,7 +16,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { MappedSlice } from '../../src/client/memory.js';
 import { TenantWindow } from '../../src/client/window.js';
 import { packageRoot } from '../../src/driver/native.js';
-import { Fault, Qcb, Tw } from '../../src/driver/regs.js';
+import { Fault, Tw } from '../../src/driver/regs.js';
 import { Slices } from '../../src/driver/slices.js';
 import { TenantWindows } from '../../src/driver/tenants.js';
 import { MiB, randomKey, useModel } from '../helpers/model.js';
@@ -107,7 +107,7 @@ describe('tenant window interrupts', () => {
     try {
       const S = { port: port(), slice };
       const fill = [{ op: 'fill' as const, dst: S, dstOffset: 0, bytes: 1, value: 0x11 }];
-      const cqTail = () => w.regs.read32(Tw.QCB + Qcb.CQ_TAIL);
+      const cqTail = () => w.regs.read32(Tw.CQ_TAIL);
       const posted = cqTail();
       pool.adapters[0]!.injectFault(Fault.STALL_NEXT_DMA, 1000); // §6: the first chain waits 1 s
       const settle = (p: Promise<unknown>, t0: number) =>
