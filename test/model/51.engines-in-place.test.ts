@@ -1,22 +1,15 @@
 // Pipeline and matmul jobs (§12) read their input where it lies and write their destination
 // themselves (engines.c): exact against the TS references wherever the destination lies (apart, the
 // same bytes, a shifted overlap, a misaligned float array), and no page fault per page of a warm job.
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, pipelinePayload } from '../../src/bitstream/image.js';
 import { DmaController } from '../../src/driver/dma.js';
 import { HostBuffer } from '../../src/driver/hostmem.js';
 import { Slices } from '../../src/driver/slices.js';
 import { Slots } from '../../src/driver/slots.js';
-import { MiB, randomKey, useModel } from '../helpers/model.js';
+import { MiB, minorFaults, randomKey, useModel } from '../helpers/model.js';
 import { Prng } from '../helpers/prng.js';
 import { matmulF32, pipeline, type Stage, seededBytes } from '../helpers/reference.js';
-
-/** Minor page faults of a process so far (/proc/<pid>/stat, field 10). */
-function minorFaults(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
-}
 
 // the data keeps its length; three REVERSE stages: the order ends reversed
 const scramble: Stage[] = [
