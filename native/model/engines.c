@@ -1,24 +1,30 @@
 /*
  * engines.c - the function engines a job runs (ra-spec §12), in steps.
  *
- * A job has three phases, each done in steps of at most the caller's budget so that a 1 GiB job
- * shares the adapter with other queues (loop.c):
- *   gather:  the input is copied into a private buffer (the pipeline transforms it in place, the
- *            matrix engine reads it many times). aes-256-gcm, sha256 and crc32c read their input
- *            once, front to back, into a private output: they skip this phase and read the source
- *            where it lies (a 64 MiB job then moves 64 MiB less; the descriptor's slices stay in
- *            place while it runs, §5.4, and the SIGBUS guard of dma.c covers every phase). A holder
- *            that rewrites its input while the job runs changes only its own job's output;
- *   compute: the engine runs over the private copy into a private output;
- *   scatter: the output is copied to the destination, which dma.c checked is large enough (§8.7:
- *            a descriptor that fails validation writes nothing).
- *            aes-256-gcm, whose output is as large as its input, skips it: it encrypts straight
- *            into the destination unless that overlaps the input other than exactly (OpenSSL
- *            encrypts in place, not over a shifted copy of its input). A private output would be a
- *            fresh allocation per job: every page of it a first-touch fault (about 20 µs each on a
- *            virtual machine that shadows page tables: 64 MiB took 0.35 s against 0.02 s for the
- *            encryption), then one more pass to copy it out. A job stopped halfway (SIGBUS of a
- *            host region, a fabric peer gone) leaves the bytes it wrote, as a copy does (§8.9).
+ * A job has up to three phases, each done in steps of at most the caller's budget so that a 1 GiB
+ * job shares the adapter with other queues (loop.c). No engine copies its input into a buffer of its
+ * own, and none writes a private output where it can write the destination: a private buffer would be
+ * a fresh allocation per job, every page of it a first-touch fault (about 20 us each on a virtual
+ * machine that shadows page tables: 64 MiB of aes-256-gcm took 0.35 s against 0.02 s for the
+ * encryption), then one more pass to copy it out. The engines read the source where it lies (the
+ * descriptor's slices stay in place while it runs, §5.4, and the SIGBUS guard of dma.c covers every
+ * phase); a holder that rewrites its input while the job runs changes only its own job's output. A job
+ * stopped halfway (SIGBUS of a host region, a fabric peer gone) leaves the bytes it wrote, as a copy
+ * does (§8.9).
+ *   gather:  only a pipeline whose destination overlaps its source other than exactly: the input is
+ *            first moved onto the destination (front to back or back to front, as a copy over itself
+ *            is), then transformed there in place;
+ *   compute: the engine runs. aes-256-gcm encrypts straight into the destination unless that overlaps
+ *            the input other than exactly (OpenSSL encrypts in place, not over a shifted copy of its
+ *            input). The pipeline folds its stages up to the first sha256/crc32c into one byte map and
+ *            a direction (a per-byte map commutes with reversing the bytes' order) and makes one pass:
+ *            into the destination when no stage shrinks the data, else through a small bounce buffer
+ *            into the digest; the stages after that run on the digest's 32 bytes at most. matmul
+ *            reads A and B where they lie and writes C straight into a destination apart from them;
+ *            sha256 and crc32c output a few bytes;
+ *   scatter: a private output is copied to the destination, which dma.c checked is large enough (§8.7:
+ *            a descriptor that fails validation writes nothing): sha256, crc32c (4 or 32 bytes),
+ *            aes-256-gcm over a shifted overlap, matmul over an overlap or a misaligned float array.
  * Engines: aes-256-gcm (OpenSSL EVP: out = ciphertext || 16-byte tag, no AAD, IV = PARAMS[0..11],
  * key = the job's inline key block (DESC_F_INLINE_KEY, §12.1) or else the context slice's SET_KEY
  * key), sha256 (32-byte digest), crc32c (4 bytes LE), the
@@ -35,6 +41,7 @@
 #define RA_GCM_IV_BYTES     12
 #define RA_GCM_TAG_BYTES    16
 #define RA_MATMUL_DIM_MAX   4096
+#define RA_BOUNCE_BYTES     (64u << 10) /* the pipeline's mapped bytes on their way into a digest */
 
 enum pipeline_op { OP_XOR = 1, OP_ADD = 2, OP_REVERSE = 3, OP_SHA256 = 4, OP_CRC32C = 5, OP_ROTL = 6 };
 enum job_phase { PHASE_GATHER, PHASE_COMPUTE, PHASE_SCATTER, PHASE_DONE };
@@ -46,10 +53,9 @@ struct ra_job {
     uint8_t *dst;
     uint64_t in_bytes;
     uint64_t out_bytes;
-    uint64_t pos;                  /* progress inside the phase (or the stage) */
-    uint8_t *in;                   /* private input (the pipeline transforms it in place), or src itself */
-    bool in_borrowed;              /* in == src: read where it lies, never written, not freed */
-    uint8_t *out;                  /* private output (points into `in` for the pipeline), or dst itself */
+    uint64_t pos;                  /* progress inside the phase */
+    uint8_t *in;                   /* what the compute phase reads: src, or dst once the input is moved there */
+    uint8_t *out;                  /* private output (freed with the job), or dst itself */
     bool out_borrowed;             /* out == dst: written in place, no scatter phase, not freed */
     uint8_t key[RA_MODEL_KEY_BYTES];
     uint8_t iv[RA_GCM_IV_BYTES];
@@ -58,7 +64,11 @@ struct ra_job {
     uint32_t crc;
     struct ra_pipeline_stage stages[RA_MODEL_STAGES_MAX];
     uint32_t stage_count;
-    uint32_t stage;
+    uint32_t shrink_stage;         /* pipeline: the first sha256/crc32c stage, or stage_count */
+    uint8_t map[256];              /* pipeline: the stages before shrink_stage folded, byte by byte */
+    bool reversed;                 /* ... and whether they reverse the bytes' order (an odd count of REVERSE) */
+    uint8_t *bounce;               /* pipeline with a shrink_stage: RA_BOUNCE_BYTES */
+    uint8_t digest[32];            /* pipeline: the data from shrink_stage on (32 bytes at most) */
     uint32_t m, n, k;              /* matmul dimensions */
 };
 
@@ -136,12 +146,55 @@ uint32_t ra_job_check(const struct ra_job_spec *spec, uint64_t *out_bytes)
     }
 }
 
+static bool apart(const uint8_t *src, uint64_t in_bytes, const uint8_t *dst, uint64_t out_bytes)
+{
+    uintptr_t s = (uintptr_t)src, d = (uintptr_t)dst;
+    return d + out_bytes <= s || s + in_bytes <= d;
+}
+
 /* Can the engine write [dst, dst + out_bytes) while it reads [src, src + in_bytes) front to back?
  * Yes when the ranges are apart, or when dst is src (in place: each block is read before written). */
 static bool writes_straight(const uint8_t *src, uint64_t in_bytes, const uint8_t *dst, uint64_t out_bytes)
 {
-    uintptr_t s = (uintptr_t)src, d = (uintptr_t)dst;
-    return d == s || d + out_bytes <= s || s + in_bytes <= d;
+    return dst == src || apart(src, in_bytes, dst, out_bytes);
+}
+
+static bool float_aligned(const uint8_t *p)
+{
+    return (uintptr_t)p % _Alignof(float) == 0;
+}
+
+static uint8_t stage_byte(const struct ra_pipeline_stage *st, uint8_t v)
+{
+    uint8_t arg = (uint8_t)(st->arg & 0xFF);
+    unsigned rot = st->arg & 7;
+    switch (st->op) {
+    case OP_XOR:
+        return v ^ arg;
+    case OP_ADD:
+        return (uint8_t)(v + arg);
+    case OP_ROTL:
+        return rot ? (uint8_t)((v << rot) | (v >> (8 - rot))) : v;
+    default: /* OP_REVERSE moves bytes, it does not change them */
+        return v;
+    }
+}
+
+/* The stages before the first that shrinks the data, as one byte map and a direction. */
+static void fold_stages(struct ra_job *job)
+{
+    uint32_t s = 0;
+    while (s < job->stage_count && job->stages[s].op != OP_SHA256 && job->stages[s].op != OP_CRC32C)
+        s++;
+    job->shrink_stage = s;
+    for (unsigned v = 0; v < 256; v++) {
+        uint8_t b = (uint8_t)v;
+        for (uint32_t i = 0; i < s; i++)
+            b = stage_byte(&job->stages[i], b);
+        job->map[v] = b;
+    }
+    for (uint32_t i = 0; i < s; i++)
+        job->reversed ^= job->stages[i].op == OP_REVERSE;
 }
 
 struct ra_job *ra_job_new(const struct ra_job_spec *spec, const uint8_t *src, uint8_t *dst)
@@ -158,6 +211,7 @@ struct ra_job *ra_job_new(const struct ra_job_spec *spec, const uint8_t *src, ui
     job->in_bytes = spec->in_bytes;
     job->out_bytes = out_bytes;
     job->crc = 0xFFFFFFFFu;
+    job->phase = PHASE_COMPUTE;
     if (spec->inline_key) {
         /* §12.1: the key travels in the job's own memory, read once here (the caller holds the SIGBUS
          * guard); the input follows it. No other job's key can take its place. */
@@ -165,13 +219,8 @@ struct ra_job *ra_job_new(const struct ra_job_spec *spec, const uint8_t *src, ui
         job->src = src + RA_DESC_INLINE_KEY_BYTES;
         job->in_bytes = spec->in_bytes - RA_DESC_INLINE_KEY_BYTES;
     }
-    /* one pass over the input into a private output: read it where it lies (no gather, see above) */
-    job->in_borrowed = spec->function == RA_FN_AES_256_GCM || spec->function == RA_FN_SHA256 ||
-                       spec->function == RA_FN_CRC32C;
-    job->in = job->in_borrowed ? (uint8_t *)job->src : malloc(job->in_bytes);
-    if (job->in_borrowed)
-        job->phase = PHASE_COMPUTE;
-    bool ok = job->in != NULL;
+    job->in = (uint8_t *)job->src; /* read where it lies (see the head of this file) */
+    bool ok = true;
     switch (spec->function) {
     case RA_FN_AES_256_GCM:
         if (!spec->inline_key)
@@ -180,25 +229,42 @@ struct ra_job *ra_job_new(const struct ra_job_spec *spec, const uint8_t *src, ui
         job->out_borrowed = writes_straight(job->src, job->in_bytes, dst, out_bytes);
         job->out = job->out_borrowed ? dst : malloc(out_bytes);
         job->cipher = EVP_CIPHER_CTX_new();
-        ok = ok && job->out != NULL && job->cipher != NULL &&
+        ok = job->out != NULL && job->cipher != NULL &&
              EVP_EncryptInit_ex(job->cipher, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
              EVP_CIPHER_CTX_ctrl(job->cipher, EVP_CTRL_GCM_SET_IVLEN, RA_GCM_IV_BYTES, NULL) == 1 &&
              EVP_EncryptInit_ex(job->cipher, NULL, NULL, job->key, job->iv) == 1;
         break;
     case RA_FN_SHA256:
     case RA_FN_CRC32C:
-    case RA_FN_MATMUL_F32:
         job->out = malloc(out_bytes);
-        ok = ok && job->out != NULL;
-        if (spec->function == RA_FN_MATMUL_F32) {
-            job->m = le32(spec->params);
-            job->n = le32(spec->params + 4);
-            job->k = le32(spec->params + 8);
+        ok = job->out != NULL;
+        break;
+    case RA_FN_MATMUL_F32:
+        job->m = le32(spec->params);
+        job->n = le32(spec->params + 4);
+        job->k = le32(spec->params + 8);
+        /* C's rows are written while A and B are still read; floats are read and written as floats */
+        if (!float_aligned(job->src)) {
+            job->in = malloc(job->in_bytes);
+            job->phase = PHASE_GATHER;
         }
+        job->out_borrowed = apart(job->src, job->in_bytes, dst, out_bytes) && float_aligned(dst);
+        job->out = job->out_borrowed ? dst : malloc(out_bytes);
+        ok = job->in != NULL && job->out != NULL;
         break;
     case RA_FN_PIPELINE:
         memcpy(job->stages, spec->stages, spec->stage_count * sizeof *spec->stages);
         job->stage_count = spec->stage_count;
+        fold_stages(job);
+        job->out_borrowed = true; /* the pass writes dst, or the digest is written there at the end */
+        job->out = dst;
+        if (job->shrink_stage < job->stage_count) {
+            job->bounce = malloc(RA_BOUNCE_BYTES);
+            ok = job->bounce != NULL;
+        } else if (!writes_straight(job->src, job->in_bytes, dst, job->in_bytes)) {
+            job->in = dst; /* moved there first, then transformed in place */
+            job->phase = PHASE_GATHER;
+        }
         break;
     }
     if (!ok) {
@@ -215,10 +281,11 @@ void ra_job_free(struct ra_job *job)
     EVP_CIPHER_CTX_free(job->cipher);
     EVP_MD_CTX_free(job->md);
     OPENSSL_cleanse(job->key, sizeof job->key);
-    if (job->out != job->in && !job->out_borrowed)
+    if (!job->out_borrowed)
         free(job->out);
-    if (!job->in_borrowed)
+    if (job->in != job->src && job->in != job->dst)
         free(job->in);
+    free(job->bounce);
     free(job);
 }
 
@@ -249,7 +316,7 @@ static uint64_t aes_step(struct ra_job *job, uint64_t budget, bool *finished, ui
     return c;
 }
 
-/* sha256 over data[pos..bytes) in steps; the digest goes to out. Used by the engine and a stage. */
+/* sha256 over data[pos..bytes) in steps; the digest goes to out. */
 static uint64_t sha_step(struct ra_job *job, const uint8_t *data, uint64_t bytes, uint8_t *out, uint64_t budget,
                          bool *finished, uint32_t *status)
 {
@@ -292,71 +359,115 @@ static uint64_t crc_step(struct ra_job *job, const uint8_t *data, uint64_t bytes
     return c;
 }
 
-/* One step of the current pipeline stage over the working buffer `in` (length out_bytes so far). */
-static uint64_t pipeline_step(struct ra_job *job, uint64_t budget, bool *finished, uint32_t *status)
+/* Stages [from, stage_count) over the digest (bytes long, 32 at most), at once. */
+static uint64_t digest_stages(struct ra_job *job, uint32_t from, uint64_t bytes)
 {
-    const struct ra_pipeline_stage *st = &job->stages[job->stage];
-    uint8_t *d = job->in;
-    uint64_t bytes = job->out_bytes;
-    uint8_t arg = (uint8_t)(st->arg & 0xFF);
-    bool stage_done = false;
-    uint64_t c;
-    switch (st->op) {
-    case OP_XOR:
-    case OP_ADD:
-    case OP_ROTL: {
-        c = chunk_of(bytes - job->pos, budget);
-        unsigned rot = st->arg & 7;
+    uint8_t *d = job->digest;
+    for (uint32_t i = from; i < job->stage_count; i++) {
+        const struct ra_pipeline_stage *st = &job->stages[i];
+        if (st->op == OP_SHA256) {
+            uint8_t digest[32];
+            ra_sha256(d, bytes, digest);
+            memcpy(d, digest, sizeof digest);
+            bytes = 32;
+        } else if (st->op == OP_CRC32C) {
+            uint32_t v = ra_crc32c_update(0xFFFFFFFFu, d, bytes) ^ 0xFFFFFFFFu;
+            uint8_t le[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+            memcpy(d, le, sizeof le);
+            bytes = 4;
+        } else if (st->op == OP_REVERSE) {
+            for (uint64_t j = 0; j < bytes / 2; j++) {
+                uint8_t t = d[j];
+                d[j] = d[bytes - 1 - j];
+                d[bytes - 1 - j] = t;
+            }
+        } else {
+            for (uint64_t j = 0; j < bytes; j++)
+                d[j] = stage_byte(st, d[j]);
+        }
+    }
+    return bytes;
+}
+
+/* Bytes [pos, pos + c) of the folded stages' output over `in` (in_bytes long) into `to`. */
+static void map_range(const struct ra_job *job, const uint8_t *in, uint64_t pos, uint64_t c, uint8_t *to)
+{
+    if (job->reversed) {
+        const uint8_t *last = in + job->in_bytes - 1 - pos;
+        for (uint64_t i = 0; i < c; i++)
+            to[i] = job->map[last[-(int64_t)i]];
+    } else {
+        for (uint64_t i = 0; i < c; i++)
+            to[i] = job->map[in[pos + i]];
+    }
+}
+
+/* A pipeline that keeps the data's length: one pass of the folded stages into dst. */
+static uint64_t pipeline_pass_step(struct ra_job *job, uint64_t budget, bool *finished)
+{
+    uint64_t n = job->in_bytes;
+    uint8_t *d = job->out;
+    if (job->in == d && job->reversed) {
+        /* in place and reversed: byte i and byte n-1-i trade places, both mapped (the middle one too) */
+        uint64_t half = (n + 1) / 2;
+        uint64_t c = chunk_of(half - job->pos, budget);
         for (uint64_t i = job->pos; i < job->pos + c; i++) {
-            if (st->op == OP_XOR)
-                d[i] ^= arg;
-            else if (st->op == OP_ADD)
-                d[i] = (uint8_t)(d[i] + arg);
-            else
-                d[i] = rot ? (uint8_t)((d[i] << rot) | (d[i] >> (8 - rot))) : d[i];
+            uint8_t x = d[i], y = d[n - 1 - i];
+            d[i] = job->map[y];
+            d[n - 1 - i] = job->map[x];
         }
         job->pos += c;
-        stage_done = job->pos == bytes;
-        break;
+        *finished = job->pos == half;
+        return c ? c : 1;
     }
-    case OP_REVERSE: {
-        uint64_t half = bytes / 2;
-        c = chunk_of(half - job->pos, budget);
-        for (uint64_t i = job->pos; i < job->pos + c; i++) {
-            uint8_t t = d[i];
-            d[i] = d[bytes - 1 - i];
-            d[bytes - 1 - i] = t;
-        }
-        job->pos += c;
-        stage_done = job->pos == half;
-        break;
-    }
-    case OP_SHA256: {
-        uint8_t digest[32];
-        c = sha_step(job, d, bytes, digest, budget, &stage_done, status);
-        if (stage_done) {
-            memcpy(d, digest, sizeof digest); /* the data becomes its digest */
-            job->out_bytes = 32;
-        }
-        break;
-    }
-    default: { /* OP_CRC32C */
-        uint8_t crc[4];
-        c = crc_step(job, d, bytes, crc, budget, &stage_done);
-        if (stage_done) {
-            memcpy(d, crc, sizeof crc);
-            job->out_bytes = 4;
-        }
-        break;
-    }
-    }
-    if (stage_done) {
-        job->pos = 0;
-        if (++job->stage == job->stage_count) {
-            job->out = job->in;
-            *finished = true;
+    /* apart from the input, or in place front to back: each byte is read before it is written */
+    uint64_t c = chunk_of(n - job->pos, budget);
+    map_range(job, job->in, job->pos, c, d + job->pos);
+    job->pos += c;
+    *finished = job->pos == n;
+    return c ? c : 1;
+}
+
+/* A pipeline with a sha256 or crc32c stage: the folded stages stream through the bounce buffer into
+ * that digest; the later stages then run on the digest, which is written to dst at the end. */
+static uint64_t pipeline_digest_step(struct ra_job *job, uint64_t budget, bool *finished, uint32_t *status)
+{
+    bool sha = job->stages[job->shrink_stage].op == OP_SHA256;
+    if (sha && job->md == NULL) {
+        job->md = EVP_MD_CTX_new();
+        if (job->md == NULL || EVP_DigestInit_ex(job->md, EVP_sha256(), NULL) != 1) {
+            *status = RA_ERR_NO_RESOURCE;
+            return 0;
         }
     }
+    uint64_t c = chunk_of(job->in_bytes - job->pos, budget);
+    for (uint64_t done = 0; done < c;) {
+        uint64_t b = c - done < RA_BOUNCE_BYTES ? c - done : RA_BOUNCE_BYTES;
+        map_range(job, job->in, job->pos + done, b, job->bounce);
+        if (!sha)
+            job->crc = ra_crc32c_update(job->crc, job->bounce, b);
+        else if (EVP_DigestUpdate(job->md, job->bounce, b) != 1) {
+            *status = RA_ERR_JOB_PARAMS;
+            return c;
+        }
+        done += b;
+    }
+    job->pos += c;
+    if (job->pos < job->in_bytes)
+        return c ? c : 1;
+    uint64_t bytes = 4;
+    if (sha) {
+        unsigned int len = 32;
+        EVP_DigestFinal_ex(job->md, job->digest, &len);
+        bytes = 32;
+    } else {
+        uint32_t v = job->crc ^ 0xFFFFFFFFu;
+        uint8_t le[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+        memcpy(job->digest, le, sizeof le);
+    }
+    bytes = digest_stages(job, job->shrink_stage + 1, bytes);
+    memcpy(job->dst, job->digest, bytes); /* bytes == out_bytes (ra_job_check); the input is all read */
+    *finished = true;
     return c ? c : 1;
 }
 
@@ -386,7 +497,8 @@ static uint64_t compute_step(struct ra_job *job, uint64_t budget, bool *finished
     case RA_FN_CRC32C:
         return crc_step(job, job->in, job->in_bytes, job->out, budget, finished);
     case RA_FN_PIPELINE:
-        return pipeline_step(job, budget, finished, status);
+        return job->shrink_stage < job->stage_count ? pipeline_digest_step(job, budget, finished, status)
+                                                    : pipeline_pass_step(job, budget, finished);
     default: { /* RA_FN_MATMUL_F32 */
         uint64_t n = matmul_step(job, budget);
         *finished = job->pos == job->m;
@@ -401,12 +513,15 @@ uint64_t ra_job_step(struct ra_job *job, uint64_t budget_bytes, bool *finished, 
     bool phase_done = false;
     *finished = false;
     switch (job->phase) {
-    case PHASE_GATHER:
+    case PHASE_GATHER: {
+        /* back to front when the copy lies ahead of an overlapping input, as a copy over itself */
         c = chunk_of(job->in_bytes - job->pos, budget_bytes);
-        memcpy(job->in + job->pos, job->src + job->pos, c);
+        uint64_t off = job->in > job->src ? job->in_bytes - job->pos - c : job->pos;
+        memmove(job->in + off, job->src + off, c);
         job->pos += c;
         phase_done = job->pos == job->in_bytes;
         break;
+    }
     case PHASE_COMPUTE:
         c = compute_step(job, budget_bytes, &phase_done, status);
         break;
@@ -427,8 +542,6 @@ uint64_t ra_job_step(struct ra_job *job, uint64_t budget_bytes, bool *finished, 
         job->phase = job->phase == PHASE_DONE ? PHASE_DONE : job->phase + 1;
         if (job->phase == PHASE_SCATTER && job->out_borrowed)
             job->phase = PHASE_DONE; /* the engine wrote the destination itself */
-        if (job->phase == PHASE_COMPUTE && job->function == RA_FN_PIPELINE)
-            job->out_bytes = job->in_bytes; /* the working length, changed by SHA/CRC stages */
     }
     *finished = job->phase == PHASE_DONE;
     return c;

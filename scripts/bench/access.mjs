@@ -52,27 +52,42 @@ function aes256gcm(key, iv, input) {
 }
 
 /**
- * --rt: SCHED_FIFO 1 for every thread of `pids` (chrt -a -f -p 1) until leave() sets them back to
- * SCHED_OTHER. Children forked meanwhile (the C reference) inherit it.
+ * --rt: SCHED_FIFO priority 1 (chrt) for the processes `pids` until leave() sets them back to
+ * SCHED_OTHER; children forked meanwhile (the C reference) inherit it. `threads` says which of each
+ * process's threads, because the two measurements differ in who runs when:
+ *   'all'   (chrt -a) the jobs: between its looks at CQ_TAIL the client sleeps (1 ms timers, wait())
+ *           while the model runs the job, so no thread spins for long; every thread of both (V8's GC
+ *           and compiler helpers that the input and output copies wake) runs at the same priority.
+ *   'main'  the round trips: this main thread and the model both spin without sleeping (waitSync,
+ *           the model's poll), so on a 2-core machine any other thread at FIFO 1 would wait behind
+ *           them for the whole run; at normal priority V8's background compiler still gets the pause
+ *           rtSamples makes after the warm-up, and RT throttling's share of each second.
  */
-function realtime(pids) {
-  const chrt = (args, pid) =>
-    execFileSync('chrt', [...args, String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+function fifo(pids, threads) {
+  const chrt = (pid, on) =>
+    execFileSync(
+      'chrt',
+      [...(threads === 'all' ? ['-a'] : []), ...(on ? ['-f', '-p', '1'] : ['-o', '-p', '0']), String(pid)],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
   return {
     enter() {
-      try {
-        for (const pid of pids) chrt(['-a', '-f', '-p', '1'], pid);
-      } catch (err) {
-        this.leave();
-        throw new Error(
-          `--rt needs root and chrt (util-linux): ${err.stderr?.toString().trim() || err.message}`,
-        );
+      for (const pid of pids) {
+        try {
+          chrt(pid, true);
+        } catch (err) {
+          this.leave();
+          throw new Error(
+            `--rt: chrt on pid ${pid} failed (needs root or CAP_SYS_NICE, and chrt from util-linux): ` +
+              `${err.stderr?.toString().trim() || err.message}`,
+          );
+        }
       }
     },
     leave() {
       for (const pid of pids)
         try {
-          chrt(['-a', '-o', '-p', '0'], pid);
+          chrt(pid, false);
         } catch {
           // the process is gone: nothing to set back
         }
@@ -139,7 +154,7 @@ export async function run({ quick, rt = false }) {
       store();
       if (!output(await job()).equals(f.ref(input)))
         throw new Error(`${f.fn} on the direct path differs from node:crypto`);
-      const sched = rt ? realtime([process.pid, pool.model.pid]) : undefined;
+      const sched = rt ? fifo([process.pid, pool.model.pid], 'all') : undefined;
       sched?.enter();
       let directGbps;
       let endToEndGbps;
@@ -258,38 +273,26 @@ export async function run({ quick, rt = false }) {
   return out;
 }
 
-/** SCHED_FIFO priority 1 for one thread (a pid is its process's main thread), or back to normal. */
-function setFifo(pid, on) {
-  try {
-    execFileSync('chrt', on ? ['-f', '-p', '1', String(pid)] : ['-o', '-p', '0', String(pid)], {
-      stdio: 'pipe',
-    });
-  } catch (err) {
-    throw new Error(
-      `--rt: chrt on pid ${pid} failed (needs root or CAP_SYS_NICE): ${err.stderr ?? err.message}`,
-    );
-  }
-}
-
 /**
- * --rt: samples with this process's main thread and `pids` at SCHED_FIFO 1. The warm-up runs so too,
- * then the main thread sleeps 300 ms at normal priority: V8 optimizes hot code on a background
- * thread, which two SCHED_FIFO spinners on a 2-core machine would starve (the code would stay in
- * the interpreter, measured 2-3x slower).
+ * --rt: samples with this process's main thread and `pids` at SCHED_FIFO 1 (fifo(), 'main'). The
+ * warm-up runs so too, then the main thread sleeps 300 ms at normal priority: V8 optimizes hot code on
+ * a background thread, which two SCHED_FIFO spinners on a 2-core machine would starve (the code would
+ * stay in the interpreter, measured 2-3x slower).
  */
 async function rtSamples(reps, pids, fn) {
-  const all = [process.pid, ...pids];
+  const all = fifo([process.pid, ...pids], 'main');
+  const self = fifo([process.pid], 'main');
+  all.enter();
   try {
-    for (const pid of all) setFifo(pid, true);
     await fn();
-    setFifo(process.pid, false);
+    self.leave();
     await new Promise((r) => setTimeout(r, 300));
-    setFifo(process.pid, true);
+    self.enter();
     const out = [];
     for (let i = 0; i < reps; i++) out.push(await fn());
     return out;
   } finally {
-    for (const pid of all) setFifo(pid, false);
+    all.leave();
   }
 }
 

@@ -1,6 +1,7 @@
 // Parsing and validating CLI values. Every refusal names the flag and says what is expected.
 import { CliCode } from '../common/codes.js';
 import { RaError } from '../common/errors.js';
+import { MAX_MATMUL_DIMENSION } from '../common/schema/model.js';
 
 const SIZE = /^(\d+)\s*([KMGT]i?B?|B)?$/i;
 const MULT: Record<string, number> = { '': 1, B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
@@ -30,6 +31,21 @@ export function parseHex(flag: string, text: string, bytes: number): Buffer {
     throw new RaError(CliCode.USAGE, `${flag}: expected ${bytes} bytes as ${bytes * 2} hex digits`);
   }
   return Buffer.from(clean, 'hex');
+}
+
+/** "3,5,7" -> matmul-f32 dimensions: C (m x n) = A (m x k) B (k x n), each 1..4096 (ra-spec §12). */
+export function parseDims(flag: string, text: string): { m: number; n: number; k: number } {
+  const dims = String(text)
+    .split(',')
+    .map((d) => Number(d));
+  if (dims.length !== 3 || dims.some((d) => !Number.isInteger(d) || d < 1 || d > MAX_MATMUL_DIMENSION)) {
+    throw new RaError(
+      CliCode.USAGE,
+      `${flag}: expected m,n,k with each 1..${MAX_MATMUL_DIMENSION} (C m x n = A m x k by B k x n), got '${text}'`,
+    );
+  }
+  const [m, n, k] = dims as [number, number, number];
+  return { m, n, k };
 }
 
 /** "shm:///dir/ra0.sock@4096" -> { uri, offset }. */

@@ -342,43 +342,58 @@ export class JournalStore implements AllocationStore {
     this.compactNow();
   }
 
+  /** Compaction with blocking file calls: compact() and open() (finishing an interrupted one). */
   private compactNow(): void {
-    this.ensureWritable();
-    writeSnapshotTmp(this.dir, encodeSnapshot(this.seq, this.state));
-    this.onCompactionStep?.('snapshot-written');
-    renameSnapshotTmp(this.dir);
-    this.onCompactionStep?.('snapshot-renamed');
-    syncSnapshotDirectory(this.dir);
-    this.onCompactionStep?.('directory-synced');
-    try {
-      fs.ftruncateSync(this.fd, 0);
-      fs.fsyncSync(this.fd);
-    } catch (err) {
-      throw this.fail(err, 'truncating the journal after compaction');
+    const steps = this.compaction();
+    for (let next = steps.next(); !next.done; ) {
+      try {
+        next.value.blocking();
+      } catch (err) {
+        next = steps.throw(err);
+        continue;
+      }
+      next = steps.next();
     }
-    this.journalRecords = 0;
-    this.journalBytes = 0;
-    this.nextCompactionAt = this.compactEveryRecords;
-    this.onCompactionStep?.('journal-truncated');
   }
 
   /**
-   * compactNow's steps, in the same order and with the same hook calls, on the writer's turn and off
-   * the event loop. The snapshot is encoded before the first await: the durable state changes only in
-   * the writer, so it is the state as of `this.seq` throughout.
+   * The same compaction on the writer's turn, its file calls off the event loop (appends queue
+   * meanwhile). The snapshot is encoded before the first await: the durable state changes only in the
+   * writer, so it is the state as of `this.seq` throughout.
    */
   private async compactInWriter(): Promise<void> {
+    const steps = this.compaction();
+    for (let next = steps.next(); !next.done; ) {
+      try {
+        await next.value.offLoop();
+      } catch (err) {
+        next = steps.throw(err);
+        continue;
+      }
+      next = steps.next();
+    }
+  }
+
+  /**
+   * Compaction's steps in their crash-safe order (the head of this file), written once for both callers:
+   * each file call is yielded, and the caller makes it blocking (compactNow) or off the event loop
+   * (compactInWriter); a failed call is thrown back in here at its yield.
+   */
+  private *compaction(): Generator<FileCall, void, void> {
     this.ensureWritable();
-    await writeSnapshotTmpAsync(this.dir, encodeSnapshot(this.seq, this.state));
+    const { dir, fd } = this;
+    const text = encodeSnapshot(this.seq, this.state);
+    yield { blocking: () => writeSnapshotTmp(dir, text), offLoop: () => writeSnapshotTmpAsync(dir, text) };
     this.onCompactionStep?.('snapshot-written');
-    await renameSnapshotTmpAsync(this.dir);
+    yield { blocking: () => renameSnapshotTmp(dir), offLoop: () => renameSnapshotTmpAsync(dir) };
     this.onCompactionStep?.('snapshot-renamed');
-    await syncSnapshotDirectoryAsync(this.dir);
+    yield { blocking: () => syncSnapshotDirectory(dir), offLoop: () => syncSnapshotDirectoryAsync(dir) };
     this.onCompactionStep?.('directory-synced');
     try {
-      await ftruncateAsync(this.fd, 0);
-      await fsyncAsync(this.fd);
+      yield { blocking: () => truncateJournal(fd), offLoop: () => truncateJournalAsync(fd) };
     } catch (err) {
+      // The snapshot is installed; what the journal holds on disk is now unknown: refuse writes until
+      // reopened (open skips the records the snapshot holds, and finishes the compaction).
       throw this.fail(err, 'truncating the journal after compaction');
     }
     this.journalRecords = 0;
@@ -571,6 +586,23 @@ function fsyncAsync(fd: number): Promise<void> {
 
 function ftruncateAsync(fd: number, length: number): Promise<void> {
   return new Promise((resolve, reject) => fs.ftruncate(fd, length, (err) => (err ? reject(err) : resolve())));
+}
+
+/** One file call of a compaction, in both forms: blocking, and off the event loop. */
+interface FileCall {
+  blocking(): void;
+  offLoop(): Promise<void>;
+}
+
+/** Compaction's last step: the journal emptied, durably. */
+function truncateJournal(fd: number): void {
+  fs.ftruncateSync(fd, 0);
+  fs.fsyncSync(fd);
+}
+
+async function truncateJournalAsync(fd: number): Promise<void> {
+  await ftruncateAsync(fd, 0);
+  await fsyncAsync(fd);
 }
 
 /**

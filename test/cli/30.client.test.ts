@@ -8,6 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSliceTables } from '../grm/helpers.js';
+import { Prng } from '../helpers/prng.js';
+import { matmulF32 } from '../helpers/reference.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const TOKEN = 'client-test-token';
@@ -129,6 +131,51 @@ describe('rafabric adapters | alloc | exec | free against a real serve', () => {
     expect(free.status, free.stderr).toBe(0);
     expect(free.stdout).toBe(`released ${a.id}\n`);
     expect(readSliceTables(path.join(state, 'model'), ADAPTERS)).toEqual([]);
+  });
+
+  it('exec runs matmul-f32 with --dims on a compute slice (checked against the TS reference)', () => {
+    const alloc = cli('alloc', '--resource', 'compute=1', '--json');
+    expect(alloc.status, alloc.stderr).toBe(0);
+    const { id } = JSON.parse(alloc.stdout) as { id: string };
+    const [m, n, k] = [5, 3, 7];
+    const prng = new Prng(537); // seeded: a failure replays
+    const a = Float32Array.from({ length: m * k }, () => Math.fround(prng.next() * 2 - 1));
+    const b = Float32Array.from({ length: k * n }, () => Math.fround(prng.next() * 2 - 1));
+    const inFile = path.join(dir, 'matmul.in');
+    const outFile = path.join(dir, 'matmul.out');
+    writeFileSync(inFile, Buffer.concat([Buffer.from(a.buffer), Buffer.from(b.buffer)]));
+    const exec = cli(
+      'exec',
+      id,
+      '--function',
+      'matmul-f32',
+      '--dims',
+      `${m},${n},${k}`,
+      '--in',
+      inFile,
+      '--out',
+      outFile,
+    );
+    expect(exec.status, exec.stderr).toBe(0);
+    expect(readFileSync(outFile).equals(Buffer.from(matmulF32(m, n, k, a, b).buffer))).toBe(true);
+    // dimensions out of range: refused by the CLI before anything is sent, the file left alone
+    writeFileSync(outFile, 'untouched');
+    const bad = cli(
+      'exec',
+      id,
+      '--function',
+      'matmul-f32',
+      '--dims',
+      '5,3',
+      '--in',
+      inFile,
+      '--out',
+      outFile,
+    );
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/--dims: expected m,n,k/);
+    expect(readFileSync(outFile, 'utf8')).toBe('untouched');
+    expect(cli('free', id).status).toBe(0);
   });
 
   it('reports refusals with the server code and a non-zero exit', () => {

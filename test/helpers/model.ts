@@ -1,5 +1,6 @@
 // Starts a real device model process for a test file and opens its adapters.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll } from 'vitest';
 import { buildImage, specVersion } from '../../src/bitstream/image.js';
 import { Adapter } from '../../src/driver/adapter.js';
@@ -7,6 +8,13 @@ import { type FunctionName, functionIds } from '../../src/driver/functions.js';
 import { type ModelOptions, ModelProcess } from '../../src/driver/model-process.js';
 
 export const MiB = 1024 * 1024;
+
+/** Minor page faults of a process so far (/proc/<pid>/stat, field 10): the model's, to show a job
+ * touched no fresh pages. */
+export function minorFaults(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
+}
 
 export interface TestPool {
   model: ModelProcess;

@@ -1,6 +1,5 @@
 // Function engines (§12) compute real results: checked against node:crypto and TS references.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, pipelinePayload } from '../../src/bitstream/image.js';
 import { DmaController } from '../../src/driver/dma.js';
@@ -9,7 +8,7 @@ import { HostBuffer } from '../../src/driver/hostmem.js';
 import { runJob } from '../../src/driver/jobs.js';
 import { Slices } from '../../src/driver/slices.js';
 import { Slots } from '../../src/driver/slots.js';
-import { MiB, randomKey, testImage, useModel } from '../helpers/model.js';
+import { MiB, minorFaults, randomKey, testImage, useModel } from '../helpers/model.js';
 import { Prng } from '../helpers/prng.js';
 import {
   aes256gcm,
@@ -20,12 +19,6 @@ import {
   seededBytes,
   sha256,
 } from '../helpers/reference.js';
-
-/** Minor page faults of a process so far (/proc/<pid>/stat, field 10). */
-function minorFaults(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
-}
 
 describe('function engines', () => {
   const pool = useModel({ adapters: 1, memoryBytes: 256 * MiB });

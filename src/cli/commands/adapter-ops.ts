@@ -13,7 +13,7 @@ import { jobBufferBytes, matmulParams, runJob } from '../../driver/jobs.js';
 import { Slices } from '../../driver/slices.js';
 import { Slots } from '../../driver/slots.js';
 import { alignExtents, complement, type Extent, roundUp } from '../../rvl/extents.js';
-import { parseHex } from '../parse.js';
+import { parseDims, parseHex } from '../parse.js';
 
 /**
  * Base of the lowest free range of `length` in [0, limit) around the `taken` ranges (from the slice
@@ -129,11 +129,7 @@ export async function runFunction(
 function jobParams(fn: FunctionName, args: RunFunctionArgs): Uint8Array | undefined {
   if (fn === 'aes-256-gcm') return parseHex('--iv', args.ivHex ?? '', 12);
   if (fn !== 'matmul-f32') return undefined;
-  const dims = (args.dims ?? '').split(',').map((d) => Number(d));
-  if (dims.length !== 3 || dims.some((d) => !Number.isInteger(d) || d < 1 || d > 4096)) {
-    throw new RaError(CliCode.USAGE, '--dims: expected m,n,k with each 1..4096');
-  }
-  const [m, n, k] = dims as [number, number, number];
+  const { m, n, k } = parseDims('--dims', args.dims ?? '');
   if (args.input.length !== (m * k + k * n) * 4) {
     throw new RaError(
       CliCode.USAGE,

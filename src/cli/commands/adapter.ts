@@ -127,11 +127,12 @@ export function registerAdapterCommands(program: Command): void {
     .requiredOption('--in <file>', 'input file')
     .requiredOption(
       '--out <file>',
-      'output file (aes-256-gcm: ciphertext||tag; sha256: digest; crc32c: 4 bytes LE)',
+      'output file (aes-256-gcm: ciphertext||tag; sha256: digest; crc32c: 4 bytes LE; pipeline: what the ' +
+        "slot's pipeline image makes of it; matmul-f32: C, m x n f32 LE)",
     )
     .option('--key <hex>', 'aes-256-gcm key, 64 hex digits')
     .option('--iv <hex>', 'aes-256-gcm IV, 24 hex digits')
-    .option('--dims <m,n,k>', 'matmul-f32 dimensions')
+    .option('--dims <m,n,k>', 'matmul-f32: C (m x n) = A (m x k) by B (k x n); --in holds A then B, f32 LE')
     .option('--json', 'print a summary as JSON')
     .action((uri: string, o: Record<string, string | boolean>) =>
       withAdapter(uri, async (a) => {

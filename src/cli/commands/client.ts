@@ -5,7 +5,7 @@ import { CliCode } from '../../common/codes.js';
 import { RaError } from '../../common/errors.js';
 import { type ApiSchemas, call, type GrmAddress } from '../grm-client.js';
 import { formatBytes, formatTable, printJson } from '../output.js';
-import { parseSize } from '../parse.js';
+import { parseDims, parseSize } from '../parse.js';
 
 interface ClientOptions extends GrmAddress {
   json?: boolean;
@@ -121,13 +121,26 @@ export function registerClientCommands(program: Command): void {
     .requiredOption('--out <file>', 'output file')
     .option('--key <hex>', 'aes-256-gcm key (64 hex digits)')
     .option('--iv <hex>', 'aes-256-gcm IV (24 hex digits)')
+    .option('--dims <m,n,k>', 'matmul-f32: C (m x n) = A (m x k) by B (k x n); --in holds A then B, f32 LE')
     .action(
       async (
         id: string,
-        o: ClientOptions & { function: string; in: string; out: string; key?: string; iv?: string },
+        o: ClientOptions & {
+          function: string;
+          in: string;
+          out: string;
+          key?: string;
+          iv?: string;
+          dims?: string;
+        },
       ) => {
         const input = readFileSync(o.in);
-        const params = o.key || o.iv ? { key: o.key, iv: o.iv } : undefined;
+        const params =
+          o.dims !== undefined
+            ? parseDims('--dims', o.dims)
+            : o.key || o.iv
+              ? { key: o.key, iv: o.iv }
+              : undefined;
         // Sent as typed on the command line: the GRM checks the function and its params against the
         // document's JobRequest and names what is wrong.
         const body = {

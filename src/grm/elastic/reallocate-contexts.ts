@@ -7,9 +7,7 @@ import type { StoredAllocation } from '../../store/store.js';
 import type { Maintenance } from '../maintenance.js';
 import { GrmCode } from '../types.js';
 import { contextsOf } from './contexts.js';
-import { decide, initialState } from './policy.js';
-import type { ElasticAction, ElasticMemory } from './reallocate.js';
-import { resourceUtilization } from './utilization.js';
+import { decideResize, type ElasticAction, type ElasticMemory, settleResize } from './resize-decision.js';
 
 /** The accelerator resources of an active allocation whose policy makes contexts elastic. */
 export function elasticContextResources(a: StoredAllocation): number[] {
@@ -25,44 +23,29 @@ export async function actOnContexts(
   latest: ReadonlyMap<string, SliceSample>,
   nowMs: number,
 ): Promise<ElasticAction[]> {
-  const policy = a.policy.elastic!.accelerator!;
-  const entries = a.resources[i]!.placements.map((p) => ({ adapter: p.adapter, entry: p.slice }));
-  const measured = resourceUtilization(entries, a.id, mem.previous, latest);
-  const utilization = m.jobsInFlight(a.id) > 0 ? 1 : measured;
-  if (utilization === undefined) return [];
+  const slices = a.resources[i]!.placements.map((p) => ({ adapter: p.adapter, entry: p.slice }));
   const size = contextsOf(a, i);
-  const key = `${a.id}#${i}`;
-  const state = { ...(mem.states.get(key) ?? initialState(size, Date.parse(a.createdAt))), size };
-  const r = decide(policy, state, utilization, nowMs);
-  if (r.action.kind === 'none') {
-    mem.states.set(key, r.state);
-    return [];
-  }
+  const d = decideResize(m, mem, a, i, a.policy.elastic!.accelerator!, slices, size, latest, nowMs);
+  if (!d) return [];
   let after = a;
-  if (r.action.kind === 'shrink') after = await m.resizeContexts(a, i, r.action.to);
+  if (d.action.kind === 'shrink') after = await m.resizeContexts(a, i, d.action.to);
   else {
     // Takes less when the pool has less: the most contexts from the wanted size down that fit.
-    for (let to = r.action.to; to > size && contextsOf(after, i) === size; to--)
+    for (let to = d.action.to; to > size && contextsOf(after, i) === size; to--)
       after = await m.resizeContexts(a, i, to).catch((err: unknown) => {
         if (err instanceof RaError && err.code === GrmCode.RESOURCE_UNAVAILABLE) return a;
         throw err;
       });
   }
   const got = contextsOf(after, i);
-  mem.states.set(key, got === size ? { ...state, recent: r.state.recent } : { ...r.state, size: got });
-  if (got === size) return [];
-  return [
-    {
-      allocation: a.id,
-      tenant: a.tenant,
-      event: {
-        at: new Date(nowMs).toISOString(),
-        action: got > size ? 'grew' : 'shrank',
-        resource: i,
-        from: size,
-        to: got,
-        detail: `accelerator contexts ${size} -> ${got}: ${r.action.reason}${got !== r.action.to ? ` (wanted ${r.action.to})` : ''}`,
-      },
-    },
-  ];
+  const wanted = got !== d.action.to ? ` (wanted ${d.action.to})` : '';
+  return settleResize(
+    mem,
+    a,
+    i,
+    d,
+    got,
+    nowMs,
+    `accelerator contexts ${size} -> ${got}: ${d.action.reason}${wanted}`,
+  );
 }

@@ -9,7 +9,7 @@ import type { SliceSample } from '../../rvl/index.js';
 import type { StoredAllocation } from '../../store/store.js';
 import type { Maintenance } from '../maintenance.js';
 import { GrmCode } from '../types.js';
-import type { AllocationEvent, AllocationEvents } from './events.js';
+import type { AllocationEvents } from './events.js';
 import {
   type AdapterRoom,
   type HeadroomHolder,
@@ -17,28 +17,19 @@ import {
   roomForGrowth,
   unusedUnits,
 } from './headroom.js';
-import { decide, type ElasticState, initialState } from './policy.js';
 import { type Holder, planPreemption } from './preemption.js';
 import { actOnContexts, elasticContextResources } from './reallocate-contexts.js';
+import {
+  decideResize,
+  type ElasticAction,
+  type ElasticMemory,
+  keepSize,
+  settleResize,
+  stateKey,
+} from './resize-decision.js';
 import { byEntry, resourceUtilization } from './utilization.js';
 
-export interface ElasticAction {
-  allocation: string;
-  tenant: string;
-  event: AllocationEvent;
-}
-
-/** What the elastic pass keeps between passes, per GRM. */
-export interface ElasticMemory {
-  /** The previous pass's samples, by adapter#entry (the start of this pass's window). */
-  previous: Map<string, SliceSample>;
-  /** Per allocation#resource. */
-  states: Map<string, ElasticState>;
-}
-
-export const newElasticMemory = (): ElasticMemory => ({ previous: new Map(), states: new Map() });
-
-const stateKey = (id: string, resource: number) => `${id}#${resource}`;
+export { type ElasticAction, type ElasticMemory, newElasticMemory } from './resize-decision.js';
 
 /** The single-slice compute resources of an elastic allocation, by index. */
 function elasticResources(a: StoredAllocation): number[] {
@@ -243,30 +234,20 @@ async function actOn(
   latest: ReadonlyMap<string, SliceSample>,
   nowMs: number,
 ): Promise<ElasticAction[]> {
-  const policy = a.policy.elastic!.compute!;
   const p = a.resources[i]!.placements[0]!;
-  const measured = resourceUtilization([{ adapter: p.adapter, entry: p.slice }], a.id, mem.previous, latest);
-  // A job still running is charged to the counters only when it completes: work in flight is use.
-  const utilization = m.jobsInFlight(a.id) > 0 ? 1 : measured;
-  if (utilization === undefined) return [];
+  const slices = [{ adapter: p.adapter, entry: p.slice }];
   const size = unitsOf(a, i);
-  const key = stateKey(a.id, i);
-  const state = { ...(mem.states.get(key) ?? initialState(size, Date.parse(a.createdAt))), size };
-  const r = decide(policy, state, utilization, nowMs);
-  const at = new Date(nowMs).toISOString();
-  if (r.action.kind === 'none') {
-    mem.states.set(key, r.state);
-    return [];
-  }
+  const d = decideResize(m, mem, a, i, a.policy.elastic!.compute!, slices, size, latest, nowMs);
+  if (!d) return [];
   // Growth stops at the tenant's compute quota (issue 16): never asked for, so nobody is preempted for it.
-  const to = r.action.kind === 'grow' ? Math.min(r.action.to, size + m.unitsHeadroom(a.tenant)) : r.action.to;
+  const to = d.action.kind === 'grow' ? Math.min(d.action.to, size + m.unitsHeadroom(a.tenant)) : d.action.to;
   if (to === size) {
-    mem.states.set(key, { ...state, recent: r.state.recent }); // as when a grow found no room
+    keepSize(mem, d); // as when a grow found no room
     return [];
   }
   const done: ElasticAction[] = [];
   let after = a;
-  if (r.action.kind === 'shrink') after = await m.resizeCompute(a, i, to);
+  if (d.action.kind === 'shrink') after = await m.resizeCompute(a, i, to);
   else {
     after = await growUpTo(m, a, i, to);
     if (unitsOf(after, i) < to) {
@@ -291,20 +272,10 @@ async function actOn(
     }
   }
   const got = unitsOf(after, i);
-  mem.states.set(key, got === size ? { ...state, recent: r.state.recent } : { ...r.state, size: got });
-  if (got !== size)
-    done.push({
-      allocation: a.id,
-      tenant: a.tenant,
-      event: {
-        at,
-        action: got > size ? 'grew' : 'shrank',
-        resource: i,
-        from: size,
-        to: got,
-        detail: `compute ${size} -> ${got} units: ${r.action.reason}${got !== to ? ` (wanted ${to}; the pool had less)` : ''}`,
-      },
-    });
+  const wanted = got !== to ? ` (wanted ${to}; the pool had less)` : '';
+  done.push(
+    ...settleResize(mem, a, i, d, got, nowMs, `compute ${size} -> ${got} units: ${d.action.reason}${wanted}`),
+  );
   return done;
 }
 
