@@ -118,6 +118,10 @@ function slotMemberships(a: AdapterState): Membership[] {
   return out;
 }
 
+function sameKey(x: Keyed, y: Keyed): boolean {
+  return x.k0 === y.k0 && x.k1 === y.k1 && x.k2 === y.k2 && x.k3 === y.k3;
+}
+
 export class Catalog {
   /** list name -> its lists per health and server. */
   private readonly lists = new Map<string, Family>();
@@ -264,13 +268,31 @@ export class Catalog {
     for (const e of change.added) this.put(name, listing.group, extentEntry(a, e));
   }
 
-  /** Re-lists `a`'s slot entries after a change of its slots. */
+  /**
+   * Re-lists `a`'s slot entries after a change of its slots: only the entries that changed leave and
+   * join their lists, and the unchanged ones keep their objects (issue 11: a context slice changes one
+   * or two of an adapter's dozen slot entries; re-listing them all made garbage that, at 10,000
+   * adapters, survives into the old generation and slows every scavenge).
+   */
   slotsChanged(a: AdapterState): void {
     const listing = this.listed.get(a);
     if (!listing) return;
-    for (const [name, entry] of listing.slotEntries) this.take(name, listing.group, entry);
-    listing.slotEntries = this.interned(slotMemberships(a));
-    for (const [name, entry] of listing.slotEntries) this.put(name, listing.group, entry);
+    const next = slotMemberships(a);
+    const old = listing.slotEntries;
+    const kept: boolean[] = new Array(next.length).fill(false);
+    const entries: Membership[] = [];
+    for (const m of old) {
+      const same = next.findIndex((n, i) => !kept[i] && n[0] === m[0] && sameKey(n[1], m[1]));
+      if (same < 0) this.take(m[0], listing.group, m[1]);
+      else {
+        kept[same] = true;
+        entries.push(m);
+      }
+    }
+    if (entries.length === old.length && entries.length === next.length) return;
+    const added = this.interned(next.filter((_, i) => !kept[i]));
+    for (const [name, entry] of added) this.put(name, listing.group, entry);
+    listing.slotEntries = entries.concat(added);
   }
 
   /**

@@ -110,15 +110,15 @@ export class SortedList {
     const keys = this.toArray();
     this.form = form;
     this.stride = this.strideOf(form);
-    this.chunks = [];
+    this.chunks = keys.length === 0 ? [[]] : [];
     for (let i = 0; i < keys.length; i += CHUNK)
       this.chunks.push(keys.slice(i, i + CHUNK).flatMap((k) => this.encode(k)));
     this.lasts = this.chunks.map((chunk) => this.lastOf(chunk));
   }
 
-  /** The first number of the chunk's last entry. */
+  /** The first number of the chunk's last entry (+Infinity for the empty chunk of an empty list). */
   private lastOf(chunk: readonly number[]): number {
-    return chunk[chunk.length - this.stride]!;
+    return chunk.length === 0 ? Number.POSITIVE_INFINITY : chunk[chunk.length - this.stride]!;
   }
 
   /** Stored entry at `at` of `chunk` against encoded `probe`. */
@@ -205,7 +205,9 @@ export class SortedList {
     const i = this.lowerIn(chunk, numbers);
     if (i * w === chunk.length || this.compare(chunk, i * w, numbers) !== 0) return false;
     chunk.splice(i * w, w);
-    if (chunk.length === 0) {
+    // An emptied chunk goes unless it is the list's last one: a list that empties and fills again (a
+    // server's list of free contexts) keeps its arrays instead of making new ones each time.
+    if (chunk.length === 0 && this.chunks.length > 1) {
       this.chunks.splice(c, 1);
       this.lasts.splice(c, 1);
     } else this.lasts[c] = this.lastOf(chunk);
