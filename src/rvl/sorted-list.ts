@@ -42,11 +42,12 @@ export class SortedList {
   /** Each chunk: `stride` numbers per entry, entries sorted. */
   private chunks: number[][] = [];
   /**
-   * Per chunk, the first number of its last entry: the search for a chunk reads this one array instead
-   * of one chunk per step (issue 11: at 10,000 adapters a list has hundreds of chunks, and each chunk
-   * read is a cache miss).
+   * Per chunk, the first number of its last entry, from the first split on: the search for a chunk
+   * reads this one array instead of one chunk per step (issue 11: at 10,000 adapters a list has
+   * hundreds of chunks, and each chunk read is a cache miss). A list of one chunk (most of a server's
+   * lists) has none (issue 11: memory).
    */
-  private lasts: number[] = [];
+  private lasts: number[] | undefined;
   private count = 0;
   private form: Form;
   /** Numbers stored per entry: 1 (dense), 2 (packed) or `width`. */
@@ -110,15 +111,15 @@ export class SortedList {
     const keys = this.toArray();
     this.form = form;
     this.stride = this.strideOf(form);
-    this.chunks = keys.length === 0 ? [[]] : [];
+    this.chunks = [];
     for (let i = 0; i < keys.length; i += CHUNK)
       this.chunks.push(keys.slice(i, i + CHUNK).flatMap((k) => this.encode(k)));
-    this.lasts = this.chunks.map((chunk) => this.lastOf(chunk));
+    this.lasts = this.chunks.length > 1 ? this.chunks.map((chunk) => this.lastOf(chunk)) : undefined;
   }
 
-  /** The first number of the chunk's last entry (+Infinity for the empty chunk of an empty list). */
+  /** The first number of the chunk's last entry. */
   private lastOf(chunk: readonly number[]): number {
-    return chunk.length === 0 ? Number.POSITIVE_INFINITY : chunk[chunk.length - this.stride]!;
+    return chunk[chunk.length - this.stride]!;
   }
 
   /** Stored entry at `at` of `chunk` against encoded `probe`. */
@@ -145,6 +146,10 @@ export class SortedList {
   /** First chunk whose last entry is >= probe; chunks.length when every entry is smaller. */
   private chunkFor(probe: readonly number[]): number {
     const lasts = this.lasts;
+    if (!lasts)
+      return this.chunks.length === 1 && this.compare(this.chunks[0]!, this.lastAt(0), probe) >= 0
+        ? 0
+        : this.chunks.length;
     const first = probe[0]!;
     let lo = 0;
     let hi = lasts.length;
@@ -172,7 +177,6 @@ export class SortedList {
     const numbers = this.encode(key);
     if (this.chunks.length === 0) {
       this.chunks.push(numbers);
-      this.lasts.push(numbers[0]!);
       this.count++;
       return;
     }
@@ -183,14 +187,15 @@ export class SortedList {
       throw new Error(`internal: key (${key.k0}, ${key.k1}, ${key.k2}, ${key.k3}) is already listed`);
     chunk.splice(i * w, 0, ...numbers);
     this.count++;
-    this.lasts[c] = this.lastOf(chunk);
+    if (this.lasts) this.lasts[c] = this.lastOf(chunk);
     // Split into two exactly sized arrays: an array keeps the capacity it grew to, and a split one
     // would keep twice what it holds.
     if (chunk.length >= 2 * CHUNK * w) {
       const low = chunk.slice(0, CHUNK * w);
       const high = chunk.slice(CHUNK * w);
       this.chunks.splice(c, 1, low, high);
-      this.lasts.splice(c, 1, this.lastOf(low), this.lastOf(high));
+      if (this.lasts) this.lasts.splice(c, 1, this.lastOf(low), this.lastOf(high));
+      else this.lasts = this.chunks.map((x) => this.lastOf(x));
     }
   }
 
@@ -205,12 +210,11 @@ export class SortedList {
     const i = this.lowerIn(chunk, numbers);
     if (i * w === chunk.length || this.compare(chunk, i * w, numbers) !== 0) return false;
     chunk.splice(i * w, w);
-    // An emptied chunk goes unless it is the list's last one: a list that empties and fills again (a
-    // server's list of free contexts) keeps its arrays instead of making new ones each time.
-    if (chunk.length === 0 && this.chunks.length > 1) {
+    if (chunk.length === 0) {
       this.chunks.splice(c, 1);
-      this.lasts.splice(c, 1);
-    } else this.lasts[c] = this.lastOf(chunk);
+      this.lasts?.splice(c, 1);
+      if (this.chunks.length === 0) this.lasts = undefined;
+    } else if (this.lasts) this.lasts[c] = this.lastOf(chunk);
     this.count--;
     return true;
   }
@@ -258,6 +262,8 @@ export class SortedList {
   /** First chunk whose last entry's first number is >= `k0`. */
   private chunkForFirst(k0: number): number {
     const lasts = this.lasts;
+    if (!lasts)
+      return this.chunks.length === 1 && this.chunks[0]![this.lastAt(0)]! >= k0 ? 0 : this.chunks.length;
     let lo = 0;
     let hi = lasts.length;
     while (lo < hi) {
