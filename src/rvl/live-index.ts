@@ -135,6 +135,9 @@ function stripped(s: LiveSlice): ExistingSlice {
   return slice;
 }
 
+/** The `used` set of every one-unit request that names no adapters in use: never added to. */
+const NO_ADAPTERS_USED: Set<string> = new Set();
+
 const stale = (message: string) => new RvlError(RvlCode.STALE_PLAN, `${message}: plan again`);
 
 export class AvailabilityIndex {
@@ -323,9 +326,12 @@ export class AvailabilityIndex {
    * context for the request, plain index loops, no tentative steps unless a later unit needs them.
    */
   private planUnits(units: readonly Unit[], policy: PlacementPolicy, hints: PlanHints): PlanResult {
+    // Only a later unit reads which adapters earlier ones took: a one-unit request with no adapters in
+    // use shares one empty set, which nothing adds to (the add below is for later units only).
+    const later = units.length > 1;
     const context: ResourceContext = {
       policy,
-      used: policy.adaptersInUse ? new Set(policy.adaptersInUse) : new Set(),
+      used: policy.adaptersInUse || later ? new Set(policy.adaptersInUse) : NO_ADAPTERS_USED,
       busy: hints.busy,
       selector: undefined, // assigned per unit, never deleted: the context keeps one shape
     };
@@ -348,7 +354,7 @@ export class AvailabilityIndex {
           const a = pieces ? this.states.get(piece.adapter)! : indexed!.adapter;
           const placement: PlannedSlice = { resourceIndex: unit.origin, entry: a.lowestFreeEntry, ...piece };
           placements.push(placement);
-          context.used.add(placement.adapter);
+          if (u < units.length - 1) context.used.add(placement.adapter);
           const last = u === units.length - 1 && i === count - 1;
           if (!last) {
             tentative ??= [];
