@@ -38,15 +38,58 @@ function widthOf(name: string): 2 | 3 | 4 {
 /** Where an attached adapter is listed: the health and server it was listed under, and its slot entries. */
 interface Listing {
   health: AdapterHealth;
-  /** `health|server` and `health|*`: the two groups every entry of the adapter goes into. */
-  groups: [string, string];
+  /** The group every entry of the adapter goes into besides the whole pool's. */
+  group: Group;
   slotEntries: Membership[];
 }
 
-export const ALL_SERVERS = '*';
+/** One health on one server (or on the whole pool, server ALL), as numbers. */
+interface Group {
+  readonly health: number;
+  readonly server: number;
+}
+
+/**
+ * The lists of one name: per health, the whole pool's and each server's, servers by number. Found
+ * without building or hashing a group name (issue 11: at 10,000 adapters a map of 5,000 groups costs
+ * cache misses on every probe).
+ */
+interface Family {
+  readonly width: 2 | 3 | 4;
+  readonly packUnit: number | undefined;
+  readonly all: (SortedList | undefined)[];
+  readonly byServer: (SortedList | undefined)[][];
+}
+
+/** Where a search looks: the whole pool, or a server's number (Catalog.serverNumber). */
+export const ALL_SERVERS = -1;
+/** A server with no listed adapter: every list there is empty. */
+export const NO_SERVER = -2;
+/** Health codes of the listed healths (unhealthy adapters are in no list). */
+const HEALTHS: readonly AdapterHealth[] = ['healthy', 'degraded'];
+const healthCode = (h: AdapterHealth): number => (h === 'healthy' ? 0 : 1);
+
+/** `m|<align>` names by alignment, built once (a planner asks for them on every memory request). */
+const memoryListNames = new Map<number, string>();
 
 export function quantityList(kind: QuantityKind, alignBytes: number): string {
-  return kind === 'memory' ? `m|${alignBytes}` : 'c';
+  if (kind !== 'memory') return 'c';
+  let name = memoryListNames.get(alignBytes);
+  if (name === undefined) {
+    name = `m|${alignBytes}`;
+    memoryListNames.set(alignBytes, name);
+  }
+  return name;
+}
+
+/** The names of the three lists an accelerator request of one function asks. */
+export interface FunctionLists {
+  /** `x|fn`: free contexts of loaded engines. */
+  readonly reuse: string;
+  /** `e|fn`: an empty slot to load it into. */
+  readonly empty: string;
+  /** `i|fn`: an idle slot running something else. */
+  readonly idle: string;
 }
 
 function extentEntry(a: AdapterState, e: Extent): Keyed {
@@ -75,28 +118,58 @@ function slotMemberships(a: AdapterState): Membership[] {
   return out;
 }
 
+function sameKey(x: Keyed, y: Keyed): boolean {
+  return x.k0 === y.k0 && x.k1 === y.k1 && x.k2 === y.k2 && x.k3 === y.k3;
+}
+
 export class Catalog {
-  /** list name -> group (`health|server` or `health|*`) -> ordered list. */
-  private readonly lists = new Map<string, Map<string, SortedList>>();
+  /** list name -> its lists per health and server. */
+  private readonly lists = new Map<string, Family>();
   private readonly listed = new Map<AdapterState, Listing>();
   /** The adapter of each rank (every key's second number). */
   private readonly byRank: AdapterState[] = [];
   /** Memory alignments present in the pool: a memory search asks each of their lists. */
-  readonly memoryAligns = new Set<number>();
+  readonly memoryAligns: number[] = [];
+  /** List names per function: for functions some list was ever made for, as the names are. */
+  private readonly functions = new Map<string, FunctionLists>();
+  /** Servers by number, in the order their first adapter was listed. */
+  private readonly serverNumbers = new Map<string, number>();
+  private readonly serverNames: string[] = [];
 
-  /** One `[health|server, health|*]` pair per server and health, shared by its adapters' listings. */
-  private readonly groupPairs = new Map<string, [string, string]>();
+  /** One group per server and health, shared by its adapters' listings. */
+  private readonly groups: Group[][] = [];
   /** List names of slot entries (`x|fn`, `e|fn`, ...) as one string each, shared by every listing. */
   private readonly names = new Map<string, string>();
 
-  private groupsOf(health: AdapterHealth, server: string): [string, string] {
-    const key = `${health}|${server}`;
-    let pair = this.groupPairs.get(key);
-    if (!pair) {
-      pair = [key, `${health}|${ALL_SERVERS}`];
-      this.groupPairs.set(key, pair);
+  /**
+   * The list names for accelerator requests of `fn`, built once per function the catalog lists (a
+   * function no list names gets fresh names: its lists do not exist, every search there is empty).
+   */
+  functionLists(fn: string): FunctionLists {
+    return this.functions.get(fn) ?? { reuse: `x|${fn}`, empty: `e|${fn}`, idle: `i|${fn}` };
+  }
+
+  /** The number a search names `server` by (NO_SERVER when no adapter of it was ever listed). */
+  serverNumber(server: string): number {
+    return this.serverNumbers.get(server) ?? NO_SERVER;
+  }
+
+  private groupOf(health: AdapterHealth, server: string): Group {
+    let n = this.serverNumbers.get(server);
+    if (n === undefined) {
+      n = this.serverNames.length;
+      this.serverNames.push(server);
+      this.serverNumbers.set(server, n);
     }
-    return pair;
+    const h = healthCode(health);
+    this.groups[h] ??= [];
+    const byServer = this.groups[h]!;
+    let group = byServer[n];
+    if (!group) {
+      group = { health: h, server: n };
+      byServer[n] = group;
+    }
+    return group;
   }
 
   /** `a`'s slot entries with their list names interned (an adapter's listing lives as long as it does). */
@@ -109,42 +182,51 @@ export class Catalog {
     return entries;
   }
 
-  private put(name: string, groups: [string, string], entry: Keyed): void {
-    let byGroup = this.lists.get(name);
-    if (!byGroup) {
-      byGroup = new Map();
-      this.lists.set(name, byGroup);
+  private put(name: string, group: Group, entry: Keyed): void {
+    let family = this.lists.get(name);
+    if (!family) {
+      family = { width: widthOf(name), packUnit: packUnitOf(name), all: [], byServer: [] };
+      this.lists.set(name, family);
+      const fn = /^[xei]\|/.test(name) ? name.slice(2) : undefined;
+      if (fn !== undefined && !this.functions.has(fn))
+        this.functions.set(fn, { reuse: `x|${fn}`, empty: `e|${fn}`, idle: `i|${fn}` });
     }
-    for (const group of groups) {
-      let list = byGroup.get(group);
-      if (!list) {
-        list = new SortedList(widthOf(name), packUnitOf(name));
-        byGroup.set(group, list);
-      }
-      list.insert(entry);
-    }
+    const h = group.health;
+    family.byServer[h] ??= [];
+    const byServer = family.byServer[h]!;
+    byServer[group.server] ??= new SortedList(family.width, family.packUnit);
+    family.all[h] ??= new SortedList(family.width, family.packUnit);
+    byServer[group.server]!.insert(entry);
+    family.all[h]!.insert(entry);
   }
 
-  private take(name: string, groups: [string, string], entry: Keyed): void {
-    const byGroup = this.lists.get(name);
-    for (const group of groups) {
-      if (!byGroup?.get(group)?.remove(entry))
-        throw new Error(`internal: ${name} entry missing from the ${group} list`);
-    }
+  private take(name: string, group: Group, entry: Keyed): void {
+    const family = this.lists.get(name);
+    const h = group.health;
+    if (!family?.byServer[h]?.[group.server]?.remove(entry))
+      throw new Error(
+        `internal: ${name} entry missing from the ${HEALTHS[h]}|${this.serverNames[group.server]} list`,
+      );
+    if (!family.all[h]?.remove(entry))
+      throw new Error(`internal: ${name} entry missing from the ${HEALTHS[h]}|* list`);
   }
 
-  /** The first entry >= probe of list `name` for that health and server whose adapter `accept` takes. */
+  /**
+   * The first entry >= probe of list `name` for that health and server (a number: serverNumber(), or
+   * ALL_SERVERS) whose adapter `accept` takes; with no `accept`, the first entry >= probe.
+   */
   first(
     name: string,
     health: AdapterHealth,
-    server: string,
+    server: number,
     probe: Keyed,
-    accept: (a: AdapterState) => boolean,
+    accept?: (a: AdapterState) => boolean,
   ): Entry | undefined {
-    const key = this.lists
-      .get(name)
-      ?.get(`${health}|${server}`)
-      ?.find(probe, (rank) => accept(this.byRank[rank]!));
+    const family = this.lists.get(name);
+    if (!family || server === NO_SERVER) return undefined;
+    const h = healthCode(health);
+    const list = server === ALL_SERVERS ? family.all[h] : family.byServer[h]?.[server];
+    const key = list?.find(probe, accept && ((rank) => accept(this.byRank[rank]!)));
     return key && { k0: key.k0, k1: key.k1, k2: key.k2, k3: key.k3, a: this.byRank[key.k1]! };
   }
 
@@ -155,15 +237,15 @@ export class Catalog {
   /** Lists `a` everywhere it belongs, if it can take a new slice at all. */
   attach(a: AdapterState): void {
     if (!a.eligible || this.listed.has(a)) return;
-    this.memoryAligns.add(a.memoryAlignBytes);
+    if (!this.memoryAligns.includes(a.memoryAlignBytes)) this.memoryAligns.push(a.memoryAlignBytes);
     this.byRank[a.rank] = a;
-    const groups = this.groupsOf(a.health, a.server);
+    const group = this.groupOf(a.health, a.server);
     const memory = quantityList('memory', a.memoryAlignBytes);
-    for (const e of a.freeMemory) this.put(memory, groups, extentEntry(a, e));
-    for (const e of a.freeCompute) this.put('c', groups, extentEntry(a, e));
+    for (const e of a.freeMemory) this.put(memory, group, extentEntry(a, e));
+    for (const e of a.freeCompute) this.put('c', group, extentEntry(a, e));
     const slotEntries = this.interned(slotMemberships(a));
-    for (const [name, entry] of slotEntries) this.put(name, groups, entry);
-    this.listed.set(a, { health: a.health, groups, slotEntries });
+    for (const [name, entry] of slotEntries) this.put(name, group, entry);
+    this.listed.set(a, { health: a.health, group, slotEntries });
   }
 
   /** Removes `a` from every list (before a change of health, rank or eligibility). */
@@ -171,9 +253,9 @@ export class Catalog {
     const listing = this.listed.get(a);
     if (!listing) return;
     const memory = quantityList('memory', a.memoryAlignBytes);
-    for (const e of a.freeMemory) this.take(memory, listing.groups, extentEntry(a, e));
-    for (const e of a.freeCompute) this.take('c', listing.groups, extentEntry(a, e));
-    for (const [name, entry] of listing.slotEntries) this.take(name, listing.groups, entry);
+    for (const e of a.freeMemory) this.take(memory, listing.group, extentEntry(a, e));
+    for (const e of a.freeCompute) this.take('c', listing.group, extentEntry(a, e));
+    for (const [name, entry] of listing.slotEntries) this.take(name, listing.group, entry);
     this.listed.delete(a);
   }
 
@@ -182,17 +264,35 @@ export class Catalog {
     const listing = this.listed.get(a);
     if (!listing) return;
     const name = quantityList(kind, a.memoryAlignBytes);
-    for (const e of change.removed) this.take(name, listing.groups, extentEntry(a, e));
-    for (const e of change.added) this.put(name, listing.groups, extentEntry(a, e));
+    for (const e of change.removed) this.take(name, listing.group, extentEntry(a, e));
+    for (const e of change.added) this.put(name, listing.group, extentEntry(a, e));
   }
 
-  /** Re-lists `a`'s slot entries after a change of its slots. */
+  /**
+   * Re-lists `a`'s slot entries after a change of its slots: only the entries that changed leave and
+   * join their lists, and the unchanged ones keep their objects (issue 11: a context slice changes one
+   * or two of an adapter's dozen slot entries; re-listing them all made garbage that, at 10,000
+   * adapters, survives into the old generation and slows every scavenge).
+   */
   slotsChanged(a: AdapterState): void {
     const listing = this.listed.get(a);
     if (!listing) return;
-    for (const [name, entry] of listing.slotEntries) this.take(name, listing.groups, entry);
-    listing.slotEntries = this.interned(slotMemberships(a));
-    for (const [name, entry] of listing.slotEntries) this.put(name, listing.groups, entry);
+    const next = slotMemberships(a);
+    const old = listing.slotEntries;
+    const kept: boolean[] = new Array(next.length).fill(false);
+    const entries: Membership[] = [];
+    for (const m of old) {
+      const same = next.findIndex((n, i) => !kept[i] && n[0] === m[0] && sameKey(n[1], m[1]));
+      if (same < 0) this.take(m[0], listing.group, m[1]);
+      else {
+        kept[same] = true;
+        entries.push(m);
+      }
+    }
+    if (entries.length === old.length && entries.length === next.length) return;
+    const added = this.interned(next.filter((_, i) => !kept[i]));
+    for (const [name, entry] of added) this.put(name, listing.group, entry);
+    listing.slotEntries = entries.concat(added);
   }
 
   /**
@@ -202,7 +302,7 @@ export class Catalog {
   differences(adapters: Iterable<AdapterState>): string[] {
     const expected = new Map<string, string[]>();
     const note = (name: string, a: AdapterState, e: Keyed) => {
-      for (const where of [a.server, ALL_SERVERS]) {
+      for (const where of [a.server, '*']) {
         const key = `${name}#${a.health}|${where}`;
         expected.set(key, [...(expected.get(key) ?? []), `${e.k0},${e.k1},${e.k2},${e.k3}`]);
       }
@@ -216,8 +316,13 @@ export class Catalog {
       for (const e of a.freeCompute) note('c', a, extentEntry(a, e));
       for (const [name, entry] of slotMemberships(a)) note(name, a, entry);
     }
-    const all = [...this.lists].flatMap(([name, byGroup]) =>
-      [...byGroup].map(([group, list]) => [`${name}#${group}`, list] as const),
+    const all = [...this.lists].flatMap(([name, family]) =>
+      HEALTHS.flatMap((health, h) => [
+        ...(family.all[h] ? [[`${name}#${health}|*`, family.all[h]] as const] : []),
+        ...(family.byServer[h] ?? []).flatMap((list, n) =>
+          list ? [[`${name}#${health}|${this.serverNames[n]}`, list] as const] : [],
+        ),
+      ]),
     );
     for (const [key, list] of all) {
       const want = (expected.get(key) ?? []).sort().join(' ');

@@ -22,7 +22,20 @@ export interface SearchSpace {
   adapter(id: string): AdapterState | undefined;
 }
 
+/** An indexed answer and the adapter state it names (the caller needs its lowest free entry). */
+export interface IndexedPiece {
+  piece: Piece;
+  adapter: AdapterState;
+}
+
+/** `piece` with its adapter state, looked up by id (used adapters: the rare path). */
+function named(space: SearchSpace, piece: Piece | undefined): IndexedPiece | undefined {
+  return piece && { piece, adapter: space.adapter(piece.adapter)! };
+}
+
 const LOWEST = Number.NEGATIVE_INFINITY;
+/** Compute extents are counted in units: one list, alignment 1. */
+const COMPUTE_ALIGNS: readonly number[] = [1];
 
 function eligibleFor(a: AdapterState, context: ResourceContext): boolean {
   return a.eligible && (a.health !== 'degraded' || context.policy.allowDegraded === true);
@@ -51,10 +64,6 @@ function mayAddAdapters(context: ResourceContext): boolean {
   return max === undefined || context.used.size < max;
 }
 
-function healths(context: ResourceContext): AdapterHealth[] {
-  return context.policy.allowDegraded ? ['healthy', 'degraded'] : ['healthy'];
-}
-
 /**
  * Runs the groups in score order: for each locality, the used adapters (scored whole by `fromUsed`),
  * then the new ones per health (`fromNew` answers from the lists of that health and server).
@@ -63,34 +72,42 @@ function searchGroups<T>(
   context: ResourceContext,
   space: SearchSpace,
   fromUsed: (adapters: AdapterState[]) => T | undefined,
-  fromNew: (health: AdapterHealth, server: string) => T | undefined,
+  fromNew: (health: AdapterHealth, server: number) => T | undefined,
 ): T | undefined {
   const server = context.policy.sameServer;
-  const localities: [boolean | undefined, string][] =
-    server === undefined
-      ? [[undefined, ALL_SERVERS]]
-      : [
-          [true, server],
-          [false, ALL_SERVERS],
-        ];
-  for (const [local, where] of localities) {
-    const used = fromUsed(usedAdapters(space, context, local));
-    if (used !== undefined) return used;
-    if (!mayAddAdapters(context)) continue;
-    for (const health of healths(context)) {
-      const found = fromNew(health, where);
-      if (found !== undefined) return found;
-    }
-  }
-  return undefined;
+  if (server === undefined) return searchLocality(context, space, undefined, ALL_SERVERS, fromUsed, fromNew);
+  const local = searchLocality(context, space, true, space.catalog.serverNumber(server), fromUsed, fromNew);
+  return local !== undefined ? local : searchLocality(context, space, false, ALL_SERVERS, fromUsed, fromNew);
 }
 
-/** New to the request, and chosen by the resource's selector if it has one. */
-const isNew = (context: ResourceContext) => {
+/** One locality of searchGroups: its used adapters, then its new ones, healthy before degraded. */
+function searchLocality<T>(
+  context: ResourceContext,
+  space: SearchSpace,
+  local: boolean | undefined,
+  where: number,
+  fromUsed: (adapters: AdapterState[]) => T | undefined,
+  fromNew: (health: AdapterHealth, server: number) => T | undefined,
+): T | undefined {
+  if (context.used.size > 0) {
+    const used = fromUsed(usedAdapters(space, context, local));
+    if (used !== undefined) return used;
+  }
+  if (!mayAddAdapters(context)) return undefined;
+  const healthy = fromNew('healthy', where);
+  if (healthy !== undefined || !context.policy.allowDegraded) return healthy;
+  return fromNew('degraded', where);
+}
+
+/**
+ * New to the request, and chosen by the resource's selector if it has one; undefined when every adapter
+ * is (no adapter used yet, no selector): the list's first entry is then the answer, and the search
+ * reads no adapter to find it.
+ */
+const isNew = (context: ResourceContext): ((a: AdapterState) => boolean) | undefined => {
   const selector = context.selector;
-  return selector
-    ? (a: AdapterState) => !context.used.has(a.id) && selector(a)
-    : (a: AdapterState) => !context.used.has(a.id);
+  if (selector) return (a: AdapterState) => !context.used.has(a.id) && selector(a);
+  return context.used.size === 0 ? undefined : (a: AdapterState) => !context.used.has(a.id);
 };
 
 /**
@@ -102,13 +119,19 @@ function firstPreferringIdle(
   context: ResourceContext,
   name: string,
   health: AdapterHealth,
-  server: string,
+  server: number,
   probe: Parameters<SearchSpace['catalog']['first']>[3],
-  accept: (a: AdapterState) => boolean,
+  accept: ((a: AdapterState) => boolean) | undefined,
 ): Entry | undefined {
   const busy = context.busy;
   if (busy) {
-    const idle = space.catalog.first(name, health, server, probe, (a) => accept(a) && !busy(a.id));
+    const idle = space.catalog.first(
+      name,
+      health,
+      server,
+      probe,
+      (a) => (!accept || accept(a)) && !busy(a.id),
+    );
     if (idle) return idle;
   }
   return space.catalog.first(name, health, server, probe, accept);
@@ -120,7 +143,7 @@ export function indexedSingleExtent(
   kind: QuantityKind,
   need: number,
   context: ResourceContext,
-): Piece | undefined {
+): IndexedPiece | undefined {
   const fromUsed = (adapters: AdapterState[]) => {
     const fits = adapters.flatMap((a) => {
       const length = roundUp(need, alignment(a, kind));
@@ -129,10 +152,11 @@ export function indexedSingleExtent(
         .map((e) => ({ a, e, length }));
     });
     const best = pickBest(fits, (f) => [...adapterScore(f.a, context), f.e.length - f.length]);
-    return best && quantityPiece(best.a, kind, best.e.base, best.length, need);
+    return best && { piece: quantityPiece(best.a, kind, best.e.base, best.length, need), adapter: best.a };
   };
-  const fromNew = (health: AdapterHealth, server: string) => {
-    const aligns = kind === 'memory' ? [...space.catalog.memoryAligns] : [1];
+  const fromNew = (health: AdapterHealth, server: number): IndexedPiece | undefined => {
+    const aligns = kind === 'memory' ? space.catalog.memoryAligns : COMPUTE_ALIGNS;
+    const accept = isNew(context);
     let best: { entry: Entry; length: number } | undefined;
     for (const align of aligns) {
       const length = roundUp(need, align);
@@ -143,7 +167,7 @@ export function indexedSingleExtent(
         health,
         server,
         { k0: length, k1: LOWEST, k2: LOWEST, k3: LOWEST },
-        isNew(context),
+        accept,
       );
       if (!entry) continue;
       const busyness = (e: Entry) => (context.busy?.(e.a.id) ? 1 : 0);
@@ -155,7 +179,12 @@ export function indexedSingleExtent(
             (entry.k0 - length === best.entry.k0 - best.length && entry.k1 < best.entry.k1)));
       if (better) best = { entry, length };
     }
-    return best && quantityPiece(best.entry.a, kind, best.entry.k2, best.length, need);
+    return (
+      best && {
+        piece: quantityPiece(best.entry.a, kind, best.entry.k2, best.length, need),
+        adapter: best.entry.a,
+      }
+    );
   };
   return searchGroups(context, space, fromUsed, fromNew);
 }
@@ -178,8 +207,16 @@ function firstSlot(a: AdapterState, test: (s: AdapterState['slots'][number]) => 
   return a.slots.findIndex(test);
 }
 
-function loadPiece(a: AdapterState, slot: number, length: number, load: Piece['loadBitstream']): Piece {
-  return { kind: 'context', adapter: a.id, base: 0, length, slot, loadBitstream: load! };
+function loadPiece(
+  a: AdapterState,
+  slot: number,
+  length: number,
+  load: Piece['loadBitstream'],
+): IndexedPiece {
+  return {
+    piece: { kind: 'context', adapter: a.id, base: 0, length, slot, loadBitstream: load! },
+    adapter: a,
+  };
 }
 
 /** Accelerator: reuse a loaded engine (smallest fitting free range), else an empty slot, else an idle one. */
@@ -188,14 +225,18 @@ export function indexedAcceleratorSlot(
   fn: string,
   contexts: number,
   context: ResourceContext,
-): Piece | undefined {
-  const fromNew = (health: AdapterHealth, server: string): Piece | undefined => {
+): IndexedPiece | undefined {
+  const lists = space.catalog.functionLists(fn);
+  const fromNew = (health: AdapterHealth, server: number): IndexedPiece | undefined => {
     const fresh = isNew(context);
     const probe = { k0: contexts, k1: LOWEST, k2: LOWEST, k3: LOWEST };
-    const reuse = firstPreferringIdle(space, context, `x|${fn}`, health, server, probe, fresh);
+    const reuse = firstPreferringIdle(space, context, lists.reuse, health, server, probe, fresh);
     if (reuse)
-      return { kind: 'context', adapter: reuse.a.id, base: reuse.k3, length: contexts, slot: reuse.k2 };
-    const empty = firstPreferringIdle(space, context, `e|${fn}`, health, server, probe, fresh);
+      return {
+        piece: { kind: 'context', adapter: reuse.a.id, base: reuse.k3, length: contexts, slot: reuse.k2 },
+        adapter: reuse.a,
+      };
+    const empty = firstPreferringIdle(space, context, lists.empty, health, server, probe, fresh);
     if (empty)
       return loadPiece(
         empty.a,
@@ -203,7 +244,7 @@ export function indexedAcceleratorSlot(
         contexts,
         { function: fn },
       );
-    const idle = firstPreferringIdle(space, context, `i|${fn}`, health, server, probe, fresh);
+    const idle = firstPreferringIdle(space, context, lists.idle, health, server, probe, fresh);
     if (idle)
       return loadPiece(
         idle.a,
@@ -216,7 +257,11 @@ export function indexedAcceleratorSlot(
   return searchGroups(
     context,
     space,
-    (adapters) => bestUsedOption(adapters, context, (a) => acceleratorOptions(a, fn, contexts)),
+    (adapters) =>
+      named(
+        space,
+        bestUsedOption(adapters, context, (a) => acceleratorOptions(a, fn, contexts)),
+      ),
     fromNew,
   );
 }
@@ -226,8 +271,8 @@ export function indexedLogicSlot(
   space: SearchSpace,
   bitstream: string,
   context: ResourceContext,
-): Piece | undefined {
-  const fromNew = (health: AdapterHealth, server: string): Piece | undefined => {
+): IndexedPiece | undefined {
+  const fromNew = (health: AdapterHealth, server: number): IndexedPiece | undefined => {
     const fresh = isNew(context);
     const probe = { k0: 0, k1: LOWEST, k2: LOWEST, k3: LOWEST };
     for (const [list, tier] of [
@@ -245,7 +290,11 @@ export function indexedLogicSlot(
   return searchGroups(
     context,
     space,
-    (adapters) => bestUsedOption(adapters, context, (a) => logicOptions(a, bitstream)),
+    (adapters) =>
+      named(
+        space,
+        bestUsedOption(adapters, context, (a) => logicOptions(a, bitstream)),
+      ),
     fromNew,
   );
 }
@@ -255,7 +304,7 @@ export function indexedPiece(
   space: SearchSpace,
   resource: CoreResource,
   context: ResourceContext,
-): Piece | undefined {
+): IndexedPiece | undefined {
   switch (resource.kind) {
     case 'memory':
       return indexedSingleExtent(space, 'memory', resource.bytes, context);

@@ -8,7 +8,7 @@ import { type Availability, validateInventory } from './availability.js';
 import { Catalog } from './catalog.js';
 import { RvlCode, RvlError } from './errors.js';
 import { planRequestFeatures } from './features.js';
-import { indexedPiece } from './index-search.js';
+import { indexedPiece, type SearchSpace } from './index-search.js';
 import type {
   AdapterHealth,
   AdapterInventory,
@@ -135,6 +135,9 @@ function stripped(s: LiveSlice): ExistingSlice {
   return slice;
 }
 
+/** The `used` set of every one-unit request that names no adapters in use: never added to. */
+const NO_ADAPTERS_USED: Set<string> = new Set();
+
 const stale = (message: string) => new RvlError(RvlCode.STALE_PLAN, `${message}: plan again`);
 
 export class AvailabilityIndex {
@@ -142,6 +145,8 @@ export class AvailabilityIndex {
   /** Adapters in id order (the from-scratch Availability's order), for fallbacks and baselines. */
   private ordered: AdapterState[] = [];
   private catalog = new Catalog();
+  /** What the indexed search reads: the catalog's lists and adapters by id (made again with the catalog). */
+  private search: SearchSpace = this.searchSpace();
   /** Servers with at least one adapter. */
   private servers = new Set<string>();
   /** Allocation ids as owner numbers, and the adapters holding each allocation's slices (release()). */
@@ -166,10 +171,15 @@ export class AvailabilityIndex {
     this.ordered = [...this.states.values()].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
     this.servers = new Set(this.ordered.map((a) => a.server));
     this.catalog = new Catalog();
+    this.search = this.searchSpace();
     for (const [i, a] of this.ordered.entries()) {
       a.rank = i;
       this.catalog.attach(a);
     }
+  }
+
+  private searchSpace(): SearchSpace {
+    return { catalog: this.catalog, adapter: (id) => this.states.get(id) };
   }
 
   get adapterCount(): number {
@@ -310,44 +320,57 @@ export class AvailabilityIndex {
     return [...this.servers].sort();
   }
 
+  /**
+   * The loop over a request's units. Written to allocate little (issue 11: at 10,000 adapters a
+   * scavenge costs milliseconds, and what a plan allocates decides how often one lands in it): one
+   * context for the request, plain index loops, no tentative steps unless a later unit needs them.
+   */
   private planUnits(units: readonly Unit[], policy: PlacementPolicy, hints: PlanHints): PlanResult {
+    // Only a later unit reads which adapters earlier ones took: a one-unit request with no adapters in
+    // use shares one empty set, which nothing adds to (the add below is for later units only).
+    const later = units.length > 1;
     const context: ResourceContext = {
       policy,
-      used: new Set(policy.adaptersInUse ?? []),
-      ...(hints.busy ? { busy: hints.busy } : {}),
+      used: policy.adaptersInUse || later ? new Set(policy.adaptersInUse) : NO_ADAPTERS_USED,
+      busy: hints.busy,
+      selector: undefined, // assigned per unit, never deleted: the context keeps one shape
     };
     const placements: PlannedSlice[] = [];
     // Later resources must see earlier ones taken: they are placed for real and undone at the end.
-    const tentative: Step[] = [];
-    const token = {};
+    let tentative: Step[] | undefined;
+    let token: object | undefined;
     try {
-      for (const [u, unit] of units.entries()) {
-        context.selector = unit.selector; // assigned, never deleted: the context keeps one shape
-        const result = this.placeResource(unit.resource, context);
-        if (!result.ok) return failedPlan(unit.origin, unit.resource, result);
-        for (const [i, piece] of result.pieces.entries()) {
-          const a = this.states.get(piece.adapter)!;
+      for (let u = 0; u < units.length; u++) {
+        const unit = units[u]!;
+        context.selector = unit.selector;
+        const indexed = indexedPiece(this.search, unit.resource, context);
+        // The indexed answer names its adapter state; a combination comes from the full walk.
+        const result = indexed ? undefined : this.placeByWalk(unit.resource, context);
+        if (result && !result.ok) return failedPlan(unit.origin, unit.resource, result);
+        const pieces = result ? result.pieces : undefined;
+        const count = pieces ? pieces.length : 1;
+        for (let i = 0; i < count; i++) {
+          const piece = pieces ? pieces[i]! : indexed!.piece;
+          const a = pieces ? this.states.get(piece.adapter)! : indexed!.adapter;
           const placement: PlannedSlice = { resourceIndex: unit.origin, entry: a.lowestFreeEntry, ...piece };
           placements.push(placement);
-          context.used.add(placement.adapter);
-          const last = u === units.length - 1 && i === result.pieces.length - 1;
-          if (!last) tentative.push(this.place(placement, '', token));
+          if (u < units.length - 1) context.used.add(placement.adapter);
+          const last = u === units.length - 1 && i === count - 1;
+          if (!last) {
+            tentative ??= [];
+            token ??= {};
+            tentative.push(this.place(placement, '', token));
+          }
         }
       }
       return { ok: true, plan: { placements } };
     } finally {
-      for (const step of tentative.reverse()) step.undo();
+      if (tentative) for (let i = tentative.length - 1; i >= 0; i--) tentative[i]!.undo();
     }
   }
 
-  private placeResource(resource: CoreResource, context: ResourceContext) {
-    const piece = indexedPiece(
-      { catalog: this.catalog, adapter: (id) => this.states.get(id) },
-      resource,
-      context,
-    );
-    if (piece) return { ok: true as const, pieces: [piece] };
-    // No single extent or slot: a combination, or a failure with its reasons, from the full walk.
+  /** No single extent or slot: a combination, or a failure with its reasons, from the full walk. */
+  private placeByWalk(resource: CoreResource, context: ResourceContext) {
     return placePreferred(this.view(), resource, context);
   }
 

@@ -41,6 +41,13 @@ enum Form {
 export class SortedList {
   /** Each chunk: `stride` numbers per entry, entries sorted. */
   private chunks: number[][] = [];
+  /**
+   * Per chunk, the first number of its last entry, from the first split on: the search for a chunk
+   * reads this one array instead of one chunk per step (issue 11: at 10,000 adapters a list has
+   * hundreds of chunks, and each chunk read is a cache miss). A list of one chunk (most of a server's
+   * lists) has none (issue 11: memory).
+   */
+  private lasts: number[] | undefined;
   private count = 0;
   private form: Form;
   /** Numbers stored per entry: 1 (dense), 2 (packed) or `width`. */
@@ -107,6 +114,12 @@ export class SortedList {
     this.chunks = [];
     for (let i = 0; i < keys.length; i += CHUNK)
       this.chunks.push(keys.slice(i, i + CHUNK).flatMap((k) => this.encode(k)));
+    this.lasts = this.chunks.length > 1 ? this.chunks.map((chunk) => this.lastOf(chunk)) : undefined;
+  }
+
+  /** The first number of the chunk's last entry. */
+  private lastOf(chunk: readonly number[]): number {
+    return chunk[chunk.length - this.stride]!;
   }
 
   /** Stored entry at `at` of `chunk` against encoded `probe`. */
@@ -132,15 +145,29 @@ export class SortedList {
 
   /** First chunk whose last entry is >= probe; chunks.length when every entry is smaller. */
   private chunkFor(probe: readonly number[]): number {
+    const lasts = this.lasts;
+    if (!lasts)
+      return this.chunks.length === 1 && this.compare(this.chunks[0]!, this.lastAt(0), probe) >= 0
+        ? 0
+        : this.chunks.length;
+    const first = probe[0]!;
     let lo = 0;
-    let hi = this.chunks.length;
+    let hi = lasts.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const chunk = this.chunks[mid]!;
-      if (this.compare(chunk, chunk.length - this.stride, probe) < 0) lo = mid + 1;
+      const d = lasts[mid]! - first;
+      // The chunk itself is read only when the first numbers tie (never in a one-number list).
+      const below =
+        d < 0 || (d === 0 && this.stride > 1 && this.compare(this.chunks[mid]!, this.lastAt(mid), probe) < 0);
+      if (below) lo = mid + 1;
       else hi = mid;
     }
     return lo;
+  }
+
+  /** Where the last entry of chunk `c` starts. */
+  private lastAt(c: number): number {
+    return this.chunks[c]!.length - this.stride;
   }
 
   /** Adds `key`; an equal key must not be present (keys identify entries). */
@@ -160,10 +187,16 @@ export class SortedList {
       throw new Error(`internal: key (${key.k0}, ${key.k1}, ${key.k2}, ${key.k3}) is already listed`);
     chunk.splice(i * w, 0, ...numbers);
     this.count++;
+    if (this.lasts) this.lasts[c] = this.lastOf(chunk);
     // Split into two exactly sized arrays: an array keeps the capacity it grew to, and a split one
     // would keep twice what it holds.
-    if (chunk.length >= 2 * CHUNK * w)
-      this.chunks.splice(c, 1, chunk.slice(0, CHUNK * w), chunk.slice(CHUNK * w));
+    if (chunk.length >= 2 * CHUNK * w) {
+      const low = chunk.slice(0, CHUNK * w);
+      const high = chunk.slice(CHUNK * w);
+      this.chunks.splice(c, 1, low, high);
+      if (this.lasts) this.lasts.splice(c, 1, this.lastOf(low), this.lastOf(high));
+      else this.lasts = this.chunks.map((x) => this.lastOf(x));
+    }
   }
 
   /** Removes the entry with this key; returns false when there is none. */
@@ -177,7 +210,11 @@ export class SortedList {
     const i = this.lowerIn(chunk, numbers);
     if (i * w === chunk.length || this.compare(chunk, i * w, numbers) !== 0) return false;
     chunk.splice(i * w, w);
-    if (chunk.length === 0) this.chunks.splice(c, 1);
+    if (chunk.length === 0) {
+      this.chunks.splice(c, 1);
+      this.lasts?.splice(c, 1);
+      if (this.chunks.length === 0) this.lasts = undefined;
+    } else if (this.lasts) this.lasts[c] = this.lastOf(chunk);
     this.count--;
     return true;
   }
@@ -224,12 +261,14 @@ export class SortedList {
 
   /** First chunk whose last entry's first number is >= `k0`. */
   private chunkForFirst(k0: number): number {
+    const lasts = this.lasts;
+    if (!lasts)
+      return this.chunks.length === 1 && this.chunks[0]![this.lastAt(0)]! >= k0 ? 0 : this.chunks.length;
     let lo = 0;
-    let hi = this.chunks.length;
+    let hi = lasts.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const chunk = this.chunks[mid]!;
-      if (chunk[chunk.length - this.stride]! < k0) lo = mid + 1;
+      if (lasts[mid]! < k0) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -239,9 +278,9 @@ export class SortedList {
    * The first key >= `probe` that `accept` takes, walking upwards (keys past the width read as 0);
    * undefined when none does. Probes give k0 and then -Infinity (the planner's: a lower bound on the
    * first number, with no allocation), or a whole key. `accept` sees the second number (the adapter's
-   * rank in every list).
+   * rank in every list); without it the first key >= `probe` is the answer.
    */
-  find(probe: Keyed, accept: (rank: number) => boolean): Keyed | undefined {
+  find(probe: Keyed, accept?: (rank: number) => boolean): Keyed | undefined {
     const w = this.stride;
     // A dense list compares whole keys: a probe by length alone encodes as the lowest key of that length.
     const byFirst = probe.k1 === Number.NEGATIVE_INFINITY && this.form !== Form.Dense;
@@ -251,7 +290,7 @@ export class SortedList {
       const chunk = this.chunks[c]!;
       const from = !first ? 0 : byFirst ? this.lowerInByFirst(chunk, probe.k0) : this.lowerIn(chunk, numbers);
       for (let at = from * w; at < chunk.length; at += w) {
-        if (accept(this.rankAt(chunk, at))) return this.keyAt(chunk, at);
+        if (!accept || accept(this.rankAt(chunk, at))) return this.keyAt(chunk, at);
       }
     }
     return undefined;

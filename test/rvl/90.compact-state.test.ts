@@ -94,6 +94,59 @@ describe('compact live state', () => {
     expect(list.size).toBe(reference.length);
   });
 
+  it.each([2, 4] as const)(
+    'ordered lists of width %i answer as a sorted array while they empty, refill and tie on the first number across chunks',
+    (width) => {
+      const rng = new Prng(14 + width);
+      const list = new SortedList(width);
+      let reference: Keyed[] = [];
+      const order = (x: Keyed, y: Keyed) => x.k0 - y.k0 || x.k1 - y.k1 || x.k2 - y.k2 || x.k3 - y.k3;
+      let firsts = 3;
+      const key = (): Keyed => ({
+        // Few first numbers: hundreds of keys share one, so chunk boundaries fall inside ties; then many.
+        k0: rng.int(0, firsts),
+        k1: rng.int(0, 400),
+        k2: width === 4 ? rng.int(0, 3) : 0,
+        k3: width === 4 ? rng.int(0, 7) : 0,
+      });
+      for (let round = 0; round < 8; round++) {
+        // Fill to a few hundred keys (several chunks), check, then empty the list completely.
+        const target = round % 2 === 0 ? 600 : 3;
+        firsts = round < 4 ? 3 : 300;
+        while (reference.length < target) {
+          const k = key();
+          if (reference.some((r) => order(r, k) === 0)) continue;
+          list.insert(k);
+          reference.push(k);
+        }
+        reference.sort(order);
+        expect(list.toArray()).toEqual(reference);
+        for (let probe = 0; probe < 40; probe++) {
+          const at = reference[rng.int(0, reference.length - 1)]!;
+          expect(list.find(at)).toEqual(at);
+          const skip = rng.int(0, 400);
+          const first = { k0: rng.int(-1, firsts + 1), k1: Number.NEGATIVE_INFINITY, k2: 0, k3: 0 };
+          expect(list.find(first, (rank) => rank !== skip)).toEqual(
+            reference.find((r) => r.k0 >= first.k0 && r.k1 !== skip),
+          );
+        }
+        // Removed in random order, checked as the list shrinks (chunks empty and go).
+        for (const [i, k] of [...reference].sort(() => rng.next() - 0.5).entries()) {
+          expect(list.remove(k)).toBe(true);
+          reference.splice(reference.indexOf(k), 1);
+          if (i % 25 === 0) {
+            expect(list.toArray()).toEqual(reference);
+            for (const r of reference.slice(0, 20)) expect(list.find(r)).toEqual(r);
+          }
+        }
+        reference = [];
+        expect(list.size).toBe(0);
+        expect(list.find({ k0: 0, k1: Number.NEGATIVE_INFINITY, k2: 0, k3: 0 })).toBeUndefined();
+        expect(list.toArray()).toEqual([]);
+      }
+    },
+  );
+
   it.each([
     { name: '16-bit units', unit: 1, limit: 1000, grain: 1, oddAt: -1, bytesPerNumber: 2 },
     // Multiples of the unit stay in units; the first odd value moves the column to bytes in doubles.
