@@ -9,6 +9,17 @@ import { Reg, Status } from './regs.js';
 
 const SAFETY_POLL_MS = 20;
 
+/**
+ * The waiters that have a wait pending share one safety timer: a pool of adapters each running one
+ * command after another would otherwise arm and clear an interval per command.
+ */
+const polled = new Set<InterruptWaiter>();
+let safetyTimer: NodeJS.Timeout | undefined;
+
+function pollAll(): void {
+  for (const waiter of [...polled]) waiter.poll();
+}
+
 interface Pending {
   check: () => boolean;
   resolve: () => void;
@@ -20,7 +31,6 @@ export class InterruptWaiter {
   /** Vectors with an installed watch: kept between waits, referenced only while someone waits. */
   private readonly watching = new Set<number>();
   private goneError: RaError | undefined;
-  private timer: NodeJS.Timeout | undefined;
   private lastHeartbeat = 0n;
   private lastHeartbeatChangeMs = 0;
 
@@ -139,16 +149,21 @@ export class InterruptWaiter {
     return now - this.lastHeartbeatChangeMs;
   }
 
+  /** The safety net's tick: re-checks every pending wait (a lost interrupt, a timeout, a hung adapter). */
+  poll(): void {
+    for (const vector of [...this.pending.keys()]) this.wake(vector);
+  }
+
   private startTimer(): void {
-    if (this.timer) return;
+    if (polled.has(this)) return;
     this.lastHeartbeatChangeMs = 0;
-    this.timer = setInterval(() => {
-      for (const vector of [...this.pending.keys()]) this.wake(vector);
-    }, SAFETY_POLL_MS);
+    polled.add(this);
+    safetyTimer ??= setInterval(pollAll, SAFETY_POLL_MS);
   }
 
   private stopTimer(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    if (!polled.delete(this) || polled.size > 0 || !safetyTimer) return;
+    clearInterval(safetyTimer);
+    safetyTimer = undefined;
   }
 }
