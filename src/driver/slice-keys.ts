@@ -38,7 +38,7 @@ function bookPath(adapter: Adapter, suffix: 'keys' | 'wkeys'): string {
   return path.join(dir, `${adapter.uri.replace(/[^A-Za-z0-9.-]/g, '_')}.${suffix}`);
 }
 
-/** One book of each kind per open adapter: its file stays open, so a key change is one pwrite, not open+write+close. */
+/** One book of each kind per open adapter: its file stays mapped, so a key change is one store into its pages. */
 const books = { keys: new WeakMap<Adapter, SliceKeyBook>(), wkeys: new WeakMap<Adapter, SliceKeyBook>() };
 
 export class SliceKeyBook {
