@@ -15,7 +15,7 @@
 // Tenant windows (§18) keep their keys the same way in a second book (`ra<i>.wkeys`, entry = window):
 // CMD_TENANT_CLOSE needs the window's key, and reconciliation closes a window whose allocation is gone
 // (its key then lives nowhere else).
-import { existsSync, mkdirSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Adapter } from './adapter.js';
@@ -44,6 +44,12 @@ const books = { keys: new WeakMap<Adapter, SliceKeyBook>(), wkeys: new WeakMap<A
 export class SliceKeyBook {
   private mapping: NativeHostMapping | undefined;
   private keys: BigUint64Array | undefined;
+  /**
+   * Where the file system cannot map the file shared and writable (9p without a page cache: the
+   * read-write share that holds a QEMU guest's book, RAFABRIC_KEYS_DIR): one pread/pwrite per key.
+   */
+  private fd: number | undefined;
+  private readonly buf = Buffer.alloc(KEY_BYTES);
 
   private constructor(private readonly file: string) {}
 
@@ -77,15 +83,24 @@ export class SliceKeyBook {
   get(entry: number): bigint {
     checkEntry(entry);
     // nothing programmed through this driver on this machine yet: no file, and none made by a read
-    if (!this.keys && !existsSync(this.file)) return 0n;
+    if (!this.keys && this.fd === undefined && !existsSync(this.file)) return 0n;
     // Every read goes to the file's pages, not to a cache: other processes of the driver write it too.
-    return Atomics.load(this.mapped(), entry);
+    const keys = this.open();
+    if (keys) return Atomics.load(keys, entry);
+    const n = readSync(this.fd as number, this.buf, 0, KEY_BYTES, entry * KEY_BYTES);
+    return n === KEY_BYTES ? this.buf.readBigUInt64LE(0) : 0n;
   }
 
   /** Written through to the file before returning (write-ahead for the command that follows). */
   set(entry: number, key: bigint): void {
     checkEntry(entry);
-    Atomics.store(this.mapped(), entry, BigInt.asUintN(64, key));
+    const keys = this.open();
+    if (keys) {
+      Atomics.store(keys, entry, BigInt.asUintN(64, key));
+      return;
+    }
+    this.buf.writeBigUInt64LE(BigInt.asUintN(64, key));
+    writeSync(this.fd as number, this.buf, 0, KEY_BYTES, entry * KEY_BYTES);
   }
 
   clear(entry: number): void {
@@ -93,14 +108,18 @@ export class SliceKeyBook {
   }
 
   /**
-   * The file mapped whole, created (mode 0600) if missing. A file a pwrite-era driver grew only as
-   * far as its highest entry is extended with zeros: the entries past its end read 0 either way.
+   * The file mapped whole, created (mode 0600) if missing; undefined when it is open for pread/pwrite
+   * instead (its file system refused the mapping). A file a pwrite-era driver grew only as far as its
+   * highest entry is extended with zeros: the entries past its end read 0 either way.
    */
-  private mapped(): BigUint64Array {
-    if (!this.keys) {
+  private open(): BigUint64Array | undefined {
+    if (this.keys || this.fd !== undefined) return this.keys;
+    try {
       this.mapping = new (addon().HostMapping)(this.file, 0, ENTRIES * KEY_BYTES, true);
       // native byte order: little-endian on every platform the addon builds for, as the file is
       this.keys = new BigUint64Array(this.mapping.buffer, 0, ENTRIES);
+    } catch {
+      this.fd = openSync(this.file, constants.O_RDWR | constants.O_CREAT, 0o600);
     }
     return this.keys;
   }
@@ -109,6 +128,8 @@ export class SliceKeyBook {
     this.keys = undefined;
     this.mapping?.close();
     this.mapping = undefined;
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
   }
 }
 
