@@ -9,6 +9,17 @@ import { Reg, Status } from './regs.js';
 
 const SAFETY_POLL_MS = 20;
 
+/**
+ * The waiters that have a wait pending share one safety timer: a pool of adapters each running one
+ * command after another would otherwise arm and clear an interval per command.
+ */
+const polled = new Set<InterruptWaiter>();
+let safetyTimer: NodeJS.Timeout | undefined;
+
+function pollAll(): void {
+  for (const waiter of [...polled]) waiter.poll();
+}
+
 interface Pending {
   check: () => boolean;
   resolve: () => void;
@@ -16,11 +27,13 @@ interface Pending {
 }
 
 export class InterruptWaiter {
+  /** The waits of each vector; a vector's set stays once made (no Map and Set churn per command). */
   private readonly pending = new Map<number, Set<Pending>>();
+  /** Waits pending over all vectors. */
+  private waits = 0;
   /** Vectors with an installed watch: kept between waits, referenced only while someone waits. */
   private readonly watching = new Set<number>();
   private goneError: RaError | undefined;
-  private timer: NodeJS.Timeout | undefined;
   private lastHeartbeat = 0n;
   private lastHeartbeatChangeMs = 0;
 
@@ -33,8 +46,9 @@ export class InterruptWaiter {
   /** Marks the adapter gone: every current and future wait fails with ADAPTER_GONE. */
   markGone(reason: string): void {
     this.goneError ??= new RaError(DriverCode.ADAPTER_GONE, `${this.name}: ${reason}`);
-    for (const set of this.pending.values()) for (const p of set) p.reject(this.goneError);
+    for (const set of this.pending.values()) for (const p of [...set]) p.reject(this.goneError);
     this.pending.clear();
+    this.waits = 0;
     this.stopTimer();
   }
 
@@ -55,6 +69,8 @@ export class InterruptWaiter {
       if (!set) {
         set = new Set();
         this.pending.set(vector, set);
+      }
+      if (set.size === 0) {
         if (!this.watching.has(vector)) {
           this.device.watch(vector, () => this.wake(vector));
           this.watching.add(vector);
@@ -108,6 +124,7 @@ export class InterruptWaiter {
         rejectInner(err);
       };
       set.add(entry);
+      this.waits += 1;
       this.startTimer();
     });
   }
@@ -115,18 +132,18 @@ export class InterruptWaiter {
   private wake(vector: number): void {
     const set = this.pending.get(vector);
     if (!set) return;
-    for (const p of [...set]) if (p.check()) p.resolve();
+    // A Set visits entries added before the loop ends and skips the ones deleted meanwhile: a wait
+    // that ends here (resolve or reject) is removed during the loop, and no new wait can start in it
+    // (the callers resume in later microtasks).
+    for (const p of set) if (p.check()) p.resolve();
   }
 
   private remove(vector: number, entry: Pending): void {
     const set = this.pending.get(vector);
-    if (!set) return;
-    set.delete(entry);
-    if (set.size === 0) {
-      this.pending.delete(vector);
-      if (this.device.open) this.device.keepAlive(vector, false);
-    }
-    if (this.pending.size === 0) this.stopTimer();
+    if (!set?.delete(entry)) return;
+    this.waits -= 1;
+    if (set.size === 0 && this.device.open) this.device.keepAlive(vector, false);
+    if (this.waits === 0) this.stopTimer();
   }
 
   private heartbeatStoppedMs(): number {
@@ -139,16 +156,21 @@ export class InterruptWaiter {
     return now - this.lastHeartbeatChangeMs;
   }
 
+  /** The safety net's tick: re-checks every pending wait (a lost interrupt, a timeout, a hung adapter). */
+  poll(): void {
+    for (const [vector, set] of this.pending) if (set.size > 0) this.wake(vector);
+  }
+
   private startTimer(): void {
-    if (this.timer) return;
+    if (polled.has(this)) return;
     this.lastHeartbeatChangeMs = 0;
-    this.timer = setInterval(() => {
-      for (const vector of [...this.pending.keys()]) this.wake(vector);
-    }, SAFETY_POLL_MS);
+    polled.add(this);
+    safetyTimer ??= setInterval(pollAll, SAFETY_POLL_MS);
   }
 
   private stopTimer(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    if (!polled.delete(this) || polled.size > 0 || !safetyTimer) return;
+    clearInterval(safetyTimer);
+    safetyTimer = undefined;
   }
 }

@@ -40,7 +40,10 @@ export interface GrmEventFeed {
 export const DEFAULT_EVENT_CAPACITY = 500;
 
 export class GrmEventLog implements GrmEventFeed {
+  /** A circular buffer: the oldest event is overwritten in place (no shift of the whole array per event). */
   private readonly ring: GrmEvent[] = [];
+  /** Where the next event goes once the ring is full (then also where the oldest one is). */
+  private head = 0;
   private next = 1;
   private readonly listeners = new Set<(event: GrmEvent) => void>();
 
@@ -52,8 +55,11 @@ export class GrmEventLog implements GrmEventFeed {
 
   record(input: GrmEventInput): GrmEvent {
     const event: GrmEvent = { seq: this.next++, at: new Date().toISOString(), ...input };
-    this.ring.push(event);
-    if (this.ring.length > this.capacity) this.ring.shift();
+    if (this.ring.length < this.capacity) this.ring.push(event);
+    else {
+      this.ring[this.head] = event;
+      this.head = (this.head + 1) % this.capacity;
+    }
     for (const listener of this.listeners) {
       try {
         listener(event);
@@ -65,7 +71,8 @@ export class GrmEventLog implements GrmEventFeed {
   }
 
   recent(): GrmEvent[] {
-    return this.ring.map((e) => ({ ...e, adapters: [...e.adapters] }));
+    const oldestFirst = [...this.ring.slice(this.head), ...this.ring.slice(0, this.head)];
+    return oldestFirst.map((e) => ({ ...e, adapters: [...e.adapters] }));
   }
 
   subscribe(listener: (event: GrmEvent) => void): () => void {

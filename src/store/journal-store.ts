@@ -69,7 +69,14 @@ import type {
   StoreState,
   WriteOptions,
 } from './store.js';
-import { checkAllocation, checkId, checkIntent, normalized, ShapeError } from './validate.js';
+import {
+  checkAllocation,
+  checkId,
+  checkIntent,
+  normalized,
+  normalizedWithJson,
+  ShapeError,
+} from './validate.js';
 
 export type CompactionStep =
   | 'snapshot-written'
@@ -96,6 +103,9 @@ export interface JournalStoreOptions {
 /** health() after a full disk writes a probe file this big (a few records) to see whether space is back. */
 const PROBE_BYTES = 16 * 1024;
 const PROBE_FILE = 'probe.tmp';
+
+/** An operation with, when its builder has it, the JSON text of its data (validate.ts, normalizedWithJson). */
+type WithJson<T> = T & { dataJson?: string };
 
 interface Queued {
   seq: number;
@@ -259,11 +269,17 @@ export class JournalStore implements AllocationStore {
   }
 
   async recordIntent(intent: Intent): Promise<void> {
-    await this.append(() => ({ op: 'intent', data: normalized(intent, checkIntent, 'intent') }));
+    await this.append(() => {
+      const { value, json } = normalizedWithJson(intent, checkIntent, 'intent');
+      return { op: 'intent', data: value, dataJson: json };
+    });
   }
 
   async commit(allocation: StoredAllocation): Promise<void> {
-    await this.append(() => ({ op: 'commit', data: normalized(allocation, checkAllocation, 'allocation') }));
+    await this.append(() => {
+      const { value, json } = normalizedWithJson(allocation, checkAllocation, 'allocation');
+      return { op: 'commit', data: value, dataJson: json };
+    });
   }
 
   async commitAll(allocations: readonly StoredAllocation[]): Promise<void> {
@@ -414,8 +430,8 @@ export class JournalStore implements AllocationStore {
   }
 
   /** Queues the record; resolves once it is durable (see the group commit at the head of this file). */
-  private append(build: () => Operation, options: WriteOptions = {}): Promise<number> {
-    let operation: Operation;
+  private append(build: () => WithJson<Operation>, options: WriteOptions = {}): Promise<number> {
+    let operation: WithJson<Operation>;
     try {
       this.ensureWritable();
       operation = build();
@@ -429,7 +445,7 @@ export class JournalStore implements AllocationStore {
     this.queuedSeq += 1;
     const seq = this.queuedSeq;
     this.aheadRevisions.apply(operation, seq);
-    const line = Buffer.from(encodeRecord(seq, operation.op, operation.data), 'utf8');
+    const line = Buffer.from(encodeRecord(seq, operation.op, operation.data, operation.dataJson), 'utf8');
     return new Promise<number>((resolve, reject) => {
       this.queue.push({ seq, operation, line, resolve: () => resolve(seq), reject });
       if (!this.writer) this.writer = this.writeQueued();

@@ -39,10 +39,16 @@ function recordChecksum(seq: number, op: string, data: unknown): number {
 /**
  * One journal line, newline included. `data` must already be JSON-normalized (see validate.ts). The
  * line is JSON.stringify({seq, op, data, crc}) byte for byte, put together from the one serialization
- * of `data` that the checksum needs (a record's data is serialized once, not twice).
+ * of `data` that the checksum needs (a record's data is serialized once, not twice). `dataJson`, when
+ * the caller has it already (validate.ts, normalizedWithJson), is that serialization.
  */
-export function encodeRecord(seq: number, op: OperationName, data: unknown): string {
-  const json = JSON.stringify(data);
+export function encodeRecord(
+  seq: number,
+  op: OperationName,
+  data: unknown,
+  dataJson: string = JSON.stringify(data),
+): string {
+  const json = dataJson;
   const crc = checksum(`${seq}|${op}|${json}`);
   return `{"seq":${seq},"op":${JSON.stringify(op)},"data":${json},"crc":${crc}}\n`;
 }

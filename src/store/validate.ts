@@ -86,14 +86,29 @@ export function checkId(value: unknown, path = 'id'): string {
  * what a replay reads back: no undefined fields, no shared references), then checked.
  */
 export function normalized<T>(value: unknown, check: (value: unknown, path: string) => T, path: string): T {
+  return normalizedWithJson(value, check, path).value;
+}
+
+/**
+ * normalized(), and the JSON text it was parsed from: the serialization of the kept value too (a JSON
+ * round trip of parsed JSON gives the same text back), so the journal line reuses it instead of
+ * serializing the record a second time.
+ */
+export function normalizedWithJson<T>(
+  value: unknown,
+  check: (value: unknown, path: string) => T,
+  path: string,
+): { value: T; json: string } {
+  let json: string;
   let copy: unknown;
   try {
-    copy = JSON.parse(JSON.stringify(value) ?? 'null');
+    json = JSON.stringify(value) ?? 'null';
+    copy = JSON.parse(json);
   } catch (err) {
     throw new StoreError(StoreCode.INVALID_ARGUMENT, `${path} cannot be stored as JSON: ${String(err)}`);
   }
   try {
-    return check(copy, path);
+    return { value: check(copy, path), json };
   } catch (err) {
     if (err instanceof ShapeError) throw new StoreError(StoreCode.INVALID_ARGUMENT, `invalid ${err.message}`);
     throw err;

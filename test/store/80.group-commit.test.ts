@@ -84,4 +84,30 @@ describe('the journal line', () => {
       expect(encodeRecord(seq, op, data)).toBe(`${JSON.stringify({ seq, op, data, crc })}\n`);
     }
   });
+
+  // recordIntent() and commit() reuse the JSON text their input was validated from (validate.ts,
+  // normalizedWithJson) instead of serializing the kept copy again: the file must not tell the difference.
+  it('written by recordIntent and commit from a caller object with undefined fields, is that of the kept copy', async () => {
+    const dir = tempDir();
+    const store = JournalStore.open(dir);
+    const a = { ...allocation('j1'), leaseExpiresAt: undefined };
+    const i = { ...intent('j1'), tenant: a.tenant, ownerKey: a.ownerKey, note: undefined };
+    await store.recordIntent(i as never);
+    await store.commit(a as never);
+    await store.close();
+    const lines = fs.readFileSync(join(dir, 'journal.jsonl'), 'utf8').split('\n').filter(Boolean);
+    const expected = [
+      [1, 'intent', JSON.parse(JSON.stringify(i))],
+      [2, 'commit', JSON.parse(JSON.stringify(a))],
+    ] as const;
+    expect(lines).toEqual(
+      expected.map(([seq, op, data]) => {
+        const crc = zlib.crc32(`${seq}|${op}|${JSON.stringify(data)}`);
+        return JSON.stringify({ seq, op, data, crc });
+      }),
+    );
+    const again = JournalStore.open(dir);
+    expect(again.load().allocations.get('j1')).toEqual(JSON.parse(JSON.stringify(a)));
+    await again.close();
+  });
 });

@@ -2,7 +2,18 @@
 // VFIO, whose URI (pci://BDF) is no URL: the QEMU guests' agents failed every Program with
 // "Invalid URL" when the book's path was taken from new URL(uri).
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -39,6 +50,31 @@ describe('slice key book', () => {
     SliceKeyBook.of(adapter).clear(3);
     SliceKeyBook.of(adapter).clear(9);
     SliceKeyBook.closeFor(adapter);
+  });
+
+  // The book is the file mapped whole (no system call per key): a file an older driver grew by pwrite
+  // only as far as its highest entry keeps its keys and reads 0 past its old end.
+  it('reads the keys of a short book file written by an older driver, and refuses entries past the table', () => {
+    const bdf = `00${randomBytes(1).toString('hex')}:00:05.0`;
+    const adapter = { uri: `pci://${bdf}` } as Adapter;
+    const file = path.join(os.tmpdir(), 'rafabric-keys', `pci___${bdf.replace(/:/g, '_')}.keys`);
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    const old = Buffer.alloc(5 * 8);
+    old.writeBigUInt64LE(0xabcd_ef01_2345_6789n, 4 * 8);
+    writeFileSync(file, old, { mode: 0o600 });
+    try {
+      const book = SliceKeyBook.of(adapter);
+      expect(book.get(4)).toBe(0xabcd_ef01_2345_6789n);
+      expect(book.get(200)).toBe(0n);
+      book.set(255, 0xffff_ffff_ffff_fffen);
+      expect(readFileSync(file).readBigUInt64LE(255 * 8)).toBe(0xffff_ffff_ffff_fffen);
+      expect(() => book.set(256, 1n)).toThrow(/entry 256 is out of range \(0 to 255\)/);
+      expect(() => book.get(-1)).toThrow(/out of range/);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+    } finally {
+      SliceKeyBook.closeFor(adapter);
+      rmSync(file, { force: true });
+    }
   });
 
   describe('RAFABRIC_KEYS_DIR', () => {
