@@ -204,3 +204,15 @@ void ra_admin_peer_left(struct ra_adapter *a, uint32_t holder)
     else
         cas32(a, RA_REG_CMD_LOCK, holder, 0);
 }
+
+/* Is a command posted on some adapter and not taken yet (§5.2)? The DMA pass of the loop yields to it:
+ * admin commands go before data turns, so configuring one adapter never waits behind copies on others. */
+bool ra_admin_waiting(const struct ra_model *m)
+{
+    for (unsigned i = 0; i < m->adapters_open; i++) {
+        const struct ra_adapter *a = &m->adapters[i];
+        if (!a->halted && !a->cmd_busy && reg32_acquire(a, RA_REG_CMD_SEQ) != reg32(a, RA_REG_CMD_DONE_SEQ))
+            return true;
+    }
+    return false;
+}

@@ -5,8 +5,16 @@
  * Each chain (CHAIN set on all descriptors but the last) is copied out of the ring into private
  * memory, SQ_HEAD moves past it, and the whole chain is validated before any byte is written: one
  * bad descriptor fails the chain with one error completion and nothing written. A valid chain then
- * runs in steps of at most RA_MODEL_CHUNK_BYTES (loop.c gives every queue a turn), and completes
- * once, with the cookie and SQ index of its last descriptor, when the completion ring has room.
+ * runs in turns (loop.c gives every queue with work one in each pass), and completes once, with the
+ * cookie and SQ index of its last descriptor, when the completion ring has room.
+ *
+ * A turn is bounded by bytes (RA_MODEL_CHUNK_BYTES) and by time (RA_MODEL_TURN_NS), whichever comes
+ * first, and ends at once when an admin command waits on any adapter (§8.8: admin before data): it
+ * moves steps of RA_MODEL_STEP_BYTES and reads the clock after each. 1 MiB of memory never touched
+ * before can take many milliseconds to copy (every page is faulted in on first touch, much more slowly
+ * under virtualization), 1 MiB of touched memory about 100 us: bytes alone bound nothing. The time
+ * bound keeps the heartbeat, doorbells and other queues from waiting behind a large copy; it is not
+ * smaller because every turn costs a pass of the loop over all adapters.
  *
  * Validation follows §8.7 check by check; only then do FAIL_NEXT_DMA / STALL_NEXT_DMA apply. A
  * descriptor is "in progress" from validation to its last byte: commands that take away what it
@@ -29,6 +37,7 @@
 #include "model.h"
 
 #define RA_DMA_OPS_PER_TURN 64 /* small descriptors: bound the work of one turn by count too */
+#define RA_DMA_ADMIN_LOOK_NS 20000ull /* a turn looks for a waiting admin command this often */
 
 /* ---- SIGBUS guard ------------------------------------------------------------------------------ */
 static sigjmp_buf guard_jmp;
@@ -427,8 +436,6 @@ static uint64_t step_item(struct ra_item *it, uint64_t budget, bool *done, uint3
     }
     uint64_t left = d->length - it->done_bytes;
     uint64_t chunk = left < budget ? left : budget;
-    if (chunk > RA_MODEL_CHUNK_BYTES)
-        chunk = RA_MODEL_CHUNK_BYTES;
     if (d->opcode == RA_OP_FILL) {
         memset(it->dst.ptr + it->done_bytes, d->params[0], chunk);
     } else {
@@ -465,22 +472,45 @@ static bool guarded_step(struct ra_item *it, uint64_t budget, uint64_t *moved, b
     return true;
 }
 
-static uint64_t run_op(struct ra_op *op, uint64_t budget)
+/* When a turn ends early: its time is up, or an admin command waits (looked at every
+ * RA_DMA_ADMIN_LOOK_NS: a look reads two registers of every adapter). */
+struct turn_clock {
+    const struct ra_model *model;
+    uint64_t until_ns, next_look_ns;
+};
+
+static bool turn_over(struct turn_clock *c, uint64_t now_ns)
 {
-    uint64_t spent = 0;
+    if (now_ns >= c->until_ns)
+        return true;
+    if (now_ns < c->next_look_ns)
+        return false;
+    c->next_look_ns = now_ns + RA_DMA_ADMIN_LOOK_NS;
+    return ra_admin_waiting(c->model);
+}
+
+/* Steps of the chain until it is done, `budget` bytes are spent or the turn is over. The clock read
+ * after a step also charges the step's time to its descriptor (SLICE_BUSY_NS, §8.8). */
+static uint64_t run_op(struct ra_op *op, uint64_t budget, struct turn_clock *clock)
+{
+    uint64_t spent = 0, t0 = ra_now_ns();
     while (op->current < op->count && spent < budget) {
         struct ra_item *it = &op->items[op->current];
-        uint64_t t0 = ra_now_ns(), moved = 0;
+        uint64_t moved = 0, step = budget - spent;
         bool done = false;
         uint32_t status = RA_ERR_OK;
+        if (step > RA_MODEL_STEP_BYTES)
+            step = RA_MODEL_STEP_BYTES;
         if (!reachable(it))
             status = RA_ERR_FABRIC; /* the other model stopped: what was written stays, no more */
-        else if (!guarded_step(it, budget - spent, &moved, &done, &status))
+        else if (!guarded_step(it, step, &moved, &done, &status))
             /* SIGBUS: a host region file (or another model's memory file) shrank under the mapping */
             status = in_remote_memory(&it->src, guard_addr) || in_remote_memory(&it->dst, guard_addr)
                          ? RA_ERR_FABRIC
                          : RA_ERR_HOSTMEM;
-        it->busy_ns += ra_now_ns() - t0;
+        uint64_t t1 = ra_now_ns();
+        it->busy_ns += t1 - t0;
+        t0 = t1;
         spent += moved ? moved : 1;
         if (status != RA_ERR_OK) {
             fail_op(op, status);
@@ -488,6 +518,8 @@ static uint64_t run_op(struct ra_op *op, uint64_t budget)
         }
         if (done)
             op->current++;
+        if (turn_over(clock, t1))
+            break; /* the next turn goes on from here */
     }
     if (op->current == op->count)
         op->phase = RA_OP_COMPLETING;
@@ -573,11 +605,14 @@ static bool complete_op(struct ra_adapter *a, unsigned q)
     return true;
 }
 
+/* One turn of queue q: chains taken, run and completed until `budget_bytes` are moved, the turn has
+ * lasted RA_MODEL_TURN_NS, an admin command waits, or RA_DMA_OPS_PER_TURN chains were looked at. */
 bool ra_dma_turn(struct ra_adapter *a, unsigned q, uint64_t budget_bytes)
 {
     struct ra_op *op = &a->queues[q].op;
     bool worked = false;
-    uint64_t spent = 0;
+    uint64_t spent = 0, now_ns = ra_now_ns();
+    struct turn_clock clock = {a->model, now_ns + RA_MODEL_TURN_NS, now_ns + RA_DMA_ADMIN_LOOK_NS};
     for (unsigned ops = 0; spent < budget_bytes && ops < RA_DMA_OPS_PER_TURN; ops++) {
         if (op->phase == RA_OP_IDLE && !start_op(a, q))
             break;
@@ -588,11 +623,13 @@ bool ra_dma_turn(struct ra_adapter *a, unsigned q, uint64_t budget_bytes)
             op->phase = RA_OP_RUNNING;
         }
         if (op->phase == RA_OP_RUNNING) {
-            spent += run_op(op, budget_bytes - spent);
+            spent += run_op(op, budget_bytes - spent, &clock);
             if (op->phase == RA_OP_RUNNING)
-                break; /* budget spent: other queues get their turn */
+                break; /* bytes or time spent: other queues, and the admin mailbox, get their turn */
         }
         if (op->phase == RA_OP_COMPLETING && !complete_op(a, q))
+            break;
+        if (turn_over(&clock, ra_now_ns()))
             break;
     }
     return worked;

@@ -6,8 +6,9 @@
  *   1. checks the fault register of every adapter (§6: HANG and EXIT act at once);
  *   2. services the admin mailbox where vector 0 rang or the tick came (§5);
  *   3. advances slot configuration (§9 LOADING) and DMA stalls by their deadlines;
- *   4. gives every queue with work one turn of at most RA_MODEL_CHUNK_BYTES, rotating the starting
- *      adapter, so a 64 MiB copy on one queue does not starve a 4 KiB one elsewhere (§8.8);
+ *   4. gives every queue with work one turn of at most RA_MODEL_CHUNK_BYTES and RA_MODEL_TURN_NS,
+ *      rotating the starting queue, so a 64 MiB copy on one queue does not starve a 4 KiB one
+ *      elsewhere (§8.8); a command posted meanwhile ends the pass (admin before data);
  *   5. applies a command that waited for descriptors in progress, if they are done (§5.4).
  * It sleeps in epoll_wait unless work is left, a deadline is near, or a queue or a tenant window asked
  * for adaptive polling (§7 QCB_POLL_US, §18.5): then it spins on their SQ_TAIL for the requested time,
@@ -29,6 +30,7 @@
 #define RA_LOOP_EVENTS_EVERY_NS 50000ull /* while work or spinning goes on, epoll is asked this often */
 #define RA_LOOP_LOOKS_PER_CLOCK 64u     /* a spin reads the clock once per this many looks */
 #define RA_LOOP_SPIN (-2)               /* next_timeout: spin instead of sleeping */
+#define RA_LOOP_DMA_PASS_NS 1000000ull /* a DMA pass ends after the turn that passed this */
 
 int ra_loop_watch(struct ra_model *m, int fd, struct ra_watch *w)
 {
@@ -120,29 +122,37 @@ static void service_adapters(struct ra_model *m)
     for (unsigned i = 0; i < m->adapters_open; i++)
         if (!m->adapters[i].halted)
             ra_tenants_pump(&m->adapters[i], 0);
-    /* DMA: one turn per queue with work, starting at a rotating adapter. The clock is read once per
-     * pass and again after each turn that did work: reading it for each of adapters x queues idle
-     * queues cost more than the rest of the pass (this runs on every doorbell and every tick). */
-    unsigned n = m->adapters_open;
-    uint64_t now_ns = ra_now_ns();
-    for (unsigned k = 0; k < n; k++) {
-        struct ra_adapter *a = &m->adapters[(m->rr_next + k) % n];
+    /* DMA: one turn per queue with work (at most RA_MODEL_TURN_NS each), over adapters x queues from
+     * where the last pass stopped. Admin commands go before data turns (§8.8): a command posted on any
+     * adapter, or a pass that took RA_LOOP_DMA_PASS_NS, ends the pass after the turn at hand; the loop
+     * then takes the command, the tick and the doorbells, and the next pass goes on with the next queue.
+     * The clock is read once per pass and again after each turn that did work: reading it for each of
+     * adapters x queues idle queues cost more than the rest of the pass (this runs on every doorbell and
+     * every tick). */
+    unsigned n = m->adapters_open, queues = m->cfg.queues, places = n * queues;
+    uint64_t now_ns = ra_now_ns(), pass_until_ns = now_ns + RA_LOOP_DMA_PASS_NS;
+    unsigned next = places ? (m->rr_next + queues) % places : 0; /* a whole pass: one adapter on */
+    for (unsigned k = 0; k < places; k++) {
+        unsigned at = (m->rr_next + k) % places, q = at % queues;
+        struct ra_adapter *a = &m->adapters[at / queues];
         if (a->halted)
             continue;
-        for (unsigned q = 0; q < m->cfg.queues; q++) {
-            bool worked = false;
-            if (ra_dma_runnable(a, q)) {
-                /* AWAKE = 1 before the completion is posted: a driver that submits again as soon as
-                 * it sees it may then skip the doorbell */
-                ra_dma_poll_update(a, q, true, now_ns);
-                worked = ra_dma_turn(a, q, RA_MODEL_CHUNK_BYTES);
-                now_ns = ra_now_ns(); /* a turn moves up to RA_MODEL_CHUNK_BYTES: time passed */
-            }
-            if (worked || a->queues[q].spinning) /* else the update is a no-op */
-                ra_dma_poll_update(a, q, worked, now_ns);
+        bool worked = false;
+        if (ra_dma_runnable(a, q)) {
+            /* AWAKE = 1 before the completion is posted: a driver that submits again as soon as it
+             * sees it may then skip the doorbell */
+            ra_dma_poll_update(a, q, true, now_ns);
+            worked = ra_dma_turn(a, q, RA_MODEL_CHUNK_BYTES);
+            now_ns = ra_now_ns(); /* a turn takes up to RA_MODEL_TURN_NS: time passed */
+        }
+        if (worked || a->queues[q].spinning) /* else the update is a no-op */
+            ra_dma_poll_update(a, q, worked, now_ns);
+        if (worked && k + 1 < places && (now_ns >= pass_until_ns || ra_admin_waiting(m))) {
+            next = (at + 1) % places;
+            break;
         }
     }
-    m->rr_next = n ? (m->rr_next + 1) % n : 0;
+    m->rr_next = next;
     /* what waited for descriptors in progress: a blocked command, a departed owner's host regions */
     for (unsigned i = 0; i < n; i++) {
         struct ra_adapter *a = &m->adapters[i];

@@ -22,6 +22,8 @@
 #define RA_MODEL_SPEC_VERSION    RA_ID_SPEC_VERSION  /* §3: the model implements the header's version */
 #define RA_MODEL_DEVICE_ID       0x52410001u  /* §3: vendor 'RA', device 1 */
 #define RA_MODEL_CHUNK_BYTES     (1u << 20)   /* most bytes a queue moves per turn (fairness) */
+#define RA_MODEL_TURN_NS         1000000ull   /* most time a queue's turn copies (§8.8): what others wait */
+#define RA_MODEL_STEP_BYTES      (16u << 10)  /* a turn reads the clock after each step this long */
 #define RA_MODEL_TICK_NS         5000000ull   /* heartbeat period: §4 asks for at most 10 ms */
 #define RA_MODEL_MAX_TRANSFER    (1ull << 30) /* §3 CAP_MAX_TRANSFER default (--max-transfer) */
 #define RA_MODEL_VECTORS_MAX     (RA_VEC_QUEUE0 + RA_QUEUE_MAX)
@@ -311,7 +313,7 @@ struct ra_model {
     int timer_fd;
     int signal_fd;
     uint64_t start_ns;                     /* CLOCK_MONOTONIC at power-on: CLOCK_NS = now - start */
-    unsigned rr_next;                      /* round-robin start adapter */
+    unsigned rr_next;                      /* round-robin start: adapter x queues + queue */
     struct ra_watch timer_watch;
     struct ra_watch signal_watch;
     struct ra_fabric_peer *peers[RA_LOC_FABRIC_PORTS]; /* §8.9: other models' ports, mapped on first use */
@@ -374,6 +376,7 @@ void ra_admin_service(struct ra_adapter *a);
 void ra_admin_continue(struct ra_adapter *a);
 void ra_admin_complete(struct ra_adapter *a, uint32_t status);
 void ra_admin_peer_left(struct ra_adapter *a, uint32_t holder);
+bool ra_admin_waiting(const struct ra_model *m);
 
 /* slots.c */
 extern const struct ra_command ra_cmd_slot_load, ra_cmd_slot_unload;

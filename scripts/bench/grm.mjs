@@ -47,13 +47,18 @@ export async function run({ quick }) {
   const api = grmClient(server.url, server.token, CLIENTS);
   try {
     const modelPid = () => Number(readFileSync(path.join(stateDir, 'model', 'ra-model.pid'), 'utf8'));
-    const e2e = await endToEnd(api, quick, { serve: server.pid, model: modelPid() });
-    const fsyncRate = fdatasyncRate(stateDir, quick);
-    // RAFABRIC_BENCH_GRM=e2e: the end-to-end figures only (profiling, comparing a change quickly).
-    if (process.env.RAFABRIC_BENCH_GRM === 'e2e') return e2eResults(e2e, fsyncRate);
+    // RAFABRIC_BENCH_GRM=e2e: the end-to-end figures only; =interference: the migration figure only
+    // (profiling, comparing a change quickly).
+    const only = process.env.RAFABRIC_BENCH_GRM;
+    const e2e =
+      only === 'interference'
+        ? undefined
+        : await endToEnd(api, quick, { serve: server.pid, model: modelPid() });
+    const fsyncRate = e2e ? fdatasyncRate(stateDir, quick) : undefined;
+    if (only === 'e2e') return e2eResults(e2e, fsyncRate);
     const interference = await migrationInterference(api, path.join(stateDir, 'model'), quick);
     return [
-      ...e2eResults(e2e, fsyncRate),
+      ...(e2e ? e2eResults(e2e, fsyncRate) : []),
       result(
         'grm.migration_interference',
         interference.busyP99Ms,

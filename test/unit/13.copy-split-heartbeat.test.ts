@@ -1,7 +1,7 @@
 // Pure parts of the driver: splitting a copy by CAP_MAX_TRANSFER (ra-spec §3) and the heartbeat age
 // that marks a frozen adapter hung (§17.7), on a fake clock.
 import { describe, expect, it } from 'vitest';
-import { splitCopy } from '../../src/driver/copy.js';
+import { COPY_CHAIN_MAX_BYTES, chainsOf, splitCopy } from '../../src/driver/copy.js';
 import type { CopyDescriptor } from '../../src/driver/dma.js';
 import { HEARTBEAT_HUNG_MS, HeartbeatMonitor } from '../../src/driver/heartbeat.js';
 
@@ -41,6 +41,37 @@ describe('splitCopy', () => {
   it('refuses a zero limit or length with INVALID_ARGUMENT', () => {
     expect(() => splitCopy(copy(10), 0)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     expect(() => splitCopy(copy(0), 4096)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+});
+
+describe('chainsOf', () => {
+  it('keeps the pieces in order, each chain within the piece count and the byte limit', () => {
+    for (const [bytes, limit, chainLength, maxBytes] of [
+      [10_000_019, 65_536, 256, COPY_CHAIN_MAX_BYTES],
+      [10_000_019, 65_536, 7, COPY_CHAIN_MAX_BYTES],
+      [10_000_019, 65_536, 256, 1_000_000],
+      [1 << 30, COPY_CHAIN_MAX_BYTES, 256, COPY_CHAIN_MAX_BYTES],
+    ] as const) {
+      const pieces = splitCopy(copy(bytes), limit);
+      const chains = chainsOf(pieces, chainLength, maxBytes);
+      expect(chains.flat()).toEqual(pieces);
+      for (const chain of chains) {
+        expect(chain.length).toBeGreaterThan(0);
+        expect(chain.length).toBeLessThanOrEqual(chainLength);
+        expect(chain.reduce((n, p) => n + p.bytes, 0)).toBeLessThanOrEqual(maxBytes);
+      }
+      // a chain ends only where the next piece would not fit
+      for (let i = 0; i + 1 < chains.length; i++) {
+        const full = chains[i]!.length === chainLength;
+        const over = chains[i]!.reduce((n, p) => n + p.bytes, 0) + chains[i + 1]![0]!.bytes > maxBytes;
+        expect(full || over).toBe(true);
+      }
+    }
+  });
+
+  it('a 1 GiB copy is waited for in 64 MiB chains, not as one (issue 11: a slow copy is no hung one)', () => {
+    const chains = chainsOf(splitCopy(copy(1 << 30), COPY_CHAIN_MAX_BYTES), 256);
+    expect(chains.map((c) => c.reduce((n, p) => n + p.bytes, 0))).toEqual(Array(16).fill(64 * 1024 * 1024));
   });
 });
 
