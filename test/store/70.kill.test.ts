@@ -211,7 +211,9 @@ describe('kill -9 of a writing process', () => {
     const rng = new Prng(44);
     const acknowledged: string[] = [];
     let partialSeen = 0;
-    for (let round = 0; round < 4; round++) {
+    // At least four rounds, and more (up to 16) until a kill has landed between a gang's intents and
+    // its commit: where that window is one fsync, a loaded machine can miss it four times in a row.
+    for (let round = 0; round < 4 || (partialSeen === 0 && round < 16); round++) {
       acknowledged.push(...(await runAndKillLines(script, dir, rng.int(5, 40), [`r${round}`])));
       const store = JournalStore.open(dir);
       const { allocations, intents } = store.load();
@@ -235,7 +237,7 @@ describe('kill -9 of a writing process', () => {
       for (const id of intents.keys()) await store.abortIntent(id); // as reconciliation would
       await store.close();
     }
-    // The kills landed between intents and commit at least once in four rounds (else the check is idle).
+    // The kills landed between intents and commit at least once (else the check above is idle).
     expect(partialSeen).toBeGreaterThan(0);
   }, 60_000);
 });
