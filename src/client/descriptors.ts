@@ -5,7 +5,7 @@
 // bigint key and a typed array per descriptor: this is on the way of every polled round trip, where
 // each 100 ns counts (ra-spec §18.5; docs/access.md).
 import { encodeLocation } from '../driver/dma.js';
-import { Desc, Op } from '../driver/regs.js';
+import { Desc, Loc, Op } from '../driver/regs.js';
 import { ClientCode, RaError } from './errors.js';
 
 /** A granted memory slice: the fabric port of its adapter and its slice index there. */
@@ -42,6 +42,19 @@ function check(d: TenantDescriptor): void {
   if (d.op === 'job' && d.params && d.params.length > 16) fail('params hold at most 16 bytes');
   if (d.op === 'job' && (!Number.isInteger(d.ctxSlice) || d.ctxSlice < 0 || d.ctxSlice > 0xffff))
     fail('ctxSlice out of range');
+  if (d.op === 'fill' && (!Number.isInteger(d.value) || d.value < 0 || d.value > 0xff))
+    fail(`value must be a byte (0..255), got ${d.value}`);
+  // §8.3: a location holds the port and the slice in fields of their own; a wider number would be
+  // cut to another slice's index, not refused
+  checkRef(d.dst, 'dst', fail);
+  if (d.op !== 'fill') checkRef(d.src, 'src', fail);
+}
+
+function checkRef(ref: SliceRef, what: string, fail: (msg: string) => never): void {
+  if (!Number.isInteger(ref?.port) || ref.port < 0 || ref.port > Loc.PORT_MASK)
+    fail(`${what}.port must be a fabric port (0..${Loc.PORT_MASK}), got ${ref?.port}`);
+  if (!Number.isInteger(ref.slice) || ref.slice < 0 || ref.slice > Loc.SLICE_MASK)
+    fail(`${what}.slice must be a slice index (0..${Loc.SLICE_MASK}), got ${ref.slice}`);
 }
 
 /** A granted slice as a descriptor location: fabric port and slice index (ra-spec §8.3). */

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TenantDescriptor } from '../../src/client/descriptors.js';
+import { ClientCode } from '../../src/client/errors.js';
 import { TenantWindow } from '../../src/client/window.js';
 import { encodeDescriptor } from '../../src/driver/dma.js';
 import { Cqe, Desc, Err, Tw, TwState } from '../../src/driver/regs.js';
@@ -114,6 +115,26 @@ describe('tenant window client: queue field accesses (ra-spec §18.1, §18.4)', 
       complete(cookie, tail - 1);
       w.waitSync(cookie);
     }
+  });
+
+  it('refuses a fill value, port or slice its fields cannot hold, before anything reaches the ring', () => {
+    const tailBefore = r().read32(Tw.SQ_TAIL);
+    const ring = Buffer.from(r().buffer, Tw.SQ, Desc.BYTES * DEPTH); // a view: it sees later writes
+    const before = Buffer.from(ring);
+    const dst = { port: 3, slice: 7 };
+    const bad: [TenantDescriptor, RegExp][] = [
+      [{ op: 'fill', dst, dstOffset: 0, bytes: 1, value: 256 }, /value must be a byte/],
+      [{ op: 'fill', dst, dstOffset: 0, bytes: 1, value: -1 }, /value must be a byte/],
+      [{ op: 'fill', dst: { port: 0x1000, slice: 7 }, dstOffset: 0, bytes: 1, value: 1 }, /dst.port/],
+      [{ op: 'fill', dst: { port: 3, slice: 0x10000 }, dstOffset: 0, bytes: 1, value: 1 }, /dst.slice/],
+      [{ op: 'copy', src: { port: 3, slice: -1 }, srcOffset: 0, dst, dstOffset: 0, bytes: 1 }, /src.slice/],
+    ];
+    for (const [d, message] of bad) {
+      expect(() => w.post([d])).toThrow(message);
+      expect(() => w.post([d])).toThrow(expect.objectContaining({ code: ClientCode.GRANT_INVALID }));
+    }
+    expect(r().read32(Tw.SQ_TAIL)).toBe(tailBefore);
+    expect(ring.equals(before)).toBe(true);
   });
 
   it('reads SQ_HEAD only when the ring looks full, and a full ring still refuses the chain', () => {
