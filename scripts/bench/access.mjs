@@ -14,7 +14,8 @@
 //   access.<fn>_gbps.http   the HTTP jobs endpoint (POST /v1/allocations/:id/jobs, base64, 32 MiB: its
 //                           limit), the same engine reference
 //   access.mapped_gbps      load/store through the mapped slice (TypedArray.set between two ranges
-//                           of it) vs C memcpy between the same two ranges of the same file
+//                           of it) vs C memcpy between the same two ranges of the same file, the two
+//                           taking turns in MAPPED_ROUNDS rounds
 //   access.poll_rtt_us      one-byte fill posted on the window, completion polled, one at a time, vs
 //                           a C shared-memory spin ping-pong between two processes: on a model alone
 //                           (access.poll_rtt_us) and on the GRM's pool, agent beside it (_grm)
