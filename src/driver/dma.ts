@@ -347,7 +347,7 @@ export function encodeLocation(loc: Location): number {
 
 /** Rejects what cannot even be encoded; everything else is the adapter's to judge. */
 function validate(d: Descriptor): void {
-  const fail = (msg: string) => {
+  const fail = (msg: string): never => {
     throw new RaError(DriverCode.INVALID_ARGUMENT, `${d.op} descriptor: ${msg}`);
   };
   if (!Number.isSafeInteger(d.bytes) || d.bytes < 0)
@@ -359,4 +359,18 @@ function validate(d: Descriptor): void {
   if (d.op === 'job' && (!Number.isInteger(d.ctxSlice) || d.ctxSlice < 0 || d.ctxSlice > 0xffff))
     fail('ctxSlice out of range');
   if (typeof d.ownerKey !== 'bigint') fail('ownerKey must be a bigint');
+  // The fill byte and the location fields are cut to their width when encoded (ra-spec §8.2, §8.3):
+  // a wider value would address another port or slice, or fill with another byte, without a word.
+  if (d.op === 'fill' && (!Number.isInteger(d.value) || d.value < 0 || d.value > 0xff))
+    fail(`fill value must be a byte (0-255), got ${d.value}`);
+  checkLocation(d.dst, 'dst', fail);
+  if (d.op !== 'fill') checkLocation(d.src, 'src', fail);
+}
+
+function checkLocation(loc: Location, name: string, fail: (msg: string) => never): void {
+  const port = 'host' in loc ? loc.host : loc.adapter;
+  if (!Number.isInteger(port) || port < 0 || port > Loc.PORT_MASK)
+    fail(`${name} ${'host' in loc ? 'host' : 'adapter'} port must be 0-${Loc.PORT_MASK}, got ${port}`);
+  if (!('host' in loc) && (!Number.isInteger(loc.slice) || loc.slice < 0 || loc.slice > Loc.SLICE_MASK))
+    fail(`${name} slice must be 0-${Loc.SLICE_MASK}, got ${loc.slice}`);
 }
