@@ -225,11 +225,13 @@ export async function run({ quick, rt = false }) {
     const copyBytes = 32 * MiB;
     const count = quick ? 4 : 16;
     // The two sides take turns (rounds of reps samples each, each round warmed up), and in each round
-    // both run on the same CPU (sameCpu): this VM's two vCPUs copy DRAM at different speeds (measured
-    // with ra-bench memcpy pinned by taskset: vCPU 0 22-24 GB/s, vCPU 1 9-12 GB/s, the same code), and
-    // unpinned, the mapped copy and the forked C memcpy landed on either, which moved the ratio
-    // between 0.5x and 2x. Both sides run the same libc memmove (V8's TypedArray.prototype.set on a
-    // non-shared ArrayBuffer calls it; perf shows __memmove_avx512_unaligned_erms).
+    // both run on the same CPU (sameCpu): this VM's two vCPUs copy DRAM at different speeds, and which
+    // is slower changes over minutes (ra-bench memcpy pinned by taskset, same file, same code: at
+    // 03:35 vCPU 0 22-24 GB/s and vCPU 1 9-12 GB/s five times in a row; at 03:59 vCPU 1 as fast or
+    // faster). Unpinned, the mapped copy and the forked C memcpy landed on either, which moved the
+    // ratio between 0.5x and 2x. Both sides run the same libc memmove (the mapping is a non-shared
+    // external ArrayBuffer; V8's TypedArray.prototype.set calls memmove for it: perf shows
+    // __memmove_avx512_unaligned_erms).
     const g = inst.grant(memP).memory;
     const cpus = cpuList(process.pid);
     const rounds = MAPPED_ROUNDS_PER_CPU * Math.max(1, cpus?.length ?? 1);
