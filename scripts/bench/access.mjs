@@ -15,12 +15,15 @@
 //                           limit), the same engine reference
 //   access.mapped_gbps      load/store through the mapped slice (TypedArray.set between two ranges
 //                           of it) vs C memcpy between the same two ranges of the same file, the two
-//                           taking turns in MAPPED_ROUNDS rounds
+//                           taking turns in rounds, both pinned to the same CPU in a round (each CPU
+//                           in turn: this VM's vCPUs copy DRAM at different speeds; byCpu says each
+//                           CPU's figures); with --rt also at SCHED_FIFO 1
 //   access.poll_rtt_us      one-byte fill posted on the window, completion polled, one at a time, vs
 //                           a C shared-memory spin ping-pong between two processes: on a model alone
 //                           (access.poll_rtt_us) and on the GRM's pool, agent beside it (_grm)
 //   access.irq_rtt_us       the same fill completed by interrupt (completion: 'interrupt', ra-spec
-//                           §18.5) vs a C eventfd ping-pong between two processes
+//                           §18.5) vs a C eventfd ping-pong between two processes, the two taking
+//                           turns in IRQ_ROUNDS rounds (roundRatios: each round's ratio)
 //   access.*_rtt_us.rt      with --rt only: both round trips again on a model alone, with the model,
 //                           this process's main thread and the C reference all at SCHED_FIFO
 //                           priority 1 (chrt) while they are measured: "a free core" on a shared
@@ -221,32 +224,71 @@ export async function run({ quick, rt = false }) {
     // load/store through the mapping: 32 MiB from one range of the slice to another
     const copyBytes = 32 * MiB;
     const count = quick ? 4 : 16;
-    // The two sides take turns (rounds of reps samples each, each round warmed up): measured one
-    // block after the other, a drift of the shared machine (page cache, clock, a neighbour's burst)
-    // moved the ratio between 0.7x and 1.9x from run to run, though both sides run the same memmove.
+    // The two sides take turns (rounds of reps samples each, each round warmed up), and in each round
+    // both run on the same CPU (sameCpu): this VM's two vCPUs copy DRAM at different speeds, and which
+    // is slower changes over minutes (ra-bench memcpy pinned by taskset, same file, same code: at
+    // 03:35 vCPU 0 22-24 GB/s and vCPU 1 9-12 GB/s five times in a row; at 03:59 vCPU 1 as fast or
+    // faster). Unpinned, the mapped copy and the forked C memcpy landed on either, which moved the
+    // ratio between 0.5x and 2x. Both sides run the same libc memmove (the mapping is a non-shared
+    // external ArrayBuffer; V8's TypedArray.prototype.set calls memmove for it: perf shows
+    // __memmove_avx512_unaligned_erms).
     const g = inst.grant(memP).memory;
-    const storeGbps = [];
-    const memcpy = [];
-    for (let round = 0; round < MAPPED_ROUNDS; round++) {
-      const js = await samples(reps, () => {
-        const t0 = process.hrtime.bigint();
-        for (let i = 0; i < count; i++) mem.bytes.set(mem.bytes.subarray(0, copyBytes), 64 * MiB);
-        return (copyBytes * count) / Number(process.hrtime.bigint() - t0);
-      });
-      storeGbps.push(...js);
-      memcpy.push(...cReference('memcpy', g.path, g.base, g.path, g.base + 64 * MiB, copyBytes, count, reps));
+    const cpus = cpuList(process.pid);
+    const rounds = MAPPED_ROUNDS_PER_CPU * Math.max(1, cpus?.length ?? 1);
+    const byCpu = new Map();
+    for (let round = 0; round < rounds; round++) {
+      const cpu = cpus ? cpus[round % cpus.length] : undefined;
+      // --rt: this main thread at SCHED_FIFO 1 for the round, and so the reference forked from it
+      const sched = rt ? fifo([process.pid], 'main') : undefined;
+      sched?.enter();
+      let measured;
+      try {
+        measured = sameCpu(cpu, () => {
+          // synchronous, warm-up first as samples() does: the pin holds for the whole round
+          const copy = () => {
+            const t0 = process.hrtime.bigint();
+            for (let i = 0; i < count; i++) mem.bytes.set(mem.bytes.subarray(0, copyBytes), 64 * MiB);
+            return (copyBytes * count) / Number(process.hrtime.bigint() - t0);
+          };
+          copy();
+          const js = Array.from({ length: reps }, copy);
+          // forked from this (pinned) main thread, the reference inherits its CPU
+          const c = cReference('memcpy', g.path, g.base, g.path, g.base + 64 * MiB, copyBytes, count, reps);
+          return { js, c };
+        });
+      } finally {
+        sched?.leave();
+      }
+      const { js, c } = measured;
+      const seen = byCpu.get(cpu) ?? { cpu: cpu ?? null, gbps: [], memcpyGbps: [] };
+      seen.gbps.push(...js);
+      seen.memcpyGbps.push(...c);
+      byCpu.set(cpu, seen);
     }
+    // Each side's figure: the mean over the CPUs of its median on each CPU (every CPU had as many
+    // rounds). One median over every sample would fall between the two CPUs' speeds, on a side of
+    // the gap that may differ for the two sides (measured: 1.18x with 1.01x and 1.08x on the CPUs).
+    const perCpu = [...byCpu.values()].map((s) => ({
+      cpu: s.cpu,
+      gbps: median(s.gbps),
+      memcpyGbps: median(s.memcpyGbps),
+      ratio: median(s.gbps) / median(s.memcpyGbps),
+    }));
+    const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
     out.push(
       result(
         'access.mapped_gbps',
-        median(storeGbps),
+        mean(perCpu.map((c) => c.gbps)),
         'GB/s',
-        'C memcpy between the same two ranges',
-        median(memcpy),
+        'C memcpy between the same two ranges, on the same CPU in the same round',
+        mean(perCpu.map((c) => c.memcpyGbps)),
         {
           bytes: copyBytes,
           copiesPerSample: count,
-          rounds: MAPPED_ROUNDS,
+          rounds,
+          rt,
+          pinned: Boolean(cpus),
+          byCpu: perCpu,
         },
       ),
     );
@@ -318,8 +360,62 @@ function cReferenceRt(...args) {
   return JSON.parse(out).samples;
 }
 
-/** access.mapped_gbps: rounds in which the mapped copy and C memcpy take turns */
-const MAPPED_ROUNDS = 3;
+/** access.mapped_gbps: rounds in which the mapped copy and C memcpy take turns, per CPU */
+const MAPPED_ROUNDS_PER_CPU = 2;
+
+/** The CPUs thread `tid` may run on (taskset -pc), or undefined without taskset. */
+function cpuList(tid) {
+  let text;
+  try {
+    text = execFileSync('taskset', ['-pc', String(tid)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+  } catch {
+    return undefined;
+  }
+  const list = text.slice(text.lastIndexOf(':') + 1).trim();
+  const cpus = [];
+  for (const part of list.split(',')) {
+    const [lo, hi = lo] = part.split('-').map(Number);
+    for (let c = lo; c <= hi; c++) cpus.push(c);
+  }
+  return cpus.length > 0 && cpus.every(Number.isInteger) ? cpus : undefined;
+}
+
+/**
+ * Runs the synchronous `fn` with this process's main thread pinned to `cpu` (taskset -p: that thread
+ * only, so V8's helpers keep every core), then gives it back every CPU it had. undefined cpu: unpinned.
+ */
+function sameCpu(cpu, fn) {
+  if (cpu === undefined) return fn();
+  const all = cpuList(process.pid);
+  execFileSync('taskset', ['-pc', String(cpu), String(process.pid)], { stdio: 'ignore' });
+  try {
+    return fn();
+  } finally {
+    execFileSync('taskset', ['-pc', all.join(','), String(process.pid)], { stdio: 'ignore' });
+  }
+}
+
+/** access.irq_rtt_us: rounds in which the window's round trip and the C eventfd ping-pong take turns */
+const IRQ_ROUNDS = 4;
+
+/**
+ * IRQ_ROUNDS rounds of `ours()` then `reference()` (each returning samples): both sides see the same
+ * minutes of the shared machine. Returns every sample of each side and each round's ratio of medians.
+ */
+async function turns(ours, reference) {
+  const out = { ours: [], reference: [], ratios: [] };
+  for (let round = 0; round < IRQ_ROUNDS; round++) {
+    const a = await ours();
+    const b = reference();
+    out.ours.push(...a);
+    out.reference.push(...b);
+    out.ratios.push(median(a) / median(b));
+  }
+  return out;
+}
 
 const RT_NOTE = 'SCHED_FIFO 1 (chrt) for the model, this main thread and the C reference while measured';
 
@@ -370,29 +466,40 @@ async function bareRoundTrip(trips, reps, rt) {
       return Number(process.hrtime.bigint() - t0) / n / 1e3;
     };
     const irqTrips = Math.min(trips, 5_000);
-    const irqRtt = await samples(reps, irqTrip(irqTrips));
+    // The window and the C eventfd ping-pong take turns in IRQ_ROUNDS rounds (reps samples each):
+    // measured one block after the other, a neighbour's burst or where the scheduler put the two
+    // processes moved the ratio between 1.3x and 2.1x from run to run on the shared machine.
+    const irqTurns = await turns(
+      () => samples(reps, irqTrip(irqTrips)),
+      () => cReference('eventfd', irqTrips, reps),
+    );
     if (rt) {
       const rtTrips = 1_000; // ~50 ms a sample: every FIFO run stays well under 2 s
-      const irqRt = await rtSamples(reps, [model.pid], irqTrip(rtTrips));
+      const irqRt = await turns(
+        () => rtSamples(reps, [model.pid], irqTrip(rtTrips)),
+        () => cReferenceRt('eventfd', rtTrips, reps),
+      );
       rtFigures.push(
         result(
           'access.irq_rtt_us.rt',
-          median(irqRt),
+          median(irqRt.ours),
           'us',
-          'C eventfd ping-pong between two processes, SCHED_FIFO 1 too',
-          median(cReferenceRt('eventfd', rtTrips, reps)),
-          { tripsPerSample: rtTrips, samples: irqRt, note: RT_NOTE },
+          'C eventfd ping-pong between two processes, SCHED_FIFO 1 too, the two taking turns',
+          median(irqRt.reference),
+          { tripsPerSample: rtTrips, rounds: IRQ_ROUNDS, roundRatios: irqRt.ratios, note: RT_NOTE },
         ),
       );
     }
     const irq = result(
       'access.irq_rtt_us',
-      median(irqRtt),
+      median(irqTurns.ours),
       'us',
-      'C eventfd ping-pong between two processes',
-      median(cReference('eventfd', irqTrips, reps)),
+      'C eventfd ping-pong between two processes, the two taking turns',
+      median(irqTurns.reference),
       {
         tripsPerSample: irqTrips,
+        rounds: IRQ_ROUNDS,
+        roundRatios: irqTurns.ratios,
         note: 'one-byte fill, awaited on the event loop; the model sleeps in epoll',
       },
     );
