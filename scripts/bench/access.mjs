@@ -39,7 +39,7 @@ import { execFileSync } from 'node:child_process';
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { pino } from 'pino';
-import { cReference, MiB, median, result, root, samples } from './stats.mjs';
+import { cReference, MiB, median, result, root, samples, turns } from './stats.mjs';
 
 const { startEmbedded } = await import(path.join(root, 'dist/modes/embedded.js'));
 const { createApiServer } = await import(path.join(root, 'dist/api/server.js'));
@@ -401,22 +401,6 @@ function sameCpu(cpu, fn) {
 /** access.irq_rtt_us: rounds in which the window's round trip and the C eventfd ping-pong take turns */
 const IRQ_ROUNDS = 4;
 
-/**
- * IRQ_ROUNDS rounds of `ours()` then `reference()` (each returning samples): both sides see the same
- * minutes of the shared machine. Returns every sample of each side and each round's ratio of medians.
- */
-async function turns(ours, reference) {
-  const out = { ours: [], reference: [], ratios: [] };
-  for (let round = 0; round < IRQ_ROUNDS; round++) {
-    const a = await ours();
-    const b = reference();
-    out.ours.push(...a);
-    out.reference.push(...b);
-    out.ratios.push(median(a) / median(b));
-  }
-  return out;
-}
-
 const RT_NOTE = 'SCHED_FIFO 1 (chrt) for the model, this main thread and the C reference while measured';
 
 /** The same round trip on a window of a model with nothing else running (no GRM, no agent). */
@@ -470,12 +454,14 @@ async function bareRoundTrip(trips, reps, rt) {
     // measured one block after the other, a neighbour's burst or where the scheduler put the two
     // processes moved the ratio between 1.3x and 2.1x from run to run on the shared machine.
     const irqTurns = await turns(
+      IRQ_ROUNDS,
       () => samples(reps, irqTrip(irqTrips)),
       () => cReference('eventfd', irqTrips, reps),
     );
     if (rt) {
       const rtTrips = 1_000; // ~50 ms a sample: every FIFO run stays well under 2 s
       const irqRt = await turns(
+        IRQ_ROUNDS,
         () => rtSamples(reps, [model.pid], irqTrip(rtTrips)),
         () => cReferenceRt('eventfd', rtTrips, reps),
       );

@@ -29,6 +29,23 @@ export async function samples(reps, fn) {
   return out;
 }
 
+/**
+ * `rounds` rounds of `ours()` then `reference()` (each returning samples, `ours` may be async): both
+ * sides see the same minutes of the shared machine, instead of one block after the other. Returns
+ * every sample of each side and each round's ratio of medians.
+ */
+export async function turns(rounds, ours, reference) {
+  const out = { ours: [], reference: [], ratios: [] };
+  for (let round = 0; round < rounds; round++) {
+    const a = await ours();
+    const b = reference();
+    out.ours.push(...a);
+    out.reference.push(...b);
+    out.ratios.push(median(a) / median(b));
+  }
+  return out;
+}
+
 /** Runs one ra-bench mode and returns its samples (it warms up itself). */
 export function cReference(...args) {
   const exe = path.join(root, 'build/Release/ra-bench');
