@@ -142,8 +142,8 @@ static void service_adapters(struct ra_model *m)
             /* AWAKE = 1 before the completion is posted: a driver that submits again as soon as it
              * sees it may then skip the doorbell */
             ra_dma_poll_update(a, q, true, now_ns);
-            worked = ra_dma_turn(a, q, RA_MODEL_CHUNK_BYTES);
-            now_ns = ra_now_ns(); /* a turn takes up to RA_MODEL_TURN_NS: time passed */
+            /* a turn takes up to RA_MODEL_TURN_NS: it hands back its last clock reading */
+            worked = ra_dma_turn(a, q, RA_MODEL_CHUNK_BYTES, &now_ns);
         }
         if (worked || a->queues[q].spinning) /* else the update is a no-op */
             ra_dma_poll_update(a, q, worked, now_ns);

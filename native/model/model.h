@@ -168,8 +168,13 @@ struct ra_item {                           /* one descriptor of an operation */
 
 enum ra_op_phase { RA_OP_IDLE, RA_OP_STALLED, RA_OP_RUNNING, RA_OP_COMPLETING };
 
+/* Chains up to this long run from their queue's own item store (ra_queue_state.inline_items): a polled
+ * round trip of one descriptor then costs no malloc/free; longer chains are allocated. */
+#define RA_OP_INLINE_ITEMS 4
+
 struct ra_op {                             /* the chain in flight on a queue */
     enum ra_op_phase phase;
+    bool items_heap;                       /* items was allocated (a chain over RA_OP_INLINE_ITEMS) */
     uint32_t first_index;                  /* SQ index of the first descriptor */
     uint32_t count;
     uint32_t current;                      /* item running */
@@ -189,6 +194,7 @@ struct ra_queue_state {
     bool closing;                          /* owner left: finish the descriptor in progress, then free */
     uint64_t tenant_key;                   /* §18.4: a window's queue: its key, put into every descriptor */
     uint64_t poll_until_ns;
+    struct ra_item inline_items[RA_OP_INLINE_ITEMS]; /* op.items of a short chain (RA_OP_INLINE_ITEMS) */
 };
 
 /* ---- tenant windows (tenant.c, §18) ---------------------------------------------------------- */
@@ -404,7 +410,7 @@ void ra_hostmem_settle(struct ra_adapter *a);
 
 /* dma.c */
 void ra_dma_install_guard(void);
-bool ra_dma_turn(struct ra_adapter *a, unsigned q, uint64_t budget_bytes);
+bool ra_dma_turn(struct ra_adapter *a, unsigned q, uint64_t budget_bytes, uint64_t *now_ns);
 bool ra_dma_runnable(struct ra_adapter *a, unsigned q);
 uint64_t ra_dma_next_deadline(const struct ra_adapter *a);
 bool ra_dma_quiet(const struct ra_adapter *a);
@@ -426,6 +432,7 @@ void ra_tenants_close_all(struct ra_adapter *a, bool keep_bytes);
 
 /* faults.c */
 bool ra_faults_check(struct ra_adapter *a);
+bool ra_fault_armed(const struct ra_adapter *a);
 bool ra_fault_take(struct ra_adapter *a, uint32_t fault, uint32_t *arg);
 
 /* engines.c */
