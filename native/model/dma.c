@@ -35,6 +35,7 @@
 
 #include "bar.h"
 #include "model.h"
+#include "trace.h"
 
 #define RA_DMA_OPS_PER_TURN 64 /* small descriptors: bound the work of one turn by count too */
 #define RA_DMA_ADMIN_LOOK_NS 20000ull /* a turn looks for a waiting admin command this often */
@@ -395,7 +396,7 @@ static bool start_op(struct ra_adapter *a, unsigned q)
     op->current = 0;
     op->status = RA_ERR_OK;
     set32_release(a, qcb(q, RA_QCB_SQ_HEAD), head + n);
-    add64(a, qcb(q, RA_QCB_SUBMITTED), n);
+    add64_own(a, qcb(q, RA_QCB_SUBMITTED), n);
     if (op->items == NULL) {
         op->count = 0;
         op->first_index = head + n - 1;
@@ -418,6 +419,7 @@ static bool start_op(struct ra_adapter *a, unsigned q)
         op->stall_until_ns = ra_now_ns() + (uint64_t)stall_ms * 1000000u;
     } else
         op->phase = RA_OP_RUNNING;
+    RA_TRACE(RA_TRACE_STARTED);
     return true;
 }
 
@@ -528,8 +530,10 @@ static uint64_t run_op(struct ra_op *op, uint64_t budget, struct turn_clock *clo
         if (turn_over(clock, t1))
             break; /* the next turn goes on from here */
     }
-    if (op->current == op->count)
+    if (op->current == op->count) {
         op->phase = RA_OP_COMPLETING;
+        RA_TRACE(RA_TRACE_RAN);
+    }
     return spent;
 }
 
@@ -604,10 +608,11 @@ static bool complete_op(struct ra_adapter *a, unsigned q, uint64_t now_ns)
     set32(a, e + RA_CQE_SQ_INDEX, last);
     set32(a, e + RA_CQE_OUT_BYTES, (uint32_t)out_bytes);
     /* queue counters before CQ_TAIL too: whoever sees the completion also sees it counted */
-    add64(a, qcb(q, RA_QCB_COMPLETED), 1);
+    add64_own(a, qcb(q, RA_QCB_COMPLETED), 1);
     if (op->status != RA_ERR_OK)
-        add64(a, qcb(q, RA_QCB_ERRORS), 1);
+        add64_own(a, qcb(q, RA_QCB_ERRORS), 1);
     set32_release(a, qcb(q, RA_QCB_CQ_TAIL), tail + 1);
+    RA_TRACE(RA_TRACE_DONE);
     release_op(a, q);
     if (reg32(a, qcb(q, RA_QCB_IRQ_ENABLE)) != 0)
         ra_server_raise(a, reg32(a, qcb(q, RA_QCB_OWNER)), RA_VEC_QUEUE0 + q);

@@ -36,6 +36,7 @@
 
 #include "bar.h"
 #include "model.h"
+#include "trace.h"
 
 /* §18.1: what the holder writes (SQ_TAIL, CQ_HEAD, IRQ_ENABLE, POLL_US) and what the adapter writes
  * (SQ_HEAD, CQ_TAIL, AWAKE) lie on two cache lines of their own, apart from the header and the rings:
@@ -448,6 +449,7 @@ static void post_cqe(struct ra_adapter *a, struct ra_tenant *t, const struct ra_
     t->cq_tail++;
     show_sq_head(t); /* before CQ_TAIL: a holder that sees the completion sees its chain taken */
     tw_set32(t, RA_TW_CQ_TAIL, t->cq_tail); /* release: the CQE before the index (§2.2 rule 5) */
+    RA_TRACE(RA_TRACE_POSTED);
 }
 
 /* Completions, in submission order, while the window's CQ has room. */
@@ -532,6 +534,7 @@ static bool take(struct ra_adapter *a, struct ra_tenant *t)
             set32_release(a, qcb(q, RA_QCB_SQ_TAIL), t->hw_sq);
         }
         push_chain(t, last, cookie, status == RA_ERR_OK, status);
+        RA_TRACE(RA_TRACE_TAKEN);
         t->sq_head += n; /* shown later: show_sq_head */
         worked = true;
     }
