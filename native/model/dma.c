@@ -499,7 +499,8 @@ static bool turn_over(struct turn_clock *c, uint64_t now_ns)
 
 /* Steps of the chain until it is done, `budget` bytes are spent or the turn is over. The clock read
  * after a step also charges the step's time to its descriptor (SLICE_BUSY_NS, §8.8); a step starts at
- * the reading before it (*now_ns: the caller's, then each step's), and *now_ns leaves with the last. */
+ * the reading before it (*now_ns: the turn's, then each step's), so that a descriptor's first step also
+ * counts its fetch and validation (§8.7), as an engine's would; *now_ns leaves with the last. */
 static uint64_t run_op(struct ra_op *op, uint64_t budget, struct turn_clock *clock, uint64_t *now_ns)
 {
     uint64_t spent = 0, t0 = *now_ns;
@@ -629,8 +630,9 @@ static bool complete_op(struct ra_adapter *a, unsigned q, uint64_t now_ns)
 bool ra_dma_turn(struct ra_adapter *a, unsigned q, uint64_t budget_bytes, uint64_t *now_ns)
 {
     struct ra_op *op = &a->queues[q].op;
-    bool worked = false;
+    bool worked = false, completed = false;
     uint64_t spent = 0;
+    RA_TRACE(RA_TRACE_TURN);
     struct turn_clock clock = {a->model, *now_ns + RA_MODEL_TURN_NS, *now_ns + RA_DMA_ADMIN_LOOK_NS};
     for (unsigned ops = 0; spent < budget_bytes && ops < RA_DMA_OPS_PER_TURN; ops++) {
         if (op->phase == RA_OP_IDLE && !start_op(a, q))
@@ -646,11 +648,16 @@ bool ra_dma_turn(struct ra_adapter *a, unsigned q, uint64_t budget_bytes, uint64
             if (op->phase == RA_OP_RUNNING)
                 break; /* bytes or time spent: other queues, and the admin mailbox, get their turn */
         }
-        if (op->phase == RA_OP_COMPLETING && !complete_op(a, q, *now_ns))
-            break;
+        if (op->phase == RA_OP_COMPLETING) {
+            if (!complete_op(a, q, *now_ns))
+                break;
+            completed = true;
+        }
         if (turn_over(&clock, *now_ns))
             break;
     }
+    if (completed && a->queues[q].tenant_key != 0) /* §18.4: a window's queue: its CQEs go back at once */
+        ra_tenants_queue_done(a, q, *now_ns);
     return worked;
 }
 

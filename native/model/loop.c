@@ -120,11 +120,15 @@ static void service_adapters(struct ra_model *m)
         ra_slots_tick(a); /* after the command: it may have started a load */
     }
     /* §18: tenant windows feed their queues before the queues take a turn. One clock reading serves
-     * the pump (a window's POLL_US) and the DMA pass below, which reads none of its own */
-    uint64_t now_ns = ra_now_ns();
+     * the pumps (a window's POLL_US) and the DMA pass below: the first pump that forwards work reads
+     * it, after forwarding (so a descriptor's SLICE_BUSY_NS does not count the forwarding), else it is
+     * read here */
+    uint64_t now_ns = 0;
     for (unsigned i = 0; i < m->adapters_open; i++)
         if (!m->adapters[i].halted)
-            ra_tenants_pump(&m->adapters[i], now_ns);
+            ra_tenants_pump(&m->adapters[i], &now_ns);
+    if (now_ns == 0)
+        now_ns = ra_now_ns();
     /* DMA: one turn per queue with work (at most RA_MODEL_TURN_NS each), over adapters x queues from
      * where the last pass stopped. Admin commands go before data turns (§8.8): a command posted on any
      * adapter, or a pass that took RA_LOOP_DMA_PASS_NS, ends the pass after the turn at hand; the loop
@@ -162,7 +166,7 @@ static void service_adapters(struct ra_model *m)
         if (a->halted)
             continue;
         /* completions of this turn go back to their windows at once; now_ns is fresh from the turns */
-        ra_tenants_pump(a, now_ns);
+        ra_tenants_pump(a, &now_ns);
         ra_tenants_show_heads(a); /* what the first pump took, unless a completion showed it already */
         ra_admin_continue(a);
         ra_hostmem_settle(a);

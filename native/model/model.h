@@ -212,7 +212,6 @@ struct ra_tenant {
     bool revoked;                          /* TENANT_CLOSE posted: nothing more is taken or delivered */
     int fd;
     uint8_t *map;                          /* the window file, RA_TW_BYTES */
-    char path[4096];
     uint32_t queue;
     int doorbell_fd;                       /* §18.5: FIFO <path>.db, read end (RDWR: never EOF) */
     int irq_fd;                            /* §18.5: FIFO <path>.irq, write end */
@@ -228,8 +227,9 @@ struct ra_tenant {
     uint32_t hw_sq;                        /* SQ_TAIL of the queue, as the forwarder wrote it */
     bool awake;                            /* §18.5 adaptive polling: the loop spins on this window */
     uint64_t poll_until_ns;                /* ... until then, unless it works again */
-    struct ra_tenant_chain chain[RA_RING_MAX_DEPTH];
     uint32_t chain_head, chains;
+    struct ra_tenant_chain chain[RA_RING_MAX_DEPTH];
+    char path[4096];                       /* last: the fields a look at the window reads stay together */
 };
 
 /* ---- load/store grants of memory slices (overlay.c, §18.7) ------------------------------------ */
@@ -307,6 +307,7 @@ struct ra_adapter {
     struct ra_queue_state queues[RA_QUEUE_MAX];
     struct ra_hostmem hostmem[RA_HOSTMEM_MAX];
     struct ra_tenant tenants[RA_TENANT_MAX];
+    uint32_t tenants_live;                 /* bit w: window w open and not revoked (tenant.c FOR_LIVE) */
     struct ra_overlay overlays[RA_SLICE_MAX]; /* §18.7: granted memory slices, by slice index */
     uint64_t overlay_generation;
 };
@@ -422,7 +423,8 @@ void ra_dma_poll_update(struct ra_adapter *a, unsigned q, bool worked, uint64_t 
 
 /* tenant.c */
 extern const struct ra_command ra_cmd_tenant_open, ra_cmd_tenant_close;
-bool ra_tenants_pump(struct ra_adapter *a, uint64_t now_ns);
+bool ra_tenants_pump(struct ra_adapter *a, uint64_t *now_ns);
+void ra_tenants_queue_done(struct ra_adapter *a, unsigned q, uint64_t now_ns);
 void ra_tenants_show_heads(struct ra_adapter *a);
 bool ra_tenants_pending(const struct ra_adapter *a);
 uint64_t ra_tenants_poll_until(const struct ra_adapter *a);

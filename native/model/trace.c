@@ -10,7 +10,7 @@
 #include <time.h>
 #include <x86intrin.h>
 
-static const char *const names[RA_TRACE_POINTS] = {"found", "taken", "started", "ran", "done", "posted", "spinning"};
+static const char *const names[RA_TRACE_POINTS] = {"found", "taken", "turn", "started", "ran", "done", "posted", "spinning"};
 static uint64_t round_start, last_mark, sum[RA_TRACE_POINTS], count[RA_TRACE_POINTS], gap_sum, gap_count;
 static uint64_t tsc0, ns0;
 static int seen[RA_TRACE_POINTS];

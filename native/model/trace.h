@@ -13,6 +13,7 @@
 enum ra_trace_point {
     RA_TRACE_FOUND,    /* the loop saw work (spin, or a pass that starts) */
     RA_TRACE_TAKEN,    /* a window's chain is in its queue's ring (tenant.c take) */
+    RA_TRACE_TURN,     /* its queue's turn began (dma.c ra_dma_turn) */
     RA_TRACE_STARTED,  /* the chain was copied out and validated (dma.c start_op) */
     RA_TRACE_RAN,      /* its bytes are moved (dma.c run_op) */
     RA_TRACE_DONE,     /* its CQE is in the queue's ring (dma.c complete_op) */
