@@ -390,7 +390,7 @@ static bool start_op(struct ra_adapter *a, unsigned q)
     /* a short chain (the polled round trip's one descriptor) uses the queue's own items: no malloc and
      * free per descriptor; they are zeroed as calloc would */
     op->items_heap = n > RA_OP_INLINE_ITEMS;
-    op->items = op->items_heap ? calloc(n, sizeof *op->items) : memset(qs->inline_items, 0, n * sizeof *op->items);
+    op->items = op->items_heap ? calloc(n, sizeof *op->items) : memset(a->op_items[q], 0, n * sizeof *op->items);
     op->first_index = head;
     op->count = n;
     op->current = 0;

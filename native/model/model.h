@@ -168,8 +168,8 @@ struct ra_item {                           /* one descriptor of an operation */
 
 enum ra_op_phase { RA_OP_IDLE, RA_OP_STALLED, RA_OP_RUNNING, RA_OP_COMPLETING };
 
-/* Chains up to this long run from their queue's own item store (ra_queue_state.inline_items): a polled
- * round trip of one descriptor then costs no malloc/free; longer chains are allocated. */
+/* Chains up to this long run from their queue's own item store (ra_adapter.op_items): a polled round
+ * trip of one descriptor then costs no malloc/free; longer chains are allocated. */
 #define RA_OP_INLINE_ITEMS 4
 
 struct ra_op {                             /* the chain in flight on a queue */
@@ -194,7 +194,6 @@ struct ra_queue_state {
     bool closing;                          /* owner left: finish the descriptor in progress, then free */
     uint64_t tenant_key;                   /* §18.4: a window's queue: its key, put into every descriptor */
     uint64_t poll_until_ns;
-    struct ra_item inline_items[RA_OP_INLINE_ITEMS]; /* op.items of a short chain (RA_OP_INLINE_ITEMS) */
 };
 
 /* ---- tenant windows (tenant.c, §18) ---------------------------------------------------------- */
@@ -305,6 +304,9 @@ struct ra_adapter {
     struct ra_slot_state slots[RA_SLOT_MAX];
     struct ra_slice_state slices[RA_SLICE_MAX];
     struct ra_queue_state queues[RA_QUEUE_MAX];
+    /* each queue's items for a short chain (RA_OP_INLINE_ITEMS), apart from the queue states so that
+     * the loop's looks at every queue stay on few lines */
+    struct ra_item op_items[RA_QUEUE_MAX][RA_OP_INLINE_ITEMS];
     struct ra_hostmem hostmem[RA_HOSTMEM_MAX];
     struct ra_tenant tenants[RA_TENANT_MAX];
     uint32_t tenants_live;                 /* bit w: window w open and not revoked (tenant.c FOR_LIVE) */
