@@ -61,6 +61,14 @@ static inline void add64(struct ra_adapter *a, uint32_t off, uint64_t v)
     __atomic_fetch_add((uint64_t *)(a->bar + off), v, __ATOMIC_RELAXED);
 }
 
+/* A counter only this model's thread writes (a queue's, §7): a plain add, no locked instruction
+ * (two per descriptor were a tenth of a polled round trip's turn). A client that scribbles on it loses
+ * its write, as with any register the adapter owns. */
+static inline void add64_own(struct ra_adapter *a, uint32_t off, uint64_t v)
+{
+    set64(a, off, reg64(a, off) + v);
+}
+
 /* Registers a client may also write (CMD_LOCK, QCB_OWNER, DEBUG_FAULT) change only by CAS. */
 static inline bool cas32(struct ra_adapter *a, uint32_t off, uint32_t expect, uint32_t v)
 {

@@ -35,6 +35,7 @@
 
 #include "bar.h"
 #include "model.h"
+#include "trace.h"
 
 #define RA_DMA_OPS_PER_TURN 64 /* small descriptors: bound the work of one turn by count too */
 #define RA_DMA_ADMIN_LOOK_NS 20000ull /* a turn looks for a waiting admin command this often */
@@ -118,7 +119,8 @@ static void free_op(struct ra_op *op)
 {
     for (uint32_t i = 0; op->items != NULL && i < op->count; i++)
         ra_job_free(op->items[i].job);
-    free(op->items);
+    if (op->items_heap)
+        free(op->items);
     memset(op, 0, sizeof *op);
 }
 
@@ -385,13 +387,16 @@ static bool start_op(struct ra_adapter *a, unsigned q)
     for (uint32_t k = 0; k < n; k++)
         bar_zero(a, sq_entry(a, q, head + k) + RA_DESC_OWNER_KEY, 8);
 
-    op->items = calloc(n, sizeof *op->items);
+    /* a short chain (the polled round trip's one descriptor) uses the queue's own items: no malloc and
+     * free per descriptor; they are zeroed as calloc would */
+    op->items_heap = n > RA_OP_INLINE_ITEMS;
+    op->items = op->items_heap ? calloc(n, sizeof *op->items) : memset(a->op_items[q], 0, n * sizeof *op->items);
     op->first_index = head;
     op->count = n;
     op->current = 0;
     op->status = RA_ERR_OK;
     set32_release(a, qcb(q, RA_QCB_SQ_HEAD), head + n);
-    add64(a, qcb(q, RA_QCB_SUBMITTED), n);
+    add64_own(a, qcb(q, RA_QCB_SUBMITTED), n);
     if (op->items == NULL) {
         op->count = 0;
         op->first_index = head + n - 1;
@@ -405,6 +410,8 @@ static bool start_op(struct ra_adapter *a, unsigned q)
     uint32_t stall_ms = 0;
     if (status != RA_ERR_OK)
         fail_op(op, status);
+    else if (!ra_fault_armed(a)) /* one load when no fault waits (the usual case) */
+        op->phase = RA_OP_RUNNING;
     else if (ra_fault_take(a, RA_FAULT_FAIL_NEXT_DMA, NULL)) /* §6: faults apply after validation */
         fail_op(op, RA_ERR_FAULT_INJECTED);
     else if (ra_fault_take(a, RA_FAULT_STALL_NEXT_DMA, &stall_ms)) {
@@ -412,6 +419,7 @@ static bool start_op(struct ra_adapter *a, unsigned q)
         op->stall_until_ns = ra_now_ns() + (uint64_t)stall_ms * 1000000u;
     } else
         op->phase = RA_OP_RUNNING;
+    RA_TRACE(RA_TRACE_STARTED);
     return true;
 }
 
@@ -490,10 +498,12 @@ static bool turn_over(struct turn_clock *c, uint64_t now_ns)
 }
 
 /* Steps of the chain until it is done, `budget` bytes are spent or the turn is over. The clock read
- * after a step also charges the step's time to its descriptor (SLICE_BUSY_NS, §8.8). */
-static uint64_t run_op(struct ra_op *op, uint64_t budget, struct turn_clock *clock)
+ * after a step also charges the step's time to its descriptor (SLICE_BUSY_NS, §8.8); a step starts at
+ * the reading before it (*now_ns: the turn's, then each step's), so that a descriptor's first step also
+ * counts its fetch and validation (§8.7), as an engine's would; *now_ns leaves with the last. */
+static uint64_t run_op(struct ra_op *op, uint64_t budget, struct turn_clock *clock, uint64_t *now_ns)
 {
-    uint64_t spent = 0, t0 = ra_now_ns();
+    uint64_t spent = 0, t0 = *now_ns;
     while (op->current < op->count && spent < budget) {
         struct ra_item *it = &op->items[op->current];
         uint64_t moved = 0, step = budget - spent;
@@ -510,7 +520,7 @@ static uint64_t run_op(struct ra_op *op, uint64_t budget, struct turn_clock *clo
                          : RA_ERR_HOSTMEM;
         uint64_t t1 = ra_now_ns();
         it->busy_ns += t1 - t0;
-        t0 = t1;
+        t0 = *now_ns = t1;
         spent += moved ? moved : 1;
         if (status != RA_ERR_OK) {
             fail_op(op, status);
@@ -521,14 +531,18 @@ static uint64_t run_op(struct ra_op *op, uint64_t budget, struct turn_clock *clo
         if (turn_over(clock, t1))
             break; /* the next turn goes on from here */
     }
-    if (op->current == op->count)
+    if (op->current == op->count) {
         op->phase = RA_OP_COMPLETING;
+        RA_TRACE(RA_TRACE_RAN);
+    }
     return spent;
 }
 
 /* §8.8: counters of every slice a successful descriptor named, on the adapter that owns it: bytes
- * read from or written to it, its execution time, one job, and the clock at completion. */
-static void charge(const struct ra_item *it)
+ * read from or written to it, its execution time, one job, and the clock at completion: `now_ns`, the
+ * reading after its last step (or, for a completion that waited for CQ room, the one its turn began
+ * with), not a clock read of its own. */
+static void charge(const struct ra_item *it, uint64_t now_ns)
 {
     struct { const struct ra_extent *e; uint64_t bytes; } named[3] = {
         {&it->src, it->desc.length},
@@ -555,19 +569,22 @@ static void charge(const struct ra_item *it)
         if (t->remote && !ra_fabric_alive(t))
             continue; /* §8.9: another model that stopped keeps no counters */
         /* another model's clock is its own: read it, never write it (its owner refreshes it) */
-        uint64_t clock_ns = t->remote ? reg64(t, RA_REG_CLOCK_NS) : ra_clock_ns(t->model);
+        uint64_t clock_ns = t->remote ? reg64(t, RA_REG_CLOCK_NS) : now_ns - t->model->start_ns;
         if (!t->remote)
             set64(t, RA_REG_CLOCK_NS, clock_ns);
-        add64(t, slice_reg(s, RA_SLICE_BYTES_MOVED), bytes);
-        add64(t, slice_reg(s, RA_SLICE_BUSY_NS), it->busy_ns);
-        add64(t, slice_reg(s, RA_SLICE_JOBS), 1);
+        /* atomic adds only where another model may charge the slice too (§8.9: an adapter on a
+         * fabric, which has a gate); on no fabric this thread is the only one (a locked add each) */
+        void (*add)(struct ra_adapter *, uint32_t, uint64_t) = t->remote || t->gate != NULL ? add64 : add64_own;
+        add(t, slice_reg(s, RA_SLICE_BYTES_MOVED), bytes);
+        add(t, slice_reg(s, RA_SLICE_BUSY_NS), it->busy_ns);
+        add(t, slice_reg(s, RA_SLICE_JOBS), 1);
         set64(t, slice_reg(s, RA_SLICE_LAST_ACTIVE_NS), clock_ns);
     }
 }
 
 /* §8.6: slice counters, the CQE, the queue counters, CQ_TAIL (release), then the interrupt. A queue
  * whose owner left gets no CQE: the descriptor finished, the queue is handed back. */
-static bool complete_op(struct ra_adapter *a, unsigned q)
+static bool complete_op(struct ra_adapter *a, unsigned q, uint64_t now_ns)
 {
     struct ra_queue_state *qs = &a->queues[q];
     struct ra_op *op = &qs->op;
@@ -580,7 +597,7 @@ static bool complete_op(struct ra_adapter *a, unsigned q)
         for (uint32_t i = 0; i < op->count; i++) {
             const struct ra_item *it = &op->items[i];
             out_bytes += it->desc.opcode == RA_OP_JOB ? it->out_bytes : it->desc.length;
-            charge(it);
+            charge(it, now_ns);
         }
     }
     ra_fabric_unpin(a, q); /* every byte is written: other models' commands need not wait any more */
@@ -595,10 +612,11 @@ static bool complete_op(struct ra_adapter *a, unsigned q)
     set32(a, e + RA_CQE_SQ_INDEX, last);
     set32(a, e + RA_CQE_OUT_BYTES, (uint32_t)out_bytes);
     /* queue counters before CQ_TAIL too: whoever sees the completion also sees it counted */
-    add64(a, qcb(q, RA_QCB_COMPLETED), 1);
+    add64_own(a, qcb(q, RA_QCB_COMPLETED), 1);
     if (op->status != RA_ERR_OK)
-        add64(a, qcb(q, RA_QCB_ERRORS), 1);
+        add64_own(a, qcb(q, RA_QCB_ERRORS), 1);
     set32_release(a, qcb(q, RA_QCB_CQ_TAIL), tail + 1);
+    RA_TRACE(RA_TRACE_DONE);
     release_op(a, q);
     if (reg32(a, qcb(q, RA_QCB_IRQ_ENABLE)) != 0)
         ra_server_raise(a, reg32(a, qcb(q, RA_QCB_OWNER)), RA_VEC_QUEUE0 + q);
@@ -606,32 +624,43 @@ static bool complete_op(struct ra_adapter *a, unsigned q)
 }
 
 /* One turn of queue q: chains taken, run and completed until `budget_bytes` are moved, the turn has
- * lasted RA_MODEL_TURN_NS, an admin command waits, or RA_DMA_OPS_PER_TURN chains were looked at. */
-bool ra_dma_turn(struct ra_adapter *a, unsigned q, uint64_t budget_bytes)
+ * lasted RA_MODEL_TURN_NS, an admin command waits, or RA_DMA_OPS_PER_TURN chains were looked at.
+ * *now_ns: a clock reading the caller just took; it leaves with the turn's last one. The turn reads the
+ * clock only after each step it moves (run_op): a clock read costs about 30 ns with a free core and
+ * 90 ns on a loaded one (clock_gettime, kvm-clock), and a polled round trip's turn used to read it
+ * five times. The time bound, the admin look and the completion clock take the last reading, at most
+ * one step's bookkeeping old; a deadline (a STALL) still reads the clock itself. */
+bool ra_dma_turn(struct ra_adapter *a, unsigned q, uint64_t budget_bytes, uint64_t *now_ns)
 {
     struct ra_op *op = &a->queues[q].op;
-    bool worked = false;
-    uint64_t spent = 0, now_ns = ra_now_ns();
-    struct turn_clock clock = {a->model, now_ns + RA_MODEL_TURN_NS, now_ns + RA_DMA_ADMIN_LOOK_NS};
+    bool worked = false, completed = false;
+    uint64_t spent = 0;
+    RA_TRACE(RA_TRACE_TURN);
+    struct turn_clock clock = {a->model, *now_ns + RA_MODEL_TURN_NS, *now_ns + RA_DMA_ADMIN_LOOK_NS};
     for (unsigned ops = 0; spent < budget_bytes && ops < RA_DMA_OPS_PER_TURN; ops++) {
         if (op->phase == RA_OP_IDLE && !start_op(a, q))
             break;
         worked = true;
         if (op->phase == RA_OP_STALLED) {
-            if (ra_now_ns() < op->stall_until_ns)
+            if ((*now_ns = ra_now_ns()) < op->stall_until_ns)
                 break;
             op->phase = RA_OP_RUNNING;
         }
         if (op->phase == RA_OP_RUNNING) {
-            spent += run_op(op, budget_bytes - spent, &clock);
+            spent += run_op(op, budget_bytes - spent, &clock, now_ns);
             if (op->phase == RA_OP_RUNNING)
                 break; /* bytes or time spent: other queues, and the admin mailbox, get their turn */
         }
-        if (op->phase == RA_OP_COMPLETING && !complete_op(a, q))
-            break;
-        if (turn_over(&clock, ra_now_ns()))
+        if (op->phase == RA_OP_COMPLETING) {
+            if (!complete_op(a, q, *now_ns))
+                break;
+            completed = true;
+        }
+        if (turn_over(&clock, *now_ns))
             break;
     }
+    if (completed && a->queues[q].tenant_key != 0) /* §18.4: a window's queue: its CQEs go back at once */
+        ra_tenants_queue_done(a, q, *now_ns);
     return worked;
 }
 
@@ -751,7 +780,7 @@ void ra_dma_queue_owner_left(struct ra_adapter *a, unsigned q)
     if (qs->op.phase == RA_OP_IDLE)
         finalize_closed_queue(a, q);
     else if (qs->op.phase == RA_OP_COMPLETING)
-        complete_op(a, q);
+        complete_op(a, q, ra_now_ns());
     /* STALLED, RUNNING: ra_dma_turn finishes it, then complete_op hands the queue back */
 }
 

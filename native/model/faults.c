@@ -25,11 +25,21 @@ bool ra_fault_take(struct ra_adapter *a, uint32_t fault, uint32_t *arg)
     return true;
 }
 
+/* Is a fault written and not consumed yet? One load: every pass of the loop and every descriptor ask,
+ * and a fault is almost never armed, so the takes below (a load and a compare-and-swap each) run only
+ * when it is. */
+bool ra_fault_armed(const struct ra_adapter *a)
+{
+    return __atomic_load_n((const uint32_t *)(a->bar + RA_REG_DEBUG_FAULT), __ATOMIC_ACQUIRE) != RA_FAULT_NONE;
+}
+
 /* true when the adapter is (now) halted and must not be serviced */
 bool ra_faults_check(struct ra_adapter *a)
 {
     if (a->halted)
         return true;
+    if (!ra_fault_armed(a))
+        return false;
     if (ra_fault_take(a, RA_FAULT_EXIT, NULL))
         _exit(3); /* surprise removal: no cleanup, the files stay behind */
     if (ra_fault_take(a, RA_FAULT_HANG, NULL)) {

@@ -26,6 +26,7 @@
 
 #include "bar.h"
 #include "model.h"
+#include "trace.h"
 
 #define RA_LOOP_EVENTS_EVERY_NS 50000ull /* while work or spinning goes on, epoll is asked this often */
 #define RA_LOOP_LOOKS_PER_CLOCK 64u     /* a spin reads the clock once per this many looks */
@@ -118,19 +119,25 @@ static void service_adapters(struct ra_model *m)
         }
         ra_slots_tick(a); /* after the command: it may have started a load */
     }
-    /* §18: tenant windows feed their queues before the queues take a turn */
+    /* §18: tenant windows feed their queues before the queues take a turn. One clock reading serves
+     * the pumps (a window's POLL_US) and the DMA pass below: the first pump that forwards work reads
+     * it, after forwarding (so a descriptor's SLICE_BUSY_NS does not count the forwarding), else it is
+     * read here */
+    uint64_t now_ns = 0;
     for (unsigned i = 0; i < m->adapters_open; i++)
         if (!m->adapters[i].halted)
-            ra_tenants_pump(&m->adapters[i], 0);
+            ra_tenants_pump(&m->adapters[i], &now_ns);
+    if (now_ns == 0)
+        now_ns = ra_now_ns();
     /* DMA: one turn per queue with work (at most RA_MODEL_TURN_NS each), over adapters x queues from
      * where the last pass stopped. Admin commands go before data turns (§8.8): a command posted on any
      * adapter, or a pass that took RA_LOOP_DMA_PASS_NS, ends the pass after the turn at hand; the loop
      * then takes the command, the tick and the doorbells, and the next pass goes on with the next queue.
-     * The clock is read once per pass and again after each turn that did work: reading it for each of
-     * adapters x queues idle queues cost more than the rest of the pass (this runs on every doorbell and
-     * every tick). */
+     * The clock is read once before the pumps; each turn that did work hands back its last reading
+     * (ra_dma_turn): reading it for each of adapters x queues idle queues cost more than the rest of
+     * the pass (this runs on every doorbell and every tick). */
     unsigned n = m->adapters_open, queues = m->cfg.queues, places = n * queues;
-    uint64_t now_ns = ra_now_ns(), pass_until_ns = now_ns + RA_LOOP_DMA_PASS_NS;
+    uint64_t pass_until_ns = now_ns + RA_LOOP_DMA_PASS_NS;
     unsigned next = places ? (m->rr_next + queues) % places : 0; /* a whole pass: one adapter on */
     for (unsigned k = 0; k < places; k++) {
         unsigned at = (m->rr_next + k) % places, q = at % queues;
@@ -142,8 +149,8 @@ static void service_adapters(struct ra_model *m)
             /* AWAKE = 1 before the completion is posted: a driver that submits again as soon as it
              * sees it may then skip the doorbell */
             ra_dma_poll_update(a, q, true, now_ns);
-            worked = ra_dma_turn(a, q, RA_MODEL_CHUNK_BYTES);
-            now_ns = ra_now_ns(); /* a turn takes up to RA_MODEL_TURN_NS: time passed */
+            /* a turn takes up to RA_MODEL_TURN_NS: it hands back its last clock reading */
+            worked = ra_dma_turn(a, q, RA_MODEL_CHUNK_BYTES, &now_ns);
         }
         if (worked || a->queues[q].spinning) /* else the update is a no-op */
             ra_dma_poll_update(a, q, worked, now_ns);
@@ -159,7 +166,7 @@ static void service_adapters(struct ra_model *m)
         if (a->halted)
             continue;
         /* completions of this turn go back to their windows at once; now_ns is fresh from the turns */
-        ra_tenants_pump(a, now_ns);
+        ra_tenants_pump(a, &now_ns);
         ra_tenants_show_heads(a); /* what the first pump took, unless a completion showed it already */
         ra_admin_continue(a);
         ra_hostmem_settle(a);
@@ -206,9 +213,13 @@ static uint64_t spin_until(struct ra_model *m)
  * RA_LOOP_LOOKS_PER_CLOCK looks: what a submission waits for is one look, not a syscall. */
 static bool spin(struct ra_model *m, uint64_t until_ns)
 {
+    RA_TRACE(RA_TRACE_SPINNING);
     for (unsigned looks = 1;; looks++) {
-        if (polled_work(m))
+        RA_TRACE_LOOK();
+        if (polled_work(m)) {
+            RA_TRACE(RA_TRACE_FOUND);
             return true;
+        }
         if (looks % RA_LOOP_LOOKS_PER_CLOCK == 0 && ra_now_ns() >= until_ns)
             return false;
         __builtin_ia32_pause();
@@ -226,8 +237,10 @@ static int next_timeout(struct ra_model *m, uint64_t now_ns, uint64_t *deadline_
         if (a->halted)
             continue;
         ra_tenants_poll_expire(a, now_ns); /* before the look below: see ra_tenants_poll_expire */
-        if (a->admin_kicked || ra_tenants_pending(a))
+        if (a->admin_kicked || ra_tenants_pending(a)) {
+            RA_TRACE(RA_TRACE_FOUND);
             return 0;
+        }
         spinning = spinning || ra_tenants_poll_until(a) != UINT64_MAX;
         for (unsigned q = 0; q < m->cfg.queues; q++) {
             if (ra_dma_runnable(a, q))

@@ -168,8 +168,13 @@ struct ra_item {                           /* one descriptor of an operation */
 
 enum ra_op_phase { RA_OP_IDLE, RA_OP_STALLED, RA_OP_RUNNING, RA_OP_COMPLETING };
 
+/* Chains up to this long run from their queue's own item store (ra_adapter.op_items): a polled round
+ * trip of one descriptor then costs no malloc/free; longer chains are allocated. */
+#define RA_OP_INLINE_ITEMS 4
+
 struct ra_op {                             /* the chain in flight on a queue */
     enum ra_op_phase phase;
+    bool items_heap;                       /* items was allocated (a chain over RA_OP_INLINE_ITEMS) */
     uint32_t first_index;                  /* SQ index of the first descriptor */
     uint32_t count;
     uint32_t current;                      /* item running */
@@ -206,7 +211,6 @@ struct ra_tenant {
     bool revoked;                          /* TENANT_CLOSE posted: nothing more is taken or delivered */
     int fd;
     uint8_t *map;                          /* the window file, RA_TW_BYTES */
-    char path[4096];
     uint32_t queue;
     int doorbell_fd;                       /* §18.5: FIFO <path>.db, read end (RDWR: never EOF) */
     int irq_fd;                            /* §18.5: FIFO <path>.irq, write end */
@@ -222,8 +226,9 @@ struct ra_tenant {
     uint32_t hw_sq;                        /* SQ_TAIL of the queue, as the forwarder wrote it */
     bool awake;                            /* §18.5 adaptive polling: the loop spins on this window */
     uint64_t poll_until_ns;                /* ... until then, unless it works again */
-    struct ra_tenant_chain chain[RA_RING_MAX_DEPTH];
     uint32_t chain_head, chains;
+    struct ra_tenant_chain chain[RA_RING_MAX_DEPTH];
+    char path[4096];                       /* last: the fields a look at the window reads stay together */
 };
 
 /* ---- load/store grants of memory slices (overlay.c, §18.7) ------------------------------------ */
@@ -299,8 +304,12 @@ struct ra_adapter {
     struct ra_slot_state slots[RA_SLOT_MAX];
     struct ra_slice_state slices[RA_SLICE_MAX];
     struct ra_queue_state queues[RA_QUEUE_MAX];
+    /* each queue's items for a short chain (RA_OP_INLINE_ITEMS), apart from the queue states so that
+     * the loop's looks at every queue stay on few lines */
+    struct ra_item op_items[RA_QUEUE_MAX][RA_OP_INLINE_ITEMS];
     struct ra_hostmem hostmem[RA_HOSTMEM_MAX];
     struct ra_tenant tenants[RA_TENANT_MAX];
+    uint32_t tenants_live;                 /* bit w: window w open and not revoked (tenant.c FOR_LIVE) */
     struct ra_overlay overlays[RA_SLICE_MAX]; /* §18.7: granted memory slices, by slice index */
     uint64_t overlay_generation;
 };
@@ -404,7 +413,7 @@ void ra_hostmem_settle(struct ra_adapter *a);
 
 /* dma.c */
 void ra_dma_install_guard(void);
-bool ra_dma_turn(struct ra_adapter *a, unsigned q, uint64_t budget_bytes);
+bool ra_dma_turn(struct ra_adapter *a, unsigned q, uint64_t budget_bytes, uint64_t *now_ns);
 bool ra_dma_runnable(struct ra_adapter *a, unsigned q);
 uint64_t ra_dma_next_deadline(const struct ra_adapter *a);
 bool ra_dma_quiet(const struct ra_adapter *a);
@@ -416,7 +425,8 @@ void ra_dma_poll_update(struct ra_adapter *a, unsigned q, bool worked, uint64_t 
 
 /* tenant.c */
 extern const struct ra_command ra_cmd_tenant_open, ra_cmd_tenant_close;
-bool ra_tenants_pump(struct ra_adapter *a, uint64_t now_ns);
+bool ra_tenants_pump(struct ra_adapter *a, uint64_t *now_ns);
+void ra_tenants_queue_done(struct ra_adapter *a, unsigned q, uint64_t now_ns);
 void ra_tenants_show_heads(struct ra_adapter *a);
 bool ra_tenants_pending(const struct ra_adapter *a);
 uint64_t ra_tenants_poll_until(const struct ra_adapter *a);
@@ -426,6 +436,7 @@ void ra_tenants_close_all(struct ra_adapter *a, bool keep_bytes);
 
 /* faults.c */
 bool ra_faults_check(struct ra_adapter *a);
+bool ra_fault_armed(const struct ra_adapter *a);
 bool ra_fault_take(struct ra_adapter *a, uint32_t fault, uint32_t *arg);
 
 /* engines.c */
