@@ -16,11 +16,15 @@ import type { AdapterState } from './adapter-state.js';
 import type { Extent, ExtentChange } from './extents.js';
 import type { AdapterHealth } from './inventory.js';
 import type { QuantityKind } from './quantities.js';
-import { type Keyed, SortedList } from './sorted-list.js';
+import { type Keyed, type MutableKeyed, SortedList } from './sorted-list.js';
 
-export interface Entry extends Keyed {
-  readonly a: AdapterState;
+/** An entry a search found (Catalog.first writes it), with the adapter its rank names. */
+export interface Found extends MutableKeyed {
+  a: AdapterState | undefined;
 }
+
+/** A Found to fill (the caller keeps it while it compares answers). */
+export const found = (): Found => ({ k0: 0, k1: 0, k2: 0, k3: 0, a: undefined });
 
 /** A slot-derived membership: the list's name and the key listed there. */
 type Membership = [list: string, key: Keyed];
@@ -122,6 +126,14 @@ function sameKey(x: Keyed, y: Keyed): boolean {
   return x.k0 === y.k0 && x.k1 === y.k1 && x.k2 === y.k2 && x.k3 === y.k3;
 }
 
+/**
+ * `accept` over ranks. Made here, not inline in Catalog.first: V8 allocates the context of a function
+ * that creates a closure on every call, even a call that does not create it (issue 11: allocation).
+ */
+function byRankFilter(byRank: readonly AdapterState[], accept: (a: AdapterState) => boolean) {
+  return (rank: number) => accept(byRank[rank]!);
+}
+
 export class Catalog {
   /** list name -> its lists per health and server. */
   private readonly lists = new Map<string, Family>();
@@ -212,22 +224,26 @@ export class Catalog {
   }
 
   /**
-   * The first entry >= probe of list `name` for that health and server (a number: serverNumber(), or
-   * ALL_SERVERS) whose adapter `accept` takes; with no `accept`, the first entry >= probe.
+   * The first entry of list `name` for that health and server (a number: serverNumber(), or
+   * ALL_SERVERS) whose first number is >= `k0` and whose adapter `accept` takes (with no `accept`,
+   * the first such entry), written into `out`; false when there is none. Allocates nothing without
+   * `accept` (issue 11: a plan's allocations decide how often a scavenge lands in it).
    */
   first(
     name: string,
     health: AdapterHealth,
     server: number,
-    probe: Keyed,
-    accept?: (a: AdapterState) => boolean,
-  ): Entry | undefined {
+    k0: number,
+    accept: ((a: AdapterState) => boolean) | undefined,
+    out: Found,
+  ): boolean {
     const family = this.lists.get(name);
-    if (!family || server === NO_SERVER) return undefined;
+    if (!family || server === NO_SERVER) return false;
     const h = healthCode(health);
     const list = server === ALL_SERVERS ? family.all[h] : family.byServer[h]?.[server];
-    const key = list?.find(probe, accept && ((rank) => accept(this.byRank[rank]!)));
-    return key && { k0: key.k0, k1: key.k1, k2: key.k2, k3: key.k3, a: this.byRank[key.k1]! };
+    if (!list?.findAtLeast(k0, accept && byRankFilter(this.byRank, accept), out)) return false;
+    out.a = this.byRank[out.k1]!;
+    return true;
   }
 
   isListed(a: AdapterState): boolean {
