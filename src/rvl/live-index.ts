@@ -611,6 +611,10 @@ export class AvailabilityIndex {
 
   /** The ordered lists against the adapters' state: empty when consistent (tests check it each step). */
   differences(): string[] {
-    return this.catalog.differences(this.ordered);
+    const out = this.catalog.differences(this.ordered);
+    for (const a of this.ordered)
+      if (a.lowestFreeEntry !== a.slices.lowestFree())
+        out.push(`${a.id}: lowestFreeEntry ${a.lowestFreeEntry}, slice table says ${a.slices.lowestFree()}`);
+    return out;
   }
 }
