@@ -72,16 +72,17 @@ interface Family {
   readonly all: (SortedList | undefined)[];
   readonly byServer: (SortedList | undefined)[][];
   /**
-   * Per health, each server's list again as a row of `rowSize` numbers [count, keys as stored...] in
-   * one array, when its keys fit the row (dense keys of the extent families, plain keys of the slot
-   * families); count -1 when they do not (then the list answers). A sameServer search reads one row
-   * instead of the list, its chunk array, the chunk and its elements (issue 11: four cache misses
-   * per plan at 10,000 adapters, the largest share of the planner's time).
+   * Extent families only (memory, compute: one number per key while dense): per health, each server's
+   * list again as a row of ROW numbers [count, keys...] in one array, when it holds at most ROW - 1
+   * dense keys; count -1 when it does not (then the list answers). A sameServer search reads one row
+   * (one cache line) instead of the list, its chunk array, the chunk and its elements (issue 11: four
+   * cache misses per plan at 10,000 adapters, the largest share of the planner's time).
    */
-  readonly rows: (Float64Array | undefined)[];
-  /** Numbers per row: a count and up to 7 dense keys (extents), or 15 numbers of plain keys (slots). */
-  readonly rowSize: 8 | 16;
+  readonly rows: (Float64Array | undefined)[] | undefined;
 }
+
+/** Numbers per server row (Family.rows): a count and up to seven keys, 64 bytes. */
+const ROW = 8;
 
 /** Where a search looks: the whole pool, or a server's number (Catalog.serverNumber). */
 export const ALL_SERVERS = -1;
@@ -152,15 +153,6 @@ function byRankFilter(byRank: readonly AdapterState[], accept: (a: AdapterState)
   return (rank: number) => accept(byRank[rank]!);
 }
 
-/**
- * Copies `list`'s keys into a row of `family` from `at` (Family.rows): dense keys for an extent
- * family, plain keys for a slot family; -1 when they are in another form or do not fit.
- */
-function rowKeys(family: Family, list: SortedList, into: Float64Array, at: number): number {
-  if (family.rowSize === 8 && !list.dense) return -1; // an extent list that had to widen
-  return list.storedInto(into, at, family.rowSize - 1);
-}
-
 export class Catalog {
   /** list name -> its lists per health and server. */
   private readonly lists = new Map<string, Family>();
@@ -221,8 +213,8 @@ export class Catalog {
     if (!family) {
       const width = widthOf(name);
       const packUnit = packUnitOf(name);
-      const rowSize = width === 3 && packUnit !== undefined ? 8 : 16;
-      family = { width, packUnit, all: [], byServer: [], rows: [], rowSize };
+      const rows = width === 3 && packUnit !== undefined ? [] : undefined;
+      family = { width, packUnit, all: [], byServer: [], rows };
       this.lists.set(name, family);
       const fn = /^[xei]\|/.test(name) ? name.slice(2) : undefined;
       if (fn !== undefined && !this.functions.has(fn))
@@ -240,17 +232,18 @@ export class Catalog {
 
   /** Copies a server's list into its row (Family.rows) after an edit. */
   private mirror(family: Family, h: number, server: number): void {
-    const size = family.rowSize;
+    if (!family.rows) return;
     let rows = family.rows[h];
-    const at = server * size;
-    if (!rows || rows.length < at + size) {
+    const at = server * ROW;
+    if (!rows || rows.length < at + ROW) {
       // Rows of servers with no list yet hold count 0: an empty list, as the list says.
-      const grown = new Float64Array(Math.max(at + size, 2 * (rows?.length ?? 0)));
+      const grown = new Float64Array(Math.max(at + ROW, 2 * (rows?.length ?? 0)));
       if (rows) grown.set(rows);
       family.rows[h] = grown;
       rows = grown;
     }
-    rows[at] = rowKeys(family, family.byServer[h]![server]!, rows, at + 1);
+    const list = family.byServer[h]![server]!;
+    rows[at] = list.denseInto(rows, at + 1, ROW - 1);
   }
 
   private take(name: string, group: Group, entry: Keyed): void {
@@ -282,13 +275,13 @@ export class Catalog {
     const family = this.lists.get(name);
     if (!family || server === NO_SERVER) return false;
     const h = healthCode(health);
-    if (server !== ALL_SERVERS) {
+    if (server !== ALL_SERVERS && family.rows) {
       const rows = family.rows[h];
-      const at = server * family.rowSize;
+      const at = server * ROW;
       // No row yet: no list of this server was ever edited, so there is none.
       if (!rows || at >= rows.length) return false;
       const count = rows[at]!;
-      if (count >= 0) return this.firstInRow(family, rows, at, count, k0, accept, out);
+      if (count >= 0) return this.firstInRow(rows, at, count, family.packUnit!, k0, accept, out);
     }
     const list = server === ALL_SERVERS ? family.all[h] : family.byServer[h]?.[server];
     if (!list?.findAtLeast(k0, accept && byRankFilter(this.byRank, accept), out)) return false;
@@ -298,38 +291,21 @@ export class Catalog {
 
   /** SortedList.findAtLeast over a server row: its keys are the list's, in the list's order. */
   private firstInRow(
-    family: Family,
     rows: Float64Array,
     at: number,
     count: number,
+    unit: number,
     k0: number,
     accept: ((a: AdapterState) => boolean) | undefined,
     out: Found,
   ): boolean {
-    if (family.rowSize === 8) {
-      // Extent rows hold dense keys (storedInto gives -1 for any other form).
-      const unit = family.packUnit!;
-      const least = denseAtLeast(k0, unit);
-      for (let i = at + 1; i <= at + count; i++) {
-        const n = rows[i]!;
-        if (n < least) continue;
-        const a = this.byRank[denseRank(n)]!;
-        if (accept && !accept(a)) continue;
-        denseKeyInto(n, unit, out);
-        out.a = a;
-        return true;
-      }
-      return false;
-    }
-    const w = family.width;
-    for (let i = at + 1; i < at + 1 + count * w; i += w) {
-      if (rows[i]! < k0) continue;
-      const a = this.byRank[rows[i + 1]!]!;
+    const least = denseAtLeast(k0, unit);
+    for (let i = at + 1; i <= at + count; i++) {
+      const n = rows[i]!;
+      if (n < least) continue;
+      const a = this.byRank[denseRank(n)]!;
       if (accept && !accept(a)) continue;
-      out.k0 = rows[i]!;
-      out.k1 = rows[i + 1]!;
-      out.k2 = w > 2 ? rows[i + 2]! : 0;
-      out.k3 = w > 3 ? rows[i + 3]! : 0;
+      denseKeyInto(n, unit, out);
       out.a = a;
       return true;
     }
@@ -449,18 +425,17 @@ export class Catalog {
   /** Server rows (Family.rows) against the lists they copy. */
   private rowDifferences(): string[] {
     const problems: string[] = [];
+    const scratch = new Float64Array(ROW - 1);
     for (const [name, family] of this.lists) {
-      const size = family.rowSize;
-      const scratch = new Float64Array(size - 1);
+      if (!family.rows) continue;
       for (const [h, rows] of family.rows.entries()) {
         if (!rows) continue;
-        for (let n = 0; n * size < rows.length; n++) {
+        for (let n = 0; n * ROW < rows.length; n++) {
           const list = family.byServer[h]?.[n];
-          const count = list ? rowKeys(family, list, scratch, 0) : 0;
-          const stride = family.rowSize === 8 ? 1 : family.width;
-          const want = Array.from(scratch.subarray(0, Math.max(0, count) * stride));
-          const at = n * size;
-          const have = Array.from(rows.subarray(at + 1, at + 1 + Math.max(0, rows[at]!) * stride));
+          const count = list ? list.denseInto(scratch, 0, ROW - 1) : 0;
+          const want = Array.from(scratch.subarray(0, Math.max(0, count)));
+          const at = n * ROW;
+          const have = Array.from(rows.subarray(at + 1, at + 1 + Math.max(0, rows[at]!)));
           if (rows[at] !== count || want.join() !== have.join())
             problems.push(
               `row ${name}#${HEALTHS[h]}|${this.servers.nameOf(n)}: holds ${rows[at]} [${have}], list says ${count} [${want}]`,

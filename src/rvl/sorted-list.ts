@@ -326,22 +326,15 @@ export class SortedList {
   }
 
   /**
-   * Copies the keys, as stored, into `into` from `at` when they are one number each (dense) or
-   * `width` numbers each (plain) and take at most `max` numbers: returns how many keys, or -1 (then
-   * only the list answers). The catalog keeps small server lists so, in one row of one array
-   * (catalog.ts, issue 11).
+   * Copies the keys, as stored, into `into` from `at` when they are one number each (dense) and at
+   * most `max`: returns how many, or -1 (then only the list answers). The catalog keeps small server
+   * lists so, in one row of one array (catalog.ts, issue 11).
    */
-  storedInto(into: Float64Array, at: number, max: number): number {
-    const numbers = this.count * this.stride;
-    if (this.form === Form.Packed || numbers > max) return -1;
+  denseInto(into: Float64Array, at: number, max: number): number {
+    if (this.form !== Form.Dense || this.count > max) return -1;
     const chunk = this.chunks[0];
-    for (let i = 0; i < numbers; i++) into[at + i] = chunk![i]!;
+    for (let i = 0; i < this.count; i++) into[at + i] = chunk![i]!;
     return this.count;
-  }
-
-  /** Whether keys are stored as one number each (storedInto's rows then hold dense keys). */
-  get dense(): boolean {
-    return this.form === Form.Dense;
   }
 
   /**
