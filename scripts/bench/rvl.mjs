@@ -86,6 +86,22 @@ function median(values) {
 const nowNs = () => process.hrtime.bigint();
 
 /**
+ * Takes a uniformly random live allocation out of `live` (the stream's release choice): swapped with
+ * the last one and popped, O(1). The bench used live.splice(i, 1), which moves on average half the
+ * list (80 KB at 10,000 adapters, 20,000 live allocations) between two timed plans and evicts the
+ * planner's working set from the caches: bench bookkeeping charged to the planner. Every release
+ * still picks uniformly among the live allocations, and the index still releases, plans, reserves
+ * and commits as before; only which allocation a given random number names differs.
+ */
+function takeRandom(live, rng) {
+  const i = Math.floor(rng.next() * live.length);
+  const id = live[i];
+  live[i] = live[live.length - 1];
+  live.pop();
+  return id;
+}
+
+/**
  * Brings a fresh index to a steady state (about `perAdapter` live allocations per adapter) with the
  * stream, untimed; returns the live allocations so the timed phase can keep releasing them.
  */
@@ -110,7 +126,7 @@ function streamOnIndex(index, rng, servers, live, plans) {
   const t0 = nowNs();
   while (n < plans) {
     if (live.length && rng.next() < 0.5) {
-      index.release(live.splice(Math.floor(rng.next() * live.length), 1)[0]);
+      index.release(takeRandom(live, rng));
       continue;
     }
     const req = request(rng, servers);
@@ -134,7 +150,7 @@ function streamOnSeed(api, inventory, rng, servers, plans) {
   let n = 0;
   while (n < plans) {
     if (live.length && rng.next() < 0.5) {
-      inv = api.releaseAllocation(inv, live.splice(Math.floor(rng.next() * live.length), 1)[0]);
+      inv = api.releaseAllocation(inv, takeRandom(live, rng));
       continue;
     }
     const req = request(rng, servers);

@@ -341,6 +341,8 @@ export class AdapterState implements AdapterAvailability {
   /** Context slices per slot: a slot is idle only when it has none. */
   private readonly contextSlices: number[];
   readonly slices: EntryTable;
+  /** slices.lowestFree(), mirrored after each edit (lowestFreeEntry). */
+  private lowestFree = 0;
 
   /**
    * `slices` must fit (validateInventory checked); their data is copied into columns, and held ones
@@ -380,6 +382,7 @@ export class AdapterState implements AdapterAvailability {
     for (const slot of this.slots) this.refreshIdle(slot.index);
     // Highest entry first: the columns grow once.
     for (const s of [...slices].sort((x, y) => y.entry - x.entry)) this.slices.set(s);
+    this.lowestFree = this.slices.lowestFree();
   }
 
   /** Free memory aligned to memoryAlignBytes (ra-spec §5.4), computed from the raw free extents. */
@@ -405,9 +408,13 @@ export class AdapterState implements AdapterAvailability {
     return this.sliceEntries - this.slices.size;
   }
 
-  /** The entry a new slice takes (the from-scratch planner's `freeEntries[0]`), or -1 when full. */
+  /**
+   * The entry a new slice takes (the from-scratch planner's `freeEntries[0]`), or -1 when full: kept
+   * here, beside `id`, after each edit of `slices` (issue 11: the planner reads both of the adapter it
+   * chose; through the entry table that was one more cache miss per plan at 10,000 adapters).
+   */
   get lowestFreeEntry(): number {
-    return this.slices.lowestFree();
+    return this.lowestFree;
   }
 
   /** May receive a new slice from some request (degraded ones only when the policy allows). */
@@ -514,6 +521,7 @@ export class AdapterState implements AdapterAvailability {
     if (s.entry >= this.sliceEntries || this.slices.has(s.entry))
       throw new Error(`internal: entry ${this.id}#${s.entry} is not free`);
     this.slices.set(s);
+    this.lowestFree = this.slices.lowestFree();
     if (s.kind !== 'context') return this.takeQuantity(s.kind, s.base, s.length);
     const i = s.slot!;
     takeRange(this.slots[i]!.freeContexts, s.base, s.length);
@@ -531,6 +539,7 @@ export class AdapterState implements AdapterAvailability {
   removeSlice(s: LiveSlice): StateChange {
     if (!this.slices.has(s.entry)) throw new Error(`internal: ${this.id}#${s.entry} is not in use`);
     this.slices.delete(s.entry);
+    this.lowestFree = this.slices.lowestFree();
     if (s.kind !== 'context') return this.giveQuantity(s.kind, s.base, s.length);
     const i = s.slot!;
     giveRange(this.slots[i]!.freeContexts, s.base, s.length);

@@ -16,11 +16,23 @@ import type { AdapterState } from './adapter-state.js';
 import type { Extent, ExtentChange } from './extents.js';
 import type { AdapterHealth } from './inventory.js';
 import type { QuantityKind } from './quantities.js';
-import { type Keyed, SortedList } from './sorted-list.js';
+import { ServerNumbers } from './server-numbers.js';
+import {
+  denseAtLeast,
+  denseKeyInto,
+  denseRank,
+  type Keyed,
+  type MutableKeyed,
+  SortedList,
+} from './sorted-list.js';
 
-export interface Entry extends Keyed {
-  readonly a: AdapterState;
+/** An entry a search found (Catalog.first writes it), with the adapter its rank names. */
+export interface Found extends MutableKeyed {
+  a: AdapterState | undefined;
 }
+
+/** A Found to fill (the caller keeps it while it compares answers). */
+export const found = (): Found => ({ k0: 0, k1: 0, k2: 0, k3: 0, a: undefined });
 
 /** A slot-derived membership: the list's name and the key listed there. */
 type Membership = [list: string, key: Keyed];
@@ -59,7 +71,18 @@ interface Family {
   readonly packUnit: number | undefined;
   readonly all: (SortedList | undefined)[];
   readonly byServer: (SortedList | undefined)[][];
+  /**
+   * Extent families only (memory, compute: one number per key while dense): per health, each server's
+   * list again as a row of ROW numbers [count, keys...] in one array, when it holds at most ROW - 1
+   * dense keys; count -1 when it does not (then the list answers). A sameServer search reads one row
+   * (one cache line) instead of the list, its chunk array, the chunk and its elements (issue 11: four
+   * cache misses per plan at 10,000 adapters, the largest share of the planner's time).
+   */
+  readonly rows: (Float64Array | undefined)[] | undefined;
 }
+
+/** Numbers per server row (Family.rows): a count and up to seven keys, 64 bytes. */
+const ROW = 8;
 
 /** Where a search looks: the whole pool, or a server's number (Catalog.serverNumber). */
 export const ALL_SERVERS = -1;
@@ -122,6 +145,14 @@ function sameKey(x: Keyed, y: Keyed): boolean {
   return x.k0 === y.k0 && x.k1 === y.k1 && x.k2 === y.k2 && x.k3 === y.k3;
 }
 
+/**
+ * `accept` over ranks. Made here, not inline in Catalog.first: V8 allocates the context of a function
+ * that creates a closure on every call, even a call that does not create it (issue 11: allocation).
+ */
+function byRankFilter(byRank: readonly AdapterState[], accept: (a: AdapterState) => boolean) {
+  return (rank: number) => accept(byRank[rank]!);
+}
+
 export class Catalog {
   /** list name -> its lists per health and server. */
   private readonly lists = new Map<string, Family>();
@@ -133,8 +164,7 @@ export class Catalog {
   /** List names per function: for functions some list was ever made for, as the names are. */
   private readonly functions = new Map<string, FunctionLists>();
   /** Servers by number, in the order their first adapter was listed. */
-  private readonly serverNumbers = new Map<string, number>();
-  private readonly serverNames: string[] = [];
+  private readonly servers = new ServerNumbers();
 
   /** One group per server and health, shared by its adapters' listings. */
   private readonly groups: Group[][] = [];
@@ -151,16 +181,12 @@ export class Catalog {
 
   /** The number a search names `server` by (NO_SERVER when no adapter of it was ever listed). */
   serverNumber(server: string): number {
-    return this.serverNumbers.get(server) ?? NO_SERVER;
+    const n = this.servers.numberOf(server);
+    return n < 0 ? NO_SERVER : n;
   }
 
   private groupOf(health: AdapterHealth, server: string): Group {
-    let n = this.serverNumbers.get(server);
-    if (n === undefined) {
-      n = this.serverNames.length;
-      this.serverNames.push(server);
-      this.serverNumbers.set(server, n);
-    }
+    const n = this.servers.add(server);
     const h = healthCode(health);
     this.groups[h] ??= [];
     const byServer = this.groups[h]!;
@@ -185,7 +211,10 @@ export class Catalog {
   private put(name: string, group: Group, entry: Keyed): void {
     let family = this.lists.get(name);
     if (!family) {
-      family = { width: widthOf(name), packUnit: packUnitOf(name), all: [], byServer: [] };
+      const width = widthOf(name);
+      const packUnit = packUnitOf(name);
+      const rows = width === 3 && packUnit !== undefined ? [] : undefined;
+      family = { width, packUnit, all: [], byServer: [], rows };
       this.lists.set(name, family);
       const fn = /^[xei]\|/.test(name) ? name.slice(2) : undefined;
       if (fn !== undefined && !this.functions.has(fn))
@@ -198,6 +227,23 @@ export class Catalog {
     family.all[h] ??= new SortedList(family.width, family.packUnit);
     byServer[group.server]!.insert(entry);
     family.all[h]!.insert(entry);
+    this.mirror(family, h, group.server);
+  }
+
+  /** Copies a server's list into its row (Family.rows) after an edit. */
+  private mirror(family: Family, h: number, server: number): void {
+    if (!family.rows) return;
+    let rows = family.rows[h];
+    const at = server * ROW;
+    if (!rows || rows.length < at + ROW) {
+      // Rows of servers with no list yet hold count 0: an empty list, as the list says.
+      const grown = new Float64Array(Math.max(at + ROW, 2 * (rows?.length ?? 0)));
+      if (rows) grown.set(rows);
+      family.rows[h] = grown;
+      rows = grown;
+    }
+    const list = family.byServer[h]![server]!;
+    rows[at] = list.denseInto(rows, at + 1, ROW - 1);
   }
 
   private take(name: string, group: Group, entry: Keyed): void {
@@ -205,29 +251,65 @@ export class Catalog {
     const h = group.health;
     if (!family?.byServer[h]?.[group.server]?.remove(entry))
       throw new Error(
-        `internal: ${name} entry missing from the ${HEALTHS[h]}|${this.serverNames[group.server]} list`,
+        `internal: ${name} entry missing from the ${HEALTHS[h]}|${this.servers.nameOf(group.server)} list`,
       );
     if (!family.all[h]?.remove(entry))
       throw new Error(`internal: ${name} entry missing from the ${HEALTHS[h]}|* list`);
+    this.mirror(family, h, group.server);
   }
 
   /**
-   * The first entry >= probe of list `name` for that health and server (a number: serverNumber(), or
-   * ALL_SERVERS) whose adapter `accept` takes; with no `accept`, the first entry >= probe.
+   * The first entry of list `name` for that health and server (a number: serverNumber(), or
+   * ALL_SERVERS) whose first number is >= `k0` and whose adapter `accept` takes (with no `accept`,
+   * the first such entry), written into `out`; false when there is none. Allocates nothing without
+   * `accept` (issue 11: a plan's allocations decide how often a scavenge lands in it).
    */
   first(
     name: string,
     health: AdapterHealth,
     server: number,
-    probe: Keyed,
-    accept?: (a: AdapterState) => boolean,
-  ): Entry | undefined {
+    k0: number,
+    accept: ((a: AdapterState) => boolean) | undefined,
+    out: Found,
+  ): boolean {
     const family = this.lists.get(name);
-    if (!family || server === NO_SERVER) return undefined;
+    if (!family || server === NO_SERVER) return false;
     const h = healthCode(health);
+    if (server !== ALL_SERVERS && family.rows) {
+      const rows = family.rows[h];
+      const at = server * ROW;
+      // No row yet: no list of this server was ever edited, so there is none.
+      if (!rows || at >= rows.length) return false;
+      const count = rows[at]!;
+      if (count >= 0) return this.firstInRow(rows, at, count, family.packUnit!, k0, accept, out);
+    }
     const list = server === ALL_SERVERS ? family.all[h] : family.byServer[h]?.[server];
-    const key = list?.find(probe, accept && ((rank) => accept(this.byRank[rank]!)));
-    return key && { k0: key.k0, k1: key.k1, k2: key.k2, k3: key.k3, a: this.byRank[key.k1]! };
+    if (!list?.findAtLeast(k0, accept && byRankFilter(this.byRank, accept), out)) return false;
+    out.a = this.byRank[out.k1]!;
+    return true;
+  }
+
+  /** SortedList.findAtLeast over a server row: its keys are the list's, in the list's order. */
+  private firstInRow(
+    rows: Float64Array,
+    at: number,
+    count: number,
+    unit: number,
+    k0: number,
+    accept: ((a: AdapterState) => boolean) | undefined,
+    out: Found,
+  ): boolean {
+    const least = denseAtLeast(k0, unit);
+    for (let i = at + 1; i <= at + count; i++) {
+      const n = rows[i]!;
+      if (n < least) continue;
+      const a = this.byRank[denseRank(n)]!;
+      if (accept && !accept(a)) continue;
+      denseKeyInto(n, unit, out);
+      out.a = a;
+      return true;
+    }
+    return false;
   }
 
   isListed(a: AdapterState): boolean {
@@ -320,7 +402,7 @@ export class Catalog {
       HEALTHS.flatMap((health, h) => [
         ...(family.all[h] ? [[`${name}#${health}|*`, family.all[h]] as const] : []),
         ...(family.byServer[h] ?? []).flatMap((list, n) =>
-          list ? [[`${name}#${health}|${this.serverNames[n]}`, list] as const] : [],
+          list ? [[`${name}#${health}|${this.servers.nameOf(n)}`, list] as const] : [],
         ),
       ]),
     );
@@ -336,6 +418,31 @@ export class Catalog {
     }
     for (const [key, want] of expected)
       if (want.length) problems.push(`list ${key} missing: [${want.join(' ')}]`);
+    problems.push(...this.rowDifferences());
+    return problems;
+  }
+
+  /** Server rows (Family.rows) against the lists they copy. */
+  private rowDifferences(): string[] {
+    const problems: string[] = [];
+    const scratch = new Float64Array(ROW - 1);
+    for (const [name, family] of this.lists) {
+      if (!family.rows) continue;
+      for (const [h, rows] of family.rows.entries()) {
+        if (!rows) continue;
+        for (let n = 0; n * ROW < rows.length; n++) {
+          const list = family.byServer[h]?.[n];
+          const count = list ? list.denseInto(scratch, 0, ROW - 1) : 0;
+          const want = Array.from(scratch.subarray(0, Math.max(0, count)));
+          const at = n * ROW;
+          const have = Array.from(rows.subarray(at + 1, at + 1 + Math.max(0, rows[at]!)));
+          if (rows[at] !== count || want.join() !== have.join())
+            problems.push(
+              `row ${name}#${HEALTHS[h]}|${this.servers.nameOf(n)}: holds ${rows[at]} [${have}], list says ${count} [${want}]`,
+            );
+        }
+      }
+    }
     return problems;
   }
 }

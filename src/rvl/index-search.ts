@@ -9,7 +9,7 @@
 // Within a group of new adapters the first entry of the right list is the best. Anything else (a
 // combination of extents, a failure and its message) is left to the from-scratch code (placement.ts).
 import type { AdapterState } from './adapter-state.js';
-import { ALL_SERVERS, type Catalog, type Entry, quantityList } from './catalog.js';
+import { ALL_SERVERS, type Catalog, type Found, found, quantityList } from './catalog.js';
 import { roundUp } from './extents.js';
 import type { AdapterHealth } from './inventory.js';
 import type { CoreResource, Piece, ResourceContext } from './plan.js';
@@ -33,7 +33,6 @@ function named(space: SearchSpace, piece: Piece | undefined): IndexedPiece | und
   return piece && { piece, adapter: space.adapter(piece.adapter)! };
 }
 
-const LOWEST = Number.NEGATIVE_INFINITY;
 /** Compute extents are counted in units: one list, alignment 1. */
 const COMPUTE_ALIGNS: readonly number[] = [1];
 
@@ -64,39 +63,45 @@ function mayAddAdapters(context: ResourceContext): boolean {
   return max === undefined || context.used.size < max;
 }
 
+/** One kind of indexed search: how it scores the used adapters, and how it asks the lists. */
+interface GroupSearch {
+  /** The best answer among these used adapters (scored whole). */
+  fromUsed(adapters: AdapterState[]): IndexedPiece | undefined;
+  /** The best answer among new adapters of that health and server (a number, or ALL_SERVERS). */
+  fromNew(health: AdapterHealth, server: number): IndexedPiece | undefined;
+}
+
 /**
  * Runs the groups in score order: for each locality, the used adapters (scored whole by `fromUsed`),
  * then the new ones per health (`fromNew` answers from the lists of that health and server).
  */
-function searchGroups<T>(
+function searchGroups(
   context: ResourceContext,
   space: SearchSpace,
-  fromUsed: (adapters: AdapterState[]) => T | undefined,
-  fromNew: (health: AdapterHealth, server: number) => T | undefined,
-): T | undefined {
+  search: GroupSearch,
+): IndexedPiece | undefined {
   const server = context.policy.sameServer;
-  if (server === undefined) return searchLocality(context, space, undefined, ALL_SERVERS, fromUsed, fromNew);
-  const local = searchLocality(context, space, true, space.catalog.serverNumber(server), fromUsed, fromNew);
-  return local !== undefined ? local : searchLocality(context, space, false, ALL_SERVERS, fromUsed, fromNew);
+  if (server === undefined) return searchLocality(context, space, undefined, ALL_SERVERS, search);
+  const local = searchLocality(context, space, true, space.catalog.serverNumber(server), search);
+  return local !== undefined ? local : searchLocality(context, space, false, ALL_SERVERS, search);
 }
 
 /** One locality of searchGroups: its used adapters, then its new ones, healthy before degraded. */
-function searchLocality<T>(
+function searchLocality(
   context: ResourceContext,
   space: SearchSpace,
   local: boolean | undefined,
   where: number,
-  fromUsed: (adapters: AdapterState[]) => T | undefined,
-  fromNew: (health: AdapterHealth, server: number) => T | undefined,
-): T | undefined {
+  search: GroupSearch,
+): IndexedPiece | undefined {
   if (context.used.size > 0) {
-    const used = fromUsed(usedAdapters(space, context, local));
+    const used = search.fromUsed(usedAdapters(space, context, local));
     if (used !== undefined) return used;
   }
   if (!mayAddAdapters(context)) return undefined;
-  const healthy = fromNew('healthy', where);
+  const healthy = search.fromNew('healthy', where);
   if (healthy !== undefined || !context.policy.allowDegraded) return healthy;
-  return fromNew('degraded', where);
+  return search.fromNew('degraded', where);
 }
 
 /**
@@ -104,15 +109,39 @@ function searchLocality<T>(
  * is (no adapter used yet, no selector): the list's first entry is then the answer, and the search
  * reads no adapter to find it.
  */
-const isNew = (context: ResourceContext): ((a: AdapterState) => boolean) | undefined => {
+function isNew(context: ResourceContext): ((a: AdapterState) => boolean) | undefined {
   const selector = context.selector;
-  if (selector) return (a: AdapterState) => !context.used.has(a.id) && selector(a);
-  return context.used.size === 0 ? undefined : (a: AdapterState) => !context.used.has(a.id);
-};
+  if (selector) return newAndSelected(context, selector);
+  return context.used.size === 0 ? undefined : newOnly(context);
+}
+
+// The closures of isNew and firstPreferringIdle are made in functions of their own: V8 allocates the
+// context of a function that creates a closure on every call, even when the call creates none.
+function newAndSelected(context: ResourceContext, selector: (a: AdapterState) => boolean) {
+  return (a: AdapterState) => !context.used.has(a.id) && selector(a);
+}
+
+function newOnly(context: ResourceContext) {
+  return (a: AdapterState) => !context.used.has(a.id);
+}
+
+function notBusy(accept: ((a: AdapterState) => boolean) | undefined, busy: (id: string) => boolean) {
+  return (a: AdapterState) => (!accept || accept(a)) && !busy(a.id);
+}
 
 /**
- * The first accepted entry of a list, preferring an adapter that is not busy (context.busy): the
- * load-aware tie-break. Without the hint, or when every accepted adapter is busy, the plain first.
+ * What the searches write their list answers into. Planning is synchronous and each answer is turned
+ * into a piece before the next search starts, so two shared objects serve every plan (issue 11: a
+ * plan that allocates less is hit by fewer scavenges, and a scavenge at 10,000 adapters costs
+ * milliseconds).
+ */
+const FOUND = found();
+const BEST = found();
+
+/**
+ * The first accepted entry of a list with first number >= `k0`, preferring an adapter that is not busy
+ * (context.busy): the load-aware tie-break. Without the hint, or when every accepted adapter is busy,
+ * the plain first. Written into `out`; false when the list has none.
  */
 function firstPreferringIdle(
   space: SearchSpace,
@@ -120,21 +149,76 @@ function firstPreferringIdle(
   name: string,
   health: AdapterHealth,
   server: number,
-  probe: Parameters<SearchSpace['catalog']['first']>[3],
+  k0: number,
   accept: ((a: AdapterState) => boolean) | undefined,
-): Entry | undefined {
+  out: Found,
+): boolean {
   const busy = context.busy;
-  if (busy) {
-    const idle = space.catalog.first(
-      name,
-      health,
-      server,
-      probe,
-      (a) => (!accept || accept(a)) && !busy(a.id),
-    );
-    if (idle) return idle;
+  if (busy && space.catalog.first(name, health, server, k0, notBusy(accept, busy), out)) return true;
+  return space.catalog.first(name, health, server, k0, accept, out);
+}
+
+function copyFound(from: Found, to: Found): void {
+  to.k0 = from.k0;
+  to.k1 = from.k1;
+  to.k2 = from.k2;
+  to.k3 = from.k3;
+  to.a = from.a;
+}
+
+/** Best fit over one extent: the smallest free extent that holds the aligned need. */
+class ExtentSearch implements GroupSearch {
+  constructor(
+    private readonly space: SearchSpace,
+    private readonly kind: QuantityKind,
+    private readonly need: number,
+    private readonly context: ResourceContext,
+  ) {}
+
+  fromUsed(adapters: AdapterState[]): IndexedPiece | undefined {
+    const { kind, need, context } = this;
+    const fits = adapters.flatMap((a) => {
+      const length = roundUp(need, alignment(a, kind));
+      return freeExtents(a, kind)
+        .filter((e) => e.length >= length)
+        .map((e) => ({ a, e, length }));
+    });
+    const best = pickBest(fits, (f) => [...adapterScore(f.a, context), f.e.length - f.length]);
+    return best && { piece: quantityPiece(best.a, kind, best.e.base, best.length, need), adapter: best.a };
   }
-  return space.catalog.first(name, health, server, probe, accept);
+
+  fromNew(health: AdapterHealth, server: number): IndexedPiece | undefined {
+    const { space, kind, need, context } = this;
+    const aligns = kind === 'memory' ? space.catalog.memoryAligns : COMPUTE_ALIGNS;
+    const name = kind === 'memory' ? undefined : quantityList(kind, 1);
+    const accept = isNew(context);
+    const busy = context.busy;
+    let bestLength = -1;
+    let bestBusy = 0;
+    for (let i = 0; i < aligns.length; i++) {
+      const align = aligns[i]!;
+      const length = roundUp(need, align);
+      const list = name ?? quantityList(kind, align);
+      if (!firstPreferringIdle(space, context, list, health, server, length, accept, FOUND)) continue;
+      const foundBusy = busy?.(FOUND.a!.id) ? 1 : 0;
+      const better =
+        bestLength < 0 ||
+        foundBusy < bestBusy ||
+        (foundBusy === bestBusy &&
+          (FOUND.k0 - length < BEST.k0 - bestLength ||
+            (FOUND.k0 - length === BEST.k0 - bestLength && FOUND.k1 < BEST.k1)));
+      if (better) {
+        copyFound(FOUND, BEST);
+        bestLength = length;
+        bestBusy = foundBusy;
+      }
+    }
+    if (bestLength < 0) return undefined;
+    const a = BEST.a!;
+    BEST.a = undefined; // the shared object holds no adapter state between plans
+    FOUND.a = undefined;
+    return { piece: quantityPiece(a, kind, BEST.k2, bestLength, need), adapter: a };
+  }
 }
 
 /** Best fit over one extent: the smallest free extent that holds the aligned need. */
@@ -144,49 +228,7 @@ export function indexedSingleExtent(
   need: number,
   context: ResourceContext,
 ): IndexedPiece | undefined {
-  const fromUsed = (adapters: AdapterState[]) => {
-    const fits = adapters.flatMap((a) => {
-      const length = roundUp(need, alignment(a, kind));
-      return freeExtents(a, kind)
-        .filter((e) => e.length >= length)
-        .map((e) => ({ a, e, length }));
-    });
-    const best = pickBest(fits, (f) => [...adapterScore(f.a, context), f.e.length - f.length]);
-    return best && { piece: quantityPiece(best.a, kind, best.e.base, best.length, need), adapter: best.a };
-  };
-  const fromNew = (health: AdapterHealth, server: number): IndexedPiece | undefined => {
-    const aligns = kind === 'memory' ? space.catalog.memoryAligns : COMPUTE_ALIGNS;
-    const accept = isNew(context);
-    let best: { entry: Entry; length: number } | undefined;
-    for (const align of aligns) {
-      const length = roundUp(need, align);
-      const entry = firstPreferringIdle(
-        space,
-        context,
-        quantityList(kind, align),
-        health,
-        server,
-        { k0: length, k1: LOWEST, k2: LOWEST, k3: LOWEST },
-        accept,
-      );
-      if (!entry) continue;
-      const busyness = (e: Entry) => (context.busy?.(e.a.id) ? 1 : 0);
-      const better =
-        !best ||
-        busyness(entry) < busyness(best.entry) ||
-        (busyness(entry) === busyness(best.entry) &&
-          (entry.k0 - length < best.entry.k0 - best.length ||
-            (entry.k0 - length === best.entry.k0 - best.length && entry.k1 < best.entry.k1)));
-      if (better) best = { entry, length };
-    }
-    return (
-      best && {
-        piece: quantityPiece(best.entry.a, kind, best.entry.k2, best.length, need),
-        adapter: best.entry.a,
-      }
-    );
-  };
-  return searchGroups(context, space, fromUsed, fromNew);
+  return searchGroups(context, space, new ExtentSearch(space, kind, need, context));
 }
 
 /** The best slot option among used adapters, scored exactly as placement.ts scores every option. */
@@ -220,50 +262,64 @@ function loadPiece(
 }
 
 /** Accelerator: reuse a loaded engine (smallest fitting free range), else an empty slot, else an idle one. */
+class AcceleratorSearch implements GroupSearch {
+  constructor(
+    private readonly space: SearchSpace,
+    private readonly fn: string,
+    private readonly contexts: number,
+    private readonly context: ResourceContext,
+  ) {}
+
+  fromUsed(adapters: AdapterState[]): IndexedPiece | undefined {
+    const { fn, contexts } = this;
+    return named(
+      this.space,
+      bestUsedOption(adapters, this.context, (a) => acceleratorOptions(a, fn, contexts)),
+    );
+  }
+
+  fromNew(health: AdapterHealth, server: number): IndexedPiece | undefined {
+    const { space, fn, contexts, context } = this;
+    const lists = space.catalog.functionLists(fn);
+    const fresh = isNew(context);
+    if (firstPreferringIdle(space, context, lists.reuse, health, server, contexts, fresh, FOUND)) {
+      const a = FOUND.a!;
+      FOUND.a = undefined;
+      return {
+        piece: { kind: 'context', adapter: a.id, base: FOUND.k3, length: contexts, slot: FOUND.k2 },
+        adapter: a,
+      };
+    }
+    return (
+      this.load(lists.empty, true, health, server, fresh) ??
+      this.load(lists.idle, false, health, server, fresh)
+    );
+  }
+
+  /** An empty (or idle) slot to load the function into, from that list. */
+  private load(
+    list: string,
+    empty: boolean,
+    health: AdapterHealth,
+    server: number,
+    fresh: ((a: AdapterState) => boolean) | undefined,
+  ): IndexedPiece | undefined {
+    const { space, fn, contexts, context } = this;
+    if (!firstPreferringIdle(space, context, list, health, server, contexts, fresh, FOUND)) return undefined;
+    const a = FOUND.a!;
+    FOUND.a = undefined;
+    const slot = empty ? firstSlot(a, (s) => s.empty) : firstSlot(a, (s) => s.idle && s.function !== fn);
+    return loadPiece(a, slot, contexts, { function: fn });
+  }
+}
+
 export function indexedAcceleratorSlot(
   space: SearchSpace,
   fn: string,
   contexts: number,
   context: ResourceContext,
 ): IndexedPiece | undefined {
-  const lists = space.catalog.functionLists(fn);
-  const fromNew = (health: AdapterHealth, server: number): IndexedPiece | undefined => {
-    const fresh = isNew(context);
-    const probe = { k0: contexts, k1: LOWEST, k2: LOWEST, k3: LOWEST };
-    const reuse = firstPreferringIdle(space, context, lists.reuse, health, server, probe, fresh);
-    if (reuse)
-      return {
-        piece: { kind: 'context', adapter: reuse.a.id, base: reuse.k3, length: contexts, slot: reuse.k2 },
-        adapter: reuse.a,
-      };
-    const empty = firstPreferringIdle(space, context, lists.empty, health, server, probe, fresh);
-    if (empty)
-      return loadPiece(
-        empty.a,
-        firstSlot(empty.a, (s) => s.empty),
-        contexts,
-        { function: fn },
-      );
-    const idle = firstPreferringIdle(space, context, lists.idle, health, server, probe, fresh);
-    if (idle)
-      return loadPiece(
-        idle.a,
-        firstSlot(idle.a, (s) => s.idle && s.function !== fn),
-        contexts,
-        { function: fn },
-      );
-    return undefined;
-  };
-  return searchGroups(
-    context,
-    space,
-    (adapters) =>
-      named(
-        space,
-        bestUsedOption(adapters, context, (a) => acceleratorOptions(a, fn, contexts)),
-      ),
-    fromNew,
-  );
+  return searchGroups(context, space, new AcceleratorSearch(space, fn, contexts, context));
 }
 
 /** Logic: the first adapter (id order) with an empty slot, else the first with an idle one. */
@@ -272,31 +328,27 @@ export function indexedLogicSlot(
   bitstream: string,
   context: ResourceContext,
 ): IndexedPiece | undefined {
-  const fromNew = (health: AdapterHealth, server: number): IndexedPiece | undefined => {
-    const fresh = isNew(context);
-    const probe = { k0: 0, k1: LOWEST, k2: LOWEST, k3: LOWEST };
-    for (const [list, tier] of [
-      ['E', SlotTier.EMPTY],
-      ['I', SlotTier.REPLACE_IDLE],
-    ] as const) {
-      const found = firstPreferringIdle(space, context, list, health, server, probe, fresh);
-      if (!found) continue;
-      const a = found.a;
-      const slot = firstSlot(a, (s) => (tier === SlotTier.EMPTY ? s.empty : s.idle));
-      return loadPiece(a, slot, a.contextsPerEngine, { bitstream });
-    }
-    return undefined;
-  };
-  return searchGroups(
-    context,
-    space,
-    (adapters) =>
+  return searchGroups(context, space, {
+    fromUsed: (adapters) =>
       named(
         space,
         bestUsedOption(adapters, context, (a) => logicOptions(a, bitstream)),
       ),
-    fromNew,
-  );
+    fromNew: (health, server) => {
+      const fresh = isNew(context);
+      for (const [list, tier] of [
+        ['E', SlotTier.EMPTY],
+        ['I', SlotTier.REPLACE_IDLE],
+      ] as const) {
+        if (!firstPreferringIdle(space, context, list, health, server, 0, fresh, FOUND)) continue;
+        const a = FOUND.a!;
+        FOUND.a = undefined;
+        const slot = firstSlot(a, (s) => (tier === SlotTier.EMPTY ? s.empty : s.idle));
+        return loadPiece(a, slot, a.contextsPerEngine, { bitstream });
+      }
+      return undefined;
+    },
+  });
 }
 
 /** The indexed answer for one resource, or undefined to let the from-scratch search decide. */

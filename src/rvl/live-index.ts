@@ -21,6 +21,7 @@ import { placePreferred } from './placement.js';
 import {
   type CoreResource,
   failedPlan,
+  type Piece,
   type Plan,
   type PlannedSlice,
   type PlanResult,
@@ -135,8 +136,31 @@ function stripped(s: LiveSlice): ExistingSlice {
   return slice;
 }
 
+/**
+ * `piece` with its resource and entry: the fields copied one by one (an object spread after literal
+ * properties takes V8's slow path and allocates more; issue 11: what a plan allocates decides how
+ * often a scavenge lands in it).
+ */
+function plannedSlice(resourceIndex: number, entry: number, piece: Piece): PlannedSlice {
+  const p: PlannedSlice = {
+    resourceIndex,
+    entry,
+    kind: piece.kind,
+    adapter: piece.adapter,
+    base: piece.base,
+    length: piece.length,
+  };
+  if (piece.slot !== undefined) p.slot = piece.slot;
+  if (piece.loadBitstream !== undefined) p.loadBitstream = piece.loadBitstream;
+  if (piece.units !== undefined) p.units = piece.units;
+  if (piece.bytes !== undefined) p.bytes = piece.bytes;
+  return p;
+}
+
 /** The `used` set of every one-unit request that names no adapters in use: never added to. */
 const NO_ADAPTERS_USED: Set<string> = new Set();
+
+const NO_HINTS: PlanHints = Object.freeze({});
 
 const stale = (message: string) => new RvlError(RvlCode.STALE_PLAN, `${message}: plan again`);
 
@@ -149,6 +173,14 @@ export class AvailabilityIndex {
   private search: SearchSpace = this.searchSpace();
   /** Servers with at least one adapter. */
   private servers = new Set<string>();
+  /** The hints of the plan() under way (read by unitPlanner: one object for every plan, not one each). */
+  private hints: PlanHints = NO_HINTS;
+  /** What planRequestFeatures plans with; `adapters` follows rank() (see there). */
+  private readonly unitPlanner = {
+    adapters: this.ordered as readonly AdapterState[],
+    adapter: (id: string) => this.states.get(id),
+    plan: (units: readonly Unit[], policy: PlacementPolicy) => this.planUnits(units, policy, this.hints),
+  };
   /** Allocation ids as owner numbers, and the adapters holding each allocation's slices (release()). */
   private readonly owners = new Owners();
 
@@ -169,6 +201,7 @@ export class AvailabilityIndex {
   /** Orders adapters by id and lists them all again (after an adapter joins: ranks shift). */
   private rank(): void {
     this.ordered = [...this.states.values()].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+    this.unitPlanner.adapters = this.ordered;
     this.servers = new Set(this.ordered.map((a) => a.server));
     this.catalog = new Catalog();
     this.search = this.searchSpace();
@@ -301,13 +334,10 @@ export class AvailabilityIndex {
    * Plans `request` on the live state without changing it. `preferred` (the default) answers from the
    * ordered lists; any other strategy (the firstFit baseline) runs on view().
    */
-  plan(request: unknown, strategy: PlacementStrategy = preferred, hints: PlanHints = {}): PlanResult {
+  plan(request: unknown, strategy: PlacementStrategy = preferred, hints: PlanHints = NO_HINTS): PlanResult {
     if (strategy !== preferred) return strategy.plan(this.view(), request);
-    return planRequestFeatures(validateRequest(request), {
-      adapters: this.ordered,
-      adapter: (id) => this.states.get(id),
-      plan: (units, policy) => this.planUnits(units, policy, hints),
-    });
+    this.hints = hints;
+    return planRequestFeatures(validateRequest(request), this.unitPlanner);
   }
 
   /** Whether any adapter of the pool is on `server` (policy.sameServer must name one). */
@@ -335,7 +365,8 @@ export class AvailabilityIndex {
       busy: hints.busy,
       selector: undefined, // assigned per unit, never deleted: the context keeps one shape
     };
-    const placements: PlannedSlice[] = [];
+    // Made with its first placement: an empty array's first push reserves room for 17.
+    let placements: PlannedSlice[] | undefined;
     // Later resources must see earlier ones taken: they are placed for real and undone at the end.
     let tentative: Step[] | undefined;
     let token: object | undefined;
@@ -352,8 +383,9 @@ export class AvailabilityIndex {
         for (let i = 0; i < count; i++) {
           const piece = pieces ? pieces[i]! : indexed!.piece;
           const a = pieces ? this.states.get(piece.adapter)! : indexed!.adapter;
-          const placement: PlannedSlice = { resourceIndex: unit.origin, entry: a.lowestFreeEntry, ...piece };
-          placements.push(placement);
+          const placement = plannedSlice(unit.origin, a.lowestFreeEntry, piece);
+          if (placements) placements.push(placement);
+          else placements = [placement];
           if (u < units.length - 1) context.used.add(placement.adapter);
           const last = u === units.length - 1 && i === count - 1;
           if (!last) {
@@ -363,7 +395,7 @@ export class AvailabilityIndex {
           }
         }
       }
-      return { ok: true, plan: { placements } };
+      return { ok: true, plan: { placements: placements ?? [] } };
     } finally {
       if (tentative) for (let i = tentative.length - 1; i >= 0; i--) tentative[i]!.undo();
     }
@@ -579,6 +611,10 @@ export class AvailabilityIndex {
 
   /** The ordered lists against the adapters' state: empty when consistent (tests check it each step). */
   differences(): string[] {
-    return this.catalog.differences(this.ordered);
+    const out = this.catalog.differences(this.ordered);
+    for (const a of this.ordered)
+      if (a.lowestFreeEntry !== a.slices.lowestFree())
+        out.push(`${a.id}: lowestFreeEntry ${a.lowestFreeEntry}, slice table says ${a.slices.lowestFree()}`);
+    return out;
   }
 }

@@ -25,18 +25,23 @@ export function validateRequest(input: unknown): PlacementRequest {
     throw invalidRequest(message, details);
   }
   const { resources, constraints, policy = {} } = input;
-  for (const [i, c] of (constraints ?? []).entries())
-    for (const r of c.resources ?? [])
-      if (r >= resources.length)
-        throw invalidRequest(
-          `constraints[${i}].resources names resource ${r}, but the request has ${resources.length}: give indices below ${resources.length}`,
-          { field: `constraints[${i}].resources` },
-        );
-  return {
-    resources: resources.map((r) =>
-      r.kind === 'firstAvailable' ? { ...r, alternatives: r.alternatives.map((a) => ({ ...a })) } : { ...r },
-    ),
-    ...(constraints ? { constraints: constraints.map((c) => ({ ...c })) } : {}),
-    policy: { ...policy, ...(policy.adaptersInUse ? { adaptersInUse: [...policy.adaptersInUse] } : {}) },
-  };
+  if (constraints)
+    for (let i = 0; i < constraints.length; i++)
+      for (const r of constraints[i]!.resources ?? [])
+        if (r >= resources.length)
+          throw invalidRequest(
+            `constraints[${i}].resources names resource ${r}, but the request has ${resources.length}: give indices below ${resources.length}`,
+            { field: `constraints[${i}].resources` },
+          );
+  // Copied without spreading conditional temporaries (issue 11: every plan validates; what it
+  // allocates decides how often a scavenge lands in it).
+  const copied = resources.map((r) =>
+    r.kind === 'firstAvailable' ? { ...r, alternatives: r.alternatives.map((a) => ({ ...a })) } : { ...r },
+  );
+  const policyCopy = policy.adaptersInUse
+    ? { ...policy, adaptersInUse: [...policy.adaptersInUse] }
+    : { ...policy };
+  return constraints
+    ? { resources: copied, constraints: constraints.map((c) => ({ ...c })), policy: policyCopy }
+    : { resources: copied, policy: policyCopy };
 }

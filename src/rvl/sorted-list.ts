@@ -20,6 +20,14 @@ export interface Keyed {
   readonly k3: number;
 }
 
+/** A key a search writes its answer into (findAtLeast). */
+export interface MutableKeyed {
+  k0: number;
+  k1: number;
+  k2: number;
+  k3: number;
+}
+
 /** Chunks split when they reach twice this many entries; small enough that a splice is a short memmove. */
 const CHUNK = 64;
 const PACK_BITS = 26;
@@ -30,6 +38,27 @@ const DENSE_BASE = 2 ** 16;
 const DENSE_RANK = 2 ** 21;
 const DENSE_LENGTH = 2 ** 16;
 const DENSE_SHIFT = DENSE_BASE * DENSE_RANK;
+
+/** The lowest one-number (dense) key whose length is >= `k0` (lengths and bases in `unit`s). */
+export function denseAtLeast(k0: number, unit: number): number {
+  return Math.ceil(k0 / unit) * DENSE_SHIFT;
+}
+
+/** The rank in a one-number (dense) key. */
+export function denseRank(n: number): number {
+  return Math.floor(n / DENSE_BASE) % DENSE_RANK;
+}
+
+/** A one-number (dense) key as (length, rank, base), written into `out`. */
+export function denseKeyInto(n: number, unit: number, out: MutableKeyed): void {
+  const length = Math.floor(n / DENSE_SHIFT);
+  const rest = n - length * DENSE_SHIFT;
+  const rank = Math.floor(rest / DENSE_BASE);
+  out.k0 = length * unit;
+  out.k1 = rank;
+  out.k2 = (rest - rank * DENSE_BASE) * unit;
+  out.k3 = 0;
+}
 
 /** How keys are stored: `width` numbers, two (rank and base packed), or one. */
 enum Form {
@@ -294,6 +323,59 @@ export class SortedList {
       }
     }
     return undefined;
+  }
+
+  /**
+   * Copies the keys, as stored, into `into` from `at` when they are one number each (dense) and at
+   * most `max`: returns how many, or -1 (then only the list answers). The catalog keeps small server
+   * lists so, in one row of one array (catalog.ts, issue 11).
+   */
+  denseInto(into: Float64Array, at: number, max: number): number {
+    if (this.form !== Form.Dense || this.count > max) return -1;
+    const chunk = this.chunks[0];
+    for (let i = 0; i < this.count; i++) into[at + i] = chunk![i]!;
+    return this.count;
+  }
+
+  /**
+   * The planner's probe without allocating (issue 11: what a plan allocates decides how often a
+   * scavenge, milliseconds at 10,000 adapters, lands in it): the first key whose first number is >=
+   * `k0` and whose rank `accept` takes, written into `out`; false when none. The same answer as
+   * find({ k0, k1: -Infinity, ... }, accept).
+   */
+  findAtLeast(k0: number, accept: ((rank: number) => boolean) | undefined, out: MutableKeyed): boolean {
+    const w = this.stride;
+    // A dense key's one number orders by length first: the lowest key of length >= k0 is this.
+    const first = this.form === Form.Dense ? denseAtLeast(k0, this.packUnit!) : k0;
+    const chunks = this.chunks;
+    for (let c = this.chunkForFirst(first), start = true; c < chunks.length; c++, start = false) {
+      const chunk = chunks[c]!;
+      for (let at = start ? this.lowerInByFirst(chunk, first) * w : 0; at < chunk.length; at += w) {
+        if (accept && !accept(this.rankAt(chunk, at))) continue;
+        this.keyInto(chunk, at, out);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** keyAt, written into `out`. */
+  private keyInto(chunk: readonly number[], at: number, out: MutableKeyed): void {
+    const unit = this.packUnit!;
+    if (this.form === Form.Dense) denseKeyInto(chunk[at]!, unit, out);
+    else if (this.form === Form.Packed) {
+      const rank = Math.floor(chunk[at + 1]! / PACK);
+      out.k0 = chunk[at]!;
+      out.k1 = rank;
+      out.k2 = (chunk[at + 1]! - rank * PACK) * unit;
+      out.k3 = 0;
+    } else {
+      const w = this.width;
+      out.k0 = chunk[at]!;
+      out.k1 = chunk[at + 1]!;
+      out.k2 = w > 2 ? chunk[at + 2]! : 0;
+      out.k3 = w > 3 ? chunk[at + 3]! : 0;
+    }
   }
 
   /** Every key in order (tests and consistency checks). */
