@@ -63,7 +63,17 @@ export async function run({ quick }) {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'rafabric-bench-state-'));
   const modelDir = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/rafabric-bench-model-') : undefined;
   if (modelDir) symlinkSync(modelDir, path.join(stateDir, 'model'));
-  const server = await startServe(stateDir);
+  const removeDirs = () => {
+    rmSync(stateDir, { recursive: true, force: true });
+    if (modelDir) rmSync(modelDir, { recursive: true, force: true });
+  };
+  let server;
+  try {
+    server = await startServe(stateDir);
+  } catch (err) {
+    removeDirs(); // a serve that never listened leaves its folders behind otherwise
+    throw err;
+  }
   // serve stops its model on SIGTERM (--stop-model); should serve itself hang, the model it started goes by its pid
   const stopModel = () => {
     try {
@@ -107,8 +117,7 @@ export async function run({ quick }) {
   } finally {
     api.close();
     if (!(await server.stop())) stopModel();
-    rmSync(stateDir, { recursive: true, force: true });
-    if (modelDir) rmSync(modelDir, { recursive: true, force: true });
+    removeDirs();
   }
 }
 
