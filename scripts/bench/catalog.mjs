@@ -27,7 +27,15 @@ export const areas = [
       'grm.rss_mb.10000',
     ],
   },
-  { area: 'grm', names: ['grm.e2e_pairs_per_s', 'grm.e2e_p99_ms', 'grm.migration_interference'] },
+  {
+    area: 'grm',
+    names: [
+      'grm.e2e_pairs_per_s',
+      'grm.e2e_saturated_p99_ms',
+      'grm.e2e_p99_ms',
+      'grm.migration_interference',
+    ],
+  },
   { area: 'fabric', names: ['dma.fabric_gbps.64MiB'] },
   { area: 'replicas', names: ['grm.replica_allocs_per_s.1', 'grm.replica_allocs_per_s.2'] },
   {

@@ -28,16 +28,30 @@
 //   the journal + fsync. A crash before the rename leaves the old snapshot and the whole journal (the tmp
 //   file is deleted on open); a crash after it leaves journal records with seq <= the snapshot's seq, which
 //   replay skips (and open then finishes the compaction). Records must be consecutive: a gap refuses the open.
-//   The automatic compaction (every compactEveryRecords records) and the marker's rewrite run in the
-//   writer with asynchronous file calls: appends queue meanwhile, and the event loop never waits on them.
+//   compact() does these steps with blocking calls (no write may be in flight). The automatic compaction
+//   (every compactEveryRecords records) runs beside the appends instead (rotation.ts): the writer writes
+//   each batch to journal.jsonl and to journal.jsonl.tmp (records after the snapshot's seq only) while
+//   the snapshot is written, renamed and its directory fsync'd; then journal.jsonl.tmp is renamed over
+//   journal.jsonl, the directory fsync'd, and the writer drops the old file between two batches. No
+//   commit waits for a compaction's fsyncs (they made the tail of issue 11's end-to-end latency). A
+//   crash before that rename leaves the old journal with every record (journal.jsonl.tmp is deleted on
+//   open), after it the new journal with every record after the snapshot.
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { fsyncDirectory, readIfExists, writeAll, writeFileDurably } from './durable.js';
+import {
+  fsyncDirectory,
+  fsyncDirectoryAsync,
+  readIfExists,
+  renameAsync,
+  writeAll,
+  writeFileDurably,
+} from './durable.js';
 import { StoreCode, StoreError } from './errors.js';
 import { encodeRecord, JOURNAL_FILE, type JournalRecord, scanJournal } from './journal.js';
 import { DirectoryLock } from './lock.js';
 import { MARKER_FILE, readMarker, writeMarker, writeMarkerAsync } from './marker.js';
 import { checkExpectedRevision, Revisions } from './revisions.js';
+import { JOURNAL_TMP_FILE, JournalRotation, removeUnfinishedJournal } from './rotation.js';
 import {
   decodeSnapshot,
   encodeSnapshot,
@@ -89,9 +103,10 @@ export interface JournalStoreOptions {
   compactEveryRecords?: number;
   /**
    * Called after each compaction step (tests copy the directory here to get the disk image of a crash at
-   * that point). An exception thrown here stops the compaction, as a failed step would.
+   * that point). An exception thrown here stops the compaction, as a failed step would. The automatic
+   * compaction waits for a returned promise before its next step (tests hold it there); compact() does not.
    */
-  onCompactionStep?: (step: CompactionStep) => void;
+  onCompactionStep?: (step: CompactionStep) => void | Promise<void>;
   /**
    * Open a damaged store anyway (the operator's `serve --repair`): a damaged last journal line is cut, an
    * emptied or deleted journal is accepted, a damaged marker rewritten. Each repair is a warning in
@@ -139,6 +154,10 @@ export class JournalStore implements AllocationStore {
   private queue: Queued[] = [];
   /** The writer loop, while one runs: close() waits for it. */
   private writer: Promise<void> | undefined;
+  /** The automatic compaction, while one runs beside the appends: close() waits for it. */
+  private compacting: Promise<void> | undefined;
+  /** Its new journal, which every batch is written to as well until the writer switches to it. */
+  private rotation: JournalRotation | undefined;
   private journalBytes: number;
   private fsyncCount = 0;
   /**
@@ -152,7 +171,7 @@ export class JournalStore implements AllocationStore {
 
   private constructor(
     readonly dir: string,
-    private readonly fd: number,
+    private fd: number,
     private readonly lock: DirectoryLock,
     private state: MutableState,
     private seq: number,
@@ -189,6 +208,7 @@ export class JournalStore implements AllocationStore {
     let fd: number | undefined;
     try {
       removeUnfinishedSnapshot(dir, diagnostics.warnings);
+      removeUnfinishedJournal(dir, diagnostics.warnings);
       const journalPath = join(dir, JOURNAL_FILE);
       const journalBytes = readIfExists(journalPath);
       const marker = openMarker(dir, repair, diagnostics.warnings);
@@ -349,7 +369,7 @@ export class JournalStore implements AllocationStore {
    * compactEveryRecords records; callable directly (tests, an operator's "compact now").
    */
   compact(): void {
-    if (this.writer) {
+    if (this.writer || this.compacting) {
       throw new StoreError(
         StoreCode.CONFLICT,
         'compaction asked for while writes are in flight: await them (or close()) first',
@@ -358,55 +378,21 @@ export class JournalStore implements AllocationStore {
     this.compactNow();
   }
 
-  /** Compaction with blocking file calls: compact() and open() (finishing an interrupted one). */
+  /**
+   * Compaction with blocking file calls, in its crash-safe order (the head of this file): compact() and
+   * open() (finishing an interrupted one), with no write in flight.
+   */
   private compactNow(): void {
-    const steps = this.compaction();
-    for (let next = steps.next(); !next.done; ) {
-      try {
-        next.value.blocking();
-      } catch (err) {
-        next = steps.throw(err);
-        continue;
-      }
-      next = steps.next();
-    }
-  }
-
-  /**
-   * The same compaction on the writer's turn, its file calls off the event loop (appends queue
-   * meanwhile). The snapshot is encoded before the first await: the durable state changes only in the
-   * writer, so it is the state as of `this.seq` throughout.
-   */
-  private async compactInWriter(): Promise<void> {
-    const steps = this.compaction();
-    for (let next = steps.next(); !next.done; ) {
-      try {
-        await next.value.offLoop();
-      } catch (err) {
-        next = steps.throw(err);
-        continue;
-      }
-      next = steps.next();
-    }
-  }
-
-  /**
-   * Compaction's steps in their crash-safe order (the head of this file), written once for both callers:
-   * each file call is yielded, and the caller makes it blocking (compactNow) or off the event loop
-   * (compactInWriter); a failed call is thrown back in here at its yield.
-   */
-  private *compaction(): Generator<FileCall, void, void> {
     this.ensureWritable();
     const { dir, fd } = this;
-    const text = encodeSnapshot(this.seq, this.state);
-    yield { blocking: () => writeSnapshotTmp(dir, text), offLoop: () => writeSnapshotTmpAsync(dir, text) };
+    writeSnapshotTmp(dir, encodeSnapshot(this.seq, this.state));
     this.onCompactionStep?.('snapshot-written');
-    yield { blocking: () => renameSnapshotTmp(dir), offLoop: () => renameSnapshotTmpAsync(dir) };
+    renameSnapshotTmp(dir);
     this.onCompactionStep?.('snapshot-renamed');
-    yield { blocking: () => syncSnapshotDirectory(dir), offLoop: () => syncSnapshotDirectoryAsync(dir) };
+    syncSnapshotDirectory(dir);
     this.onCompactionStep?.('directory-synced');
     try {
-      yield { blocking: () => truncateJournal(fd), offLoop: () => truncateJournalAsync(fd) };
+      truncateJournal(fd);
     } catch (err) {
       // The snapshot is installed; what the journal holds on disk is now unknown: refuse writes until
       // reopened (open skips the records the snapshot holds, and finishes the compaction).
@@ -418,10 +404,117 @@ export class JournalStore implements AllocationStore {
     this.onCompactionStep?.('journal-truncated');
   }
 
+  /**
+   * Starts the automatic compaction at the durable seq, in the writer right after a batch settled (so
+   * no batch is half written to the new journal). The snapshot text is encoded now: the durable state
+   * moves on while the compaction runs.
+   */
+  private startCompaction(): void {
+    const afterSeq = this.seq;
+    let rotation: JournalRotation;
+    let text: string;
+    try {
+      text = encodeSnapshot(afterSeq, this.state);
+      rotation = JournalRotation.start(this.dir, afterSeq);
+    } catch (err) {
+      this.compactionFailed(afterSeq, err as Error);
+      return;
+    }
+    this.rotation = rotation;
+    this.compacting = this.compactBeside(rotation, text).finally(() => {
+      this.compacting = undefined;
+    });
+  }
+
+  /** The automatic compaction's steps, beside the appends (rotation.ts); never rejects. */
+  private async compactBeside(rotation: JournalRotation, text: string): Promise<void> {
+    const { dir } = this;
+    const step = async (name: CompactionStep) => {
+      if (rotation.abandoned) throw rotation.abandoned; // a write to the new journal failed
+      await this.onCompactionStep?.(name);
+      if (rotation.abandoned) throw rotation.abandoned;
+    };
+    try {
+      await writeSnapshotTmpAsync(dir, text);
+      await step('snapshot-written');
+      await renameSnapshotTmpAsync(dir);
+      await step('snapshot-renamed');
+      await syncSnapshotDirectoryAsync(dir);
+      await step('directory-synced');
+      // From here a failed write to the new journal is a failed write to the journal (it may be the
+      // one on disk): the writer refuses the batch and the store stops, as after any failed fsync.
+      rotation.renamed = true;
+      try {
+        await renameAsync(join(dir, JOURNAL_TMP_FILE), join(dir, JOURNAL_FILE));
+      } catch (err) {
+        rotation.renamed = false; // a rename that failed did not happen: the old journal holds all
+        throw err;
+      }
+    } catch (err) {
+      rotation.abandon(err as Error);
+      this.retireRotation();
+      await rotation.installed;
+      this.compactionFailed(rotation.afterSeq, err as Error);
+      return;
+    }
+    try {
+      await fsyncDirectoryAsync(dir);
+    } catch (err) {
+      this.fail(err, 'installing the journal after compaction'); // which file the directory names is unknown
+    }
+    rotation.ready = true;
+    this.retireRotation();
+    await rotation.installed;
+    try {
+      await this.onCompactionStep?.('journal-truncated');
+    } catch {
+      // the compaction is done; a test's hook that throws here has nothing left to stop
+    }
+    // A journal that holds records says from which snapshot (marker.ts); an empty one is marked by the
+    // writer before its first record, as after compact().
+    if (rotation.records > 0) await this.markJournalInUse(rotation.afterSeq);
+  }
+
+  /** Switches to a ready new journal, or drops an abandoned one, unless a batch is in flight. */
+  private retireRotation(): void {
+    if (!this.writer) this.atBatchBoundary();
+  }
+
+  /** Between two batches (no write or fsync in flight on either file): see retireRotation. */
+  private atBatchBoundary(): void {
+    const rotation = this.rotation;
+    if (!rotation || !(rotation.ready || rotation.abandoned)) return;
+    this.rotation = undefined;
+    if (!rotation.ready) {
+      rotation.finish(undefined);
+      return;
+    }
+    const old = this.fd;
+    this.fd = rotation.fd;
+    this.journalBytes = rotation.bytes;
+    this.journalRecords = rotation.records;
+    this.nextCompactionAt = this.compactEveryRecords;
+    rotation.finish(old);
+  }
+
+  /** A failed automatic compaction loses nothing (the journal still holds every record): note it, go on. */
+  private compactionFailed(seq: number, err: Error): void {
+    this.nextCompactionAt = this.journalRecords + this.compactEveryRecords;
+    this.diagnostics.warnings.push(
+      `compaction at seq ${seq} failed (${err.message}); the journal still holds every ` +
+        `record, compaction is retried after ${this.compactEveryRecords} more`,
+    );
+  }
+
+  /** Resolves once no write is queued and no automatic compaction runs (tests, before reading the files). */
+  async idle(): Promise<void> {
+    while (this.writer || this.compacting) await (this.writer ?? this.compacting);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    while (this.writer) await this.writer;
+    await this.idle();
     try {
       fs.closeSync(this.fd);
     } finally {
@@ -460,8 +553,12 @@ export class JournalStore implements AllocationStore {
     // Let the writes issued in the same tick join the first batch.
     await Promise.resolve();
     for (;;) {
+      this.atBatchBoundary();
       const settle = await this.writeBatch(this.queue.splice(0));
-      if (this.queue.length === 0) this.writer = undefined;
+      if (this.queue.length === 0) {
+        this.writer = undefined;
+        this.atBatchBoundary();
+      }
       settle();
       if (!this.writer) return;
     }
@@ -473,13 +570,33 @@ export class JournalStore implements AllocationStore {
     const last = batch[batch.length - 1]!;
     const what = `appending records ${first.seq}..${last.seq}`;
     const wasEmpty = this.journalBytes === 0;
+    const bytes = Buffer.concat(batch.map((q) => q.line));
+    // A compaction in progress: the batch goes to its new journal too (rotation.ts).
+    const rotation = this.rotation?.abandoned ? undefined : this.rotation;
     try {
-      writeAll(this.fd, Buffer.concat(batch.map((q) => q.line)));
+      writeAll(this.fd, bytes);
     } catch (err) {
+      if (rotation?.renamed) return this.refuseQueued(batch, this.fail(err, what));
       return this.refuseQueued(batch, this.writeFailed(err as NodeJS.ErrnoException, what));
     }
+    const rotationFailed = (err: Error) => {
+      if (rotation?.renamed) throw err; // it may be the journal on disk now
+      rotation?.abandon(err); // the old journal holds the batch; the compaction is given up
+    };
     try {
-      await fsyncAsync(this.fd);
+      if (rotation) writeAll(rotation.fd, bytes);
+    } catch (err) {
+      try {
+        rotationFailed(err as Error);
+      } catch {
+        return this.refuseQueued(batch, this.fail(err, what));
+      }
+    }
+    try {
+      await Promise.all([
+        fsyncAsync(this.fd),
+        rotation && !rotation.abandoned ? fsyncAsync(rotation.fd).catch(rotationFailed) : undefined,
+      ]);
       this.fsyncCount += 1;
     } catch (err) {
       // After a failed fsync the kernel may have dropped the pages: what is on disk is unknown.
@@ -493,11 +610,16 @@ export class JournalStore implements AllocationStore {
       this.journalBytes += q.line.length;
       this.journalRecords += 1;
     }
+    if (rotation && !rotation.abandoned) {
+      rotation.bytes += bytes.length;
+      rotation.records += batch.length;
+    }
     this.diskFull = undefined;
-    // Both off the event loop (the writer is the only one touching the files meanwhile; new records
-    // queue), and before this batch's callers resume, so they see the journal as compacted.
+    // Off the event loop, before this batch's callers resume (the marker says the journal holds records
+    // before any caller relies on them); once per compaction cycle at most, and only after an idle one.
     if (wasEmpty) await this.markJournalInUse(first.seq - 1);
-    if (this.journalRecords >= this.nextCompactionAt) await this.compactAfterAppend();
+    if (this.journalRecords >= this.nextCompactionAt && !this.compacting && !this.failure)
+      this.startCompaction();
     return () => {
       for (const q of batch) q.resolve();
     };
@@ -547,19 +669,6 @@ export class JournalStore implements AllocationStore {
     };
   }
 
-  /** A failed automatic compaction loses nothing (the journal still holds every record): note it, go on. */
-  private async compactAfterAppend(): Promise<void> {
-    try {
-      await this.compactInWriter();
-    } catch (err) {
-      this.nextCompactionAt = this.journalRecords + this.compactEveryRecords;
-      this.diagnostics.warnings.push(
-        `compaction at seq ${this.seq} failed (${(err as Error).message}); the journal still holds every ` +
-          `record, compaction is retried after ${this.compactEveryRecords} more`,
-      );
-    }
-  }
-
   private fail(err: unknown, what: string): StoreError {
     this.failure = err as Error;
     return this.unavailable(err as Error, what);
@@ -600,25 +709,10 @@ function fsyncAsync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
 }
 
-function ftruncateAsync(fd: number, length: number): Promise<void> {
-  return new Promise((resolve, reject) => fs.ftruncate(fd, length, (err) => (err ? reject(err) : resolve())));
-}
-
-/** One file call of a compaction, in both forms: blocking, and off the event loop. */
-interface FileCall {
-  blocking(): void;
-  offLoop(): Promise<void>;
-}
-
 /** Compaction's last step: the journal emptied, durably. */
 function truncateJournal(fd: number): void {
   fs.ftruncateSync(fd, 0);
   fs.fsyncSync(fd);
-}
-
-async function truncateJournalAsync(fd: number): Promise<void> {
-  await ftruncateAsync(fd, 0);
-  await fsyncAsync(fd);
 }
 
 /**

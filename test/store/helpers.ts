@@ -21,7 +21,13 @@ afterEach(() => {
   for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-export const STORE_FILES = ['snapshot.json', 'snapshot.json.tmp', 'journal.jsonl', 'store.json'] as const;
+export const STORE_FILES = [
+  'snapshot.json',
+  'snapshot.json.tmp',
+  'journal.jsonl',
+  'journal.jsonl.tmp',
+  'store.json',
+] as const;
 
 /** A copy of `dir`'s store files (no lock: its holder "died"), optionally with other journal bytes. */
 export function crashImage(dir: string, journal?: Buffer): string {
