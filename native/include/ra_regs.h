@@ -115,19 +115,20 @@
 #define RA_FAULT_EXIT           5      /* the adapter's process exits (surprise removal) */
 
 /* ---- §7 queue control blocks ----------------------------------------------------------------- */
-#define RA_QCB_STRIDE           0x40
-#define RA_QUEUE_MAX            16     /* CAP_QUEUES never exceeds this */
-#define RA_QCB_OWNER            0x00   /* u32  0 = free; peer id + 1 of the owner (claim with compare-and-swap) */
-#define RA_QCB_SQ_TAIL          0x04   /* u32  driver: next submission index (free-running) */
-#define RA_QCB_SQ_HEAD          0x08   /* u32  adapter: submissions consumed */
-#define RA_QCB_CQ_TAIL          0x0C   /* u32  adapter: completions produced */
-#define RA_QCB_CQ_HEAD          0x10   /* u32  driver: completions consumed */
-#define RA_QCB_IRQ_ENABLE       0x14   /* u32  1 = raise the queue's vector on completion */
-#define RA_QCB_POLL_US          0x18   /* u32  adapter spins this long after work before sleeping */
-#define RA_QCB_AWAKE            0x1C   /* u32  adapter: 1 while it is polling this queue (doorbell may be skipped) */
-#define RA_QCB_SUBMITTED        0x20   /* u64  descriptors consumed */
-#define RA_QCB_COMPLETED        0x28   /* u64  completions produced */
-#define RA_QCB_ERRORS           0x30   /* u64  completions with a non-zero status */
+#define RA_QCB_STRIDE           0xC0   /* three cache lines: header+counters, driver's line, adapter's line (§7) */
+#define RA_QUEUE_MAX            16     /* CAP_QUEUES never exceeds this; 16 x 0xC0 ends at 0x1C00, before BAR_SLOTS */
+#define RA_QCB_LINE_BYTES       64     /* a cache line: the driver's and the adapter's queue fields live on lines of their own (§7) */
+#define RA_QCB_OWNER            0x00   /* u32  0 = free; peer id + 1 of the owner (claim with compare-and-swap); line 0x00-0x3F */
+#define RA_QCB_SUBMITTED        0x08   /* u64  descriptors consumed */
+#define RA_QCB_COMPLETED        0x10   /* u64  completions produced */
+#define RA_QCB_ERRORS           0x18   /* u64  completions with a non-zero status */
+#define RA_QCB_SQ_TAIL          0x40   /* u32  driver: next submission index (free-running); the driver's line 0x40-0x7F */
+#define RA_QCB_CQ_HEAD          0x44   /* u32  driver: completions consumed */
+#define RA_QCB_IRQ_ENABLE       0x48   /* u32  driver: 1 = raise the queue's vector on completion */
+#define RA_QCB_POLL_US          0x4C   /* u32  driver: adapter spins this long after work before sleeping */
+#define RA_QCB_SQ_HEAD          0x80   /* u32  adapter: submissions consumed; the adapter's line 0x80-0xBF */
+#define RA_QCB_CQ_TAIL          0x84   /* u32  adapter: completions produced */
+#define RA_QCB_AWAKE            0x88   /* u32  adapter: 1 while it is polling this queue (doorbell may be skipped) */
 
 /* ---- §8 DMA rings ------------------------------------------------------------------------- */
 #define RA_RING_STRIDE          0x8000 /* bytes per queue: submission ring then completion ring */

@@ -87,6 +87,28 @@ static inline void bar_zero(struct ra_adapter *a, uint32_t off, size_t bytes)
     memset(a->bar + off, 0, bytes);
 }
 
+/* §7: what the driver writes (SQ_TAIL, CQ_HEAD, IRQ_ENABLE, POLL_US) and what the adapter writes
+ * (SQ_HEAD, CQ_TAIL, AWAKE) lie on two cache lines of their own, apart from OWNER and the counters (the
+ * adapter's, read by the driver only for status): one line written by both sides moved between their
+ * two cores at every store of either, several times per polled round trip (as §18.1 for windows). */
+#define QCB_LINE(off) ((off) / RA_QCB_LINE_BYTES)
+_Static_assert(RA_QCB_STRIDE % RA_QCB_LINE_BYTES == 0 && RA_BAR_QUEUES % RA_QCB_LINE_BYTES == 0,
+               "every queue control block begins on a line boundary");
+_Static_assert(RA_BAR_QUEUES + RA_QUEUE_MAX * RA_QCB_STRIDE <= RA_BAR_SLOTS, "the QCBs end before the slot table");
+_Static_assert(QCB_LINE(RA_QCB_SQ_TAIL) == QCB_LINE(RA_QCB_CQ_HEAD) &&
+                   QCB_LINE(RA_QCB_IRQ_ENABLE) == QCB_LINE(RA_QCB_SQ_TAIL) &&
+                   QCB_LINE(RA_QCB_POLL_US) == QCB_LINE(RA_QCB_SQ_TAIL),
+               "the driver's queue fields share one cache line");
+_Static_assert(QCB_LINE(RA_QCB_SQ_HEAD) == QCB_LINE(RA_QCB_CQ_TAIL) && QCB_LINE(RA_QCB_AWAKE) == QCB_LINE(RA_QCB_SQ_HEAD),
+               "the adapter's queue fields share one cache line");
+_Static_assert(QCB_LINE(RA_QCB_SQ_TAIL) != QCB_LINE(RA_QCB_SQ_HEAD) && QCB_LINE(RA_QCB_OWNER) != QCB_LINE(RA_QCB_SQ_TAIL) &&
+                   QCB_LINE(RA_QCB_OWNER) != QCB_LINE(RA_QCB_SQ_HEAD) &&
+                   QCB_LINE(RA_QCB_SUBMITTED) == QCB_LINE(RA_QCB_OWNER) &&
+                   QCB_LINE(RA_QCB_COMPLETED) == QCB_LINE(RA_QCB_OWNER) &&
+                   QCB_LINE(RA_QCB_ERRORS + 7) == QCB_LINE(RA_QCB_OWNER) &&
+                   QCB_LINE(RA_QCB_AWAKE + 3) < QCB_LINE(RA_QCB_STRIDE),
+               "OWNER and the counters, the driver's line and the adapter's line are three lines of one block");
+
 static inline uint32_t qcb(unsigned q, uint32_t field)
 {
     return RA_BAR_QUEUES + q * RA_QCB_STRIDE + field;

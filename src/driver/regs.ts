@@ -110,22 +110,23 @@ export const Fault = {
 } as const;
 
 export const Qcb = {
-  STRIDE: 0x40,
-  OWNER: 0x00, // u32  0 = free; peer id + 1 of the owner (claim with compare-and-swap)
-  SQ_TAIL: 0x04, // u32  driver: next submission index (free-running)
-  SQ_HEAD: 0x08, // u32  adapter: submissions consumed
-  CQ_TAIL: 0x0C, // u32  adapter: completions produced
-  CQ_HEAD: 0x10, // u32  driver: completions consumed
-  IRQ_ENABLE: 0x14, // u32  1 = raise the queue's vector on completion
-  POLL_US: 0x18, // u32  adapter spins this long after work before sleeping
-  AWAKE: 0x1C, // u32  adapter: 1 while it is polling this queue (doorbell may be skipped)
-  SUBMITTED: 0x20, // u64  descriptors consumed
-  COMPLETED: 0x28, // u64  completions produced
-  ERRORS: 0x30, // u64  completions with a non-zero status
+  STRIDE: 0xC0, // three cache lines: header+counters, driver's line, adapter's line (§7)
+  LINE_BYTES: 64, // a cache line: the driver's and the adapter's queue fields live on lines of their own (§7)
+  OWNER: 0x00, // u32  0 = free; peer id + 1 of the owner (claim with compare-and-swap); line 0x00-0x3F
+  SUBMITTED: 0x08, // u64  descriptors consumed
+  COMPLETED: 0x10, // u64  completions produced
+  ERRORS: 0x18, // u64  completions with a non-zero status
+  SQ_TAIL: 0x40, // u32  driver: next submission index (free-running); the driver's line 0x40-0x7F
+  CQ_HEAD: 0x44, // u32  driver: completions consumed
+  IRQ_ENABLE: 0x48, // u32  driver: 1 = raise the queue's vector on completion
+  POLL_US: 0x4C, // u32  driver: adapter spins this long after work before sleeping
+  SQ_HEAD: 0x80, // u32  adapter: submissions consumed; the adapter's line 0x80-0xBF
+  CQ_TAIL: 0x84, // u32  adapter: completions produced
+  AWAKE: 0x88, // u32  adapter: 1 while it is polling this queue (doorbell may be skipped)
 } as const;
 
 export const Queue = {
-  MAX: 16, // CAP_QUEUES never exceeds this
+  MAX: 16, // CAP_QUEUES never exceeds this; 16 x 0xC0 ends at 0x1C00, before BAR_SLOTS
 } as const;
 
 export const Ring = {
