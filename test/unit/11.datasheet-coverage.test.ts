@@ -29,4 +29,19 @@ describe('datasheet coverage', () => {
     expect(row('DESC_OWNER_KEY')).toMatch(/write-only/);
     expect(spec).toMatch(/\| WO \| written by the driver; .* reads 0 afterwards/);
   });
+  // §7's table gives each QCB field's offset: it must be the header's (the QCB was re-laid out by writer)
+  it("gives every queue control block field the header's offset (§7)", () => {
+    const defined = new Map(
+      [...header.matchAll(/^#define\s+RA_(QCB_[A-Z_]+)\s+(0x[0-9A-Fa-f]+)/gm)].map((m) => [
+        m[1]!,
+        Number(m[2]),
+      ]),
+    );
+    const rows = [...spec.matchAll(/^\| `(QCB_[A-Z_]+)` \| `(0x[0-9A-Fa-f]+)` \|/gm)];
+    expect(rows.map((m) => m[1]).sort()).toEqual(
+      [...defined.keys()].filter((n) => n !== 'QCB_STRIDE' && n !== 'QCB_LINE_BYTES').sort(),
+    );
+    for (const [, name, off] of rows) expect([name, Number(off)]).toEqual([name, defined.get(name!)]);
+    expect(spec).toContain(`\`QCB_STRIDE\` (\`0x${defined.get('QCB_STRIDE')!.toString(16).toUpperCase()}\`)`);
+  });
 });
