@@ -618,6 +618,11 @@ static bool complete_op(struct ra_adapter *a, unsigned q, uint64_t now_ns)
     set32_release(a, qcb(q, RA_QCB_CQ_TAIL), tail + 1);
     RA_TRACE(RA_TRACE_DONE);
     release_op(a, q);
+    /* §8.6: a full fence between the CQ_TAIL store and the IRQ_ENABLE load. A polled driver keeps
+     * IRQ_ENABLE = 0 while it spins (an interrupt per completion cost a system call, ~1 us of a polled
+     * round trip) and, before it sleeps, stores 1, fences and re-reads CQ_TAIL: one of the two sides
+     * then sees the other's store, so no completion is left without its interrupt. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (reg32(a, qcb(q, RA_QCB_IRQ_ENABLE)) != 0)
         ra_server_raise(a, reg32(a, qcb(q, RA_QCB_OWNER)), RA_VEC_QUEUE0 + q);
     return true;

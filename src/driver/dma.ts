@@ -79,6 +79,9 @@ export class DmaController {
   private head: number;
   /** SQ_HEAD as last read: it only grows, so a ring with room by this value has room (see hasSpace). */
   private sqHead: number;
+  /** IRQ_ENABLE as last written, and the waits asleep on the vector that need it (poll mode). */
+  private irqArmed: boolean;
+  private sleepers = 0;
   private nextCookie = 1;
   private closed = false;
   private readonly mode: 'interrupt' | 'poll';
@@ -117,7 +120,32 @@ export class DmaController {
     this.head = r.read32(this.qcb + Qcb.CQ_TAIL);
     r.write32(this.qcb + Qcb.CQ_HEAD, this.head);
     r.write32(this.qcb + Qcb.POLL_US, mode === 'poll' ? pollUs : 0);
-    r.write32(this.qcb + Qcb.IRQ_ENABLE, 1);
+    // poll mode: no interrupt per completion while this side spins; armed before any sleep (arm())
+    this.irqArmed = mode !== 'poll';
+    r.write32(this.qcb + Qcb.IRQ_ENABLE, this.irqArmed ? 1 : 0);
+  }
+
+  /**
+   * poll mode, before a sleep on the vector: IRQ_ENABLE = 1 (a seq_cst store, a full fence), then the
+   * caller's check re-reads CQ_TAIL. The adapter stores CQ_TAIL, fences, then reads IRQ_ENABLE (ra-spec
+   * §8.6), so a completion is either seen by that check or raises the vector.
+   */
+  private arm(): void {
+    this.sleepers += 1;
+    if (this.irqArmed) return;
+    this.irqArmed = true;
+    this.adapter.regs.write32(this.qcb + Qcb.IRQ_ENABLE, 1);
+  }
+
+  private disarmed(): void {
+    this.sleepers -= 1;
+  }
+
+  /** poll mode, before a spin: no interrupts while nobody sleeps (each one is a system call of the adapter). */
+  private disarm(): void {
+    if (!this.irqArmed || this.sleepers > 0 || this.mode !== 'poll') return;
+    this.irqArmed = false;
+    this.adapter.regs.write32(this.qcb + Qcb.IRQ_ENABLE, 0);
   }
 
   /** Submits one descriptor; resolves on its completion, rejects with the datasheet error. */
@@ -169,17 +197,22 @@ export class DmaController {
    * Resolves once `count` entries were free. Other submitters may run before the caller continues,
    * so callers loop: `while (!hasSpace(n)) await waitForSpace(n); post(...)`.
    */
-  private waitForSpace(count: number): Promise<void> {
+  private async waitForSpace(count: number): Promise<void> {
     this.assertOpen();
-    return this.adapter.waiter.until(
-      this.vector,
-      () => {
-        this.reap();
-        return this.hasSpace(count);
-      },
-      this.timeoutMs,
-      `space in submission ring ${this.queue}`,
-    );
+    this.arm();
+    try {
+      await this.adapter.waiter.until(
+        this.vector,
+        () => {
+          this.reap();
+          return this.hasSpace(count);
+        },
+        this.timeoutMs,
+        `space in submission ring ${this.queue}`,
+      );
+    } finally {
+      this.disarmed();
+    }
   }
 
   /** Writes descriptors at the tail and publishes the new tail (one store, last). */
@@ -242,16 +275,22 @@ export class DmaController {
     const p = this.pending.get(cookie)!;
     if (this.mode === 'poll') this.spin(p);
     try {
-      if (!p.done)
-        await this.adapter.waiter.until(
-          this.vector,
-          () => {
-            this.reap();
-            return p.done;
-          },
-          this.timeoutMs,
-          what,
-        );
+      if (!p.done) {
+        this.arm();
+        try {
+          await this.adapter.waiter.until(
+            this.vector,
+            () => {
+              this.reap();
+              return p.done;
+            },
+            this.timeoutMs,
+            what,
+          );
+        } finally {
+          this.disarmed();
+        }
+      }
     } finally {
       this.pending.delete(cookie);
     }
@@ -264,6 +303,7 @@ export class DmaController {
    * is read once per SPIN_LOOKS looks: a hrtime.bigint() cost about as much as a look itself.
    */
   private spin(p: Pending): void {
+    this.disarm();
     const deadline = process.hrtime.bigint() + BigInt(this.pollUs * 1000);
     for (;;) {
       for (let i = 0; i < SPIN_LOOKS; i++) {
