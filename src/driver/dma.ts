@@ -149,16 +149,31 @@ export class DmaController {
   }
 
   /** Submits one descriptor; resolves on its completion, rejects with the datasheet error. */
-  async submit(desc: Descriptor): Promise<Completion> {
+  submit(desc: Descriptor): Promise<Completion> {
     return this.submitChain([desc]);
   }
 
-  /** Scatter-gather: validated and completed as one by the adapter (DESC_F_CHAIN). */
-  async submitChain(descs: readonly Descriptor[]): Promise<Completion> {
-    if (descs.length === 0) throw new RaError(DriverCode.INVALID_ARGUMENT, 'empty descriptor chain');
-    if (descs.length > this.depth)
-      throw new RaError(DriverCode.INVALID_ARGUMENT, `a chain holds at most ${this.depth} descriptors`);
-    this.assertOpen();
+  /**
+   * Scatter-gather: validated and completed as one by the adapter (DESC_F_CHAIN). Not async on the
+   * fast path (room in the ring, completion seen while spinning): each async level cost ~0.2-0.4 µs
+   * of a polled round trip. Errors are still rejections, never synchronous throws.
+   */
+  submitChain(descs: readonly Descriptor[]): Promise<Completion> {
+    try {
+      if (descs.length === 0) throw new RaError(DriverCode.INVALID_ARGUMENT, 'empty descriptor chain');
+      if (descs.length > this.depth)
+        throw new RaError(DriverCode.INVALID_ARGUMENT, `a chain holds at most ${this.depth} descriptors`);
+      this.assertOpen();
+      if (!this.hasSpace(descs.length)) return this.submitChainWhenRoom(descs);
+      const cookie = this.post(descs);
+      this.notify();
+      return this.await(cookie, `${descs[descs.length - 1]!.op} on queue ${this.queue}`);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private async submitChainWhenRoom(descs: readonly Descriptor[]): Promise<Completion> {
     // The check and the post must run in one continuation: any await between them (even of a
     // function that returns at once) lets another submitter post first and overrun the ring.
     while (!this.hasSpace(descs.length)) await this.waitForSpace(descs.length);
@@ -271,9 +286,17 @@ export class DmaController {
     if (wasFull) this.adapter.ring(this.vector);
   }
 
-  private async await(cookie: number, what: string): Promise<Completion> {
+  /** Its completion: at once when spinning saw it (poll mode), else after a sleep on the vector. */
+  private await(cookie: number, what: string): Promise<Completion> {
     const p = this.pending.get(cookie)!;
     if (this.mode === 'poll') this.spin(p);
+    if (!p.done) return this.sleep(p, cookie, what);
+    this.pending.delete(cookie);
+    if (p.status !== Err.OK) return Promise.reject(deviceError(p.status, what));
+    return Promise.resolve(p.completion!);
+  }
+
+  private async sleep(p: Pending, cookie: number, what: string): Promise<Completion> {
     try {
       if (!p.done) {
         this.arm();
@@ -300,17 +323,20 @@ export class DmaController {
 
   /**
    * poll mode: spin on the completion ring for at most pollUs (bounded; the loop is blocked). The clock
-   * is read once per SPIN_LOOKS looks: a hrtime.bigint() cost about as much as a look itself.
+   * is read once per SPIN_LOOKS looks, first after SPIN_LOOKS of them (so a spin lasts at most pollUs
+   * plus SPIN_LOOKS looks): a hrtime.bigint() and its BigInt arithmetic cost about as much as a look.
    */
   private spin(p: Pending): void {
     this.disarm();
-    const deadline = process.hrtime.bigint() + BigInt(this.pollUs * 1000);
+    let deadline = -1n;
     for (;;) {
       for (let i = 0; i < SPIN_LOOKS; i++) {
         this.reap();
         if (p.done) return;
       }
-      if (process.hrtime.bigint() >= deadline) return;
+      const now = process.hrtime.bigint();
+      if (deadline < 0n) deadline = now + BigInt(this.pollUs * 1000);
+      else if (now >= deadline) return;
     }
   }
 
