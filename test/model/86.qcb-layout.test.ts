@@ -8,7 +8,7 @@
 // running model: the adapter stores nothing into the driver's line while it serves the queue.
 import { describe, expect, it } from 'vitest';
 import { DmaController, readQueueStatus } from '../../src/driver/dma.js';
-import { Bar, Qcb, Queue } from '../../src/driver/regs.js';
+import { Bar, Fault, Qcb, Queue } from '../../src/driver/regs.js';
 import { Slices } from '../../src/driver/slices.js';
 import { MiB, randomKey, useModel } from '../helpers/model.js';
 
@@ -104,5 +104,34 @@ describe('queue control block layout (ra-spec §7)', () => {
         }
       },
     );
+    it('poll mode: IRQ_ENABLE is 0 while the driver spins and 1 only while it sleeps (§8.6)', async () => {
+      // an interrupt per completion is a system call of the model (~1 µs of a polled round trip): a
+      // polling driver arms it only before a sleep, and the completion still wakes it
+      const adapter = pool.adapters[0]!;
+      const key = randomKey();
+      const slice = await new Slices(adapter).program({
+        kind: 'memory',
+        ownerKey: key,
+        base: 8 * MiB,
+        length: 2 * MiB,
+      });
+      const dma = new DmaController(adapter, { mode: 'poll', pollUs: 200_000 });
+      const irq = Bar.QUEUES + dma.queue * Qcb.STRIDE + Qcb.IRQ_ENABLE;
+      const dst = { adapter: adapter.identity.fabricId, slice };
+      try {
+        expect(adapter.regs.read32(irq)).toBe(0);
+        // held 1 s by the model (§6 STALL_NEXT_DMA), it outlasts the 200 ms spin: the driver sleeps, armed
+        adapter.injectFault(Fault.STALL_NEXT_DMA, 1_000);
+        const held = dma.submit({ op: 'fill', ownerKey: key, dst, dstOffset: 0, bytes: 1, value: 9 });
+        expect(adapter.regs.read32(irq)).toBe(1);
+        await held;
+        // the next one completes while the driver spins (the model polls for POLL_US after work)
+        await dma.submit({ op: 'fill', ownerKey: key, dst, dstOffset: 1, bytes: 1, value: 3 });
+        expect(adapter.regs.read32(irq)).toBe(0);
+        expect(readQueueStatus(adapter, dma.queue).errors).toBe(0);
+      } finally {
+        dma.close();
+      }
+    });
   });
 });
