@@ -212,18 +212,26 @@ export class DmaController {
    * Resolves once `count` entries were free. Other submitters may run before the caller continues,
    * so callers loop: `while (!hasSpace(n)) await waitForSpace(n); post(...)`.
    */
-  private async waitForSpace(count: number): Promise<void> {
+  private waitForSpace(count: number): Promise<void> {
     this.assertOpen();
+    return this.sleepUntil(() => this.hasSpace(count), `space in submission ring ${this.queue}`);
+  }
+
+  /**
+   * Sleeps on the queue's vector until `done()` holds after a reap. In poll mode IRQ_ENABLE is armed
+   * first; the waiter's first check then re-reads CQ_TAIL (arm()).
+   */
+  private async sleepUntil(done: () => boolean, what: string): Promise<void> {
     this.arm();
     try {
       await this.adapter.waiter.until(
         this.vector,
         () => {
           this.reap();
-          return this.hasSpace(count);
+          return done();
         },
         this.timeoutMs,
-        `space in submission ring ${this.queue}`,
+        what,
       );
     } finally {
       this.disarmed();
@@ -298,22 +306,7 @@ export class DmaController {
 
   private async sleep(p: Pending, cookie: number, what: string): Promise<Completion> {
     try {
-      if (!p.done) {
-        this.arm();
-        try {
-          await this.adapter.waiter.until(
-            this.vector,
-            () => {
-              this.reap();
-              return p.done;
-            },
-            this.timeoutMs,
-            what,
-          );
-        } finally {
-          this.disarmed();
-        }
-      }
+      if (!p.done) await this.sleepUntil(() => p.done, what);
     } finally {
       this.pending.delete(cookie);
     }

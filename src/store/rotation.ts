@@ -42,11 +42,6 @@ export class JournalRotation {
     return new JournalRotation(dir, fs.openSync(join(dir, JOURNAL_TMP_FILE), 'w', 0o600), afterSeq);
   }
 
-  /** Whether batches go to the new file too. */
-  get live(): boolean {
-    return this.abandoned === undefined;
-  }
-
   /** Gives the rotation up (only before its rename: after it, the new file is the journal). */
   abandon(err: Error): void {
     this.abandoned ??= err;
