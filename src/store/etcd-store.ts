@@ -86,6 +86,7 @@ export type StoreChange =
   | { kind: 'intent'; id: string; value: Intent | undefined; revision: number };
 
 export class EtcdStore implements AllocationStore {
+  readonly singleWriter: boolean = false;
   private closed = false;
   /** Writes queued per id: one replica's writes to one id run one after another. */
   private readonly chains = new Map<string, Promise<void>>();

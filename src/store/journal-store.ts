@@ -141,6 +141,7 @@ interface Recovered {
 }
 
 export class JournalStore implements AllocationStore {
+  readonly singleWriter: boolean = true;
   private closed = false;
   /** Set when an fsync (or a cut after a failed write) failed: the file's state is unknown. */
   private failure: Error | undefined;

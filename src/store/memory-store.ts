@@ -22,6 +22,7 @@ import type {
 import { checkAllocation, checkId, checkIntent, normalized } from './validate.js';
 
 export class MemoryStore implements AllocationStore {
+  readonly singleWriter: boolean = true;
   private state: MutableState = emptyState();
   private closed = false;
   private revisions = new Revisions();

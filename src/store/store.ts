@@ -53,7 +53,19 @@ export interface WriteOptions {
 export interface AllocationStore {
   /** State as of the last durable write (a copy: mutating it changes nothing in the store). */
   load(): StoreState;
-  /** Durable on resolve; written BEFORE any adapter is touched. Refuses an id already in use. */
+  /**
+   * Whether this store is the only writer of its records (journal, memory) or one of several replicas'
+   * (etcd). With one writer the GRM may configure adapters while an intent's write is in flight (see
+   * recordIntent); with replicas an intent must be durable first.
+   */
+  readonly singleWriter: boolean;
+  /**
+   * Durable on resolve. Refuses an id already in use. With replicas (etcd) the GRM awaits it before any
+   * adapter is touched: another replica's reconciliation must see whose slices it finds. With one
+   * writer it is queued before the adapters are touched and awaited before the commit (which follows it
+   * in the same journal): a crash that loses it leaves slices with a key no record holds, which
+   * reconciliation releases as orphans, as it would have released them as a rolled-back intent's.
+   */
   recordIntent(intent: Intent): Promise<void>;
   /**
    * Durable on resolve; removes the intent with the same id (atomically). The GRM answers 201 only after
