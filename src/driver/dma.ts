@@ -83,6 +83,12 @@ export class DmaController {
   private readonly syncWait: Pending = { done: false, status: Err.OK };
   private tail: number;
   private head: number;
+  /**
+   * CQ_HEAD as last stored. submitSync leaves `head` unshown when nothing else is in flight; the next
+   * post() stores it just before SQ_TAIL, on the same line (ra-spec §7): one transfer of the driver's
+   * line to the adapter's core per polled round trip instead of two, as a tenant window does (§18.4).
+   */
+  private headShown: number;
   /** SQ_HEAD as last read: it only grows, so a ring with room by this value has room (see hasSpace). */
   private sqHead: number;
   /** IRQ_ENABLE as last written, and the waits asleep on the vector that need it (poll mode). */
@@ -124,6 +130,7 @@ export class DmaController {
     this.tail = r.read32(this.qcb + Qcb.SQ_TAIL);
     this.sqHead = r.read32(this.qcb + Qcb.SQ_HEAD);
     this.head = r.read32(this.qcb + Qcb.CQ_TAIL);
+    this.headShown = this.head;
     r.write32(this.qcb + Qcb.CQ_HEAD, this.head);
     r.write32(this.qcb + Qcb.POLL_US, mode === 'poll' ? pollUs : 0);
     // poll mode: no interrupt per completion while this side spins; armed before any sleep (arm())
@@ -299,6 +306,7 @@ export class DmaController {
       this.write(this.sq + ((this.tail + i) & (this.depth - 1)) * Desc.BYTES, descs[i]!, cookie, i < n - 1);
     }
     if (track) this.pending.set(cookie, { done: false, status: Err.OK });
+    if (this.head !== this.headShown) this.showHead();
     this.tail = (this.tail + descs.length) >>> 0;
     this.adapter.regs.write32(this.qcb + Qcb.SQ_TAIL, this.tail);
     return cookie;
@@ -337,8 +345,16 @@ export class DmaController {
       }
       this.head = (this.head + 1) >>> 0;
     }
-    r.write32(this.qcb + Qcb.CQ_HEAD, this.head);
+    // submitSync's own completion with nothing else in flight: the adapter needs no room before our
+    // next post(), which shows the head (see headShown)
+    if (!wasFull && this.syncWait.done && this.syncCookie !== 0 && this.pending.size === 0) return;
+    this.showHead();
     if (wasFull) this.adapter.ring(this.vector);
+  }
+
+  private showHead(): void {
+    this.headShown = this.head;
+    this.adapter.regs.write32(this.qcb + Qcb.CQ_HEAD, this.head);
   }
 
   /** Its completion: at once when spinning saw it (poll mode), else after a sleep on the vector. */
@@ -391,6 +407,7 @@ export class DmaController {
     this.closed = true;
     if (this.adapter.isClosed) return;
     const r = this.adapter.regs;
+    if (this.head !== this.headShown) this.showHead(); // consistent indices for the next owner (§17.3)
     r.write32(this.qcb + Qcb.IRQ_ENABLE, 0);
     r.write32(this.qcb + Qcb.POLL_US, 0);
     r.compareExchange32(this.qcb + Qcb.OWNER, this.adapter.peerId + 1, 0);
