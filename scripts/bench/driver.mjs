@@ -7,12 +7,33 @@
 //                                  ping-pong between two processes; submitted as a latency-bound user
 //                                  does: submitSync (the completion itself when seen while spinning,
 //                                  awaited only when it outlasts the spin: `fallbacks` counts those)
+//                                  (both round trips are run for WARM_UP_MS before they are measured)
 //   dma.a2a_gbps.<size>            adapter -> adapter copies vs C memcpy between the same pages
 //                                  (the adapters' memory files at the slices' offsets)
 import path from 'node:path';
 import { cReference, KiB, MiB, median, result, root, samples, turns } from './stats.mjs';
 
-const IRQ_ROUNDS = 4;
+/**
+ * Both sides' wake-ups are bimodal on this kind of machine (the scheduler puts the two processes on one
+ * core or on two, ~16 vs ~24-32 us, and keeps that for tens of ms): each round samples one placement per
+ * side, so the ratio of the pooled medians needs several rounds. With 4 it swung 0.7-1.8x from run to
+ * run on an otherwise steady machine; 8 halve that spread at ~0.5 s more.
+ */
+const IRQ_ROUNDS = 8;
+/**
+ * Round trips run this long before either round-trip figure is measured. The C programs need one
+ * warm-up batch; our round trip is JavaScript, optimised by V8 on background threads, which on a busy
+ * 2-core machine finish late: after a warm-up of one batch (300 trips, ~10 ms) the first interrupt
+ * round ran at 3-5x the C ping-pong and the later ones at 1.3-1.8x; after 1 s every round was
+ * 1.0-1.5x (measured by turns, 2 runs x 4 rounds each way).
+ */
+const WARM_UP_MS = 1000;
+
+/** Runs `trip` (one batch of round trips) over and over for WARM_UP_MS. */
+async function warmUp(trip) {
+  const until = Date.now() + WARM_UP_MS;
+  while (Date.now() < until) await trip();
+}
 
 const { Adapter, DmaController, ModelProcess, Slices } = await import(
   path.join(root, 'dist/driver/index.js')
@@ -100,6 +121,9 @@ async function transferFigures(a0, a1, dir, quick, reps) {
     await irq.submit({ op: 'fill', ownerKey: key, dst: src, dstOffset: 0, bytes: SLICE_BYTES, value: 0x5a });
     const tiny = { op: 'fill', ownerKey: key, dst: src, dstOffset: 0, bytes: 1, value: 0x5a };
     const trips = quick ? 300 : 2000;
+    await warmUp(async () => {
+      for (let i = 0; i < 100; i++) await irq.submit(tiny);
+    });
     // The driver's round trip and the C eventfd ping-pong take turns (IRQ_ROUNDS rounds): measured
     // one block after the other, a neighbour's burst on the shared machine lands on one side only.
     const irqTurns = await turns(
@@ -125,6 +149,7 @@ async function transferFigures(a0, a1, dir, quick, reps) {
   try {
     const tiny = { op: 'fill', ownerKey: key, dst: src, dstOffset: 0, bytes: 1, value: 0x5a };
     const trips = quick ? 2000 : 20_000;
+    await warmUp(() => polledTrips(poll, tiny, 1000, 1));
     const polled = await polledTrips(poll, tiny, trips, reps);
     out.push(
       result(
