@@ -159,6 +159,38 @@ describe('DmaController.submitSync', () => {
     }
   });
 
+  it('leaves the entries in flight alone with the ring nearly full (its store into the next free entry)', async () => {
+    // a held chain and depth - 3 more behind it, then submitSync: it writes its own entry and touches
+    // the one after (free); the one after that wraps onto the held chain's, which it must not touch
+    const dma = new DmaController(a(), { mode: 'poll', pollUs: 100_000 });
+    const depth = a().identity.ringDepth;
+    try {
+      const before = readQueueStatus(a(), dma.queue);
+      a().injectFault(Fault.STALL_NEXT_DMA, 300);
+      const fill = (i: number): Descriptor => ({
+        op: 'fill',
+        ownerKey: key,
+        dst: S(),
+        dstOffset: 8192 + i,
+        bytes: 1,
+        value: (i * 7 + 1) & 0xff,
+      });
+      const waits = Array.from({ length: depth - 2 }, (_, i) => dma.submit(fill(i)));
+      let last = dma.submitSync(fill(depth - 2));
+      if (last instanceof Promise) last = await last;
+      const done = await Promise.all(waits);
+      expect(done.map((c) => c.sqIndex)).toEqual(done.map((_, i) => (before.sqTail + i) >>> 0));
+      expect(last.sqIndex).toBe((before.sqTail + depth - 2) >>> 0);
+      expect(readQueueStatus(a(), dma.queue).errors).toBe(before.errors);
+      const reference = Buffer.alloc(8192 + depth - 1, 0);
+      const got = await sliceBytes(dma, 8192 + depth - 1);
+      for (let i = 0; i < depth - 1; i++) reference[8192 + i] = (i * 7 + 1) & 0xff;
+      expect(got.subarray(8192).equals(reference.subarray(8192))).toBe(true);
+    } finally {
+      dma.close();
+    }
+  });
+
   it("reaps other waits' completions while it spins", async () => {
     // a batch of 4 MiB copies sleeps on the vector; a submitSync behind them falls back, and every
     // completion reaches its own waiter
