@@ -121,9 +121,7 @@ async function transferFigures(a0, a1, dir, quick, reps) {
     await irq.submit({ op: 'fill', ownerKey: key, dst: src, dstOffset: 0, bytes: SLICE_BYTES, value: 0x5a });
     const tiny = { op: 'fill', ownerKey: key, dst: src, dstOffset: 0, bytes: 1, value: 0x5a };
     const trips = quick ? 300 : 2000;
-    await warmUp(async () => {
-      for (let i = 0; i < 100; i++) await irq.submit(tiny);
-    });
+    await warmUp(() => roundTrips(irq, tiny, trips, 1)); // the code then measured
     // The driver's round trip and the C eventfd ping-pong take turns (IRQ_ROUNDS rounds): measured
     // one block after the other, a neighbour's burst on the shared machine lands on one side only.
     const irqTurns = await turns(
@@ -149,7 +147,7 @@ async function transferFigures(a0, a1, dir, quick, reps) {
   try {
     const tiny = { op: 'fill', ownerKey: key, dst: src, dstOffset: 0, bytes: 1, value: 0x5a };
     const trips = quick ? 2000 : 20_000;
-    await warmUp(() => polledTrips(poll, tiny, 1000, 1));
+    await warmUp(() => polledTrips(poll, tiny, 1000, 1)); // the code then measured
     const polled = await polledTrips(poll, tiny, trips, reps);
     out.push(
       result(
