@@ -231,7 +231,7 @@ export class DmaController {
    * bound: the adapter reads only [SQ_HEAD, SQ_TAIL).
    */
   private touchNextSlot(): void {
-    if (((this.tail - this.sqHead) >>> 0) >= this.depth) return;
+    if ((this.tail - this.sqHead) >>> 0 >= this.depth) return;
     this.view.setUint32(this.sq + (this.tail & (this.depth - 1)) * Desc.BYTES, 0, true);
   }
 
