@@ -52,7 +52,11 @@ export class JournalRotation {
    * the store no longer writes, removes an abandoned journal.jsonl.tmp, and says it is done.
    */
   finish(oldFd: number | undefined): void {
-    if (oldFd !== undefined) fs.closeSync(oldFd);
+    // Off the event loop: the old journal was renamed over, so this is its inode's last reference and
+    // closing it frees every block of the file (ext4: ~6 ms for a compaction cycle's journal, measured
+    // on serve's main thread at 64 clients). Its records are durable in both files already; a close
+    // error changes nothing the store relies on.
+    if (oldFd !== undefined) fs.close(oldFd, () => undefined);
     if (this.abandoned) {
       fs.closeSync(this.fd);
       if (!this.renamed) fs.rmSync(join(this.dir, JOURNAL_TMP_FILE), { force: true });
