@@ -20,7 +20,7 @@ import { ServerNumbers } from './server-numbers.js';
 import {
   type Keyed,
   type MutableKeyed,
-  RowCode,
+  type RowCode,
   rowAtLeast,
   rowCodeOf,
   rowKeyInto,
