@@ -303,6 +303,8 @@ export class EntryTable {
 const EMPTY_SLOTS: SlotAvailability[] = [];
 const SHARED_EMPTY_SLOTS = 64;
 
+const isEmpty = (s: SlotAvailability) => s.empty;
+
 /** The availability of an empty slot with no contexts (issue 11: most slots of an idle pool). */
 function emptySlot(index: number): SlotAvailability {
   const make = (): SlotAvailability => ({ index, contexts: 0, empty: true, idle: false, freeContexts: [] });
@@ -343,6 +345,8 @@ export class AdapterState implements AdapterAvailability {
   readonly slices: EntryTable;
   /** slices.lowestFree(), mirrored after each edit (lowestFreeEntry). */
   private lowestFree = 0;
+  /** The lowest empty slot, mirrored after each edit of a slot (firstEmptySlot). */
+  private lowestEmpty = -1;
 
   /**
    * `slices` must fit (validateInventory checked); their data is copied into columns, and held ones
@@ -417,6 +421,15 @@ export class AdapterState implements AdapterAvailability {
     return this.lowestFree;
   }
 
+  /**
+   * The lowest slot with no engine loaded, or -1 (`slots.findIndex((s) => s.empty)`): kept here after
+   * each edit of a slot, so a load planned into an empty slot reads no slot object (issue 11: at
+   * 10,000 adapters each is a cache miss of a plan).
+   */
+  get firstEmptySlot(): number {
+    return this.lowestEmpty;
+  }
+
   /** May receive a new slice from some request (degraded ones only when the policy allows). */
   get eligible(): boolean {
     return this.health !== 'unhealthy' && this.slices.size < this.sliceEntries && !heldByAnother(this);
@@ -452,6 +465,7 @@ export class AdapterState implements AdapterAvailability {
     const idle =
       !slot.empty && this.contextSlices[index] === 0 && (this.slotInventory[index]?.contextsUsed ?? 0) === 0;
     if (slot.idle !== idle) slot.idle = idle; // an empty slot is never idle, and shared (emptySlot)
+    this.lowestEmpty = this.slots.findIndex(isEmpty);
   }
 
   /** Free bytes of a raw extent that no aligned slice can use. */
