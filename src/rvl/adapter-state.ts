@@ -305,6 +305,14 @@ const SHARED_EMPTY_SLOTS = 64;
 
 const isEmpty = (s: SlotAvailability) => s.empty;
 
+/**
+ * A copy of exactly its length: a splice or push that grows an array reserves half again and 16 more,
+ * 128 bytes and up on lists of one or two extents (issue 11: memory, tens of thousands of them).
+ */
+function exact<T>(xs: T[]): T[] {
+  return xs.slice();
+}
+
 /** The availability of an empty slot with no contexts (issue 11: most slots of an idle pool). */
 function emptySlot(index: number): SlotAvailability {
   const make = (): SlotAvailability => ({ index, contexts: 0, empty: true, idle: false, freeContexts: [] });
@@ -371,7 +379,7 @@ export class AdapterState implements AdapterAvailability {
     this.rawMemory = new ExtentColumn(complement(of('memory'), a.memoryBytes), unitOf(a.memoryAlignBytes));
     for (let i = 0; i < this.rawMemory.size; i++)
       this.memorySlackBytes += this.slackOf(this.rawMemory.baseAt(i), this.rawMemory.lengthAt(i));
-    this.freeCompute = complement(of('compute'), a.computeUnits);
+    this.freeCompute = exact(complement(of('compute'), a.computeUnits));
     this.slotInventory = Array.from({ length: a.slotCount }, (_, i) => {
       const s = a.slots.find((x) => x.index === i);
       return s && { ...s };
@@ -383,6 +391,7 @@ export class AdapterState implements AdapterAvailability {
       this.contextSlices[s.slot!]!++;
       takeRange(this.slots[s.slot!]!.freeContexts, s.base, s.length);
     }
+    for (const slot of this.slots) if (!Object.isFrozen(slot)) slot.freeContexts = exact(slot.freeContexts);
     for (const slot of this.slots) this.refreshIdle(slot.index);
     // Highest entry first: the columns grow once.
     for (const s of [...slices].sort((x, y) => y.entry - x.entry)) this.slices.set(s);
@@ -448,13 +457,14 @@ export class AdapterState implements AdapterAvailability {
     const contexts = inv?.contexts ?? 0;
     const empty = !inv || (inv.function === undefined && inv.bitstream === undefined && contexts === 0);
     if (empty && contexts === 0) return emptySlot(index);
-    const slot: SlotAvailability = {
-      index,
-      contexts,
-      empty,
-      idle: false,
-      freeContexts: contexts > 0 ? [{ base: 0, length: contexts }] : [],
-    };
+    const freeContexts = contexts > 0 ? [{ base: 0, length: contexts }] : [];
+    // Every property in the literal: one added later goes to an out-of-object property array (issue
+    // 11: memory, 40,000 slots at 10,000 adapters).
+    if (inv?.function !== undefined && inv.bitstream === undefined)
+      return { index, function: inv.function, contexts, empty, idle: false, freeContexts };
+    if (inv?.bitstream !== undefined && inv.function === undefined)
+      return { index, bitstream: inv.bitstream, contexts, empty, idle: false, freeContexts };
+    const slot: SlotAvailability = { index, contexts, empty, idle: false, freeContexts };
     if (inv?.function !== undefined) slot.function = inv.function;
     if (inv?.bitstream !== undefined) slot.bitstream = inv.bitstream;
     return slot;
@@ -493,13 +503,17 @@ export class AdapterState implements AdapterAvailability {
   private takeQuantity(kind: 'memory' | 'compute', base: number, length: number): StateChange {
     if (kind === 'memory')
       return { memory: this.editMemory(this.rawMemory.take(base, length)), slots: false };
-    return { compute: takeRange(this.freeCompute, base, length), slots: false };
+    const compute = takeRange(this.freeCompute, base, length);
+    this.freeCompute = exact(this.freeCompute);
+    return { compute, slots: false };
   }
 
   private giveQuantity(kind: 'memory' | 'compute', base: number, length: number): StateChange {
     if (kind === 'memory')
       return { memory: this.editMemory(this.rawMemory.give(base, length)), slots: false };
-    return { compute: giveRange(this.freeCompute, base, length), slots: false };
+    const compute = giveRange(this.freeCompute, base, length);
+    this.freeCompute = exact(this.freeCompute);
+    return { compute, slots: false };
   }
 
   /** Whether [base, base+length) of this kind (and slot) is free now. */
@@ -538,7 +552,9 @@ export class AdapterState implements AdapterAvailability {
     this.lowestFree = this.slices.lowestFree();
     if (s.kind !== 'context') return this.takeQuantity(s.kind, s.base, s.length);
     const i = s.slot!;
-    takeRange(this.slots[i]!.freeContexts, s.base, s.length);
+    const slot = this.slots[i]!;
+    takeRange(slot.freeContexts, s.base, s.length);
+    slot.freeContexts = exact(slot.freeContexts);
     this.contextSlices[i]!++;
     const inv = this.slotInventory[i] ?? { index: i, contexts: 0, contextsUsed: 0 };
     this.slotInventory[i] = { ...inv, contextsUsed: inv.contextsUsed + s.length };
@@ -556,7 +572,9 @@ export class AdapterState implements AdapterAvailability {
     this.lowestFree = this.slices.lowestFree();
     if (s.kind !== 'context') return this.giveQuantity(s.kind, s.base, s.length);
     const i = s.slot!;
-    giveRange(this.slots[i]!.freeContexts, s.base, s.length);
+    const slot = this.slots[i]!;
+    giveRange(slot.freeContexts, s.base, s.length);
+    slot.freeContexts = exact(slot.freeContexts);
     this.contextSlices[i]!--;
     const inv = this.slotInventory[i]!;
     this.slotInventory[i] = { ...inv, contextsUsed: inv.contextsUsed - s.length };
