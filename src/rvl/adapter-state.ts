@@ -32,16 +32,30 @@ export interface StateChange {
 
 const KIND_CODE = { memory: 1, compute: 2, context: 3 } as const;
 const KIND_OF = [undefined, 'memory', 'compute', 'context'] as const;
-/** Low bits of an entry's first number: its kind (0: free); the slot is stored above them. */
+/**
+ * Low bits of an entry's first number: its kind (0: free); the slot is stored above them. In a 16-bit
+ * row (level 0) the kind takes 2 bits, the slot 6 and the owner number's high 8 bits the rest.
+ */
 const KIND_BITS = 4;
+const KIND_BITS_16 = 2;
+const SLOT_BITS_16 = 6;
+/** Where level 0 keeps the owner's high byte in the first number. */
+const OWNER_HIGH_16 = 2 ** (KIND_BITS_16 + SLOT_BITS_16);
 /**
  * Row layouts by level: the array type, numbers per entry, and the limits of base and length (in
- * units for memory) and slot. Level 0 keeps the owner number in two 16-bit halves.
+ * units for memory), slot and owner number. Level 0 keeps the owner's low 16 bits in its own number
+ * and the high 8 beside the kind and slot: 8 bytes an entry (issue 11: memory, 10,000 adapters x 256).
  */
 const LEVELS = [
-  { Row: Uint16Array, stride: 5, limit: 2 ** 16, slots: 2 ** (16 - KIND_BITS) },
-  { Row: Uint32Array, stride: 4, limit: 2 ** 32, slots: 2 ** (32 - KIND_BITS) },
-  { Row: Float64Array, stride: 4, limit: Number.POSITIVE_INFINITY, slots: 2 ** (52 - KIND_BITS) },
+  { Row: Uint16Array, stride: 4, limit: 2 ** 16, slots: 2 ** SLOT_BITS_16, owners: 2 ** 24 },
+  { Row: Uint32Array, stride: 4, limit: 2 ** 32, slots: 2 ** (32 - KIND_BITS), owners: 2 ** 32 },
+  {
+    Row: Float64Array,
+    stride: 4,
+    limit: Number.POSITIVE_INFINITY,
+    slots: 2 ** (52 - KIND_BITS),
+    owners: Number.POSITIVE_INFINITY,
+  },
 ] as const;
 const WIDE = 2;
 const NO_ROWS = new Uint16Array(0);
@@ -52,11 +66,12 @@ type Rows = Uint16Array | Uint32Array | Float64Array;
  * Slices by slice-table entry, in one typed array of rows (issue 11: 10,000 adapters x 256 entries
  * would otherwise be millions of slice objects, and five columns per adapter cost five typed-array
  * objects): per entry its kind and slot, base, length and owner (an allocation number, owners.ts).
- * Base and length take 16 bits while they fit (10 bytes an entry, the owner in two halves), then 32
- * (16 bytes) — memory counted in units of the alignment's power of two (ra-spec §5.4 CAP_MEM_ALIGN),
- * so an 8 GiB adapter aligned to 2 MiB counts 4,096 units — and doubles (32 bytes, bytes as they are)
- * once a value does not fit (an unaligned foreign slice, a huge adapter, a slot past 4,095); a table
- * only widens. The rows grow to the highest entry used. Slices held by a reservation also keep their
+ * Base and length take 16 bits while they fit (8 bytes an entry: kind, a slot below 64 and the
+ * owner's high 8 bits share one number, its low 16 bits another), then 32 (16 bytes; also for a slot
+ * past 63 or an owner number past 2^24) — memory counted in units of the alignment's power of two
+ * (ra-spec §5.4 CAP_MEM_ALIGN), so an 8 GiB adapter aligned to 2 MiB counts 4,096 units — and
+ * doubles (32 bytes, bytes as they are) once a value does not fit (an unaligned foreign slice, a huge
+ * adapter, a slot past 2^28); a table only widens. The rows grow to the highest entry used. Slices held by a reservation also keep their
  * object (it carries the reservation and the engine it loads): few, and only until commit or
  * rollback. `get` builds a new object for a committed slice.
  */
@@ -86,16 +101,19 @@ export class EntryTable {
   }
 
   private kindAt(e: number): number {
-    return this.rows[e * this.stride]! % (1 << KIND_BITS);
+    return this.rows[e * this.stride]! % (this.level === 0 ? 1 << KIND_BITS_16 : 1 << KIND_BITS);
   }
 
   private slotAt(e: number): number {
-    return Math.floor(this.rows[e * this.stride]! / (1 << KIND_BITS));
+    const first = this.rows[e * this.stride]!;
+    if (this.level === 0) return Math.floor(first / (1 << KIND_BITS_16)) % (1 << SLOT_BITS_16);
+    return Math.floor(first / (1 << KIND_BITS));
   }
 
   private ownerAt(e: number): number {
     const at = e * this.stride;
-    return this.level === 0 ? this.rows[at + 3]! + this.rows[at + 4]! * 2 ** 16 : this.rows[at + 3]!;
+    if (this.level !== 0) return this.rows[at + 3]!;
+    return this.rows[at + 3]! + Math.floor(this.rows[at]! / OWNER_HIGH_16) * 2 ** 16;
   }
 
   /** A number of this kind as stored (memory in units below WIDE). */
@@ -111,13 +129,17 @@ export class EntryTable {
   /** Writes one row (the table holds its numbers: widenFor ran). */
   private write(e: number, kind: number, slot: number, base: number, length: number, owner: number): void {
     const at = e * this.stride;
-    this.rows[at] = kind === 0 ? 0 : kind + slot * (1 << KIND_BITS);
     this.rows[at + 1] = this.stored(kind, base);
     this.rows[at + 2] = this.stored(kind, length);
-    if (this.level === 0) {
-      this.rows[at + 3] = owner % 2 ** 16;
-      this.rows[at + 4] = Math.floor(owner / 2 ** 16);
-    } else this.rows[at + 3] = owner;
+    if (kind === 0) this.rows[at] = 0;
+    else if (this.level === 0) {
+      const high = Math.floor(owner / 2 ** 16);
+      this.rows[at] = kind + slot * (1 << KIND_BITS_16) + high * OWNER_HIGH_16;
+      this.rows[at + 3] = owner - high * 2 ** 16;
+    } else {
+      this.rows[at] = kind + slot * (1 << KIND_BITS);
+      this.rows[at + 3] = owner;
+    }
   }
 
   /** New rows of `capacity` entries at `level`, holding the present ones. */
@@ -151,22 +173,26 @@ export class EntryTable {
     this.rebuild(Math.min(this.limit, capacity), this.level);
   }
 
-  /** Whether the rows at `level` can store these numbers. */
+  /** Whether the rows at `level` can store these numbers (and owner number `owner`). */
   private fits(
     s: { kind: LiveSlice['kind']; base: number; length: number; slot?: number | undefined },
+    owner: number,
     level: number,
   ): boolean {
-    const { limit, slots } = LEVELS[level]!;
-    if ((s.slot ?? 0) >= slots) return false;
+    const { limit, slots, owners } = LEVELS[level]!;
+    if ((s.slot ?? 0) >= slots || owner >= owners) return false;
     if (level === WIDE) return true;
     const u = s.kind === 'memory' ? this.unit : 1;
     return s.base % u === 0 && s.length % u === 0 && s.base / u < limit && s.length / u < limit;
   }
 
-  /** Widens the rows until they can store `s`. */
-  private widenFor(s: { kind: LiveSlice['kind']; base: number; length: number; slot?: number | undefined }) {
+  /** Widens the rows until they can store `s` (with owner number `owner`). */
+  private widenFor(
+    s: { kind: LiveSlice['kind']; base: number; length: number; slot?: number | undefined },
+    owner: number,
+  ) {
     let level = this.level;
-    while (!this.fits(s, level)) level++;
+    while (!this.fits(s, owner, level)) level++;
     if (level !== this.level) this.rebuild(this.capacity, level);
   }
 
@@ -230,9 +256,9 @@ export class EntryTable {
   set(s: LiveSlice): void {
     const e = s.entry;
     if (e >= this.capacity) this.grow(e);
-    this.widenFor(s);
     if (this.kindAt(e) !== 0) throw new Error(`internal: entry ${this.adapter}#${e} is taken`);
     const owner = this.owners.acquire(s.allocation, this.adapter);
+    this.widenFor(s, owner);
     this.write(e, KIND_CODE[s.kind], s.kind === 'context' ? s.slot! : 0, s.base, s.length, owner);
     if (s.heldBy) {
       this.held ??= new Map();
@@ -248,7 +274,7 @@ export class EntryTable {
 
   setLength(entry: number, length: number): void {
     const kind = this.kindAt(entry);
-    this.widenFor({ kind: KIND_OF[kind]!, base: 0, length });
+    this.widenFor({ kind: KIND_OF[kind]!, base: 0, length }, this.ownerAt(entry));
     this.rows[entry * this.stride + 2] = this.stored(kind, length);
   }
 
@@ -303,6 +329,16 @@ export class EntryTable {
 const EMPTY_SLOTS: SlotAvailability[] = [];
 const SHARED_EMPTY_SLOTS = 64;
 
+const isEmpty = (s: SlotAvailability) => s.empty;
+
+/**
+ * A copy of exactly its length: a splice or push that grows an array reserves half again and 16 more,
+ * 128 bytes and up on lists of one or two extents (issue 11: memory, tens of thousands of them).
+ */
+function exact<T>(xs: T[]): T[] {
+  return xs.slice();
+}
+
 /** The availability of an empty slot with no contexts (issue 11: most slots of an idle pool). */
 function emptySlot(index: number): SlotAvailability {
   const make = (): SlotAvailability => ({ index, contexts: 0, empty: true, idle: false, freeContexts: [] });
@@ -343,6 +379,8 @@ export class AdapterState implements AdapterAvailability {
   readonly slices: EntryTable;
   /** slices.lowestFree(), mirrored after each edit (lowestFreeEntry). */
   private lowestFree = 0;
+  /** The lowest empty slot, mirrored after each edit of a slot (firstEmptySlot). */
+  private lowestEmpty = -1;
 
   /**
    * `slices` must fit (validateInventory checked); their data is copied into columns, and held ones
@@ -367,7 +405,7 @@ export class AdapterState implements AdapterAvailability {
     this.rawMemory = new ExtentColumn(complement(of('memory'), a.memoryBytes), unitOf(a.memoryAlignBytes));
     for (let i = 0; i < this.rawMemory.size; i++)
       this.memorySlackBytes += this.slackOf(this.rawMemory.baseAt(i), this.rawMemory.lengthAt(i));
-    this.freeCompute = complement(of('compute'), a.computeUnits);
+    this.freeCompute = exact(complement(of('compute'), a.computeUnits));
     this.slotInventory = Array.from({ length: a.slotCount }, (_, i) => {
       const s = a.slots.find((x) => x.index === i);
       return s && { ...s };
@@ -379,6 +417,7 @@ export class AdapterState implements AdapterAvailability {
       this.contextSlices[s.slot!]!++;
       takeRange(this.slots[s.slot!]!.freeContexts, s.base, s.length);
     }
+    for (const slot of this.slots) if (!Object.isFrozen(slot)) slot.freeContexts = exact(slot.freeContexts);
     for (const slot of this.slots) this.refreshIdle(slot.index);
     // Highest entry first: the columns grow once.
     for (const s of [...slices].sort((x, y) => y.entry - x.entry)) this.slices.set(s);
@@ -417,6 +456,15 @@ export class AdapterState implements AdapterAvailability {
     return this.lowestFree;
   }
 
+  /**
+   * The lowest slot with no engine loaded, or -1 (`slots.findIndex((s) => s.empty)`): kept here after
+   * each edit of a slot, so a load planned into an empty slot reads no slot object (issue 11: at
+   * 10,000 adapters each is a cache miss of a plan).
+   */
+  get firstEmptySlot(): number {
+    return this.lowestEmpty;
+  }
+
   /** May receive a new slice from some request (degraded ones only when the policy allows). */
   get eligible(): boolean {
     return this.health !== 'unhealthy' && this.slices.size < this.sliceEntries && !heldByAnother(this);
@@ -435,13 +483,14 @@ export class AdapterState implements AdapterAvailability {
     const contexts = inv?.contexts ?? 0;
     const empty = !inv || (inv.function === undefined && inv.bitstream === undefined && contexts === 0);
     if (empty && contexts === 0) return emptySlot(index);
-    const slot: SlotAvailability = {
-      index,
-      contexts,
-      empty,
-      idle: false,
-      freeContexts: contexts > 0 ? [{ base: 0, length: contexts }] : [],
-    };
+    const freeContexts = contexts > 0 ? [{ base: 0, length: contexts }] : [];
+    // Every property in the literal: one added later goes to an out-of-object property array (issue
+    // 11: memory, 40,000 slots at 10,000 adapters).
+    if (inv?.function !== undefined && inv.bitstream === undefined)
+      return { index, function: inv.function, contexts, empty, idle: false, freeContexts };
+    if (inv?.bitstream !== undefined && inv.function === undefined)
+      return { index, bitstream: inv.bitstream, contexts, empty, idle: false, freeContexts };
+    const slot: SlotAvailability = { index, contexts, empty, idle: false, freeContexts };
     if (inv?.function !== undefined) slot.function = inv.function;
     if (inv?.bitstream !== undefined) slot.bitstream = inv.bitstream;
     return slot;
@@ -452,6 +501,7 @@ export class AdapterState implements AdapterAvailability {
     const idle =
       !slot.empty && this.contextSlices[index] === 0 && (this.slotInventory[index]?.contextsUsed ?? 0) === 0;
     if (slot.idle !== idle) slot.idle = idle; // an empty slot is never idle, and shared (emptySlot)
+    this.lowestEmpty = this.slots.findIndex(isEmpty);
   }
 
   /** Free bytes of a raw extent that no aligned slice can use. */
@@ -479,13 +529,17 @@ export class AdapterState implements AdapterAvailability {
   private takeQuantity(kind: 'memory' | 'compute', base: number, length: number): StateChange {
     if (kind === 'memory')
       return { memory: this.editMemory(this.rawMemory.take(base, length)), slots: false };
-    return { compute: takeRange(this.freeCompute, base, length), slots: false };
+    const compute = takeRange(this.freeCompute, base, length);
+    this.freeCompute = exact(this.freeCompute);
+    return { compute, slots: false };
   }
 
   private giveQuantity(kind: 'memory' | 'compute', base: number, length: number): StateChange {
     if (kind === 'memory')
       return { memory: this.editMemory(this.rawMemory.give(base, length)), slots: false };
-    return { compute: giveRange(this.freeCompute, base, length), slots: false };
+    const compute = giveRange(this.freeCompute, base, length);
+    this.freeCompute = exact(this.freeCompute);
+    return { compute, slots: false };
   }
 
   /** Whether [base, base+length) of this kind (and slot) is free now. */
@@ -524,7 +578,9 @@ export class AdapterState implements AdapterAvailability {
     this.lowestFree = this.slices.lowestFree();
     if (s.kind !== 'context') return this.takeQuantity(s.kind, s.base, s.length);
     const i = s.slot!;
-    takeRange(this.slots[i]!.freeContexts, s.base, s.length);
+    const slot = this.slots[i]!;
+    takeRange(slot.freeContexts, s.base, s.length);
+    slot.freeContexts = exact(slot.freeContexts);
     this.contextSlices[i]!++;
     const inv = this.slotInventory[i] ?? { index: i, contexts: 0, contextsUsed: 0 };
     this.slotInventory[i] = { ...inv, contextsUsed: inv.contextsUsed + s.length };
@@ -542,7 +598,9 @@ export class AdapterState implements AdapterAvailability {
     this.lowestFree = this.slices.lowestFree();
     if (s.kind !== 'context') return this.giveQuantity(s.kind, s.base, s.length);
     const i = s.slot!;
-    giveRange(this.slots[i]!.freeContexts, s.base, s.length);
+    const slot = this.slots[i]!;
+    giveRange(slot.freeContexts, s.base, s.length);
+    slot.freeContexts = exact(slot.freeContexts);
     this.contextSlices[i]!--;
     const inv = this.slotInventory[i]!;
     this.slotInventory[i] = { ...inv, contextsUsed: inv.contextsUsed - s.length };

@@ -18,11 +18,13 @@ import type { AdapterHealth } from './inventory.js';
 import type { QuantityKind } from './quantities.js';
 import { ServerNumbers } from './server-numbers.js';
 import {
-  denseAtLeast,
-  denseKeyInto,
-  denseRank,
   type Keyed,
   type MutableKeyed,
+  type RowCode,
+  rowAtLeast,
+  rowCodeOf,
+  rowKeyInto,
+  rowRank,
   SortedList,
 } from './sorted-list.js';
 
@@ -72,13 +74,15 @@ interface Family {
   readonly all: (SortedList | undefined)[];
   readonly byServer: (SortedList | undefined)[][];
   /**
-   * Extent families only (memory, compute: one number per key while dense): per health, each server's
-   * list again as a row of ROW numbers [count, keys...] in one array, when it holds at most ROW - 1
-   * dense keys; count -1 when it does not (then the list answers). A sameServer search reads one row
-   * (one cache line) instead of the list, its chunk array, the chunk and its elements (issue 11: four
-   * cache misses per plan at 10,000 adapters, the largest share of the planner's time).
+   * Per health, each server's list again as a row of ROW numbers [count, keys...] in one array, each
+   * key one number (RowCode: dense extents, (k0, rank) pairs, context ranges), when it holds at most
+   * ROW - 1 keys that fit; count -1 when it does not (then the list answers). A sameServer search
+   * reads one row (one cache line) instead of the list, its chunk array, the chunk and its elements
+   * (issue 11: four cache misses per list asked at 10,000 adapters; an accelerator request asks up
+   * to three lists per locality).
    */
-  readonly rows: (Float64Array | undefined)[] | undefined;
+  readonly rows: (Float64Array | undefined)[];
+  readonly code: RowCode;
 }
 
 /** Numbers per server row (Family.rows): a count and up to seven keys, 64 bytes. */
@@ -213,8 +217,7 @@ export class Catalog {
     if (!family) {
       const width = widthOf(name);
       const packUnit = packUnitOf(name);
-      const rows = width === 3 && packUnit !== undefined ? [] : undefined;
-      family = { width, packUnit, all: [], byServer: [], rows };
+      family = { width, packUnit, all: [], byServer: [], rows: [], code: rowCodeOf(width) };
       this.lists.set(name, family);
       const fn = /^[xei]\|/.test(name) ? name.slice(2) : undefined;
       if (fn !== undefined && !this.functions.has(fn))
@@ -232,7 +235,6 @@ export class Catalog {
 
   /** Copies a server's list into its row (Family.rows) after an edit. */
   private mirror(family: Family, h: number, server: number): void {
-    if (!family.rows) return;
     let rows = family.rows[h];
     const at = server * ROW;
     if (!rows || rows.length < at + ROW) {
@@ -243,7 +245,7 @@ export class Catalog {
       rows = grown;
     }
     const list = family.byServer[h]![server]!;
-    rows[at] = list.denseInto(rows, at + 1, ROW - 1);
+    rows[at] = list.rowInto(rows, at + 1, ROW - 1);
   }
 
   private take(name: string, group: Group, entry: Keyed): void {
@@ -275,13 +277,13 @@ export class Catalog {
     const family = this.lists.get(name);
     if (!family || server === NO_SERVER) return false;
     const h = healthCode(health);
-    if (server !== ALL_SERVERS && family.rows) {
+    if (server !== ALL_SERVERS) {
       const rows = family.rows[h];
       const at = server * ROW;
       // No row yet: no list of this server was ever edited, so there is none.
       if (!rows || at >= rows.length) return false;
       const count = rows[at]!;
-      if (count >= 0) return this.firstInRow(rows, at, count, family.packUnit!, k0, accept, out);
+      if (count >= 0) return this.firstInRow(rows, at, count, family, k0, accept, out);
     }
     const list = server === ALL_SERVERS ? family.all[h] : family.byServer[h]?.[server];
     if (!list?.findAtLeast(k0, accept && byRankFilter(this.byRank, accept), out)) return false;
@@ -294,18 +296,20 @@ export class Catalog {
     rows: Float64Array,
     at: number,
     count: number,
-    unit: number,
+    family: Family,
     k0: number,
     accept: ((a: AdapterState) => boolean) | undefined,
     out: Found,
   ): boolean {
-    const least = denseAtLeast(k0, unit);
+    const code = family.code;
+    const unit = family.packUnit ?? 1;
+    const least = rowAtLeast(code, k0, unit);
     for (let i = at + 1; i <= at + count; i++) {
       const n = rows[i]!;
       if (n < least) continue;
-      const a = this.byRank[denseRank(n)]!;
+      const a = this.byRank[rowRank(code, n)]!;
       if (accept && !accept(a)) continue;
-      denseKeyInto(n, unit, out);
+      rowKeyInto(code, n, unit, out);
       out.a = a;
       return true;
     }
@@ -422,24 +426,32 @@ export class Catalog {
     return problems;
   }
 
-  /** Server rows (Family.rows) against the lists they copy. */
+  /**
+   * Server rows (Family.rows) against the lists they copy: the row's keys, decoded as a search reads
+   * them, must be the list's keys in the list's order, and a row must hold them whenever they fit.
+   */
   private rowDifferences(): string[] {
     const problems: string[] = [];
     const scratch = new Float64Array(ROW - 1);
+    const key = found();
     for (const [name, family] of this.lists) {
-      if (!family.rows) continue;
       for (const [h, rows] of family.rows.entries()) {
         if (!rows) continue;
         for (let n = 0; n * ROW < rows.length; n++) {
           const list = family.byServer[h]?.[n];
-          const count = list ? list.denseInto(scratch, 0, ROW - 1) : 0;
-          const want = Array.from(scratch.subarray(0, Math.max(0, count)));
+          const count = list ? list.rowInto(scratch, 0, ROW - 1) : 0;
           const at = n * ROW;
-          const have = Array.from(rows.subarray(at + 1, at + 1 + Math.max(0, rows[at]!)));
-          if (rows[at] !== count || want.join() !== have.join())
-            problems.push(
-              `row ${name}#${HEALTHS[h]}|${this.servers.nameOf(n)}: holds ${rows[at]} [${have}], list says ${count} [${want}]`,
-            );
+          const stored = rows[at]!;
+          const keys = list ? list.toArray().map((e) => `${e.k0},${e.k1},${e.k2},${e.k3}`) : [];
+          const decoded: string[] = [];
+          for (let i = 0; i < stored; i++) {
+            rowKeyInto(family.code, rows[at + 1 + i]!, family.packUnit ?? 1, key);
+            decoded.push(`${key.k0},${key.k1},${key.k2},${key.k3}`);
+          }
+          const where = `row ${name}#${HEALTHS[h]}|${this.servers.nameOf(n)}`;
+          if (stored !== count) problems.push(`${where}: holds ${stored} keys, the list ${count}`);
+          else if (stored >= 0 && decoded.join(' ') !== keys.join(' '))
+            problems.push(`${where}: reads [${decoded.join(' ')}], list holds [${keys.join(' ')}]`);
         }
       }
     }

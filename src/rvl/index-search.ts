@@ -308,7 +308,7 @@ class AcceleratorSearch implements GroupSearch {
     if (!firstPreferringIdle(space, context, list, health, server, contexts, fresh, FOUND)) return undefined;
     const a = FOUND.a!;
     FOUND.a = undefined;
-    const slot = empty ? firstSlot(a, (s) => s.empty) : firstSlot(a, (s) => s.idle && s.function !== fn);
+    const slot = empty ? a.firstEmptySlot : firstSlot(a, (s) => s.idle && s.function !== fn);
     return loadPiece(a, slot, contexts, { function: fn });
   }
 }
@@ -343,7 +343,7 @@ export function indexedLogicSlot(
         if (!firstPreferringIdle(space, context, list, health, server, 0, fresh, FOUND)) continue;
         const a = FOUND.a!;
         FOUND.a = undefined;
-        const slot = firstSlot(a, (s) => (tier === SlotTier.EMPTY ? s.empty : s.idle));
+        const slot = tier === SlotTier.EMPTY ? a.firstEmptySlot : firstSlot(a, (s) => s.idle);
         return loadPiece(a, slot, a.contextsPerEngine, { bitstream });
       }
       return undefined;

@@ -615,6 +615,9 @@ export class AvailabilityIndex {
     for (const a of this.ordered)
       if (a.lowestFreeEntry !== a.slices.lowestFree())
         out.push(`${a.id}: lowestFreeEntry ${a.lowestFreeEntry}, slice table says ${a.slices.lowestFree()}`);
+    for (const a of this.ordered)
+      if (a.firstEmptySlot !== a.slots.findIndex((s) => s.empty))
+        out.push(`${a.id}: firstEmptySlot ${a.firstEmptySlot}, slots say ${a.slots.findIndex((s) => s.empty)}`);
     return out;
   }
 }

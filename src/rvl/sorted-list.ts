@@ -60,6 +60,61 @@ export function denseKeyInto(n: number, unit: number, out: MutableKeyed): void {
   out.k3 = 0;
 }
 
+/**
+ * One-number row keys of the lists that are not extents (catalog.ts server rows): a width-2 key
+ * (k0, rank) as k0 * 2^21 + rank; a width-4 key (length, rank, slot, base) as
+ * ((length * 2^21 + rank) * 2^10 + slot) * 2^11 + base. Each orders as its key does.
+ */
+const PAIR_RANK = 2 ** 21;
+const CONTEXT_BASE = 2 ** 11;
+const CONTEXT_SLOT = 2 ** 10;
+const CONTEXT_LENGTH = 2 ** 11;
+const CONTEXT_SHIFT = CONTEXT_BASE * CONTEXT_SLOT * PAIR_RANK;
+
+/** How a list's keys are written as one number each in a row: dense extent keys, pairs, contexts. */
+export enum RowCode {
+  Extent = 0,
+  Pair = 1,
+  Context = 2,
+}
+
+export function rowCodeOf(width: 2 | 3 | 4): RowCode {
+  return width === 3 ? RowCode.Extent : width === 2 ? RowCode.Pair : RowCode.Context;
+}
+
+const isCount = (x: number, limit: number) => Number.isInteger(x) && x >= 0 && x < limit;
+
+/** The lowest row key whose first number is >= `k0` (`unit`: an extent list's). */
+export function rowAtLeast(code: RowCode, k0: number, unit: number): number {
+  if (code === RowCode.Extent) return denseAtLeast(k0, unit);
+  return Math.ceil(k0) * (code === RowCode.Pair ? PAIR_RANK : CONTEXT_SHIFT);
+}
+
+/** The rank in a row key. */
+export function rowRank(code: RowCode, n: number): number {
+  if (code === RowCode.Extent) return denseRank(n);
+  if (code === RowCode.Pair) return n % PAIR_RANK;
+  return Math.floor(n / (CONTEXT_BASE * CONTEXT_SLOT)) % PAIR_RANK;
+}
+
+/** A row key as the list's key, written into `out`. */
+export function rowKeyInto(code: RowCode, n: number, unit: number, out: MutableKeyed): void {
+  if (code === RowCode.Extent) return denseKeyInto(n, unit, out);
+  if (code === RowCode.Pair) {
+    out.k1 = n % PAIR_RANK;
+    out.k0 = (n - out.k1) / PAIR_RANK;
+    out.k2 = 0;
+    out.k3 = 0;
+    return;
+  }
+  out.k3 = n % CONTEXT_BASE;
+  const rest = (n - out.k3) / CONTEXT_BASE;
+  out.k2 = rest % CONTEXT_SLOT;
+  const high = (rest - out.k2) / CONTEXT_SLOT;
+  out.k1 = high % PAIR_RANK;
+  out.k0 = (high - out.k1) / PAIR_RANK;
+}
+
 /** How keys are stored: `width` numbers, two (rank and base packed), or one. */
 enum Form {
   Plain = 0,
@@ -205,7 +260,8 @@ export class SortedList {
     const w = this.stride;
     const numbers = this.encode(key);
     if (this.chunks.length === 0) {
-      this.chunks.push(numbers);
+      // A literal: an array's first push reserves room for 17 (most lists are a server's, of a few keys).
+      this.chunks = [numbers];
       this.count++;
       return;
     }
@@ -217,6 +273,10 @@ export class SortedList {
     chunk.splice(i * w, 0, ...numbers);
     this.count++;
     if (this.lasts) this.lasts[c] = this.lastOf(chunk);
+    // A chunk that fits keeps its exact size: a splice that grows an array reserves half again and 16
+    // more, 128 bytes and up on every list of a few keys (issue 11: memory, 17,500 lists at 10,000
+    // adapters).
+    if (chunk.length < 2 * CHUNK * w) this.chunks[c] = chunk.slice();
     // Split into two exactly sized arrays: an array keeps the capacity it grew to, and a split one
     // would keep twice what it holds.
     if (chunk.length >= 2 * CHUNK * w) {
@@ -334,6 +394,33 @@ export class SortedList {
     if (this.form !== Form.Dense || this.count > max) return -1;
     const chunk = this.chunks[0];
     for (let i = 0; i < this.count; i++) into[at + i] = chunk![i]!;
+    return this.count;
+  }
+
+  /**
+   * The keys as one-number row keys (RowCode) in `into` from `at`, when there are at most `max` and
+   * each fits its code: returns how many, or -1 (then only the list answers). Extent lists: denseInto.
+   */
+  rowInto(into: Float64Array, at: number, max: number): number {
+    if (this.width === 3) return this.denseInto(into, at, max);
+    if (this.form !== Form.Plain || this.count > max) return -1;
+    const chunk = this.chunks[0];
+    const w = this.width;
+    for (let i = 0; i < this.count; i++) {
+      const k0 = chunk![i * w]!;
+      const rank = chunk![i * w + 1]!;
+      if (!isCount(rank, PAIR_RANK)) return -1;
+      if (w === 2) {
+        if (!isCount(k0, 2 ** 31)) return -1;
+        into[at + i] = k0 * PAIR_RANK + rank;
+      } else {
+        const slot = chunk![i * w + 2]!;
+        const base = chunk![i * w + 3]!;
+        if (!isCount(k0, CONTEXT_LENGTH) || !isCount(slot, CONTEXT_SLOT) || !isCount(base, CONTEXT_BASE))
+          return -1;
+        into[at + i] = ((k0 * PAIR_RANK + rank) * CONTEXT_SLOT + slot) * CONTEXT_BASE + base;
+      }
+    }
     return this.count;
   }
 

@@ -2,6 +2,7 @@
 // typed free list against the array functions of extents.ts, and slice columns that must widen
 // (16-bit, 32-bit, doubles) against the slices they were given.
 import { describe, expect, it } from 'vitest';
+import { EntryTable } from '../../src/rvl/adapter-state.js';
 import { ExtentColumn } from '../../src/rvl/extent-column.js';
 import { type Extent, giveRange, takeRange } from '../../src/rvl/extents.js';
 import { AvailabilityIndex, buildAvailability, type ExistingSlice } from '../../src/rvl/index.js';
@@ -225,7 +226,7 @@ describe('compact live state', () => {
     expect(index.toInventory().slices).toEqual(sorted([...start, odd, ctx]));
   });
 
-  it('rows keep owner numbers past 16 bits and slots past 12 bits (the first 16-bit row stores neither whole)', () => {
+  it('rows keep owner numbers past 16 bits and slots past 6 bits (the 16-bit row stores neither whole)', () => {
     // 300 adapters x 256 entries, one allocation each: owner numbers up to 76,799.
     const adapters = Array.from({ length: 300 }, (_, i) => adapter(`a${String(i).padStart(3, '0')}`));
     const slices = adapters.flatMap((a) =>
@@ -241,7 +242,18 @@ describe('compact live state', () => {
       expect(index.adapter(gone.adapter)!.slices.get(gone.entry)).toBeUndefined();
     }
     expect(index.adapter('a298')!.slices.get(255)!.allocation).toBe('a298/255');
-    // Slot 4095 fits the 16-bit row beside the kind; slot 4096 widens it, and both read back.
+    // Slot 63 fits the 16-bit row beside the kind and the owner's high byte; slot 64 widens it.
+    const six = adapter('s', { slotCount: 70, slots: [loaded(63, 'sha256'), loaded(64, 'sha256')] });
+    const narrow = AvailabilityIndex.fromInventory(pool([six]));
+    const at63 = { ...contexts('s', 0, 63, 1, 2), allocation: 'p' };
+    const at64 = { ...contexts('s', 1, 64, 0, 3), allocation: 'q' };
+    narrow.applyAdapterReport(six, [at63]);
+    expect(narrow.toInventory().slices).toEqual([at63]);
+    narrow.applyAdapterReport(six, [at63, at64]);
+    expect(narrow.toInventory().slices).toEqual([at63, at64]);
+    expect(narrow.release('p')).toBe(1);
+    expect(narrow.toInventory().slices).toEqual([at64]);
+    // Slots 4095 and 4096, either side of the 12 bits a 16-bit row once held, read back too.
     const wide = adapter('w', { slotCount: 5000, slots: [loaded(4095, 'sha256'), loaded(4096, 'sha256')] });
     const next = AvailabilityIndex.fromInventory(pool([wide]));
     const low = { ...contexts('w', 0, 4095, 1, 2), allocation: 'p' };
@@ -255,5 +267,34 @@ describe('compact live state', () => {
     const rebuilt = buildAvailability(pool([wide], [high])).adapters[0]!;
     expect(next.adapter('w')!.slots[4096]!.freeContexts).toEqual(rebuilt.slots[4096]!.freeContexts);
     expect(next.adapter('w')!.freeEntries).toEqual(rebuilt.freeEntries);
+  });
+  it('16-bit rows keep owner numbers up to 2^24 - 1 and widen for 2^24 (owners past a real pool, stubbed)', () => {
+    // Owner numbers as Owners would hand them out after 2^24 allocations: a stub gives them directly.
+    const numbers = [5, 2 ** 16 + 7, 2 ** 24 - 1, 2 ** 24, 2 ** 24 + 2 ** 16 + 3];
+    let next = 0;
+    const names = new Map<number, string>();
+    const owners = {
+      acquire: (allocation: string) => {
+        const n = numbers[next++]!;
+        names.set(n, allocation);
+        return n;
+      },
+      release: () => {},
+      name: (n: number) => names.get(n)!,
+    } as unknown as Owners;
+    const table = new EntryTable('a0', 256, owners, 2 * MiB);
+    const made: ExistingSlice[] = [];
+    for (const [i] of numbers.entries()) {
+      const s = { ...memory('a0', 10 * i, i * 2 * MiB, 2 * MiB, `alloc-${i}`) };
+      table.set(s);
+      made.push(s);
+      // Every slice so far reads back whole, before and after the row widens.
+      for (const m of made) expect(table.get(m.entry)).toEqual(m);
+      const stride = (table as unknown as { stride: number }).stride;
+      const row = (table as unknown as { rows: ArrayLike<number> }).rows;
+      expect(row instanceof Uint16Array).toBe(i < 3);
+      expect(stride).toBe(4);
+    }
+    expect([...table.entries()]).toEqual([0, 10, 20, 30, 40]);
   });
 });
