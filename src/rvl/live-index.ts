@@ -617,7 +617,9 @@ export class AvailabilityIndex {
         out.push(`${a.id}: lowestFreeEntry ${a.lowestFreeEntry}, slice table says ${a.slices.lowestFree()}`);
     for (const a of this.ordered)
       if (a.firstEmptySlot !== a.slots.findIndex((s) => s.empty))
-        out.push(`${a.id}: firstEmptySlot ${a.firstEmptySlot}, slots say ${a.slots.findIndex((s) => s.empty)}`);
+        out.push(
+          `${a.id}: firstEmptySlot ${a.firstEmptySlot}, slots say ${a.slots.findIndex((s) => s.empty)}`,
+        );
     return out;
   }
 }

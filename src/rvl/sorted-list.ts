@@ -99,7 +99,10 @@ export function rowRank(code: RowCode, n: number): number {
 
 /** A row key as the list's key, written into `out`. */
 export function rowKeyInto(code: RowCode, n: number, unit: number, out: MutableKeyed): void {
-  if (code === RowCode.Extent) return denseKeyInto(n, unit, out);
+  if (code === RowCode.Extent) {
+    denseKeyInto(n, unit, out);
+    return;
+  }
   if (code === RowCode.Pair) {
     out.k1 = n % PAIR_RANK;
     out.k0 = (n - out.k1) / PAIR_RANK;
