@@ -5,17 +5,9 @@
 // Id -> number is an open-addressing table of numbers (linear probing) rather than a Map: a Map spends
 // about 40 bytes an entry, this 4 to 8.
 
-const EMPTY = 0;
+import { fnv1a } from './fnv1a.js';
 
-function hashOf(s: string): number {
-  // FNV-1a over UTF-16 code units.
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
+const EMPTY = 0;
 
 export class Owners {
   /**
@@ -35,7 +27,7 @@ export class Owners {
   /** The slot of `allocation`, or the empty slot where it would go. */
   private slotOf(allocation: string): number {
     const mask = this.slots.length - 1;
-    let i = hashOf(allocation) & mask;
+    let i = fnv1a(allocation) & mask;
     for (;;) {
       const held = this.slots[i]!;
       if (held === EMPTY || this.names[held - 1] === allocation) return i;

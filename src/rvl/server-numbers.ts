@@ -7,20 +7,12 @@
 // against the stored string. Open addressing, linear probing; names are never removed (a server's
 // number lives as long as the catalog, as the lists kept by number do).
 
+import { fnv1a } from './fnv1a.js';
+
 /** Code units of a name stored in its row; a row is [number + 1, length, units...]: 64 bytes. */
 const INLINE = 14;
 const ROW = INLINE + 2;
 const EMPTY = 0;
-
-function hashOf(name: string): number {
-  // FNV-1a over UTF-16 code units.
-  let h = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) {
-    h ^= name.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
 
 export class ServerNumbers {
   /** Rows of ROW 32-bit numbers; the capacity (rows) is a power of two, at most half full. */
@@ -50,7 +42,7 @@ export class ServerNumbers {
   /** The row where `name` is, or the empty row where it would go. */
   private rowOf(name: string): number {
     const mask = this.capacity - 1;
-    let r = hashOf(name) & mask;
+    let r = fnv1a(name) & mask;
     for (;;) {
       const at = r * ROW;
       if (this.rows[at] === EMPTY || this.rowHolds(at, name)) return at;
