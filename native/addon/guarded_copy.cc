@@ -3,10 +3,19 @@
 // under the holder's mapping: touching it raises SIGBUS. The client library's copy helpers go through
 // here so that they can report GRANT_REVOKED; a plain load or store on the mapping still gets the
 // signal, and with no handler of its own the process dies of it (docs/access.md).
+//
+// Memory protection keys: on a CPU with PKU the kernel runs a signal handler with the default PKRU,
+// which denies every key but 0, and only sigreturn puts the thread's own PKRU back. siglongjmp skips
+// sigreturn, so the copy saves PKRU first and writes it back after the jump; otherwise the next access
+// to memory V8 tagged with a key of its own dies of SIGSEGV (SEGV_PKUERR), seen on a Node 20 host
+// whose CPU has PKU.
 #include "guarded_copy.h"
 
 #include <setjmp.h>
 #include <signal.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
 #include <atomic>
 #include <cstring>
@@ -46,10 +55,39 @@ void Install() {
   sigaction(SIGBUS, &sa, &g_previous);
 }
 
+#if defined(__x86_64__)
+// CPUID.(EAX=7,ECX=0):ECX bit 4 (OSPKE): the OS enabled protection keys, so RDPKRU/WRPKRU exist.
+bool ProtectionKeysEnabled() {
+  static const bool enabled = [] {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    return __get_cpuid_count(7, 0, &a, &b, &c, &d) != 0 && (c & (1u << 4)) != 0;
+  }();
+  return enabled;
+}
+
+uint32_t ReadPkru() {
+  if (!ProtectionKeysEnabled()) return 0;
+  uint32_t pkru;
+  __asm__ volatile("rdpkru" : "=a"(pkru) : "c"(0) : "rdx");
+  return pkru;
+}
+
+void WritePkru(uint32_t pkru) {
+  if (ProtectionKeysEnabled()) __asm__ volatile("wrpkru" : : "a"(pkru), "c"(0), "d"(0) : "memory");
+}
+#else
+uint32_t ReadPkru() { return 0; }
+void WritePkru(uint32_t) {}
+#endif
+
 // sigsetjmp in a frame of its own with nothing to destroy between it and the fault.
 bool CopyOrFault(uint8_t* dst, const uint8_t* src, size_t bytes) {
+  const volatile uint32_t pkru = ReadPkru();  // volatile: read back from memory after the jump
   sigjmp_buf jmp;
-  if (sigsetjmp(jmp, 1) != 0) return false;
+  if (sigsetjmp(jmp, 1) != 0) {
+    WritePkru(pkru);  // the handler ran with the kernel's default PKRU and sigreturn never came
+    return false;
+  }
   t_armed = &jmp;
   std::atomic_signal_fence(std::memory_order_seq_cst);
   memmove(dst, src, bytes);
