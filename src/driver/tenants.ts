@@ -103,9 +103,12 @@ export class TenantWindows {
    * name in the adapter's folder and its own TW_MAGIC, TW_STATE and TW_QUEUE (§18.1, §18.2).
    */
   list(): OpenWindow[] {
+    const used = this.inUse();
+    // No window open: nothing to find, and no directory read (reconciliation lists every adapter).
+    if (used.size === 0) return [];
     const keys = SliceKeyBook.windowsOf(this.adapter);
     const files = windowFiles(this.adapter);
-    return [...this.inUse()]
+    return [...used]
       .sort(([a], [b]) => a - b)
       .map(([window, queue]) => {
         const file = files.get(window)?.find((f) => showsOpen(f, queue));
