@@ -39,9 +39,19 @@ export interface GrmEventFeed {
 /** Enough for a few minutes of a busy pool's reallocation history in a dashboard. */
 export const DEFAULT_EVENT_CAPACITY = 500;
 
+/**
+ * An event as the ring keeps it: the time as a number, made ISO 8601 only when someone reads it (a busy
+ * pool records two events per allocate + free, and most are overwritten unread).
+ */
+type KeptEvent = Omit<GrmEvent, 'at'> & { atMs: number };
+
+function published({ atMs, ...event }: KeptEvent): GrmEvent {
+  return { ...event, at: new Date(atMs).toISOString(), adapters: [...event.adapters] };
+}
+
 export class GrmEventLog implements GrmEventFeed {
   /** A circular buffer: the oldest event is overwritten in place (no shift of the whole array per event). */
-  private readonly ring: GrmEvent[] = [];
+  private readonly ring: KeptEvent[] = [];
   /** Where the next event goes once the ring is full (then also where the oldest one is). */
   private head = 0;
   private next = 1;
@@ -53,26 +63,25 @@ export class GrmEventLog implements GrmEventFeed {
     }
   }
 
-  record(input: GrmEventInput): GrmEvent {
-    const event: GrmEvent = { seq: this.next++, at: new Date().toISOString(), ...input };
-    if (this.ring.length < this.capacity) this.ring.push(event);
+  record(input: GrmEventInput): void {
+    const kept: KeptEvent = { seq: this.next++, atMs: Date.now(), ...input };
+    if (this.ring.length < this.capacity) this.ring.push(kept);
     else {
-      this.ring[this.head] = event;
+      this.ring[this.head] = kept;
       this.head = (this.head + 1) % this.capacity;
     }
     for (const listener of this.listeners) {
       try {
-        listener(event);
+        listener(published(kept));
       } catch {
         // A reader's failure must not fail the allocation that recorded the event.
       }
     }
-    return event;
   }
 
   recent(): GrmEvent[] {
     const oldestFirst = [...this.ring.slice(this.head), ...this.ring.slice(0, this.head)];
-    return oldestFirst.map((e) => ({ ...e, adapters: [...e.adapters] }));
+    return oldestFirst.map(published);
   }
 
   subscribe(listener: (event: GrmEvent) => void): () => void {
