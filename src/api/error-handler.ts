@@ -7,6 +7,14 @@ import { ApiCode, failureOf } from './errors.js';
 import { fromFastifyError } from './fastify-errors.js';
 import { allowedMethods } from './route-table.js';
 
+/** The code of the envelope each failed request was answered with (read by http-metrics.ts). */
+const answeredCodes = new WeakMap<FastifyReply, string>();
+
+/** The code of the error envelope `reply` carries, or undefined when it answered no error. */
+export function answeredErrorCode(reply: FastifyReply): string | undefined {
+  return answeredCodes.get(reply);
+}
+
 /** Sends `err` as the envelope with its status from the table; logs what is our fault, with stack. */
 export function sendError(
   err: unknown,
@@ -18,6 +26,7 @@ export function sendError(
   const failure = failureOf(fromFastifyError(err, limitBytes) ?? err, request.id);
   if (failure.unexpected) request.log.error({ err }, 'request failed');
   else request.log.info({ code: failure.body.error.code }, failure.body.error.message);
+  answeredCodes.set(reply, failure.body.error.code);
   return reply.status(failure.status).type('application/json; charset=utf-8').send(failure.body);
 }
 

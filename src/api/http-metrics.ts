@@ -1,26 +1,10 @@
 // Request metrics: a counter and a duration histogram by route pattern, method and status, and the
 // error answers by their code. The route label is the pattern ("/v1/allocations/:id"), never the raw
 // URL, so ids and scanners' junk URLs cannot grow the label set without bound; the code label is one
-// of src/common/codes.ts (anything else is counted as UNKNOWN), so a body cannot grow it either.
+// of the status table's codes or INTERNAL (src/api/errors.ts, failureOf), so no caller can grow it.
 import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { codeSetsByOwner } from '../common/codes.js';
-
-const knownCodes: ReadonlySet<string> = new Set(
-  Object.values(codeSetsByOwner).flatMap((set) => Object.values(set) as string[]),
-);
-
-/** The code of an error envelope ({"error":{"code":...}}, src/api/errors.ts), or undefined. */
-export function envelopeCode(payload: unknown): string | undefined {
-  const text = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString() : '';
-  if (!text.startsWith('{"error"')) return undefined;
-  try {
-    const code = (JSON.parse(text) as { error?: { code?: unknown } }).error?.code;
-    return typeof code === 'string' && knownCodes.has(code) ? code : 'UNKNOWN';
-  } catch {
-    return 'UNKNOWN';
-  }
-}
+import { answeredErrorCode } from './error-handler.js';
 
 export function recordHttpMetrics(app: FastifyInstance, registry: Registry): void {
   const labelNames = ['route', 'method', 'status'] as const;
@@ -44,23 +28,32 @@ export function recordHttpMetrics(app: FastifyInstance, registry: Registry): voi
     labelNames: ['code'],
     registers: [registry],
   });
-  // Every answer leaves through the one error envelope (error-handler.ts), so its code is in the body.
-  // Callback hooks, not async ones: they never wait, and every request runs both (no promise each).
-  app.addHook('onSend', (_request, reply, payload, done) => {
+  // Each label set's children, made once: prom-client would hash the label object on every call.
+  // Bounded like the label sets themselves (route patterns, methods, statuses).
+  const seriesByKey = new Map<
+    string,
+    { requests: ReturnType<typeof requests.labels>; duration: ReturnType<typeof duration.labels> }
+  >();
+  // Every error leaves through the one envelope (error-handler.ts), which notes the code it answered.
+  // One callback hook, not an async one: it never waits, and every request runs it (no promise each).
+  app.addHook('onResponse', (request, reply, done) => {
     if (reply.statusCode >= 400) {
-      const code = envelopeCode(payload);
+      const code = answeredErrorCode(reply);
       if (code) errors.inc({ code });
     }
-    done(null, payload);
-  });
-  app.addHook('onResponse', (request, reply, done) => {
-    const labels = {
-      route: request.routeOptions.url ?? 'unmatched',
-      method: request.method,
-      status: String(reply.statusCode),
-    };
-    requests.inc(labels);
-    duration.observe(labels, reply.elapsedTime / 1000);
+    const route = request.routeOptions.url ?? 'unmatched';
+    const key = `${route} ${request.method} ${reply.statusCode}`;
+    let series = seriesByKey.get(key);
+    if (!series) {
+      const status = String(reply.statusCode);
+      series = {
+        requests: requests.labels(route, request.method, status),
+        duration: duration.labels(route, request.method, status),
+      };
+      seriesByKey.set(key, series);
+    }
+    series.requests.inc();
+    series.duration.observe(reply.elapsedTime / 1000);
     done();
   });
 }
