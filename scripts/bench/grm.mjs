@@ -126,7 +126,7 @@ function e2eResults({ closed, open }, fsyncRate) {
     `CPU ms per pair: ${Object.entries(m.cpuMsPerPair)
       .map(([k, v]) => `${k} ${v.toFixed(2)}`)
       .join(', ')}; cores used: ${Object.entries(m.coreShare)
-      .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+      .map(([k, v]) => `${k} ${v.toFixed(2)}${k === 'machine' ? ` of ${os.availableParallelism()}` : ''}`)
       .join(', ')}`;
   const rate = (x) => Math.round(x).toLocaleString('en-US');
   return [
@@ -436,7 +436,11 @@ async function openLoop(api, quick, pids) {
   };
 }
 
-/** CPU ms (user + system) used so far by serve, the device model and this process (the clients). */
+/**
+ * CPU ms (user + system) used so far by serve, the device model and this process (the clients), and
+ * by the whole machine (every CPU's busy time in /proc/stat: the kernel's threads, steal and any other
+ * process included), which says whether the figure is bound by serve or by the host.
+ */
 function cpuMsOf(pids) {
   const tickMs = 10; // /proc/<pid>/stat counts in USER_HZ = 100 ticks/s on Linux
   const ofPid = (pid) => {
@@ -447,8 +451,27 @@ function cpuMsOf(pids) {
       return Number.NaN;
     }
   };
+  const machine = () => {
+    try {
+      // cpu  user nice system idle iowait irq softirq steal ...: busy is all but idle and iowait
+      const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8')
+        .split('\n')[0]
+        .trim()
+        .split(/\s+/)
+        .slice(1)
+        .map(Number);
+      return (user + nice + system + irq + softirq + steal) * tickMs;
+    } catch {
+      return Number.NaN;
+    }
+  };
   const self = process.cpuUsage();
-  return { serve: ofPid(pids.serve), model: ofPid(pids.model), clients: (self.user + self.system) / 1000 };
+  return {
+    serve: ofPid(pids.serve),
+    model: ofPid(pids.model),
+    clients: (self.user + self.system) / 1000,
+    machine: machine(),
+  };
 }
 
 /** fdatasync/s of 4 KiB appends in `dir`: what bounds a commit that waits for its own sync. */
