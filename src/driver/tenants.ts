@@ -38,6 +38,13 @@ export interface OpenWindow {
   path?: string;
 }
 
+/**
+ * The open in progress on each adapter. An open picks the first free window and queue from the
+ * registers and only its command takes them, so two opens that overlapped would pick the same pair
+ * and the second command would fail (BAD_ARGUMENT, §18.3): opens on one adapter run one at a time.
+ */
+const openingOn = new WeakMap<Adapter, Promise<unknown>>();
+
 export class TenantWindows {
   constructor(private readonly adapter: Adapter) {}
 
@@ -62,6 +69,17 @@ export class TenantWindows {
         DriverCode.INVALID_ARGUMENT,
         `a tenant window names 1 to ${Tenant.GRANT_MAX} slices, not ${grants.length}`,
       );
+    const previous = openingOn.get(this.adapter) ?? Promise.resolve();
+    const mine = previous.then(() => this.openNow(ownerKey, grants));
+    const settled = mine.catch(() => undefined);
+    openingOn.set(this.adapter, settled);
+    void settled.then(() => {
+      if (openingOn.get(this.adapter) === settled) openingOn.delete(this.adapter);
+    });
+    return mine;
+  }
+
+  private async openNow(ownerKey: bigint, grants: readonly WindowGrant[]): Promise<OpenedWindow> {
     const used = this.inUse();
     const window = [...Array(Tenant.MAX).keys()].find((w) => !used.has(w));
     const queue = [...Array(this.adapter.identity.queues).keys()].find(
