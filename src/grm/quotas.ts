@@ -54,16 +54,18 @@ export function usageOfResources(resources: readonly AllocatedResource[]): Usage
 }
 
 /**
- * A plan's usage, counted as toPublicPlacement (context.ts) will record it, so that a held plan and
- * the committed allocation it becomes weigh the same.
+ * A plan's usage, counted as toPublicPlacement (context.ts) will record it: each slice's length as the
+ * adapter will hold it (memory rounded up to the alignment), never the amount asked. So a held plan
+ * and the committed allocation it becomes weigh the same, and a request whose slices round up past
+ * the quota is refused (counting the bytes asked let 1 MiB through a 1 MiB quota as a 2 MiB slice).
  */
 export function usageOfPlan(placements: readonly PlannedSlice[], allocations: number): Usage {
   const u = noUsage();
   u.allocations = allocations;
   for (const p of placements) {
     u.sliceEntries += 1;
-    if (p.kind === 'memory') u.bytes += p.bytes ?? p.length;
-    else if (p.kind === 'compute') u.units += p.units ?? p.length;
+    if (p.kind === 'memory') u.bytes += p.length;
+    else if (p.kind === 'compute') u.units += p.length;
     else if (p.kind === 'context') u.contexts += p.length;
   }
   return u;
