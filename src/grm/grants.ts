@@ -228,11 +228,14 @@ export async function grantsOf(ctx: GrmContext, a: StoredAllocation): Promise<Ma
  * Closes every window the allocation's grants use (its record's, as this GRM holds it now); resolves
  * once the adapters have revoked them (ra-spec §18.6). The caller then writes the allocation without
  * them (`withoutWindows`) or removes it; a crash in between leaves a record whose windows are closed,
- * which grantsOf notices (and issues anew) and revocation closes again harmlessly.
+ * which grantsOf notices (and issues anew) and revocation closes again harmlessly. True when there
+ * were windows to close (the call awaited the agents: what was planned before it may be stale).
  */
-export async function revokeGrants(ctx: GrmContext, a: StoredAllocation): Promise<void> {
+export async function revokeGrants(ctx: GrmContext, a: StoredAllocation): Promise<boolean> {
   const windows = ctx.allocations.get(a.id)?.windows ?? a.windows ?? [];
-  if (windows.length > 0) await close(ctx, a, windows);
+  if (windows.length === 0) return false;
+  await close(ctx, a, windows);
+  return true;
 }
 
 /** The public view with each placement's grant, where one was issued. */

@@ -5,7 +5,13 @@
 // release of the allocation during the copy wins.
 import { RaError } from '../common/errors.js';
 import { serverOf } from '../common/ids.js';
-import type { ExistingSlice, Reservation, ResizePlan, SliceToProgram } from '../rvl/index.js';
+import {
+  type ExistingSlice,
+  type Reservation,
+  type ResizePlan,
+  RvlCode,
+  type SliceToProgram,
+} from '../rvl/index.js';
 import type { StoredAllocation } from '../store/store.js';
 import { type GrmContext, publicView, unavailable, usable } from './context.js';
 import { revokeGrants, withoutWindows } from './grants.js';
@@ -58,6 +64,22 @@ function resizable(a: StoredAllocation, req: ResizeRequest): AllocatedResource {
     );
   }
   return resource;
+}
+
+/**
+ * Takes the plan's extent in the index. Resizes plan in the tick that reserves; a move planned earlier
+ * (defrag.ts plans every move first) may find its extent taken meanwhile: CONFLICT, to retry.
+ */
+function reserveExtent(ctx: GrmContext, plan: ResizePlan): Reservation {
+  try {
+    return ctx.pool.reserveResize(plan);
+  } catch (err) {
+    if ((err as RaError).code !== RvlCode.STALE_PLAN) throw err;
+    throw new RaError(
+      GrmCode.CONFLICT,
+      `the planned extent was taken meanwhile (${(err as Error).message}); retry`,
+    );
+  }
 }
 
 /** Refuses a second resize or migration while one is copying (ra-spec §10: one slice, one move). */
@@ -137,18 +159,22 @@ async function resizeHeld(
         `${field} ${target} is more than any adapter holds (the largest has ${capacity}); ask for at most that`,
         { field, resource: req.resource },
       );
-    let plan: ResizePlan;
-    if (target < slice.length) plan = index.planShrink(slice, target);
-    else if (target === slice.length) return publicView(a);
-    else {
+    if (target === slice.length) return publicView(a);
+    const planNow = (): ResizePlan => {
+      if (target < slice.length) return index.planShrink(slice, target);
       const r = index.planGrow(slice, target, { sameServer: serverOf(p.adapter) });
       if (!r.ok) throw unavailable(r);
-      plan = r.plan;
-      // What the placement will record (the slice's new length, rounded as the plan rounds it).
-      const newLength = plan.kind === 'migrate' ? plan.to.length : plan.toLength;
+      // A grow holds what the placement will record (the slice's new length, rounded as the plan rounds it).
+      const newLength = r.plan.kind === 'migrate' ? r.plan.to.length : r.plan.toLength;
+      ctx.quotas.settle(quotaKey);
       holdGrowth(ctx, a, quotaKey, field, newLength - (field === 'bytes' ? (p.bytes ?? 0) : (p.units ?? 0)));
-    }
-    await revokeGrants(ctx, a); // the slice changes: its grants go first (ra-spec §18.6)
+      return r.plan;
+    };
+    let plan = planNow(); // refused here, before anything changes (grants included)
+    // The slice changes: its grants go first (ra-spec §18.6). Closing them awaited the agents, and an
+    // allocation or resize elsewhere may have taken the planned extent meanwhile: plan again, in the
+    // tick that reserves (a lost race is then a plain refusal, not a reservation of a taken extent).
+    if (await revokeGrants(ctx, a)) plan = planNow();
     if (plan.kind === 'migrate') return reserveMove(ctx, a, req.resource, slice, plan, target, 0, quotaKey);
     const updated = await resizeInPlace(ctx, a, req.resource, slice, plan, target, quotaKey);
     ctx.log.info({ allocation: id, resource: req.resource, plan: plan.kind }, 'resized');
@@ -184,11 +210,17 @@ export async function migrate(
     const a = notMoving(ctx, usable(ctx, tenant, id)); // fresh: something queued before us may have moved it
     const resource = single(a);
     const slice = sliceOf(ctx, a, resource.placements[0]!);
-    const r = index.planMigration(slice, toAdapters);
-    if (!r.ok) throw unavailable(r);
-    if (r.plan.kind !== 'migrate') throw new RaError(GrmCode.CONFLICT, 'the migration plan moves nothing');
-    await revokeGrants(ctx, a); // moved contents are reached through new grants only (ra-spec §18.6)
-    return reserveMove(ctx, a, resourceIndex, slice, r.plan, resource.bytes ?? slice.length);
+    const planNow = () => {
+      const r = index.planMigration(slice, toAdapters);
+      if (!r.ok) throw unavailable(r);
+      if (r.plan.kind !== 'migrate') throw new RaError(GrmCode.CONFLICT, 'the migration plan moves nothing');
+      return r.plan;
+    };
+    let plan = planNow();
+    // Moved contents are reached through new grants only (ra-spec §18.6); closing the old ones awaited
+    // the agents, so the target is planned again (as in resizeHeld).
+    if (await revokeGrants(ctx, a)) plan = planNow();
+    return reserveMove(ctx, a, resourceIndex, slice, plan, resource.bytes ?? slice.length);
   });
   const updated = await finishMove(ctx, move);
   ctx.log.info(
@@ -212,7 +244,7 @@ async function resizeInPlace(
   try {
     // A grow takes the extent in the index now (no other plan may take it while the adapter resizes);
     // a shrink frees the tail at commit, after the adapter scrubbed it.
-    const reservation = ctx.pool.reserveResize(plan);
+    const reservation = reserveExtent(ctx, plan);
     try {
       await ctx.commands.run(slice.adapter, 'resize', {
         entry: slice.entry,
@@ -278,7 +310,7 @@ export async function reserveMove(
   quotaKey?: string,
 ): Promise<Move> {
   const to = plan.to;
-  const reservation = ctx.pool.reserveResize(plan);
+  const reservation = reserveExtent(ctx, plan);
   try {
     await ctx.commands.run(to.adapter, 'program', {
       entry: to.entry,
