@@ -64,6 +64,11 @@ export function createApiServer(grm: GrmApi, options: ApiServerOptions): Fastify
   // Only JSON bodies: dropping text/plain makes any other content type a 415 instead of a string body.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    // No route takes this method on this path: the answer is 404 or 405 whatever the body holds.
+    if (request.is404) {
+      done(null, undefined);
+      return;
+    }
     try {
       done(null, parseJsonBody(body as string, request.method));
     } catch (err) {

@@ -102,6 +102,29 @@ describe('bad input', () => {
     expect(h.grm.calls).toEqual([]);
   });
 
+  // Found from outside: with a JSON content type the body was parsed first, so an empty or malformed one
+  // answered 400 where the method itself is not allowed (and before any token was asked for).
+  it.each([
+    ['POST', '/healthz', '', 'GET, HEAD'],
+    ['POST', '/healthz', '{', 'GET, HEAD'],
+    ['POST', '/v1/allocations/al-1', '', 'DELETE, GET, HEAD, PATCH'],
+    ['PUT', '/v1/allocations/al-1', '{"resources":', 'DELETE, GET, HEAD, PATCH'],
+  ])(
+    '405 for %s %s with a JSON content type and the body %j: the body is not read',
+    async (method, url, payload, allow) => {
+      const h = harness();
+      const res = await h.app.inject({
+        method: method as 'POST',
+        url,
+        headers: { 'content-type': 'application/json' },
+        payload,
+      });
+      expectError(res, 405, 'METHOD_NOT_ALLOWED');
+      expect(res.headers.allow).toBe(allow);
+      expect(h.grm.calls).toEqual([]);
+    },
+  );
+
   it('400 for a malformed percent-encoding in the URL', async () => {
     const h = harness();
     expect(expectError(await h.call(ALICE, 'GET', '/v1/allocations/%zz'), 400, 'INVALID_REQUEST')).toMatch(
