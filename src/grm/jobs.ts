@@ -112,6 +112,16 @@ async function runCounted(
       ...(job.function === 'aes-256-gcm' ? { key: job.params?.key, iv: job.params?.iv } : {}),
       ...dims,
     });
+  } catch (err) {
+    // The job runs without the allocation's lock (a long job must not hold up its release): a release,
+    // lease expiry or preemption meanwhile takes the engine away, and the adapter then refuses the job's
+    // descriptors. That is the allocation's end, not an adapter failure: say so, as a conflict.
+    if (!holdsEngine(ctx, id, engine))
+      throw new RaError(
+        GrmCode.CONFLICT,
+        `allocation ${id} was released while its ${job.function} job ran; the job's output is lost`,
+      );
+    throw err;
   } finally {
     const done = ctx.pool.begin([scratch.adapter]);
     try {
@@ -124,6 +134,15 @@ async function runCounted(
       done();
     }
   }
+}
+
+/** Whether allocation `id` still holds the engine slice the job started on. */
+function holdsEngine(ctx: GrmContext, id: string, engine: { adapter: string; slice: number }): boolean {
+  const a = ctx.allocations.get(id);
+  return (
+    a?.state === 'active' &&
+    a.resources.some((r) => r.placements.some((p) => p.adapter === engine.adapter && p.slice === engine.slice))
+  );
 }
 
 /**
