@@ -20,7 +20,7 @@ export function fromFastifyError(err: unknown, bodyLimitBytes: number): RaError 
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new RaError(
         GrmCode.PAYLOAD_TOO_LARGE,
-        `request body is larger than ${bodyLimitBytes} bytes; send a smaller body (split the job input)`,
+        `request body is larger than ${bodyLimitBytes} bytes, this route's limit; send a smaller body`,
         { limitBytes: bodyLimitBytes },
       );
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':

@@ -247,7 +247,7 @@ export class Catalog {
       if (same) return existing;
       throw new RaError(
         BitstreamCode.EXISTS,
-        `bitstream ${d.id} is already in the catalog with other content (version ${existing.version}): give the new one another id, or replace it`,
+        `bitstream ${d.id} is already in the catalog with other content (version ${existing.version}): give the new one another id (a registered bitstream is never replaced under the allocations that may run it)`,
       );
     }
     // The owner file goes first: a crash between the writes never leaves a tenant's image published.
@@ -302,7 +302,7 @@ export class Catalog {
       const shown = id.length > 64 ? `${id.slice(0, 64)}...` : id;
       throw new RaError(
         BitstreamCode.NOT_FOUND,
-        `no bitstream '${shown}' in the catalog${tenant !== undefined ? ` for tenant ${tenant}` : ''}: list them with GET /v1/bitstreams (rafabric bitstream list)`,
+        `no bitstream '${shown}' in the catalog${tenant !== undefined ? ` for tenant ${tenant}` : ''}: list them with GET /v1/bitstreams`,
         { bitstream: shown },
       );
     }

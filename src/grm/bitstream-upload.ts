@@ -4,6 +4,7 @@
 
 import { BitstreamCode } from '../bitstream/codes.js';
 import { STAGING_WINDOW_BYTES } from '../bitstream/image.js';
+import { isCanonicalBase64 } from '../common/base64.js';
 import { RaError } from '../common/errors.js';
 import { GrmCode } from './types.js';
 
@@ -22,8 +23,6 @@ export const defaultBitstreamLimits: BitstreamLimits = {
   perTenantBytes: 16 * STAGING_WINDOW_BYTES,
 };
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
 export function validateBitstreamUpload(
   body: unknown,
   limits: BitstreamLimits,
@@ -33,7 +32,8 @@ export function validateBitstreamUpload(
     typeof b !== 'object' ||
     b === null ||
     typeof b.image !== 'string' ||
-    typeof b.descriptor !== 'object'
+    typeof b.descriptor !== 'object' ||
+    b.descriptor === null
   ) {
     throw new RaError(GrmCode.INVALID_REQUEST, 'body must be {"descriptor": {...}, "image": BASE64}');
   }
@@ -52,6 +52,6 @@ export function validateBitstreamUpload(
       { limitBytes: limits.imageBytes },
     );
   }
-  if (!BASE64.test(b.image)) throw new RaError(GrmCode.INVALID_REQUEST, 'image must be base64');
+  if (!isCanonicalBase64(b.image)) throw new RaError(GrmCode.INVALID_REQUEST, 'image must be base64');
   return { descriptor: b.descriptor, image: Buffer.from(b.image, 'base64') };
 }

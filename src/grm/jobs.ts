@@ -141,7 +141,9 @@ function holdsEngine(ctx: GrmContext, id: string, engine: { adapter: string; sli
   const a = ctx.allocations.get(id);
   return (
     a?.state === 'active' &&
-    a.resources.some((r) => r.placements.some((p) => p.adapter === engine.adapter && p.slice === engine.slice))
+    a.resources.some((r) =>
+      r.placements.some((p) => p.adapter === engine.adapter && p.slice === engine.slice),
+    )
   );
 }
 

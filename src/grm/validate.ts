@@ -3,6 +3,7 @@
 // is RaError INVALID_REQUEST (OUTPUT_TOO_LARGE for a job whose result could not be sent back) naming
 // the field, what it must be and what was found.
 import type { ErrorObject } from 'ajv/dist/2020.js';
+import { isCanonicalBase64 } from '../common/base64.js';
 import { RaError } from '../common/errors.js';
 import type { AllocationRequest } from '../common/model.js';
 import {
@@ -141,14 +142,12 @@ export function validateResize(body: unknown): ResizeRequest {
   return bytes !== undefined ? { resource, bytes } : { resource, units: units! };
 }
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
 /** The job's input as bytes: base64 of 1..MAX_JOB_INPUT_BYTES bytes. */
 function jobInputBytes(input: unknown): Buffer {
   if (typeof input !== 'string') throw invalid('input must be base64', { field: 'input' });
   if (input.length > Math.ceil(MAX_JOB_INPUT_BYTES / 3) * 4)
     throw invalid(`input is over ${MAX_JOB_INPUT_BYTES} bytes`, { field: 'input' });
-  if (!BASE64.test(input)) throw invalid('input must be base64', { field: 'input' });
+  if (!isCanonicalBase64(input)) throw invalid('input must be base64', { field: 'input' });
   const bytes = Buffer.from(input, 'base64');
   if (bytes.length === 0) throw invalid('input is empty', { field: 'input' });
   if (bytes.length > MAX_JOB_INPUT_BYTES)

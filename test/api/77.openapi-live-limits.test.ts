@@ -172,6 +172,8 @@ describe('limits and refusals the document states, enforced by the real GRM', ()
     });
     expect(asBase64.statusCode).toBe(400);
     expect(errorOf(asBase64).message).toMatch(/params\.key must be 64 hex digits/);
+    // The value's own length (44 base64 characters), not that of its JSON quotation.
+    expect(errorOf(asBase64).message).toMatch(/\(44 characters\)/);
     const asHex = await call('POST', `/v1/allocations/${id}/jobs`, {
       function: 'aes-256-gcm',
       params: { key: key.toString('hex'), iv: iv.toString('hex') },

@@ -34,6 +34,30 @@ describe('GRM allocation', () => {
     await grm().release('alice', a.id);
   });
 
+  // Found from outside: Node's decoder drops a trailing partial group, so "QUJDQ" ran as "ABC".
+  it.each(['QUJDQ', 'QR==', 'QQ', 'A', 'QUJD\n'])(
+    'refuses the job input %j: not canonical base64',
+    async (input) => {
+      const a = await grm().allocate('alice', { resources: [{ kind: 'accelerator', function: 'sha256' }] });
+      const before = tables();
+      await expect(grm().runJob('alice', a.id, { function: 'sha256', input })).rejects.toMatchObject({
+        code: 'INVALID_REQUEST',
+        message: 'input must be base64',
+      });
+      expect(tables()).toEqual(before); // no scratch slice was programmed
+      await grm().release('alice', a.id);
+    },
+  );
+
+  it('refuses a bitstream upload whose descriptor is null as a malformed body, not a 500', async () => {
+    await expect(grm().registerBitstream('alice', { descriptor: null, image: 'QUJD' })).rejects.toMatchObject(
+      {
+        code: 'INVALID_REQUEST',
+        message: 'body must be {"descriptor": {...}, "image": BASE64}',
+      },
+    );
+  });
+
   it('runs sha256 and crc32c accelerators', async () => {
     const a = await grm().allocate('alice', {
       resources: [

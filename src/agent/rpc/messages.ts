@@ -2,11 +2,12 @@
 // strings) and the typed protobuf messages of agent.proto. protobufjs would coerce a wrong type
 // silently ("abc" -> 0 for an integer field), so every parameter is checked against the message's
 // own field types first, and a bad one is refused before anything is sent.
+
+import { isCanonicalBase64 } from '../../common/base64.js';
 import { AgentCode } from '../../common/codes.js';
 import { RaError } from '../../common/errors.js';
 import { type AgentMethod, MAX_MESSAGE_BYTES, MAX_STRING_CHARS, requestFields } from './schema.js';
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const fieldsByMethod = new Map<AgentMethod, Map<string, string>>();
 
 function fieldsOf(method: AgentMethod): Map<string, string> {
@@ -58,7 +59,7 @@ function checked(method: string, name: string, type: string, value: unknown): un
     case 'TYPE_BYTES': {
       // The in-process contract carries bytes as base64; the wire carries them raw.
       const bytes =
-        typeof value === 'string' && BASE64.test(value)
+        typeof value === 'string' && isCanonicalBase64(value)
           ? Buffer.from(value, 'base64')
           : Buffer.isBuffer(value)
             ? value

@@ -194,7 +194,10 @@ export function shown(value: unknown): string {
   if (Array.isArray(value)) return `an array of ${value.length} items`;
   if (isRecord(value)) return 'an object';
   const text = typeof value === 'string' ? JSON.stringify(value) : String(value);
-  return text.length > QUOTE_CHARS ? `${text.slice(0, QUOTE_CHARS)}... (${text.length} characters)` : text;
+  if (text.length <= QUOTE_CHARS) return text;
+  // The count is the value's own length: a string's quotes (and escapes) are not the client's characters.
+  const length = typeof value === 'string' ? value.length : text.length;
+  return `${text.slice(0, QUOTE_CHARS)}... (${length} characters)`;
 }
 
 /** Unknown fields an error message names (the rest are counted). */
