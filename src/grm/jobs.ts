@@ -8,6 +8,7 @@ import { serverOf } from '../common/ids.js';
 import { jobBufferBytes, type MatmulDims } from '../common/job-scratch.js';
 import type { PlannedSlice } from '../rvl/index.js';
 import { type GrmContext, usable } from './context.js';
+import { scratchLabel } from './pool.js';
 import { GrmCode } from './types.js';
 import { validateJob } from './validate.js';
 
@@ -61,7 +62,7 @@ async function runCounted(
     });
   const dims = matmulDims(job.function, job.params);
   const scratchBytes = jobBufferBytes(job.function as FunctionName, job.inputBytes.length, dims);
-  const label = `${id}/job-${++scratchSeq}`;
+  const label = scratchLabel(id, ++scratchSeq);
   const scratch = await ctx.locks.run(id, async (): Promise<PlannedSlice> => {
     const index = await ctx.pool.ready();
     usable(ctx, tenant, id); // lost or released while the job waited for the lock

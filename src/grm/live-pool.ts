@@ -23,7 +23,7 @@ import {
   type SliceSample,
 } from '../rvl/index.js';
 import { labelsByFunction } from './engines.js';
-import { type KeyIndex, orphanLabel, samplesOf, slicesOf, toIndexAdapter } from './pool.js';
+import { type KeyIndex, orphanLabel, sameHolder, samplesOf, slicesOf, toIndexAdapter } from './pool.js';
 
 /** The agents' inventories as read in one pass, with the activity of every adapter before the read. */
 export interface Reading {
@@ -309,6 +309,7 @@ export class LivePool {
           const { lost } = index.applyAdapterReport(
             toIndexAdapter(a, this.labels),
             slicesOf(a, this.labelOf),
+            sameHolder,
           );
           for (const r of lost)
             this.log.warn({ allocation: r.allocation, adapter: a.id }, `reservation lost: ${r.lostBecause}`);

@@ -212,6 +212,12 @@ export function maintenanceOf(ctx: GrmContext, startupIntents: Map<string, Inten
 
     async checkRegisters() {
       await ctx.pool.ready();
+      // The allocations as they stood before the registers were read: only those can be missing slices.
+      // A committed allocation's slices were programmed before its commit, so they are in the reading;
+      // one that arrives during the read (another replica's commit, heard by the watch or the barrier
+      // below) may have been programmed after its adapter was read, and judging it by this reading
+      // marked healthy allocations lost. It is judged by the next pass.
+      const before = new Map(ctx.allocations);
       const reading = await ctx.pool.read();
       // A replica: the store view brought up to date after the read (every intent recorded before a slice
       // in the reading was programmed is then known); a replica that no longer leads judges nothing.
@@ -236,7 +242,7 @@ export function maintenanceOf(ctx: GrmContext, startupIntents: Map<string, Inten
       );
       const missing: RegisterCheck['missing'] = [];
       for (const a of ctx.allocations.values()) {
-        if (a.state !== 'active') continue;
+        if (a.state !== 'active' || before.get(a.id) !== a) continue;
         const gone = a.resources.flatMap((r) =>
           r.placements.filter(
             (p) =>

@@ -15,6 +15,16 @@ export type LabelOf = (ownerKey: string) => string;
 
 export const orphanLabel = (ownerKey: string): string => `orphan:${ownerKey}`;
 
+/** The label of a job's scratch slice of allocation `id` (jobs.ts): programmed with the allocation's key. */
+export const scratchLabel = (id: string, n: number): string => `${id}/job-${n}`;
+
+/**
+ * Whether a slice the index holds under `label` is held by `holder`, the label its owner key gives it
+ * in the registers: the same label, or a job's scratch slice of that allocation.
+ */
+export const sameHolder = (label: string, holder: string): boolean =>
+  label === holder || label.startsWith(`${holder}/job-`);
+
 /**
  * A function engine is named by function and image (engines.ts); a tenant's logic bitstream by its
  * image name, never shared.

@@ -510,6 +510,7 @@ export class AvailabilityIndex {
   applyAdapterReport(
     adapter: AdapterInventory,
     slices: readonly ExistingSlice[],
+    sameHolder: (indexed: string, reported: string) => boolean = (a, b) => a === b,
   ): { foreign: ExistingSlice[]; vanished: ExistingSlice[]; lost: Reservation[] } {
     validateInventory({ adapters: [adapter], slices: [...slices] });
     if (slices.some((s) => s.adapter !== adapter.id))
@@ -518,10 +519,20 @@ export class AvailabilityIndex {
         `a report of ${adapter.id} lists slices of other adapters`,
       );
     const old = this.states.get(adapter.id);
-    /** The index's slice at the entry a reported slice names, if the report shows that same slice. */
+    /**
+     * The index's slice at the entry a reported slice names, if the report shows that same slice: same
+     * place and the same holder. An entry freed and programmed again in the same place for another
+     * holder (another GRM replica reuses entries the same way) is a new slice: keeping the old one's
+     * holder judged the new holder's slice missing and its allocation lost.
+     */
     const known = (s: ExistingSlice) => {
       const k = old?.slices.get(s.entry);
-      return k && k.kind === s.kind && k.base === s.base && k.length === s.length && k.slot === s.slot
+      return k &&
+        k.kind === s.kind &&
+        k.base === s.base &&
+        k.length === s.length &&
+        k.slot === s.slot &&
+        sameHolder(k.allocation, s.allocation)
         ? k
         : undefined;
     };
