@@ -41,6 +41,8 @@ export async function call<D>(o: GrmAddress, send: (api: GrmClient) => Promise<A
   try {
     answer = await send(api);
   } catch (err) {
+    // The CLI's own refusal raised while building the request is not a network failure: it keeps its code.
+    if (err instanceof RaError) throw err;
     throw new RaError(
       CliCode.GRM_UNREACHABLE,
       `cannot reach the GRM at ${o.url}: ${(err as Error).cause ?? (err as Error).message} (is \`rafabric serve\` running?)`,

@@ -1,6 +1,8 @@
 // Parsing and validating CLI values. Every refusal names the flag and says what is expected.
+import { readFileSync } from 'node:fs';
 import { CliCode } from '../common/codes.js';
 import { RaError } from '../common/errors.js';
+import { isFunctionName } from '../common/functions.js';
 import { MAX_MATMUL_DIMENSION } from '../common/schema/model.js';
 
 const SIZE = /^(\d+)\s*([KMGT]i?B?|B)?$/i;
@@ -56,4 +58,39 @@ export function parseUriAt(flag: string, text: string): { uri: string; offset: n
     uri: text.slice(0, at),
     offset: parseSize(`${flag} offset`, text.slice(at + 1), { allowZero: true }),
   };
+}
+
+/** The flags that carry one function's parameters (`exec` and `adapter run`): meaningless to any other. */
+const functionParameterFlags = { key: 'aes-256-gcm', iv: 'aes-256-gcm', dims: 'matmul-f32' } as const;
+
+type FunctionParameterFlag = keyof typeof functionParameterFlags;
+
+/**
+ * Refuses parameter flags of different functions given together (--key with --dims), and a parameter
+ * flag of another function than a known --function: only one function's parameters are sent, so the
+ * others would be dropped without a word.
+ */
+export function checkFunctionFlags(fn: string, given: Partial<Record<FunctionParameterFlag, unknown>>): void {
+  const flags = (Object.keys(functionParameterFlags) as FunctionParameterFlag[]).filter(
+    (f) => given[f] !== undefined,
+  );
+  const owner = (f: FunctionParameterFlag) => functionParameterFlags[f];
+  const other = flags.find((f) => owner(f) !== owner(flags[0]!));
+  if (other !== undefined)
+    throw new RaError(
+      CliCode.USAGE,
+      `--${flags[0]} and --${other}: --${flags[0]} is for ${owner(flags[0]!)}, --${other} for ${owner(other)}; give the flags of one function`,
+    );
+  const misplaced = flags.find((f) => isFunctionName(fn) && owner(f) !== fn);
+  if (misplaced !== undefined)
+    throw new RaError(CliCode.USAGE, `--${misplaced}: it is for ${owner(misplaced)}, not --function ${fn}`);
+}
+
+/** The contents of a file a flag names: a missing or unreadable file is that flag's refusal. */
+export function readFlagFile(flag: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new RaError(CliCode.USAGE, `${flag}: cannot read ${file}: ${(err as Error).message}`);
+  }
 }

@@ -11,9 +11,21 @@ import { exitCodes, printError } from './output.js';
  */
 const usageCodes: ReadonlySet<string> = new Set([CliCode.USAGE, DriverCode.INVALID_ARGUMENT]);
 
+/**
+ * Makes `command` and every subcommand under it throw a CommanderError instead of exiting. Commander
+ * copies a parent's exit handling into a subcommand only when the subcommand is created, and the
+ * commands are registered before this runs: set on the root alone, a subcommand's usage error (missing
+ * option, unknown option, bad argument) would call process.exit(1) itself.
+ */
+function throwInsteadOfExiting(command: Command): void {
+  command.exitOverride();
+  for (const sub of command.commands) throwInsteadOfExiting(sub);
+}
+
 export async function runProgram(program: Command, argv: string[]): Promise<void> {
+  throwInsteadOfExiting(program);
   try {
-    await program.exitOverride().parseAsync(argv);
+    await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
       process.exitCode = err.exitCode === 0 ? 0 : exitCodes.usage;

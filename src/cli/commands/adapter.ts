@@ -10,7 +10,7 @@ import { readQueueStatus } from '../../driver/dma.js';
 import { Slices } from '../../driver/slices.js';
 import { Slots } from '../../driver/slots.js';
 import { formatBytes, formatTable, printJson } from '../output.js';
-import { parseSize, parseUriAt } from '../parse.js';
+import { checkFunctionFlags, parseSize, parseUriAt } from '../parse.js';
 import { copyBetweenAdapters, readMemory, runFunction, writeMemory } from './adapter-ops.js';
 
 async function withAdapter<T>(uri: string, fn: (a: Adapter) => Promise<T>): Promise<T> {
@@ -134,8 +134,9 @@ export function registerAdapterCommands(program: Command): void {
     .option('--iv <hex>', 'aes-256-gcm IV, 24 hex digits')
     .option('--dims <m,n,k>', 'matmul-f32: C (m x n) = A (m x k) by B (k x n); --in holds A then B, f32 LE')
     .option('--json', 'print a summary as JSON')
-    .action((uri: string, o: Record<string, string | boolean>) =>
-      withAdapter(uri, async (a) => {
+    .action((uri: string, o: Record<string, string | boolean>) => {
+      checkFunctionFlags(String(o.function), o);
+      return withAdapter(uri, async (a) => {
         const input = readFileSync(String(o.in));
         const result = await runFunction(a, {
           fn: String(o.function),
@@ -157,8 +158,8 @@ export function registerAdapterCommands(program: Command): void {
           process.stdout.write(
             `${o.function}: ${input.length} bytes in, ${result.output.length} bytes out (slot ${result.slot ?? '-'}${result.loaded ? ', image loaded' : ''}) -> ${o.out}\n`,
           );
-      }),
-    );
+      });
+    });
 
   cmd
     .command('copy <src> <dst>')

@@ -1,11 +1,12 @@
 // `rafabric adapters|alloc|free|exec`: a client of a running GRM over its HTTP API.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CliCode } from '../../common/codes.js';
 import { RaError } from '../../common/errors.js';
+import { MAX_EXACT_INTEGER, MAX_POLICY_MS } from '../../common/schema/model.js';
 import { type ApiSchemas, call, type GrmAddress } from '../grm-client.js';
 import { formatBytes, formatTable, printJson } from '../output.js';
-import { parseDims, parseSize } from '../parse.js';
+import { checkFunctionFlags, parseDims, parseInteger, parseSize, readFlagFile } from '../parse.js';
 
 interface ClientOptions extends GrmAddress {
   json?: boolean;
@@ -17,16 +18,22 @@ const common = (c: Command) =>
     .option('--token <token>', 'tenant token (default: $RAFABRIC_TOKEN)')
     .option('--json', 'machine-readable output');
 
-/** "memory=16G", "accelerator=aes-256-gcm", "compute=2", "logic=pipeline-xor-crc" -> resource. */
+/**
+ * "memory=16G", "accelerator=aes-256-gcm", "compute=2", "logic=pipeline-xor-crc" -> resource. Sizes
+ * and counts are checked here (a bad one is refused before the GRM is asked); names are the GRM's to check.
+ */
 export function parseResource(text: string): ApiSchemas['ResourceRequest'] {
-  const [kind, value] = text.split('=', 2);
-  if (!value)
+  const eq = text.indexOf('=');
+  const kind = eq < 0 ? text : text.slice(0, eq);
+  const value = eq < 0 ? '' : text.slice(eq + 1);
+  if (value === '')
     throw new RaError(
       CliCode.USAGE,
       `--resource: '${text}' must look like memory=16G, compute=2, accelerator=aes-256-gcm or logic=BITSTREAM`,
     );
   if (kind === 'memory') return { kind, bytes: parseSize('--resource memory', value) };
-  if (kind === 'compute') return { kind, units: Number(value) };
+  if (kind === 'compute')
+    return { kind, units: parseInteger('--resource compute', value, 1, MAX_EXACT_INTEGER) };
   // The GRM checks the function name and answers with the ones it knows.
   if (kind === 'accelerator')
     return { kind, function: value as ApiSchemas['AcceleratorRequest']['function'] };
@@ -35,6 +42,20 @@ export function parseResource(text: string): ApiSchemas['ResourceRequest'] {
     CliCode.USAGE,
     `--resource: unknown kind '${kind}' (memory, compute, accelerator, logic)`,
   );
+}
+
+/** alloc's request body from its flags, every one checked before the GRM is contacted. */
+function allocationRequest(o: {
+  resource: string[];
+  sameServer?: string;
+  lease?: string;
+}): ApiSchemas['AllocationRequest'] {
+  const resources = o.resource.map(parseResource);
+  const policy = {
+    ...(o.sameServer ? { sameServer: o.sameServer } : {}),
+    ...(o.lease !== undefined ? { leaseMs: parseInteger('--lease', o.lease, 1, MAX_POLICY_MS) } : {}),
+  };
+  return { resources, ...(Object.keys(policy).length ? { policy } : {}) };
 }
 
 export function registerClientCommands(program: Command): void {
@@ -70,18 +91,8 @@ export function registerClientCommands(program: Command): void {
     .option('--same-server <server>', 'prefer adapters on this server')
     .option('--lease <ms>', 'release automatically this many ms after allocation')
     .action(async (o: ClientOptions & { resource: string[]; sameServer?: string; lease?: string }) => {
-      const policy = {
-        ...(o.sameServer ? { sameServer: o.sameServer } : {}),
-        ...(o.lease ? { leaseMs: Number(o.lease) } : {}),
-      };
-      const a = await call(o, (api) =>
-        api.POST('/v1/allocations', {
-          body: {
-            resources: o.resource.map(parseResource),
-            ...(Object.keys(policy).length ? { policy } : {}),
-          },
-        }),
-      );
+      const body = allocationRequest(o);
+      const a = await call(o, (api) => api.POST('/v1/allocations', { body }));
       if (o.json) return printJson(a);
       process.stdout.write(
         `allocation ${a.id}\n${formatTable(
@@ -134,7 +145,8 @@ export function registerClientCommands(program: Command): void {
           dims?: string;
         },
       ) => {
-        const input = readFileSync(o.in);
+        checkFunctionFlags(o.function, o);
+        const input = readFlagFile('--in', o.in);
         const params =
           o.dims !== undefined
             ? parseDims('--dims', o.dims)

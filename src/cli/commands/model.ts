@@ -16,8 +16,8 @@ export function registerModelCommand(program: Command): void {
     .option('--compute-units <n>', 'hardened compute units per adapter', '16')
     .option('--config-rate <bytes>', 'configuration port speed in bytes per second (e.g. 1G)', '1000000000')
     .action(async (o: Record<string, string>) => {
-      mkdirSync(o.dir!, { recursive: true });
-      const model = await ModelProcess.start({
+      // Every flag is checked before the folder is made: a refused command leaves nothing behind.
+      const options = {
         adapters: parseInteger('--adapters', o.adapters!, 1, 64),
         dir: o.dir!,
         memoryBytes: parseSize('--memory', o.memory!),
@@ -25,7 +25,9 @@ export function registerModelCommand(program: Command): void {
         computeUnits: parseInteger('--compute-units', o.computeUnits!, 0, 4096),
         configBytesPerSec: parseSize('--config-rate', o.configRate!),
         dieWithParent: true,
-      });
+      };
+      mkdirSync(options.dir, { recursive: true });
+      const model = await ModelProcess.start(options);
       process.stdout.write(`rafabric model: ready, ${model.adapters} adapter(s): ${model.uris.join(' ')}\n`);
       log.info({ modelPid: model.pid, dir: model.dir, adapters: model.adapters }, 'device model started');
       const stop = (signal: string) => {

@@ -1,18 +1,20 @@
 // `rafabric serve`: the embedded pool (device model + agent + GRM) behind the HTTP API, or, with
 // --agents, a GRM on remote agents (cluster mode, docs/cluster.md).
 
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { createApiServer, parseMetricsToken, parseOperators, parseTokens } from '../../api/index.js';
 import { openServerCatalog } from '../../bitstream/shipped.js';
+import { TrustStore } from '../../bitstream/trust.js';
 import { CliCode } from '../../common/codes.js';
 import { RaError } from '../../common/errors.js';
 import { log } from '../../common/log.js';
+import { runningModelUris } from '../../driver/model-process.js';
 import type { Grm } from '../../grm/grm.js';
 import { readQuotaFile, writeQuotaFile } from '../../grm/quota-file.js';
-import { loadRequestClasses } from '../../grm/request-classes.js';
+import { loadRequestClasses, type RequestClasses } from '../../grm/request-classes.js';
 import { type RemoteAgentAddress, startClusterGrm } from '../../modes/cluster.js';
 import { startEmbedded } from '../../modes/embedded.js';
 import { startReplica } from '../../modes/replica.js';
@@ -26,6 +28,11 @@ interface Pool {
   reconciled: unknown[];
   /** For the listening line: "4 adapters", "3 agents: server1, server2, server3". */
   describe: string;
+  /**
+   * The device model was already serving the state folder when this start began (a restart reuses it):
+   * it holds the allocations' slices and memory, so a start that fails leaves it running.
+   */
+  reusedModel: boolean;
   stop(options?: { keepModel?: boolean }): Promise<void>;
 }
 
@@ -34,41 +41,161 @@ const describeAgents = (agents: readonly RemoteAgentAddress[]) =>
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
+/** Commander's name of an option as the user types it: stopModel -> --stop-model. */
+const flagName = (attribute: string) => `--${attribute.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+const givenOnCommandLine = (command: Command, attribute: string) =>
+  command.getOptionValueSource(attribute) === 'cli';
+
 /** A flag's value checked by `parse`: its refusal becomes a usage error naming the flag (exit 2). */
 function usage<T>(flag: string, parse: () => T): T {
   try {
     return parse();
   } catch (err) {
-    throw new RaError(
-      CliCode.USAGE,
-      `${flag}: ${(err as Error).message.replace(/^(tokens|operators|metrics token): /, '')}`,
-    );
+    const message = (err as Error).message.replace(/^(tokens|operators|metrics token): /, '');
+    throw new RaError(CliCode.USAGE, message.startsWith(`${flag}: `) ? message : `${flag}: ${message}`);
   }
 }
 
-/** --bitstreams, --trust, --trust-dev-key, --operators as startEmbedded options. */
+/** --tokens (default $RAFABRIC_TOKENS): the API refuses every request without them, so serve needs some. */
+function parseTokenFlag(text: string | undefined): Map<string, string> {
+  if (text === undefined || text.trim() === '')
+    throw new RaError(
+      CliCode.USAGE,
+      '--tokens: no tenant tokens; pass --tokens alice=TOKEN,bob=TOKEN or set RAFABRIC_TOKENS',
+    );
+  return usage('--tokens', () => parseTokens(text));
+}
+
+/** --host: an empty address would listen on every interface, which is not what an empty value asks for. */
+function parseHost(text: string): string {
+  if (text.trim() === '')
+    throw new RaError(
+      CliCode.USAGE,
+      '--host: empty; pass the address to listen on (127.0.0.1, or 0.0.0.0 for every interface)',
+    );
+  return text;
+}
+
+/**
+ * --leader-ttl and --stale-intent-ms tune the GRM replicas on etcd. Without --etcd nothing reads them:
+ * given there they are refused rather than silently ignored (their defaults are not checked).
+ */
+function parseReplicaTimers(
+  o: Readonly<Record<string, unknown>>,
+  command: Command,
+  onEtcd: boolean,
+): { leaderTtlSeconds: number; intentInFlightMs: number } | undefined {
+  if (!onEtcd) {
+    for (const f of ['leaderTtl', 'staleIntentMs'])
+      if (givenOnCommandLine(command, f))
+        throw new RaError(
+          CliCode.USAGE,
+          `${flagName(f)}: only with --etcd (it tunes the GRM replicas on etcd)`,
+        );
+    return undefined;
+  }
+  return {
+    leaderTtlSeconds: parseInteger('--leader-ttl', String(o.leaderTtl), 2, 3600),
+    intentInFlightMs: parseInteger('--stale-intent-ms', String(o.staleIntentMs), 100, 3_600_000),
+  };
+}
+
+/**
+ * --repair and --stop-model act on what a state folder keeps: without --state the store is new and
+ * empty (nothing to repair) and the device model is temporary (it stops with serve anyway).
+ */
+function checkStateFlags(o: Readonly<Record<string, unknown>>, onEtcd: boolean, withState: boolean) {
+  if (onEtcd && o.repair === true)
+    throw new RaError(
+      CliCode.USAGE,
+      '--repair applies to the journal store only: it cannot be used with --etcd',
+    );
+  if (withState) return;
+  if (o.repair === true)
+    throw new RaError(
+      CliCode.USAGE,
+      '--repair: only with --state (without it the store is new and empty: there is nothing to repair)',
+    );
+  if (o.stopModel === true)
+    throw new RaError(
+      CliCode.USAGE,
+      '--stop-model: only with --state (without it the device model is temporary and always stops with serve)',
+    );
+}
+
+/**
+ * --trust stores read before anything starts: one that is missing, unreadable or not a trust store is a
+ * refusal naming the flag (exit 2), not a failed start.
+ */
+function checkTrustStores(locations: readonly string[]): void {
+  for (const location of locations) usage('--trust', () => TrustStore.load(location));
+}
+
+/** --request-classes FILE read before anything starts: a missing, unreadable or bad file names the flag. */
+const readRequestClasses = (file: string): RequestClasses =>
+  usage('--request-classes', () => loadRequestClasses(file));
+
+/**
+ * --bitstreams, --trust, --trust-dev-key, --operators and --request-classes as the pool's options.
+ * `temporaryDir`: the bitstream folder made here when a catalog is needed without --bitstreams and
+ * --state (serve removes it when it stops).
+ */
 function catalogOptions(o: {
   bitstreams?: string;
   state?: string;
   trust: string[];
   trustDevKey?: boolean;
   operators?: string;
+  requestClasses?: RequestClasses;
 }) {
   const names = (o.operators ?? '').split(',').filter((n) => n !== '');
-  const dir = o.bitstreams ?? (o.state ? path.join(o.state, 'bitstreams') : undefined);
+  const chosen = o.bitstreams ?? (o.state ? path.join(o.state, 'bitstreams') : undefined);
+  // Without --bitstreams and --state and no trust to apply, startEmbedded uses a folder in its temporary state.
+  const temporaryDir =
+    chosen === undefined && (o.trust.length > 0 || o.trustDevKey === true)
+      ? mkdtempSync(path.join(os.tmpdir(), 'rafabric-bitstreams-'))
+      : undefined;
+  const dir = chosen ?? temporaryDir;
   return {
-    ...(names.length ? { operators: new Set(names) } : {}),
-    // Without --bitstreams and --state, startEmbedded uses a folder in its temporary state.
-    ...(dir || o.trust.length || o.trustDevKey
-      ? {
-          catalog: openServerCatalog({
-            dir: dir ?? mkdtempSync(path.join(os.tmpdir(), 'rafabric-bitstreams-')),
-            trust: o.trust,
-            trustDevKey: o.trustDevKey === true,
-          }),
-        }
-      : {}),
+    temporaryDir,
+    options: {
+      ...(names.length ? { operators: new Set(names) } : {}),
+      ...(o.requestClasses ? { requestClasses: o.requestClasses } : {}),
+      ...(dir
+        ? { catalog: openServerCatalog({ dir, trust: o.trust, trustDevKey: o.trustDevKey === true }) }
+        : {}),
+    },
   };
+}
+
+/** How long a failed start may spend stopping what it started before serve exits anyway. */
+const UNDO_BOUND_MS = 10_000;
+
+/**
+ * Undoes a start that failed once the pool was up (port in use, a host that does not resolve): the pool
+ * stops (its loops, agent and store), with the device model this start spawned and the temporary state
+ * folder, but not a model that was running before (a restart reusing it). Bounded: a stop that hangs
+ * must not keep a half-started server alive.
+ */
+async function undoFailedStart(pool: Pool | undefined, temporaryDir: string | undefined): Promise<void> {
+  try {
+    if (pool) {
+      const stopped = pool.stop({ keepModel: pool.reusedModel });
+      await Promise.race([stopped, new Promise((r) => setTimeout(r, UNDO_BOUND_MS).unref())]);
+    }
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'the half-started pool did not stop cleanly');
+  }
+  if (temporaryDir) rmSync(temporaryDir, { recursive: true, force: true });
+}
+
+/**
+ * Whether the embedded pool of a replica will reuse a device model already serving `<state>/model`:
+ * startReplica does not say whether it spawned one, so the test startEmbedded makes is made first.
+ */
+function modelAlreadyRunning(stateDir: string | undefined, adapters: number): boolean {
+  return stateDir !== undefined && runningModelUris(path.join(stateDir, 'model'), adapters) !== undefined;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -178,13 +305,10 @@ export function registerServeCommand(program: Command): void {
                   agents: typeof o.agents === 'string' ? o.agents : undefined,
                   certs: typeof o.certs === 'string' ? o.certs : undefined,
                 },
-                ['emulate', 'memory', 'stopModel'].filter((f) => command.getOptionValueSource(f) === 'cli'),
+                ['emulate', 'memory', 'stopModel'].filter((f) => givenOnCommandLine(command, f)),
               )
             : undefined;
-        if (
-          (!agentList || typeof o.etcd === 'string') &&
-          command.getOptionValueSource('maintenance') === 'cli'
-        )
+        if ((!agentList || typeof o.etcd === 'string') && givenOnCommandLine(command, 'maintenance'))
           throw new RaError(
             CliCode.USAGE,
             '--no-maintenance: only with --agents and without --etcd (replicas on etcd elect the one that maintains)',
@@ -192,9 +316,13 @@ export function registerServeCommand(program: Command): void {
         if (o.agentsFromEtcd === true && (agentList || typeof o.etcd !== 'string'))
           throw new RaError(CliCode.USAGE, '--agents-from-etcd: only with --etcd, and not with --agents');
         // ---- end of cluster mode flags ----
-        const tokens = parseTokens(String(o.tokens ?? process.env.RAFABRIC_TOKENS ?? ''));
-        if (tokens.size === 0)
-          throw new Error('no tenant tokens: pass --tokens alice=TOKEN or set RAFABRIC_TOKENS');
+        const tokens = parseTokenFlag(typeof o.tokens === 'string' ? o.tokens : process.env.RAFABRIC_TOKENS);
+        const host = parseHost(String(o.host));
+        const replicaTimers = parseReplicaTimers(o, command, typeof o.etcd === 'string');
+        // Files named by flags are read now: a missing or unreadable one is the flag's refusal (exit 2).
+        checkTrustStores(o.trust);
+        const requestClasses =
+          typeof o.requestClasses === 'string' ? readRequestClasses(o.requestClasses) : undefined;
         // ---- roles and quotas: every flag checked before anything starts ----
         const operatorList = String(o.operators ?? process.env.RAFABRIC_OPERATORS ?? '');
         o.operators = [...usage('--operators', () => parseOperators(operatorList, tokens))].join(',');
@@ -225,33 +353,38 @@ export function registerServeCommand(program: Command): void {
         // ---- end of roles and quotas ----
         // ---- QEMU mode (src/modes/qemu/serve.ts): the servers are the topology's VMs, not a local model ----
         if (typeof o.qemu === 'string') {
-          for (const f of ['state', 'etcd', 'repair', 'stopModel', 'agents', 'certs'] as const)
+          // serveQemu has no store, no local model and no request classes.
+          for (const f of ['state', 'etcd', 'repair', 'stopModel', 'agents', 'certs', 'requestClasses'])
             if (o[f] !== undefined)
-              throw new RaError(
-                CliCode.USAGE,
-                `--qemu cannot be used with --${f === 'stopModel' ? 'stop-model' : f}`,
-              );
-          const { serveQemu } = await import('../../modes/qemu/serve.js');
+              throw new RaError(CliCode.USAGE, `--qemu cannot be used with ${flagName(f)}`);
+          const port = parseInteger('--port', String(o.port), 0, 65535);
+          const bootTimeoutMs = parseInteger('--boot-timeout', String(o.bootTimeout), 10, 3600) * 1000;
+          const { readTopologyFile, serveQemu } = await import('../../modes/qemu/serve.js');
+          usage('--qemu', () => readTopologyFile(String(o.qemu)));
           const c = catalogOptions({
             trust: o.trust,
             trustDevKey: o.trustDevKey === true,
             ...(typeof o.bitstreams === 'string' ? { bitstreams: o.bitstreams } : {}),
             ...(typeof o.operators === 'string' ? { operators: o.operators } : {}),
           });
-          return serveQemu({
-            topologyPath: o.qemu,
-            tokens,
-            ...(metricsToken ? { metricsToken } : {}),
-            quotas: quotaTable ?? {},
-            port: parseInteger('--port', String(o.port), 0, 65535),
-            host: String(o.host),
-            bootTimeoutMs: parseInteger('--boot-timeout', String(o.bootTimeout), 10, 3600) * 1000,
-            log,
-            ...c,
-          });
+          try {
+            return await serveQemu({
+              topologyPath: o.qemu,
+              tokens,
+              ...(metricsToken ? { metricsToken } : {}),
+              quotas: quotaTable ?? {},
+              port,
+              host,
+              bootTimeoutMs,
+              log,
+              ...c.options,
+            });
+          } finally {
+            if (c.temporaryDir) rmSync(c.temporaryDir, { recursive: true, force: true });
+          }
         }
         // ---- end of QEMU mode ----
-        if (command.getOptionValueSource('bootTimeout') === 'cli')
+        if (givenOnCommandLine(command, 'bootTimeout'))
           throw new RaError(CliCode.USAGE, '--boot-timeout is for QEMU mode: use it with --qemu');
         const adapters = parseInteger('--emulate', String(o.emulate), 1, 64);
         const port = parseInteger('--port', String(o.port), 0, 65535);
@@ -262,25 +395,24 @@ export function registerServeCommand(program: Command): void {
         const stateDir = typeof o.state === 'string' ? o.state : undefined;
         const etcdEndpoints =
           typeof o.etcd === 'string' ? o.etcd.split(',').map((url) => url.trim()) : undefined;
-        if (etcdEndpoints && o.repair === true) {
-          throw new Error('--repair applies to the journal store only: it cannot be used with --etcd');
-        }
-        let pool: Pool;
-        let address: string;
-        let api: ReturnType<typeof createApiServer>;
+        checkStateFlags(o, etcdEndpoints !== undefined, stateDir !== undefined);
+        // Made last: a flag refused above leaves nothing behind.
         const catalog = catalogOptions({
           ...(typeof o.bitstreams === 'string' ? { bitstreams: o.bitstreams } : {}),
           ...(stateDir ? { state: stateDir } : {}),
           trust: o.trust,
           trustDevKey: o.trustDevKey === true,
           ...(typeof o.operators === 'string' ? { operators: o.operators } : {}),
-          ...(typeof o.requestClasses === 'string'
-            ? { requestClasses: loadRequestClasses(o.requestClasses) }
-            : {}),
+          ...(requestClasses ? { requestClasses } : {}),
         });
+        let pool: Pool | undefined;
+        let address: string;
+        let api: ReturnType<typeof createApiServer>;
         try {
           // ---- GRM replicas on etcd (src/modes/replica.ts): agents named, found in etcd, or embedded ----
-          if (etcdEndpoints) {
+          if (etcdEndpoints && replicaTimers) {
+            const embeddedModel = !agentList && o.agentsFromEtcd !== true;
+            const reusedModel = embeddedModel && modelAlreadyRunning(stateDir, adapters);
             const replica = await startReplica({
               etcdEndpoints,
               agentsFromEtcd: o.agentsFromEtcd === true,
@@ -289,13 +421,13 @@ export function registerServeCommand(program: Command): void {
               adapters,
               memoryBytes,
               ...(stateDir ? { stateDir } : {}),
-              leaderTtlSeconds: parseInteger('--leader-ttl', String(o.leaderTtl), 2, 3600),
-              intentInFlightMs: parseInteger('--stale-intent-ms', String(o.staleIntentMs), 100, 3_600_000),
+              ...replicaTimers,
               log,
-              ...catalog,
+              ...catalog.options,
             });
             pool = {
               ...replica,
+              reusedModel,
               describe: agentList ? describeAgents(agentList.agents) : replica.describe,
             };
           } else if (agentList) {
@@ -308,9 +440,14 @@ export function registerServeCommand(program: Command): void {
               maintenance: o.maintenance !== false,
               defragBudgetBytes,
               log,
-              ...catalog,
+              ...catalog.options,
             });
-            pool = { ...cluster, stop: () => cluster.stop(), describe: describeAgents(agentList.agents) };
+            pool = {
+              ...cluster,
+              reusedModel: false,
+              stop: () => cluster.stop(),
+              describe: describeAgents(agentList.agents),
+            };
           } else {
             // ---- end of cluster mode start ----
             const embedded = await startEmbedded({
@@ -320,23 +457,31 @@ export function registerServeCommand(program: Command): void {
               repairStore: o.repair === true,
               defragBudgetBytes,
               log,
-              ...catalog,
+              ...catalog.options,
               ...(typeof o.zone === 'string' ? { zone: o.zone } : {}),
             });
-            pool = { ...embedded, describe: `${adapters} adapters` };
+            // startEmbedded hands back the model only when it spawned one (none: it reused a running model).
+            pool = {
+              ...embedded,
+              reusedModel: embedded.model === undefined,
+              describe: `${adapters} adapters`,
+            };
           }
           useQuotas(pool.grm, etcdEndpoints !== undefined);
           api = createApiServer(pool.grm, { ...apiOptions, logger: log.child({ component: 'api' }) });
-          address = await api.listen({ port, host: String(o.host) });
+          address = await api.listen({ port, host });
         } catch (err) {
           // A fatal startup error (store LOCKED/CORRUPT/IO_FAILED, port in use, ...) ends the process: the
-          // device model's pipes or the agent's handles must not keep a half-started server alive.
+          // device model's pipes or the agent's handles must not keep a half-started server alive, and what
+          // this start made (a spawned model, temporary folders) must not outlive it.
           printError(err);
+          await undoFailedStart(pool, catalog.temporaryDir);
           log.flush();
           process.exit(exitCodes.failure);
         }
+        const started = pool;
         process.stdout.write(
-          `rafabric: listening on ${address} (${pool.describe}, ${pool.reconciled.length} differences reconciled)\n`,
+          `rafabric: listening on ${address} (${started.describe}, ${started.reconciled.length} differences reconciled)\n`,
         );
         const signal = await new Promise<NodeJS.Signals>((resolve) => {
           process.once('SIGTERM', () => resolve('SIGTERM'));
@@ -347,7 +492,8 @@ export function registerServeCommand(program: Command): void {
         const keepModel = stateDir !== undefined && o.stopModel !== true;
         log.info({ signal, keepModel }, 'shutting down');
         await api.close();
-        await pool.stop({ keepModel });
+        await started.stop({ keepModel });
+        if (catalog.temporaryDir) rmSync(catalog.temporaryDir, { recursive: true, force: true });
       },
     );
 }
