@@ -51,6 +51,16 @@ export function fromServiceError(
     return new RaError(code, err.details, details);
   }
   const at = `${where.server}: agent at ${where.address}`;
+  // The agent's certificate names another server: whoever answers there is not the one expected (the
+  // handshake checks the name, so Hello never runs to say so). A misconfiguration, not an outage.
+  const presented = /is not in the cert's altnames: ([^\s)]+?)\.?(?:\s|\)|$)/.exec(err.details ?? '')?.[1];
+  if (err.code === status.UNAVAILABLE && presented)
+    return new RaError(
+      AgentCode.MISMATCH,
+      `${at} presents the certificate of ${presented.slice(0, 64)}, not of ${where.server}: another server ` +
+        'answers at that address; check --agents (server=HOST:PORT)',
+      { grpcStatus: err.code },
+    );
   switch (err.code) {
     case status.UNAVAILABLE:
       return new RaError(
