@@ -35,6 +35,7 @@ import {
   type Watcher,
 } from 'etcd3';
 import { StoreCode, StoreError } from './errors.js';
+import { checkEtcdEndpoints } from './etcd-endpoints.js';
 import { checkExpectedRevision, Revisions, staleRevision } from './revisions.js';
 import {
   applyOperation,
@@ -112,7 +113,7 @@ export class EtcdStore implements AllocationStore {
 
   /** Connects and reads every allocation and intent under the prefix (refused: STORE_UNAVAILABLE, CORRUPT). */
   static async open(options: EtcdStoreOptions): Promise<EtcdStore> {
-    const endpoints = checkEndpoints(options.endpoints);
+    const endpoints = checkEtcdEndpoints(options.endpoints);
     const prefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX;
     if (!prefix.startsWith('/') || !prefix.endsWith('/')) {
       throw new StoreError(
@@ -665,26 +666,6 @@ export class EtcdStore implements AllocationStore {
   private ensureOpen(): void {
     if (this.closed) throw new StoreError(StoreCode.CLOSED, 'the etcd store is closed; open it again');
   }
-}
-
-/** `http://HOST:PORT` URLs (TLS to etcd is not supported yet: refused with a clear message). */
-function checkEndpoints(endpoints: unknown): string[] {
-  if (!Array.isArray(endpoints) || endpoints.length === 0) {
-    throw new StoreError(
-      StoreCode.INVALID_ARGUMENT,
-      'give at least one etcd endpoint, e.g. http://127.0.0.1:2379',
-    );
-  }
-  for (const endpoint of endpoints) {
-    const url = URL.canParse(String(endpoint)) ? new URL(String(endpoint)) : undefined;
-    if (url?.protocol !== 'http:' || url.port === '' || url.pathname !== '/') {
-      throw new StoreError(
-        StoreCode.INVALID_ARGUMENT,
-        `etcd endpoint ${JSON.stringify(endpoint)} must be http://HOST:PORT (TLS to etcd is not supported yet)`,
-      );
-    }
-  }
-  return endpoints.map(String);
 }
 
 /** The JSON value a write puts (none for abort/remove); bounded by MAX_VALUE_BYTES. */

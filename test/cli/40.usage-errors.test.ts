@@ -136,6 +136,60 @@ describe('serve: a refused flag exits 2 naming it, before anything starts', () =
   }, 120_000);
 });
 
+describe('cluster flags: checked before anything starts (found from outside)', () => {
+  const serve = (...args: string[]) => ['serve', '--port', '0', ...args];
+
+  it('a malformed --etcd URL, and --agents-from-etcd with a --certs folder that does not exist', async () => {
+    const agentDir = path.join(work, 'agent-never-started');
+    await expectExits(2, [
+      [
+        serve('--tokens', TOKENS, '--etcd', 'notaurl'),
+        /^rafabric: --etcd: .*"notaurl" must be http:\/\/HOST:PORT/m,
+      ],
+      [
+        serve(
+          '--tokens',
+          TOKENS,
+          '--etcd',
+          'http://127.0.0.1:1',
+          '--agents-from-etcd',
+          '--certs',
+          '/nonexistent',
+        ),
+        /^rafabric: --certs: \/nonexistent is not a folder/m,
+      ],
+      [
+        serve('--tokens', TOKENS, '--etcd', 'http://127.0.0.1:1', '--agents-from-etcd'),
+        /^rafabric: --certs: required with --agents-from-etcd/m,
+      ],
+    ]);
+    // The agent refuses the URL before it starts its device model (it used to start it, then fail with 1).
+    const certs = path.join(work, 'certs');
+    const made = await run(['certs', '--dir', certs, '--agents', 's1', '--grm', 'grm']);
+    expect(made.code, made.stderr).toBe(0);
+    const r = await run([
+      'agent',
+      '--server',
+      's1',
+      '--adapters',
+      '1',
+      '--memory',
+      '64M',
+      '--listen',
+      '127.0.0.1:0',
+      '--certs',
+      certs,
+      '--dir',
+      agentDir,
+      '--etcd',
+      'notaurl',
+    ]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/--etcd: .*"notaurl" must be http:\/\/HOST:PORT/);
+    expect(existsSync(agentDir)).toBe(false);
+  }, 120_000);
+});
+
 describe('model: flags are checked before the folder is made', () => {
   it('--adapters 0 exits 2 and creates no --dir', async () => {
     const dir = path.join(work, 'model-never-made');

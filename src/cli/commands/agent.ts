@@ -8,6 +8,7 @@ import { DriverCode } from '../../common/codes.js';
 import { RaError } from '../../common/errors.js';
 import { log } from '../../common/log.js';
 import { Loc } from '../../driver/regs.js';
+import { checkEtcdEndpoints } from '../../store/etcd-endpoints.js';
 import { parseInteger, parseSize } from '../parse.js';
 
 /** "127.0.0.1:7480", "[::1]:0", "localhost:7480" -> host and port; refusals name `flag`. */
@@ -106,6 +107,7 @@ export function registerAgentCommand(program: Command): void {
       if (o.dir !== undefined && existsSync(o.dir) && !statSync(o.dir).isDirectory())
         throw new RaError(DriverCode.INVALID_ARGUMENT, `--dir: ${o.dir} exists and is not a folder`);
       const fabric = parseFabric(o.fabric, o.fabricBase, adapters);
+      const etcdEndpoints = o.etcd === undefined ? undefined : parseEtcdFlag(o.etcd);
       const tls = readTls(o.certs!, server);
       // Handlers first: a stop signal that arrives while the agent starts must end it cleanly (exit 0
       // once ready), never by the default action that would leave the device model half handed over.
@@ -147,9 +149,9 @@ export function registerAgentCommand(program: Command): void {
       const address = `${host.includes(':') ? `[${host}]` : host}:${host_.rpc.port}`;
       let registration: { stop(): Promise<void> } | undefined;
       try {
-        if (o.etcd !== undefined)
+        if (etcdEndpoints !== undefined)
           registration = await (await import('../../store/etcd-agents.js')).registerAgent({
-            endpoints: o.etcd.split(',').map((url) => url.trim()),
+            endpoints: etcdEndpoints ?? [],
             registration: { server, address },
           });
       } catch (err) {
@@ -164,6 +166,15 @@ export function registerAgentCommand(program: Command): void {
       await registration?.stop();
       await host_.stop();
     });
+}
+
+/** --etcd checked before anything starts: a malformed URL is the flag's refusal, not an unreachable etcd. */
+function parseEtcdFlag(text: string): string[] {
+  try {
+    return checkEtcdEndpoints(text.split(',').map((url) => url.trim()));
+  } catch (err) {
+    throw new RaError(DriverCode.INVALID_ARGUMENT, `--etcd: ${(err as Error).message}`);
+  }
 }
 
 /** `agent --qemu-guest`: the agent of a QEMU guest's adapters (src/modes/qemu/guest-agent.ts). */

@@ -50,16 +50,21 @@ export function checkClusterFlags(
     throw invalid(
       `${flag(conflicting[0]!)}: not with --agents (the remote agents own their adapters and device models; pass --adapters/--memory to each \`rafabric agent\`)`,
     );
-  if (o.certs === undefined)
+  return { agents, certs: checkGrmCerts(o.certs, '--agents') };
+}
+
+/** --certs of a GRM on remote agents (`with`: the flag that needs it): the CA and the GRM's pair. */
+export function checkGrmCerts(certs: string | undefined, withFlag: string): string {
+  if (certs === undefined)
     throw invalid(
-      '--certs: required with --agents; make the folder with `rafabric certs --dir DIR --agents NAME,...`',
+      `--certs: required with ${withFlag}; make the folder with \`rafabric certs --dir DIR --agents NAME,...\``,
     );
-  if (!existsSync(o.certs) || !statSync(o.certs).isDirectory())
+  if (!existsSync(certs) || !statSync(certs).isDirectory())
     throw invalid(
-      `--certs: ${o.certs} is not a folder; make it with \`rafabric certs --dir ${o.certs} --agents NAME,...\``,
+      `--certs: ${certs} is not a folder; make it with \`rafabric certs --dir ${certs} --agents NAME,...\``,
     );
   for (const f of ['ca.crt', 'grm.crt', 'grm.key'])
-    if (!existsSync(`${o.certs}/${f}`))
-      throw invalid(`--certs: ${o.certs}/${f} is missing; make it with \`rafabric certs --dir ${o.certs}\``);
-  return { agents, certs: o.certs };
+    if (!existsSync(`${certs}/${f}`))
+      throw invalid(`--certs: ${certs}/${f} is missing; make it with \`rafabric certs --dir ${certs}\``);
+  return certs;
 }

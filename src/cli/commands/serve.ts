@@ -18,9 +18,10 @@ import { loadRequestClasses, type RequestClasses } from '../../grm/request-class
 import { type RemoteAgentAddress, startClusterGrm } from '../../modes/cluster.js';
 import { startEmbedded } from '../../modes/embedded.js';
 import { startReplica } from '../../modes/replica.js';
+import { checkEtcdEndpoints } from '../../store/etcd-endpoints.js';
 import { exitCodes, printError } from '../output.js';
 import { parseInteger, parseSize } from '../parse.js';
-import { checkClusterFlags } from './cluster-flags.js';
+import { checkClusterFlags, checkGrmCerts } from './cluster-flags.js';
 
 /** What serve runs behind the API: the embedded pool or a GRM on remote agents. */
 interface Pool {
@@ -315,6 +316,8 @@ export function registerServeCommand(program: Command): void {
           );
         if (o.agentsFromEtcd === true && (agentList || typeof o.etcd !== 'string'))
           throw new RaError(CliCode.USAGE, '--agents-from-etcd: only with --etcd, and not with --agents');
+        if (o.agentsFromEtcd === true)
+          checkGrmCerts(typeof o.certs === 'string' ? o.certs : undefined, '--agents-from-etcd');
         // ---- end of cluster mode flags ----
         const tokens = parseTokenFlag(typeof o.tokens === 'string' ? o.tokens : process.env.RAFABRIC_TOKENS);
         const host = parseHost(String(o.host));
@@ -393,8 +396,11 @@ export function registerServeCommand(program: Command): void {
           allowZero: true,
         });
         const stateDir = typeof o.state === 'string' ? o.state : undefined;
+        const etcdText = typeof o.etcd === 'string' ? o.etcd : undefined;
         const etcdEndpoints =
-          typeof o.etcd === 'string' ? o.etcd.split(',').map((url) => url.trim()) : undefined;
+          etcdText === undefined
+            ? undefined
+            : usage('--etcd', () => checkEtcdEndpoints(etcdText.split(',').map((url) => url.trim())));
         checkStateFlags(o, etcdEndpoints !== undefined, stateDir !== undefined);
         // Made last: a flag refused above leaves nothing behind.
         const catalog = catalogOptions({
