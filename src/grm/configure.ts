@@ -28,18 +28,6 @@ function byAdapter(placements: readonly PlannedSlice[]): PlannedSlice[][] {
   return [...groups.values()];
 }
 
-/**
- * What the adapter answers when the index was stale: the extent overlaps a slice (ra-spec §6), the
- * entry is no longer FREE (another GRM replica programmed it first: CMD_SLICE_PROGRAM, §5.4), the units
- * or contexts are taken, or the slot is busy. A conflict to plan again, not an adapter failure.
- */
-const lostToAnother: ReadonlySet<string> = new Set([
-  DeviceCode.OVERLAP,
-  DeviceCode.SLICE_STATE,
-  DeviceCode.NO_RESOURCE,
-  DeviceCode.SLOT_BUSY,
-]);
-
 /** Programs every placement; on failure, releases what was programmed and throws CONFLICT or ADAPTER_FAILURE. */
 export async function configure(ctx: GrmContext, c: Configuration): Promise<void> {
   const programmed: PlannedSlice[] = [];
@@ -76,7 +64,9 @@ export async function configure(ctx: GrmContext, c: Configuration): Promise<void
   ctx.log.warn({ allocation: c.id, err: e.message }, 'configuration failed: rolling back');
   await unprogram(ctx, c.id, c.ownerKey, programmed);
   throw new RaError(
-    lostToAnother.has(e.code) ? GrmCode.CONFLICT : GrmCode.ADAPTER_FAILURE,
+    e.code === DeviceCode.OVERLAP || e.code === DeviceCode.NO_RESOURCE || e.code === DeviceCode.SLOT_BUSY
+      ? GrmCode.CONFLICT
+      : GrmCode.ADAPTER_FAILURE,
     `configuring the adapters failed and was rolled back: ${e.message}`,
     { cause: e.code },
   );
