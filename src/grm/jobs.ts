@@ -7,6 +7,7 @@ import type { FunctionName } from '../common/functions.js';
 import { serverOf } from '../common/ids.js';
 import { jobBufferBytes, type MatmulDims } from '../common/job-scratch.js';
 import type { PlannedSlice } from '../rvl/index.js';
+import type { StoredAllocation } from '../store/store.js';
 import { type GrmContext, usable } from './context.js';
 import { scratchLabel } from './pool.js';
 import { GrmCode } from './types.js';
@@ -116,11 +117,20 @@ async function runCounted(
   } catch (err) {
     // The job runs without the allocation's lock (a long job must not hold up its release): a release,
     // lease expiry or preemption meanwhile takes the engine away, and the adapter then refuses the job's
-    // descriptors. That is the allocation's end, not an adapter failure: say so, as a conflict.
-    if (!holdsEngine(ctx, id, engine))
+    // descriptors; a reallocation may move the engine too. Neither is an adapter failure: say which,
+    // as a conflict.
+    const now = ctx.allocations.get(id);
+    if (now?.state !== 'active')
       throw new RaError(
         GrmCode.CONFLICT,
         `allocation ${id} was released while its ${job.function} job ran; the job's output is lost`,
+        { cause: (err as RaError).code },
+      );
+    if (!holdsEngine(now, engine))
+      throw new RaError(
+        GrmCode.CONFLICT,
+        `allocation ${id}'s ${job.function} engine migrated while the job ran (reallocation); run the job again`,
+        { cause: (err as RaError).code },
       );
     throw err;
   } finally {
@@ -137,14 +147,10 @@ async function runCounted(
   }
 }
 
-/** Whether allocation `id` still holds the engine slice the job started on. */
-function holdsEngine(ctx: GrmContext, id: string, engine: { adapter: string; slice: number }): boolean {
-  const a = ctx.allocations.get(id);
-  return (
-    a?.state === 'active' &&
-    a.resources.some((r) =>
-      r.placements.some((p) => p.adapter === engine.adapter && p.slice === engine.slice),
-    )
+/** Whether the allocation still holds the engine slice the job started on. */
+function holdsEngine(a: StoredAllocation, engine: { adapter: string; slice: number }): boolean {
+  return a.resources.some((r) =>
+    r.placements.some((p) => p.adapter === engine.adapter && p.slice === engine.slice),
   );
 }
 
