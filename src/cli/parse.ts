@@ -5,6 +5,10 @@ import { RaError } from '../common/errors.js';
 import { isFunctionName } from '../common/functions.js';
 import { MAX_MATMUL_DIMENSION } from '../common/schema/model.js';
 
+/** Commander's name of an option as the user types it: stopModel -> --stop-model. */
+export const flagName = (attribute: string): string =>
+  `--${attribute.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
 const SIZE = /^(\d+)\s*([KMGT]i?B?|B)?$/i;
 const MULT: Record<string, number> = { '': 1, B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
 

@@ -5,6 +5,7 @@ import { MEMBER_NAME } from '../../agent/rpc/tls.js';
 import { DriverCode } from '../../common/codes.js';
 import { RaError } from '../../common/errors.js';
 import type { RemoteAgentAddress } from '../../modes/cluster.js';
+import { flagName } from '../parse.js';
 import { parseHostPort } from './agent.js';
 
 const invalid = (message: string) => new RaError(DriverCode.INVALID_ARGUMENT, message);
@@ -45,10 +46,9 @@ export function checkClusterFlags(
   if (o.agents === undefined)
     throw invalid('--certs: only with --agents (the GRM presents its certificate to remote agents)');
   const agents = parseAgentList(o.agents);
-  const flag = (name: string) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
   if (conflicting.length > 0)
     throw invalid(
-      `${flag(conflicting[0]!)}: not with --agents (the remote agents own their adapters and device models; pass --adapters/--memory to each \`rafabric agent\`)`,
+      `${flagName(conflicting[0]!)}: not with --agents (the remote agents own their adapters and device models; pass --adapters/--memory to each \`rafabric agent\`)`,
     );
   return { agents, certs: checkGrmCerts(o.certs, '--agents') };
 }

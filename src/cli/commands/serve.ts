@@ -20,7 +20,7 @@ import { startEmbedded } from '../../modes/embedded.js';
 import { startReplica } from '../../modes/replica.js';
 import { checkEtcdEndpoints } from '../../store/etcd-endpoints.js';
 import { exitCodes, printError } from '../output.js';
-import { parseInteger, parseSize } from '../parse.js';
+import { flagName, parseInteger, parseSize } from '../parse.js';
 import { checkClusterFlags, checkGrmCerts } from './cluster-flags.js';
 
 /** What serve runs behind the API: the embedded pool or a GRM on remote agents. */
@@ -41,9 +41,6 @@ const describeAgents = (agents: readonly RemoteAgentAddress[]) =>
   `${agents.length} agent${agents.length === 1 ? '' : 's'}: ${agents.map((a) => a.server).join(', ')}`;
 
 const collect = (value: string, previous: string[]) => [...previous, value];
-
-/** Commander's name of an option as the user types it: stopModel -> --stop-model. */
-const flagName = (attribute: string) => `--${attribute.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 const givenOnCommandLine = (command: Command, attribute: string) =>
   command.getOptionValueSource(attribute) === 'cli';
